@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import { UserError } from '../util/errors.js';
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
+export type BackendName = Exclude<BackendChoice, 'auto'>;
+
+const require = createRequire(import.meta.url);
+
+/** Registers a backend with tfjs. Returns false if its package is not installed or fails to load. */
+async function tryRegister(name: BackendName): Promise<boolean> {
+  try {
+    if (name === 'tensorflow') {
+      // tfjs-node(-gpu) registers the 'tensorflow' backend on import. Both download
+      // libtensorflow at install time, so they are optional dependencies.
+      for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+        try {
+          require(pkg);
+          break;
+        } catch {
+          /* try the next one */
+        }
+      }
+      return tf.findBackendFactory('tensorflow') != null && (await tf.setBackend('tensorflow'));
+    }
+    if (name === 'wasm') {
+      await import('@tensorflow/tfjs-backend-wasm');
+      return await tf.setBackend('wasm');
+    }
+    await import('@tensorflow/tfjs-backend-cpu');
+    return await tf.setBackend('cpu');
+  } catch {
+    return false;
+  }
+}
+
+/** Picks the backend: `auto` = tensorflow, then wasm, then cpu. Returns the one in use. */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendName> {
+  if (!BACKENDS.includes(choice)) {
+    throw new UserError(`unknown backend "${choice}": use one of ${BACKENDS.join(', ')}`);
+  }
+  const order: BackendName[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice];
+  for (const name of order) {
+    if (await tryRegister(name)) {
+      await tf.ready();
+      return name;
+    }
+  }
+  if (choice === 'tensorflow') {
+    throw new UserError(
+      'backend "tensorflow" is not available: install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node on a machine with internet, or use --backend wasm',
+    );
+  }
+  throw new UserError(`backend "${choice}" failed to load; try --backend auto`);
+}
+
+export const currentBackend = (): string => tf.getBackend();

@@ -1,0 +1,114 @@
+/**
+ * The database schema. Tables may evolve (bump SCHEMA_VERSION and add a migration);
+ * the `levels` and `curves` views are the documented, stable interface (docs/SCHEMA.md).
+ *
+ * Level 0 (dense training) is identical for every strategy of a trial — same θ0, same data
+ * order — so it is trained once and stored once with strategy = '' ; the `levels` view shows
+ * it under every chain strategy of the experiment so that each strategy's series starts at 100%.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS experiments (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  spec_hash    TEXT NOT NULL,
+  spec_json    TEXT NOT NULL,          -- the resolved spec, every default filled in
+  code_version TEXT NOT NULL,
+  created_at   TEXT NOT NULL
+);
+
+-- one row per (chain strategy, trial); written when the experiment is first registered
+CREATE TABLE IF NOT EXISTS chains (
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+  strategy      TEXT NOT NULL,
+  trial         INTEGER NOT NULL,
+  seed          INTEGER NOT NULL,
+  PRIMARY KEY (experiment_id, strategy, trial)
+);
+
+-- one row per trained (or only evaluated) network
+CREATE TABLE IF NOT EXISTS results (
+  id                       INTEGER PRIMARY KEY,
+  experiment_id            INTEGER NOT NULL REFERENCES experiments(id),
+  strategy                 TEXT NOT NULL,            -- '' for the shared dense level 0
+  branch                   TEXT NOT NULL DEFAULT '', -- '' on a chain; control name on a branch
+  replicate                INTEGER NOT NULL DEFAULT 0,
+  trial                    INTEGER NOT NULL,
+  level                    INTEGER NOT NULL,
+  percent_remaining        REAL NOT NULL,
+  early_stop_iteration     INTEGER,
+  early_stop_val_loss      REAL,
+  early_stop_val_accuracy  REAL,
+  early_stop_test_accuracy REAL,
+  final_val_loss           REAL,
+  final_val_accuracy       REAL,
+  final_test_loss          REAL,
+  final_test_accuracy      REAL,
+  iterations               INTEGER NOT NULL,         -- optimizer steps taken at this level
+  wall_seconds             REAL NOT NULL,
+  backend                  TEXT NOT NULL,
+  mask_hash                TEXT NOT NULL,
+  weights_file             TEXT,                     -- relative to the weights folder
+  created_at               TEXT NOT NULL,
+  UNIQUE (experiment_id, strategy, branch, replicate, trial, level)
+);
+
+CREATE TABLE IF NOT EXISTS layer_sparsity (
+  result_id INTEGER NOT NULL REFERENCES results(id),
+  layer     TEXT NOT NULL,
+  total     INTEGER NOT NULL,
+  remaining INTEGER NOT NULL,
+  PRIMARY KEY (result_id, layer)
+);
+
+CREATE TABLE IF NOT EXISTS curve_points (
+  result_id     INTEGER NOT NULL REFERENCES results(id),
+  iteration     INTEGER NOT NULL,
+  train_loss    REAL,
+  val_loss      REAL,
+  val_accuracy  REAL,
+  test_loss     REAL,
+  test_accuracy REAL,
+  PRIMARY KEY (result_id, iteration)
+);
+
+-- weight files (θ0, θ_k, masks, finals) live beside the database; this indexes them
+CREATE TABLE IF NOT EXISTS artifacts (
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+  key           TEXT NOT NULL,   -- e.g. "trial-0/theta-0"
+  file          TEXT NOT NULL,   -- relative to the weights folder
+  sha256        TEXT NOT NULL,
+  PRIMARY KEY (experiment_id, key)
+);
+
+DROP VIEW IF EXISTS levels;
+CREATE VIEW levels AS
+SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS replicate, r.trial, r.level,
+       r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
+       r.early_stop_test_accuracy, r.final_test_accuracy, r.iterations, r.wall_seconds, r.backend,
+       r.mask_hash, r.id AS result_id
+  FROM results r
+  JOIN experiments e ON e.id = r.experiment_id
+  JOIN chains c ON c.experiment_id = r.experiment_id AND c.trial = r.trial
+ WHERE r.strategy = '' AND r.branch = ''
+UNION ALL
+SELECT e.name, e.spec_hash, r.strategy, NULLIF(r.branch, ''), r.replicate, r.trial, r.level,
+       r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
+       r.early_stop_test_accuracy, r.final_test_accuracy, r.iterations, r.wall_seconds, r.backend,
+       r.mask_hash, r.id
+  FROM results r
+  JOIN experiments e ON e.id = r.experiment_id
+ WHERE r.strategy <> '' OR r.branch <> '';
+
+DROP VIEW IF EXISTS curves;
+CREATE VIEW curves AS
+SELECT l.experiment, l.strategy, l.branch, l.replicate, l.trial, l.level, l.percent_remaining,
+       p.iteration, p.train_loss, p.val_loss, p.val_accuracy, p.test_loss, p.test_accuracy
+  FROM levels l JOIN curve_points p ON p.result_id = l.result_id;
+`;

@@ -1,0 +1,13 @@
+/** An error caused by the user's input (spec, flags, data files). The CLI prints its
+ *  message as one line and exits non-zero; the message names the problem and the fix. */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+}
+
+/** Thrown inside training when the user asked to stop (Ctrl-C). Nothing of the level in flight is stored. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+  constructor() {
+    super('interrupted');
+  }
+}
