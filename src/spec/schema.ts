@@ -9,10 +9,10 @@ import { it, parseStep } from './step.js';
  */
 
 const step = z
-  .union([z.string(), z.number().int().nonnegative()])
+  .union([z.string(), z.number().int().nonnegative(), z.strictObject({ value: z.number().nonnegative(), unit: z.enum(['it', 'ep']) })])
   .transform((v, ctx) => {
     try {
-      return parseStep(v);
+      return typeof v === 'object' ? parseStep(`${v.value}${v.unit}`) : parseStep(v);
     } catch (e) {
       ctx.addIssue({ code: 'custom', message: (e as Error).message });
       return z.NEVER;

@@ -1,0 +1,28 @@
+import { makeRng } from '../util/rng.js';
+import type { Model, ParamSpec, Weights } from './types.js';
+
+export type InitName = 'glorot-normal' | 'he-normal';
+
+/** σ of a weight tensor's initializer: sign-constant resets use it (DESIGN §1). */
+export function initStd(p: ParamSpec, init: InitName): number {
+  return init === 'glorot-normal' ? Math.sqrt(2 / (p.fanIn + p.fanOut)) : Math.sqrt(2 / p.fanIn);
+}
+
+/** A draw from the initializer: N(0, σ²) kernels (untruncated Gaussian Glorot, as F&C), zero biases.
+ *  Drawn in JS from the key so θ0 is identical on every backend. */
+export function initialize(model: Model, init: InitName, ...key: (string | number)[]): Weights {
+  const w: Weights = {};
+  for (const p of model.params) {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    const a = new Float32Array(size);
+    if (p.kind !== 'none') {
+      const rng = makeRng(...key, p.name);
+      const s = initStd(p, init);
+      for (let i = 0; i < size; i++) a[i] = rng.normal() * s;
+    }
+    w[p.name] = a;
+  }
+  return w;
+}
+
+export const paramSize = (p: ParamSpec): number => p.shape.reduce((a, b) => a * b, 1);

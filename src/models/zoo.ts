@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../util/errors.js';
+import * as ops from './ops.js';
+import type { LayerKind, Model, ParamSpec } from './types.js';
+
+/** Architectures from Frankle & Carbin (2019) Fig. 2 (see shared/reference/papers.md). */
+
+function denseParams(name: string, fanIn: number, fanOut: number, kind: LayerKind): ParamSpec[] {
+  return [
+    { name: `${name}/kernel`, shape: [fanIn, fanOut], kind, fanIn, fanOut },
+    { name: `${name}/bias`, shape: [fanOut], kind: 'none', fanIn, fanOut },
+  ];
+}
+
+function convParams(name: string, cin: number, cout: number): ParamSpec[] {
+  // Glorot fans for a 3×3 kernel count the receptive field.
+  const fanIn = 9 * cin;
+  const fanOut = 9 * cout;
+  return [
+    { name: `${name}/kernel`, shape: [3, 3, cin, cout], kind: 'conv', fanIn, fanOut },
+    { name: `${name}/bias`, shape: [cout], kind: 'none', fanIn, fanOut },
+  ];
+}
+
+/** A fully connected net: hidden sizes then the output layer. */
+function mlp(name: string, inputShape: readonly number[], hidden: number[], numClasses: number): Model {
+  const inSize = inputShape.reduce((a, b) => a * b, 1);
+  const sizes = [inSize, ...hidden, numClasses];
+  const params: ParamSpec[] = [];
+  for (let i = 0; i < sizes.length - 1; i++) {
+    const last = i === sizes.length - 2;
+    params.push(...denseParams(last ? 'output' : `fc${i + 1}`, sizes[i], sizes[i + 1], last ? 'output' : 'fc'));
+  }
+  return {
+    name,
+    inputShape,
+    numClasses,
+    params,
+    forward(w, x) {
+      let h = tf.reshape(x, [x.shape[0], inSize]) as tf.Tensor2D;
+      for (let i = 0; i < sizes.length - 1; i++) {
+        const last = i === sizes.length - 2;
+        const n = last ? 'output' : `fc${i + 1}`;
+        h = ops.dense(h, w[`${n}/kernel`] as tf.Tensor2D, w[`${n}/bias`] as tf.Tensor1D);
+        if (!last) h = tf.relu(h);
+      }
+      return h;
+    },
+  };
+}
+
+/** Conv-2/4/6: blocks of two 3×3 convs then 2×2 max-pool; then FC 256-256-10. */
+function convNet(name: string, inputShape: readonly number[], blocks: number[], numClasses: number): Model {
+  if (inputShape.length !== 3) throw new UserError(`model ${name} needs image input [h, w, c]; this data set has shape [${inputShape}]: use lenet-300-100`);
+  const [h0, w0, c0] = inputShape;
+  const params: ParamSpec[] = [];
+  const convs: { name: string; poolAfter: boolean }[] = [];
+  let cin = c0;
+  blocks.forEach((c, b) => {
+    for (let j = 0; j < 2; j++) {
+      const n = `conv${2 * b + j + 1}`;
+      params.push(...convParams(n, cin, c));
+      convs.push({ name: n, poolAfter: j === 1 });
+      cin = c;
+    }
+  });
+  const scale = 2 ** blocks.length;
+  const flat = Math.floor(h0 / scale) * Math.floor(w0 / scale) * cin;
+  params.push(...denseParams('fc1', flat, 256, 'fc'), ...denseParams('fc2', 256, 256, 'fc'), ...denseParams('output', 256, numClasses, 'output'));
+  return {
+    name,
+    inputShape,
+    numClasses,
+    params,
+    forward(w, x) {
+      let h = tf.reshape(x, [x.shape[0], h0, w0, c0]) as tf.Tensor4D;
+      for (const c of convs) {
+        h = tf.relu(ops.conv2d(h, w[`${c.name}/kernel`] as tf.Tensor4D, w[`${c.name}/bias`] as tf.Tensor1D));
+        if (c.poolAfter) h = ops.maxPool(h);
+      }
+      let f = tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D;
+      f = tf.relu(ops.dense(f, w['fc1/kernel'] as tf.Tensor2D, w['fc1/bias'] as tf.Tensor1D));
+      f = tf.relu(ops.dense(f, w['fc2/kernel'] as tf.Tensor2D, w['fc2/bias'] as tf.Tensor1D));
+      return ops.dense(f, w['output/kernel'] as tf.Tensor2D, w['output/bias'] as tf.Tensor1D);
+    },
+  };
+}
+
+type Builder = (inputShape: readonly number[], numClasses: number) => Model;
+
+const MODELS: Record<string, Builder> = {
+  'lenet-300-100': (s, k) => mlp('lenet-300-100', s, [300, 100], k),
+  'mlp-small': (s, k) => mlp('mlp-small', s, [32, 16], k),
+  'conv-2': (s, k) => convNet('conv-2', s, [64], k),
+  'conv-4': (s, k) => convNet('conv-4', s, [64, 128], k),
+  'conv-6': (s, k) => convNet('conv-6', s, [64, 128, 256], k),
+};
+
+export function buildModel(name: string, inputShape: readonly number[], numClasses: number): Model {
+  const b = MODELS[name];
+  if (!b) throw new UserError(`unknown model "${name}": use one of ${Object.keys(MODELS).join(', ')}`);
+  return b(inputShape, numClasses);
+}
+
+export const modelNames = (): string[] => Object.keys(MODELS);

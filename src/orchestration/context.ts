@@ -1,0 +1,68 @@
+import { initBackend, type BackendChoice, type BackendName } from '../backend/index.js';
+import { loadDataset } from '../data/index.js';
+import type { Dataset, DataOptions } from '../data/types.js';
+import { buildModel, type Model } from '../models/index.js';
+import type { LoadedSpec } from '../spec/load.js';
+import type { Spec } from '../spec/schema.js';
+import { resolveStrategy, type Strategy } from '../strategies/index.js';
+import { planTraining, type TrainingPlan } from '../training/schedule.js';
+import { Store } from '../storage/db.js';
+import { UserError } from '../util/errors.js';
+
+/** What a run reports while it works; the CLI turns these into progress bars or log lines. */
+export type ProgressEvent =
+  | { type: 'level-start'; job: string; level: number; steps: number }
+  | { type: 'step'; job: string; done: number; total: number }
+  | { type: 'level-done'; job: string; level: number; percentRemaining: number; earlyStopIteration: number; earlyStopTestAccuracy: number; finalTestAccuracy: number; seconds: number }
+  | { type: 'skip'; job: string; reason: string }
+  | { type: 'log'; message: string };
+
+export interface RunOptions {
+  db?: string;
+  backend?: BackendChoice;
+  workers?: number;
+  data?: DataOptions;
+  onProgress?: (e: ProgressEvent) => void;
+  /** polled between training steps; true = stop cleanly (nothing of the level in flight is stored) */
+  shouldStop?: () => boolean;
+}
+
+/** A chain as the orchestrator runs it: the spec's entry with its strategy resolved. */
+export interface Chain {
+  readonly name: string;
+  readonly strategy: Strategy;
+  readonly criterion: Spec['pruning']['criterion'];
+}
+
+/** Everything one process needs to run levels of one experiment. */
+export interface Context {
+  readonly loaded: LoadedSpec;
+  readonly spec: Spec;
+  readonly store: Store;
+  readonly experimentId: number;
+  readonly data: Dataset;
+  readonly model: Model;
+  readonly plan: TrainingPlan;
+  readonly chains: readonly Chain[];
+  readonly backend: BackendName;
+  readonly emit: (e: ProgressEvent) => void;
+  readonly shouldStop: () => boolean;
+}
+
+export const trialSeed = (spec: Spec, trial: number): number => spec.seed + trial;
+
+/** Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written. */
+export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
+  const spec = loaded.spec;
+  const backend = await initBackend(opts.backend ?? 'auto');
+  const data = await loadDataset(spec.data, spec.seed, opts.data ?? {});
+  const model = buildModel(spec.model.name, data.inputShape, data.numClasses);
+  const plan = planTraining(spec.training, data.train.n);
+  const chains: Chain[] = spec.strategies.map((c) => ({ name: c.name, strategy: resolveStrategy(c.reset, plan), criterion: c.criterion ?? spec.pruning.criterion }));
+  const names = new Set<string>();
+  for (const c of chains) {
+    if (names.has(c.name)) throw new UserError(`strategy "${c.name}" appears twice in the spec: give one of them a distinct "name"`);
+    names.add(c.name);
+  }
+  return { backend, data, model, plan, chains };
+}

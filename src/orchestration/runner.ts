@@ -1,0 +1,212 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadSpec, validateSpec, type LoadedSpec } from '../spec/load.js';
+import { DEFAULT_DB, Store } from '../storage/db.js';
+import { Interrupted, UserError } from '../util/errors.js';
+import { denseDone, remainingLevels, runChain, runDense } from './chain.js';
+import { prepare, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
+
+export interface RunSummary {
+  experiment: string;
+  experimentId: number;
+  db: string;
+  backend: string;
+  /** levels trained by this call (0 when everything was already stored) */
+  levelsTrained: number;
+  interrupted: boolean;
+  seconds: number;
+}
+
+/** A unit of work for one process: the dense level of a trial, or the rest of one chain. */
+export type Job = { kind: 'dense'; trial: number } | { kind: 'chain'; chain: string; trial: number };
+
+export function codeVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `lth ${pkg.version}`;
+}
+
+/** Builds a process's context: the same in the parent and in every worker. */
+export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise<Context> {
+  const prepared = await prepare(loaded, opts);
+  // The database is touched only after the spec, data and strategies all checked out.
+  const store = new Store(opts.db ?? DEFAULT_DB);
+  const spec = loaded.spec;
+  const chains = [];
+  for (let t = 0; t < spec.trials; t++) for (const c of prepared.chains) chains.push({ strategy: c.name, trial: t, seed: trialSeed(spec, t) });
+  let experimentId: number;
+  try {
+    experimentId = store.registerExperiment(spec.name, loaded.hash, loaded.json, codeVersion(), chains);
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  return { loaded, spec, store, experimentId, ...prepared, emit: opts.onProgress ?? (() => {}), shouldStop: opts.shouldStop ?? (() => false) };
+}
+
+export async function runJob(ctx: Context, job: Job): Promise<void> {
+  if (job.kind === 'dense') return runDense(ctx, job.trial);
+  const chain = ctx.chains.find((c) => c.name === job.chain);
+  if (!chain) throw new Error(`unknown chain ${job.chain}`);
+  return runChain(ctx, chain, job.trial);
+}
+
+/** Runs (or resumes) an experiment to the end. The CLI's `lth run` is a thin wrapper around this. */
+export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions = {}): Promise<RunSummary> {
+  const loaded = typeof spec === 'string' ? loadSpec(spec) : spec;
+  const started = Date.now();
+  const ctx = await openContext(loaded, opts);
+  let levelsTrained = 0;
+  const emit = ctx.emit;
+  const counting: Context = {
+    ...ctx,
+    emit: (e: ProgressEvent) => {
+      if (e.type === 'level-done') levelsTrained++;
+      emit(e);
+    },
+  };
+  let interrupted = false;
+  try {
+    const workers = Math.max(1, opts.workers ?? 1);
+    if (workers === 1) {
+      for (let t = 0; t < ctx.spec.trials; t++) {
+        await runDense(counting, t);
+        for (const c of ctx.chains) await runChain(counting, c, t);
+      }
+    } else {
+      await runInWorkers(counting, loaded, opts, workers);
+    }
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    interrupted = true;
+  } finally {
+    ctx.store.close();
+  }
+  return {
+    experiment: ctx.spec.name,
+    experimentId: ctx.experimentId,
+    db: ctx.store.path,
+    backend: ctx.backend,
+    levelsTrained,
+    interrupted,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Messages between the parent and its worker processes. */
+export type ToWorker = { type: 'job'; job: Job } | { type: 'stop' };
+export type FromWorker = { type: 'ready' } | { type: 'progress'; event: ProgressEvent } | { type: 'done' } | { type: 'interrupted' } | { type: 'error'; message: string; user: boolean };
+
+/**
+ * Independent chains in parallel processes. Chains of a trial wait for its dense level;
+ * each worker opens the database itself (WAL + busy timeout make concurrent commits safe).
+ */
+async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, n: number): Promise<void> {
+  const pending: Job[] = [];
+  const denseReady = new Set<number>();
+  for (let t = 0; t < ctx.spec.trials; t++) {
+    if (denseDone(ctx, t)) denseReady.add(t);
+    else pending.push({ kind: 'dense', trial: t });
+    for (const c of ctx.chains) if (!denseDone(ctx, t) || remainingLevels(ctx, c, t).length) pending.push({ kind: 'chain', chain: c.name, trial: t });
+  }
+  const runnable = () => pending.findIndex((j) => j.kind === 'dense' || denseReady.has(j.trial));
+  const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));
+  const config = JSON.stringify({ spec: JSON.parse(loaded.json), source: 'worker', db: ctx.store.path, backend: ctx.backend, data: opts.data ?? {} });
+  const children: ChildProcess[] = [];
+  let failure: Error | null = null;
+  let stopping = false;
+
+  await new Promise<void>((resolveAll) => {
+    const inFlight = new Map<ChildProcess, Job>();
+    const idle: ChildProcess[] = [];
+    let resolved = false;
+    const finish = () => {
+      if (!resolved && inFlight.size === 0 && (pending.length === 0 || failure || stopping)) {
+        resolved = true;
+        clearInterval(stopPoll);
+        resolveAll();
+      }
+    };
+    const dispatch = () => {
+      while (idle.length && !failure && !stopping) {
+        const i = runnable();
+        if (i < 0) break;
+        const [job] = pending.splice(i, 1);
+        const child = idle.shift()!;
+        inFlight.set(child, job);
+        child.send({ type: 'job', job } satisfies ToWorker);
+      }
+      finish();
+    };
+    const stopAll = () => {
+      stopping = true;
+      for (const c of children) if (c.connected) c.send({ type: 'stop' } satisfies ToWorker);
+    };
+    const stopPoll = setInterval(() => {
+      if (!stopping && ctx.shouldStop()) stopAll();
+    }, 200);
+    for (let w = 0; w < Math.min(n, Math.max(1, pending.length)); w++) {
+      const child = fork(workerPath, [config], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      children.push(child);
+      child.on('message', (m: FromWorker) => {
+        if (m.type === 'progress') return ctx.emit(m.event);
+        const job = inFlight.get(child);
+        inFlight.delete(child);
+        if (m.type === 'error') failure ??= m.user ? new UserError(m.message) : new Error(m.message);
+        else if (m.type === 'interrupted') stopAll();
+        else if (m.type === 'done' && job?.kind === 'dense') denseReady.add(job.trial);
+        idle.push(child);
+        dispatch();
+      });
+      child.on('exit', (code, signal) => {
+        if (resolved) return;
+        // A worker that dies mid-job (killed, out of memory) fails the run; its level was never committed.
+        failure ??= new Error(`a worker process exited unexpectedly (${signal ?? `code ${code}`})`);
+        inFlight.delete(child);
+        const k = idle.indexOf(child);
+        if (k >= 0) idle.splice(k, 1);
+        finish();
+      });
+    }
+    finish();
+  }).finally(async () => {
+    for (const c of children) if (c.connected) c.disconnect();
+    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+  });
+  if (failure) throw failure;
+  if (stopping) throw new Interrupted();
+}
+
+/** The worker side: build a context once, then run jobs as the parent sends them. */
+export async function workerMain(configJson: string): Promise<void> {
+  const cfg = JSON.parse(configJson) as { spec: unknown; db: string; backend: RunOptions['backend']; data: RunOptions['data'] };
+  let stop = false;
+  const send = (m: FromWorker) => process.send?.(m);
+  process.on('message', async (m: ToWorker) => {
+    if (m.type === 'stop') stop = true;
+  });
+  process.on('SIGINT', () => (stop = true));
+  process.on('disconnect', () => {
+    stop = true;
+    setTimeout(() => process.exit(0), 50).unref();
+  });
+  const ctx = await openContext(validateSpec(cfg.spec, 'worker'), {
+    db: cfg.db,
+    backend: cfg.backend,
+    data: cfg.data,
+    onProgress: (event) => send({ type: 'progress', event }),
+    shouldStop: () => stop,
+  });
+  process.on('message', async (m: ToWorker) => {
+    if (m.type !== 'job') return;
+    try {
+      await runJob(ctx, m.job);
+      send({ type: 'done' });
+    } catch (e) {
+      if (e instanceof Interrupted) send({ type: 'interrupted' });
+      else send({ type: 'error', message: (e as Error).message, user: e instanceof UserError });
+    }
+  });
+  process.on('disconnect', () => ctx.store.close());
+  send({ type: 'ready' });
+}

@@ -1,0 +1,56 @@
+import type { Criterion } from '../spec/schema.js';
+import type { Rng } from '../util/rng.js';
+
+/**
+ * Mask criteria (Zhou et al. 2019, Table 1): each is just a score per weight; the masker
+ * keeps the highest scores. Scores are only read where the weight is still alive.
+ * Adding a criterion = adding one entry here.
+ */
+export interface ScoreInputs {
+  /** w_i: the weights at initialization (θ0) */
+  readonly init: Float32Array;
+  /** w_f: the weights at the end of the previous level's training */
+  readonly final: Float32Array;
+  readonly alive: Uint8Array;
+  readonly rng: Rng;
+}
+
+export type ScoreFn = (x: ScoreInputs) => Float32Array;
+
+const map = (x: ScoreInputs, f: (wi: number, wf: number) => number): Float32Array => {
+  const out = new Float32Array(x.final.length);
+  for (let i = 0; i < out.length; i++) out[i] = f(x.init[i], x.final[i]);
+  return out;
+};
+
+/** Fractional rank in [0, 1) of each alive weight's value (ties broken by index). */
+function rankAmongAlive(values: Float32Array, alive: Uint8Array): Float32Array {
+  const idx: number[] = [];
+  for (let i = 0; i < values.length; i++) if (alive[i]) idx.push(i);
+  idx.sort((a, b) => values[a] - values[b] || a - b);
+  const r = new Float32Array(values.length);
+  idx.forEach((i, k) => (r[i] = k / idx.length));
+  return r;
+}
+
+/** Keep weights above a shared percentile in both: the score is the smaller of the two ranks. */
+const jointRank = (a: Float32Array, b: Float32Array, alive: Uint8Array): Float32Array => {
+  const ra = rankAmongAlive(a, alive);
+  const rb = rankAmongAlive(b, alive);
+  return ra.map((v, i) => Math.min(v, rb[i]));
+};
+
+export const CRITERIA: Record<Criterion, ScoreFn> = {
+  large_final: (x) => map(x, (_, wf) => Math.abs(wf)),
+  small_final: (x) => map(x, (_, wf) => -Math.abs(wf)),
+  large_init: (x) => map(x, (wi) => Math.abs(wi)),
+  small_init: (x) => map(x, (wi) => -Math.abs(wi)),
+  large_init_large_final: (x) => jointRank(map(x, (wi) => Math.abs(wi)), map(x, (_, wf) => Math.abs(wf)), x.alive),
+  small_init_small_final: (x) => jointRank(map(x, (wi) => -Math.abs(wi)), map(x, (_, wf) => -Math.abs(wf)), x.alive),
+  magnitude_increase: (x) => map(x, (wi, wf) => Math.abs(wf) - Math.abs(wi)),
+  movement: (x) => map(x, (wi, wf) => Math.abs(wf - wi)),
+  random: (x) => map(x, () => x.rng.uniform()),
+  // Weights whose sign flipped during training score 0 (Zhou et al. §3).
+  large_final_same_sign: (x) => map(x, (wi, wf) => (Math.sign(wi) === Math.sign(wf) ? Math.abs(wf) : 0)),
+  large_final_diff_sign: (x) => map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
+};

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UserError } from '../util/errors.js';
+import { canonicalJson, sha256 } from '../util/hash.js';
+import { specSchema, type Spec } from './schema.js';
+
+export interface LoadedSpec {
+  spec: Spec;
+  /** identity: sha256 of the values that differ from the defaults (name and description excluded) */
+  hash: string;
+  /** the resolved spec, every default filled in, as stored with the experiment */
+  json: string;
+}
+
+/** Applies `--set a.b.c=value` overrides to the raw JSON (value parsed as JSON when it parses). */
+export function applySets(raw: Record<string, unknown>, sets: string[]): Record<string, unknown> {
+  const out = structuredClone(raw);
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new UserError(`--set "${s}" is not of the form path=value (e.g. --set training.iterations=2000it)`);
+    const path = s.slice(0, eq).split('.');
+    const text = s.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+    let node = out as Record<string, unknown>;
+    for (const key of path.slice(0, -1)) {
+      if (node[key] === undefined) node[key] = {};
+      if (typeof node[key] !== 'object' || node[key] === null || Array.isArray(node[key])) throw new UserError(`--set ${s}: "${key}" is not a section`);
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]] = value;
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length ? issue.path.join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see 'lth spec')`;
+  return `${where}: ${issue.message}`;
+}
+
+export function validateSpec(raw: unknown, source: string): LoadedSpec {
+  const r = specSchema.safeParse(raw);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
+    throw new UserError(`invalid spec ${source}: ${describeIssue(first)}${more}`);
+  }
+  const spec = r.data;
+  const defaults = specSchema.parse({ name: spec.name });
+  const nonDefault = diff(spec, defaults) as Record<string, unknown> | undefined;
+  const identity = { ...(nonDefault ?? {}) };
+  delete identity.name;
+  delete identity.description;
+  return { spec, hash: sha256(canonicalJson(identity)), json: canonicalJson(spec) };
+}
+
+export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UserError(`spec file ${path} not found: give the path of a JSON spec, e.g. experiments/quickstart.json`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`spec ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`spec ${path} must be a JSON object with at least a "name"`);
+  return validateSpec(applySets(raw as Record<string, unknown>, sets), path);
+}
+
+/** The parts of `a` that differ from `b` (objects recursively; arrays and scalars as a whole). */
+function diff(a: unknown, b: unknown): unknown {
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(a)) {
+      const d = diff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
+      if (d !== undefined) out[k] = d;
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+  return canonicalJson(a) === canonicalJson(b) ? undefined : a;
+}

@@ -1,0 +1,1 @@
+export { describeStrategies, resolveStrategy, strategyNames, type ResetInputs, type Strategy } from './registry.js';

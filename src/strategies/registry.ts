@@ -1,0 +1,155 @@
+import { initStd, type InitName } from '../models/init.js';
+import type { Masks, Model, Weights } from '../models/types.js';
+import { parseStep, stepToIterations } from '../spec/step.js';
+import { finalLr, type TrainingPlan } from '../training/schedule.js';
+import type { LevelSchedule } from '../training/loop.js';
+import { UserError } from '../util/errors.js';
+import { permutation, type Rng } from '../util/rng.js';
+
+/**
+ * Reset strategies (DESIGN §1): each is a small pure function from
+ * (θ0, θ_k, θ_final, mask, rng) to the weights a level starts from, plus the part of the
+ * schedule the level trains. Registered by name; `name@k` passes a rewind point.
+ */
+export interface ResetInputs {
+  readonly model: Model;
+  readonly init: InitName;
+  /** θ0 of the trial */
+  readonly theta0: Weights;
+  /** θ_k of level 0, when the strategy has a rewind point */
+  readonly thetaK: Weights | null;
+  /** the previous level's final weights */
+  readonly thetaFinal: Weights;
+  /** the new level's mask */
+  readonly masks: Masks;
+  /** seeded for this (trial, strategy, level) */
+  readonly rng: Rng;
+}
+
+interface StrategyDef {
+  readonly describe: string;
+  /** whether `@k` is accepted, and what k defaults to */
+  readonly rewindPoint: 'none' | 'optional' | 'required';
+  reset(x: ResetInputs): Weights;
+  schedule(plan: TrainingPlan, k: number): LevelSchedule;
+}
+
+/** Applies the mask to every prunable tensor; biases pass through. */
+function masked(model: Model, w: Weights, masks: Masks): Weights {
+  const out: Weights = {};
+  for (const p of model.params) {
+    const m = masks[p.name];
+    out[p.name] = m ? w[p.name].map((v, i) => (m[i] ? v : 0)) : Float32Array.from(w[p.name]);
+  }
+  return out;
+}
+
+/** Builds new weights tensor by tensor: `f` gives prunable tensors' values; biases come from θ0. */
+function perLayer(x: ResetInputs, f: (name: string, theta0: Float32Array, mask: Uint8Array) => Float32Array): Weights {
+  const w: Weights = {};
+  for (const p of x.model.params) w[p.name] = x.masks[p.name] ? f(p.name, x.theta0[p.name], x.masks[p.name]) : Float32Array.from(x.theta0[p.name]);
+  return masked(x.model, w, x.masks);
+}
+
+const fullSchedule = (): LevelSchedule => ({ kind: 'replay', from: 0 });
+
+const REGISTRY: Record<string, StrategyDef> = {
+  rewind: {
+    describe: 'θ0 ⊙ m, or θ_k ⊙ m with rewind@k; schedule replayed from k (Frankle & Carbin; Frankle et al. 2019)',
+    rewindPoint: 'optional',
+    reset: (x) => masked(x.model, x.thetaK ?? x.theta0, x.masks),
+    schedule: (_, k) => ({ kind: 'replay', from: k }),
+  },
+  'sign-constant': {
+    describe: "sign(θ0)·σ ⊙ m, σ = std of the layer's initializer (Zhou et al. 'signed constant')",
+    rewindPoint: 'none',
+    reset: (x) =>
+      perLayer(x, (name, t0) => {
+        const s = initStd(x.model.params.find((p) => p.name === name)!, x.init);
+        return t0.map((v) => Math.sign(v) * s);
+      }),
+    schedule: fullSchedule,
+  },
+  'random-reinit': {
+    describe: 'a fresh draw from the initializer (new seed every level) ⊙ m (Frankle & Carbin control)',
+    rewindPoint: 'none',
+    reset: (x) =>
+      perLayer(x, (name, t0) => {
+        const s = initStd(x.model.params.find((p) => p.name === name)!, x.init);
+        return t0.map(() => x.rng.normal() * s);
+      }),
+    schedule: fullSchedule,
+  },
+  reshuffle: {
+    describe: "θ0's surviving values permuted within each layer ⊙ m (Zhou et al. 'reshuffle')",
+    rewindPoint: 'none',
+    reset: (x) =>
+      perLayer(x, (_, t0, m) => {
+        const kept: number[] = [];
+        for (let i = 0; i < m.length; i++) if (m[i]) kept.push(i);
+        const perm = permutation(kept.length, x.rng);
+        const out = new Float32Array(t0.length);
+        kept.forEach((dst, j) => (out[dst] = t0[kept[perm[j]]]));
+        return out;
+      }),
+    schedule: fullSchedule,
+  },
+  'fine-tune': {
+    describe: "θ_final of the previous level ⊙ m, trained fineTuneIterations at the schedule's final LR (Renda et al.)",
+    rewindPoint: 'none',
+    reset: (x) => masked(x.model, x.thetaFinal, x.masks),
+    schedule: (plan) => ({ kind: 'constant', steps: plan.fineTuneIterations, lr: finalLr(plan) }),
+  },
+  'lr-rewind': {
+    describe: 'θ_final of the previous level ⊙ m, schedule replayed from k (default 0) (Renda et al.)',
+    rewindPoint: 'optional',
+    reset: (x) => masked(x.model, x.thetaFinal, x.masks),
+    schedule: (_, k) => ({ kind: 'replay', from: k }),
+  },
+};
+
+/** A strategy name resolved against a training plan. */
+export interface Strategy {
+  /** as written in the spec, e.g. "rewind@1000it" */
+  readonly name: string;
+  readonly base: string;
+  /** rewind point in iterations (0 when none) */
+  readonly k: number;
+  /** true when θ_k must be kept from level 0 */
+  readonly needsThetaK: boolean;
+  reset(x: Omit<ResetInputs, 'thetaK'> & { thetaK: Weights | null }): Weights;
+  schedule(plan: TrainingPlan): LevelSchedule;
+}
+
+export function strategyNames(): string[] {
+  return Object.keys(REGISTRY);
+}
+
+export function describeStrategies(): { name: string; describe: string }[] {
+  return Object.entries(REGISTRY).map(([name, d]) => ({ name: d.rewindPoint === 'none' ? name : `${name}[@k]`, describe: d.describe }));
+}
+
+export function resolveStrategy(text: string, plan: TrainingPlan): Strategy {
+  const [base, arg, ...rest] = text.split('@');
+  const def = REGISTRY[base];
+  if (!def || rest.length > 0) throw new UserError(`unknown strategy "${text}": use one of ${strategyNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)`);
+  if (arg !== undefined && def.rewindPoint === 'none') throw new UserError(`strategy "${base}" takes no rewind point: write "${base}"`);
+  let k = 0;
+  if (arg !== undefined) {
+    try {
+      k = stepToIterations(parseStep(arg), plan.itersPerEpoch);
+    } catch (e) {
+      throw new UserError(`strategy "${text}": ${(e as Error).message}`);
+    }
+    if (k >= plan.iterations) throw new UserError(`strategy "${text}": rewind point ${k} must be before the end of training (${plan.iterations} iterations)`);
+  }
+  const needsThetaK = base === 'rewind' && k > 0;
+  return {
+    name: text,
+    base,
+    k,
+    needsThetaK,
+    reset: (x) => def.reset({ ...x, thetaK: needsThetaK ? x.thetaK : null }),
+    schedule: (p) => def.schedule(p, k),
+  };
+}

@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TrainingSpec } from '../spec/schema.js';
+
+/**
+ * Masked optimizers. The gradient is multiplied by the mask before it reaches the
+ * optimizer state, and the weights by the mask after the update, so a pruned weight is
+ * exactly zero at every step and its moment estimates never move (a pitfall of
+ * unmasked Adam: stale momentum revives pruned weights).
+ */
+export interface MaskedOptimizer {
+  step(grads: Record<string, tf.Tensor>, lr: number): void;
+  dispose(): void;
+}
+
+export interface OptimizerTarget {
+  vars: Record<string, tf.Variable>;
+  /** 1 = trainable, 0 = pruned; absent = dense (biases) */
+  masks: Record<string, tf.Tensor>;
+}
+
+export function makeOptimizer(spec: TrainingSpec['optimizer'], target: OptimizerTarget): MaskedOptimizer {
+  const names = Object.keys(target.vars);
+  const zeros = () => Object.fromEntries(names.map((n) => [n, tf.variable(tf.zerosLike(target.vars[n]), false)]));
+  const state1 = zeros();
+  const state2 = spec.name === 'adam' ? zeros() : null;
+  let t = 0;
+  const apply = (n: string, update: (w: tf.Tensor) => tf.Tensor) => {
+    const w = target.vars[n];
+    const m = target.masks[n];
+    const next = update(w);
+    w.assign(m ? tf.mul(next, m) : next);
+  };
+  return {
+    step(grads, lr) {
+      t++;
+      tf.tidy(() => {
+        for (const n of names) {
+          const raw = grads[n];
+          if (!raw) continue;
+          const g = target.masks[n] ? tf.mul(raw, target.masks[n]) : raw;
+          if (spec.name === 'adam') {
+            const m = state1[n];
+            const v = state2![n];
+            m.assign(tf.add(tf.mul(m, spec.beta1), tf.mul(g, 1 - spec.beta1)));
+            v.assign(tf.add(tf.mul(v, spec.beta2), tf.mul(tf.square(g), 1 - spec.beta2)));
+            // Bias correction folded into the step size, as in Kingma & Ba §2.
+            const a = (lr * Math.sqrt(1 - spec.beta2 ** t)) / (1 - spec.beta1 ** t);
+            apply(n, (w) => tf.sub(w, tf.div(tf.mul(m, a), tf.add(tf.sqrt(v), spec.epsilon))));
+          } else {
+            const buf = state1[n];
+            const gd = spec.weightDecay > 0 ? tf.add(g, tf.mul(target.vars[n], spec.weightDecay)) : g;
+            buf.assign(tf.add(tf.mul(buf, spec.momentum), gd));
+            apply(n, (w) => tf.sub(w, tf.mul(buf, lr)));
+          }
+        }
+      });
+    },
+    dispose() {
+      for (const s of [state1, state2]) if (s) for (const v of Object.values(s)) v.dispose();
+    },
+  };
+}
