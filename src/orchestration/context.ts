@@ -11,6 +11,7 @@ import { UserError } from '../util/errors.js';
 
 /** What a run reports while it works; the CLI turns these into progress bars or log lines. */
 export type ProgressEvent =
+  | { type: 'plan'; experiment: string; backend: string; totalLevels: number; doneLevels: number }
   | { type: 'level-start'; job: string; level: number; steps: number }
   | { type: 'step'; job: string; done: number; total: number }
   | { type: 'level-done'; job: string; level: number; percentRemaining: number; earlyStopIteration: number; earlyStopTestAccuracy: number; finalTestAccuracy: number; seconds: number }

@@ -66,6 +66,9 @@ export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions 
     },
   };
   let interrupted = false;
+  const levelsPerTrial = 1 + ctx.chains.length * ctx.spec.pruning.levels;
+  const stored = ctx.store.db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(ctx.experimentId) as { n: number };
+  emit({ type: 'plan', experiment: ctx.spec.name, backend: ctx.backend, totalLevels: ctx.spec.trials * levelsPerTrial, doneLevels: stored.n });
   try {
     const workers = Math.max(1, opts.workers ?? 1);
     if (workers === 1) {

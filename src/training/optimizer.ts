@@ -20,7 +20,7 @@ export interface OptimizerTarget {
 
 export function makeOptimizer(spec: TrainingSpec['optimizer'], target: OptimizerTarget): MaskedOptimizer {
   const names = Object.keys(target.vars);
-  const zeros = () => Object.fromEntries(names.map((n) => [n, tf.variable(tf.zerosLike(target.vars[n]), false)]));
+  const zeros = () => Object.fromEntries(names.map((n) => [n, tf.tidy(() => tf.variable(tf.zerosLike(target.vars[n]), false))]));
   const state1 = zeros();
   const state2 = spec.name === 'adam' ? zeros() : null;
   let t = 0;

@@ -1,0 +1,68 @@
+import type { CommandModule } from 'yargs';
+import { BACKENDS, type BackendChoice } from '../../backend/index.js';
+import { runExperiment } from '../../orchestration/index.js';
+import { loadSpec } from '../../spec/index.js';
+import { DEFAULT_DB } from '../../storage/db.js';
+import { UserError } from '../../util/errors.js';
+import { progressReporter } from '../progress.js';
+
+export interface Args {
+  spec: string;
+  set: string[];
+  db: string;
+  workers: number;
+  backend: BackendChoice;
+  'data-dir'?: string;
+  quiet: boolean;
+}
+
+export const run: CommandModule<object, Args> = {
+  command: 'run <spec>',
+  describe: 'run or resume an experiment (the same spec twice continues; nothing is duplicated)',
+  builder: (y) =>
+    y
+      .positional('spec', { type: 'string', demandOption: true, describe: 'JSON spec, e.g. experiments/quickstart.json' })
+      .option('set', { type: 'string', array: true, default: [], describe: 'override a spec field: path=value (repeatable)' })
+      .option('db', { type: 'string', default: DEFAULT_DB, describe: 'results database' })
+      .option('workers', { type: 'number', default: 1, describe: 'run independent chains in N processes' })
+      .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tensor backend (auto: tensorflow, then wasm, then cpu)' })
+      .option('data-dir', { type: 'string', describe: 'folder with the data set files as distributed' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress output (for scripts)' })
+      .example('$0 run experiments/quickstart.json', 'the quickstart: Fashion-MNIST LeNet-300-100, rewind vs fine-tune')
+      .example('$0 run experiments/frankle-carbin-lenet.json --workers 2 --set trials=2', 'a paper preset on two cores')
+      .check((a) => {
+        if (!Number.isInteger(a.workers) || a.workers < 1) throw new UserError(`--workers ${a.workers} must be a whole number ≥ 1`);
+        return true;
+      }),
+  handler: async (a) => {
+    const loaded = loadSpec(a.spec, a.set);
+    const mode = a.quiet ? 'quiet' : process.stderr.isTTY ? 'bars' : 'lines';
+    const progress = progressReporter(mode);
+    let stop = false;
+    const onSigint = () => {
+      if (stop) process.exit(130); // a second Ctrl-C: leave now (stored levels are complete either way)
+      stop = true;
+      process.stderr.write('\nstopping: the level in flight is discarded, stored levels are kept (Ctrl-C again to quit at once)\n');
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    try {
+      const r = await runExperiment(loaded, {
+        db: a.db,
+        workers: a.workers,
+        backend: a.backend,
+        data: { dataDir: a['data-dir'], log: (m) => progress.onProgress({ type: 'log', message: m }) },
+        onProgress: progress.onProgress,
+        shouldStop: () => stop,
+      });
+      progress.stop();
+      const what = r.interrupted ? 'stopped' : 'done';
+      process.stdout.write(`${r.experiment}: ${what}; ${r.levelsTrained} level(s) trained in ${r.seconds.toFixed(1)} s on ${r.backend}; results in ${r.db} (lth report ${r.experiment})\n`);
+      if (r.interrupted) process.exitCode = 130;
+    } finally {
+      progress.stop();
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
+  },
+};
