@@ -4,9 +4,8 @@ import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { UserError } from '../util/errors.js';
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKENDS)[number];
-export type BackendName = Exclude<BackendChoice, 'auto'>;
+import { BACKENDS, type BackendChoice, type BackendName } from './names.js';
+export { BACKENDS, type BackendChoice, type BackendName } from './names.js';
 
 const require = createRequire(import.meta.url);
 

@@ -2,7 +2,7 @@ import type { Masks, Model, Weights } from '../models/types.js';
 import { isPrunable } from '../models/types.js';
 import type { Criterion, PruningSpec } from '../spec/schema.js';
 import { sha256 } from '../util/hash.js';
-import type { Rng } from '../util/rng.js';
+import { permutation, type Rng } from '../util/rng.js';
 import { CRITERIA } from './criteria.js';
 
 /** All ones: the dense network's mask. */
@@ -21,17 +21,49 @@ const countAlive = (m: Uint8Array): number => {
   return c;
 };
 
-interface Candidate {
-  layer: string;
-  index: number;
-  score: number;
-  tie: number;
+/** Scores of the alive weights of one or more layers, flattened, with where each came from. */
+interface Pool {
+  scores: Float32Array;
+  layer: Uint16Array;
+  index: Uint32Array;
 }
 
-/** Removes the `count` lowest-scoring candidates; ties are broken by a random key from the trial's rng. */
-function removeLowest(cands: Candidate[], count: number, out: Masks): void {
-  cands.sort((a, b) => a.score - b.score || a.tie - b.tie);
-  for (let i = 0; i < count; i++) out[cands[i].layer][cands[i].index] = 0;
+/**
+ * Removes the `count` lowest-scoring weights of the pool. Finds the threshold with a native
+ * numeric sort, removes everything below it, and breaks ties at the threshold at random
+ * (a permutation drawn from the trial's rng), so equal scores never favour low indices.
+ */
+function removeLowest(pool: Pool, count: number, names: string[], out: Masks, rng: Rng): void {
+  if (count <= 0) return;
+  const sorted = Float32Array.from(pool.scores).sort();
+  const threshold = sorted[count - 1];
+  let below = 0;
+  while (below < count && sorted[below] < threshold) below++;
+  const tied: number[] = [];
+  for (let i = 0; i < pool.scores.length; i++) {
+    const s = pool.scores[i];
+    if (s < threshold) out[names[pool.layer[i]]][pool.index[i]] = 0;
+    else if (s === threshold) tied.push(i);
+  }
+  const perm = permutation(tied.length, rng);
+  for (let j = 0; j < count - below; j++) {
+    const i = tied[perm[j]];
+    out[names[pool.layer[i]]][pool.index[i]] = 0;
+  }
+}
+
+function pool(parts: { layer: number; alive: Uint8Array; scores: Float32Array }[]): Pool {
+  const n = parts.reduce((a, p) => a + countAlive(p.alive), 0);
+  const out: Pool = { scores: new Float32Array(n), layer: new Uint16Array(n), index: new Uint32Array(n) };
+  let k = 0;
+  for (const p of parts)
+    for (let i = 0; i < p.alive.length; i++)
+      if (p.alive[i]) {
+        out.scores[k] = p.scores[i];
+        out.layer[k] = p.layer;
+        out.index[k++] = i;
+      }
+  return out;
 }
 
 export interface PruneArgs {
@@ -49,25 +81,23 @@ export interface PruneArgs {
 /** One pruning level: score alive weights with the criterion, remove the lowest fraction of what remains. */
 export function prune(a: PruneArgs): Masks {
   const score = CRITERIA[a.criterion ?? a.spec.criterion];
-  const out: Masks = {};
-  const perLayer: Candidate[][] = [];
   const layers = a.model.params.filter(isPrunable);
-  for (const p of layers) {
+  const names = layers.map((p) => p.name);
+  const out: Masks = {};
+  const parts = layers.map((p, layer) => {
     const alive = a.masks[p.name];
     out[p.name] = Uint8Array.from(alive);
-    const s = score({ init: a.init[p.name], final: a.final[p.name], alive, rng: a.rng });
-    const cands: Candidate[] = [];
-    for (let i = 0; i < alive.length; i++) if (alive[i]) cands.push({ layer: p.name, index: i, score: s[i], tie: a.rng.uniform() });
-    perLayer.push(cands);
-  }
+    return { layer, alive, scores: score({ init: a.init[p.name], final: a.final[p.name], alive, rng: a.rng }) };
+  });
   if (a.spec.scope === 'layerwise') {
-    layers.forEach((p, i) => {
-      const rate = a.spec.rates[p.kind as 'conv' | 'fc' | 'output'];
-      removeLowest(perLayer[i], pruneCount(perLayer[i].length, rate), out);
+    parts.forEach((part, i) => {
+      const candidates = pool([part]);
+      const rate = a.spec.rates[layers[i].kind as 'conv' | 'fc' | 'output'];
+      removeLowest(candidates, pruneCount(candidates.scores.length, rate), names, out, a.rng);
     });
   } else {
-    const all = perLayer.flat();
-    removeLowest(all, pruneCount(all.length, a.spec.globalRate), out);
+    const candidates = pool(parts);
+    removeLowest(candidates, pruneCount(candidates.scores.length, a.spec.globalRate), names, out, a.rng);
   }
   return out;
 }

@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { BACKENDS, type BackendChoice } from '../../backend/index.js';
-import { runExperiment } from '../../orchestration/index.js';
+import { BACKENDS, type BackendChoice } from '../../backend/names.js';
 import { loadSpec } from '../../spec/index.js';
 import { DEFAULT_DB } from '../../storage/db.js';
 import { UserError } from '../../util/errors.js';
@@ -36,6 +35,8 @@ export const run: CommandModule<object, Args> = {
       }),
   handler: async (a) => {
     const loaded = loadSpec(a.spec, a.set);
+    // Loaded only now: tfjs takes a moment to import, and bad input should fail at once.
+    const { runExperiment } = await import('../../orchestration/index.js');
     const mode = a.quiet ? 'quiet' : process.stderr.isTTY ? 'bars' : 'lines';
     const progress = progressReporter(mode);
     let stop = false;

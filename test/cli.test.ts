@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { CLI, levelRows, lth, tinySpec, tmp } from './helpers.js';
+
+function specFile(dir: string, spec: object, name = 'spec.json'): string {
+  const f = join(dir, name);
+  writeFileSync(f, JSON.stringify(spec));
+  return f;
+}
+
+test('lth run end to end on synthetic data, then lth status', () => {
+  const dir = tmp();
+  const db = join(dir, 'r.db');
+  const r = lth(['run', specFile(dir, tinySpec()), '--db', db, '--backend', 'wasm', '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /tiny: done; 5 level\(s\) trained .* on wasm/);
+  const d = new Database(db, { readonly: true });
+  const rows = d.prepare("SELECT strategy, level, backend, percent_remaining FROM levels WHERE experiment = 'tiny' ORDER BY strategy, level").all();
+  d.close();
+  assert.equal(rows.length, 6);
+  const s = lth(['status', '--db', db]);
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /tiny .*complete/);
+});
+
+test('--set overrides the spec; --workers 2 gives the same rows as one process', () => {
+  const dir = tmp();
+  const spec = specFile(dir, tinySpec({ trials: 2 }));
+  const one = join(dir, 'one.db');
+  const two = join(dir, 'two.db');
+  assert.equal(lth(['run', spec, '--db', one, '--backend', 'wasm', '--quiet', '--set', 'pruning.levels=1']).status, 0);
+  const r = lth(['run', spec, '--db', two, '--backend', 'wasm', '--quiet', '--workers', '2', '--set', 'pruning.levels=1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(levelRows(one).length, 2 * 2 * 2);
+  assert.deepEqual(levelRows(two), levelRows(one));
+});
+
+const bad: [string, unknown, RegExp][] = [
+  ['unknown field', { ...tinySpec(), trainig: {} }, /unknown field "trainig"/],
+  ['wrong type', { ...tinySpec(), trials: 'two' }, /trials: /],
+  ['bad step', tinySpec({ training: { iterations: '10 epochs' } }), /training.iterations: step "10 epochs"/],
+  ['unknown strategy', tinySpec({ strategies: ['rewind', 'rewnd'] }), /unknown strategy "rewnd"/],
+  ['rewind point after the end', tinySpec({ strategies: ['rewind@999it'] }), /rewind point 999 must be before the end/],
+  ['validation too large', tinySpec({ data: { dataset: 'synthetic', validation: 5000, synthetic: { train: 600 } } }), /validation/],
+  ['duplicate strategy', tinySpec({ strategies: ['rewind', 'rewind'] }), /appears twice/],
+  ['not an object', [1, 2], /must be a JSON object/],
+];
+
+for (const [what, spec, message] of bad) {
+  test(`bad spec (${what}): one error line, exit 2, nothing written`, () => {
+    const dir = tmp();
+    const db = join(dir, 'out', 'x.db');
+    const r = lth(['run', specFile(dir, spec as object), '--db', db, '--backend', 'wasm']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /^lth: error: /);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
+  });
+}
+
+test('bad flags and files: one error line, exit 2', () => {
+  const dir = tmp();
+  const cases: [string[], RegExp][] = [
+    [['run', join(dir, 'missing.json')], /spec file .* not found/],
+    [['run', specFile(dir, tinySpec()), '--workers', '0'], /--workers 0 must be/],
+    [['run', specFile(dir, tinySpec()), '--backend', 'gpu'], /Invalid values/],
+    [['rnu'], /Unknown argument|Did you mean/],
+    [['status', '--db', join(dir, 'none.db')], /no database at/],
+  ];
+  writeFileSync(join(dir, 'broken.json'), '{"name": "x",');
+  cases.push([['run', join(dir, 'broken.json')], /not valid JSON/]);
+  for (const [args, msg] of cases) {
+    const r = lth(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+  }
+  assert.deepEqual(readdirSync(dir).sort(), ['broken.json', 'spec.json']);
+});
+
+/** Runs the CLI and SIGKILLs it when `when(line)` first matches a progress line. */
+function runAndKill(args: string[], when: (line: string) => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let killed = false;
+    createInterface({ input: child.stderr! }).on('line', (l) => {
+      if (!killed && when(l)) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    });
+    child.on('exit', () => resolve());
+  });
+}
+
+test('SIGKILL in the middle of a level, then re-run: same rows as an uninterrupted run, none duplicated', async () => {
+  const dir = tmp();
+  const spec = specFile(dir, tinySpec({ trials: 2, pruning: { levels: 3 }, training: { iterations: '150it', evalEvery: '50it', batchSize: 30 } }));
+  const ref = join(dir, 'ref.db');
+  assert.equal(lth(['run', spec, '--db', ref, '--backend', 'wasm', '--quiet']).status, 0);
+  const db = join(dir, 'killed.db');
+  // Kill twice: once right after the dense level of trial 1 committed (its first chain level is in flight),
+  // once after a later level; each time the next level is mid-training.
+  await runAndKill(['run', spec, '--db', db, '--backend', 'wasm'], (l) => /dense t1 level 0/.test(l));
+  const partial = levelRows(db).length;
+  assert.ok(partial > 0 && partial < levelRows(ref).length, `partial rows: ${partial}`);
+  await runAndKill(['run', spec, '--db', db, '--backend', 'wasm'], (l) => /level 2:/.test(l));
+  const r = lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(levelRows(db), levelRows(ref));
+  const d = new Database(db, { readonly: true });
+  const dup = d.prepare('SELECT count(*) n FROM (SELECT 1 FROM results GROUP BY experiment_id, strategy, branch, replicate, trial, level HAVING count(*) > 1)').get() as { n: number };
+  d.close();
+  assert.equal(dup.n, 0);
+});
