@@ -1,4 +1,5 @@
 import type { DataSpec } from '../spec/schema.js';
+import { UserError } from '../util/errors.js';
 import { makeRng, type Rng } from '../util/rng.js';
 import type { RawDataset, RawSplit } from './prepare.js';
 
@@ -16,6 +17,7 @@ const MARGIN = 2;
  */
 export function syntheticDataset(spec: DataSpec, seed: number): RawDataset {
   const { train, test, features, classes } = spec.synthetic;
+  if (classes > 256) throw new UserError(`data.synthetic.classes = ${classes}: labels are bytes, use at most 256 classes`);
   const s = (2 * MARGIN) / Math.sqrt(2 * features);
   const rc = makeRng('data', 'synthetic', seed, 'centres');
   const centres = new Float64Array(classes * features);
