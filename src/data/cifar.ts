@@ -20,7 +20,8 @@ export async function extractMembers(archive: Uint8Array, names: readonly string
       strict: true,
       onReadEntry: (entry: ReadEntry) => {
         const base = posix.basename(entry.path);
-        if (entry.type !== 'File' || !wanted.has(base)) return; // resumed (skipped) by the parser
+        // a bare Parser does not drain entries by itself: skip the others explicitly
+        if (entry.type !== 'File' || !wanted.has(base)) return void entry.resume();
         const chunks: Buffer[] = [];
         entry.on('data', (c: Buffer) => chunks.push(c));
         entry.on('end', () => out.set(base, new Uint8Array(Buffer.concat(chunks))));

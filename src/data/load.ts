@@ -53,7 +53,8 @@ export async function loadFileDataset(name: FileDataset, opts: DataOptions): Pro
   const src = sourceFor(name, opts.files);
   const found = await obtain(name, src, opts);
   // the folders the files came from, for the record (usually one)
-  const places = new Set([...found.values()].map((f) => `${f.kind === 'folder' ? f.path : dirname(f.path)} (${ORIGIN_LABEL[f.origin]})`));
+  const single = found.size === 1;
+  const places = new Set([...found.values()].map((f) => `${single || f.kind === 'folder' ? f.path : dirname(f.path)} (${ORIGIN_LABEL[f.origin]})`));
   const source = [...places].join(', ');
   if (name === 'cifar10') {
     const [file] = src.files;
