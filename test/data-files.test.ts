@@ -59,6 +59,9 @@ describe('IDX data sets from --data-dir', () => {
     const unchecked = { ...source, files: source.files.map((f) => ({ name: f.name })) };
     await assert.rejects(loadDataset(none('mnist'), 0, isolated({ mnist: unchecked }, { dataDir: dir })), (e: Error) => e instanceof UserError && e.message.includes(bad) && /truncated/.test(e.message));
   });
+  it('a --data-dir that does not exist is an error, not a silent download', async () => {
+    await assert.rejects(loadDataset(none('mnist'), 0, { dataDir: '/nonexistent/lth-data', cacheDir: tempDir('cache') }), /--data-dir \/nonexistent\/lth-data does not exist/);
+  });
 });
 
 describe('CIFAR-10 binary', () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { cifarDataset, extractMembers } from './cifar.js';
@@ -12,6 +13,8 @@ const ORIGIN_LABEL: Record<Found['origin'], string> = { 'data-dir': '--data-dir'
 
 /** Finds every file of the data set locally, downloading the missing ones into the cache unless offline. */
 async function obtain(name: FileDataset, src: DataSource, opts: DataOptions): Promise<Map<DataFile, Found>> {
+  // a mistyped --data-dir would otherwise silently fall through to the cache or a download
+  if (opts.dataDir && !existsSync(opts.dataDir)) throw new UserError(`--data-dir ${opts.dataDir} does not exist; give the folder that holds the ${name} files`);
   const dirs = searchDirs(name, src, opts);
   const found = new Map<DataFile, Found>();
   const missing: DataFile[] = [];
