@@ -104,16 +104,16 @@ function normalize(x: Uint8Array | Float32Array, channels: number, { scale, shif
     // 256-entry table per channel: one lookup per pixel, no arithmetic in the hot loop
     const lut = new Float32Array(256 * channels);
     for (let c = 0; c < channels; c++) for (let p = 0; p < 256; p++) lut[c * 256 + p] = p * scale[c] + shift[c];
-    if (channels === 1) {
-      for (let i = 0; i < x.length; i++) out[i] = lut[x[i]];
-    } else {
-      for (let i = 0; i < x.length; i += channels) {
-        for (let c = 0; c < channels; c++) out[i + c] = lut[c * 256 + x[i + c]];
-      }
+    // one strided pass per channel: tight monomorphic loops, measurably faster than an inner channel loop
+    for (let c = 0; c < channels; c++) {
+      const t = lut.subarray(c * 256, (c + 1) * 256);
+      for (let i = c; i < x.length; i += channels) out[i] = t[x[i]];
     }
   } else {
-    for (let i = 0; i < x.length; i += channels) {
-      for (let c = 0; c < channels; c++) out[i + c] = x[i + c] * scale[c] + shift[c];
+    for (let c = 0; c < channels; c++) {
+      const a = scale[c];
+      const b = shift[c];
+      for (let i = c; i < x.length; i += channels) out[i] = x[i] * a + b;
     }
   }
   return out;
