@@ -1,27 +1,22 @@
-// Temporary stand-in until the data module lands: synthetic data only.
 import type { DataSpec } from '../spec/schema.js';
-import { makeRng } from '../util/rng.js';
-import { UserError } from '../util/errors.js';
-import type { Dataset, DataOptions, Split } from './types.js';
-export type { Dataset, DataOptions, Split } from './types.js';
+import { loadFileDataset } from './load.js';
+import { prepare } from './prepare.js';
+import { NORMALIZATION } from './registry.js';
+import { syntheticDataset } from './synthetic.js';
+import type { DataOptions, Dataset } from './types.js';
 
-export async function loadDataset(spec: DataSpec, seed: number, _opts: DataOptions): Promise<Dataset> {
-  if (spec.dataset !== 'synthetic') throw new UserError(`dataset ${spec.dataset} not available yet`);
-  const { train, test, features, classes } = spec.synthetic;
-  const rng = makeRng('synthetic', seed);
-  const centers = Array.from({ length: classes }, () => Float32Array.from({ length: features }, () => rng.normal()));
-  const make = (n: number): Split => {
-    const x = new Float32Array(n * features);
-    const y = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      y[i] = rng.int(classes);
-      for (let j = 0; j < features; j++) x[i * features + j] = centers[y[i]][j] + 1.5 * rng.normal();
-    }
-    return { x, y, n };
-  };
-  const all = make(train + spec.validation);
-  const dim = features;
-  const cut = train;
-  const sl = (s: Split, a: number, b: number): Split => ({ x: s.x.slice(a * dim, b * dim), y: s.y.slice(a, b), n: b - a });
-  return { name: 'synthetic', inputShape: [features], numClasses: classes, train: sl(all, 0, cut), val: sl(all, cut, all.n), test: make(test), source: 'generated' };
+export type { Checksum, DataFile, DataOptions, DataSource, Dataset, FileDataset, FileTable, Split } from './types.js';
+export { listDatasets, type DatasetStatus, type FileCopy, type FileStatus } from './list.js';
+export { FILE_TABLE, NORMALIZATION } from './registry.js';
+export { cacheRoot } from './files.js';
+
+/**
+ * Loads the data set a spec names, split and normalized (see prepare.ts for the split rule).
+ * `seed` matters only for synthetic data; the real data sets' splits are fixed.
+ * Files: --data-dir, then system folders (Debian), then the cache, then the mirrors (unless offline).
+ */
+export async function loadDataset(spec: DataSpec, seed: number, opts: DataOptions = {}): Promise<Dataset> {
+  if (spec.dataset === 'synthetic') return prepare(syntheticDataset(spec, seed), spec, null);
+  const raw = await loadFileDataset(spec.dataset, opts);
+  return prepare(raw, spec, NORMALIZATION[spec.dataset]);
 }

@@ -31,4 +31,43 @@ export interface DataOptions {
   offline?: boolean;
   /** progress messages (downloads) */
   log?: (msg: string) => void;
+  /** replace entries of the file table (names, checksums, mirrors, system folders); tests use their own fixtures */
+  files?: Partial<FileTable>;
+  /** abort a download that receives nothing for this long (default 60 s) */
+  idleTimeoutMs?: number;
 }
+
+/** Size and digests of a byte string; any field may be unknown. */
+export interface Checksum {
+  readonly size?: number;
+  readonly md5?: string;
+  readonly sha256?: string;
+}
+
+/** One file of a data set, as distributed by its publisher. */
+export interface DataFile extends Checksum {
+  /** name as distributed (and in the cache), e.g. 'train-images-idx3-ubyte.gz' */
+  readonly name: string;
+  /** digests of the gunzipped content, so that a recompressed or already gunzipped copy verifies too */
+  readonly raw?: Checksum;
+  /** for an archive: the member files we read, which may also be found extracted in `folder` */
+  readonly members?: Readonly<Record<string, Checksum>>;
+  /** name of the folder the archive extracts to, e.g. 'cifar-10-batches-bin' */
+  readonly folder?: string;
+}
+
+export interface DataSource {
+  readonly files: readonly DataFile[];
+  /** base URLs (ending in '/') tried in order */
+  readonly mirrors: readonly string[];
+  /** folders installed by the system (Debian packages), checked after --data-dir */
+  readonly systemDirs: readonly string[];
+  /** sub-folders of --data-dir checked before the folder itself, e.g. 'MNIST/raw' as torchvision lays it out */
+  readonly subdirs: readonly string[];
+  /** how to get the files from the system, for the error message */
+  readonly installHint?: string;
+}
+
+export type FileDataset = 'mnist' | 'fashion-mnist' | 'cifar10';
+export type FileTable = Record<FileDataset, DataSource>;
+
