@@ -81,7 +81,7 @@ function mdCell(v: string | number | null): string {
 }
 
 export function toMarkdown(columns: string[], rows: (string | number | null)[][], caption: string[] = []): string {
-  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === '' || typeof r[i] === 'number' || /^[-+\d.–]/.test(String(r[i]))));
+  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === '' || typeof r[i] === 'number' || /^[-+\d.–<[]/.test(String(r[i]))));
   const lines = [
     `| ${columns.map(mdCell).join(' | ')} |`,
     `| ${numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`,
