@@ -28,10 +28,10 @@ export interface ExperimentFixture {
   levels: number;
   /** branches: hang off `strategy` at every level ≥ 1, with `replicates` rows per trial */
   branches?: { strategy: string; branch: string; replicates: number }[];
-  /** seed of trial t (default 1000 + 7t) */
-  seed?: (trial: number) => number;
+  /** seed of the chain (strategy, trial) (default 1000 + 7t); strategy is '' for the dense level 0 */
+  seed?: (trial: number, strategy: string) => number;
   /** the measured values; strategy is '' at level 0 */
-  values: (strategy: string, branch: string, trial: number, level: number, replicate: number) => Values;
+  values: (strategy: string, branch: string, trial: number, level: number, replicate: number, seed: number) => Values;
   iterations?: number;
   evalEvery?: number;
 }
@@ -57,7 +57,7 @@ export function insertExperiment(db: Database.Database, f: ExperimentFixture): v
       .prepare('INSERT INTO experiments (name, spec_hash, spec_json, code_version, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(f.name, `hash-${f.name}-0123456789abcdef`, JSON.stringify({ name: f.name, strategies: f.strategies, trials: f.trials }), 'test', now);
     const chain = db.prepare('INSERT INTO chains (experiment_id, strategy, trial, seed) VALUES (?, ?, ?, ?)');
-    for (const s of f.strategies) for (let t = 0; t < f.trials; t++) chain.run(eid, s, t, seed(t));
+    for (const s of f.strategies) for (let t = 0; t < f.trials; t++) chain.run(eid, s, t, seed(t, s));
     const result = db.prepare(
       `INSERT INTO results (experiment_id, strategy, branch, replicate, trial, level, percent_remaining,
          early_stop_iteration, early_stop_val_loss, early_stop_val_accuracy, early_stop_test_accuracy,
@@ -66,7 +66,7 @@ export function insertExperiment(db: Database.Database, f: ExperimentFixture): v
     );
     const point = db.prepare('INSERT INTO curve_points (result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const add = (strategy: string, branch: string, replicate: number, trial: number, level: number) => {
-      const v = f.values(strategy, branch, trial, level, replicate);
+      const v = f.values(strategy, branch, trial, level, replicate, seed(trial, strategy));
       const { lastInsertRowid: rid } = result.run(
         eid, strategy, branch, replicate, trial, level, lenetPercent(level),
         v.esIter, v.esAcc === null ? null : 0.1 + (1 - v.esAcc), v.esAcc, v.esAcc, v.finalAcc,
