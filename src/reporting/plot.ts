@@ -142,6 +142,7 @@ function xAxis(percents: number[]) {
 }
 
 function caption(s: Summary, errorBars: ErrorBars): string {
+  if (s.trials < 2) return `${s.experiment}: one trial, no error bars`;
   const bars = errorBars === 'std' ? 'error bars ±1 std over trials' : errorBars === 'minmax' ? 'error bars min–max over trials' : 'no error bars';
   return `${s.experiment}: mean over ${s.trials} trial${s.trials === 1 ? '' : 's'}; ${bars}`;
 }
