@@ -46,7 +46,7 @@ const bad: [string, unknown, RegExp][] = [
   ['bad step', tinySpec({ training: { iterations: '10 epochs' } }), /training.iterations: step "10 epochs"/],
   ['unknown strategy', tinySpec({ strategies: ['rewind', 'rewnd'] }), /unknown strategy "rewnd"/],
   ['rewind point after the end', tinySpec({ strategies: ['rewind@999it'] }), /rewind point 999 must be before the end/],
-  ['validation too large', tinySpec({ data: { dataset: 'synthetic', validation: 5000, synthetic: { train: 600 } } }), /validation/],
+  ['subset larger than the data', tinySpec({ data: { dataset: 'synthetic', validation: 200, trainSubset: 10000, synthetic: { train: 600 } } }), /trainSubset|subset/],
   ['duplicate strategy', tinySpec({ strategies: ['rewind', 'rewind'] }), /appears twice/],
   ['not an object', [1, 2], /must be a JSON object/],
 ];

@@ -1,0 +1,35 @@
+import type { Options } from 'yargs';
+import { DEFAULT_DB } from '../../reporting/db.js';
+import { FORMATS } from '../../reporting/format.js';
+import { UserError } from '../../util/errors.js';
+
+/** `--db PATH`, the same on every command (the core may also declare it globally: same default). */
+export const dbOption: Options = {
+  type: 'string',
+  default: DEFAULT_DB,
+  describe: 'the lth database to read',
+  normalize: true,
+};
+
+export const formatOption: Options = {
+  choices: FORMATS as unknown as string[],
+  default: 'table',
+  describe: 'output format',
+};
+
+/** "0,3,7" or ["0", "3,7"] → [0, 3, 7]; an integer list for --levels. */
+export function parseIntList(v: unknown, flag: string): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const parts = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+  const out = parts.map(Number);
+  const bad = parts.filter((_, i) => !Number.isInteger(out[i]) || out[i] < 0);
+  if (bad.length) throw new UserError(`${flag} takes level numbers like 0,3,7 (got ${bad.join(', ')})`);
+  return out.length ? out : undefined;
+}
+
+/** "a,b" or ["a", "b,c"] → ["a", "b", "c"]. */
+export function parseStringList(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const out = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+  return out.length ? out : undefined;
+}

@@ -1,0 +1,23 @@
+import type { Argv, CommandModule } from 'yargs';
+import { exportExperiment } from '../../reporting/export.js';
+import { dbOption } from './common.js';
+
+interface Args {
+  db: string;
+  experiment: string;
+  out: string;
+}
+
+export const command: CommandModule<object, Args> = {
+  command: 'export <experiment>',
+  describe: 'Write CSV files for pandas / R: levels.csv (the levels view), curves.csv (learning curves), summary.csv (the report)',
+  builder: (y) =>
+    y
+      .positional('experiment', { type: 'string', demandOption: true, describe: "the experiment's spec name" })
+      .option('db', dbOption)
+      .option('out', { alias: 'o', type: 'string', demandOption: true, normalize: true, describe: 'folder to write the CSV files into (created if missing)' })
+      .example('$0 export lenet-mnist --out results/lenet-csv', 'then pandas.read_csv("results/lenet-csv/levels.csv")') as unknown as Argv<Args>,
+  handler: (argv) => {
+    for (const f of exportExperiment(argv.db, argv.experiment, argv.out)) process.stderr.write(`wrote ${f.file} (${f.rows} rows): ${f.what}\n`);
+  },
+};

@@ -1,0 +1,47 @@
+import type { Argv, CommandModule } from 'yargs';
+import { ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/plot.js';
+import { dbOption, parseIntList, parseStringList } from './common.js';
+
+interface Args {
+  db: string;
+  experiment: string;
+  out: string;
+  kind: PlotKind;
+  'error-bars': ErrorBars;
+  strategy?: string[];
+  levels?: string[];
+  width?: number;
+}
+
+export const command: CommandModule<object, Args> = {
+  command: 'plot <experiment>',
+  describe: "The papers' figures: accuracy or early-stop iteration vs % weights remaining, learning curves (SVG or PNG)",
+  builder: (y) =>
+    y
+      .positional('experiment', { type: 'string', demandOption: true, describe: "the experiment's spec name" })
+      .option('db', dbOption)
+      .option('out', { alias: 'o', type: 'string', demandOption: true, normalize: true, describe: 'FILE.svg or FILE.png' })
+      .option('kind', {
+        alias: 'k',
+        choices: PLOT_KINDS as unknown as string[],
+        default: 'accuracy',
+        describe: 'accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; all: the three together',
+      })
+      .option('error-bars', { choices: ERROR_BARS as unknown as string[], default: 'std', describe: 'error bars over trials: ±1 sample std, min–max, or none (the caption says which)' })
+      .option('strategy', { alias: 's', type: 'string', array: true, describe: 'only these strategies (a branch: strategy:branch)' })
+      .option('levels', { type: 'string', array: true, describe: 'levels whose learning curves to draw, e.g. 0,3,7,12 (default: nearest 100, 51.3, 21.1, 7.0, 3.6, 1.9%)' })
+      .option('width', { type: 'number', describe: 'PNG width in pixels; height follows the figure (default: 2× the SVG size)' })
+      .example('$0 plot lenet-mnist --out fig3.svg', 'test accuracy at early stop vs % weights remaining, one line per strategy')
+      .example('$0 plot lenet-mnist --kind curves --levels 0,3,7 --out curves.png --width 1600', 'learning curves of three levels as a PNG')
+      .example('$0 plot lenet-mnist --kind all --out all.png', 'all three figures on one image') as unknown as Argv<Args>,
+  handler: async (argv) => {
+    const r = await plotExperiment(argv.db, argv.experiment, argv.out, {
+      kind: argv.kind,
+      errorBars: argv['error-bars'],
+      series: parseStringList(argv.strategy),
+      levels: parseIntList(argv.levels, '--levels'),
+      width: argv.width,
+    });
+    process.stderr.write(`wrote ${r.file} (${r.kind}, ${r.width}×${r.height}${r.format === 'png' ? ' px' : ''})\n`);
+  },
+};

@@ -1,0 +1,50 @@
+import type { Argv, CommandModule } from 'yargs';
+import { DEFAULT_METRICS, METRIC_IDS } from '../../reporting/aggregate.js';
+import type { Format } from '../../reporting/format.js';
+import { writeHtmlReport } from '../../reporting/html.js';
+import type { ErrorBars } from '../../reporting/plot.js';
+import { ERROR_BARS } from '../../reporting/plot.js';
+import { report } from '../../reporting/report.js';
+import { dbOption, formatOption, parseIntList, parseStringList } from './common.js';
+
+interface Args {
+  db: string;
+  experiment: string;
+  format: Format;
+  metric?: string[];
+  html?: string;
+  'error-bars': ErrorBars;
+  levels?: string[];
+}
+
+export const command: CommandModule<object, Args> = {
+  command: 'report <experiment>',
+  describe: 'Per-level table of an experiment: mean ± std over trials for each strategy (and an HTML page with --html)',
+  builder: (y) =>
+    y
+      .positional('experiment', { type: 'string', demandOption: true, describe: "the experiment's spec name" })
+      .option('db', dbOption)
+      .option('format', { ...formatOption, alias: 'f' })
+      .option('metric', {
+        alias: 'm',
+        type: 'string',
+        array: true,
+        choices: METRIC_IDS,
+        describe: `columns to show (default: ${DEFAULT_METRICS.join(', ')})`,
+      })
+      .option('html', { type: 'string', normalize: true, describe: 'also write a self-contained HTML page with the tables and figures to FILE' })
+      .option('error-bars', { choices: ERROR_BARS as unknown as string[], default: 'std', describe: 'error bars of the HTML figures: ±std or min–max over trials' })
+      .option('levels', { type: 'string', array: true, describe: 'levels whose learning curves the HTML page shows, e.g. 0,3,7' })
+      .example('$0 report lenet-mnist', 'test accuracy at early stop, early-stop iteration and final accuracy per level')
+      .example('$0 report lenet-mnist --format markdown --metric es-accuracy', 'one markdown table to paste into notes')
+      .example('$0 report lenet-mnist --html results/lenet.html', 'tables and figures on one page for a browser') as unknown as Argv<Args>,
+  handler: async (argv) => {
+    const metrics = parseStringList(argv.metric);
+    if (argv.html) {
+      await writeHtmlReport(argv.db, argv.experiment, argv.html, { metrics, errorBars: argv['error-bars'], levels: parseIntList(argv.levels, '--levels') });
+      process.stderr.write(`wrote ${argv.html}\n`);
+      return;
+    }
+    process.stdout.write(report(argv.db, argv.experiment, { format: argv.format, metrics }));
+  },
+};

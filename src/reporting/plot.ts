@@ -1,0 +1,316 @@
+/**
+ * The papers' figures as Vega-Lite specs, rendered to SVG by Vega in Node and to PNG by resvg.
+ * No SVG is written by hand: every mark, axis and legend comes from the libraries.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { UserError } from '../util/errors.js';
+import { type Summary, seriesKey, summarizeExperiment } from './aggregate.js';
+import { type Db, withDb } from './db.js';
+import { formatPercent, toDisplay } from './format.js';
+
+export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'all'] as const;
+export type PlotKind = (typeof PLOT_KINDS)[number];
+export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
+export type ErrorBars = (typeof ERROR_BARS)[number];
+
+/** Frankle & Carbin's x ticks (LeNet after 0, 3, 7, 12, 15, 18 rounds). */
+export const PAPER_TICKS = [100, 51.3, 21.1, 7.0, 3.6, 1.9];
+
+/** Fonts: the first one installed wins, in SVG viewers, browsers and resvg alike. */
+export const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
+
+export interface PlotOptions {
+  kind?: PlotKind;
+  /** what the error bars show: ±1 sample std over trials (default), min–max over trials, or nothing */
+  errorBars?: ErrorBars;
+  /** series to draw ("rewind", "rewind:random-reinit"); default: all */
+  series?: string[];
+  /** levels (numbers) whose learning curves to draw; default: those nearest the paper's ticks */
+  levels?: number[];
+  /** PNG width in pixels (height follows the figure's aspect ratio); default 2× the SVG size */
+  width?: number;
+}
+
+// ---------- data for the figures ----------
+
+export interface PointDatum {
+  series: string;
+  level: number;
+  percent: number;
+  mean: number;
+  low: number;
+  high: number;
+  n: number;
+}
+
+/** One point per (series, level) for a metric, in display units, with its error bar. */
+export function pointData(s: Summary, metricId: string, errorBars: ErrorBars, series?: string[]): PointDatum[] {
+  const m = s.metrics.find((x) => x.id === metricId);
+  if (!m) throw new Error(`summary lacks metric ${metricId}`);
+  const out: PointDatum[] = [];
+  for (const se of s.series) {
+    if (series && !series.includes(se.key)) continue;
+    for (const l of s.levels) {
+      const st = l.cells[se.key]?.[metricId];
+      if (!st) continue;
+      const d = (v: number) => toDisplay(m.unit, v);
+      const [lo, hi] =
+        errorBars === 'minmax' ? [st.min, st.max] : errorBars === 'std' && st.std !== null ? [st.mean - st.std, st.mean + st.std] : [st.mean, st.mean];
+      out.push({ series: se.key, level: l.level, percent: l.percentRemaining, mean: d(st.mean), low: d(lo), high: d(hi), n: st.n });
+    }
+  }
+  return out;
+}
+
+export interface CurveDatum {
+  series: string;
+  level: number;
+  percent: number;
+  /** legend label, e.g. "21.1%" */
+  label: string;
+  iteration: number;
+  /** mean test accuracy over trials, % */
+  accuracy: number;
+  n: number;
+}
+
+/** Mean learning curve (test accuracy vs iteration) over trials for the chosen levels, from the `curves` view. */
+export function curveData(db: Db, experiment: string, levels: number[], series?: string[]): CurveDatum[] {
+  if (!levels.length) return [];
+  const rows = db
+    .prepare(
+      `SELECT strategy, branch, level, avg(percent_remaining) AS percent, iteration, avg(test_accuracy) AS accuracy, count(test_accuracy) AS n
+         FROM curves
+        WHERE experiment = ? AND level IN (${levels.map(() => '?').join(',')}) AND test_accuracy IS NOT NULL
+        GROUP BY strategy, branch, level, iteration
+        ORDER BY strategy, branch, level, iteration`,
+    )
+    .all(experiment, ...levels) as { strategy: string; branch: string | null; level: number; percent: number; iteration: number; accuracy: number; n: number }[];
+  return rows
+    .map((r) => ({
+      series: seriesKey(r.strategy, r.branch),
+      level: r.level,
+      percent: r.percent,
+      label: `${formatPercent(r.percent)}%`,
+      iteration: r.iteration,
+      accuracy: r.accuracy * 100,
+      n: r.n,
+    }))
+    .filter((r) => !series || series.includes(r.series));
+}
+
+/** Levels nearest the paper's ticks (100, 51.3, 21.1, 7.0, 3.6, 1.9), as Frankle & Carbin's Fig. 3 shows. */
+export function defaultCurveLevels(s: Summary): number[] {
+  const picked = new Set<number>();
+  for (const t of PAPER_TICKS) {
+    let best: { level: number; dist: number } | null = null;
+    for (const l of s.levels) {
+      const dist = Math.abs(Math.log(l.percentRemaining / t));
+      if (!best || dist < best.dist) best = { level: l.level, dist };
+    }
+    if (best && best.dist < Math.log(1.15)) picked.add(best.level);
+  }
+  if (picked.size < 3 && s.levels.length) {
+    const ls = s.levels.map((l) => l.level);
+    for (const i of [0, Math.floor((ls.length - 1) / 2), ls.length - 1]) picked.add(ls[i]);
+  }
+  return [...picked].sort((a, b) => a - b);
+}
+
+// ---------- specs ----------
+
+/** A Vega-Lite spec as plain JSON (checked by vega-lite's compiler when rendered). */
+export type VlSpec = Record<string, unknown>;
+
+function xAxis(percents: number[]) {
+  const lo = Math.min(...percents);
+  const hi = Math.max(...percents);
+  let ticks = PAPER_TICKS.filter((t) => t >= lo / 1.05 && t <= hi * 1.05);
+  if (ticks.length < 3) ticks = [...new Set(percents.map((p) => Number(formatPercent(p))))];
+  return {
+    field: 'percent',
+    type: 'quantitative' as const,
+    title: 'Percent of weights remaining',
+    scale: { type: 'log' as const, reverse: true, domain: [lo / 1.15, hi * 1.12], nice: false },
+    axis: { values: ticks, labelExpr: "datum.value >= 99.95 ? '100' : format(datum.value, '.1f')", grid: true },
+  };
+}
+
+function caption(s: Summary, errorBars: ErrorBars): string {
+  if (s.trials < 2) return `${s.experiment}: one trial, no error bars`;
+  const bars = errorBars === 'std' ? 'error bars ±1 std over trials' : errorBars === 'minmax' ? 'error bars min–max over trials' : 'no error bars';
+  return `${s.experiment}: mean over ${s.trials} trial${s.trials === 1 ? '' : 's'}; ${bars}`;
+}
+
+const SERIES_COLOR = { field: 'series', type: 'nominal' as const, title: 'Strategy', sort: null };
+
+/** A metric vs % remaining: one line per series, points at each level, error bars over trials. */
+export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}): VlSpec {
+  const errorBars = opts.errorBars ?? 'std';
+  const m = s.metrics.find((x) => x.id === metricId)!;
+  const data = pointData(s, metricId, errorBars, opts.series);
+  if (!data.length) throw new UserError(`nothing to plot for ${s.experiment}: no ${m.label.toLowerCase()} values${opts.series ? ` for ${opts.series.join(', ')}` : ''}`);
+  const x = xAxis(data.map((d) => d.percent));
+  const y = { field: 'mean', type: 'quantitative' as const, title: m.label, scale: { zero: false } };
+  const spec = {
+    width: 420,
+    height: 300,
+    title: { text: m.id === 'es-iteration' ? 'Early-stop iteration' : m.label.replace(/ \(%\)$/, ''), subtitle: caption(s, errorBars) },
+    data: { values: data },
+    encoding: { x, color: SERIES_COLOR },
+    layer: [
+      ...(errorBars === 'none'
+        ? []
+        : [{ mark: { type: 'errorbar' as const, ticks: true, opacity: 0.75 }, encoding: { y: { field: 'low', type: 'quantitative' as const, title: m.label, scale: { zero: false } }, y2: { field: 'high' } } }]),
+      { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { y } },
+      {
+        mark: { type: 'point' as const, filled: true, size: 36 },
+        encoding: {
+          y,
+          tooltip: [
+            { field: 'series', title: 'Strategy' },
+            { field: 'level', title: 'Level' },
+            { field: 'percent', title: '% remaining', format: '.1f' },
+            { field: 'mean', title: m.label, format: m.unit === 'iteration' ? '.0f' : '.2f' },
+            { field: 'n', title: 'trials' },
+          ],
+        },
+      },
+    ],
+  };
+  return spec;
+}
+
+/** Learning curves: test accuracy vs iteration, one panel per series, one line per level. */
+export function curvesSpec(s: Summary, data: CurveDatum[]): VlSpec {
+  if (!data.length) throw new UserError(`no learning curves for the chosen levels of ${s.experiment} — pick levels that exist with --levels (0..${Math.max(...s.levels.map((l) => l.level))})`);
+  // zoom past the first 10% of training, as the papers' curve plots do (clip the climb from chance)
+  const maxIt = Math.max(...data.map((d) => d.iteration));
+  const late = data.filter((d) => d.iteration >= 0.1 * maxIt).map((d) => d.accuracy);
+  const yLo = Math.floor(Math.min(...(late.length ? late : data.map((d) => d.accuracy))) * 2) / 2;
+  const yHi = Math.min(100, Math.ceil(Math.max(...data.map((d) => d.accuracy)) * 2) / 2);
+  const labels = [...new Map(data.map((d) => [d.label, d.percent])).entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]);
+  const nSeries = new Set(data.map((d) => d.series)).size;
+  return {
+    title: { text: 'Test accuracy during training', subtitle: `${s.experiment}: mean over trials at each evaluation; legend: % of weights remaining` },
+    data: { values: data },
+    facet: { field: 'series', type: 'nominal', title: null, sort: s.series.map((x) => x.key), header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    columns: nSeries <= 3 ? nSeries : 2,
+    spec: {
+      width: 320,
+      height: 220,
+      mark: { type: 'line', clip: true, strokeWidth: 1.8 },
+      encoding: {
+        x: { field: 'iteration', type: 'quantitative', title: 'Training iteration' },
+        y: { field: 'accuracy', type: 'quantitative', title: 'Test accuracy (%)', scale: { domain: [yLo, yHi], zero: false } },
+        color: { field: 'label', type: 'ordinal', title: '% remaining', sort: labels, scale: { scheme: 'viridis' } },
+        detail: { field: 'level' },
+      },
+    },
+  };
+}
+
+const CONFIG = {
+  font: FONT,
+  background: 'white',
+  title: { fontSize: 15, subtitleFontSize: 11, subtitleColor: '#444', anchor: 'start' as const },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
+  point: { size: 36 },
+};
+
+/** The Vega-Lite spec of one figure (or of all three, stacked). */
+export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): VlSpec {
+  const kind = opts.kind ?? 'accuracy';
+  if (!(PLOT_KINDS as readonly string[]).includes(kind)) throw new UserError(`unknown plot kind "${kind}" — choose from: ${PLOT_KINDS.join(', ')}`);
+  if (opts.errorBars && !(ERROR_BARS as readonly string[]).includes(opts.errorBars)) throw new UserError(`unknown --error-bars "${opts.errorBars}" — choose from: ${ERROR_BARS.join(', ')}`);
+  const s = summarizeExperiment(db, experiment, ['es-accuracy', 'es-iteration', 'final-accuracy']);
+  if (opts.series) {
+    const unknown = opts.series.filter((x) => !s.series.some((se) => se.key === x));
+    if (unknown.length) throw new UserError(`experiment "${experiment}" has no strategy ${unknown.map((u) => `"${u}"`).join(', ')} — choose from: ${s.series.map((x) => x.key).join(', ')}`);
+  }
+  const curves = () => {
+    const levels = opts.levels?.length ? opts.levels : defaultCurveLevels(s);
+    const chainsOnly = opts.series ?? s.series.filter((x) => x.branch === null).map((x) => x.key);
+    return curvesSpec(s, curveData(db, experiment, levels, chainsOnly));
+  };
+  const schema = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CONFIG };
+  switch (kind) {
+    case 'accuracy':
+      return { ...schema, ...levelSpec(s, 'es-accuracy', opts) };
+    case 'early-stop':
+      return { ...schema, ...levelSpec(s, 'es-iteration', opts) };
+    case 'curves':
+      return { ...schema, ...curves() };
+    case 'all':
+      return {
+        ...schema,
+        vconcat: [{ hconcat: [levelSpec(s, 'es-accuracy', opts), levelSpec(s, 'es-iteration', opts)] }, curves()],
+        resolve: { scale: { color: 'independent' } },
+        spacing: 30,
+      };
+  }
+}
+
+// ---------- rendering ----------
+
+/** Vega-Lite spec → SVG text (Vega's own SVG renderer, headless). */
+export async function renderSvg(spec: VlSpec): Promise<string> {
+  // vega-lite's notes (e.g. "scale property dropped") are for spec authors, not for users
+  const compiled = vl.compile(spec as unknown as TopLevelSpec, { logger: vega.logger(vega.Error) }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** SVG → PNG with resvg, text drawn with the system's fonts (Debian: fonts-dejavu-core). */
+export function svgToPng(svg: string, width?: number): { png: Buffer; width: number; height: number } {
+  if (width !== undefined && !(Number.isInteger(width) && width > 0 && width <= 20000)) throw new UserError(`--width must be a whole number of pixels between 1 and 20000 (got ${width})`);
+  const r = new Resvg(svg, {
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+    fitTo: width ? { mode: 'width', value: width } : { mode: 'zoom', value: 2 },
+    background: 'white',
+  });
+  const img = r.render();
+  return { png: img.asPng(), width: img.width, height: img.height };
+}
+
+export interface PlotResult {
+  file: string;
+  format: 'svg' | 'png';
+  kind: PlotKind;
+  /** PNG size in pixels (SVG: its nominal size) */
+  width: number;
+  height: number;
+}
+
+/** Render a figure of an experiment to SVG text. */
+export async function plotSvg(db: Db | string, experiment: string, opts: PlotOptions = {}): Promise<string> {
+  const spec = withDb(db, (h) => figureSpec(h, experiment, opts));
+  return renderSvg(spec);
+}
+
+/** `lth plot`: write FILE.svg or FILE.png. */
+export async function plotExperiment(db: Db | string, experiment: string, out: string, opts: PlotOptions = {}): Promise<PlotResult> {
+  const ext = path.extname(out).toLowerCase();
+  if (ext !== '.svg' && ext !== '.png') throw new UserError(`--out must end in .svg or .png (got "${out}")`);
+  const svg = await plotSvg(db, experiment, opts);
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  const kind = opts.kind ?? 'accuracy';
+  if (ext === '.svg') {
+    fs.writeFileSync(out, svg);
+    const m = /<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"/.exec(svg);
+    return { file: out, format: 'svg', kind, width: m ? Number(m[1]) : 0, height: m ? Number(m[2]) : 0 };
+  }
+  const { png, width, height } = svgToPng(svg, opts.width);
+  fs.writeFileSync(out, png);
+  return { file: out, format: 'png', kind, width, height };
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { exportExperiment, htmlReport, writeHtmlReport } from '../src/reporting/index.js';
+import { UserError } from '../src/util/errors.js';
+import { buildLenetDb, tempDir } from './helpers/fixture.js';
+import { countColor, decodePng } from './helpers/png.js';
+
+/** Split CSV text into rows of fields (RFC 4180 quoting). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') row.push(field), (field = '');
+    else if (ch === '\n') row.push(field), rows.push(row), (row = []), (field = '');
+    else field += ch;
+  }
+  if (field || row.length) row.push(field), rows.push(row);
+  return rows;
+}
+
+function findChromium(): string | null {
+  for (const c of ['chromium', 'chromium-browser', 'google-chrome']) {
+    const r = spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
+  }
+  return null;
+}
+
+function chromium(bin: string, dir: string, args: string[]) {
+  const profile = fs.mkdtempSync(path.join(dir, 'chromium-profile-'));
+  return spawnSync(
+    bin,
+    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, ...args],
+    { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+}
+
+describe('lth export and the HTML report', () => {
+  let dir: string;
+  let dbFile: string;
+  before(() => {
+    dir = tempDir();
+    dbFile = path.join(dir, 'lth.db');
+    buildLenetDb(dbFile);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('exports the levels view, the learning curves and the summary as CSV', () => {
+    const out = path.join(dir, 'csv');
+    const files = exportExperiment(dbFile, 'lenet-mnist', out);
+    assert.deepEqual(files.map((f) => path.basename(f.file)), ['levels.csv', 'curves.csv', 'summary.csv']);
+    const db = new Database(dbFile, { readonly: true });
+    const nLevels = db.prepare("SELECT count(*) FROM levels WHERE experiment = 'lenet-mnist'").pluck().get();
+    const nCurves = db.prepare("SELECT count(*) FROM curves WHERE experiment = 'lenet-mnist'").pluck().get();
+    const viewColumns = db.prepare('SELECT * FROM levels LIMIT 1').columns().map((c) => c.name);
+    const some = db.prepare("SELECT * FROM levels WHERE experiment = 'lenet-mnist' AND strategy = 'rewind' AND branch = 'random-mask' AND trial = 1 AND level = 5 AND replicate = 1").get() as Record<string, unknown>;
+    db.close();
+    const levels = parseCsv(fs.readFileSync(path.join(out, 'levels.csv'), 'utf8'));
+    assert.deepEqual(levels[0], viewColumns);
+    assert.equal(levels.length - 1, nLevels);
+    assert.equal(files[0].rows, nLevels);
+    const row = levels.find((r) => r[levels[0].indexOf('result_id')] === String(some.result_id))!;
+    for (const [k, v] of Object.entries(some)) assert.equal(row[levels[0].indexOf(k)], v === null ? '' : String(v), k);
+    const curves = parseCsv(fs.readFileSync(path.join(out, 'curves.csv'), 'utf8'));
+    assert.equal(curves.length - 1, nCurves);
+    assert.ok(curves[0].includes('iteration') && curves[0].includes('test_accuracy'));
+    const summary = parseCsv(fs.readFileSync(path.join(out, 'summary.csv'), 'utf8'));
+    assert.equal(summary.length - 1, 19);
+    assert.throws(() => exportExperiment(dbFile, 'nope', out), UserError);
+  });
+
+  it('the page holds the tables and three figures, self-contained', async () => {
+    const html = await htmlReport(dbFile, 'lenet-mnist');
+    assert.equal((html.match(/<img class="figure"[^>]*src="data:image\/svg\+xml;base64,/g) ?? []).length, 3);
+    assert.equal((html.match(/<table class="report">/g) ?? []).length, 3);
+    assert.ok(html.includes('<tr class="dense">'));
+    assert.ok(!/<script|https?:\/\/(?!vega\.github\.io)/.test(html.replace(/base64,[A-Za-z0-9+/=]+/g, '')), 'no scripts, no network');
+    assert.ok(html.includes('rewind vs random-reinit'), 'paired comparisons against the first strategy');
+  });
+
+  it('renders in headless Chromium: every figure decodes and paints', async (t) => {
+    const bin = findChromium();
+    if (!bin) {
+      t.skip('chromium is not installed (Debian: apt-get install -y chromium) — the HTML report was not loaded in a browser');
+      return;
+    }
+    const page = path.join(dir, 'report.html');
+    await writeHtmlReport(dbFile, 'lenet-mnist', page);
+    // a checker page loads the report in a frame and writes what the browser made of each figure
+    const check = path.join(dir, 'check.html');
+    fs.writeFileSync(
+      check,
+      `<!doctype html><html><body><iframe id="f" src="report.html" style="width:1400px;height:3000px"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', () => {
+  const d = document.getElementById('f').contentDocument;
+  const figs = [...d.querySelectorAll('img.figure')].map((i) => ({ complete: i.complete, w: i.naturalWidth, h: i.naturalHeight, shown: i.getBoundingClientRect().width }));
+  const pre = document.createElement('pre');
+  pre.id = 'result';
+  pre.textContent = 'RESULT' + JSON.stringify({ figs, tables: d.querySelectorAll('table').length, title: d.title });
+  document.body.appendChild(pre);
+});
+</script></body></html>`,
+    );
+    const dom = chromium(bin, dir, ['--allow-file-access-from-files', '--virtual-time-budget=3000', '--dump-dom', `file://${check}`]);
+    assert.equal(dom.status, 0, `chromium failed: ${dom.stderr.slice(-500)}`);
+    const m = /RESULT(\{.*\})/.exec(dom.stdout.replace(/&quot;/g, '"'));
+    assert.ok(m, `the checker ran: ${dom.stdout.slice(0, 300)}`);
+    const res = JSON.parse(m[1]) as { figs: { complete: boolean; w: number; h: number; shown: number }[]; tables: number; title: string };
+    assert.equal(res.figs.length, 3);
+    for (const f of res.figs) {
+      assert.ok(f.complete && f.w > 300 && f.h > 200, `figure decoded by the browser: ${JSON.stringify(f)}`);
+      assert.ok(f.shown > 300, 'figure laid out on the page');
+    }
+    assert.ok(res.tables >= 3);
+    assert.equal(res.title, 'lth report — lenet-mnist');
+    // and the pixels: the first series' colour is painted in a screenshot of the page
+    const shot = path.join(dir, 'shot.png');
+    const s = chromium(bin, dir, ['--window-size=1400,1200', `--screenshot=${shot}`, `file://${page}`]);
+    assert.equal(s.status, 0, `chromium screenshot failed: ${s.stderr.slice(-500)}`);
+    const img = decodePng(fs.readFileSync(shot));
+    assert.ok(countColor(img, [0x4c, 0x78, 0xa8], 20) > 300, 'figure lines visible in the screenshot');
+  });
+});
