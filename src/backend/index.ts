@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core ships no gradients in its Node bundle; the union package registers them all (into the shared global registry).
+import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { UserError } from '../util/errors.js';
