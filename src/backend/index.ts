@@ -2,12 +2,41 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core ships no gradients in its Node bundle; the union package registers them all (into the shared global registry).
 import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { UserError } from '../util/errors.js';
+import { registerThreadedWasm } from './wasm-threads.js';
+
+export { threadedWasmLoaded, wasmThreadsInUse } from './wasm-threads.js';
 
 import { BACKENDS, type BackendChoice, type BackendName } from './names.js';
 export { BACKENDS, type BackendChoice, type BackendName } from './names.js';
 
 const require = createRequire(import.meta.url);
+
+let wasmThreadsOverride: number | null = null;
+
+/**
+ * XNNPACK threads for the wasm backend (calling thread included); takes effect at the next
+ * `initBackend`. 1 = tfjs's stock single-threaded SIMD loader. Default: env `LTH_WASM_THREADS`,
+ * else the number of cores. See src/backend/wasm-threads.ts for why Node needs our own loader.
+ */
+export function setWasmThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`wasm threads must be a positive integer, got ${n}`);
+  wasmThreadsOverride = n;
+}
+
+export function wasmThreadsSetting(): number {
+  if (wasmThreadsOverride != null) return wasmThreadsOverride;
+  const env = process.env.LTH_WASM_THREADS;
+  if (env != null && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new UserError(`LTH_WASM_THREADS must be a positive integer, got "${env}"`);
+    }
+    return n;
+  }
+  return Math.max(1, os.availableParallelism());
+}
 
 /** Registers a backend with tfjs. Returns false if its package is not installed or fails to load. */
 async function tryRegister(name: BackendName): Promise<boolean> {
@@ -27,6 +56,8 @@ async function tryRegister(name: BackendName): Promise<boolean> {
     }
     if (name === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
+      const threads = wasmThreadsSetting();
+      if (threads > 1) await registerThreadedWasm(threads);
       return await tf.setBackend('wasm');
     }
     await import('@tensorflow/tfjs-backend-cpu');

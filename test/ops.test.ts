@@ -1,0 +1,191 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendName } from '../src/backend/index.js';
+import { conv2d, dense, flatten, maxPool } from '../src/models/ops.js';
+
+/**
+ * The fast ops (custom gradients) must agree with plain tfjs ops. Reference values are
+ * computed on the cpu backend in float32 from the same inputs; inputs are fresh random
+ * tensors each run. Tolerance: relative error ‖a−b‖/‖b‖ ≤ 1e-5 per tensor.
+ */
+
+const TOL = 1e-5;
+
+function relErr(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
+  assert.equal(a.length, b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    num += d * d;
+    den += b[i] * b[i];
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+}
+
+type Arrays = Record<string, Float32Array>;
+
+/** A small conv net through all four ops: conv-conv-pool-flatten-dense. */
+function convNet(
+  ops: { conv: typeof conv2d; dense: typeof dense },
+  p: Record<string, tf.Tensor>,
+  x: tf.Tensor4D,
+): tf.Scalar {
+  let h = tf.relu(ops.conv(x, p.c1 as tf.Tensor4D, p.b1 as tf.Tensor1D));
+  h = tf.relu(ops.conv(h, p.c2 as tf.Tensor4D, p.b2 as tf.Tensor1D));
+  const f = flatten(maxPool(h));
+  const logits = ops.dense(f, p.w3 as tf.Tensor2D, p.b3 as tf.Tensor1D);
+  // a loss with a non-uniform upstream gradient
+  return tf.sum(tf.mul(logits, p.r as tf.Tensor2D));
+}
+
+const naive = {
+  conv: (x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D => tf.add(tf.conv2d(x, f, 1, 'same'), b),
+  dense: (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D => tf.add(tf.matMul(x, w), b),
+};
+const fast = { conv: conv2d, dense };
+
+const SHAPES: Record<string, number[]> = {
+  x: [3, 8, 8, 3],
+  c1: [3, 3, 3, 5],
+  b1: [5],
+  c2: [3, 3, 5, 4],
+  b2: [4],
+  w3: [64, 7],
+  b3: [7],
+  r: [3, 7],
+};
+const PARAMS = ['x', 'c1', 'b1', 'c2', 'b2', 'w3', 'b3'];
+
+function randomInputs(): Arrays {
+  const out: Arrays = {};
+  for (const [k, s] of Object.entries(SHAPES)) {
+    out[k] = tf.tidy(() => tf.randomNormal(s, 0, 1, 'float32').dataSync() as Float32Array);
+  }
+  return out;
+}
+
+/** Loss and gradients w.r.t. input and all params, as plain arrays, on the current backend. */
+function lossAndGrads(ops: typeof fast, data: Arrays): { loss: number; grads: Arrays } {
+  return tf.tidy(() => {
+    const t: Record<string, tf.Tensor> = {};
+    for (const k of Object.keys(SHAPES)) t[k] = tf.tensor(data[k], SHAPES[k]);
+    const xs = PARAMS.map((k) => t[k]);
+    const g = tf.valueAndGrads((...args: tf.Tensor[]) => {
+      const p: Record<string, tf.Tensor> = { ...t };
+      PARAMS.forEach((k, i) => (p[k] = args[i]));
+      return convNet(ops, p, p.x as tf.Tensor4D);
+    })(xs);
+    const grads: Arrays = {};
+    PARAMS.forEach((k, i) => (grads[k] = g.grads[i].dataSync() as Float32Array));
+    return { loss: g.value.dataSync()[0], grads };
+  });
+}
+
+async function reference(data: Arrays): Promise<{ loss: number; grads: Arrays }> {
+  const prev = tf.getBackend();
+  await initBackend('cpu');
+  const r = lossAndGrads(naive, data);
+  await tf.setBackend(prev);
+  return r;
+}
+
+const backends: BackendName[] = ['cpu', 'wasm'];
+
+for (const be of backends) {
+  describe(`ops on ${be}`, () => {
+    let ok = false;
+    before(async () => {
+      try {
+        ok = (await initBackend(be)) === be;
+      } catch {
+        ok = false;
+      }
+    });
+
+    it('dense/conv2d/maxPool: forward and all gradients match naive tfjs (cpu) within 1e-5', async (t) => {
+      if (!ok) return t.skip(`${be} backend does not load here`);
+      for (let trial = 0; trial < 3; trial++) {
+        const data = randomInputs();
+        const ref = await reference(data);
+        await initBackend(be);
+        const got = lossAndGrads(fast, data);
+        assert.ok(
+          Math.abs(got.loss - ref.loss) <= TOL * Math.max(1, Math.abs(ref.loss)),
+          `loss ${got.loss} vs ${ref.loss}`,
+        );
+        for (const k of PARAMS) {
+          const e = relErr(got.grads[k], ref.grads[k]);
+          assert.ok(e <= TOL, `${be} d/d${k}: rel. error ${e.toExponential(2)} > ${TOL}`);
+        }
+      }
+    });
+
+    it('dense alone (LeNet-sized layer) matches naive gradients', async (t) => {
+      if (!ok) return t.skip(`${be} backend does not load here`);
+      const xa = tf.tidy(() => tf.randomNormal([60, 784]).dataSync() as Float32Array);
+      const wa = tf.tidy(() => tf.randomNormal([784, 300], 0, 0.05).dataSync() as Float32Array);
+      const ba = tf.tidy(() => tf.randomNormal([300]).dataSync() as Float32Array);
+      const ra = tf.tidy(() => tf.randomNormal([60, 300]).dataSync() as Float32Array);
+      const run = (op: typeof dense): Float32Array[] =>
+        tf.tidy(() => {
+          const x = tf.tensor2d(xa, [60, 784]);
+          const r = tf.tensor2d(ra, [60, 300]);
+          const gs = tf.grads((xx: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(op(xx as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D), r)),
+          )([x, tf.tensor2d(wa, [784, 300]), tf.tensor1d(ba)]);
+          return gs.map((g) => g.dataSync() as Float32Array);
+        });
+      await initBackend('cpu');
+      const ref = run(naive.dense);
+      await initBackend(be);
+      const got = run(dense);
+      ['x', 'w', 'b'].forEach((n, i) => {
+        const e = relErr(got[i], ref[i]);
+        assert.ok(e <= TOL, `${be} dense d/d${n}: rel. error ${e.toExponential(2)}`);
+      });
+    });
+
+    it('leaks no tensors (forward+backward, and forward-only)', async (t) => {
+      if (!ok) return t.skip(`${be} backend does not load here`);
+      await initBackend(be);
+      const data = randomInputs();
+      lossAndGrads(fast, data); // warm-up: kernels may allocate once
+      const before = tf.memory().numTensors;
+      lossAndGrads(fast, data);
+      tf.tidy(() => {
+        const p: Record<string, tf.Tensor> = {};
+        for (const k of Object.keys(SHAPES)) p[k] = tf.tensor(data[k], SHAPES[k]);
+        convNet(fast, p, p.x as tf.Tensor4D).dataSync();
+      });
+      assert.equal(tf.memory().numTensors, before);
+    });
+
+    it('first-layer input gradient is not computed when not requested', async (t) => {
+      if (!ok) return t.skip(`${be} backend does not load here`);
+      await initBackend(be);
+      // variableGrads w.r.t. the filter only: must still be correct (lazy thunks)
+      const data = randomInputs();
+      const got = tf.tidy(() => {
+        const x = tf.tensor4d(data.x, SHAPES.x as [number, number, number, number]);
+        const f = tf.variable(tf.tensor4d(data.c1, SHAPES.c1 as [number, number, number, number]));
+        const b = tf.zeros([5]) as tf.Tensor1D;
+        const { grads } = tf.variableGrads(() => tf.sum(tf.square(conv2d(x, f, b))), [f]);
+        const out = grads[f.name].dataSync() as Float32Array;
+        f.dispose();
+        return out;
+      });
+      await initBackend('cpu');
+      const ref = tf.tidy(() => {
+        const x = tf.tensor4d(data.x, SHAPES.x as [number, number, number, number]);
+        const f = tf.tensor4d(data.c1, SHAPES.c1 as [number, number, number, number]);
+        return tf
+          .grad((ff: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, ff as tf.Tensor4D, 1, 'same'))))(f)
+          .dataSync() as Float32Array;
+      });
+      const e = relErr(got, ref);
+      assert.ok(e <= TOL, `rel. error ${e.toExponential(2)}`);
+    });
+  });
+}
