@@ -48,6 +48,8 @@ export interface TrainArgs {
   schedule: LevelSchedule;
   init: Weights;
   masks: Masks;
+  /** values pruned weights are frozen at (Zhou et al.'s mask-0 actions); absent = zero */
+  frozen?: Weights;
   /** data order key: the same key gives the same batches at the same steps */
   orderKey: (string | number)[];
   /** absolute steps at which to snapshot the weights */
@@ -141,14 +143,20 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
 
   const maskT: Record<string, tf.Tensor> = {};
   for (const p of model.params) if (masks[p.name]) maskT[p.name] = tf.tensor(Float32Array.from(masks[p.name]), p.shape as number[]);
+  const fixed: Record<string, tf.Tensor> = {};
+  for (const p of model.params)
+    if (maskT[p.name] && args.frozen?.[p.name])
+      fixed[p.name] = tf.tidy(() => tf.mul(tf.tensor(args.frozen![p.name], p.shape as number[]), tf.sub(1, maskT[p.name])));
   const vars: Record<string, tf.Variable> = {};
   for (const p of model.params) {
     vars[p.name] = tf.tidy(() => {
       const t = tf.tensor(args.init[p.name], p.shape as number[], 'float32');
-      return tf.variable(maskT[p.name] ? tf.mul(t, maskT[p.name]) : t, true, undefined);
+      const m = maskT[p.name];
+      const start = m ? (fixed[p.name] ? tf.add(tf.mul(t, m), fixed[p.name]) : tf.mul(t, m)) : t;
+      return tf.variable(start, true, undefined);
     });
   }
-  const opt = makeOptimizer(plan.spec.optimizer, { vars, masks: maskT });
+  const opt = makeOptimizer(plan.spec.optimizer, { vars, masks: maskT, fixed });
   const batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
   const snapshots = new Map<number, Weights>();
   const snapshotAt = new Set(args.snapshotAt ?? []);
@@ -203,5 +211,6 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     opt.dispose();
     tf.dispose(Object.values(vars));
     tf.dispose(Object.values(maskT));
+    tf.dispose(Object.values(fixed));
   }
 }

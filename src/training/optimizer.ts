@@ -16,6 +16,8 @@ export interface OptimizerTarget {
   vars: Record<string, tf.Variable>;
   /** 1 = trainable, 0 = pruned; absent = dense (biases) */
   masks: Record<string, tf.Tensor>;
+  /** what pruned weights hold, already multiplied by (1 − mask); absent = zero (the standard mask-0 action) */
+  fixed?: Record<string, tf.Tensor>;
 }
 
 export function makeOptimizer(spec: TrainingSpec['optimizer'], target: OptimizerTarget): MaskedOptimizer {
@@ -28,7 +30,8 @@ export function makeOptimizer(spec: TrainingSpec['optimizer'], target: Optimizer
     const w = target.vars[n];
     const m = target.masks[n];
     const next = update(w);
-    w.assign(m ? tf.mul(next, m) : next);
+    const f = target.fixed?.[n];
+    w.assign(m ? (f ? tf.add(tf.mul(next, m), f) : tf.mul(next, m)) : next);
   };
   return {
     step(grads, lr) {
