@@ -1,0 +1,13 @@
+/** lth as a library: the CLI in src/cli is built on exactly these functions. */
+export { runExperiment, codeVersion, type ProgressEvent, type RunOptions, type RunSummary } from './orchestration/index.js';
+export { loadSpec, validateSpec, specSchema, parseStep, type Spec, type SpecInput, type LoadedSpec } from './spec/index.js';
+export { initBackend, BACKENDS, type BackendChoice, type BackendName } from './backend/index.js';
+export { loadDataset, listDatasets, type Dataset, type DataOptions } from './data/index.js';
+export { buildModel, initialize, type Model, type Weights, type Masks } from './models/index.js';
+export { prune, sparsity, maskHash, CRITERIA } from './pruning/index.js';
+export { resolveStrategy, strategyNames, describeStrategies } from './strategies/index.js';
+export { train, evaluate, type TrainResult, type CurvePoint, type LevelSchedule } from './training/loop.js';
+export { Store, DEFAULT_DB } from './storage/db.js';
+export { SCHEMA_SQL, SCHEMA_VERSION } from './storage/schema.js';
+export * as reporting from './reporting/index.js';
+export { UserError } from './util/errors.js';
