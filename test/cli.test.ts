@@ -118,3 +118,30 @@ test('SIGKILL in the middle of a level, then re-run: same rows as an uninterrupt
   d.close();
   assert.equal(dup.n, 0);
 });
+
+test('Ctrl-C (SIGINT) stops cleanly with exit 130; the next run completes the experiment', async () => {
+  const dir = tmp();
+  const spec = specFile(dir, tinySpec({ pruning: { levels: 3 }, training: { iterations: '150it', evalEvery: '50it', batchSize: 30 } }));
+  const db = join(dir, 'int.db');
+  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'run', spec, '--db', db, '--backend', 'wasm'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    let sent = false;
+    createInterface({ input: child.stderr! }).on('line', (l) => {
+      if (!sent && /level 1:/.test(l)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.on('exit', (c) => resolve({ code: c, stdout: out }));
+  });
+  assert.equal(code, 130);
+  assert.match(stdout, /tiny: stopped; \d level\(s\) trained/);
+  const stored = levelRows(db).length;
+  assert.ok(stored >= 3 && stored < 8, `stored ${stored}`);
+  assert.equal(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']).status, 0);
+  const ref = join(dir, 'ref.db');
+  assert.equal(lth(['run', spec, '--db', ref, '--backend', 'wasm', '--quiet']).status, 0);
+  assert.deepEqual(levelRows(db), levelRows(ref));
+});

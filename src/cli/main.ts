@@ -16,6 +16,9 @@ export async function main(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, yargs().terminalWidth()))
+    .example('$0 run experiments/quickstart.json', 'run (or resume) the quickstart')
+    .example('$0 report quickstart --format markdown', 'mean ± std per strategy and level')
+    .example('$0 plot quickstart --out results/quickstart.png', 'accuracy vs % weights remaining')
     .epilogue('Docs: README.md, docs/SCHEMA.md. Defaults follow Frankle & Carbin (2019).')
     .fail((msg, err) => {
       throw err ?? new UserError(`${msg} (see lth --help)`);
