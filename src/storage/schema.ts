@@ -5,6 +5,9 @@
  * Level 0 (dense training) is identical for every strategy of a trial — same θ0, same data
  * order — so it is trained once and stored once with strategy = '' ; the `levels` view shows
  * it under every chain strategy of the experiment so that each strategy's series starts at 100%.
+ *
+ * Units: accuracies are fractions in [0, 1]; losses are mean cross-entropy (nats) per example;
+ * iterations are optimizer steps; percent_remaining is % of prunable weights (biases excluded).
  */
 export const SCHEMA_VERSION = 1;
 
@@ -89,21 +92,22 @@ CREATE TABLE IF NOT EXISTS artifacts (
 
 DROP VIEW IF EXISTS levels;
 CREATE VIEW levels AS
-SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS replicate, r.trial, r.level,
+SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS replicate, r.trial, c.seed, r.level,
        r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
-       r.early_stop_test_accuracy, r.final_test_accuracy, r.iterations, r.wall_seconds, r.backend,
-       r.mask_hash, r.id AS result_id
+       r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
+       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id AS result_id
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   JOIN chains c ON c.experiment_id = r.experiment_id AND c.trial = r.trial
  WHERE r.strategy = '' AND r.branch = ''
 UNION ALL
-SELECT e.name, e.spec_hash, r.strategy, NULLIF(r.branch, ''), r.replicate, r.trial, r.level,
+SELECT e.name, e.spec_hash, r.strategy, NULLIF(r.branch, ''), r.replicate, r.trial, c.seed, r.level,
        r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
-       r.early_stop_test_accuracy, r.final_test_accuracy, r.iterations, r.wall_seconds, r.backend,
-       r.mask_hash, r.id
+       r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
+       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
+  LEFT JOIN chains c ON c.experiment_id = r.experiment_id AND c.strategy = r.strategy AND c.trial = r.trial
  WHERE r.strategy <> '' OR r.branch <> '';
 
 DROP VIEW IF EXISTS curves;
