@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { exportExperiment, htmlReport, writeHtmlReport } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
-import { buildLenetDb, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite, tempDir } from './helpers/fixture.js';
 import { countColor, decodePng } from './helpers/png.js';
 
 /** Split CSV text into rows of fields (RFC 4180 quoting). */
@@ -48,20 +48,13 @@ function chromium(bin: string, dir: string, args: string[]) {
 }
 
 describe('lth export and the HTML report', () => {
-  let dir: string;
-  let dbFile: string;
-  before(() => {
-    dir = tempDir();
-    dbFile = path.join(dir, 'lth.db');
-    buildLenetDb(dbFile);
-  });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fx = lenetDbSuite();
 
   it('exports the levels view, the learning curves and the summary as CSV', () => {
-    const out = path.join(dir, 'csv');
-    const files = exportExperiment(dbFile, 'lenet-mnist', out);
+    const out = path.join(fx.dir, 'csv');
+    const files = exportExperiment(fx.db, 'lenet-mnist', out);
     assert.deepEqual(files.map((f) => path.basename(f.file)), ['levels.csv', 'curves.csv', 'summary.csv']);
-    const db = new Database(dbFile, { readonly: true });
+    const db = new Database(fx.db, { readonly: true });
     const nLevels = db.prepare("SELECT count(*) FROM levels WHERE experiment = 'lenet-mnist'").pluck().get();
     const nCurves = db.prepare("SELECT count(*) FROM curves WHERE experiment = 'lenet-mnist'").pluck().get();
     const viewColumns = db.prepare('SELECT * FROM levels LIMIT 1').columns().map((c) => c.name);
@@ -78,11 +71,11 @@ describe('lth export and the HTML report', () => {
     assert.ok(curves[0].includes('iteration') && curves[0].includes('test_accuracy'));
     const summary = parseCsv(fs.readFileSync(path.join(out, 'summary.csv'), 'utf8'));
     assert.equal(summary.length - 1, 19);
-    assert.throws(() => exportExperiment(dbFile, 'nope', out), UserError);
+    assert.throws(() => exportExperiment(fx.db, 'nope', out), UserError);
   });
 
   it('the page holds the tables and three figures, self-contained', async () => {
-    const html = await htmlReport(dbFile, 'lenet-mnist');
+    const html = await htmlReport(fx.db, 'lenet-mnist');
     assert.equal((html.match(/<img class="figure"[^>]*src="data:image\/svg\+xml;base64,/g) ?? []).length, 3);
     assert.equal((html.match(/<table class="report">/g) ?? []).length, 3);
     assert.ok(html.includes('<tr class="dense">'));
@@ -96,10 +89,10 @@ describe('lth export and the HTML report', () => {
       t.skip('chromium is not installed (Debian: apt-get install -y chromium) — the HTML report was not loaded in a browser');
       return;
     }
-    const page = path.join(dir, 'report.html');
-    await writeHtmlReport(dbFile, 'lenet-mnist', page);
+    const page = path.join(fx.dir, 'report.html');
+    await writeHtmlReport(fx.db, 'lenet-mnist', page);
     // a checker page loads the report in a frame and writes what the browser made of each figure
-    const check = path.join(dir, 'check.html');
+    const check = path.join(fx.dir, 'check.html');
     fs.writeFileSync(
       check,
       `<!doctype html><html><body><iframe id="f" src="report.html" style="width:1400px;height:3000px"></iframe>
@@ -114,7 +107,7 @@ document.getElementById('f').addEventListener('load', () => {
 });
 </script></body></html>`,
     );
-    const dom = chromium(bin, dir, ['--allow-file-access-from-files', '--virtual-time-budget=3000', '--dump-dom', `file://${check}`]);
+    const dom = chromium(bin, fx.dir, ['--allow-file-access-from-files', '--virtual-time-budget=3000', '--dump-dom', `file://${check}`]);
     assert.equal(dom.status, 0, `chromium failed: ${dom.stderr.slice(-500)}`);
     const m = /RESULT(\{.*\})/.exec(dom.stdout.replace(/&quot;/g, '"'));
     assert.ok(m, `the checker ran: ${dom.stdout.slice(0, 300)}`);
@@ -127,8 +120,8 @@ document.getElementById('f').addEventListener('load', () => {
     assert.ok(res.tables >= 3);
     assert.equal(res.title, 'lth report — lenet-mnist');
     // and the pixels: the first series' colour is painted in a screenshot of the page
-    const shot = path.join(dir, 'shot.png');
-    const s = chromium(bin, dir, ['--window-size=1400,1200', `--screenshot=${shot}`, `file://${page}`]);
+    const shot = path.join(fx.dir, 'shot.png');
+    const s = chromium(bin, fx.dir, ['--window-size=1400,1200', `--screenshot=${shot}`, `file://${page}`]);
     assert.equal(s.status, 0, `chromium screenshot failed: ${s.stderr.slice(-500)}`);
     const img = decodePng(fs.readFileSync(shot));
     assert.ok(countColor(img, [0x4c, 0x78, 0xa8], 20) > 300, 'figure lines visible in the screenshot');

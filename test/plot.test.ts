@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { plotExperiment, plotSvg } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
-import { buildLenetDb, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite, tempDir } from './helpers/fixture.js';
 import { countColor, countDark, decodePng } from './helpers/png.js';
 
 /** The series drawn in a Vega SVG: one `line mark` path per series, its vertex count, and the points per series. */
@@ -27,17 +27,10 @@ function seriesInSvg(svg: string) {
 }
 
 describe('lth plot', () => {
-  let dir: string;
-  let dbFile: string;
-  before(() => {
-    dir = tempDir();
-    dbFile = path.join(dir, 'lth.db');
-    buildLenetDb(dbFile);
-  });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fx = lenetDbSuite();
 
   it('accuracy figure: one series per strategy with one point per level, on a reversed log axis', async () => {
-    const svg = await plotSvg(dbFile, 'lenet-mnist', { kind: 'accuracy' });
+    const svg = await plotSvg(fx.db, 'lenet-mnist', { kind: 'accuracy' });
     const { lines, points } = seriesInSvg(svg);
     assert.deepEqual([...lines.keys()], ['rewind', 'rewind:random-mask', 'random-reinit', 'fine-tune']);
     // 19 levels (0..18) per chain; a branch has no dense level
@@ -62,16 +55,16 @@ describe('lth plot', () => {
   });
 
   it('--strategy filters series; min–max error bars say so', async () => {
-    const svg = await plotSvg(dbFile, 'lenet-mnist', { kind: 'early-stop', series: ['rewind', 'random-reinit'], errorBars: 'minmax' });
+    const svg = await plotSvg(fx.db, 'lenet-mnist', { kind: 'early-stop', series: ['rewind', 'random-reinit'], errorBars: 'minmax' });
     const { lines } = seriesInSvg(svg);
     assert.deepEqual([...lines.keys()], ['rewind', 'random-reinit']);
     assert.ok(svg.includes('Early-stop iteration</text>'));
     assert.ok(svg.includes('error bars min–max over trials'));
-    await assert.rejects(plotSvg(dbFile, 'lenet-mnist', { series: ['nope'] }), (e: Error) => e instanceof UserError && /rewind, rewind:random-mask/.test(e.message));
+    await assert.rejects(plotSvg(fx.db, 'lenet-mnist', { series: ['nope'] }), (e: Error) => e instanceof UserError && /rewind, rewind:random-mask/.test(e.message));
   });
 
   it('learning curves: one line per chosen level per strategy', async () => {
-    const svg = await plotSvg(dbFile, 'lenet-mnist', { kind: 'curves', levels: [0, 3, 7] });
+    const svg = await plotSvg(fx.db, 'lenet-mnist', { kind: 'curves', levels: [0, 3, 7] });
     const lines = [...svg.matchAll(/aria-roledescription="line mark" d="([^"]*)"/g)];
     assert.equal(lines.length, 3 * 3, '3 levels × 3 chain strategies');
     for (const l of lines) assert.equal(l[1].split('L').length, 11, '5000 iterations evaluated every 500');
@@ -80,8 +73,8 @@ describe('lth plot', () => {
   });
 
   it('PNG decodes with the requested width, and has coloured lines and dark text', async () => {
-    const out = path.join(dir, 'fig.png');
-    const r = await plotExperiment(dbFile, 'lenet-mnist', out, { kind: 'accuracy', width: 900 });
+    const out = path.join(fx.dir, 'fig.png');
+    const r = await plotExperiment(fx.db, 'lenet-mnist', out, { kind: 'accuracy', width: 900 });
     const img = decodePng(fs.readFileSync(out));
     assert.equal(img.width, 900);
     assert.equal(r.width, 900);
@@ -93,11 +86,11 @@ describe('lth plot', () => {
   });
 
   it('kind all renders the three figures together; SVG output and a bad extension', async () => {
-    const out = path.join(dir, 'all.svg');
-    const r = await plotExperiment(dbFile, 'small', out, { kind: 'all' });
+    const out = path.join(fx.dir, 'all.svg');
+    const r = await plotExperiment(fx.db, 'small', out, { kind: 'all' });
     const svg = fs.readFileSync(out, 'utf8');
     assert.equal(r.format, 'svg');
     assert.ok(svg.startsWith('<svg') && svg.includes('Early-stop iteration</text>') && svg.includes('Training iteration</text>'));
-    await assert.rejects(plotExperiment(dbFile, 'small', path.join(dir, 'x.pdf')), (e: Error) => e instanceof UserError && /\.svg or \.png/.test(e.message));
+    await assert.rejects(plotExperiment(fx.db, 'small', path.join(fx.dir, 'x.pdf')), (e: Error) => e instanceof UserError && /\.svg or \.png/.test(e.message));
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { renderQuery, runQuery } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
-import { buildLenetDb, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite, tempDir } from './helpers/fixture.js';
 
 function fingerprint(dbFile: string): string {
   const h = crypto.createHash('sha256');
@@ -14,28 +14,21 @@ function fingerprint(dbFile: string): string {
 }
 
 describe('lth query', () => {
-  let dir: string;
-  let dbFile: string;
-  before(() => {
-    dir = tempDir();
-    dbFile = path.join(dir, 'lth.db');
-    buildLenetDb(dbFile);
-  });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fx = lenetDbSuite();
 
   it('runs read-only SQL against the views', () => {
-    const r = runQuery(dbFile, 'SELECT experiment, count(*) AS n FROM levels GROUP BY experiment ORDER BY experiment');
+    const r = runQuery(fx.db, 'SELECT experiment, count(*) AS n FROM levels GROUP BY experiment ORDER BY experiment');
     assert.deepEqual(r.columns, ['experiment', 'n']);
     // lenet-mnist: 3 chains × 19 levels + 1 branch × 18 levels × 2 replicates, per trial
     assert.deepEqual(r.rows, [['lenet-mnist', 3 * (3 * 19 + 18 * 2)], ['small', 2 * (3 * 4 + 3 * 2)]]);
-    const cte = runQuery(dbFile, "-- a comment\nWITH d AS (SELECT * FROM levels WHERE level = 0) SELECT count(DISTINCT result_id) FROM d WHERE experiment = 'lenet-mnist';");
+    const cte = runQuery(fx.db, "-- a comment\nWITH d AS (SELECT * FROM levels WHERE level = 0) SELECT count(DISTINCT result_id) FROM d WHERE experiment = 'lenet-mnist';");
     assert.deepEqual(cte.rows, [[3]], 'level 0 stored once per trial');
-    assert.ok(runQuery(dbFile, 'PRAGMA table_info(levels)').rows.length >= 18);
-    assert.deepEqual(runQuery(dbFile, 'PRAGMA user_version').rows, [[0]]);
+    assert.ok(runQuery(fx.db, 'PRAGMA table_info(levels)').rows.length >= 18);
+    assert.deepEqual(runQuery(fx.db, 'PRAGMA user_version').rows, [[0]]);
   });
 
   it('renders every format', () => {
-    const r = runQuery(dbFile, "SELECT 'a,b' AS s, 1.5 AS x, NULL AS z");
+    const r = runQuery(fx.db, "SELECT 'a,b' AS s, 1.5 AS x, NULL AS z");
     assert.equal(renderQuery(r, 'csv'), 's,x,z\n"a,b",1.5,\n');
     assert.deepEqual(JSON.parse(renderQuery(r, 'json')), [{ s: 'a,b', x: 1.5, z: null }]);
     assert.match(renderQuery(r, 'markdown'), /\| s \| x \| z \|/);
@@ -71,24 +64,24 @@ describe('lth query', () => {
   ];
   for (const sql of writes) {
     it(`refuses: ${sql.replace(/\s+/g, ' ').slice(0, 60)}`, () => {
-      const before = fingerprint(dbFile);
+      const before = fingerprint(fx.db);
       const cwd = process.cwd();
-      process.chdir(dir);
+      process.chdir(fx.dir);
       try {
         assert.throws(
-          () => runQuery(dbFile, sql),
+          () => runQuery(fx.db, sql),
           (e: Error) => e instanceof UserError && /read-only|one statement/.test(e.message) && !e.message.includes('\n'),
         );
       } finally {
         process.chdir(cwd);
       }
-      assert.equal(fingerprint(dbFile), before, 'the database file is unchanged');
-      assert.ok(!fs.existsSync(path.join(dir, 'other.db')) && !fs.existsSync(path.join(dir, 'copy.db')), 'no file created');
+      assert.equal(fingerprint(fx.db), before, 'the database file is unchanged');
+      assert.ok(!fs.existsSync(path.join(fx.dir, 'other.db')) && !fs.existsSync(path.join(fx.dir, 'copy.db')), 'no file created');
     });
   }
 
   it('a bad query is a user error that points at the schema doc', () => {
-    assert.throws(() => runQuery(dbFile, 'SELECT nope FROM levels'), (e: Error) => e instanceof UserError && /SCHEMA\.md/.test(e.message));
-    assert.throws(() => runQuery(dbFile, '   '), UserError);
+    assert.throws(() => runQuery(fx.db, 'SELECT nope FROM levels'), (e: Error) => e instanceof UserError && /SCHEMA\.md/.test(e.message));
+    assert.throws(() => runQuery(fx.db, '   '), UserError);
   });
 });

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openReadOnly, report, summarizeExperiment } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
-import { buildLenetDb, createDb, insertExperiment, lenetFixture, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite, createDb, insertExperiment, lenetFixture, tempDir } from './helpers/fixture.js';
 
 /**
  * Independent aggregation straight from the `results` and `chains` tables (not the `levels`
@@ -31,17 +31,10 @@ function expected(dbFile: string, experiment: string, strategy: string, branch: 
 }
 
 describe('lth report', () => {
-  let dir: string;
-  let dbFile: string;
-  before(() => {
-    dir = tempDir();
-    dbFile = path.join(dir, 'lth.db');
-    buildLenetDb(dbFile);
-  });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fx = lenetDbSuite();
 
   it('aggregates equal mean ± std computed independently from the raw rows', () => {
-    const db = openReadOnly(dbFile);
+    const db = openReadOnly(fx.db);
     const s = summarizeExperiment(db, 'lenet-mnist');
     db.close();
     assert.deepEqual(
@@ -59,7 +52,7 @@ describe('lth report', () => {
           continue;
         }
         for (const [id, col] of Object.entries(cols)) {
-          const e = expected(dbFile, 'lenet-mnist', se.strategy, se.branch ?? '', l.level, col);
+          const e = expected(fx.db, 'lenet-mnist', se.strategy, se.branch ?? '', l.level, col);
           const got = l.cells[se.key][id];
           assert.equal(got.n, e.n);
           assert.ok(Math.abs(got.mean - e.mean) < 1e-12, `${se.key} L${l.level} ${id} mean`);
@@ -72,9 +65,9 @@ describe('lth report', () => {
   });
 
   it('json output carries the same numbers, accuracy in %', () => {
-    const j = JSON.parse(report(dbFile, 'lenet-mnist', { format: 'json' }));
+    const j = JSON.parse(report(fx.db, 'lenet-mnist', { format: 'json' }));
     const l7 = j.levels.find((l: { level: number }) => l.level === 7);
-    const e = expected(dbFile, 'lenet-mnist', 'random-reinit', '', 7, 'early_stop_test_accuracy');
+    const e = expected(fx.db, 'lenet-mnist', 'random-reinit', '', 7, 'early_stop_test_accuracy');
     assert.ok(Math.abs(l7.values['random-reinit']['es-accuracy'].mean - e.mean * 100) < 1e-5);
     assert.ok(Math.abs(l7.values['random-reinit']['es-accuracy'].std - e.std * 100) < 1e-5);
     assert.equal(l7.values['random-reinit']['es-accuracy'].n, 3);
@@ -83,38 +76,38 @@ describe('lth report', () => {
   });
 
   it('table and markdown show accuracy in % with 2 decimals and iterations as integers; dense marked', () => {
-    const md = report(dbFile, 'lenet-mnist', { format: 'markdown' });
-    const acc = expected(dbFile, 'lenet-mnist', 'rewind', '', 12, 'early_stop_test_accuracy');
-    const it12 = expected(dbFile, 'lenet-mnist', 'rewind', '', 12, 'early_stop_iteration');
+    const md = report(fx.db, 'lenet-mnist', { format: 'markdown' });
+    const acc = expected(fx.db, 'lenet-mnist', 'rewind', '', 12, 'early_stop_test_accuracy');
+    const it12 = expected(fx.db, 'lenet-mnist', 'rewind', '', 12, 'early_stop_iteration');
     assert.ok(md.includes(`${(acc.mean * 100).toFixed(2)} ± ${(acc.std * 100).toFixed(2)}`));
     assert.ok(md.includes(`${Math.round(it12.mean)} ± ${Math.round(it12.std)}`));
     assert.match(md, /\| 0 \(dense\) \| 100\.0 \|/);
     assert.match(md, /\| 12 \| 7\.0 \|/);
-    const table = report(dbFile, 'lenet-mnist');
+    const table = report(fx.db, 'lenet-mnist');
     assert.ok(table.includes('0 (dense)'));
     assert.ok(table.includes(`${(acc.mean * 100).toFixed(2)} ± ${(acc.std * 100).toFixed(2)}`));
   });
 
   it('csv: one row per level, mean/std/n columns per strategy and metric', () => {
-    const csv = report(dbFile, 'small', { format: 'csv', metrics: ['es-accuracy'] }).trim().split('\n');
+    const csv = report(fx.db, 'small', { format: 'csv', metrics: ['es-accuracy'] }).trim().split('\n');
     assert.equal(csv.length, 1 + 4);
     const head = csv[0].split(',');
     assert.deepEqual(head.slice(0, 3), ['level', 'percent_remaining', 'dense']);
     assert.ok(head.includes('rewind es-accuracy mean') && head.includes('fine-tune es-accuracy n'));
     const row1 = csv[2].split(',');
-    const e = expected(dbFile, 'small', 'fine-tune', '', 1, 'early_stop_test_accuracy');
+    const e = expected(fx.db, 'small', 'fine-tune', '', 1, 'early_stop_test_accuracy');
     assert.ok(Math.abs(Number(row1[head.indexOf('fine-tune es-accuracy mean')]) - e.mean * 100) < 1e-5);
   });
 
   it('--metric chooses the columns', () => {
-    const md = report(dbFile, 'small', { format: 'markdown', metrics: ['es-val-loss', 'wall-seconds'] });
+    const md = report(fx.db, 'small', { format: 'markdown', metrics: ['es-val-loss', 'wall-seconds'] });
     assert.ok(md.includes('Validation loss at early stop') && md.includes('Wall time per level (s)'));
     assert.ok(!md.includes('Test accuracy at early stop'));
-    assert.throws(() => report(dbFile, 'small', { metrics: ['nope'] }), (e: Error) => e instanceof UserError && /es-accuracy/.test(e.message));
+    assert.throws(() => report(fx.db, 'small', { metrics: ['nope'] }), (e: Error) => e instanceof UserError && /es-accuracy/.test(e.message));
   });
 
   it('marks cells with fewer trials than the experiment', () => {
-    const f = path.join(dir, 'partial.db');
+    const f = path.join(fx.dir, 'partial.db');
     const db = createDb(f);
     insertExperiment(db, lenetFixture('partial', 2, 3));
     db.prepare("DELETE FROM curve_points WHERE result_id IN (SELECT id FROM results WHERE strategy = 'fine-tune' AND level = 2 AND trial = 2)").run();
@@ -126,15 +119,15 @@ describe('lth report', () => {
 
   it('unknown experiment and missing database are one-line user errors that name the fix', () => {
     assert.throws(
-      () => report(dbFile, 'nope'),
+      () => report(fx.db, 'nope'),
       (e: Error) => e instanceof UserError && e.message.includes('lenet-mnist, small') && !e.message.includes('\n'),
     );
     assert.throws(
-      () => report(path.join(dir, 'missing.db'), 'x'),
+      () => report(path.join(fx.dir, 'missing.db'), 'x'),
       (e: Error) => e instanceof UserError && /database not found/.test(e.message) && /--db/.test(e.message),
     );
-    assert.ok(!fs.existsSync(path.join(dir, 'missing.db')), 'a missing database is not created');
-    const junk = path.join(dir, 'junk.db');
+    assert.ok(!fs.existsSync(path.join(fx.dir, 'missing.db')), 'a missing database is not created');
+    const junk = path.join(fx.dir, 'junk.db');
     fs.writeFileSync(junk, 'not sqlite at all, just text that is long enough to be read as a header....');
     assert.throws(() => report(junk, 'x'), (e: Error) => e instanceof UserError && /lth database/.test(e.message));
   });

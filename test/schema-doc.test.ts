@@ -5,21 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { runQuery } from '../src/reporting/index.js';
 import { SCHEMA_SQL } from '../src/storage/schema.js';
-import { buildLenetDb, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite, tempDir } from './helpers/fixture.js';
 
 // dist/test/schema-doc.test.js → repository root
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const doc = fs.readFileSync(path.join(root, 'docs', 'SCHEMA.md'), 'utf8');
 
 describe('docs/SCHEMA.md', () => {
-  let dir: string;
-  let dbFile: string;
-  before(() => {
-    dir = tempDir();
-    dbFile = path.join(dir, 'lth.db');
-    buildLenetDb(dbFile);
-  });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fx = lenetDbSuite();
 
   it('documents every table and view of the schema', () => {
     const names = [...SCHEMA_SQL.matchAll(/CREATE (?:TABLE IF NOT EXISTS|VIEW) (\w+)/g)].map((m) => m[1]);
@@ -31,7 +24,7 @@ describe('docs/SCHEMA.md', () => {
     const blocks = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]);
     assert.ok(blocks.length >= 8);
     for (const sql of blocks) {
-      const r = runQuery(dbFile, sql);
+      const r = runQuery(fx.db, sql);
       assert.ok(r.columns.length > 0, sql);
       // the fixture has no per-layer counts; every other example returns rows on it
       if (!sql.includes('layer_sparsity')) assert.ok(r.rows.length > 0, `no rows: ${sql}`);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { after, before } from 'node:test';
 import { SCHEMA_SQL } from '../../src/storage/schema.js';
 import { makeRng } from '../../src/util/rng.js';
 
@@ -111,4 +112,16 @@ export function buildLenetDb(file: string): void {
   insertExperiment(db, lenetFixture());
   insertExperiment(db, { ...lenetFixture('small', 3, 2) });
   db.close();
+}
+
+/** Registers before/after hooks that build the LeNet fixture database in a temp folder for one suite. */
+export function lenetDbSuite(): { readonly dir: string; readonly db: string } {
+  const state = { dir: '', db: '' };
+  before(() => {
+    state.dir = tempDir();
+    state.db = path.join(state.dir, 'lth.db');
+    buildLenetDb(state.db);
+  });
+  after(() => fs.rmSync(state.dir, { recursive: true, force: true }));
+  return state;
 }
