@@ -58,11 +58,12 @@ export const trialSeed = (spec: Spec, trial: number): number => spec.seed + tria
 /** Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written. */
 export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
   const spec = loaded.spec;
+  const tasks = spec.branches.flatMap(expandBranch);
+  checkBranches(spec, tasks);
   const backend = await initBackend(opts.backend ?? 'auto');
   const data = await loadDataset(spec.data, spec.seed, opts.data ?? {});
   const model = buildModel(spec.model.name, data.inputShape, data.numClasses);
   const plan = planTraining(spec.training, data.train.n);
-  const tasks = spec.branches.flatMap(expandBranch);
   const chains: Chain[] = spec.strategies.map((c) => ({
     name: c.name,
     strategy: resolveStrategy(c.reset, plan),
@@ -70,13 +71,13 @@ export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
     mask0: c.mask0,
     branches: tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
   }));
-  checkBranches(spec, chains);
   return { backend, data, model, plan, chains };
 }
 
-function checkBranches(spec: Spec, chains: Chain[]): void {
+/** Chain names are unique, and every branch names existing chains and levels and has a label of its own. */
+function checkBranches(spec: Spec, tasks: BranchTask[]): void {
   const names = new Set<string>();
-  for (const c of chains) {
+  for (const c of spec.strategies) {
     if (names.has(c.name)) throw new UserError(`strategy "${c.name}" appears twice in the spec: give one of them a distinct "name"`);
     names.add(c.name);
   }
@@ -86,11 +87,11 @@ function checkBranches(spec: Spec, chains: Chain[]): void {
     for (const l of b.levels === 'all' ? [] : b.levels)
       if (l > spec.pruning.levels) throw new UserError(`branches.${i}.levels: level ${l} is beyond pruning.levels (${spec.pruning.levels})`);
   });
-  for (const c of chains) {
+  for (const c of names) {
     const seen = new Set<string>();
-    for (const t of c.branches) {
+    for (const t of tasks.filter((t) => t.chains === 'all' || t.chains.includes(c))) {
       const k = `${t.label}#${t.replicate}`;
-      if (seen.has(k)) throw new UserError(`two branches of chain "${c.name}" are both labelled "${t.label}": give one a distinct "label"`);
+      if (seen.has(k)) throw new UserError(`two branches of chain "${c}" are both labelled "${t.label}": give one a distinct "label"`);
       seen.add(k);
     }
   }
