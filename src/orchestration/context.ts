@@ -58,8 +58,7 @@ export const trialSeed = (spec: Spec, trial: number): number => spec.seed + tria
 /** Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written. */
 export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
   const spec = loaded.spec;
-  const tasks = spec.branches.flatMap(expandBranch);
-  checkBranches(spec, tasks);
+  const tasks = checkChainsAndBranches(spec);
   const backend = await initBackend(opts.backend ?? 'auto');
   const data = await loadDataset(spec.data, spec.seed, opts.data ?? {});
   const model = buildModel(spec.model.name, data.inputShape, data.numClasses);
@@ -74,8 +73,10 @@ export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
   return { backend, data, model, plan, chains };
 }
 
-/** Chain names are unique, and every branch names existing chains and levels and has a label of its own. */
-function checkBranches(spec: Spec, tasks: BranchTask[]): void {
+/** Chain names are unique, and every branch names existing chains and levels and has a label of its own.
+ *  Needs only the spec, so bad input fails before any data loads. Returns the expanded branch tasks. */
+export function checkChainsAndBranches(spec: Spec): BranchTask[] {
+  const tasks = spec.branches.flatMap(expandBranch);
   const names = new Set<string>();
   for (const c of spec.strategies) {
     if (names.has(c.name)) throw new UserError(`strategy "${c.name}" appears twice in the spec: give one of them a distinct "name"`);
@@ -95,4 +96,5 @@ function checkBranches(spec: Spec, tasks: BranchTask[]): void {
       seen.add(k);
     }
   }
+  return tasks;
 }
