@@ -48,8 +48,20 @@ test('θ0 stored for a trial is the seeded draw, bit for bit', async () => {
   }
 });
 
-test('live tensor count stays flat across levels', async () => {
-  const spec = validateSpec(tinySpec({ pruning: { levels: 5 }, strategies: ['rewind', 'lr-rewind'] }), 't');
+test('live tensor count stays flat across levels and branch rows', async () => {
+  const spec = validateSpec(
+    tinySpec({
+      pruning: { levels: 5 },
+      strategies: ['rewind', 'lr-rewind'],
+      // every kind of branch work: evaluate (supermask), train (random-mask), learn a mask
+      branches: [
+        { kind: 'supermask', weights: ['init'], levels: [5] },
+        { kind: 'random-mask', levels: [3], chains: ['rewind'] },
+        { kind: 'learned-supermask', iterations: '20it', chains: ['rewind'] },
+      ],
+    }),
+    't',
+  );
   const counts: number[] = [];
   await runExperiment(spec, {
     db: join(tmp(), 'mem.db'),
@@ -58,7 +70,7 @@ test('live tensor count stays flat across levels', async () => {
       if (e.type === 'level-done') counts.push(tf.memory().numTensors);
     },
   });
-  assert.equal(counts.length, 11);
+  assert.equal(counts.length, 11 + 2 + 1 + 1);
   assert.deepEqual(new Set(counts).size, 1, `tensor counts per level: ${counts.join(', ')}`);
 });
 

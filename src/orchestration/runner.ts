@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadSpec, validateSpec, type LoadedSpec } from '../spec/load.js';
 import { DEFAULT_DB, Store } from '../storage/db.js';
 import { Interrupted, UserError } from '../util/errors.js';
+import { pendingBranches, plannedBranchRows } from './branches.js';
 import { denseDone, remainingLevels, runChain, runDense } from './chain.js';
 import { prepare, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
 
@@ -66,7 +67,7 @@ export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions 
     },
   };
   let interrupted = false;
-  const levelsPerTrial = 1 + ctx.chains.length * ctx.spec.pruning.levels;
+  const levelsPerTrial = 1 + ctx.chains.length * ctx.spec.pruning.levels + plannedBranchRows(ctx);
   const stored = ctx.store.db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(ctx.experimentId) as { n: number };
   emit({ type: 'plan', experiment: ctx.spec.name, backend: ctx.backend, totalLevels: ctx.spec.trials * levelsPerTrial, doneLevels: stored.n });
   try {
@@ -110,7 +111,8 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
   for (let t = 0; t < ctx.spec.trials; t++) {
     if (denseDone(ctx, t)) denseReady.add(t);
     else pending.push({ kind: 'dense', trial: t });
-    for (const c of ctx.chains) if (!denseDone(ctx, t) || remainingLevels(ctx, c, t).length) pending.push({ kind: 'chain', chain: c.name, trial: t });
+    for (const c of ctx.chains)
+      if (!denseDone(ctx, t) || remainingLevels(ctx, c, t).length || pendingBranches(ctx, c, t).length) pending.push({ kind: 'chain', chain: c.name, trial: t });
   }
   const runnable = () => pending.findIndex((j) => j.kind === 'dense' || denseReady.has(j.trial));
   const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));

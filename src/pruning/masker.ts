@@ -15,6 +15,14 @@ export function denseMasks(model: Model): Masks {
 /** Number of weights removed from `alive` at `rate`: round(rate × alive), exact to the weight. */
 export const pruneCount = (alive: number, rate: number): number => Math.round(rate * alive);
 
+/** Weights left of `alive` after `rounds` iterative rounds at `rate`. One-shot pruning removes
+ *  down to exactly this count, so one-shot level L and iterative level L have equal counts. */
+export function remainingAfter(alive: number, rate: number, rounds: number): number {
+  let n = alive;
+  for (let r = 0; r < rounds; r++) n -= pruneCount(n, rate);
+  return n;
+}
+
 const countAlive = (m: Uint8Array): number => {
   let c = 0;
   for (let i = 0; i < m.length; i++) c += m[i];
@@ -76,11 +84,15 @@ export interface PruneArgs {
   spec: PruningSpec;
   criterion?: Criterion;
   rng: Rng;
+  /** prune as many weights as this many iterative rounds would, in one go (one-shot level L: rounds = L); default 1 */
+  rounds?: number;
 }
 
 /** One pruning level: score alive weights with the criterion, remove the lowest fraction of what remains. */
 export function prune(a: PruneArgs): Masks {
   const score = CRITERIA[a.criterion ?? a.spec.criterion];
+  const rounds = a.rounds ?? 1;
+  const removed = (alive: number, rate: number) => alive - remainingAfter(alive, rate, rounds);
   const layers = a.model.params.filter(isPrunable);
   const names = layers.map((p) => p.name);
   const out: Masks = {};
@@ -93,11 +105,26 @@ export function prune(a: PruneArgs): Masks {
     parts.forEach((part, i) => {
       const candidates = pool([part]);
       const rate = a.spec.rates[layers[i].kind as 'conv' | 'fc' | 'output'];
-      removeLowest(candidates, pruneCount(candidates.scores.length, rate), names, out, a.rng);
+      removeLowest(candidates, removed(candidates.scores.length, rate), names, out, a.rng);
     });
   } else {
     const candidates = pool(parts);
-    removeLowest(candidates, pruneCount(candidates.scores.length, a.spec.globalRate), names, out, a.rng);
+    removeLowest(candidates, removed(candidates.scores.length, a.spec.globalRate), names, out, a.rng);
+  }
+  return out;
+}
+
+/** A mask with the same number of kept weights in each layer as `masks`, at uniformly random
+ *  positions (the random-mask control: only the per-layer keep ratios are preserved). */
+export function randomMasks(model: Model, masks: Masks, rng: Rng): Masks {
+  const out: Masks = {};
+  for (const p of model.params.filter(isPrunable)) {
+    const m = masks[p.name];
+    const keep = countAlive(m);
+    const perm = permutation(m.length, rng);
+    const r = new Uint8Array(m.length);
+    for (let j = 0; j < keep; j++) r[perm[j]] = 1;
+    out[p.name] = r;
   }
   return out;
 }

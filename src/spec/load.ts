@@ -52,7 +52,7 @@ export function validateSpec(raw: unknown, source: string): LoadedSpec {
   }
   const spec = r.data;
   const defaults = specSchema.parse({ name: spec.name });
-  const nonDefault = diff(spec, defaults) as Record<string, unknown> | undefined;
+  const nonDefault = diff(withoutLaterDefaults(spec), withoutLaterDefaults(defaults)) as Record<string, unknown> | undefined;
   const identity = { ...(nonDefault ?? {}) };
   delete identity.name;
   delete identity.description;
@@ -74,6 +74,17 @@ export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`spec ${path} must be a JSON object with at least a "name"`);
   return validateSpec(applySets(raw as Record<string, unknown>, sets), path);
+}
+
+/**
+ * Arrays are hashed whole, so a field added to their elements later would change every old
+ * experiment's hash. Such fields are left out of the identity while they hold their default.
+ */
+const LATER_CHAIN_DEFAULTS: Record<string, unknown> = { mask0: 'zero' };
+
+function withoutLaterDefaults(spec: Spec): unknown {
+  const strategies = spec.strategies.map((c) => Object.fromEntries(Object.entries(c).filter(([k, v]) => !(k in LATER_CHAIN_DEFAULTS) || LATER_CHAIN_DEFAULTS[k] !== v)));
+  return { ...spec, strategies };
 }
 
 /** The parts of `a` that differ from `b` (objects recursively; arrays and scalars as a whole). */

@@ -112,18 +112,98 @@ export const pruningSchema = z.strictObject({
   levels: z.number().int().min(0).default(5).describe('pruning levels after the dense level 0'),
   targetPercent: z.number().gt(0).max(100).nullable().default(null).describe('stop early once % weights remaining ≤ this'),
   criterion: z.enum(PRUNING_CRITERIA).default('large_final').describe('mask criterion (Zhou et al. 2019); keep the highest scores'),
+  schedule: z
+    .enum(['iterative', 'one-shot'])
+    .default('iterative')
+    .describe(
+      "iterative: level L prunes the previous level's survivors by `rate` (Frankle & Carbin). one-shot: level L prunes the dense level-0 network in one round to exactly the per-layer count iterative pruning has at level L (≈ rate 1 − (1 − rate)^L), so both series line up at the same % remaining; fine-tune and lr-rewind then start from the dense final weights",
+    ),
 });
 
-/** A chain: a reset strategy, optionally with its own mask criterion. A plain string is shorthand for {reset}. */
+/** What pruned weights hold while a level trains (Zhou et al. 2019 §3, "mask-0 actions"). */
+export const MASK0_ACTIONS = ['zero', 'freeze-init', 'freeze-init-or-zero'] as const;
+export type Mask0Name = (typeof MASK0_ACTIONS)[number];
+
+/** A chain: a reset strategy, optionally with its own mask criterion and mask-0 action. A plain string is shorthand for {reset}. */
 export const chainSchema = z.union([
-  z.string().transform((reset) => ({ reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number] })),
+  z.string().transform((reset) => ({ reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], mask0: 'zero' as Mask0Name })),
   z
     .strictObject({
-      reset: z.string().describe('reset strategy, e.g. "rewind", "rewind@1000it"'),
-      name: z.string().min(1).optional().describe('label in the database (default: the reset)'),
+      reset: z.string().describe('reset strategy ("mask-1 action"), e.g. "rewind", "rewind@1000it", "signed-reshuffle"'),
+      name: z.string().min(1).optional().describe('label in the database (default: reset[/criterion][/mask0], the parts that are set)'),
       criterion: z.enum(PRUNING_CRITERIA).nullable().default(null).describe('override pruning.criterion for this chain'),
+      mask0: z
+        .enum(MASK0_ACTIONS)
+        .default('zero')
+        .describe(
+          'what pruned weights hold while training (Zhou et al. mask-0 action): zero; freeze-init = frozen at θ0; freeze-init-or-zero = frozen at θ0 if the weight moved away from zero in the training that pruned it (|w_f| ≥ |w_i|), else zero',
+        ),
     })
-    .transform((c) => ({ reset: c.reset, name: c.name ?? (c.criterion ? `${c.reset}/${c.criterion}` : c.reset), criterion: c.criterion })),
+    .transform((c) => ({
+      reset: c.reset,
+      name: c.name ?? [c.reset, c.criterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/'),
+      criterion: c.criterion,
+      mask0: c.mask0,
+    })),
+]);
+
+/** Levels a branch hangs off: 'all' = every pruned level 1…levels of the chain; or an explicit list (0 = the dense level). */
+const branchLevels = z.union([z.literal('all'), z.array(z.number().int().nonnegative()).min(1)]);
+const branchCommon = {
+  label: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"')
+    .optional()
+    .describe('the `branch` value in the database (default: the kind; "-signed-constant" is appended for signed-constant weights)'),
+  chains: z
+    .union([z.literal('all'), z.array(z.string().min(1)).min(1)])
+    .default('all')
+    .describe("names of the chains this branch hangs off (default 'all'); level-0 branches are identical under every chain, so list one chain to run them once"),
+};
+const supermaskWeights = z.enum(['init', 'signed-constant']);
+
+/**
+ * Controls that hang off a chain's level L, reuse its mask m_L and start no chain of their own
+ * (DESIGN §1). Each is stored as rows with `branch` = its label; `replicate` numbers repeats.
+ */
+export const branchSchema = z.discriminatedUnion('kind', [
+  z
+    .strictObject({
+      kind: z.literal('random-reinit'),
+      count: z.number().int().positive().default(3).describe('fresh initializations per level (Frankle & Carbin: 3)'),
+      levels: branchLevels.default('all'),
+      ...branchCommon,
+    })
+    .describe('m_L ⊙ a fresh draw from the initializer, trained the full schedule (Frankle & Carbin control)'),
+  z
+    .strictObject({
+      kind: z.literal('random-mask'),
+      count: z.number().int().positive().default(1).describe('random masks per level'),
+      levels: branchLevels.default('all'),
+      ...branchCommon,
+    })
+    .describe("a random mask with m_L's per-layer counts ⊙ θ0, trained the full schedule (Frankle et al. 2019; Su et al. 2020)"),
+  z
+    .strictObject({
+      kind: z.literal('supermask'),
+      weights: z.array(supermaskWeights).min(1).default(['init', 'signed-constant']).describe("evaluate θ0 ⊙ m_L ('init') and/or sign(θ0)·σ ⊙ m_L ('signed-constant')"),
+      levels: branchLevels.default('all'),
+      ...branchCommon,
+    })
+    .describe('accuracy of m_L on the untrained network, no training at all (Zhou et al. §5); iterations 0'),
+  z
+    .strictObject({
+      kind: z.literal('learned-supermask'),
+      weights: supermaskWeights.default('init').describe("frozen weights: θ0 ⊙ m_L ('init') or sign(θ0)·σ ⊙ m_L ('signed-constant')"),
+      iterations: step.nullable().default(null).describe('score-training steps; null = training.iterations'),
+      lr: z.number().positive().default(0.1).describe('Adam learning rate of the scores (constant)'),
+      scoreInit: z.number().default(0).describe('initial score of every weight: keep probability sigmoid(scoreInit) (0 → 0.5)'),
+      levels: branchLevels.default([0]).describe("levels to learn a supermask at (default [0]: the dense network, as Zhou et al. §5)"),
+      ...branchCommon,
+    })
+    .describe(
+      'Zhou et al. §5: weights frozen, a score per weight trained through a Bernoulli(sigmoid(score)) sample with a straight-through estimator; accuracy is that of one sampled mask per evaluation',
+    ),
 ]);
 
 export const specSchema = z.strictObject({
@@ -139,6 +219,10 @@ export const specSchema = z.strictObject({
   training: trainingSchema.prefault({}),
   pruning: pruningSchema.prefault({}),
   strategies: z.array(chainSchema).min(1).prefault(['rewind']).describe('one chain per strategy per trial'),
+  branches: z
+    .array(branchSchema)
+    .default([])
+    .describe('controls hanging off chain levels, e.g. [{"kind":"random-reinit","count":3}, {"kind":"supermask"}] (kinds: random-reinit, random-mask, supermask, learned-supermask)'),
 });
 
 export type SpecInput = z.input<typeof specSchema>;
@@ -149,3 +233,5 @@ export type TrainingSpec = Spec['training'];
 export type PruningSpec = Spec['pruning'];
 export type ChainSpec = Spec['strategies'][number];
 export type Criterion = (typeof PRUNING_CRITERIA)[number];
+export type BranchSpec = Spec['branches'][number];
+export type BranchKind = BranchSpec['kind'];

@@ -53,6 +53,18 @@ function perLayer(x: ResetInputs, f: (name: string, theta0: Float32Array, mask: 
 
 const fullSchedule = (): LevelSchedule => ({ kind: 'replay', from: 0 });
 
+const sigmaOf = (x: ResetInputs, name: string): number => initStd(x.model.params.find((p) => p.name === name)!, x.init);
+
+/** θ0's surviving values of one layer, permuted among the surviving positions. */
+function shuffledKept(t0: Float32Array, m: Uint8Array, rng: Rng): Float32Array {
+  const kept: number[] = [];
+  for (let i = 0; i < m.length; i++) if (m[i]) kept.push(i);
+  const perm = permutation(kept.length, rng);
+  const out = new Float32Array(t0.length);
+  kept.forEach((dst, j) => (out[dst] = t0[kept[perm[j]]]));
+  return out;
+}
+
 const REGISTRY: Record<string, StrategyDef> = {
   rewind: {
     describe: 'θ0 ⊙ m, or θ_k ⊙ m with rewind@k; schedule replayed from k (Frankle & Carbin; Frankle et al. 2019)',
@@ -83,14 +95,33 @@ const REGISTRY: Record<string, StrategyDef> = {
   reshuffle: {
     describe: "θ0's surviving values permuted within each layer ⊙ m (Zhou et al. 'reshuffle')",
     rewindPoint: 'none',
+    reset: (x) => perLayer(x, (_, t0, m) => shuffledKept(t0, m, x.rng)),
+    schedule: fullSchedule,
+  },
+  // Zhou et al. §4: keeping only each weight's original sign is enough to match rewinding.
+  'signed-reinit': {
+    describe: "|a fresh draw from the initializer| with θ0's sign, ⊙ m (Zhou et al. 'signed reinit')",
+    rewindPoint: 'none',
     reset: (x) =>
-      perLayer(x, (_, t0, m) => {
-        const kept: number[] = [];
-        for (let i = 0; i < m.length; i++) if (m[i]) kept.push(i);
-        const perm = permutation(kept.length, x.rng);
-        const out = new Float32Array(t0.length);
-        kept.forEach((dst, j) => (out[dst] = t0[kept[perm[j]]]));
-        return out;
+      perLayer(x, (name, t0) => {
+        const s = sigmaOf(x, name);
+        return t0.map((v) => Math.sign(v) * Math.abs(x.rng.normal() * s));
+      }),
+    schedule: fullSchedule,
+  },
+  'signed-reshuffle': {
+    describe: "θ0's surviving magnitudes permuted within each layer, each weight keeping θ0's sign, ⊙ m (Zhou et al. 'signed reshuffle')",
+    rewindPoint: 'none',
+    reset: (x) => perLayer(x, (_, t0, m) => shuffledKept(t0, m, x.rng).map((v, i) => Math.sign(t0[i]) * Math.abs(v))),
+    schedule: fullSchedule,
+  },
+  'random-signed-constant': {
+    describe: "±σ with a random sign (p = ½ each) ⊙ m, σ = std of the layer's initializer (Zhou et al. 'random signed constant': signs matter)",
+    rewindPoint: 'none',
+    reset: (x) =>
+      perLayer(x, (name, t0) => {
+        const s = sigmaOf(x, name);
+        return t0.map(() => (x.rng.uniform() < 0.5 ? -s : s));
       }),
     schedule: fullSchedule,
   },
@@ -119,6 +150,11 @@ export interface Strategy {
   readonly needsThetaK: boolean;
   reset(x: Omit<ResetInputs, 'thetaK'> & { thetaK: Weights | null }): Weights;
   schedule(plan: TrainingPlan): LevelSchedule;
+}
+
+/** The reset of a registered strategy without a rewind point, for branches that reuse one (e.g. random-reinit). */
+export function resetOf(base: 'random-reinit' | 'sign-constant' | 'rewind'): (x: ResetInputs) => Weights {
+  return REGISTRY[base].reset;
 }
 
 export function strategyNames(): string[] {

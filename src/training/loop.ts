@@ -91,7 +91,7 @@ export function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Spli
 }
 
 /** Batches are a function of (orderKey, step): a resumed or replayed level sees the same data. */
-class BatchSource {
+export class BatchSource {
   private perms = new Map<number, Int32Array>();
   private readonly perEpoch: number;
   private readonly dim: number;

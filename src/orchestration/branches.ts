@@ -1,0 +1,108 @@
+import type { Masks, Weights } from '../models/index.js';
+import { stepToIterations } from '../spec/step.js';
+import type { BranchTask } from '../strategies/index.js';
+import { evaluate, toTensors, type CurvePoint } from '../training/loop.js';
+import { trainSupermask } from '../training/supermask.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { Interrupted } from '../util/errors.js';
+import { makeRng } from '../util/rng.js';
+import { trialSeed, type Chain, type Context } from './context.js';
+import { dataOrder, keys, packLevel, record, trainLevel, unpackLevel, type Artifact } from './levels.js';
+
+/**
+ * Branch rows (DESIGN §1): controls hanging off a stored chain level. Each row is committed on
+ * its own, keyed by (chain, trial, level, label, replicate), so a branch resumes and never
+ * duplicates exactly like a chain level. Branches off level 0 (shared by every chain) draw their
+ * randomness without the chain's name, so the same branch gives the same row under every chain.
+ */
+
+export interface PendingBranch {
+  readonly task: BranchTask;
+  readonly level: number;
+}
+
+/** Levels a task hangs off: 'all' = every pruned level; an explicit list may include 0. */
+const appliesTo = (ctx: Context, task: BranchTask, level: number): boolean => (task.levels === 'all' ? level >= 1 && level <= ctx.spec.pruning.levels : task.levels.includes(level));
+
+/** Branch rows still missing for the chain levels already stored (level 0 included). */
+export function pendingBranches(ctx: Context, chain: Chain, trial: number): PendingBranch[] {
+  if (!chain.branches.length) return [];
+  const stored = [...(ctx.store.doneLevels(ctx.experimentId, '', trial).includes(0) ? [0] : []), ...ctx.store.doneLevels(ctx.experimentId, chain.name, trial)];
+  const have = new Set(
+    (
+      ctx.store.db
+        .prepare("SELECT level, branch, replicate FROM results WHERE experiment_id = ? AND strategy = ? AND trial = ? AND branch <> ''")
+        .all(ctx.experimentId, chain.name, trial) as { level: number; branch: string; replicate: number }[]
+    ).map((r) => `${r.level}/${r.branch}/${r.replicate}`),
+  );
+  const out: PendingBranch[] = [];
+  for (const level of stored) for (const task of chain.branches) if (appliesTo(ctx, task, level) && !have.has(`${level}/${task.label}/${task.replicate}`)) out.push({ task, level });
+  return out;
+}
+
+/** Upper bound of branch rows per trial (for progress): every task at every level it names. */
+export function plannedBranchRows(ctx: Context): number {
+  let n = 0;
+  for (const c of ctx.chains) for (const t of c.branches) for (let l = 0; l <= ctx.spec.pruning.levels; l++) if (appliesTo(ctx, t, l)) n++;
+  return n;
+}
+
+export async function runBranches(ctx: Context, chain: Chain, trial: number, theta0: Weights): Promise<void> {
+  const masksAt = new Map<number, Masks>();
+  for (const { task, level } of pendingBranches(ctx, chain, trial)) {
+    if (ctx.shouldStop()) throw new Interrupted();
+    if (!masksAt.has(level)) masksAt.set(level, unpackLevel(ctx.store.readArtifact(ctx.experimentId, keys.chainLevel(trial, chain.name, level))).masks);
+    await runBranch(ctx, chain, trial, theta0, masksAt.get(level)!, task, level);
+  }
+}
+
+async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weights, chainMasks: Masks, task: BranchTask, level: number): Promise<void> {
+  const started = Date.now();
+  const seed = trialSeed(ctx.spec, trial);
+  const who = level === 0 ? '' : chain.name;
+  const rng = makeRng('branch', seed, who, level, task.label, task.replicate);
+  const work = task.build({ model: ctx.model, init: ctx.spec.model.init, theta0, masks: chainMasks, rng });
+  const job = `${chain.name} t${trial} ${task.label}#${task.replicate}`;
+  const row = { strategy: chain.name, branch: task.label, replicate: task.replicate, trial, level };
+  const file = keys.branch(trial, chain.name, level, task.label, task.replicate);
+  switch (work.kind) {
+    case 'train': {
+      const res = await trainLevel(ctx, job, level, { init: work.init, masks: work.masks, schedule: { kind: 'replay', from: 0 }, trial });
+      // Only a mask that differs from the chain's is worth a file (the rest is reproducible from the seed).
+      const artifacts = work.masks === chainMasks ? {} : { [file]: packLevel({}, work.masks) };
+      return record(ctx, job, row, work.masks, res, started, artifacts);
+    }
+    case 'evaluate': {
+      const w = toTensors(ctx.model, work.weights);
+      let p: CurvePoint;
+      try {
+        const v = evaluate(ctx.model, w, ctx.data.val);
+        const t = evaluate(ctx.model, w, ctx.data.test);
+        p = { iteration: 0, trainLoss: null, valLoss: v.loss, valAccuracy: v.accuracy, testLoss: t.loss, testAccuracy: t.accuracy };
+      } finally {
+        tf.dispose(Object.values(w));
+      }
+      return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {});
+    }
+    case 'learn-mask': {
+      const steps = work.iterations ? stepToIterations(work.iterations, ctx.plan.itersPerEpoch) : ctx.plan.iterations;
+      ctx.emit({ type: 'level-start', job, level, steps });
+      const res = await trainSupermask({
+        model: ctx.model,
+        data: ctx.data,
+        plan: ctx.plan,
+        frozen: work.frozen,
+        masks: work.masks,
+        steps,
+        lr: work.lr,
+        scoreInit: work.scoreInit,
+        orderKey: dataOrder(ctx, trial, level),
+        sampleKey: ['supermask', seed, who, level, task.label, task.replicate],
+        callbacks: { onStep: (done, total) => ctx.emit({ type: 'step', job, done, total }), shouldStop: ctx.shouldStop },
+      });
+      const artifact: Artifact = packLevel({}, res.sampled);
+      for (const [k, v] of Object.entries(res.scores)) artifact[`s/${k}`] = v;
+      return record(ctx, job, row, res.sampled, res, started, { [file]: artifact });
+    }
+  }
+}
