@@ -4,9 +4,10 @@ import { command as exportCmd } from './export.js';
 import { command as plot } from './plot.js';
 import { command as query } from './query.js';
 import { command as report } from './report.js';
+import { bench } from './bench.js';
 import { run } from './run.js';
 import { status } from './status.js';
 
 /** Every CLI command, in the order `lth --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module has its own argument type
-export const commands: CommandModule<any, any>[] = [run, status, report, plot, compare, query, exportCmd];
+export const commands: CommandModule<any, any>[] = [run, status, report, plot, compare, query, exportCmd, bench];
