@@ -131,7 +131,7 @@ function benchMasks(model: Model): Masks {
 
 /** ms per training step through `train()`: the gap between consecutive onStep callbacks. */
 async function stepTimes(model: Model, data: Dataset, o: BenchOptions): Promise<number[]> {
-  const total = o.warmup + o.steps;
+  const total = o.warmup + o.steps + 1; // step 0 is never timed
   const plan = planTraining(trainingSchema.parse({ batchSize: o.batch, iterations: `${total}it`, evalEvery: `${total + 1}it` }), data.train.n);
   const stamps: number[] = [];
   const t0 = performance.now();
