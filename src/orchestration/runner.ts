@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadSpec, validateSpec, type LoadedSpec } from '../spec/load.js';
 import { DEFAULT_DB, Store } from '../storage/db.js';
@@ -151,7 +152,7 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
       if (!stopping && ctx.shouldStop()) stopAll();
     }, 200);
     for (let w = 0; w < Math.min(n, Math.max(1, pending.length)); w++) {
-      const child = fork(workerPath, [config], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(workerPath, [config], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: workerEnv(n) });
       children.push(child);
       child.on('message', (m: FromWorker) => {
         if (m.type === 'progress') return ctx.emit(m.event);
@@ -180,6 +181,17 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
   });
   if (failure) throw failure;
   if (stopping) throw new Interrupted();
+}
+
+/**
+ * Environment of a worker process. N workers × all-cores wasm thread pools oversubscribe the
+ * machine, and XNNPACK's pool spin-waits for descheduled threads (docs/PERFORMANCE.md: LeNet
+ * 2-3x slower with 2 threads per worker on 2 cores). So each worker gets cores/N threads (at
+ * least 1) unless the user chose LTH_WASM_THREADS.
+ */
+export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): NodeJS.ProcessEnv {
+  if (env.LTH_WASM_THREADS != null && env.LTH_WASM_THREADS !== '') return env;
+  return { ...env, LTH_WASM_THREADS: String(Math.max(1, Math.floor(cores / workers))) };
 }
 
 /** The worker side: build a context once, then run jobs as the parent sends them. */

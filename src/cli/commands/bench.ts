@@ -1,0 +1,65 @@
+import { writeFileSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { BACKENDS, type BackendName } from '../../backend/names.js';
+import { UserError } from '../../util/errors.js';
+import { parseStringList } from './common.js';
+
+export interface Args {
+  models?: string[];
+  backends?: string[];
+  steps: number;
+  warmup: number;
+  batch: number;
+  budget: number;
+  only?: string[];
+  json?: string;
+  quick: boolean;
+  'cpu-conv': boolean;
+}
+
+const ALL_SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory'];
+
+export const bench: CommandModule<object, Args> = {
+  command: 'bench',
+  describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory',
+  builder: (y) =>
+    y
+      .option('models', { type: 'string', array: true, describe: 'models for step/eval (default lenet-300-100,conv-2,conv-4,conv-6)' })
+      .option('backends', { type: 'string', array: true, describe: 'backends to measure, in order; whole runs use the first that loads (default wasm,cpu,tensorflow)' })
+      .option('steps', { type: 'number', default: 30, describe: 'timed training steps per model (median reported)' })
+      .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
+      .option('batch', { type: 'number', default: 60, describe: 'batch size' })
+      .option('budget', { type: 'number', default: 30, describe: 'seconds per step measurement before it stops early' })
+      .option('only', { type: 'string', array: true, describe: `sections: ${ALL_SECTIONS.join(',')} (default all)` })
+      .option('json', { type: 'string', describe: 'also write the full report as JSON here' })
+      .option('quick', { type: 'boolean', default: false, describe: 'tiny sizes: a smoke test in seconds (numbers meaningless)' })
+      .option('cpu-conv', { type: 'boolean', default: false, describe: 'also run conv nets on the cpu backend (tens of seconds per step)' })
+      .example('$0 bench --only step --models lenet-300-100 --backends wasm', 'LeNet step time on wasm')
+      .example('$0 bench --json results/bench.json', 'everything (about 10 minutes on 2 cores)'),
+  handler: async (a) => {
+    const only = parseStringList(a.only) ?? ALL_SECTIONS;
+    for (const s of only) if (!ALL_SECTIONS.includes(s)) throw new UserError(`--only: unknown section "${s}" (use ${ALL_SECTIONS.join(', ')})`);
+    const backends = (parseStringList(a.backends) ?? ['wasm', 'cpu', 'tensorflow']) as BackendName[];
+    for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string)) throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow)`);
+    for (const [k, v] of [['steps', a.steps], ['batch', a.batch]] as const) if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k} must be a whole number ≥ 1`);
+    if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UserError('--warmup must be a whole number ≥ 0');
+    const { runBench, formatReport } = await import('../../bench/index.js');
+    const report = await runBench({
+      models: parseStringList(a.models) ?? (a.quick ? ['lenet-300-100', 'conv-2'] : ['lenet-300-100', 'conv-2', 'conv-4', 'conv-6']),
+      backends,
+      steps: a.quick ? Math.min(a.steps, 3) : a.steps,
+      warmup: a.quick ? Math.min(a.warmup, 1) : a.warmup,
+      batch: a.quick ? Math.min(a.batch, 8) : a.batch,
+      budgetS: a.quick ? Math.min(a.budget, 1) : a.budget,
+      only: only as never,
+      quick: a.quick,
+      cpuConv: a['cpu-conv'],
+      log: (m) => process.stderr.write(`bench: ${m}\n`),
+    });
+    process.stdout.write(formatReport(report) + '\n');
+    if (a.json) {
+      writeFileSync(a.json, JSON.stringify(report, null, 2) + '\n');
+      process.stdout.write(`wrote ${a.json}\n`);
+    }
+  },
+};

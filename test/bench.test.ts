@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lth, tmp } from './helpers.js';
+
+/** `lth bench --quick` runs end to end and its table and JSON are well formed. No timing assertions. */
+test('lth bench --quick: table and JSON for step, eval, quickstart and memory', { timeout: 120_000 }, () => {
+  const json = join(tmp('lth-bench-'), 'bench.json');
+  const r = lth(['bench', '--quick', '--only', 'step,eval,quickstart,memory', '--models', 'lenet-300-100', '--backends', 'wasm,cpu', '--json', json]);
+  assert.equal(r.status, 0, r.stderr);
+  for (const head of ['training step, batch', 'median ms', 'examples/s', 'quickstart', 'live tensors', 'load average at start']) assert.ok(r.stdout.includes(head), `table lacks "${head}":\n${r.stdout}`);
+  const rep = JSON.parse(readFileSync(json, 'utf8'));
+  assert.deepEqual(Object.keys(rep).sort(), ['eval', 'info', 'memory', 'runs', 'speedup', 'step']);
+  assert.equal(rep.info.quick, true);
+  assert.equal(rep.info.loadavgStart.length, 3);
+  const wasm = rep.step.find((s: { backend: string }) => s.backend.startsWith('wasm'));
+  assert.ok(wasm && wasm.model === 'lenet-300-100' && wasm.ms > 0 && wasm.steps >= 1, JSON.stringify(rep.step));
+  assert.ok(rep.step.some((s: { backend: string; ms: number }) => s.backend === 'cpu' && s.ms > 0));
+  assert.ok(rep.eval.every((e: { examplesPerS: number }) => e.examplesPerS > 0));
+  const [qs] = rep.runs;
+  assert.equal(qs.what, 'quickstart');
+  assert.equal(qs.levels, 3); // dense + 2 chains × 1 level
+  assert.ok(qs.seconds > 0 && qs.mainRssMb > 0);
+  assert.deepEqual(rep.memory.map((m: { level: number }) => m.level), [0, 1, 2, 3, 4, 5]);
+  for (const m of rep.memory) assert.ok(Number.isInteger(m.numTensors) && m.rssMb > 0);
+});
+
+test('lth bench rejects unknown sections and models', () => {
+  const a = lth(['bench', '--only', 'steps']);
+  assert.equal(a.status, 2);
+  assert.match(a.stderr, /unknown section "steps"/);
+  const b = lth(['bench', '--only', 'step', '--models', 'resnet']);
+  assert.equal(b.status, 2);
+  assert.match(b.stderr, /unknown model "resnet"/);
+});
