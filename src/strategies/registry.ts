@@ -77,7 +77,7 @@ const REGISTRY: Record<string, StrategyDef> = {
     rewindPoint: 'none',
     reset: (x) =>
       perLayer(x, (name, t0) => {
-        const s = initStd(x.model.params.find((p) => p.name === name)!, x.init);
+        const s = sigmaOf(x, name);
         return t0.map((v) => Math.sign(v) * s);
       }),
     schedule: fullSchedule,
@@ -87,7 +87,7 @@ const REGISTRY: Record<string, StrategyDef> = {
     rewindPoint: 'none',
     reset: (x) =>
       perLayer(x, (name, t0) => {
-        const s = initStd(x.model.params.find((p) => p.name === name)!, x.init);
+        const s = sigmaOf(x, name);
         return t0.map(() => x.rng.normal() * s);
       }),
     schedule: fullSchedule,
