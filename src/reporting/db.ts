@@ -5,7 +5,7 @@ import { UserError } from '../util/errors.js';
 export type Db = Database.Database;
 
 /** Default database path of every reporting command (`--db`). */
-export const DEFAULT_DB = 'results/lth.db';
+export { DEFAULT_DB } from '../storage/db.js';
 
 /**
  * Open an lth database for reading only. A missing file is the user's problem, not a crash:

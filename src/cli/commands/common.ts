@@ -1,15 +1,15 @@
 import type { Options } from 'yargs';
-import { DEFAULT_DB } from '../../reporting/db.js';
+import { DEFAULT_DB } from '../../storage/db.js';
 import { FORMATS } from '../../reporting/format.js';
 import { UserError } from '../../util/errors.js';
 
 /** `--db PATH`, the same on every command (the core may also declare it globally: same default). */
-export const dbOption: Options = {
+export const dbOption = {
   type: 'string',
-  default: DEFAULT_DB,
-  describe: 'the lth database to read',
+  default: DEFAULT_DB as string,
+  describe: 'the results database (SQLite)',
   normalize: true,
-};
+} as const satisfies Options;
 
 export const formatOption: Options = {
   choices: FORMATS as unknown as string[],

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '../../backend/names.js';
 import { loadSpec } from '../../spec/index.js';
-import { DEFAULT_DB } from '../../storage/db.js';
+import { dbOption } from './common.js';
 import { UserError } from '../../util/errors.js';
 import { progressReporter } from '../progress.js';
 
@@ -22,7 +22,7 @@ export const run: CommandModule<object, Args> = {
     y
       .positional('spec', { type: 'string', demandOption: true, describe: 'JSON spec, e.g. experiments/quickstart.json' })
       .option('set', { type: 'string', array: true, default: [], describe: 'override a spec field: path=value (repeatable)' })
-      .option('db', { type: 'string', default: DEFAULT_DB, describe: 'results database' })
+      .option('db', dbOption)
       .option('workers', { type: 'number', default: 1, describe: 'run independent chains in N processes' })
       .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tensor backend (auto: tensorflow, then wasm, then cpu)' })
       .option('data-dir', { type: 'string', describe: 'folder with the data set files as distributed' })

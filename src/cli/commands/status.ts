@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import Table from 'cli-table3';
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { DEFAULT_DB } from '../../storage/db.js';
+import { dbOption } from './common.js';
 import { UserError } from '../../util/errors.js';
 
 interface Row {
@@ -18,7 +18,7 @@ interface Row {
 export const status: CommandModule<object, { db: string }> = {
   command: 'status',
   describe: 'experiments in the database and how far each has run',
-  builder: (y) => y.option('db', { type: 'string', default: DEFAULT_DB, describe: 'results database' }).example('$0 status --db results/lth.db', ''),
+  builder: (y) => y.option('db', dbOption).example('$0 status --db results/lth.db', ''),
   handler: (a) => {
     if (!existsSync(a.db)) throw new UserError(`no database at ${a.db}: run an experiment first (lth run SPEC) or pass --db`);
     const db = new Database(a.db, { readonly: true, fileMustExist: true });
