@@ -4,6 +4,7 @@ import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { UserError } from '../util/errors.js';
+import { registerWasmKernels } from '../kernels/index.js';
 import { registerThreadedWasm } from './wasm-threads.js';
 
 export { threadedWasmLoaded, wasmThreadsInUse } from './wasm-threads.js';
@@ -58,7 +59,9 @@ async function tryRegister(name: BackendName): Promise<boolean> {
       await import('@tensorflow/tfjs-backend-wasm');
       const threads = wasmThreadsSetting();
       if (threads > 1) await registerThreadedWasm(threads);
-      return await tf.setBackend('wasm');
+      if (!(await tf.setBackend('wasm'))) return false;
+      registerWasmKernels();
+      return true;
     }
     await import('@tensorflow/tfjs-backend-cpu');
     return await tf.setBackend('cpu');

@@ -98,6 +98,8 @@ export async function registerThreadedWasm(threads: number): Promise<boolean> {
           locateFile: (p: string) =>
             p.endsWith('.worker.js') ? worker : p.endsWith('.wasm') ? wasmBinary : path.join(outDir, p),
           mainScriptUrlOrBlob: mainScript,
+          // Created here (as Emscripten would) so that src/kernels can import the same memory.
+          wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true }),
         });
       } finally {
         os.cpus = realCpus;

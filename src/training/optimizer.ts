@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedMaskedAdam, hasFusedAdam } from '../kernels/index.js';
 import type { TrainingSpec } from '../spec/schema.js';
 
 /**
@@ -27,6 +28,8 @@ export function makeOptimizer(spec: TrainingSpec['optimizer'], target: Optimizer
   const state1 = zeros();
   const state2 = spec.name === 'adam' ? zeros() : null;
   let t = 0;
+  // One fused pass per tensor where the backend has it (wasm); the same bits as the ops below.
+  const fused = spec.name === 'adam' && hasFusedAdam();
   const apply = (n: string, update: (w: tf.Tensor) => tf.Tensor, remask = true) => {
     const w = target.vars[n];
     const m = target.masks[n];
@@ -37,18 +40,24 @@ export function makeOptimizer(spec: TrainingSpec['optimizer'], target: Optimizer
   return {
     step(grads, lr) {
       t++;
+      // Bias correction folded into the step size, as in Kingma & Ba §2.
+      const a = spec.name === 'adam' ? (lr * Math.sqrt(1 - spec.beta2 ** t)) / (1 - spec.beta1 ** t) : 0;
       tf.tidy(() => {
         for (const n of names) {
           const raw = grads[n];
           if (!raw) continue;
+          if (fused) {
+            const attrs = { beta1: spec.beta1, beta2: spec.beta2, a, epsilon: spec.epsilon };
+            const w = target.vars[n];
+            w.assign(fusedMaskedAdam({ w, g: raw, m: state1[n], v: state2![n], mask: target.masks[n], fixed: target.fixed?.[n] }, attrs));
+            continue;
+          }
           const g = target.masks[n] ? tf.mul(raw, target.masks[n]) : raw;
           if (spec.name === 'adam') {
             const m = state1[n];
             const v = state2![n];
             m.assign(tf.add(tf.mul(m, spec.beta1), tf.mul(g, 1 - spec.beta1)));
             v.assign(tf.add(tf.mul(v, spec.beta2), tf.mul(tf.square(g), 1 - spec.beta2)));
-            // Bias correction folded into the step size, as in Kingma & Ba §2.
-            const a = (lr * Math.sqrt(1 - spec.beta2 ** t)) / (1 - spec.beta1 ** t);
             // No re-mask needed (one 235k-element kernel less per LeNet step, same bits): a pruned
             // weight starts at ±0 (train() masks θ), its masked gradient keeps m = v = +0, so its
             // update is 0/(√0+ε) = +0 and w − 0 = w, exactly what w·0 would give. With frozen
