@@ -2,7 +2,9 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../src/backend/index.js';
-import { conv2d, dense, flatten, maxPool } from '../src/models/ops.js';
+import { buildModel, initialize } from '../src/models/index.js';
+import { conv2d, dense, denseT, flatten, maxPool } from '../src/models/ops.js';
+import { readWeights, toTensors } from '../src/training/loop.js';
 
 /**
  * The fast ops (custom gradients) must agree with plain tfjs ops. Reference values are
@@ -145,6 +147,64 @@ for (const be of backends) {
         const e = relErr(got[i], ref[i]);
         assert.ok(e <= TOL, `${be} dense d/d${n}: rel. error ${e.toExponential(2)}`);
       });
+    });
+
+    it('denseT (column layout, kernel held [out, in]) matches naive row-layout dense, forward and gradients', async (t) => {
+      if (!ok) return t.skip(`${be} backend does not load here`);
+      const xa = tf.tidy(() => tf.randomNormal([60, 784]).dataSync() as Float32Array);
+      const wa = tf.tidy(() => tf.randomNormal([784, 300], 0, 0.05).dataSync() as Float32Array);
+      const ba = tf.tidy(() => tf.randomNormal([300]).dataSync() as Float32Array);
+      const ra = tf.tidy(() => tf.randomNormal([60, 300]).dataSync() as Float32Array);
+      // returns [out, dx, dW, db], all in row layout
+      const run = (column: boolean): Float32Array[] =>
+        tf.tidy(() => {
+          const r = tf.tensor2d(ra, [60, 300]);
+          const w = tf.tensor2d(wa, [784, 300]);
+          const f = (xx: tf.Tensor, ww: tf.Tensor, b: tf.Tensor) =>
+            column
+              ? tf.transpose(denseT(tf.transpose(xx) as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D))
+              : naive.dense(xx as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D);
+          const args = [tf.tensor2d(xa, [60, 784]), column ? tf.transpose(w) : w, tf.tensor1d(ba)];
+          const out = f(args[0], args[1], args[2]);
+          const gs = tf.grads((xx: tf.Tensor, ww: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xx, ww, b), r)))(args);
+          if (column) gs[1] = tf.transpose(gs[1]);
+          return [out, ...gs].map((g) => g.dataSync() as Float32Array);
+        });
+      await initBackend('cpu');
+      const ref = run(false);
+      await initBackend(be);
+      const got = run(true);
+      ['out', 'x', 'w', 'b'].forEach((n, i) => {
+        const e = relErr(got[i], ref[i]);
+        assert.ok(e <= TOL, `${be} denseT ${n}: rel. error ${e.toExponential(2)}`);
+      });
+    });
+
+    it('a zoo model computes in held layout what the naive row-layout net computes from stored weights', async (t) => {
+      if (!ok) return t.skip(`${be} backend does not load here`);
+      await initBackend(be);
+      const model = buildModel('lenet-300-100', [28, 28, 1], 10);
+      const w = initialize(model, 'glorot-normal', 'ops-test', Math.random());
+      for (const p of model.params) if (p.name.endsWith('/bias')) w[p.name] = Float32Array.from(w[p.name], (_, i) => Math.sin(i));
+      const xa = tf.tidy(() => tf.randomUniform([5, 784]).dataSync() as Float32Array);
+      const got = tf.tidy(() => {
+        const held = toTensors(model, w);
+        return model.forward(held, tf.tensor2d(xa, [5, 784])).dataSync() as Float32Array;
+      });
+      const ref = tf.tidy(() => {
+        let h: tf.Tensor2D = tf.tensor2d(xa, [5, 784]);
+        const layers = ['fc1', 'fc2', 'output'];
+        layers.forEach((n, i) => {
+          const k = model.params.find((p) => p.name === `${n}/kernel`)!;
+          h = naive.dense(h, tf.tensor2d(w[k.name], k.shape as [number, number]), tf.tensor1d(w[`${n}/bias`]));
+          if (i < 2) h = tf.relu(h);
+        });
+        return h.dataSync() as Float32Array;
+      });
+      assert.ok(relErr(got, ref) <= TOL, `logits rel. error ${relErr(got, ref).toExponential(2)}`);
+      // and the round trip stored → held → stored is exact
+      const back = await readWeights(model, toTensors(model, w));
+      for (const p of model.params) assert.deepEqual(back[p.name], w[p.name], p.name);
     });
 
     it('leaks no tensors (forward+backward, and forward-only)', async (t) => {

@@ -138,3 +138,28 @@ export function flatten(x: tf.Tensor4D): tf.Tensor2D {
   const [n, h, w, c] = x.shape;
   return tf.reshape(x, [n, h * w * c]);
 }
+
+/**
+ * A dense layer in column layout: zᵀ = Wt·xᵀ + b for xT [in, n], Wt [out, in] (the kernel held
+ * transposed), b [out]; returns zT [out, n].
+ *
+ * Why: on wasm, XNNPACK packs the *second* matMul operand into its own layout and caches that
+ * by tensor id. In the row layout (x·W) the second operand is the weight matrix, which Adam
+ * replaces every step, so every step re-packs it (the largest single cost of a LeNet step:
+ * 784×300 floats, ~2.5 ms). In column layout the weights are the first operand, read in
+ * place, and only the activations (n = batch columns) are packed.
+ */
+export function denseT(xT: tf.Tensor2D, wT: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  return lazyGradOp<tf.Tensor2D>(
+    [xT, wT, b],
+    () => tf.add(tf.matMul(wT, xT), tf.reshape(b, [b.shape[0], 1])),
+    (dzT, [sx, sw]) => [
+      // dxᵀ = Wtᵀ·dzᵀ
+      () => tf.matMul(tf.transpose(sw as tf.Tensor2D), dzT),
+      // dWt = dzᵀ·x
+      () => tf.matMul(dzT, tf.transpose(sx as tf.Tensor2D)),
+      // db = dzᵀ·1
+      () => tf.reshape(tf.matMul(dzT, tf.ones([dzT.shape[1], 1])), [dzT.shape[0]]),
+    ],
+  );
+}

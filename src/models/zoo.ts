@@ -7,7 +7,7 @@ import type { LayerKind, Model, ParamSpec } from './types.js';
 
 function denseParams(name: string, fanIn: number, fanOut: number, kind: LayerKind): ParamSpec[] {
   return [
-    { name: `${name}/kernel`, shape: [fanIn, fanOut], kind, fanIn, fanOut },
+    { name: `${name}/kernel`, shape: [fanIn, fanOut], kind, fanIn, fanOut, layout: 'transposed' },
     { name: `${name}/bias`, shape: [fanOut], kind: 'none', fanIn, fanOut },
   ];
 }
@@ -20,6 +20,20 @@ function convParams(name: string, cin: number, cout: number): ParamSpec[] {
     { name: `${name}/kernel`, shape: [3, 3, cin, cout], kind: 'conv', fanIn, fanOut },
     { name: `${name}/bias`, shape: [cout], kind: 'none', fanIn, fanOut },
   ];
+}
+
+/**
+ * Dense layers (kernel/bias pairs, in order; ReLU between them, none after the last) on a
+ * batch x [n, in]. Computed in column layout (activations [features, n], kernels held
+ * [out, in]; see ops.denseT): one transpose in, one out.
+ */
+function denseStack(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
+  let hT = tf.transpose(x);
+  for (let i = 0; i < layers.length; i += 2) {
+    hT = ops.denseT(hT, w[layers[i].name] as tf.Tensor2D, w[layers[i + 1].name] as tf.Tensor1D);
+    if (i + 2 < layers.length) hT = tf.relu(hT);
+  }
+  return tf.transpose(hT);
 }
 
 /** A fully connected net: hidden sizes then the output layer. */
@@ -37,14 +51,7 @@ function mlp(name: string, inputShape: readonly number[], hidden: number[], numC
     numClasses,
     params,
     forward(w, x) {
-      let h = tf.reshape(x, [x.shape[0], inSize]) as tf.Tensor2D;
-      for (let i = 0; i < sizes.length - 1; i++) {
-        const last = i === sizes.length - 2;
-        const n = last ? 'output' : `fc${i + 1}`;
-        h = ops.dense(h, w[`${n}/kernel`] as tf.Tensor2D, w[`${n}/bias`] as tf.Tensor1D);
-        if (!last) h = tf.relu(h);
-      }
-      return h;
+      return denseStack(w, tf.reshape(x, [x.shape[0], inSize]) as tf.Tensor2D, params);
     },
   };
 }
@@ -66,7 +73,8 @@ function convNet(name: string, inputShape: readonly number[], blocks: number[], 
   });
   const scale = 2 ** blocks.length;
   const flat = Math.floor(h0 / scale) * Math.floor(w0 / scale) * cin;
-  params.push(...denseParams('fc1', flat, 256, 'fc'), ...denseParams('fc2', 256, 256, 'fc'), ...denseParams('output', 256, numClasses, 'output'));
+  const denseLayers = [...denseParams('fc1', flat, 256, 'fc'), ...denseParams('fc2', 256, 256, 'fc'), ...denseParams('output', 256, numClasses, 'output')];
+  params.push(...denseLayers);
   return {
     name,
     inputShape,
@@ -78,10 +86,7 @@ function convNet(name: string, inputShape: readonly number[], blocks: number[], 
         h = tf.relu(ops.conv2d(h, w[`${c.name}/kernel`] as tf.Tensor4D, w[`${c.name}/bias`] as tf.Tensor1D));
         if (c.poolAfter) h = ops.maxPool(h);
       }
-      let f = tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D;
-      f = tf.relu(ops.dense(f, w['fc1/kernel'] as tf.Tensor2D, w['fc1/bias'] as tf.Tensor1D));
-      f = tf.relu(ops.dense(f, w['fc2/kernel'] as tf.Tensor2D, w['fc2/bias'] as tf.Tensor1D));
-      return ops.dense(f, w['output/kernel'] as tf.Tensor2D, w['output/bias'] as tf.Tensor1D);
+      return denseStack(w, tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D, denseLayers);
     },
   };
 }

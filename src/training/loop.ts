@@ -3,6 +3,7 @@ import type { Dataset, Split } from '../data/types.js';
 import type { Masks, Model, Weights } from '../models/types.js';
 import { makeRng, permutation } from '../util/rng.js';
 import { Interrupted } from '../util/errors.js';
+import { fromHeld, toHeld } from '../models/layout.js';
 import { makeOptimizer } from './optimizer.js';
 import { lrAt, type TrainingPlan } from './schedule.js';
 
@@ -58,13 +59,15 @@ export interface TrainArgs {
   evalBatch?: number;
 }
 
+/** Weights (stored layout) → tensors the model computes with (held layout). */
 export function toTensors(model: Model, w: Weights): Record<string, tf.Tensor> {
-  return Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(w[p.name], p.shape as number[], 'float32')]));
+  return Object.fromEntries(model.params.map((p) => [p.name, toHeld(p, w[p.name])]));
 }
 
+/** Tensors in held layout → weights in stored layout. */
 export async function readWeights(model: Model, vars: Record<string, tf.Tensor>): Promise<Weights> {
   const out: Weights = {};
-  for (const p of model.params) out[p.name] = (await vars[p.name].data()) as Float32Array;
+  for (const p of model.params) out[p.name] = await fromHeld(p, vars[p.name]);
   return out;
 }
 
@@ -142,15 +145,15 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   const lr = (s: number) => (schedule.kind === 'replay' ? lrAt(plan, s) : schedule.lr);
 
   const maskT: Record<string, tf.Tensor> = {};
-  for (const p of model.params) if (masks[p.name]) maskT[p.name] = tf.tensor(Float32Array.from(masks[p.name]), p.shape as number[]);
+  for (const p of model.params) if (masks[p.name]) maskT[p.name] = toHeld(p, masks[p.name]);
   const fixed: Record<string, tf.Tensor> = {};
   for (const p of model.params)
     if (maskT[p.name] && args.frozen?.[p.name])
-      fixed[p.name] = tf.tidy(() => tf.mul(tf.tensor(args.frozen![p.name], p.shape as number[]), tf.sub(1, maskT[p.name])));
+      fixed[p.name] = tf.tidy(() => tf.mul(toHeld(p, args.frozen![p.name]), tf.sub(1, maskT[p.name])));
   const vars: Record<string, tf.Variable> = {};
   for (const p of model.params) {
     vars[p.name] = tf.tidy(() => {
-      const t = tf.tensor(args.init[p.name], p.shape as number[], 'float32');
+      const t = toHeld(p, args.init[p.name]);
       const m = maskT[p.name];
       const start = m ? (fixed[p.name] ? tf.add(tf.mul(t, m), fixed[p.name]) : tf.mul(t, m)) : t;
       return tf.variable(start, true, undefined);

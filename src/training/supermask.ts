@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/types.js';
-import type { Masks, Model, Weights } from '../models/types.js';
+import { fromHeld, heldShape, toHeld } from '../models/layout.js';
+import type { Masks, Model, ParamSpec, Weights } from '../models/types.js';
 import { Interrupted } from '../util/errors.js';
 import { makeRng, type Rng } from '../util/rng.js';
 import { BatchSource, evaluate, readWeights, type CurvePoint, type TrainCallbacks, type TrainResult } from './loop.js';
@@ -51,21 +52,22 @@ const bernoulliSte = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
   };
 }) as (s: tf.Tensor, u: tf.Tensor) => tf.Tensor;
 
-function uniforms(shape: readonly number[], rng: Rng): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
+/** One uniform draw per weight, in stored order (so a seed means the same draws whatever the held layout). */
+function uniforms(p: ParamSpec, rng: Rng): tf.Tensor {
+  const n = p.shape.reduce((a, b) => a * b, 1);
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.uniform();
-  return tf.tensor(a, shape as number[]);
+  return toHeld(p, a);
 }
 
 export async function trainSupermask(args: SupermaskArgs): Promise<SupermaskResult> {
   const { model, data, plan, callbacks = {} } = args;
   const prunable = model.params.filter((p) => args.masks[p.name]);
-  const frozenT: Record<string, tf.Tensor> = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(args.frozen[p.name], p.shape as number[], 'float32')]));
-  const maskT: Record<string, tf.Tensor> = Object.fromEntries(prunable.map((p) => [p.name, tf.tensor(Float32Array.from(args.masks[p.name]), p.shape as number[])]));
+  const frozenT: Record<string, tf.Tensor> = Object.fromEntries(model.params.map((p) => [p.name, toHeld(p, args.frozen[p.name])]));
+  const maskT: Record<string, tf.Tensor> = Object.fromEntries(prunable.map((p) => [p.name, toHeld(p, args.masks[p.name])]));
   // Scores of weights outside m_L are masked (held at 0) by the optimizer; they never matter since w = 0 there.
   const scores: Record<string, tf.Variable> = Object.fromEntries(
-    prunable.map((p) => [p.name, tf.tidy(() => tf.variable(tf.mul(tf.fill(p.shape as number[], args.scoreInit), maskT[p.name]), true))]),
+    prunable.map((p) => [p.name, tf.tidy(() => tf.variable(tf.mul(tf.fill(heldShape(p), args.scoreInit), maskT[p.name]), true))]),
   );
   const opt = makeOptimizer({ name: 'adam', lr: args.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, { vars: scores, masks: maskT });
   const batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
@@ -79,7 +81,7 @@ export async function trainSupermask(args: SupermaskArgs): Promise<SupermaskResu
   /** A mask drawn from the current scores (∧ m_L), and the weights frozen ⊙ that mask. */
   const sample = (rng: Rng): { w: Record<string, tf.Tensor>; m: tf.Tensor[] } => {
     const w: Record<string, tf.Tensor> = { ...frozenT };
-    const m = prunable.map((p) => tf.tidy(() => tf.mul(tf.cast(tf.less(uniforms(p.shape, rng), tf.sigmoid(scores[p.name])), 'float32'), maskT[p.name])));
+    const m = prunable.map((p) => tf.tidy(() => tf.mul(tf.cast(tf.less(uniforms(p, rng), tf.sigmoid(scores[p.name])), 'float32'), maskT[p.name])));
     prunable.forEach((p, i) => (w[p.name] = tf.mul(frozenT[p.name], m[i])));
     return { w, m };
   };
@@ -90,7 +92,7 @@ export async function trainSupermask(args: SupermaskArgs): Promise<SupermaskResu
       const v = evaluate(model, w, data.val, args.evalBatch);
       const t = evaluate(model, w, data.test, args.evalBatch);
       const next: Masks = {};
-      for (const [i, p] of prunable.entries()) next[p.name] = Uint8Array.from((await m[i].data()) as Float32Array);
+      for (const [i, p] of prunable.entries()) next[p.name] = Uint8Array.from(await fromHeld(p, m[i]));
       sampled = next;
       const p: CurvePoint = { iteration, trainLoss: lossCount ? lossSum / lossCount : null, valLoss: v.loss, valAccuracy: v.accuracy, testLoss: t.loss, testAccuracy: t.accuracy };
       lossSum = 0;
@@ -107,7 +109,7 @@ export async function trainSupermask(args: SupermaskArgs): Promise<SupermaskResu
       if (callbacks.shouldStop?.()) throw new Interrupted();
       if (s % plan.evalEvery === 0) await evalPoint(s);
       const { x, y } = batches.at(s);
-      const u = prunable.map((p) => uniforms(p.shape, stepRng));
+      const u = prunable.map((p) => uniforms(p, stepRng));
       const { value, grads } = tf.variableGrads(() => {
         const w: Record<string, tf.Tensor> = { ...frozenT };
         prunable.forEach((p, i) => (w[p.name] = tf.mul(frozenT[p.name], bernoulliSte(scores[p.name], u[i]))));
