@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.js';
-import { adamSharedWasm, adamWasm } from '../src/kernels/binaries.js';
+import { kernelsSharedWasm, kernelsWasm } from '../src/kernels/binaries.js';
+import * as kernels from '../src/kernels/index.js';
 import { hasFusedAdam } from '../src/kernels/index.js';
+import { softmaxCrossEntropy } from '../src/models/ops.js';
 import { makeOptimizer } from '../src/training/optimizer.js';
 
 /**
@@ -126,8 +128,78 @@ describe('fused wasm kernels', () => {
     assert.equal(countDifferent(w.w1, plain.w1), 0);
   });
 
+  it('transpose: every permutation of rank 2–4 gives tf.transpose\'s exact values', () => {
+    const perms = (r: number): number[][] =>
+      r === 1 ? [[0]] : perms(r - 1).flatMap((p) => Array.from({ length: r }, (_, i) => [...p.slice(0, i), r - 1, ...p.slice(i)]));
+    const shapes = [[5, 7], [3, 4, 5], [2, 3, 4, 5], [6, 1, 9], [60, 4, 4, 8]];
+    for (const shape of shapes) {
+      const x = tf.randomNormal(shape);
+      for (const perm of perms(shape.length)) {
+        const want = tf.transpose(x, perm); // tfjs's own kernel
+        const got = kernels.transpose(x, perm);
+        assert.deepEqual(got.shape, want.shape);
+        assert.equal(countDifferent(got.dataSync() as Float32Array, want.dataSync() as Float32Array), 0, `[${shape}] perm [${perm}]`);
+        tf.dispose([want, got]);
+      }
+      x.dispose();
+    }
+  });
+
+  it('maxPool2Grad routes dy to the first maximum of each window, as tfjs does (ties included)', async () => {
+    // small integers make ties common; odd sizes leave a row/column outside every window
+    const xa = tf.tidy(() => tf.floor(tf.randomUniform([3, 7, 6, 4], 0, 3)).dataSync() as Float32Array);
+    const dya = tf.tidy(() => tf.randomNormal([3, 3, 3, 4]).dataSync() as Float32Array);
+    const got = tf.tidy(() => kernels.maxPool2Grad(tf.tensor4d(xa, [3, 7, 6, 4]), tf.tensor4d(dya, [3, 3, 3, 4])).dataSync() as Float32Array);
+    await initBackend('cpu');
+    const want = tf.tidy(() => {
+      const dy = tf.tensor4d(dya, [3, 3, 3, 4]);
+      return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), dy)))(tf.tensor4d(xa, [3, 7, 6, 4])).dataSync() as Float32Array;
+    });
+    await initBackend('wasm');
+    assert.equal(countDifferent(got, want), 0);
+  });
+
+  it('columnSums and shift2d match plain tensor ops', () => {
+    tf.tidy(() => {
+      const m = tf.randomNormal([1000, 13]) as tf.Tensor2D;
+      const want = tf.sum(m, 0).dataSync();
+      const got = kernels.columnSums(m).dataSync();
+      for (let j = 0; j < 13; j++) assert.ok(Math.abs(got[j] - want[j]) <= 1e-4 * (1 + Math.abs(want[j])), `column ${j}`);
+      const x = tf.randomNormal([2, 3, 5, 4]) as tf.Tensor4D;
+      for (const [dh, dw] of [[-1, -1], [-1, 0], [0, 1], [1, 1], [0, 0]]) {
+        const padded = tf.pad(x, [[0, 0], [0, 0], [1, 1], [1, 1]]);
+        const ref = tf.slice(padded, [0, 0, 1 + dh, 1 + dw], [2, 3, 5, 4]);
+        assert.equal(countDifferent(kernels.shift2d(x, dh, dw).dataSync() as Float32Array, ref.dataSync() as Float32Array), 0, `shift ${dh},${dw}`);
+      }
+    });
+  });
+
+  it('fused softmax cross-entropy: loss and gradient match tf.losses.softmaxCrossEntropy', () => {
+    tf.tidy(() => {
+      const logits = tf.mul(tf.randomNormal([60, 10]), 4) as tf.Tensor2D;
+      const labels = tf.randomUniform([60], 0, 10, 'int32') as tf.Tensor1D;
+      const f = (fused: boolean) =>
+        tf.valueAndGrad((z: tf.Tensor) =>
+          fused ? softmaxCrossEntropy(z as tf.Tensor2D, labels) : (tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), z) as tf.Scalar),
+        )(logits);
+      assert.equal(kernels.hasSoftmaxCrossEntropy(), true);
+      const a = f(true);
+      const b = f(false);
+      assert.ok(Math.abs(a.value.dataSync()[0] - b.value.dataSync()[0]) <= 1e-6 * Math.abs(b.value.dataSync()[0]));
+      const ga = a.grad.dataSync();
+      const gb = b.grad.dataSync();
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < ga.length; i++) {
+        num += (ga[i] - gb[i]) ** 2;
+        den += gb[i] ** 2;
+      }
+      assert.ok(Math.sqrt(num / den) <= 1e-5, `gradient rel. error ${Math.sqrt(num / den)}`);
+    });
+  });
+
   it('the modules import only memory and have no data of their own to write into the tfjs heap', () => {
-    for (const [name, b64] of [['adam', adamWasm], ['adam-shared', adamSharedWasm]]) {
+    for (const [name, b64] of [['kernels', kernelsWasm], ['kernels-shared', kernelsSharedWasm]]) {
       const bytes = Buffer.from(b64, 'base64');
       const mod = new WebAssembly.Module(bytes);
       assert.deepEqual(

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { adamSharedWasm, adamWasm } from './binaries.js';
+import { kernelsSharedWasm, kernelsWasm } from './binaries.js';
 
 /**
  * Fused kernels for the wasm backend, written in C (src/kernels/*.c), compiled to wasm SIMD
@@ -25,58 +25,231 @@ interface WasmHeapBackend {
   wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
   dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(id: object): boolean;
 }
 
-type AdamFn = (
-  w: number, g: number, mask: number, m: number, v: number, fixed: number, out: number, n: number,
-  b1: number, c1: number, b2: number, c2: number, a: number, eps: number,
-) => void;
-
-const instances = new WeakMap<object, AdamFn>();
-
-function heapMemory(backend: WasmHeapBackend): WebAssembly.Memory {
-  const mem = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-  if (!(mem instanceof WebAssembly.Memory)) throw new Error('lth kernels: cannot find the wasm backend memory');
-  return mem;
+/** The C functions (src/kernels/*.c); pointers are byte offsets into the tfjs heap. */
+interface Exports {
+  masked_adam(w: number, g: number, mask: number, m: number, v: number, fixed: number, out: number, n: number,
+    b1: number, c1: number, b2: number, c2: number, a: number, eps: number): void;
+  transpose3(inp: number, out: number, e0: number, e1: number, e2: number, s0: number, s1: number, s2: number): void;
+  maxpool2_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
+  column_sums(m: number, acc: number, out: number, rows: number, cols: number): void;
+  shift2d(inp: number, out: number, planes: number, h: number, w: number, dh: number, dw: number): void;
 }
 
-function adamFor(backend: WasmHeapBackend): AdamFn {
-  let fn = instances.get(backend);
-  if (!fn) {
-    const memory = heapMemory(backend);
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = Buffer.from(shared ? adamSharedWasm : adamWasm, 'base64');
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    fn = inst.exports.masked_adam as AdamFn;
-    instances.set(backend, fn);
-  }
-  return fn;
+interface Bound {
+  fns: Exports;
+  memory: WebAssembly.Memory;
+  be: WasmHeapBackend;
+  ptr(t: tf.TensorInfo | undefined): number;
 }
 
-function maskedAdamWasm({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+const instances = new WeakMap<object, Bound>();
+
+function bind(backend: unknown): Bound {
   const be = backend as WasmHeapBackend;
+  let b = instances.get(be);
+  if (!b) {
+    const memory = be.wasm.wasmMemory ?? be.wasm.asm?.memory;
+    if (!(memory instanceof WebAssembly.Memory)) throw new Error('lth kernels: cannot find the wasm backend memory');
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = Buffer.from(shared ? kernelsSharedWasm : kernelsWasm, 'base64');
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    b = { fns: inst.exports as unknown as Exports, memory, be, ptr: (t) => (t ? be.dataIdMap.get(t.dataId)!.memoryOffset : 0) };
+    instances.set(be, b);
+  }
+  return b;
+}
+
+const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+function maskedAdamWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
   const { w, g, m, v, mask, fixed } = inputs as Record<string, tf.TensorInfo>;
   const { beta1, beta2, a, epsilon } = attrs as unknown as MaskedAdamAttrs;
-  const ptr = (t: tf.TensorInfo | undefined) => (t ? be.dataIdMap.get(t.dataId)!.memoryOffset : 0);
-  const out = be.makeOutput(w.shape, 'float32');
-  const n = w.shape.reduce((p, d) => p * d, 1);
+  const out = k.be.makeOutput(w.shape, 'float32');
   // 1 − β is rounded to float32 from the float64 difference, as tf.mul(g, 1 − β) rounds its scalar.
-  adamFor(be)(ptr(w), ptr(g), ptr(mask), ptr(m), ptr(v), ptr(fixed), ptr(out), n, beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
+  k.fns.masked_adam(k.ptr(w), k.ptr(g), k.ptr(mask), k.ptr(m), k.ptr(v), k.ptr(fixed), k.ptr(out), size(w.shape),
+    beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
   return out;
 }
+
+/**
+ * A permutation of `shape` as a transpose of ≤ 3 merged axes: runs of input axes that stay
+ * adjacent and in order in `perm` are one axis. Returns extents and input strides of the
+ * output axes, or null if more than 3 merged axes remain.
+ */
+export function mergeAxes(shape: readonly number[], perm: readonly number[]): { extents: number[]; strides: number[] } | null {
+  const groups: number[][] = [];
+  for (const ax of perm) {
+    const last = groups[groups.length - 1];
+    if (last && last[last.length - 1] + 1 === ax) last.push(ax);
+    else groups.push([ax]);
+  }
+  const groupOf = (ax: number) => groups.findIndex((g) => g[0] === ax);
+  // merged input shape: groups in input order
+  const inputOrder = groups.map((g) => g[0]).sort((a, b) => a - b).map(groupOf);
+  const ext = groups.map((g) => g.reduce((p, ax) => p * shape[ax], 1));
+  const stride = new Array<number>(groups.length);
+  let s = 1;
+  for (let i = inputOrder.length - 1; i >= 0; i--) {
+    stride[inputOrder[i]] = s;
+    s *= ext[inputOrder[i]];
+  }
+  if (groups.length > 3) return null;
+  while (ext.length < 3) {
+    ext.unshift(1);
+    stride.unshift(0);
+  }
+  return { extents: ext, strides: stride };
+}
+
+function transposeWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { x } = inputs as Record<string, tf.TensorInfo>;
+  const perm = (attrs as { perm: number[] }).perm;
+  const out = k.be.makeOutput(perm.map((p) => x.shape[p]), 'float32');
+  const m = mergeAxes(x.shape, perm)!;
+  k.fns.transpose3(k.ptr(x), k.ptr(out), m.extents[0], m.extents[1], m.extents[2], m.strides[0], m.strides[1], m.strides[2]);
+  return out;
+}
+
+function shift2dWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { x } = inputs as Record<string, tf.TensorInfo>;
+  const { dh, dw } = attrs as unknown as { dh: number; dw: number };
+  const out = k.be.makeOutput(x.shape, 'float32');
+  const [a, b, h, w] = x.shape;
+  k.fns.shift2d(k.ptr(x), k.ptr(out), a * b, h, w, dh, dw);
+  return out;
+}
+
+function maxPool2GradWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { x, dy } = inputs as Record<string, tf.TensorInfo>;
+  const out = k.be.makeOutput(x.shape, 'float32');
+  const [n, h, w, c] = x.shape;
+  k.fns.maxpool2_grad(k.ptr(x), k.ptr(dy), k.ptr(out), n, h, w, c);
+  return out;
+}
+
+function columnSumsWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { m } = inputs as Record<string, tf.TensorInfo>;
+  const [rows, cols] = m.shape;
+  const out = k.be.makeOutput([cols], 'float32');
+  const acc = k.be.makeOutput([2 * cols], 'float32'); // float64 scratch
+  k.fns.column_sums(k.ptr(m), k.ptr(acc), k.ptr(out), rows, cols);
+  k.be.disposeData(acc.dataId);
+  return out;
+}
+
+/**
+ * Mean softmax cross-entropy of logits [n, c] against integer labels [n], and its gradient
+ * (softmax − onehot) / n, in one pass. Runs in JS on the wasm heap (the tensors are tiny: the
+ * point is one kernel instead of ~15), in float64 with one rounding per output.
+ */
+function softmaxCrossEntropyWasm({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const k = bind(backend);
+  const { logits, labels } = inputs as Record<string, tf.TensorInfo>;
+  const [n, c] = logits.shape;
+  const loss = k.be.makeOutput([], 'float32');
+  const grad = k.be.makeOutput([n, c], 'float32');
+  const buf = k.memory.buffer;
+  const z = new Float32Array(buf, k.ptr(logits), n * c);
+  const y = new Int32Array(buf, k.ptr(labels), n);
+  const g = new Float32Array(buf, k.ptr(grad), n * c);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    let max = -Infinity;
+    for (let j = 0; j < c; j++) if (z[o + j] > max) max = z[o + j];
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += Math.exp(z[o + j] - max);
+    const lse = Math.log(sum) + max;
+    total += lse - z[o + y[i]];
+    for (let j = 0; j < c; j++) g[o + j] = (Math.exp(z[o + j] - lse) - (j === y[i] ? 1 : 0)) / n;
+  }
+  new Float32Array(buf, k.ptr(loss), 1)[0] = total / n;
+  return [loss, grad];
+}
+
+const TRANSPOSE = 'LthTranspose';
+const MAXPOOL2_GRAD = 'LthMaxPool2Grad';
+const COLUMN_SUMS = 'LthColumnSums';
+const SOFTMAX_CE = 'LthSoftmaxCrossEntropy';
+const SHIFT2D = 'LthShift2d';
 
 let registered = false;
 /** Registers the fused kernels with tfjs (idempotent). Call after the wasm backend is set up. */
 export function registerWasmKernels(): void {
   if (registered) return;
-  tf.registerKernel({ kernelName: MASKED_ADAM, backendName: 'wasm', kernelFunc: maskedAdamWasm as unknown as tf.KernelFunc });
+  const table: [string, unknown][] = [
+    [MASKED_ADAM, maskedAdamWasm],
+    [TRANSPOSE, transposeWasm],
+    [MAXPOOL2_GRAD, maxPool2GradWasm],
+    [COLUMN_SUMS, columnSumsWasm],
+    [SOFTMAX_CE, softmaxCrossEntropyWasm],
+    [SHIFT2D, shift2dWasm],
+  ];
+  for (const [kernelName, f] of table) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as tf.KernelFunc });
+  // LthTranspose can sit on the tape (a model's last transpose); its gradient is the inverse permutation.
+  tf.registerGradient({
+    kernelName: TRANSPOSE,
+    gradFunc: (dy, _saved, attrs) => {
+      const perm = (attrs as { perm: number[] }).perm;
+      const inv = perm.map((_, i) => perm.indexOf(i));
+      return { x: () => transpose(dy as tf.Tensor, inv) };
+    },
+  });
   registered = true;
 }
 
+const fusedOn = (name: string): boolean => process.env.LTH_FUSED !== '0' && tf.getKernel(name, tf.getBackend()) != null;
+
 /** Whether the current backend has the fused masked-Adam kernel (`LTH_FUSED=0` turns the
  *  fused kernels off, to compare with or to bisect against the plain tensor ops). */
-export const hasFusedAdam = (): boolean =>
-  process.env.LTH_FUSED !== '0' && tf.getKernel(MASKED_ADAM, tf.getBackend()) != null;
+export const hasFusedAdam = (): boolean => fusedOn(MASKED_ADAM);
+
+/** tf.transpose (default perm: reversed axes), through the blocked wasm kernel where it applies. */
+export function transpose<T extends tf.Tensor>(x: T, perm?: number[]): T {
+  const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i);
+  if (x.dtype !== 'float32' || !fusedOn(TRANSPOSE) || mergeAxes(x.shape, p) == null) return tf.transpose(x, p);
+  return tf.engine().runKernel(TRANSPOSE, { x }, { perm: p } as unknown as tf.NamedAttrMap) as T;
+}
+
+/** Whether `maxPool2Grad` has a fused kernel here (else use tf.maxPool's own gradient). */
+export const hasMaxPool2Grad = (): boolean => fusedOn(MAXPOOL2_GRAD);
+
+/** Gradient of 2×2/stride-2 'valid' max pooling (NHWC) w.r.t. its input x, given dy. */
+export function maxPool2Grad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
+  return tf.engine().runKernel(MAXPOOL2_GRAD, { x, dy }) as tf.Tensor4D;
+}
+
+/** Column sums of m [rows, cols] → [cols] (float64 accumulation on wasm; ones·m elsewhere). */
+export function columnSums(m: tf.Tensor2D): tf.Tensor1D {
+  if (!fusedOn(COLUMN_SUMS)) return tf.reshape(tf.matMul(tf.ones([1, m.shape[0]]), m), [m.shape[1]]);
+  return tf.engine().runKernel(COLUMN_SUMS, { m }) as tf.Tensor1D;
+}
+
+/** Whether `shift2d` is available on this backend. */
+export const hasShift2d = (): boolean => fusedOn(SHIFT2D);
+
+/** x [a, b, h, w] shifted by (dh, dw) within each h×w plane, zero-filled: out[.., i, j] = x[.., i+dh, j+dw]. */
+export function shift2d(x: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
+  return tf.engine().runKernel(SHIFT2D, { x }, { dh, dw } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** Whether `softmaxCrossEntropyFused` is available on this backend. */
+export const hasSoftmaxCrossEntropy = (): boolean => fusedOn(SOFTMAX_CE);
+
+/** [mean softmax cross-entropy (scalar), its gradient w.r.t. logits] for integer labels. */
+export function softmaxCrossEntropyFused(logits: tf.Tensor2D, labels: tf.Tensor1D): [tf.Scalar, tf.Tensor2D] {
+  return tf.engine().runKernel(SOFTMAX_CE, { logits, labels }) as unknown as [tf.Scalar, tf.Tensor2D];
+}
 
 /**
  * One masked Adam update: updates the moment variables `m` and `v` in place (they must be

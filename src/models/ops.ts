@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as kernels from '../kernels/index.js';
 
 /**
  * The layer primitives every model is built from. They are kept in one place because
@@ -33,7 +34,8 @@ interface EngineWithKernelFunc {
  */
 function lazyGradOp<T extends tf.Tensor>(
   inputs: tf.Tensor[],
-  forward: () => T,
+  /** may hand extra tensors to `keep`: they follow the inputs in `saved` */
+  forward: (keep: (ts: tf.Tensor[]) => void) => T,
   backward: (dy: T, saved: tf.Tensor[]) => Thunk[],
 ): T {
   const engine = tf.engine() as unknown as Partial<EngineWithKernelFunc>;
@@ -42,8 +44,10 @@ function lazyGradOp<T extends tf.Tensor>(
     inputs.forEach((t, i) => (inputMap[i] = t));
     return engine.runKernelFunc({
       forwardFunc: (_backend, save) => {
-        save(inputs);
-        return forward();
+        let extra: tf.Tensor[] = [];
+        const out = forward((ts) => (extra = ts));
+        save([...inputs, ...extra]);
+        return out;
       },
       backwardsFunc: (dy, saved) => {
         const thunks = backward(dy as T, saved);
@@ -56,9 +60,11 @@ function lazyGradOp<T extends tf.Tensor>(
   }
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    save(args.slice(0, -1) as tf.Tensor[]);
+    let extra: tf.Tensor[] = [];
+    const value = forward((ts) => (extra = ts));
+    save([...(args.slice(0, -1) as tf.Tensor[]), ...extra]);
     return {
-      value: forward(),
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
         backward(dy as T, saved).map((g) => g()),
     };
@@ -66,11 +72,9 @@ function lazyGradOp<T extends tf.Tensor>(
   return f(...inputs) as T;
 }
 
-/** Column sums of a 2-D [rows, cols] tensor as [cols], via ones[1,rows]·m: one XNNPACK GEMM
- *  on wasm (tf.sum over a leading axis transposes the whole tensor there first). */
-function columnSums(m: tf.Tensor2D): tf.Tensor1D {
-  return tf.reshape(tf.matMul(tf.ones([1, m.shape[0]]), m), [m.shape[1]]);
-}
+/** Column sums of a 2-D [rows, cols] tensor as [cols]: a fused kernel on wasm, else ones[1,rows]·m
+ *  (one GEMM; tf.sum over a leading axis transposes the whole tensor first on wasm). */
+const columnSums = kernels.columnSums;
 
 /** x·W + b for x [n, in], W [in, out], b [out]. */
 export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
@@ -79,9 +83,9 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor
     () => tf.add(tf.matMul(x, w), b),
     (dy, [sx, sw]) => [
       // dx = dy·Wᵀ: explicit transpose; matMul(dy, W, false, true) is the slow path on wasm
-      () => tf.matMul(dy, tf.transpose(sw as tf.Tensor2D)),
+      () => tf.matMul(dy, kernels.transpose(sw as tf.Tensor2D)),
       // dW = xᵀ·dy: explicit transpose; transposeA is the slow path on wasm (15 ms vs 1.3 ms)
-      () => tf.matMul(tf.transpose(sx as tf.Tensor2D), dy),
+      () => tf.matMul(kernels.transpose(sx as tf.Tensor2D), dy),
       () => columnSums(dy),
     ],
   );
@@ -90,23 +94,43 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor
 /** Filter [3,3,in,out] → the filter whose forward 'same' convolution of dy gives dx:
  *  spatially flipped, in/out channels swapped. */
 function flipFilter(f: tf.Tensor4D): tf.Tensor4D {
-  return tf.reverse(tf.transpose(f, [0, 1, 3, 2]), [0, 1]);
+  return tf.reverse(kernels.transpose(f, [0, 1, 3, 2]), [0, 1]);
 }
 
 /**
- * dW[kh,kw,ci,co] = Σ_{n,h,w} xpad[n,h+kh,w+kw,ci]·dy[n,h,w,co], computed as one forward
- * 'valid' convolution: input xpad laid out [ci, H+2, W+2, n] (n becomes the reduced channel
- * axis), filter dy laid out [H, W, n, co]; output [ci, 3, 3, co].
+ * dW[kh,kw,ci,co] = Σ_{n,h,w} xpad[n,h+kh,w+kw,ci]·dy[n,h,w,co].
+ *
+ * With the wasm kernels: nine GEMMs, one per filter tap, each [ci, n·h·w]·[n·h·w, co] with
+ * the input shifted by (kh−1, kw−1) (src/kernels/layout.c shift2d on x laid out
+ * [ci, n, h, w]); dy is the same second operand all nine times, so XNNPACK packs it once.
+ * Elsewhere: one forward 'valid' convolution, input xpad laid out [ci, H+2, W+2, n] (n becomes
+ * the reduced channel axis), filter dy laid out [H, W, n, co]; output [ci, 3, 3, co].
  */
 function conv3x3FilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
-  const xT = tf.pad(tf.transpose(x, [3, 1, 2, 0]), [
+  const [n, h, w, ci] = x.shape;
+  const co = dy.shape[3];
+  if (kernels.hasShift2d()) {
+    const xT = kernels.transpose(x, [3, 0, 1, 2]);
+    const dyR = tf.reshape(dy, [n * h * w, co]);
+    const taps: tf.Tensor[] = [];
+    for (let kh = 0; kh < 3; kh++)
+      for (let kw = 0; kw < 3; kw++) {
+        const s = kernels.shift2d(xT, kh - 1, kw - 1);
+        const a = tf.reshape(s, [ci, n * h * w]);
+        taps.push(tf.matMul(a, dyR));
+        tf.dispose([s, a]); // 4 B × x.size each: free before the next tap
+      }
+    xT.dispose();
+    return tf.reshape(tf.stack(taps), [3, 3, ci, co]);
+  }
+  const xT = tf.pad(kernels.transpose(x, [3, 1, 2, 0]), [
     [0, 0],
     [1, 1],
     [1, 1],
     [0, 0],
   ]) as tf.Tensor4D;
-  const dyT = tf.transpose(dy, [1, 2, 0, 3]);
-  return tf.transpose(tf.conv2d(xT, dyT, 1, 'valid'), [1, 2, 0, 3]);
+  const dyT = kernels.transpose(dy, [1, 2, 0, 3]);
+  return kernels.transpose(tf.conv2d(xT, dyT, 1, 'valid'), [1, 2, 0, 3]);
 }
 
 /** 3×3 'same' convolution, NHWC input, filter [h, w, in, out], stride 1. */
@@ -128,9 +152,31 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D): tf.Tenso
   );
 }
 
-/** 2×2 max pooling, stride 2. */
+/** 2×2 max pooling, stride 2. On wasm its gradient is one fused pass (tfjs's MaxPoolGrad
+ *  there is a naive loop: ~150 ms of a 1.5 s Conv-2 step); elsewhere tf.maxPool's own. */
 export function maxPool(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.maxPool(x, 2, 2, 'valid');
+  if (!kernels.hasMaxPool2Grad()) return tf.maxPool(x, 2, 2, 'valid');
+  return lazyGradOp<tf.Tensor4D>([x], () => tf.maxPool(x, 2, 2, 'valid'), (dy, [sx]) => [() => kernels.maxPool2Grad(sx as tf.Tensor4D, dy)]);
+}
+
+/**
+ * Mean softmax cross-entropy of logits [n, classes] against integer labels [n] (what
+ * tf.losses.softmaxCrossEntropy(oneHot(labels), logits) computes). On wasm the loss and its
+ * gradient come from one fused kernel; elsewhere from tfjs's ops.
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  if (!kernels.hasSoftmaxCrossEntropy()) {
+    return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits) as tf.Scalar;
+  }
+  return lazyGradOp<tf.Scalar>(
+    [logits],
+    (keep) => {
+      const [loss, g] = kernels.softmaxCrossEntropyFused(logits, labels);
+      keep([g]);
+      return loss;
+    },
+    (dy, [, g]) => [() => tf.mul(g, dy)],
+  );
 }
 
 /** [n, h, w, c] → [n, h·w·c] (row-major, the order a dense layer after the conv stack sees). */
@@ -155,9 +201,9 @@ export function denseT(xT: tf.Tensor2D, wT: tf.Tensor2D, b: tf.Tensor1D): tf.Ten
     () => tf.add(tf.matMul(wT, xT), tf.reshape(b, [b.shape[0], 1])),
     (dzT, [sx, sw]) => [
       // dxᵀ = Wtᵀ·dzᵀ
-      () => tf.matMul(tf.transpose(sw as tf.Tensor2D), dzT),
+      () => tf.matMul(kernels.transpose(sw as tf.Tensor2D), dzT),
       // dWt = dzᵀ·x
-      () => tf.matMul(dzT, tf.transpose(sx as tf.Tensor2D)),
+      () => tf.matMul(dzT, kernels.transpose(sx as tf.Tensor2D)),
       // db = dzᵀ·1
       () => tf.reshape(tf.matMul(dzT, tf.ones([dzT.shape[1], 1])), [dzT.shape[0]]),
     ],

@@ -4,6 +4,7 @@ import type { Masks, Model, Weights } from '../models/types.js';
 import { makeRng, permutation } from '../util/rng.js';
 import { Interrupted } from '../util/errors.js';
 import { fromHeld, toHeld } from '../models/layout.js';
+import { softmaxCrossEntropy } from '../models/ops.js';
 import { makeOptimizer } from './optimizer.js';
 import { lrAt, type TrainingPlan } from './schedule.js';
 
@@ -188,7 +189,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       const { x, y } = batches.at(s);
       const { value, grads } = tf.variableGrads(() => {
         const logits = model.forward(vars, x);
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits) as tf.Scalar;
+        return softmaxCrossEntropy(logits, y);
       }, varList);
       const named: Record<string, tf.Tensor> = {};
       for (const p of model.params) named[p.name] = grads[vars[p.name].name];

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/types.js';
 import { fromHeld, heldShape, toHeld } from '../models/layout.js';
+import { softmaxCrossEntropy } from '../models/ops.js';
 import type { Masks, Model, ParamSpec, Weights } from '../models/types.js';
 import { Interrupted } from '../util/errors.js';
 import { makeRng, type Rng } from '../util/rng.js';
@@ -113,7 +114,7 @@ export async function trainSupermask(args: SupermaskArgs): Promise<SupermaskResu
       const { value, grads } = tf.variableGrads(() => {
         const w: Record<string, tf.Tensor> = { ...frozenT };
         prunable.forEach((p, i) => (w[p.name] = tf.mul(frozenT[p.name], bernoulliSte(scores[p.name], u[i]))));
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), model.forward(w, x)) as tf.Scalar;
+        return softmaxCrossEntropy(model.forward(w, x), y);
       }, scoreList);
       const named: Record<string, tf.Tensor> = {};
       for (const p of prunable) named[p.name] = grads[scores[p.name].name];
