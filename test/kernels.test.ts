@@ -174,6 +174,32 @@ describe('fused wasm kernels', () => {
     });
   });
 
+  it('small GEMM and fused bias+ReLU (forward and gradient) match plain tensor ops', () => {
+    tf.tidy(() => {
+      const rel = (a: tf.Tensor, b: tf.Tensor) => tf.norm(tf.sub(a, b)).dataSync()[0] / Math.max(tf.norm(b).dataSync()[0], 1e-30);
+      for (const [m, k, n] of [[10, 100, 60], [7, 13, 5], [1, 300, 60], [100, 60, 10], [3, 1, 9]]) {
+        const a = tf.randomNormal([m, k]) as tf.Tensor2D;
+        const b = tf.randomNormal([k, n]) as tf.Tensor2D;
+        const e = rel(kernels.matMul(a, b), tf.matMul(a, b));
+        assert.ok(e <= 1e-6, `[${m},${k}]·[${k},${n}]: rel. error ${e}`);
+      }
+      assert.equal(kernels.hasBiasAct(), true);
+      const z = tf.randomNormal([30, 60]) as tf.Tensor2D;
+      const bias = tf.randomNormal([30]) as tf.Tensor1D;
+      const dy = tf.randomNormal([30, 60]) as tf.Tensor2D;
+      for (const relu of [false, true]) {
+        const want = tf.add(z, tf.reshape(bias, [30, 1]));
+        const wantA = relu ? tf.relu(want) : want;
+        const a = kernels.biasAct(z, bias, relu);
+        assert.equal(countDifferent(a.dataSync() as Float32Array, wantA.dataSync() as Float32Array), 0, `bias_act relu=${relu}`);
+        const [dz, db] = kernels.biasActGrad(dy, a, relu);
+        const wantDz = relu ? tf.mul(dy, tf.cast(tf.greater(wantA, 0), 'float32')) : dy;
+        assert.equal(countDifferent(dz.dataSync() as Float32Array, wantDz.dataSync() as Float32Array), 0, `dz relu=${relu}`);
+        assert.ok(rel(db, tf.sum(wantDz, 1)) <= 1e-6, `db relu=${relu}`);
+      }
+    });
+  });
+
   it('fused softmax cross-entropy: loss and gradient match tf.losses.softmaxCrossEntropy', () => {
     tf.tidy(() => {
       const logits = tf.mul(tf.randomNormal([60, 10]), 4) as tf.Tensor2D;

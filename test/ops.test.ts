@@ -149,7 +149,7 @@ for (const be of backends) {
       });
     });
 
-    it('denseT (column layout, kernel held [out, in]) matches naive row-layout dense, forward and gradients', async (t) => {
+    for (const relu of [false, true]) it(`denseT (column layout, kernel held [out, in]${relu ? ', ReLU' : ''}) matches naive row-layout dense, forward and gradients`, async (t) => {
       if (!ok) return t.skip(`${be} backend does not load here`);
       const xa = tf.tidy(() => tf.randomNormal([60, 784]).dataSync() as Float32Array);
       const wa = tf.tidy(() => tf.randomNormal([784, 300], 0, 0.05).dataSync() as Float32Array);
@@ -162,8 +162,8 @@ for (const be of backends) {
           const w = tf.tensor2d(wa, [784, 300]);
           const f = (xx: tf.Tensor, ww: tf.Tensor, b: tf.Tensor) =>
             column
-              ? tf.transpose(denseT(tf.transpose(xx) as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D))
-              : naive.dense(xx as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D);
+              ? tf.transpose(denseT(tf.transpose(xx) as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D, { relu }))
+              : (relu ? tf.relu : (v: tf.Tensor) => v)(naive.dense(xx as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D));
           const args = [tf.tensor2d(xa, [60, 784]), column ? tf.transpose(w) : w, tf.tensor1d(ba)];
           const out = f(args[0], args[1], args[2]);
           const gs = tf.grads((xx: tf.Tensor, ww: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xx, ww, b), r)))(args);

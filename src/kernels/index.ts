@@ -36,6 +36,9 @@ interface Exports {
   maxpool2_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
   column_sums(m: number, acc: number, out: number, rows: number, cols: number): void;
   shift2d(inp: number, out: number, planes: number, h: number, w: number, dh: number, dw: number): void;
+  bias_act(z: number, b: number, out: number, rows: number, cols: number, relu: number): void;
+  bias_act_grad(dy: number, a: number, dz: number, db: number, rows: number, cols: number, relu: number): void;
+  gemm_small(a: number, b: number, c: number, m: number, k: number, n: number): void;
 }
 
 interface Bound {
@@ -127,6 +130,33 @@ function shift2dWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+function biasActWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { z, b } = inputs as Record<string, tf.TensorInfo>;
+  const out = k.be.makeOutput(z.shape, 'float32');
+  k.fns.bias_act(k.ptr(z), k.ptr(b), k.ptr(out), z.shape[0], z.shape[1], (attrs as { relu: boolean }).relu ? 1 : 0);
+  return out;
+}
+
+function biasActGradWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const k = bind(backend);
+  const { dy, a } = inputs as Record<string, tf.TensorInfo>;
+  const dz = k.be.makeOutput(dy.shape, 'float32');
+  const db = k.be.makeOutput([dy.shape[0]], 'float32');
+  k.fns.bias_act_grad(k.ptr(dy), k.ptr(a), k.ptr(dz), k.ptr(db), dy.shape[0], dy.shape[1], (attrs as { relu: boolean }).relu ? 1 : 0);
+  return [dz, db];
+}
+
+function gemmSmallWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { a, b } = inputs as Record<string, tf.TensorInfo>;
+  const [m, kk] = a.shape;
+  const n = b.shape[1];
+  const out = k.be.makeOutput([m, n], 'float32');
+  k.fns.gemm_small(k.ptr(a), k.ptr(b), k.ptr(out), m, kk, n);
+  return out;
+}
+
 function maxPool2GradWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const k = bind(backend);
   const { x, dy } = inputs as Record<string, tf.TensorInfo>;
@@ -182,6 +212,9 @@ const MAXPOOL2_GRAD = 'LthMaxPool2Grad';
 const COLUMN_SUMS = 'LthColumnSums';
 const SOFTMAX_CE = 'LthSoftmaxCrossEntropy';
 const SHIFT2D = 'LthShift2d';
+const BIAS_ACT = 'LthBiasAct';
+const BIAS_ACT_GRAD = 'LthBiasActGrad';
+const GEMM_SMALL = 'LthGemmSmall';
 
 let registered = false;
 /** Registers the fused kernels with tfjs (idempotent). Call after the wasm backend is set up. */
@@ -194,6 +227,9 @@ export function registerWasmKernels(): void {
     [COLUMN_SUMS, columnSumsWasm],
     [SOFTMAX_CE, softmaxCrossEntropyWasm],
     [SHIFT2D, shift2dWasm],
+    [BIAS_ACT, biasActWasm],
+    [BIAS_ACT_GRAD, biasActGradWasm],
+    [GEMM_SMALL, gemmSmallWasm],
   ];
   for (const [kernelName, f] of table) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as tf.KernelFunc });
   // LthTranspose can sit on the tape (a model's last transpose); its gradient is the inverse permutation.
@@ -241,6 +277,28 @@ export const hasShift2d = (): boolean => fusedOn(SHIFT2D);
 /** x [a, b, h, w] shifted by (dh, dw) within each h×w plane, zero-filled: out[.., i, j] = x[.., i+dh, j+dw]. */
 export function shift2d(x: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
   return tf.engine().runKernel(SHIFT2D, { x }, { dh, dw } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** Whether `biasAct` / `biasActGrad` are available on this backend. */
+export const hasBiasAct = (): boolean => fusedOn(BIAS_ACT);
+
+/** act(z + b[row]) for z [rows, cols], b [rows]; act = ReLU or identity. Not differentiable: see ops.denseT. */
+export function biasAct(z: tf.Tensor2D, b: tf.Tensor1D, relu: boolean): tf.Tensor2D {
+  return tf.engine().runKernel(BIAS_ACT, { z, b }, { relu } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** [dz, db] of biasAct given dy and its output a. */
+export function biasActGrad(dy: tf.Tensor2D, a: tf.Tensor2D, relu: boolean): [tf.Tensor2D, tf.Tensor1D] {
+  return tf.engine().runKernel(BIAS_ACT_GRAD, { dy, a }, { relu } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor1D];
+}
+
+/** Below this many multiply-adds a plain SIMD loop beats XNNPACK's per-call set-up (bench: scripts/bench-kernels). */
+const SMALL_GEMM_MACS = 600_000;
+
+/** a·b for 2-D a, b (no transposes): the small-product kernel on wasm when it is small, else tf.matMul. */
+export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (a.shape[0] * a.shape[1] * b.shape[1] > SMALL_GEMM_MACS || !fusedOn(GEMM_SMALL)) return tf.matMul(a, b);
+  return tf.engine().runKernel(GEMM_SMALL, { a, b }) as tf.Tensor2D;
 }
 
 /** Whether `softmaxCrossEntropyFused` is available on this backend. */

@@ -195,17 +195,37 @@ export function flatten(x: tf.Tensor4D): tf.Tensor2D {
  * 784×300 floats, ~2.5 ms). In column layout the weights are the first operand, read in
  * place, and only the activations (n = batch columns) are packed.
  */
-export function denseT(xT: tf.Tensor2D, wT: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+export function denseT(xT: tf.Tensor2D, wT: tf.Tensor2D, b: tf.Tensor1D, opts: { relu?: boolean; x?: tf.Tensor2D } = {}): tf.Tensor2D {
+  const relu = opts.relu ?? false;
+  if (!kernels.hasBiasAct()) {
+    const z = lazyGradOp<tf.Tensor2D>(
+      [xT, wT, b],
+      () => tf.add(tf.matMul(wT, xT), tf.reshape(b, [b.shape[0], 1])),
+      (dzT, [sx, sw]) => [
+        () => tf.matMul(kernels.transpose(sw as tf.Tensor2D), dzT),
+        () => tf.matMul(dzT, kernels.transpose(sx as tf.Tensor2D)),
+        () => tf.reshape(tf.matMul(dzT, tf.ones([dzT.shape[1], 1])), [dzT.shape[0]]),
+      ],
+    );
+    return relu ? tf.relu(z) : z;
+  }
+  // wasm: bias and ReLU fused into one pass each way; small products skip XNNPACK.
   return lazyGradOp<tf.Tensor2D>(
     [xT, wT, b],
-    () => tf.add(tf.matMul(wT, xT), tf.reshape(b, [b.shape[0], 1])),
-    (dzT, [sx, sw]) => [
-      // dxᵀ = Wtᵀ·dzᵀ
-      () => tf.matMul(kernels.transpose(sw as tf.Tensor2D), dzT),
-      // dWt = dzᵀ·x
-      () => tf.matMul(dzT, kernels.transpose(sx as tf.Tensor2D)),
-      // db = dzᵀ·1
-      () => tf.reshape(tf.matMul(dzT, tf.ones([dzT.shape[1], 1])), [dzT.shape[0]]),
-    ],
+    (keep) => {
+      const a = kernels.biasAct(kernels.matMul(wT, xT), b, relu);
+      keep([a]);
+      return a;
+    },
+    (dy, [sx, sw, , a]) => {
+      const [dz, db] = kernels.biasActGrad(dy, a as tf.Tensor2D, relu);
+      return [
+        // dxᵀ = Wtᵀ·dzᵀ
+        () => kernels.matMul(kernels.transpose(sw as tf.Tensor2D), dz),
+        // dWt = dzᵀ·x (x given in row layout by the first layer saves a transpose)
+        () => kernels.matMul(dz, opts.x ?? kernels.transpose(sx as tf.Tensor2D)),
+        () => db,
+      ];
+    },
   );
 }

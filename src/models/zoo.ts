@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors.js';
+import { transpose } from '../kernels/index.js';
 import * as ops from './ops.js';
 import type { LayerKind, Model, ParamSpec } from './types.js';
 
@@ -28,12 +29,12 @@ function convParams(name: string, cin: number, cout: number): ParamSpec[] {
  * [out, in]; see ops.denseT): one transpose in, one out.
  */
 function denseStack(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
-  let hT = tf.transpose(x);
+  let hT = transpose(x);
   for (let i = 0; i < layers.length; i += 2) {
-    hT = ops.denseT(hT, w[layers[i].name] as tf.Tensor2D, w[layers[i + 1].name] as tf.Tensor1D);
-    if (i + 2 < layers.length) hT = tf.relu(hT);
+    const relu = i + 2 < layers.length;
+    hT = ops.denseT(hT, w[layers[i].name] as tf.Tensor2D, w[layers[i + 1].name] as tf.Tensor1D, { relu, x: i === 0 ? x : undefined });
   }
-  return tf.transpose(hT);
+  return transpose(hT);
 }
 
 /** A fully connected net: hidden sizes then the output layer. */
