@@ -115,6 +115,16 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
     for (const c of ctx.chains)
       if (!denseDone(ctx, t) || remainingLevels(ctx, c, t).length || pendingBranches(ctx, c, t).length) pending.push({ kind: 'chain', chain: c.name, trial: t });
   }
+  // Fewer dense levels than workers: nothing can run beside them (every chain waits for its
+  // trial's dense level), and a worker has only cores/N threads. Train them here, on all cores.
+  const denseJobs = pending.filter((j) => j.kind === 'dense');
+  if (denseJobs.length > 0 && denseJobs.length < n) {
+    for (const j of denseJobs) {
+      await runDense(ctx, j.trial);
+      denseReady.add(j.trial);
+      pending.splice(pending.indexOf(j), 1);
+    }
+  }
   const runnable = () => pending.findIndex((j) => j.kind === 'dense' || denseReady.has(j.trial));
   const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));
   const config = JSON.stringify({ spec: JSON.parse(loaded.json), source: 'worker', db: ctx.store.path, backend: ctx.backend, data: opts.data ?? {} });
