@@ -42,6 +42,10 @@ function convNet(
   return tf.sum(tf.mul(logits, p.r as tf.Tensor2D));
 }
 
+/** Weights as tensors in stored layout (ParamSpec.shape), what Model.predict takes. */
+const toTensorsStored = (model: { params: readonly { name: string; shape: readonly number[] }[] }, w: Record<string, Float32Array>) =>
+  Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(w[p.name], p.shape as number[])]));
+
 const naive = {
   conv: (x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D => tf.add(tf.conv2d(x, f, 1, 'same'), b),
   dense: (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D => tf.add(tf.matMul(x, w), b),
@@ -202,6 +206,18 @@ for (const be of backends) {
         return h.dataSync() as Float32Array;
       });
       assert.ok(relErr(got, ref) <= TOL, `logits rel. error ${relErr(got, ref).toExponential(2)}`);
+      // predict (evaluation: row layout, stored-layout weights) gives the same logits
+      const pred = tf.tidy(() => model.predict(toTensorsStored(model, w), tf.tensor2d(xa, [5, 784])).dataSync() as Float32Array);
+      assert.ok(relErr(pred, ref) <= TOL, `predict rel. error ${relErr(pred, ref).toExponential(2)}`);
+      // a conv net: training forward (held layout) and predict (stored layout) agree
+      const conv = buildModel('conv-2', [32, 32, 3], 10);
+      const cw = initialize(conv, 'glorot-normal', 'ops-test-conv', Math.random());
+      const xc = tf.tidy(() => tf.randomUniform([2, 32 * 32 * 3]).dataSync() as Float32Array);
+      const [cf, cp] = tf.tidy(() => [
+        conv.forward(toTensors(conv, cw), tf.tensor2d(xc, [2, 3072])).dataSync() as Float32Array,
+        conv.predict(toTensorsStored(conv, cw), tf.tensor2d(xc, [2, 3072])).dataSync() as Float32Array,
+      ]);
+      assert.ok(relErr(cp, cf) <= TOL, `conv-2 predict vs forward rel. error ${relErr(cp, cf).toExponential(2)}`);
       // and the round trip stored → held → stored is exact
       const back = await readWeights(model, toTensors(model, w));
       for (const p of model.params) assert.deepEqual(back[p.name], w[p.name], p.name);

@@ -22,6 +22,9 @@ const model: Model = {
   forward: () => {
     throw new Error('not used');
   },
+  predict: () => {
+    throw new Error('not used');
+  },
 };
 const wi = Float32Array.from([0.1, -0.9, 0.5, -0.3, 0.7, 0.2]);
 const wf = Float32Array.from([0.8, -0.1, -0.6, 0.45, 0.05, -0.25]);

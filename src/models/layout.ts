@@ -27,3 +27,20 @@ export async function fromHeld(p: ParamSpec, t: tf.Tensor): Promise<Float32Array
     s.dispose();
   }
 }
+
+/**
+ * `w` (held layout) as stored-layout tensors, for Model.predict: transposed params are
+ * transposed back (new tensors, listed in `created` for the caller to dispose), the rest are
+ * the same tensors.
+ */
+export function storedLayout(params: readonly ParamSpec[], w: Readonly<Record<string, tf.Tensor>>): { w: Record<string, tf.Tensor>; created: tf.Tensor[] } {
+  const out: Record<string, tf.Tensor> = {};
+  const created: tf.Tensor[] = [];
+  for (const p of params) {
+    if (p.layout === 'transposed') {
+      out[p.name] = tf.transpose(w[p.name]);
+      created.push(out[p.name]);
+    } else out[p.name] = w[p.name];
+  }
+  return { w: out, created };
+}

@@ -25,8 +25,14 @@ export interface Model {
   readonly inputShape: readonly number[];
   readonly numClasses: number;
   readonly params: readonly ParamSpec[];
-  /** logits for a batch; `w` holds one tensor per param, by name, in held layout (see ParamSpec.layout) */
+  /** logits for a training batch; `w` holds one tensor per param, by name, in held layout (see ParamSpec.layout) */
   forward(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor): tf.Tensor2D;
+  /**
+   * The same logits, for evaluation (no gradient), from weights in stored layout
+   * (ParamSpec.shape). Row layout with the weights as the second matMul operand: they do not
+   * change between evaluation chunks, so XNNPACK packs them once per evaluation, not per chunk.
+   */
+  predict(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor): tf.Tensor2D;
 }
 
 /** Weights as plain arrays: what strategies transform, what storage writes, backend-independent. */

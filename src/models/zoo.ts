@@ -37,6 +37,16 @@ function denseStack(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, laye
   return transpose(hT);
 }
 
+/** The same stack for inference, in row layout from stored-layout kernels, bias+ReLU fused into the GEMM. */
+function denseStackPredict(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
+  let h = x;
+  for (let i = 0; i < layers.length; i += 2) {
+    const activation = i + 2 < layers.length ? 'relu' : 'linear';
+    h = tf.fused.matMul({ a: h, b: w[layers[i].name] as tf.Tensor2D, bias: w[layers[i + 1].name], activation }) as tf.Tensor2D;
+  }
+  return h;
+}
+
 /** A fully connected net: hidden sizes then the output layer. */
 function mlp(name: string, inputShape: readonly number[], hidden: number[], numClasses: number): Model {
   const inSize = inputShape.reduce((a, b) => a * b, 1);
@@ -53,6 +63,9 @@ function mlp(name: string, inputShape: readonly number[], hidden: number[], numC
     params,
     forward(w, x) {
       return denseStack(w, tf.reshape(x, [x.shape[0], inSize]) as tf.Tensor2D, params);
+    },
+    predict(w, x) {
+      return denseStackPredict(w, tf.reshape(x, [x.shape[0], inSize]) as tf.Tensor2D, params);
     },
   };
 }
@@ -74,6 +87,14 @@ function convNet(name: string, inputShape: readonly number[], blocks: number[], 
   });
   const scale = 2 ** blocks.length;
   const flat = Math.floor(h0 / scale) * Math.floor(w0 / scale) * cin;
+  const features = (w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor): tf.Tensor4D => {
+    let h = tf.reshape(x, [x.shape[0], h0, w0, c0]) as tf.Tensor4D;
+    for (const c of convs) {
+      h = tf.relu(ops.conv2d(h, w[`${c.name}/kernel`] as tf.Tensor4D, w[`${c.name}/bias`] as tf.Tensor1D));
+      if (c.poolAfter) h = ops.maxPool(h);
+    }
+    return h;
+  };
   const denseLayers = [...denseParams('fc1', flat, 256, 'fc'), ...denseParams('fc2', 256, 256, 'fc'), ...denseParams('output', 256, numClasses, 'output')];
   params.push(...denseLayers);
   return {
@@ -82,12 +103,10 @@ function convNet(name: string, inputShape: readonly number[], blocks: number[], 
     numClasses,
     params,
     forward(w, x) {
-      let h = tf.reshape(x, [x.shape[0], h0, w0, c0]) as tf.Tensor4D;
-      for (const c of convs) {
-        h = tf.relu(ops.conv2d(h, w[`${c.name}/kernel`] as tf.Tensor4D, w[`${c.name}/bias`] as tf.Tensor1D));
-        if (c.poolAfter) h = ops.maxPool(h);
-      }
-      return denseStack(w, tf.reshape(h, [h.shape[0], flat]) as tf.Tensor2D, denseLayers);
+      return denseStack(w, tf.reshape(features(w, x), [x.shape[0], flat]) as tf.Tensor2D, denseLayers);
+    },
+    predict(w, x) {
+      return denseStackPredict(w, tf.reshape(features(w, x), [x.shape[0], flat]) as tf.Tensor2D, denseLayers);
     },
   };
 }

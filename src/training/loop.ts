@@ -3,7 +3,7 @@ import type { Dataset, Split } from '../data/types.js';
 import type { Masks, Model, Weights } from '../models/types.js';
 import { makeRng, permutation } from '../util/rng.js';
 import { Interrupted } from '../util/errors.js';
-import { fromHeld, toHeld } from '../models/layout.js';
+import { fromHeld, storedLayout, toHeld } from '../models/layout.js';
 import { softmaxCrossEntropy } from '../models/ops.js';
 import { makeOptimizer } from './optimizer.js';
 import { lrAt, type TrainingPlan } from './schedule.js';
@@ -78,18 +78,23 @@ export function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Spli
   const dim = split.x.length / split.n;
   let lossSum = 0;
   let correct = 0;
-  for (let s = 0; s < split.n; s += chunk) {
-    const e = Math.min(split.n, s + chunk);
-    const [l, c] = tf.tidy(() => {
-      const x = tf.tensor2d(split.x.subarray(s * dim, e * dim), [e - s, dim]);
-      const y = tf.tensor1d(Int32Array.from(split.y.subarray(s, e)), 'int32');
-      const logits = model.forward(w, x);
-      const loss = tf.sum(tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, tf.Reduction.NONE));
-      const acc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-      return [loss.dataSync()[0], acc.dataSync()[0]];
-    });
-    lossSum += l;
-    correct += c;
+  const stored = storedLayout(model.params, w);
+  try {
+    for (let s = 0; s < split.n; s += chunk) {
+      const e = Math.min(split.n, s + chunk);
+      const [l, c] = tf.tidy(() => {
+        const x = tf.tensor2d(split.x.subarray(s * dim, e * dim), [e - s, dim]);
+        const y = tf.tensor1d(Int32Array.from(split.y.subarray(s, e)), 'int32');
+        const logits = model.predict(stored.w, x);
+        const loss = tf.sum(tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, tf.Reduction.NONE));
+        const acc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
+        return [loss.dataSync()[0], acc.dataSync()[0]];
+      });
+      lossSum += l;
+      correct += c;
+    }
+  } finally {
+    tf.dispose(stored.created);
   }
   return { loss: lossSum / split.n, accuracy: correct / split.n };
 }
