@@ -115,12 +115,10 @@ function conv3x3FilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
     const taps: tf.Tensor[] = [];
     for (let kh = 0; kh < 3; kh++)
       for (let kw = 0; kw < 3; kw++) {
-        const s = kernels.shift2d(xT, kh - 1, kw - 1);
-        const a = tf.reshape(s, [ci, n * h * w]);
-        taps.push(tf.matMul(a, dyR));
-        tf.dispose([s, a]); // 4 B × x.size each: free before the next tap
+        // The shifted copies are left to the gradient's tidy (9 × 4 B × x.size at the peak):
+        // disposing them here, between GEMMs, corrupted results now and then (1 run in ~20).
+        taps.push(tf.matMul(tf.reshape(kernels.shift2d(xT, kh - 1, kw - 1), [ci, n * h * w]), dyR));
       }
-    xT.dispose();
     return tf.reshape(tf.stack(taps), [3, 3, ci, co]);
   }
   const xT = tf.pad(kernels.transpose(x, [3, 1, 2, 0]), [
@@ -210,20 +208,22 @@ export function denseT(xT: tf.Tensor2D, wT: tf.Tensor2D, b: tf.Tensor1D, opts: {
     return relu ? tf.relu(z) : z;
   }
   // wasm: bias and ReLU fused into one pass each way; small products skip XNNPACK.
+  // Backward may only use what forward saved: tfjs disposes everything else a forward pass
+  // created (a captured tensor could already be gone), hence x goes through `keep` too.
   return lazyGradOp<tf.Tensor2D>(
     [xT, wT, b],
     (keep) => {
       const a = kernels.biasAct(kernels.matMul(wT, xT), b, relu);
-      keep([a]);
+      keep(opts.x ? [a, opts.x] : [a]);
       return a;
     },
-    (dy, [sx, sw, , a]) => {
+    (dy, [sx, sw, , a, x]) => {
       const [dz, db] = kernels.biasActGrad(dy, a as tf.Tensor2D, relu);
       return [
         // dxᵀ = Wtᵀ·dzᵀ
         () => kernels.matMul(kernels.transpose(sw as tf.Tensor2D), dz),
-        // dWt = dzᵀ·x (x given in row layout by the first layer saves a transpose)
-        () => kernels.matMul(dz, opts.x ?? kernels.transpose(sx as tf.Tensor2D)),
+        // dWt = dzᵀ·x (the first layer hands over x in row layout: no transpose back)
+        () => kernels.matMul(dz, (x as tf.Tensor2D | undefined) ?? kernels.transpose(sx as tf.Tensor2D)),
         () => db,
       ];
     },
