@@ -30,35 +30,14 @@ __attribute__((export_name("masked_adam"))) void masked_adam(
     const f32 *restrict w, const f32 *restrict g, const f32 *restrict mask, f32 *restrict m,
     f32 *restrict v, const f32 *restrict fixed, f32 *restrict out, int32_t n, f32 b1, f32 c1,
     f32 b2, f32 c2, f32 a, f32 eps) {
-  if (mask) {
-    if (fixed) {
-      for (int32_t i = 0; i < n; i++) {
-        f32 gi = g[i] * mask[i];
-        f32 mi = m[i] * b1 + gi * c1;
-        f32 vi = v[i] * b2 + (gi * gi) * c2;
-        m[i] = mi;
-        v[i] = vi;
-        f32 wi = w[i] - (mi * a) / (__builtin_sqrtf(vi) + eps);
-        out[i] = wi * mask[i] + fixed[i];
-      }
-    } else {
-      for (int32_t i = 0; i < n; i++) {
-        f32 gi = g[i] * mask[i];
-        f32 mi = m[i] * b1 + gi * c1;
-        f32 vi = v[i] * b2 + (gi * gi) * c2;
-        m[i] = mi;
-        v[i] = vi;
-        out[i] = w[i] - (mi * a) / (__builtin_sqrtf(vi) + eps);
-      }
-    }
-  } else {
-    for (int32_t i = 0; i < n; i++) {
-      f32 gi = g[i];
-      f32 mi = m[i] * b1 + gi * c1;
-      f32 vi = v[i] * b2 + (gi * gi) * c2;
-      m[i] = mi;
-      v[i] = vi;
-      out[i] = w[i] - (mi * a) / (__builtin_sqrtf(vi) + eps);
-    }
+  /* mask and fixed are loop-invariant: clang unswitches this into one vectorized loop per case */
+  for (int32_t i = 0; i < n; i++) {
+    f32 gi = mask ? g[i] * mask[i] : g[i];
+    f32 mi = m[i] * b1 + gi * c1;
+    f32 vi = v[i] * b2 + (gi * gi) * c2;
+    m[i] = mi;
+    v[i] = vi;
+    f32 wi = w[i] - (mi * a) / (__builtin_sqrtf(vi) + eps);
+    out[i] = fixed ? wi * mask[i] + fixed[i] : wi;
   }
 }
