@@ -282,13 +282,22 @@ export function shift2d(x: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
 /** Whether `biasAct` / `biasActGrad` are available on this backend. */
 export const hasBiasAct = (): boolean => fusedOn(BIAS_ACT);
 
-/** act(z + b[row]) for z [rows, cols], b [rows]; act = ReLU or identity. Not differentiable: see ops.denseT. */
+/** act(z + b[row]) for z [rows, cols], b [rows]; act = ReLU or identity (one pass on wasm,
+ *  tfjs ops elsewhere). Not differentiable: see ops.denseT. */
 export function biasAct(z: tf.Tensor2D, b: tf.Tensor1D, relu: boolean): tf.Tensor2D {
+  if (!fusedOn(BIAS_ACT)) {
+    const s = tf.add(z, tf.reshape(b, [b.shape[0], 1])) as tf.Tensor2D;
+    return relu ? tf.relu(s) : s;
+  }
   return tf.engine().runKernel(BIAS_ACT, { z, b }, { relu } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
-/** [dz, db] of biasAct given dy and its output a. */
+/** [dz, db] of biasAct given dy and its output a: dz = dy·step(a) (ReLU) or dy, db = row sums of dz. */
 export function biasActGrad(dy: tf.Tensor2D, a: tf.Tensor2D, relu: boolean): [tf.Tensor2D, tf.Tensor1D] {
+  if (!fusedOn(BIAS_ACT_GRAD)) {
+    const dz = relu ? (tf.mul(dy, tf.step(a)) as tf.Tensor2D) : dy;
+    return [dz, tf.sum(dz, 1)];
+  }
   return tf.engine().runKernel(BIAS_ACT_GRAD, { dy, a }, { relu } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor1D];
 }
 

@@ -10,21 +10,22 @@ import type { ParamSpec } from './types.js';
 /** The shape of the tensor the model computes with. */
 export const heldShape = (p: ParamSpec): number[] => (p.layout === 'transposed' ? [p.shape[1], p.shape[0]] : [...p.shape]);
 
+/** Held ↔ stored: the layout change is a transpose either way; `t` itself when there is none. */
+const swap = (p: ParamSpec, t: tf.Tensor): tf.Tensor => (p.layout === 'transposed' ? tf.transpose(t) : t);
+
 /** A tensor in held layout from values in stored layout (masks as 0/1 bytes become 0/1 floats). */
 export function toHeld(p: ParamSpec, values: Float32Array | Uint8Array): tf.Tensor {
   const v = values instanceof Float32Array ? values : Float32Array.from(values);
-  if (p.layout !== 'transposed') return tf.tensor(v, p.shape as number[], 'float32');
-  return tf.tidy(() => tf.transpose(tf.tensor(v, p.shape as number[], 'float32')));
+  return tf.tidy(() => swap(p, tf.tensor(v, p.shape as number[], 'float32')));
 }
 
 /** Values in stored layout from a tensor in held layout. */
 export async function fromHeld(p: ParamSpec, t: tf.Tensor): Promise<Float32Array> {
-  if (p.layout !== 'transposed') return (await t.data()) as Float32Array;
-  const s = tf.transpose(t);
+  const s = swap(p, t);
   try {
     return (await s.data()) as Float32Array;
   } finally {
-    s.dispose();
+    if (s !== t) s.dispose();
   }
 }
 
@@ -35,12 +36,6 @@ export async function fromHeld(p: ParamSpec, t: tf.Tensor): Promise<Float32Array
  */
 export function storedLayout(params: readonly ParamSpec[], w: Readonly<Record<string, tf.Tensor>>): { w: Record<string, tf.Tensor>; created: tf.Tensor[] } {
   const out: Record<string, tf.Tensor> = {};
-  const created: tf.Tensor[] = [];
-  for (const p of params) {
-    if (p.layout === 'transposed') {
-      out[p.name] = tf.transpose(w[p.name]);
-      created.push(out[p.name]);
-    } else out[p.name] = w[p.name];
-  }
-  return { w: out, created };
+  for (const p of params) out[p.name] = swap(p, w[p.name]);
+  return { w: out, created: params.filter((p) => out[p.name] !== w[p.name]).map((p) => out[p.name]) };
 }

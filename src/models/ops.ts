@@ -72,10 +72,6 @@ function lazyGradOp<T extends tf.Tensor>(
   return f(...inputs) as T;
 }
 
-/** Column sums of a 2-D [rows, cols] tensor as [cols]: a fused kernel on wasm, else ones[1,rows]·m
- *  (one GEMM; tf.sum over a leading axis transposes the whole tensor first on wasm). */
-const columnSums = kernels.columnSums;
-
 /** x·W + b for x [n, in], W [in, out], b [out]. */
 export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
   return lazyGradOp<tf.Tensor2D>(
@@ -86,7 +82,7 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor
       () => tf.matMul(dy, kernels.transpose(sw as tf.Tensor2D)),
       // dW = xᵀ·dy: explicit transpose; transposeA is the slow path on wasm (15 ms vs 1.3 ms)
       () => tf.matMul(kernels.transpose(sx as tf.Tensor2D), dy),
-      () => columnSums(dy),
+      () => kernels.columnSums(dy),
     ],
   );
 }
@@ -144,7 +140,7 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D): tf.Tenso
       () => conv3x3FilterGrad(sx as tf.Tensor4D, dy),
       () => {
         const [n, h, w, c] = dy.shape;
-        return columnSums(tf.reshape(dy, [n * h * w, c]));
+        return kernels.columnSums(tf.reshape(dy, [n * h * w, c]));
       },
     ],
   );
@@ -195,19 +191,8 @@ export function flatten(x: tf.Tensor4D): tf.Tensor2D {
  */
 export function denseT(xT: tf.Tensor2D, wT: tf.Tensor2D, b: tf.Tensor1D, opts: { relu?: boolean; x?: tf.Tensor2D } = {}): tf.Tensor2D {
   const relu = opts.relu ?? false;
-  if (!kernels.hasBiasAct()) {
-    const z = lazyGradOp<tf.Tensor2D>(
-      [xT, wT, b],
-      () => tf.add(tf.matMul(wT, xT), tf.reshape(b, [b.shape[0], 1])),
-      (dzT, [sx, sw]) => [
-        () => tf.matMul(kernels.transpose(sw as tf.Tensor2D), dzT),
-        () => tf.matMul(dzT, kernels.transpose(sx as tf.Tensor2D)),
-        () => tf.reshape(tf.matMul(dzT, tf.ones([dzT.shape[1], 1])), [dzT.shape[0]]),
-      ],
-    );
-    return relu ? tf.relu(z) : z;
-  }
-  // wasm: bias and ReLU fused into one pass each way; small products skip XNNPACK.
+  // Bias and ReLU in one pass each way and small products off XNNPACK (wasm kernels; the
+  // same ops on tfjs elsewhere, see src/kernels).
   // Backward may only use what forward saved: tfjs disposes everything else a forward pass
   // created (a captured tensor could already be gone), hence x goes through `keep` too.
   return lazyGradOp<tf.Tensor2D>(

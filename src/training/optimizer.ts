@@ -42,12 +42,12 @@ export function makeOptimizer(spec: TrainingSpec['optimizer'], target: Optimizer
       t++;
       // Bias correction folded into the step size, as in Kingma & Ba §2.
       const a = spec.name === 'adam' ? (lr * Math.sqrt(1 - spec.beta2 ** t)) / (1 - spec.beta1 ** t) : 0;
+      const attrs = fused ? { beta1: spec.beta1, beta2: spec.beta2, a, epsilon: spec.epsilon } : null;
       tf.tidy(() => {
         for (const n of names) {
           const raw = grads[n];
           if (!raw) continue;
-          if (fused) {
-            const attrs = { beta1: spec.beta1, beta2: spec.beta2, a, epsilon: spec.epsilon };
+          if (attrs) {
             const w = target.vars[n];
             w.assign(fusedMaskedAdam({ w, g: raw, m: state1[n], v: state2![n], mask: target.masks[n], fixed: target.fixed?.[n] }, attrs));
             continue;
