@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Interrupted } from '../util/errors.js';
 import { makeRng } from '../util/rng.js';
 import { trialSeed, type Chain, type Context } from './context.js';
-import { dataOrder, keys, packLevel, record, trainLevel, unpackLevel, type Artifact } from './levels.js';
+import { dataOrder, keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
+import { branchApplies } from './plan.js';
 
 /**
  * Branch rows (DESIGN §1): controls hanging off a stored chain level. Each row is committed on
@@ -21,37 +22,22 @@ export interface PendingBranch {
   readonly level: number;
 }
 
-/** Levels a task hangs off: 'all' = every pruned level; an explicit list may include 0. */
-const appliesTo = (ctx: Context, task: BranchTask, level: number): boolean => (task.levels === 'all' ? level >= 1 && level <= ctx.spec.pruning.levels : task.levels.includes(level));
-
 /** Branch rows still missing for the chain levels already stored (level 0 included). */
 export function pendingBranches(ctx: Context, chain: Chain, trial: number): PendingBranch[] {
   if (!chain.branches.length) return [];
   const stored = [...(ctx.store.doneLevels(ctx.experimentId, '', trial).includes(0) ? [0] : []), ...ctx.store.doneLevels(ctx.experimentId, chain.name, trial)];
-  const have = new Set(
-    (
-      ctx.store.db
-        .prepare("SELECT level, branch, replicate FROM results WHERE experiment_id = ? AND strategy = ? AND trial = ? AND branch <> ''")
-        .all(ctx.experimentId, chain.name, trial) as { level: number; branch: string; replicate: number }[]
-    ).map((r) => `${r.level}/${r.branch}/${r.replicate}`),
-  );
+  const have = new Set(ctx.store.storedBranchRows(ctx.experimentId, chain.name, trial).map((r) => `${r.level}/${r.branch}/${r.replicate}`));
   const out: PendingBranch[] = [];
-  for (const level of stored) for (const task of chain.branches) if (appliesTo(ctx, task, level) && !have.has(`${level}/${task.label}/${task.replicate}`)) out.push({ task, level });
+  for (const level of stored)
+    for (const task of chain.branches) if (branchApplies(ctx.spec, task, level) && !have.has(`${level}/${task.label}/${task.replicate}`)) out.push({ task, level });
   return out;
-}
-
-/** Upper bound of branch rows per trial (for progress): every task at every level it names. */
-export function plannedBranchRows(ctx: Context): number {
-  let n = 0;
-  for (const c of ctx.chains) for (const t of c.branches) for (let l = 0; l <= ctx.spec.pruning.levels; l++) if (appliesTo(ctx, t, l)) n++;
-  return n;
 }
 
 export async function runBranches(ctx: Context, chain: Chain, trial: number, theta0: Weights): Promise<void> {
   const masksAt = new Map<number, Masks>();
   for (const { task, level } of pendingBranches(ctx, chain, trial)) {
     if (ctx.shouldStop()) throw new Interrupted();
-    if (!masksAt.has(level)) masksAt.set(level, unpackLevel(ctx.store.readArtifact(ctx.experimentId, keys.chainLevel(trial, chain.name, level))).masks);
+    if (!masksAt.has(level)) masksAt.set(level, ctx.store.loadLevel(ctx.experimentId, keys.chainLevel(trial, chain.name, level)).masks);
     await runBranch(ctx, chain, trial, theta0, masksAt.get(level)!, task, level);
   }
 }

@@ -4,7 +4,7 @@ import { MASK0 } from '../strategies/index.js';
 import { makeRng } from '../util/rng.js';
 import { runBranches } from './branches.js';
 import { trialSeed, type Chain, type Context } from './context.js';
-import { keys, packLevel, record, trainLevel, unpackLevel } from './levels.js';
+import { keys, packLevel, record, trainLevel } from './levels.js';
 
 /**
  * The level loop. Level 0 (dense) is trained once per trial and shared by every chain;
@@ -45,10 +45,8 @@ export function remainingLevels(ctx: Context, chain: Chain, trial: number): numb
   const last = done.length ? done[done.length - 1] : 0;
   const target = ctx.spec.pruning.targetPercent;
   if (target !== null && last > 0) {
-    const row = ctx.store.db
-      .prepare("SELECT percent_remaining p FROM results WHERE experiment_id=? AND strategy=? AND trial=? AND level=? AND branch=''")
-      .get(ctx.experimentId, chain.name, trial, last) as { p: number };
-    if (row.p <= target) return [];
+    const p = ctx.store.percentRemaining(ctx.experimentId, chain.name, trial, last);
+    if (p !== null && p <= target) return [];
   }
   const out: number[] = [];
   for (let l = last + 1; l <= ctx.spec.pruning.levels; l++) out.push(l);
@@ -60,15 +58,15 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
   const seed = trialSeed(ctx.spec, trial);
   const job = `${chain.name} t${trial}`;
   const oneShot = ctx.spec.pruning.schedule === 'one-shot';
-  const theta0 = ctx.store.readArtifact(ctx.experimentId, keys.theta0(trial)) as Weights;
-  const thetaK = chain.strategy.needsThetaK ? (ctx.store.readArtifact(ctx.experimentId, keys.thetaK(trial, chain.strategy.k)) as Weights) : null;
+  const theta0 = ctx.store.loadArtifact(ctx.experimentId, keys.theta0(trial)) as Weights;
+  const thetaK = chain.strategy.needsThetaK ? (ctx.store.loadArtifact(ctx.experimentId, keys.thetaK(trial, chain.strategy.k)) as Weights) : null;
   for (;;) {
     await runBranches(ctx, chain, trial, theta0);
     const [level] = remainingLevels(ctx, chain, trial);
     if (level === undefined) return;
     const started = Date.now();
     // One-shot: every level prunes the dense network, as far as `level` iterative rounds would.
-    const prev = unpackLevel(ctx.store.readArtifact(ctx.experimentId, oneShot ? keys.dense(trial) : keys.chainLevel(trial, chain.name, level - 1)));
+    const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.dense(trial) : keys.chainLevel(trial, chain.name, level - 1));
     const masks = prune({
       model: ctx.model,
       masks: prev.masks,

@@ -3,39 +3,10 @@ import { maskHash, sparsity } from '../pruning/index.js';
 import { train, type LevelSchedule, type TrainResult } from '../training/loop.js';
 import { trialSeed, type Context } from './context.js';
 
-/** Where a level's files live, how they are packed, and how a finished level is stored:
- *  shared by chains and branches. */
-
-const chainDir = (trial: number, chain: string) => `trial-${trial}/${encodeURIComponent(chain)}`;
-export const keys = {
-  theta0: (t: number) => `trial-${t}/theta-0`,
-  thetaK: (t: number, k: number) => `trial-${t}/theta-k${k}`,
-  dense: (t: number) => `trial-${t}/level-0`,
-  level: (t: number, chain: string, level: number) => `${chainDir(t, chain)}/level-${level}`,
-  /** a chain level's weights and mask; level 0 is the trial's shared dense level */
-  chainLevel: (t: number, chain: string, level: number) => (level === 0 ? keys.dense(t) : keys.level(t, chain, level)),
-  branch: (t: number, chain: string, level: number, label: string, replicate: number) => `${chainDir(t, chain)}/level-${level}-${encodeURIComponent(label)}-${replicate}`,
-};
-
-export type Artifact = Record<string, Float32Array | Uint8Array>;
-
-/** Weights and mask share one file per level: weights under "w/", masks under "m/". */
-export function packLevel(w: Weights, m: Masks): Artifact {
-  const out: Artifact = {};
-  for (const [k, v] of Object.entries(w)) out[`w/${k}`] = v;
-  for (const [k, v] of Object.entries(m)) out[`m/${k}`] = v;
-  return out;
-}
-
-export function unpackLevel(a: Artifact): { weights: Weights; masks: Masks } {
-  const weights: Weights = {};
-  const masks: Masks = {};
-  for (const [k, v] of Object.entries(a)) {
-    if (k.startsWith('w/')) weights[k.slice(2)] = v as Float32Array;
-    else if (k.startsWith('m/')) masks[k.slice(2)] = v as Uint8Array;
-  }
-  return { weights, masks };
-}
+/** How a finished level is trained and stored: shared by chains and branches. The file layout
+ *  and level packing are storage's (src/storage/levels.ts), re-exported here for callers. */
+export { keys, packLevel, unpackLevel, type Artifact } from '../storage/levels.js';
+import type { Artifact } from '../storage/levels.js';
 
 export async function trainLevel(
   ctx: Context,

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { loadSpec, validateSpec, type LoadedSpec } from '../spec/load.js';
 import { DEFAULT_DB, Store } from '../storage/db.js';
 import { Interrupted, UserError } from '../util/errors.js';
-import { pendingBranches, plannedBranchRows } from './branches.js';
-import { denseDone, remainingLevels, runChain, runDense } from './chain.js';
+import { runChain, runDense } from './chain.js';
 import { prepare, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
+import { planRun, type RunPlan } from './plan.js';
 
 export interface RunSummary {
   experiment: string;
@@ -22,6 +22,25 @@ export interface RunSummary {
 
 /** A unit of work for one process: the dense level of a trial, or the rest of one chain. */
 export type Job = { kind: 'dense'; trial: number } | { kind: 'chain'; chain: string; trial: number };
+
+/** The job's name in progress events and in the database's `locks` table. */
+export const jobName = (j: Job): string => (j.kind === 'dense' ? `dense t${j.trial}` : `${j.chain} t${j.trial}`);
+
+/** The experiment's plan as stored now (orchestration/plan.ts). */
+export const currentPlan = (ctx: Context): RunPlan => planRun(ctx.spec, ctx.store.storedRows(ctx.experimentId));
+
+/** Jobs with rows still missing, trial by trial: the dense level, then each chain. */
+export function pendingJobs(plan: RunPlan): Job[] {
+  const out: Job[] = [];
+  for (const d of plan.dense) {
+    if (!d.done) out.push({ kind: 'dense', trial: d.trial });
+    for (const c of plan.chains) if (c.trial === d.trial && !c.done) out.push({ kind: 'chain', chain: c.chain, trial: c.trial });
+  }
+  return out;
+}
+
+/** How long a process with nothing to do waits before it looks again at jobs another process holds. */
+const BUSY_WAIT_MS = 1000;
 
 export function codeVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -46,11 +65,56 @@ export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise
   return { loaded, spec, store, experimentId, ...prepared, emit: opts.onProgress ?? (() => {}), shouldStop: opts.shouldStop ?? (() => false) };
 }
 
-export async function runJob(ctx: Context, job: Job): Promise<void> {
-  if (job.kind === 'dense') return runDense(ctx, job.trial);
-  const chain = ctx.chains.find((c) => c.name === job.chain);
-  if (!chain) throw new Error(`unknown chain ${job.chain}`);
-  return runChain(ctx, chain, job.trial);
+/**
+ * Runs one job under its lock in the database. 'busy': another live process holds it (it trains
+ * those levels; this one works on other jobs and looks again later). A job already finished by
+ * another process finds nothing left to do.
+ */
+export async function runJob(ctx: Context, job: Job): Promise<'done' | 'busy'> {
+  const name = jobName(job);
+  if (!ctx.store.tryLock(ctx.experimentId, name)) return 'busy';
+  try {
+    if (job.kind === 'dense') await runDense(ctx, job.trial);
+    else {
+      const chain = ctx.chains.find((c) => c.name === job.chain);
+      if (!chain) throw new Error(`unknown chain ${job.chain}`);
+      await runChain(ctx, chain, job.trial);
+    }
+  } finally {
+    ctx.store.unlock(ctx.experimentId, name);
+  }
+  return 'done';
+}
+
+const denseStored = (ctx: Context, trial: number): boolean => ctx.store.doneLevels(ctx.experimentId, '', trial).includes(0);
+
+/**
+ * Runs jobs in this process, in order. A job another process holds is skipped for now, and so
+ * are the chains of a trial whose dense level another process is training; when only such jobs
+ * are left, this process waits for them (polling once a second, stoppable) and then finishes
+ * whatever they left undone.
+ */
+async function runJobsHere(ctx: Context, jobs: Job[]): Promise<void> {
+  const pending = [...jobs];
+  while (pending.length) {
+    let ran = false;
+    for (let i = 0; i < pending.length && !ran; i++) {
+      const j = pending[i];
+      if (j.kind === 'chain' && !denseStored(ctx, j.trial)) continue;
+      if ((await runJob(ctx, j)) === 'done') {
+        pending.splice(i, 1);
+        ran = true;
+      }
+    }
+    if (!ran) await pause(ctx);
+  }
+}
+
+async function pause(ctx: Context): Promise<void> {
+  for (let waited = 0; waited < BUSY_WAIT_MS; waited += 100) {
+    if (ctx.shouldStop()) throw new Interrupted();
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Runs (or resumes) an experiment to the end. The CLI's `lth run` is a thin wrapper around this. */
@@ -68,19 +132,14 @@ export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions 
     },
   };
   let interrupted = false;
-  const levelsPerTrial = 1 + ctx.chains.length * ctx.spec.pruning.levels + plannedBranchRows(ctx);
-  const stored = ctx.store.db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(ctx.experimentId) as { n: number };
-  emit({ type: 'plan', experiment: ctx.spec.name, backend: ctx.backend, totalLevels: ctx.spec.trials * levelsPerTrial, doneLevels: stored.n });
+  const plan = currentPlan(ctx);
+  emit({ type: 'plan', experiment: ctx.spec.name, backend: ctx.backend, totalLevels: plan.total, doneLevels: plan.done });
   try {
+    // A writer of this host killed mid-write (SIGKILL) leaves a temporary file; its process is gone now.
+    ctx.store.removeStaleTemps();
     const workers = Math.max(1, opts.workers ?? 1);
-    if (workers === 1) {
-      for (let t = 0; t < ctx.spec.trials; t++) {
-        await runDense(counting, t);
-        for (const c of ctx.chains) await runChain(counting, c, t);
-      }
-    } else {
-      await runInWorkers(counting, loaded, opts, workers);
-    }
+    if (workers === 1) await runJobsHere(counting, pendingJobs(plan));
+    else await runInWorkers(counting, loaded, opts, workers, plan);
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     interrupted = true;
@@ -100,32 +159,34 @@ export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions 
 
 /** Messages between the parent and its worker processes. */
 export type ToWorker = { type: 'job'; job: Job } | { type: 'stop' };
-export type FromWorker = { type: 'ready' } | { type: 'progress'; event: ProgressEvent } | { type: 'done' } | { type: 'interrupted' } | { type: 'error'; message: string; user: boolean };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'progress'; event: ProgressEvent }
+  | { type: 'done' }
+  | { type: 'busy' }
+  | { type: 'interrupted' }
+  | { type: 'error'; message: string; user: boolean };
 
 /**
  * Independent chains in parallel processes. Chains of a trial wait for its dense level;
  * each worker opens the database itself (WAL + busy timeout make concurrent commits safe).
  */
-async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, n: number): Promise<void> {
-  const pending: Job[] = [];
-  const denseReady = new Set<number>();
-  for (let t = 0; t < ctx.spec.trials; t++) {
-    if (denseDone(ctx, t)) denseReady.add(t);
-    else pending.push({ kind: 'dense', trial: t });
-    for (const c of ctx.chains)
-      if (!denseDone(ctx, t) || remainingLevels(ctx, c, t).length || pendingBranches(ctx, c, t).length) pending.push({ kind: 'chain', chain: c.name, trial: t });
-  }
+async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, n: number, plan: RunPlan): Promise<void> {
+  const pending: Job[] = pendingJobs(plan);
+  const denseReady = new Set<number>(plan.dense.filter((d) => d.done).map((d) => d.trial));
   // Fewer dense levels than workers: nothing can run beside them (every chain waits for its
   // trial's dense level), and a worker has only cores/N threads. Train them here, on all cores.
   const denseJobs = pending.filter((j) => j.kind === 'dense');
   if (denseJobs.length > 0 && denseJobs.length < n) {
+    await runJobsHere(ctx, denseJobs);
     for (const j of denseJobs) {
-      await runDense(ctx, j.trial);
       denseReady.add(j.trial);
       pending.splice(pending.indexOf(j), 1);
     }
   }
-  const runnable = () => pending.findIndex((j) => j.kind === 'dense' || denseReady.has(j.trial));
+  // A job another process holds comes back after a pause (see runJob).
+  const retryAt = new Map<Job, number>();
+  const runnable = () => pending.findIndex((j) => (j.kind === 'dense' || denseReady.has(j.trial)) && (retryAt.get(j) ?? 0) <= Date.now());
   const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));
   const config = JSON.stringify({ spec: JSON.parse(loaded.json), source: 'worker', db: ctx.store.path, backend: ctx.backend, data: opts.data ?? {} });
   const children: ChildProcess[] = [];
@@ -160,6 +221,7 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
     };
     const stopPoll = setInterval(() => {
       if (!stopping && ctx.shouldStop()) stopAll();
+      else dispatch();
     }, 200);
     for (let w = 0; w < Math.min(n, Math.max(1, pending.length)); w++) {
       const child = fork(workerPath, [config], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: workerEnv(n) });
@@ -170,7 +232,10 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
         inFlight.delete(child);
         if (m.type === 'error') failure ??= m.user ? new UserError(m.message) : new Error(m.message);
         else if (m.type === 'interrupted') stopAll();
-        else if (m.type === 'done' && job?.kind === 'dense') denseReady.add(job.trial);
+        else if (m.type === 'busy' && job) {
+          pending.push(job);
+          retryAt.set(job, Date.now() + BUSY_WAIT_MS);
+        } else if (m.type === 'done' && job?.kind === 'dense') denseReady.add(job.trial);
         idle.push(child);
         dispatch();
       });
@@ -204,8 +269,13 @@ export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env,
   return { ...env, LTH_WASM_THREADS: String(Math.max(1, Math.floor(cores / workers))) };
 }
 
-/** The worker side: build a context once, then run jobs as the parent sends them. */
-export async function workerMain(configJson: string): Promise<void> {
+/**
+ * The worker side: build a context once, then run jobs as the parent sends them. SIGINT and
+ * SIGTERM (a scheduler signals the whole process group) stop it like the parent's 'stop':
+ * the level in flight is dropped, stored levels are kept. `stopped`: a signal that came before
+ * this module loaded (worker.ts listens from its first line).
+ */
+export async function workerMain(configJson: string, stopped: () => boolean = () => false): Promise<void> {
   const cfg = JSON.parse(configJson) as { spec: unknown; db: string; backend: RunOptions['backend']; data: RunOptions['data'] };
   let stop = false;
   const send = (m: FromWorker) => process.send?.(m);
@@ -213,6 +283,7 @@ export async function workerMain(configJson: string): Promise<void> {
     if (m.type === 'stop') stop = true;
   });
   process.on('SIGINT', () => (stop = true));
+  process.on('SIGTERM', () => (stop = true));
   process.on('disconnect', () => {
     stop = true;
     setTimeout(() => process.exit(0), 50).unref();
@@ -222,13 +293,12 @@ export async function workerMain(configJson: string): Promise<void> {
     backend: cfg.backend,
     data: cfg.data,
     onProgress: (event) => send({ type: 'progress', event }),
-    shouldStop: () => stop,
+    shouldStop: () => stop || stopped(),
   });
   process.on('message', async (m: ToWorker) => {
     if (m.type !== 'job') return;
     try {
-      await runJob(ctx, m.job);
-      send({ type: 'done' });
+      send({ type: (await runJob(ctx, m.job)) === 'busy' ? 'busy' : 'done' });
     } catch (e) {
       if (e instanceof Interrupted) send({ type: 'interrupted' });
       else send({ type: 'error', message: (e as Error).message, user: e instanceof UserError });

@@ -1,13 +1,29 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Sparsity } from '../pruning/masker.js';
-import type { CurvePoint } from '../training/loop.js';
 import { UserError } from '../util/errors.js';
+import { unpackLevel, type Artifact, type StoredMasks, type StoredWeights } from './levels.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
-import { readArrays, writeArrays } from './weights.js';
+import { processAlive, readArrays, removeStaleTemps, writeArrays } from './weights.js';
 
 export const DEFAULT_DB = 'results/lth.db';
+
+/** One evaluation point of a level, as stored (structurally the training loop's CurvePoint). */
+export interface StoredPoint {
+  iteration: number;
+  trainLoss: number | null;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  testLoss: number | null;
+  testAccuracy: number | null;
+}
+
+/** Remaining weights of a level, as stored (structurally pruning's Sparsity). */
+export interface StoredSparsity {
+  percentRemaining: number;
+  layers: { layer: string; total: number; remaining: number }[];
+}
 
 export interface LevelRecord {
   experimentId: number;
@@ -17,57 +33,171 @@ export interface LevelRecord {
   replicate?: number;
   trial: number;
   level: number;
-  sparsity: Sparsity;
+  sparsity: StoredSparsity;
   maskHash: string;
-  earlyStop: CurvePoint;
-  final: CurvePoint;
-  curve: CurvePoint[];
+  earlyStop: StoredPoint;
+  final: StoredPoint;
+  curve: StoredPoint[];
   iterations: number;
   wallSeconds: number;
   backend: string;
   /** weight files written for this level, by artifact key */
-  artifacts: Record<string, Record<string, Float32Array | Uint8Array>>;
+  artifacts: Record<string, Artifact>;
 }
 
-/** The results database and the weight files beside it. One instance per process. */
-export class Store {
-  readonly db: Database.Database;
-  readonly weightsDir: string;
+/** A stored row's identity and its % remaining: what the run plan needs (orchestration/plan.ts). */
+export interface StoredRow {
+  strategy: string;
+  branch: string;
+  replicate: number;
+  trial: number;
+  level: number;
+  percentRemaining: number;
+}
 
-  constructor(readonly path: string) {
-    const full = resolve(path);
-    mkdirSync(dirname(full), { recursive: true });
+/** An experiment as `lth status` lists it. */
+export interface ExperimentInfo {
+  id: number;
+  name: string;
+  specHash: string;
+  specJson: string;
+  codeVersion: string;
+  /** backends that trained its levels, comma-separated, or null before the first level */
+  backends: string | null;
+  /** ISO time of its last stored level, or null */
+  last: string | null;
+}
+
+/** A lock older than this without a heartbeat is stale even when its pid looks alive (pid reuse, another host). */
+const LOCK_STALE_MS = 10 * 60 * 1000;
+const HEARTBEAT_MS = 30 * 1000;
+
+/**
+ * Opens a SQLite file as an lth database, checking before anything is written that it is one:
+ * an SQLite file (not text), and either empty or carrying lth's `meta` table. lth never writes
+ * into another program's database. `readonly`: the file must exist, nothing is ever written
+ * (readers: status, report, query). Errors are one line naming the file and the fix.
+ */
+export function openLthDatabase(path: string, opts: { readonly?: boolean } = {}): Database.Database {
+  const full = resolve(path);
+  const ro = opts.readonly === true;
+  if (ro && !existsSync(full)) throw new UserError(`no database at ${path}: run an experiment first (lth run SPEC) or pass --db`);
+  if (!ro) {
     try {
-      this.db = new Database(full);
+      mkdirSync(dirname(full), { recursive: true });
+      accessSync(existsSync(full) ? full : dirname(full), constants.W_OK);
+      if (existsSync(full)) accessSync(dirname(full), constants.W_OK); // SQLite writes its journal beside the file
     } catch (e) {
-      throw new UserError(`cannot open database ${path}: ${(e as Error).message}; check --db`);
+      throw new UserError(`cannot write the database ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): lth run needs a writable file and folder; copy it somewhere writable or pass another --db`);
     }
+  }
+  let db: Database.Database;
+  let names: string[];
+  try {
+    db = new Database(full, ro ? { readonly: true, fileMustExist: true } : {});
+  } catch (e) {
+    throw new UserError(`cannot open database ${path}: ${(e as Error).message}; check --db`);
+  }
+  try {
+    names = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").pluck().all() as string[];
+  } catch (e) {
+    db.close();
+    const msg = (e as Error).message;
+    if (/not a database/i.test(msg)) throw new UserError(`${path} is not an SQLite database: pass --db the path of an lth database, or a new path`);
+    throw new UserError(`cannot read ${path} (${msg}): if its folder is read-only, copy it somewhere writable; or pass another --db`);
+  }
+  const isLth = names.includes('meta') && db.prepare("SELECT 1 FROM meta WHERE key = 'schema_version'").get() !== undefined;
+  if (names.length > 0 && !isLth) {
+    db.close();
+    const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? ', …' : '');
+    throw new UserError(`${path} is another program's SQLite database (tables: ${shown}), not lth's: lth never writes into it; pass --db a new path`);
+  }
+  return db;
+}
+
+/**
+ * The results database and the weight files beside it: the only owner of the schema
+ * (src/storage/schema.ts) and of the weight-file layout (src/storage/levels.ts).
+ * One instance per process. `readonly` opens an existing database for reading only.
+ */
+export class Store {
+  readonly #db: Database.Database;
+  readonly weightsDir: string;
+  readonly isReadonly: boolean;
+  /** jobs this process holds a lock on, by experiment id */
+  readonly #held = new Map<string, { experimentId: number; job: string }>();
+  #heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly path: string,
+    opts: { readonly?: boolean } = {},
+  ) {
+    const full = resolve(path);
+    this.isReadonly = opts.readonly === true;
+    this.#db = openLthDatabase(path, opts);
     this.weightsDir = full.replace(/\.(db|sqlite3?)$/i, '') + '.weights';
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 30000');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
+    if (this.isReadonly) return;
+    try {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('busy_timeout = 30000');
+      this.#db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (e) {
+      this.#db.close();
+      if (e instanceof UserError) throw e;
+      throw new UserError(`cannot write the database ${path} (${(e as Error).message}): lth run needs a writable file and folder; pass another --db`);
+    }
   }
 
   private migrate(): void {
-    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").get();
-    const version = hasMeta ? Number((this.db.prepare("SELECT value FROM meta WHERE key='schema_version'").get() as { value: string } | undefined)?.value ?? 0) : 0;
+    const version = this.schemaVersion();
     if (version > SCHEMA_VERSION) throw new UserError(`database ${this.path} has schema version ${version}, newer than this lth (${SCHEMA_VERSION}): upgrade lth`);
     if (version === SCHEMA_VERSION) return;
-    this.db.transaction(() => {
-      this.db.exec(SCHEMA_SQL);
-      this.db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    // Every statement of SCHEMA_SQL is idempotent (IF NOT EXISTS; views re-created), so it also migrates 1 → 2 (adds `locks`).
+    this.#db.transaction(() => {
+      this.#db.exec(SCHEMA_SQL);
+      this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     }).immediate();
   }
 
+  private schemaVersion(): number {
+    const hasMeta = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").get();
+    return hasMeta ? Number((this.#db.prepare("SELECT value FROM meta WHERE key='schema_version'").get() as { value: string } | undefined)?.value ?? 0) : 0;
+  }
+
+  private hasTable(name: string): boolean {
+    return this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?").get(name) !== undefined;
+  }
+
+  /**
+   * Releases this process's locks and closes. A writer also switches the file back to a rollback
+   * journal when it is the last connection (busy otherwise: then it stays WAL), so that readers
+   * can open the file later from a read-only folder, where SQLite cannot create WAL's -shm file.
+   */
   close(): void {
-    this.db.close();
+    if (!this.#db.open) return;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (!this.isReadonly) {
+      try {
+        for (const { experimentId, job } of this.#held.values()) this.unlock(experimentId, job);
+        this.#db.pragma('busy_timeout = 0');
+        this.#db.pragma('journal_mode = DELETE');
+      } catch {
+        // another connection is open: it keeps WAL and switches back when it closes
+      }
+    }
+    this.#db.close();
+  }
+
+  /** Removes temporary weight files left by writers of this host that were killed mid-write. */
+  removeStaleTemps(): string[] {
+    return removeStaleTemps(this.weightsDir);
   }
 
   /** Registers the experiment, or checks that the stored one has the same spec. Returns its id. */
   registerExperiment(name: string, specHash: string, specJson: string, codeVersion: string, chains: { strategy: string; trial: number; seed: number }[]): number {
-    return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT id, spec_hash FROM experiments WHERE name = ?').get(name) as { id: number; spec_hash: string } | undefined;
+    return this.#db.transaction(() => {
+      const row = this.#db.prepare('SELECT id, spec_hash FROM experiments WHERE name = ?').get(name) as { id: number; spec_hash: string } | undefined;
       if (row && row.spec_hash !== specHash) {
         throw new UserError(
           `experiment "${name}" already exists in ${this.path} with a different spec (hash ${row.spec_hash.slice(0, 12)} ≠ ${specHash.slice(0, 12)}): give the changed spec a new "name", or use another --db`,
@@ -76,33 +206,80 @@ export class Store {
       const id = row
         ? row.id
         : Number(
-            this.db
+            this.#db
               .prepare('INSERT INTO experiments(name, spec_hash, spec_json, code_version, created_at) VALUES (?, ?, ?, ?, ?)')
               .run(name, specHash, specJson, codeVersion, new Date().toISOString()).lastInsertRowid,
           );
-      const ins = this.db.prepare('INSERT OR IGNORE INTO chains(experiment_id, strategy, trial, seed) VALUES (?, ?, ?, ?)');
+      const ins = this.#db.prepare('INSERT OR IGNORE INTO chains(experiment_id, strategy, trial, seed) VALUES (?, ?, ?, ?)');
       for (const c of chains) ins.run(id, c.strategy, c.trial, c.seed);
       return id;
     }).immediate();
   }
 
+  /** The experiments in the database, oldest first ([] for a new, empty database). */
+  experiments(): ExperimentInfo[] {
+    if (!this.hasTable('experiments')) return [];
+    return this.#db
+      .prepare(
+        `SELECT e.id, e.name, e.spec_hash AS specHash, e.spec_json AS specJson, e.code_version AS codeVersion,
+                (SELECT group_concat(DISTINCT backend) FROM results r WHERE r.experiment_id = e.id) AS backends,
+                (SELECT max(created_at) FROM results r WHERE r.experiment_id = e.id) AS last
+           FROM experiments e ORDER BY e.id`,
+      )
+      .all() as ExperimentInfo[];
+  }
+
   /** Levels already stored for a chain (or '' for the dense level 0), ascending. */
   doneLevels(experimentId: number, strategy: string, trial: number, branch = ''): number[] {
     return (
-      this.db
+      this.#db
         .prepare('SELECT level FROM results WHERE experiment_id = ? AND strategy = ? AND trial = ? AND branch = ? AND replicate = 0 ORDER BY level')
         .all(experimentId, strategy, trial, branch) as { level: number }[]
     ).map((r) => r.level);
   }
 
-  artifactPath(experiment: string, key: string): string {
-    return join(this.weightsDir, experiment, `${key}.bin`);
+  /** Every stored row of an experiment (chains, dense levels and branches), in no particular order. */
+  storedRows(experimentId: number): StoredRow[] {
+    return this.#db
+      .prepare('SELECT strategy, branch, replicate, trial, level, percent_remaining AS percentRemaining FROM results WHERE experiment_id = ?')
+      .all(experimentId) as StoredRow[];
   }
 
-  readArtifact(experimentId: number, key: string): Record<string, Float32Array | Uint8Array> {
-    const row = this.db.prepare('SELECT file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?').get(experimentId, key) as { file: string; sha256: string } | undefined;
-    if (!row) throw new UserError(`stored weights "${key}" are missing from ${this.path}: run with a fresh --db`);
+  /** Branch rows stored under a chain of a trial. */
+  storedBranchRows(experimentId: number, strategy: string, trial: number): { level: number; branch: string; replicate: number }[] {
+    return this.#db
+      .prepare("SELECT level, branch, replicate FROM results WHERE experiment_id = ? AND strategy = ? AND trial = ? AND branch <> ''")
+      .all(experimentId, strategy, trial) as { level: number; branch: string; replicate: number }[];
+  }
+
+  /** % of prunable weights remaining at a stored chain level, or null when the level is not stored. */
+  percentRemaining(experimentId: number, strategy: string, trial: number, level: number): number | null {
+    const row = this.#db
+      .prepare("SELECT percent_remaining p FROM results WHERE experiment_id=? AND strategy=? AND trial=? AND level=? AND branch='' AND replicate=0")
+      .get(experimentId, strategy, trial, level) as { p: number } | undefined;
+    return row?.p ?? null;
+  }
+
+  /** Number of rows stored for an experiment. */
+  countStored(experimentId: number): number {
+    return (this.#db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(experimentId) as { n: number }).n;
+  }
+
+  /** A stored weight file by artifact key (storage/levels.ts `keys`), checked against its sha256. */
+  loadArtifact(experimentId: number, key: string): Artifact {
+    const row = this.#db.prepare('SELECT file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?').get(experimentId, key) as { file: string; sha256: string } | undefined;
+    if (!row) throw new UserError(`stored weights "${key}" are missing from ${this.path}: drop the experiment (lth rm NAME) or run with a fresh --db`);
     return readArrays(join(this.weightsDir, row.file), row.sha256);
+  }
+
+  /** @deprecated the old name of loadArtifact */
+  readArtifact(experimentId: number, key: string): Artifact {
+    return this.loadArtifact(experimentId, key);
+  }
+
+  /** A stored level's weights and masks (a file written with packLevel). */
+  loadLevel(experimentId: number, key: string): { weights: StoredWeights; masks: StoredMasks } {
+    return unpackLevel(this.loadArtifact(experimentId, key));
   }
 
   /**
@@ -114,15 +291,16 @@ export class Store {
       const file = join(experiment, `${key}.bin`);
       return { key, file, sha: writeArrays(join(this.weightsDir, file), arrays) };
     });
-    this.db.transaction(() => {
+    const db = this.#db;
+    db.transaction(() => {
       const branch = r.branch ?? '';
       const replicate = r.replicate ?? 0;
-      const exists = this.db
+      const exists = db
         .prepare('SELECT 1 FROM results WHERE experiment_id=? AND strategy=? AND branch=? AND replicate=? AND trial=? AND level=?')
         .get(r.experimentId, r.strategy, branch, replicate, r.trial, r.level);
       if (exists) return; // another worker finished it first; never duplicate
       const id = Number(
-        this.db
+        db
           .prepare(
             `INSERT INTO results(experiment_id, strategy, branch, replicate, trial, level, percent_remaining,
                early_stop_iteration, early_stop_val_loss, early_stop_val_accuracy, early_stop_test_accuracy,
@@ -137,14 +315,97 @@ export class Store {
             r.iterations, r.wallSeconds, r.backend, r.maskHash, files[0]?.file ?? null, new Date().toISOString(),
           ).lastInsertRowid,
       );
-      const ls = this.db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?,?,?,?)');
+      const ls = db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?,?,?,?)');
       for (const l of r.sparsity.layers) ls.run(id, l.layer, l.total, l.remaining);
-      const cp = this.db.prepare('INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?,?,?,?,?,?,?)');
+      const cp = db.prepare('INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?,?,?,?,?,?,?)');
       for (const p of r.curve) cp.run(id, p.iteration, num(p.trainLoss), num(p.valLoss), num(p.valAccuracy), num(p.testLoss), num(p.testAccuracy));
-      const art = this.db.prepare('INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) VALUES (?,?,?,?)');
+      const art = db.prepare('INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) VALUES (?,?,?,?)');
       for (const f of files) art.run(r.experimentId, f.key, f.file, f.sha);
     }).immediate();
   }
+
+  /**
+   * Takes the lock on one job (e.g. "dense t0", "rewind t1") of an experiment, so that two
+   * `lth run` on one database never train the same level twice. Returns false when another
+   * live process holds it. A lock is stale, and taken over, when its process on this host is
+   * gone, or when it has had no heartbeat for 10 minutes (a killed process on another host,
+   * or a reused pid). Re-entrant within a process.
+   */
+  tryLock(experimentId: number, job: string): boolean {
+    const me = { pid: process.pid, host: hostname() };
+    const got = this.#db.transaction(() => {
+      const row = this.#db.prepare('SELECT pid, host, heartbeat_at FROM locks WHERE experiment_id = ? AND job = ?').get(experimentId, job) as
+        | { pid: number; host: string; heartbeat_at: string }
+        | undefined;
+      if (row && !(row.pid === me.pid && row.host === me.host) && lockAlive(row)) return false;
+      this.#db
+        .prepare('INSERT OR REPLACE INTO locks(experiment_id, job, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?)')
+        .run(experimentId, job, me.pid, me.host, new Date().toISOString());
+      return true;
+    }).immediate();
+    if (got) {
+      this.#held.set(`${experimentId}/${job}`, { experimentId, job });
+      this.#heartbeat ??= setInterval(() => this.beat(), HEARTBEAT_MS).unref();
+    }
+    return got;
+  }
+
+  /** Releases a lock this process holds (no-op otherwise). */
+  unlock(experimentId: number, job: string): void {
+    this.#held.delete(`${experimentId}/${job}`);
+    this.#db.prepare('DELETE FROM locks WHERE experiment_id = ? AND job = ? AND pid = ? AND host = ?').run(experimentId, job, process.pid, hostname());
+  }
+
+  private beat(): void {
+    try {
+      const up = this.#db.prepare('UPDATE locks SET heartbeat_at = ? WHERE experiment_id = ? AND job = ? AND pid = ? AND host = ?');
+      for (const { experimentId, job } of this.#held.values()) up.run(new Date().toISOString(), experimentId, job, process.pid, hostname());
+    } catch {
+      // busy: the next beat retries; a lock is stale only after 10 minutes without one
+    }
+  }
+
+  /**
+   * Deletes one experiment: its rows in every table and only its weight files (those its
+   * `artifacts` rows name, then its folder if that is left empty). Refused while a live
+   * process holds one of its locks. Returns what was removed; throws when there is no such experiment.
+   */
+  removeExperiment(name: string): { rows: number; files: number } {
+    const row = this.#db.prepare('SELECT id FROM experiments WHERE name = ?').get(name) as { id: number } | undefined;
+    if (!row) {
+      const names = this.experiments().map((e) => e.name);
+      throw new UserError(`no experiment "${name}" in ${this.path}${names.length ? ` (experiments: ${names.join(', ')})` : ' (it has no experiments)'}`);
+    }
+    const id = row.id;
+    const live = (this.#db.prepare('SELECT pid, host, heartbeat_at FROM locks WHERE experiment_id = ?').all(id) as { pid: number; host: string; heartbeat_at: string }[]).filter(lockAlive);
+    if (live.length) throw new UserError(`experiment "${name}" is being run now (process ${live[0].pid} on ${live[0].host}): stop that run first`);
+    const files = this.#db.prepare('SELECT file FROM artifacts WHERE experiment_id = ?').pluck().all(id) as string[];
+    const rows = this.#db.transaction(() => {
+      const inResults = 'result_id IN (SELECT id FROM results WHERE experiment_id = ?)';
+      this.#db.prepare(`DELETE FROM curve_points WHERE ${inResults}`).run(id);
+      this.#db.prepare(`DELETE FROM layer_sparsity WHERE ${inResults}`).run(id);
+      const n = this.#db.prepare('DELETE FROM results WHERE experiment_id = ?').run(id).changes;
+      for (const t of ['artifacts', 'chains', 'locks']) this.#db.prepare(`DELETE FROM ${t} WHERE experiment_id = ?`).run(id);
+      this.#db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
+      return n;
+    }).immediate();
+    // Files after the commit: a crash in between leaves orphan files, never rows without files.
+    for (const f of files) rmSync(join(this.weightsDir, f), { force: true });
+    pruneEmptyDirs(join(this.weightsDir, name));
+    return { rows, files: files.length };
+  }
+}
+
+function lockAlive(l: { pid: number; host: string; heartbeat_at: string }): boolean {
+  if (Date.now() - Date.parse(l.heartbeat_at) > LOCK_STALE_MS) return false;
+  return l.host !== hostname() || processAlive(l.pid);
+}
+
+/** Removes a folder tree's empty folders (bottom-up), keeping any that still hold a file. */
+function pruneEmptyDirs(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) pruneEmptyDirs(join(dir, e.name));
+  if (readdirSync(dir).length === 0) rmdirSync(dir);
 }
 
 /** SQLite has no NaN: store it as NULL. */

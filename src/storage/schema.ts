@@ -9,7 +9,7 @@
  * Units: accuracies are fractions in [0, 1]; losses are mean cross-entropy (nats) per example;
  * iterations are optimizer steps; percent_remaining is % of prunable weights (biases excluded).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -88,6 +88,17 @@ CREATE TABLE IF NOT EXISTS artifacts (
   file          TEXT NOT NULL,   -- relative to the weights folder
   sha256        TEXT NOT NULL,
   PRIMARY KEY (experiment_id, key)
+);
+
+-- one row per job (dense level of a trial, or one chain of a trial) some process is running now:
+-- two \`lth run\` on one database never train the same level twice (added in schema version 2)
+CREATE TABLE IF NOT EXISTS locks (
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+  job           TEXT NOT NULL,   -- e.g. "dense t0", "rewind t1"
+  pid           INTEGER NOT NULL,
+  host          TEXT NOT NULL,
+  heartbeat_at  TEXT NOT NULL,   -- refreshed every 30 s while held; stale after 10 minutes
+  PRIMARY KEY (experiment_id, job)
 );
 
 DROP VIEW IF EXISTS levels;

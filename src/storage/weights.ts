@@ -1,11 +1,12 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { sha256 } from '../util/hash.js';
 import { UserError } from '../util/errors.js';
 
 /**
  * Weight and mask files: a small JSON header then raw little-endian arrays.
- * Written to a temporary name, fsynced and renamed, so a file either exists whole or not at all;
+ * Written to a temporary name, fsynced, verified and renamed, so a file either exists whole or not at all;
  * the sha256 of the bytes is stored in the database and checked on every read.
  */
 type Arrays = Record<string, Float32Array | Uint8Array>;
@@ -34,20 +35,86 @@ export function decode(buf: Buffer, file: string): Arrays {
   return out;
 }
 
-/** Writes atomically; returns the sha256 of the content. */
-export function writeArrays(file: string, arrays: Arrays): string {
+/** The file calls writeArrays makes; a parameter so tests can inject a failing disk. */
+export interface FileIo {
+  writeSync(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  fsyncSync(fd: number): void;
+}
+const NODE_IO: FileIo = { writeSync: (fd, buf, off, len) => writeSync(fd, buf, off, len), fsyncSync };
+
+/** Suffix of a weight file being written: `.tmp-<pid>@<host>`, so a run can tell its own host's dead writers' files. */
+const tmpSuffix = () => `.tmp-${process.pid}@${hostname()}`;
+
+/**
+ * Writes atomically; returns the sha256 of the bytes on disk. Every byte is written (a short
+ * write is continued), fsynced, then read back and checked before the file gets its final name,
+ * so a full disk can never leave a truncated file, or a checksum of bytes that are not there.
+ * On failure the temporary file is removed and the error names the file and the fix.
+ */
+export function writeArrays(file: string, arrays: Arrays, io: FileIo = NODE_IO): string {
   const buf = encode(arrays);
+  const want = sha256(buf);
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  const tmp = file + tmpSuffix();
   try {
-    writeSync(fd, buf);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      for (let off = 0; off < buf.length; ) {
+        const n = io.writeSync(fd, buf, off, buf.length - off);
+        if (!(n > 0)) throw Object.assign(new Error(`wrote 0 of ${buf.length - off} remaining bytes`), { code: 'ENOSPC' });
+        off += n;
+      }
+      io.fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const onDisk = sha256(readFileSync(tmp));
+    if (onDisk !== want) throw new Error('the bytes read back differ from the bytes written');
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'EROFS' || err.code === 'EACCES' ? 'the folder is not writable' : err.message;
+    throw new UserError(`cannot write weight file ${file}: ${why}; free space (or fix permissions) and run again: stored levels are kept`);
   }
-  renameSync(tmp, file);
-  return sha256(buf);
+  return want;
+}
+
+/**
+ * Removes temporary weight files (`*.tmp-<pid>@<host>`, or `*.tmp-<pid>` from older versions)
+ * whose writer on this host is gone: a process killed mid-write leaves them. Files of live
+ * processes, and of other hosts (a shared folder), are left alone. Returns the paths removed.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      const m = /\.tmp-(\d+)(?:@(.+))?$/.exec(e.name);
+      if (!m || !e.isFile() || (m[2] !== undefined && m[2] !== hostname()) || processAlive(Number(m[1]))) continue;
+      rmSync(p, { force: true });
+      removed.push(p);
+    }
+  };
+  walk(dir);
+  return removed;
+}
+
+/** Whether a process of this host is alive (EPERM: alive, owned by someone else). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function readArrays(file: string, expectedSha: string): Arrays {

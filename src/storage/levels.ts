@@ -1,0 +1,44 @@
+/**
+ * Where a level's weight files live under the weights folder and how a level is packed into
+ * one file. Only storage knows this layout; orchestration asks for a level by (trial, chain, level).
+ * The keys are part of the on-disk format (docs/SCHEMA.md, table `artifacts`): changing one
+ * orphans every stored file of that kind.
+ */
+
+/** Weights and masks as plain arrays, keyed by parameter name (structurally the models' Weights/Masks). */
+export type StoredWeights = Record<string, Float32Array>;
+export type StoredMasks = Record<string, Uint8Array>;
+/** One weight file's content: named arrays. */
+export type Artifact = Record<string, Float32Array | Uint8Array>;
+
+const chainDir = (trial: number, chain: string) => `trial-${trial}/${encodeURIComponent(chain)}`;
+
+/** Artifact keys (the file is `<experiment>/<key>.bin` under the weights folder). */
+export const keys = {
+  theta0: (t: number) => `trial-${t}/theta-0`,
+  thetaK: (t: number, k: number) => `trial-${t}/theta-k${k}`,
+  dense: (t: number) => `trial-${t}/level-0`,
+  level: (t: number, chain: string, level: number) => `${chainDir(t, chain)}/level-${level}`,
+  /** a chain level's weights and mask; level 0 is the trial's shared dense level */
+  chainLevel: (t: number, chain: string, level: number) => (level === 0 ? keys.dense(t) : keys.level(t, chain, level)),
+  branch: (t: number, chain: string, level: number, label: string, replicate: number) => `${chainDir(t, chain)}/level-${level}-${encodeURIComponent(label)}-${replicate}`,
+};
+
+/** Weights and mask share one file per level: weights under "w/", masks under "m/". */
+export function packLevel(w: StoredWeights, m: StoredMasks): Artifact {
+  const out: Artifact = {};
+  for (const [k, v] of Object.entries(w)) out[`w/${k}`] = v;
+  for (const [k, v] of Object.entries(m)) out[`m/${k}`] = v;
+  return out;
+}
+
+/** The inverse of packLevel; other entries (e.g. supermask scores "s/") are ignored. */
+export function unpackLevel(a: Artifact): { weights: StoredWeights; masks: StoredMasks } {
+  const weights: StoredWeights = {};
+  const masks: StoredMasks = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (k.startsWith('w/')) weights[k.slice(2)] = v as Float32Array;
+    else if (k.startsWith('m/')) masks[k.slice(2)] = v as Uint8Array;
+  }
+  return { weights, masks };
+}
