@@ -292,7 +292,7 @@ export class Store {
       return { key, file, sha: writeArrays(join(this.weightsDir, file), arrays) };
     });
     const db = this.#db;
-    db.transaction(() => {
+    const store = () => db.transaction(() => {
       const branch = r.branch ?? '';
       const replicate = r.replicate ?? 0;
       const exists = db
@@ -322,6 +322,15 @@ export class Store {
       const art = db.prepare('INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) VALUES (?,?,?,?)');
       for (const f of files) art.run(r.experimentId, f.key, f.file, f.sha);
     }).immediate();
+    try {
+      store();
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      // The transaction rolled back: nothing of this level is stored, earlier levels are intact.
+      if (code.startsWith('SQLITE_FULL')) throw new UserError(`cannot store level ${r.level} in ${this.path}: the disk is full; free space and run again: stored levels are kept`);
+      if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR')) throw new UserError(`cannot store level ${r.level} in ${this.path} (${code}): check that the database and its folder are writable, then run again`);
+      throw e;
+    }
   }
 
   /**

@@ -54,9 +54,9 @@ const tmpSuffix = () => `.tmp-${process.pid}@${hostname()}`;
 export function writeArrays(file: string, arrays: Arrays, io: FileIo = NODE_IO): string {
   const buf = encode(arrays);
   const want = sha256(buf);
-  mkdirSync(dirname(file), { recursive: true });
   const tmp = file + tmpSuffix();
   try {
+    mkdirSync(dirname(file), { recursive: true });
     const fd = openSync(tmp, 'w');
     try {
       for (let off = 0; off < buf.length; ) {
