@@ -19,7 +19,12 @@ export function toTensors(model: Model, w: Weights): Record<string, tf.Tensor> {
   return Object.fromEntries(model.params.map((p) => [p.name, toHeld(p, w[p.name])]));
 }
 
-/** Loss and accuracy of the network on a split, in chunks to bound memory. */
+/**
+ * Loss and accuracy of the network on a split, in chunks of `chunk` examples to bound memory.
+ * loss = mean over the split's n examples of the cross-entropy −log softmax(logits)[label]
+ * (nats); accuracy = fraction of examples whose argmax logit is the label. Both NaN when n = 0.
+ * `w` is in held layout.
+ */
 export function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Split, chunk = 1000): { loss: number; accuracy: number } {
   if (split.n === 0) return { loss: NaN, accuracy: NaN };
   const dim = split.x.length / split.n;
@@ -33,7 +38,12 @@ export function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Spli
         const x = tf.tensor2d(split.x.subarray(s * dim, e * dim), [e - s, dim]);
         const y = tf.tensor1d(Int32Array.from(split.y.subarray(s, e)), 'int32');
         const logits = model.predict(stored.w, x);
-        const loss = tf.sum(tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, tf.Reduction.NONE));
+        // Per-example losses, summed here and divided by the split's size below: the mean over
+        // the whole split whatever the chunking. The reduction is softmaxCrossEntropy's 5th
+        // argument (weights, labelSmoothing come first); lth 0.1.0 passed it 4th, as a label
+        // smoothing of 0, so each chunk gave its mean and losses were ~1/1000 (docs/SCHEMA.md).
+        const perExample = tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, 0, tf.Reduction.NONE);
+        const loss = tf.sum(perExample);
         const acc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
         return [loss.dataSync()[0], acc.dataSync()[0]];
       });
