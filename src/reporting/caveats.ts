@@ -8,9 +8,9 @@ import { type Db, requireExperiment, withDb } from './db.js';
  * lth 0.1.0 passed the loss reduction to tf.losses.softmaxCrossEntropy in the label-smoothing
  * slot, so each evaluation chunk of 1000 examples gave its mean and the chunk means were summed
  * and divided by the split size: every stored validation and test loss (`early_stop_val_loss`,
- * `final_val_loss`, `final_test_loss`, curve `val_loss`/`test_loss`) is wrong, about 1/1000 of
- * the mean cross-entropy. Training losses and accuracies were computed correctly. The
- * early-stop point is the minimum of those losses: the true one when the validation split has
+ * `final_val_loss`, `final_test_loss`, curve `val_loss`/`test_loss`) is wrong: 1/n of the mean
+ * cross-entropy for a split of n ≤ 1000 examples, about 1/1000 for larger ones. Training
+ * losses and accuracies were computed correctly. The early-stop point is the minimum of those losses: the true one when the validation split has
  * at most 1000 examples or a multiple of 1000 (the losses are then a constant multiple of the
  * true ones), possibly another evaluation otherwise (a short last chunk weighs more).
  */
@@ -34,7 +34,7 @@ export function storedNumberNotes(db: Db | string, experiment: string, shown: Sh
     const notes: string[] = [];
     if (shown.losses)
       notes.push(
-        `note: ${experiment} was written by ${e.code_version}: its stored validation/test losses are wrong (about 1/1000 of the mean cross-entropy); ` +
+        `note: ${experiment} was written by ${e.code_version}: its stored validation/test losses are wrong (1/n of the mean cross-entropy for a split of n ≤ 1000 examples, about 1/1000 above); ` +
           'accuracies are valid — see "Losses written by lth 0.1.0" in docs/SCHEMA.md, and re-run into a new database for exact losses',
       );
     let validation: unknown;
