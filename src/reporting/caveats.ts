@@ -10,9 +10,10 @@ import { type Db, requireExperiment, withDb } from './db.js';
  * and divided by the split size: every stored validation and test loss (`early_stop_val_loss`,
  * `final_val_loss`, `final_test_loss`, curve `val_loss`/`test_loss`) is wrong: 1/n of the mean
  * cross-entropy for a split of n ≤ 1000 examples, about 1/1000 for larger ones. Training
- * losses and accuracies were computed correctly. The early-stop point is the minimum of those losses: the true one when the validation split has
- * at most 1000 examples or a multiple of 1000 (the losses are then a constant multiple of the
- * true ones), possibly another evaluation otherwise (a short last chunk weighs more).
+ * losses and accuracies were computed correctly. The early-stop point is the minimum of those
+ * losses: the true one when the validation split has at most 1000 examples or a multiple of
+ * 1000 (the losses are then a constant multiple of the true ones), possibly another
+ * evaluation otherwise (a short last chunk weighs more).
  */
 export const WRONG_LOSS_VERSIONS: readonly string[] = ['lth 0.1.0'];
 
