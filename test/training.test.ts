@@ -5,7 +5,9 @@ import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { buildModel, initialize, type Masks } from '../src/models/index.js';
 import { specSchema } from '../src/spec/index.js';
-import { train } from '../src/training/loop.js';
+import { everySteps } from '../src/training/callbacks.js';
+import { runLoop, train, type Trainee } from '../src/training/loop.js';
+import { makeOptimizer } from '../src/training/optimizer.js';
 import { planTraining } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 import { tinySpec } from './helpers.js';
@@ -66,4 +68,90 @@ test('training leaves no tensors behind', async () => {
   const before = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) await train({ model, data, plan, schedule: { kind: 'constant', steps: 20, lr: 1e-3 }, init, masks, orderKey: ['t', i] });
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('callbacks run before the update of the steps they name, and once after the last step', async () => {
+  const seen: [string, number][] = [];
+  let updates = 0;
+  const trainee: Trainee = {
+    step: (s) => {
+      assert.equal(s, 5 + updates);
+      updates++;
+    },
+    takeTrainLoss: () => null,
+    evalNetwork: async () => ({ weights: {}, release: () => {} }),
+    readWeights: async () => ({}),
+  };
+  await runLoop(trainee, { from: 5, to: 20 }, [
+    everySteps(7, (s) => void seen.push(['every7', s])),
+    { at: (s) => s === 9, run: (s) => void seen.push(['at9', s - 5 - updates]) },
+  ]);
+  assert.equal(updates, 15);
+  // every 7 steps counted from `from` (5, 12, 19) and at the end (20); at9 saw 4 updates done (5…8)
+  assert.deepEqual(seen, [['every7', 5], ['at9', 0], ['every7', 12], ['every7', 19], ['every7', 20]]);
+});
+
+test('a mask-update callback: newly pruned weights are zero at once and stay zero, regrown ones train from 0', async () => {
+  const { data, model, plan, init, masks } = await setup();
+  const name = model.params.find((p) => p.kind !== 'none')!.name;
+  const old = masks[name];
+  // swap: prune the first 20 kept entries, regrow the first 20 pruned entries
+  const next = Uint8Array.from(old);
+  const pruned: number[] = [];
+  const grown: number[] = [];
+  for (let i = 0; i < old.length && (pruned.length < 20 || grown.length < 20); i++) {
+    if (old[i] && pruned.length < 20) (next[i] = 0), pruned.push(i);
+    else if (!old[i] && grown.length < 20) (next[i] = 1), grown.push(i);
+  }
+  let atUpdate: { w: Float32Array; m: Uint8Array } | null = null;
+  const res = await train({
+    model,
+    data,
+    plan,
+    schedule: { kind: 'replay', from: 0 },
+    init,
+    masks,
+    orderKey: ['t'],
+    stepCallbacks: [
+      {
+        at: (s) => s === 40,
+        run: async (_s, t) => {
+          const c = t.control!;
+          c.setMasks({ [name]: next });
+          c.resetOptimizerState({ [name]: Uint8Array.from(next, (v, i) => (v && !old[i] ? 1 : 0)) });
+          atUpdate = { w: (await c.readWeights())[name], m: (await c.readMasks())[name] };
+          const bias = model.params.find((p) => p.kind === 'none')!;
+          assert.throws(() => c.setMasks({ [bias.name]: new Uint8Array(bias.shape.reduce((a, b) => a * b, 1)) }), /has no mask/);
+          assert.throws(() => c.setMasks({ [name]: new Uint8Array(3) }), /has \d+ entries, got 3/);
+        },
+      },
+    ],
+  });
+  assert.ok(atUpdate);
+  const u = atUpdate as { w: Float32Array; m: Uint8Array };
+  assert.deepEqual(u.m, next);
+  for (const i of pruned) assert.ok(u.w[i] === 0 && res.weights[name][i] === 0, `pruned ${i}: ${u.w[i]} → ${res.weights[name][i]}`);
+  for (const i of grown) assert.ok(u.w[i] === 0, `regrown ${i} starts at 0`);
+  assert.ok(grown.filter((i) => res.weights[name][i] !== 0).length > 10, 'regrown weights train after the update');
+});
+
+test('resetOptimizerState zeroes Adam\'s moments at the given entries only', async () => {
+  const w = tf.variable(tf.tensor1d([1, 1, 1, 1]));
+  const opt = makeOptimizer({ name: 'adam', lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, { vars: { w }, masks: {} });
+  const g = tf.tensor1d([1, 1, 1, 1]);
+  const zero = tf.zeros([4]);
+  for (let i = 0; i < 3; i++) opt.step({ w: g }, 0.1);
+  const where = tf.tensor1d([0, 1, 0, 1]);
+  opt.resetState('w', where);
+  const before = w.dataSync().slice();
+  // With a zero gradient, only the momentum moves a weight: reset entries stay put.
+  opt.step({ w: zero }, 0.1);
+  const after = w.dataSync();
+  assert.notEqual(after[0], before[0]);
+  assert.equal(after[1], before[1]);
+  assert.notEqual(after[2], before[2]);
+  assert.equal(after[3], before[3]);
+  assert.throws(() => opt.resetState('nope', where), /no optimizer state for 'nope'/);
+  opt.dispose();
+  tf.dispose([w, g, zero, where]);
 });

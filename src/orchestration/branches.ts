@@ -1,9 +1,8 @@
 import type { Masks, Weights } from '../models/index.js';
 import { stepToIterations } from '../spec/step.js';
 import type { BranchTask } from '../strategies/index.js';
-import { evaluate, toTensors, type CurvePoint } from '../training/loop.js';
+import { evaluateWeights } from '../training/evaluate.js';
 import { trainSupermask } from '../training/supermask.js';
-import * as tf from '@tensorflow/tfjs-core';
 import { Interrupted } from '../util/errors.js';
 import { makeRng } from '../util/rng.js';
 import { trialSeed, type Chain, type Context } from './context.js';
@@ -59,15 +58,7 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       return record(ctx, job, row, work.masks, res, started, artifacts);
     }
     case 'evaluate': {
-      const w = toTensors(ctx.model, work.weights);
-      let p: CurvePoint;
-      try {
-        const v = evaluate(ctx.model, w, ctx.data.val);
-        const t = evaluate(ctx.model, w, ctx.data.test);
-        p = { iteration: 0, trainLoss: null, valLoss: v.loss, valAccuracy: v.accuracy, testLoss: t.loss, testAccuracy: t.accuracy };
-      } finally {
-        tf.dispose(Object.values(w));
-      }
+      const p = evaluateWeights(ctx.model, work.weights, ctx.data);
       return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {});
     }
     case 'learn-mask': {

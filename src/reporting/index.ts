@@ -49,3 +49,4 @@ export {
 } from './plot.js';
 export { exportExperiment, type ExportedFile } from './export.js';
 export { htmlReport, writeHtmlReport, type HtmlOptions } from './html.js';
+export { storedNumberNotes, shownByMetrics, WRONG_LOSS_VERSIONS, type Shown } from './caveats.js';

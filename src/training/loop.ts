@@ -2,11 +2,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, Split } from '../data/types.js';
 import type { Masks, Model, Weights } from '../models/types.js';
 import { makeRng, permutation } from '../util/rng.js';
-import { Interrupted } from '../util/errors.js';
-import { fromHeld, storedLayout, toHeld } from '../models/layout.js';
+import { fromHeld, toHeld } from '../models/layout.js';
 import { softmaxCrossEntropy } from '../models/ops.js';
-import { makeOptimizer } from './optimizer.js';
+import { standardCallbacks } from './callbacks.js';
+import type { CurvePoint } from './evaluate.js';
+import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';
 import { lrAt, type TrainingPlan } from './schedule.js';
+
+export { evaluate, evaluatePoint, evaluateWeights, toTensors, type CurvePoint } from './evaluate.js';
+
+/**
+ * The training loop, built like OpenLTH's training/standard_callbacks.py: one loop that runs a
+ * step function from step `from` to `to`, and a list of callbacks, each running at the steps it
+ * names. Evaluation, early-stop tracking, snapshots θ_k, progress and interruption are callbacks
+ * (./callbacks.ts); weight training (train() below) and learned supermasks (./supermask.ts) are
+ * step functions. Callbacks that change the masks every N steps (gradual pruning, RigL) plug in
+ * through `TrainArgs.stepCallbacks` and a Trainee's `control`.
+ */
 
 /** Which steps of the schedule a level trains, and at what learning rate. */
 export type LevelSchedule =
@@ -14,15 +26,6 @@ export type LevelSchedule =
   | { readonly kind: 'replay'; readonly from: number }
   /** `steps` steps at a constant learning rate (fine-tuning at the schedule's final LR) */
   | { readonly kind: 'constant'; readonly steps: number; readonly lr: number };
-
-export interface CurvePoint {
-  iteration: number;
-  trainLoss: number | null;
-  valLoss: number;
-  valAccuracy: number;
-  testLoss: number;
-  testAccuracy: number;
-}
 
 export interface TrainResult {
   curve: CurvePoint[];
@@ -35,12 +38,82 @@ export interface TrainResult {
   snapshots: Map<number, Weights>;
 }
 
-/** Hooks instead of flags: progress bars, interrupt checks and snapshots plug in here. */
+/** Hooks for the caller: progress bars and interrupt checks (made into callbacks by the loop). */
 export interface TrainCallbacks {
   onStep?(done: number, total: number): void;
   onEval?(p: CurvePoint): void;
-  /** checked every step; return true to abandon the level (throws Interrupted) */
+  /** checked before every step; return true to abandon the level (throws Interrupted) */
   shouldStop?(): boolean;
+}
+
+/**
+ * What callbacks may do to a network being trained, beyond reading it: the hook for mask
+ * updates during training (gradual pruning, Zhu & Gupta 2017; RigL, Evci et al. 2020).
+ * Everything is in stored layout (the layout of the weight files), keyed by parameter name.
+ * Changes take effect at the next step; the optimizer keeps its step count t (Adam's bias
+ * correction is not restarted by a mask change, as in RigL).
+ */
+export interface TrainControl {
+  /** the current weights */
+  readWeights(): Promise<Weights>;
+  /** the current masks of the prunable tensors (1 = kept) */
+  readMasks(): Promise<Masks>;
+  /** Overwrites the named tensors; the masks still apply (pruned entries keep their value:
+   *  zero, or the frozen mask-0 value). Throws on an unknown name or a wrong length. */
+  writeWeights(w: Partial<Weights>): void;
+  /** Replaces the masks of the named prunable tensors. Newly pruned weights take their pruned
+   *  value at once and their optimizer state is zeroed (so they stay pruned); newly kept ones
+   *  keep their current value (zero after pruning, so regrown connections start at 0 as in
+   *  RigL) and their state (call resetOptimizerState to clear it). Throws for a tensor that
+   *  has no mask (a bias) or a wrong length. */
+  setMasks(next: Partial<Masks>): void;
+  /** Zeroes the optimizer state (Adam's moments, SGD's momentum) where `entries` is 1, so a
+   *  regrown weight does not inherit a stale momentum. */
+  resetOptimizerState(entries: Partial<Masks>): void;
+}
+
+/** What the loop trains: a step function and the views that callbacks read. */
+export interface Trainee {
+  /** One optimisation step at absolute step `s` of the schedule (s counts updates done). */
+  step(s: number): void | Promise<void>;
+  /** Mean mini-batch loss of the steps since the last call, then starts over; null if none ran. */
+  takeTrainLoss(): number | null;
+  /** The network to evaluate at step `s`, in held layout, and a release for what was created. */
+  evalNetwork(s: number): Promise<{ weights: Record<string, tf.Tensor>; release(): void }>;
+  /** The trained tensors, in stored layout (snapshots θ_k). */
+  readWeights(): Promise<Weights>;
+  /** Mask and weight updates during training; absent where the trainee has no such notion. */
+  readonly control?: TrainControl;
+}
+
+/** Where a run is: what a callback's `at` is asked about. */
+export interface LoopRange {
+  /** first step trained (0, or k when rewinding to θ_k) */
+  readonly from: number;
+  /** step after the last: callbacks at `to` run once training is over */
+  readonly to: number;
+}
+
+/**
+ * A callback: runs at every step s (from ≤ s ≤ to) where `at(s)` is true, before the update of
+ * step s — so at step s it sees the network after s updates; at s = `to` it sees the trained
+ * network. Callbacks at one step run in list order. Throwing aborts the run (Interrupted = the
+ * level is dropped).
+ */
+export interface StepCallback {
+  at(step: number, range: LoopRange): boolean;
+  run(step: number, trainee: Trainee, range: LoopRange): void | Promise<void>;
+}
+
+/** The loop: callbacks at s, step s, … for s = from … to−1, then callbacks at `to`. */
+export async function runLoop(trainee: Trainee, range: LoopRange, callbacks: readonly StepCallback[]): Promise<void> {
+  for (let s = range.from; ; s++) {
+    for (const cb of callbacks) if (cb.at(s, range)) await cb.run(s, trainee, range);
+    if (s >= range.to) return;
+    // Yield now and then so signals (Ctrl-C) and IPC are handled during long levels.
+    if (s !== range.from && (s & 31) === 0) await new Promise<void>((r) => setImmediate(r));
+    await trainee.step(s);
+  }
 }
 
 export interface TrainArgs {
@@ -57,12 +130,9 @@ export interface TrainArgs {
   /** absolute steps at which to snapshot the weights */
   snapshotAt?: number[];
   callbacks?: TrainCallbacks;
+  /** more callbacks, run after the standard ones at each step (e.g. mask updates every N steps) */
+  stepCallbacks?: StepCallback[];
   evalBatch?: number;
-}
-
-/** Weights (stored layout) → tensors the model computes with (held layout). */
-export function toTensors(model: Model, w: Weights): Record<string, tf.Tensor> {
-  return Object.fromEntries(model.params.map((p) => [p.name, toHeld(p, w[p.name])]));
 }
 
 /** Tensors in held layout → weights in stored layout. */
@@ -70,33 +140,6 @@ export async function readWeights(model: Model, vars: Record<string, tf.Tensor>)
   const out: Weights = {};
   for (const p of model.params) out[p.name] = await fromHeld(p, vars[p.name]);
   return out;
-}
-
-/** Loss and accuracy of the network on a split, in chunks to bound memory. */
-export function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Split, chunk = 1000): { loss: number; accuracy: number } {
-  if (split.n === 0) return { loss: NaN, accuracy: NaN };
-  const dim = split.x.length / split.n;
-  let lossSum = 0;
-  let correct = 0;
-  const stored = storedLayout(model.params, w);
-  try {
-    for (let s = 0; s < split.n; s += chunk) {
-      const e = Math.min(split.n, s + chunk);
-      const [l, c] = tf.tidy(() => {
-        const x = tf.tensor2d(split.x.subarray(s * dim, e * dim), [e - s, dim]);
-        const y = tf.tensor1d(Int32Array.from(split.y.subarray(s, e)), 'int32');
-        const logits = model.predict(stored.w, x);
-        const loss = tf.sum(tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, tf.Reduction.NONE));
-        const acc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-        return [loss.dataSync()[0], acc.dataSync()[0]];
-      });
-      lossSum += l;
-      correct += c;
-    }
-  } finally {
-    tf.dispose(stored.created);
-  }
-  return { loss: lossSum / split.n, accuracy: correct / split.n };
 }
 
 /** Batches are a function of (orderKey, step): a resumed or replayed level sees the same data. */
@@ -139,87 +182,186 @@ export class BatchSource {
   }
 }
 
+/** The weight-training trainee: masked weights (held layout), a masked optimizer, a batch source. */
+class WeightTrainee implements Trainee {
+  readonly control: TrainControl;
+  private readonly maskT: Record<string, tf.Tensor> = {};
+  private readonly frozenT: Record<string, tf.Tensor> = {};
+  private readonly fixed: Record<string, tf.Tensor> = {};
+  private readonly vars: Record<string, tf.Variable> = {};
+  private readonly varList: tf.Variable[];
+  private readonly opt: MaskedOptimizer;
+  private readonly batches: BatchSource;
+  private lossAcc: tf.Scalar = tf.scalar(0);
+  private lossCount = 0;
+
+  constructor(
+    private readonly model: Model,
+    data: Dataset,
+    private readonly plan: TrainingPlan,
+    private readonly schedule: LevelSchedule,
+    args: Pick<TrainArgs, 'init' | 'masks' | 'frozen' | 'orderKey'>,
+  ) {
+    for (const p of model.params) if (args.masks[p.name]) this.maskT[p.name] = toHeld(p, args.masks[p.name]);
+    for (const p of model.params)
+      if (this.maskT[p.name] && args.frozen?.[p.name]) {
+        this.frozenT[p.name] = toHeld(p, args.frozen[p.name]);
+        this.fixed[p.name] = tf.tidy(() => tf.mul(this.frozenT[p.name], tf.sub(1, this.maskT[p.name])));
+      }
+    for (const p of model.params) {
+      this.vars[p.name] = tf.tidy(() => {
+        const t = toHeld(p, args.init[p.name]);
+        const m = this.maskT[p.name];
+        const f = this.fixed[p.name];
+        const start = m ? (f ? tf.add(tf.mul(t, m), f) : tf.mul(t, m)) : t;
+        return tf.variable(start, true, undefined);
+      });
+    }
+    this.varList = model.params.map((p) => this.vars[p.name]);
+    // The optimizer reads masks and fixed values from these records at every step, so
+    // setMasks() replaces entries in place.
+    this.opt = makeOptimizer(plan.spec.optimizer, { vars: this.vars, masks: this.maskT, fixed: this.fixed });
+    this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
+    this.control = this.makeControl();
+  }
+
+  private lr(s: number): number {
+    return this.schedule.kind === 'replay' ? lrAt(this.plan, s) : this.schedule.lr;
+  }
+
+  step(s: number): void {
+    const { x, y } = this.batches.at(s);
+    const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(this.model.forward(this.vars, x), y), this.varList);
+    const named: Record<string, tf.Tensor> = {};
+    for (const p of this.model.params) named[p.name] = grads[this.vars[p.name].name];
+    this.opt.step(named, this.lr(s));
+    // Summed on the device: no read-back (and no sync) per step.
+    const next = tf.add(this.lossAcc, value) as tf.Scalar;
+    this.lossAcc.dispose();
+    this.lossAcc = next;
+    this.lossCount++;
+    tf.dispose([x, y, value, ...Object.values(grads)]);
+  }
+
+  takeTrainLoss(): number | null {
+    const mean = this.lossCount > 0 ? this.lossAcc.dataSync()[0] / this.lossCount : null;
+    this.lossAcc.dispose();
+    this.lossAcc = tf.scalar(0);
+    this.lossCount = 0;
+    return mean;
+  }
+
+  async evalNetwork(): Promise<{ weights: Record<string, tf.Tensor>; release(): void }> {
+    return { weights: this.vars, release: () => {} };
+  }
+
+  readWeights(): Promise<Weights> {
+    return readWeights(this.model, this.vars);
+  }
+
+  private param(name: string) {
+    const p = this.model.params.find((q) => q.name === name);
+    if (!p) throw new Error(`no parameter '${name}' in model ${this.model.name}: use one of ${this.model.params.map((q) => q.name).join(', ')}`);
+    return p;
+  }
+
+  private checkLength(name: string, v: { length: number }) {
+    const n = this.param(name).shape.reduce((a, b) => a * b, 1);
+    if (v.length !== n) throw new Error(`'${name}' has ${n} entries, got ${v.length}: give a whole tensor in stored layout`);
+  }
+
+  /** w ⊙ m (+ the frozen values at pruned entries), where the tensor has a mask. */
+  private masked(name: string, w: tf.Tensor): tf.Tensor {
+    const m = this.maskT[name];
+    if (!m) return w;
+    const f = this.fixed[name];
+    return f ? tf.add(tf.mul(w, m), f) : tf.mul(w, m);
+  }
+
+  private makeControl(): TrainControl {
+    return {
+      readWeights: () => this.readWeights(),
+      readMasks: async () => {
+        const out: Masks = {};
+        for (const p of this.model.params) if (this.maskT[p.name]) out[p.name] = Uint8Array.from(await fromHeld(p, this.maskT[p.name]));
+        return out;
+      },
+      writeWeights: (w) => {
+        for (const [name, v] of Object.entries(w)) {
+          if (!v) continue;
+          this.checkLength(name, v);
+          const p = this.param(name);
+          tf.tidy(() => this.vars[name].assign(this.masked(name, toHeld(p, v))));
+        }
+      },
+      setMasks: (next) => {
+        for (const [name, v] of Object.entries(next)) {
+          if (!v) continue;
+          this.checkLength(name, v);
+          if (!this.maskT[name]) throw new Error(`'${name}' has no mask (it is never pruned): set masks of prunable tensors only`);
+          const p = this.param(name);
+          const m = toHeld(p, v);
+          // Masked Adam never re-masks (see optimizer.ts): a pruned weight stays put only while
+          // its moments are 0, so the state of newly pruned entries is zeroed here.
+          const dropped = tf.tidy(() => tf.mul(this.maskT[name], tf.sub(1, m)));
+          try {
+            this.opt.resetState(name, dropped);
+          } finally {
+            dropped.dispose();
+          }
+          this.maskT[name].dispose();
+          this.maskT[name] = m;
+          if (this.frozenT[name]) {
+            this.fixed[name].dispose();
+            this.fixed[name] = tf.tidy(() => tf.mul(this.frozenT[name], tf.sub(1, this.maskT[name])));
+          }
+          tf.tidy(() => this.vars[name].assign(this.masked(name, this.vars[name])));
+        }
+      },
+      resetOptimizerState: (entries) => {
+        for (const [name, v] of Object.entries(entries)) {
+          if (!v) continue;
+          this.checkLength(name, v);
+          const where = toHeld(this.param(name), v);
+          try {
+            this.opt.resetState(name, where);
+          } finally {
+            where.dispose();
+          }
+        }
+      },
+    };
+  }
+
+  dispose(): void {
+    this.lossAcc.dispose();
+    this.opt.dispose();
+    tf.dispose([...Object.values(this.vars), ...Object.values(this.maskT), ...Object.values(this.fixed), ...Object.values(this.frozenT)]);
+  }
+}
+
 /**
  * Trains one level. Pruned weights are zero at the start (init ⊙ mask), their gradients are
  * masked and the weights re-masked after every update. Evaluates validation and test every
  * `evalEvery` steps (and before the first step); the early-stop point is the minimum validation loss.
  */
 export async function train(args: TrainArgs): Promise<TrainResult> {
-  const { model, data, plan, schedule, masks, callbacks = {} } = args;
-  const from = schedule.kind === 'replay' ? schedule.from : 0;
-  const to = schedule.kind === 'replay' ? plan.iterations : schedule.steps;
-  const lr = (s: number) => (schedule.kind === 'replay' ? lrAt(plan, s) : schedule.lr);
-
-  const maskT: Record<string, tf.Tensor> = {};
-  for (const p of model.params) if (masks[p.name]) maskT[p.name] = toHeld(p, masks[p.name]);
-  const fixed: Record<string, tf.Tensor> = {};
-  for (const p of model.params)
-    if (maskT[p.name] && args.frozen?.[p.name])
-      fixed[p.name] = tf.tidy(() => tf.mul(toHeld(p, args.frozen![p.name]), tf.sub(1, maskT[p.name])));
-  const vars: Record<string, tf.Variable> = {};
-  for (const p of model.params) {
-    vars[p.name] = tf.tidy(() => {
-      const t = toHeld(p, args.init[p.name]);
-      const m = maskT[p.name];
-      const start = m ? (fixed[p.name] ? tf.add(tf.mul(t, m), fixed[p.name]) : tf.mul(t, m)) : t;
-      return tf.variable(start, true, undefined);
-    });
-  }
-  const opt = makeOptimizer(plan.spec.optimizer, { vars, masks: maskT, fixed });
-  const batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
-  const snapshots = new Map<number, Weights>();
-  const snapshotAt = new Set(args.snapshotAt ?? []);
-  const curve: CurvePoint[] = [];
-  const varList = model.params.map((p) => vars[p.name]);
-  let lossAcc: tf.Scalar = tf.scalar(0);
-  let lossCount = 0;
-
-  const evalPoint = (iteration: number) => {
-    const v = evaluate(model, vars, data.val, args.evalBatch);
-    const t = evaluate(model, vars, data.test, args.evalBatch);
-    const trainLoss = lossCount > 0 ? lossAcc.dataSync()[0] / lossCount : null;
-    lossAcc.dispose();
-    lossAcc = tf.scalar(0);
-    lossCount = 0;
-    const p: CurvePoint = { iteration, trainLoss, valLoss: v.loss, valAccuracy: v.accuracy, testLoss: t.loss, testAccuracy: t.accuracy };
-    curve.push(p);
-    callbacks.onEval?.(p);
-  };
-
+  const { model, data, plan, schedule } = args;
+  const range: LoopRange = schedule.kind === 'replay' ? { from: schedule.from, to: plan.iterations } : { from: 0, to: schedule.steps };
+  const trainee = new WeightTrainee(model, data, plan, schedule, args);
   try {
-    for (let s = from; s < to; s++) {
-      if (callbacks.shouldStop?.()) throw new Interrupted();
-      if (snapshotAt.has(s)) snapshots.set(s, await readWeights(model, vars));
-      if ((s - from) % plan.evalEvery === 0) evalPoint(s);
-      const { x, y } = batches.at(s);
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = model.forward(vars, x);
-        return softmaxCrossEntropy(logits, y);
-      }, varList);
-      const named: Record<string, tf.Tensor> = {};
-      for (const p of model.params) named[p.name] = grads[vars[p.name].name];
-      opt.step(named, lr(s));
-      const next = tf.add(lossAcc, value) as tf.Scalar;
-      lossAcc.dispose();
-      lossAcc = next;
-      lossCount++;
-      tf.dispose([x, y, value, ...Object.values(grads)]);
-      callbacks.onStep?.(s - from + 1, to - from);
-      // Yield now and then so signals (Ctrl-C) and IPC are handled during long levels.
-      if ((s & 31) === 31) await new Promise<void>((r) => setImmediate(r));
-    }
-    if (snapshotAt.has(to)) snapshots.set(to, await readWeights(model, vars));
-    evalPoint(to);
-    const weights = await readWeights(model, vars);
-    const final = curve[curve.length - 1];
-    // With no validation split there is nothing to early-stop on: report the end of training.
-    const earlyStop = data.val.n > 0 ? curve.reduce((best, p) => (p.valLoss < best.valLoss ? p : best), curve[0]) : final;
-    return { curve, earlyStop, final, iterations: to - from, weights, snapshots };
+    const std = standardCallbacks({
+      model,
+      data,
+      evalEvery: plan.evalEvery,
+      evalBatch: args.evalBatch,
+      snapshotAt: args.snapshotAt,
+      hooks: args.callbacks,
+    });
+    await runLoop(trainee, range, [...std.callbacks, ...(args.stepCallbacks ?? [])]);
+    const weights = await trainee.readWeights();
+    return { ...std.outcome(), iterations: range.to - range.from, weights, snapshots: std.snapshots };
   } finally {
-    lossAcc.dispose();
-    opt.dispose();
-    tf.dispose(Object.values(vars));
-    tf.dispose(Object.values(maskT));
-    tf.dispose(Object.values(fixed));
+    trainee.dispose();
   }
 }

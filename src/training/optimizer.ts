@@ -11,6 +11,9 @@ import type { TrainingSpec } from '../spec/schema.js';
  */
 export interface MaskedOptimizer {
   step(grads: Record<string, tf.Tensor>, lr: number): void;
+  /** Zeroes the state (Adam's m and v, SGD's momentum) of tensor `name` where `where` (held
+   *  layout, 0/1) is 1; the step count t is kept. For mask updates during training (RigL). */
+  resetState(name: string, where: tf.Tensor): void;
   dispose(): void;
 }
 
@@ -70,6 +73,13 @@ export function makeOptimizer(spec: TrainingSpec['optimizer'], target: Optimizer
             apply(n, (w) => tf.sub(w, tf.mul(buf, lr)));
           }
         }
+      });
+    },
+    resetState(name, where) {
+      if (!target.vars[name]) throw new Error(`no optimizer state for '${name}': name a trained tensor`);
+      tf.tidy(() => {
+        const hit = tf.cast(where, 'bool');
+        for (const s of [state1, state2]) if (s) s[name].assign(tf.where(hit, tf.zerosLike(s[name]), s[name]));
       });
     },
     dispose() {

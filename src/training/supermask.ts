@@ -3,10 +3,10 @@ import type { Dataset } from '../data/types.js';
 import { fromHeld, heldShape, toHeld } from '../models/layout.js';
 import { softmaxCrossEntropy } from '../models/ops.js';
 import type { Masks, Model, ParamSpec, Weights } from '../models/types.js';
-import { Interrupted } from '../util/errors.js';
 import { makeRng, type Rng } from '../util/rng.js';
-import { BatchSource, evaluate, readWeights, type CurvePoint, type TrainCallbacks, type TrainResult } from './loop.js';
-import { makeOptimizer } from './optimizer.js';
+import { standardCallbacks } from './callbacks.js';
+import { BatchSource, readWeights, runLoop, type TrainCallbacks, type Trainee, type TrainResult } from './loop.js';
+import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';
 import type { TrainingPlan } from './schedule.js';
 
 /**
@@ -61,76 +61,102 @@ function uniforms(p: ParamSpec, rng: Rng): tf.Tensor {
   return toHeld(p, a);
 }
 
-export async function trainSupermask(args: SupermaskArgs): Promise<SupermaskResult> {
-  const { model, data, plan, callbacks = {} } = args;
-  const prunable = model.params.filter((p) => args.masks[p.name]);
-  const frozenT: Record<string, tf.Tensor> = Object.fromEntries(model.params.map((p) => [p.name, toHeld(p, args.frozen[p.name])]));
-  const maskT: Record<string, tf.Tensor> = Object.fromEntries(prunable.map((p) => [p.name, toHeld(p, args.masks[p.name])]));
-  // Scores of weights outside m_L are masked (held at 0) by the optimizer; they never matter since w = 0 there.
-  const scores: Record<string, tf.Variable> = Object.fromEntries(
-    prunable.map((p) => [p.name, tf.tidy(() => tf.variable(tf.mul(tf.fill(heldShape(p), args.scoreInit), maskT[p.name]), true))]),
-  );
-  const opt = makeOptimizer({ name: 'adam', lr: args.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, { vars: scores, masks: maskT });
-  const batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
-  const stepRng = makeRng(...args.sampleKey, 'train');
-  const scoreList = prunable.map((p) => scores[p.name]);
-  const curve: CurvePoint[] = [];
-  let sampled: Masks = {};
-  let lossSum = 0;
-  let lossCount = 0;
+/** The supermask trainee: the weights stay frozen, the scores are the trained variables. */
+class SupermaskTrainee implements Trainee {
+  /** the mask sampled for the last evaluation (∧ `masks`) */
+  sampled: Masks = {};
+  private readonly prunable: ParamSpec[];
+  private readonly frozenT: Record<string, tf.Tensor>;
+  private readonly maskT: Record<string, tf.Tensor>;
+  readonly scores: Record<string, tf.Variable>;
+  private readonly scoreList: tf.Variable[];
+  private readonly opt: MaskedOptimizer;
+  private readonly batches: BatchSource;
+  private readonly stepRng: Rng;
+  private lossSum = 0;
+  private lossCount = 0;
 
-  /** A mask drawn from the current scores (∧ m_L), and the weights frozen ⊙ that mask. */
-  const sample = (rng: Rng): { w: Record<string, tf.Tensor>; m: tf.Tensor[] } => {
-    const w: Record<string, tf.Tensor> = { ...frozenT };
-    const m = prunable.map((p) => tf.tidy(() => tf.mul(tf.cast(tf.less(uniforms(p, rng), tf.sigmoid(scores[p.name])), 'float32'), maskT[p.name])));
-    prunable.forEach((p, i) => (w[p.name] = tf.mul(frozenT[p.name], m[i])));
-    return { w, m };
-  };
+  constructor(private readonly args: SupermaskArgs) {
+    const { model, data, plan } = args;
+    this.prunable = model.params.filter((p) => args.masks[p.name]);
+    this.frozenT = Object.fromEntries(model.params.map((p) => [p.name, toHeld(p, args.frozen[p.name])]));
+    this.maskT = Object.fromEntries(this.prunable.map((p) => [p.name, toHeld(p, args.masks[p.name])]));
+    // Scores of weights outside m_L are masked (held at 0) by the optimizer; they never matter since w = 0 there.
+    this.scores = Object.fromEntries(
+      this.prunable.map((p) => [p.name, tf.tidy(() => tf.variable(tf.mul(tf.fill(heldShape(p), args.scoreInit), this.maskT[p.name]), true))]),
+    );
+    this.scoreList = this.prunable.map((p) => this.scores[p.name]);
+    this.opt = makeOptimizer({ name: 'adam', lr: args.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, { vars: this.scores, masks: this.maskT });
+    this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
+    this.stepRng = makeRng(...args.sampleKey, 'train');
+  }
 
-  const evalPoint = async (iteration: number) => {
-    const { w, m } = sample(makeRng(...args.sampleKey, 'eval', iteration));
+  async step(s: number): Promise<void> {
+    const { x, y } = this.batches.at(s);
+    const u = this.prunable.map((p) => uniforms(p, this.stepRng));
+    const { value, grads } = tf.variableGrads(() => {
+      const w: Record<string, tf.Tensor> = { ...this.frozenT };
+      this.prunable.forEach((p, i) => (w[p.name] = tf.mul(this.frozenT[p.name], bernoulliSte(this.scores[p.name], u[i]))));
+      return softmaxCrossEntropy(this.args.model.forward(w, x), y);
+    }, this.scoreList);
+    const named: Record<string, tf.Tensor> = {};
+    for (const p of this.prunable) named[p.name] = grads[this.scores[p.name].name];
+    this.opt.step(named, this.args.lr);
+    this.lossSum += (await value.data())[0];
+    this.lossCount++;
+    tf.dispose([x, y, value, ...u, ...Object.values(grads)]);
+  }
+
+  takeTrainLoss(): number | null {
+    const mean = this.lossCount ? this.lossSum / this.lossCount : null;
+    this.lossSum = 0;
+    this.lossCount = 0;
+    return mean;
+  }
+
+  /** A mask drawn from the current scores (∧ m_L) with a seed per evaluation step, and the
+   *  weights frozen ⊙ that mask; the mask is kept as `sampled`. */
+  async evalNetwork(iteration: number): Promise<{ weights: Record<string, tf.Tensor>; release(): void }> {
+    const rng = makeRng(...this.args.sampleKey, 'eval', iteration);
+    const w: Record<string, tf.Tensor> = { ...this.frozenT };
+    const m = this.prunable.map((p) =>
+      tf.tidy(() => tf.mul(tf.cast(tf.less(uniforms(p, rng), tf.sigmoid(this.scores[p.name])), 'float32'), this.maskT[p.name])),
+    );
+    this.prunable.forEach((p, i) => (w[p.name] = tf.mul(this.frozenT[p.name], m[i])));
+    const release = () => tf.dispose([...m, ...this.prunable.map((p) => w[p.name])]);
     try {
-      const v = evaluate(model, w, data.val, args.evalBatch);
-      const t = evaluate(model, w, data.test, args.evalBatch);
       const next: Masks = {};
-      for (const [i, p] of prunable.entries()) next[p.name] = Uint8Array.from(await fromHeld(p, m[i]));
-      sampled = next;
-      const p: CurvePoint = { iteration, trainLoss: lossCount ? lossSum / lossCount : null, valLoss: v.loss, valAccuracy: v.accuracy, testLoss: t.loss, testAccuracy: t.accuracy };
-      lossSum = 0;
-      lossCount = 0;
-      curve.push(p);
-      callbacks.onEval?.(p);
-    } finally {
-      tf.dispose([...m, ...prunable.map((p) => w[p.name])]);
+      for (const [i, p] of this.prunable.entries()) next[p.name] = Uint8Array.from(await fromHeld(p, m[i]));
+      this.sampled = next;
+    } catch (e) {
+      release();
+      throw e;
     }
-  };
+    return { weights: w, release };
+  }
 
+  /** The frozen weights (the network whose mask is learned). */
+  readWeights(): Promise<Weights> {
+    return readWeights(this.args.model, this.frozenT);
+  }
+
+  readScores(): Promise<Weights> {
+    return readWeights({ ...this.args.model, params: this.prunable }, this.scores);
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+    tf.dispose([...Object.values(this.scores), ...Object.values(this.frozenT), ...Object.values(this.maskT)]);
+  }
+}
+
+export async function trainSupermask(args: SupermaskArgs): Promise<SupermaskResult> {
+  const trainee = new SupermaskTrainee(args);
   try {
-    for (let s = 0; s < args.steps; s++) {
-      if (callbacks.shouldStop?.()) throw new Interrupted();
-      if (s % plan.evalEvery === 0) await evalPoint(s);
-      const { x, y } = batches.at(s);
-      const u = prunable.map((p) => uniforms(p, stepRng));
-      const { value, grads } = tf.variableGrads(() => {
-        const w: Record<string, tf.Tensor> = { ...frozenT };
-        prunable.forEach((p, i) => (w[p.name] = tf.mul(frozenT[p.name], bernoulliSte(scores[p.name], u[i]))));
-        return softmaxCrossEntropy(model.forward(w, x), y);
-      }, scoreList);
-      const named: Record<string, tf.Tensor> = {};
-      for (const p of prunable) named[p.name] = grads[scores[p.name].name];
-      opt.step(named, args.lr);
-      lossSum += (await value.data())[0];
-      lossCount++;
-      tf.dispose([x, y, value, ...u, ...Object.values(grads)]);
-      callbacks.onStep?.(s + 1, args.steps);
-      if ((s & 31) === 31) await new Promise<void>((r) => setImmediate(r));
-    }
-    await evalPoint(args.steps);
-    const final = curve[curve.length - 1];
-    const earlyStop = data.val.n > 0 ? curve.reduce((best, p) => (p.valLoss < best.valLoss ? p : best), curve[0]) : final;
-    return { curve, earlyStop, final, iterations: args.steps, scores: await readWeights({ ...model, params: prunable }, scores), sampled, weights: await readWeights(model, frozenT) };
+    const std = standardCallbacks({ model: args.model, data: args.data, evalEvery: args.plan.evalEvery, evalBatch: args.evalBatch, hooks: args.callbacks });
+    await runLoop(trainee, { from: 0, to: args.steps }, std.callbacks);
+    return { ...std.outcome(), iterations: args.steps, scores: await trainee.readScores(), sampled: trainee.sampled, weights: await trainee.readWeights() };
   } finally {
-    opt.dispose();
-    tf.dispose([...Object.values(scores), ...Object.values(frozenT), ...Object.values(maskT)]);
+    trainee.dispose();
   }
 }

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { shownByMetrics, storedNumberNotes } from '../../reporting/caveats.js';
 import { METRIC_IDS } from '../../reporting/aggregate.js';
 import { type CompareMethod, compareStrategies, renderComparison } from '../../reporting/compare.js';
 import type { Format } from '../../reporting/format.js';
@@ -44,5 +45,6 @@ export const command: CommandModule<object, Args> = {
       seed: argv.seed,
     });
     process.stdout.write(renderComparison(c, argv.format));
+    for (const n of storedNumberNotes(argv.db, argv.experiment, shownByMetrics([argv.metric]))) process.stderr.write(`${n}\n`);
   },
 };

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { storedNumberNotes } from '../../reporting/caveats.js';
 import { exportExperiment } from '../../reporting/export.js';
 import { dbOption } from './common.js';
 
@@ -19,5 +20,7 @@ export const command: CommandModule<object, Args> = {
       .example('$0 export lenet-mnist --out results/lenet-csv', 'then pandas.read_csv("results/lenet-csv/levels.csv")') as unknown as Argv<Args>,
   handler: (argv) => {
     for (const f of exportExperiment(argv.db, argv.experiment, argv.out)) process.stderr.write(`wrote ${f.file} (${f.rows} rows): ${f.what}\n`);
+    // levels.csv and curves.csv carry every loss column and the early-stop points
+    for (const n of storedNumberNotes(argv.db, argv.experiment, { losses: true, earlyStop: true })) process.stderr.write(`${n}\n`);
   },
 };

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { storedNumberNotes } from '../../reporting/caveats.js';
 import { ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/plot.js';
 import { dbOption, parseIntList, parseStringList } from './common.js';
 
@@ -42,6 +43,8 @@ export const command: CommandModule<object, Args> = {
       levels: parseIntList(argv.levels, '--levels'),
       width: argv.width,
     });
+    // learning curves show test accuracy only; the other figures are at the early-stop point
+    for (const n of storedNumberNotes(argv.db, argv.experiment, { earlyStop: r.kind !== 'curves' })) process.stderr.write(`${n}\n`);
     process.stderr.write(`wrote ${r.file} (${r.kind}, ${r.width}×${r.height}${r.format === 'png' ? ' px' : ''})\n`);
   },
 };

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_METRICS, METRIC_IDS } from '../../reporting/aggregate.js';
 import type { Format } from '../../reporting/format.js';
+import { shownByMetrics, storedNumberNotes } from '../../reporting/caveats.js';
 import { writeHtmlReport } from '../../reporting/html.js';
 import type { ErrorBars } from '../../reporting/plot.js';
 import { ERROR_BARS } from '../../reporting/plot.js';
@@ -40,6 +41,9 @@ export const command: CommandModule<object, Args> = {
       .example('$0 report lenet-mnist --html results/lenet.html', 'tables and figures on one page for a browser') as unknown as Argv<Args>,
   handler: async (argv) => {
     const metrics = parseStringList(argv.metric);
+    // the HTML page always adds the early-stop figures
+    const shown = shownByMetrics([...(metrics?.length ? metrics : DEFAULT_METRICS), ...(argv.html ? ['es-iteration'] : [])]);
+    for (const n of storedNumberNotes(argv.db, argv.experiment, shown)) process.stderr.write(`${n}\n`);
     if (argv.html) {
       await writeHtmlReport(argv.db, argv.experiment, argv.html, { metrics, errorBars: argv['error-bars'], levels: parseIntList(argv.levels, '--levels') });
       process.stderr.write(`wrote ${argv.html}\n`);
