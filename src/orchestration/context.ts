@@ -8,6 +8,7 @@ import { expandBranch, resolveStrategy, type BranchTask, type Strategy } from '.
 import { planTraining, type TrainingPlan } from '../training/schedule.js';
 import { Store } from '../storage/db.js';
 import { UserError } from '../util/errors.js';
+import { deriveSeed } from '../util/rng.js';
 
 /** What a run reports while it works; the CLI turns these into progress bars or log lines. */
 export type ProgressEvent =
@@ -53,7 +54,9 @@ export interface Context {
   readonly shouldStop: () => boolean;
 }
 
-export const trialSeed = (spec: Spec, trial: number): number => spec.seed + trial;
+/** The seed of trial `trial`: a hash of (spec.seed, trial), never their sum, so no two
+ *  (seed, trial) pairs share θ0, data order or masks (docs/SCHEMA.md, "Seeds"). */
+export const trialSeed = (spec: Spec, trial: number): number => deriveSeed('lth-trial', spec.seed, trial);
 
 /** Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written. */
 export async function prepare(loaded: LoadedSpec, opts: RunOptions) {

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Sparsity } from '../pruning/masker.js';
 import type { CurvePoint } from '../training/loop.js';
+import { checkResume } from '../spec/identity.js';
 import { UserError } from '../util/errors.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { readArrays, writeArrays } from './weights.js';
@@ -67,11 +68,12 @@ export class Store {
   /** Registers the experiment, or checks that the stored one has the same spec. Returns its id. */
   registerExperiment(name: string, specHash: string, specJson: string, codeVersion: string, chains: { strategy: string; trial: number; seed: number }[]): number {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT id, spec_hash FROM experiments WHERE name = ?').get(name) as { id: number; spec_hash: string } | undefined;
-      if (row && row.spec_hash !== specHash) {
-        throw new UserError(
-          `experiment "${name}" already exists in ${this.path} with a different spec (hash ${row.spec_hash.slice(0, 12)} ≠ ${specHash.slice(0, 12)}): give the changed spec a new "name", or use another --db`,
-        );
+      const row = this.db.prepare('SELECT id, spec_hash, spec_json FROM experiments WHERE name = ?').get(name) as { id: number; spec_hash: string; spec_json: string } | undefined;
+      if (row) {
+        const check = checkResume(name, row.spec_hash, row.spec_json, specJson);
+        if (!check.ok) throw new UserError(`${check.reason} [${this.path}]`);
+        // An extended spec (more levels, trials, chains…) becomes the stored one.
+        if (check.extended) this.db.prepare('UPDATE experiments SET spec_json = ? WHERE id = ?').run(specJson, row.id);
       }
       const id = row
         ? row.id
