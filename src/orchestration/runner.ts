@@ -71,6 +71,7 @@ export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions 
   const levelsPerTrial = 1 + ctx.chains.length * ctx.spec.pruning.levels + plannedBranchRows(ctx);
   const stored = ctx.store.db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(ctx.experimentId) as { n: number };
   emit({ type: 'plan', experiment: ctx.spec.name, backend: ctx.backend, totalLevels: ctx.spec.trials * levelsPerTrial, doneLevels: stored.n });
+  for (const w of ctx.warnings) emit({ type: 'log', message: `warning: ${w}` });
   try {
     const workers = Math.max(1, opts.workers ?? 1);
     if (workers === 1) {

@@ -11,6 +11,10 @@ export interface LoadedSpec {
   hash: string;
   /** the resolved spec, every default filled in, as stored with the experiment */
   json: string;
+  /** where it came from (a file path), for error messages */
+  source?: string;
+  /** the `--set path=value` overrides applied, so errors can name them */
+  sets?: string[];
 }
 
 /** Applies `--set a.b.c=value` overrides to the raw JSON (value parsed as JSON when it parses). */
@@ -44,16 +48,26 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
-export function validateSpec(raw: unknown, source: string): LoadedSpec {
+/**
+ * Validates a raw spec against the schema. `sets`: the `--set` overrides already applied to
+ * `raw`; an error at a field one of them set names that `--set` instead of the file.
+ * @throws UserError, one line naming the field (see 'lth spec' for every field)
+ */
+export function validateSpec(raw: unknown, source: string, sets: string[] = []): LoadedSpec {
   const r = specSchema.safeParse(raw);
   if (!r.success) {
     const first = r.error.issues[0];
     const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
-    throw new UserError(`invalid spec ${source}: ${describeIssue(first)}${more}`);
+    const path = [...first.path, ...(first.code === 'unrecognized_keys' ? [first.keys[0]] : [])].join('.');
+    const set = sets.find((s) => overlaps(s.slice(0, s.indexOf('=')), path));
+    throw new UserError(`${set !== undefined ? `--set ${set}` : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
   }
   const spec = r.data;
-  return { spec, hash: identityOf(spec).hash, json: canonicalJson(spec) };
+  return { spec, hash: identityOf(spec).hash, json: canonicalJson(spec), source, sets };
 }
+
+/** Whether a value set at `setPath` contains or is contained in the field at `path`. */
+const overlaps = (setPath: string, path: string): boolean => setPath === path || path.startsWith(`${setPath}.`) || setPath.startsWith(`${path}.`);
 
 export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   let text: string;
@@ -69,5 +83,5 @@ export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
     throw new UserError(`spec ${path} is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`spec ${path} must be a JSON object with at least a "name"`);
-  return validateSpec(applySets(raw as Record<string, unknown>, sets), path);
+  return validateSpec(applySets(raw as Record<string, unknown>, sets), path, sets);
 }
