@@ -39,8 +39,8 @@ export function checkSpec(loaded: LoadedSpec): CheckedSpec {
     return check(loaded.spec);
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
-    const set = (loaded.sets ?? []).find((s) => overlaps(s.slice(0, s.indexOf('=')), e.path));
-    throw new UserError(set !== undefined ? `--set ${set}: ${e.message}` : `invalid spec ${loaded.source ?? ''}: ${e.message}`.replace('spec :', 'spec:'));
+    const sets = (loaded.sets ?? []).filter((s) => overlaps(s.slice(0, s.indexOf('=')), e.path));
+    throw new UserError(sets.length ? `${sets.map((s) => `--set ${s}`).join(', ')}: ${e.message}` : `invalid spec ${loaded.source ?? ''}: ${e.message}`.replace('spec :', 'spec:'));
   }
 }
 

@@ -59,8 +59,8 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
     const first = r.error.issues[0];
     const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
     const path = [...first.path, ...(first.code === 'unrecognized_keys' ? [first.keys[0]] : [])].join('.');
-    const set = sets.find((s) => overlaps(s.slice(0, s.indexOf('=')), path));
-    throw new UserError(`${set !== undefined ? `--set ${set}` : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
+    const from = sets.filter((s) => overlaps(s.slice(0, s.indexOf('=')), path));
+    throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
   }
   const spec = r.data;
   return { spec, hash: identityOf(spec).hash, json: canonicalJson(spec), source, sets };
