@@ -170,6 +170,6 @@ export function checkResume(name: string, storedHash: string, storedJson: string
   if (d.changed.length)
     return { ok: false, reason: `experiment "${name}" already exists with a different spec: ${d.changed.join(', ')} differ; only how far it goes (${EXTENDABLE.join(', ')}) may change on resume: ${fix}` };
   if (d.shrunk.length)
-    return { ok: false, reason: `experiment "${name}" already goes further than this spec: ${d.shrunk.join(', ')} may only grow on resume; restore the stored value (lth spec shows it) or ${fix}` };
+    return { ok: false, reason: `experiment "${name}" already goes further than this spec: ${d.shrunk.join(', ')} may only grow on resume; restore the stored values, or ${fix}` };
   return { ok: true, extended: d.extended };
 }
