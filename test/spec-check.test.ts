@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runExperiment } from '../src/orchestration/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { applySets, loadSpec, specSchema, validateSpec, type SpecInput } from '../src/spec/index.js';
-import { lth, tinySpec, tmp } from './helpers.js';
+import { levelRows, lth, tinySpec, tmp } from './helpers.js';
 
 const check = (over: Partial<SpecInput>) => checkSpec(validateSpec(tinySpec(over), 's.json'));
 const mnist = (over: Partial<SpecInput>) => checkSpec(validateSpec({ name: 'm', ...over }, 's.json'));
@@ -123,13 +123,22 @@ test('two chains that are one computation are named in a warning before any leve
   // the same reset under two names
   assert.match(check({ strategies: [{ reset: 'rewind', name: 'a' }, { reset: 'rewind', name: 'b' }] }).warnings[0], /strategies "a" and "b" are the same computation/);
   assert.deepEqual(check({ strategies: [{ reset: 'rewind', name: 'a' }, { reset: 'rewind', name: 'b', mask0: 'freeze-init' }] }).warnings, []);
+  // random draws keyed by the chain name: independent, not twins
+  assert.deepEqual(check({ strategies: [{ reset: 'random-reinit', name: 'a' }, { reset: 'random-reinit', name: 'b' }] }).warnings, []);
+  assert.deepEqual(check({ strategies: ['lr-rewind', 'fine-tune'], pruning: { levels: 2, criterion: 'random' } }).warnings, []);
 
   const events: string[] = [];
-  await runExperiment(validateSpec(tinySpec({ pruning: { levels: 1 }, strategies: ['lr-rewind', 'fine-tune'] }), 't'), {
-    db: join(tmp(), 'w.db'),
+  const db = join(tmp(), 'w.db');
+  await runExperiment(validateSpec(tinySpec({ pruning: { levels: 2 }, strategies: ['lr-rewind', 'fine-tune'] }), 't'), {
+    db,
     backend: 'wasm',
     onProgress: (e) => events.push(e.type === 'log' ? e.message : e.type),
   });
   const warn = events.findIndex((e) => e.startsWith('warning: strategies "lr-rewind" and "fine-tune"'));
   assert.ok(warn >= 0 && warn < events.indexOf('level-start'), events.slice(0, 4).join(' | '));
+  // and they are indeed one computation: the same numbers at every level
+  const rows = levelRows(db).map(({ strategy, ...r }) => ({ strategy, r: JSON.stringify(r) }));
+  const of = (s: string) => rows.filter((x) => x.strategy === s).map((x) => x.r);
+  assert.equal(of('lr-rewind').length, 3);
+  assert.deepEqual(of('fine-tune'), of('lr-rewind'));
 });

@@ -121,13 +121,17 @@ function checkPruning(spec: Spec, model: Model): void {
 
 /**
  * Pairs of chains that are one computation (same masks, same starting weights, same batches,
- * same learning rates), up to the random tie-breaking of equal scores:
- * - the same reset, rewind point, criterion and mask-0 action under two names;
+ * same learning rates), up to the random tie-breaking of exactly equal scores. Never for the
+ * 'random' criterion or a random reset: those draw from streams keyed by the chain name.
+ * - the same deterministic reset, rewind point, criterion and mask-0 action under two names;
  * - lr-rewind (from 0) and fine-tune when the learning rate is constant (no step schedule, no
  *   warmup) and fineTuneIterations equals iterations: both train θ_final ⊙ m for the full
  *   length at the one learning rate. Renda et al. (2020) compare them under a decaying
  *   schedule, where lr-rewind replays the high learning rates and fine-tune does not.
  */
+/** Resets that use no randomness: the same reset under two names is the same computation. */
+const DETERMINISTIC_RESETS = ['rewind', 'sign-constant', 'fine-tune', 'lr-rewind'];
+
 export function twinChains(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): string[] {
   const out: string[] = [];
   const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: c.criterion ?? spec.pruning.criterion, mask0: c.mask0 }));
@@ -136,8 +140,9 @@ export function twinChains(spec: Spec, strategies: readonly Strategy[], plan: Tr
     for (let j = i + 1; j < chains.length; j++) {
       const a = chains[i];
       const b = chains[j];
-      if (a.criterion !== b.criterion || a.mask0 !== b.mask0) continue;
-      if (a.s.base === b.s.base && a.s.k === b.s.k)
+      // 'random' scores and random resets draw from streams keyed by the chain name: two such chains are independent draws
+      if (a.criterion !== b.criterion || a.mask0 !== b.mask0 || a.criterion === 'random') continue;
+      if (a.s.base === b.s.base && a.s.k === b.s.k && DETERMINISTIC_RESETS.includes(a.s.base))
         out.push(`strategies "${a.name}" and "${b.name}" are the same computation (reset ${a.s.base}${a.s.k ? `@${a.s.k}it` : ''}, criterion ${a.criterion}, mask0 ${a.mask0}): drop one, or change its reset, criterion or mask0`);
       const pair = [a, b].map((c) => (c.s.base === 'lr-rewind' && c.s.k === 0 ? 'lr' : c.s.base === 'fine-tune' ? 'ft' : '')).sort().join('+');
       if (pair === 'ft+lr' && constantLr && plan.fineTuneIterations === plan.iterations)
