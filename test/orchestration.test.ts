@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import Database from 'better-sqlite3';
 import { runExperiment } from '../src/orchestration/index.js';
+import { trialSeed } from '../src/orchestration/context.js';
 import { validateSpec } from '../src/spec/index.js';
 import { initBackend } from '../src/backend/index.js';
 import { buildModel, initialize } from '../src/models/index.js';
@@ -41,7 +42,7 @@ test('θ0 stored for a trial is the seeded draw, bit for bit', async () => {
   try {
     const stored = store.readArtifact(1, 'trial-0/theta-0');
     const model = buildModel('mlp-small', [16], 3);
-    const fresh = initialize(model, 'glorot-normal', 'theta0', spec.spec.seed);
+    const fresh = initialize(model, 'glorot-normal', 'theta0', trialSeed(spec.spec, 0));
     for (const p of model.params) assert.deepEqual(stored[p.name], fresh[p.name]);
   } finally {
     store.close();
@@ -78,7 +79,7 @@ test('a changed spec under the same name is refused and nothing is written', asy
   const db = join(tmp(), 'c.db');
   await runExperiment(validateSpec(tinySpec({ pruning: { levels: 1 } }), 't'), { db, backend: 'wasm' });
   const before = levelRows(db);
-  await assert.rejects(runExperiment(validateSpec(tinySpec({ pruning: { levels: 1 }, trials: 3 }), 't'), { db, backend: 'wasm' }), /already exists .* with a different spec/);
+  await assert.rejects(runExperiment(validateSpec(tinySpec({ pruning: { levels: 1 }, seed: 8 }), 't'), { db, backend: 'wasm' }), /already exists with a different spec: seed differ/);
   assert.deepEqual(levelRows(db), before);
 });
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkChainsAndBranches } from '../src/orchestration/context.js';
+import { checkSpec } from '../src/spec/check.js';
 import { loadSpec } from '../src/spec/index.js';
 import { ROOT } from './helpers.js';
 
@@ -16,9 +16,13 @@ test('the paper presets of issue 5 are all there, each with a -quick variant', (
 
 for (const f of files) {
   test(`preset ${f} validates, is named after its file and cites its source`, () => {
-    const { spec } = loadSpec(join(dir, f));
+    const loaded = loadSpec(join(dir, f));
+    const spec = loaded.spec;
     assert.equal(`${spec.name}.json`, f);
-    checkChainsAndBranches(spec); // branch chains/levels/labels resolve
+    // every name resolves: strategies and @k points, branch chains/levels/labels, model vs data shape, exclude
+    const checked = checkSpec(loaded);
+    assert.equal(checked.strategies.length, spec.strategies.length);
+    assert.deepEqual(checked.warnings, [], 'a preset runs no computation twice');
     assert.match(spec.description, /\(\d{4}\)|\d{4}\)/, 'the description cites a paper and year');
     if (f.endsWith('-quick.json')) {
       assert.equal(spec.data.dataset, 'fashion-mnist', 'quick variants run offline on Fashion-MNIST');

@@ -20,11 +20,14 @@ test('defaults are Frankle & Carbin LeNet-300-100 on MNIST', () => {
   assert.deepEqual(spec.pruning.rates, { conv: 0.1, fc: 0.2, output: 0.1 });
 });
 
-test('the identity hash covers non-default values only, not name or description', () => {
+test('the identity hash covers the resolved spec, not name, description or how far it goes', () => {
   const a = validateSpec({ name: 'a' }, 't').hash;
-  assert.equal(validateSpec({ name: 'b', description: 'x', trials: 1, training: { batchSize: 60 } }, 't').hash, a);
-  assert.notEqual(validateSpec({ name: 'a', trials: 2 }, 't').hash, a);
-  assert.equal(validateSpec({ name: 'a', training: { iterations: '50000it' } }, 't').hash, a);
+  // defaults written out or not: the same resolved spec
+  assert.equal(validateSpec({ name: 'b', description: 'x', training: { batchSize: 60, iterations: '50000it' } }, 't').hash, a);
+  // how far: extendable, outside the hash
+  assert.equal(validateSpec({ name: 'a', trials: 2, pruning: { levels: 9, targetPercent: 3 }, strategies: ['rewind', 'fine-tune'] }, 't').hash, a);
+  assert.notEqual(validateSpec({ name: 'a', training: { batchSize: 30 } }, 't').hash, a);
+  assert.notEqual(validateSpec({ name: 'a', seed: 1 }, 't').hash, a);
 });
 
 test('a resolved spec re-validates to itself (stored specs can be re-run)', () => {

@@ -1,5 +1,5 @@
 import type { DataSpec } from '../spec/schema.js';
-import { UserError } from '../util/errors.js';
+import { SpecError, UserError } from '../util/errors.js';
 import type { Dataset, Split } from './types.js';
 
 /** A split before normalization: pixels as bytes (image sets) or values as generated (synthetic). */
@@ -35,18 +35,9 @@ export interface Stats {
  */
 export function prepare(raw: RawDataset, spec: DataSpec, stats: Stats | null): Dataset {
   const perExample = raw.inputShape.reduce((a, b) => a * b, 1);
-  const nTrain = raw.train.n;
+  checkSplits({ name: raw.name, trainN: raw.train.n, testN: raw.test.n, channels: raw.channels }, spec);
   const v = spec.validation;
-  if (v >= nTrain) {
-    throw new UserError(`data.validation = ${v} leaves no training examples: ${raw.name} has ${nTrain}; set data.validation below ${nTrain}`);
-  }
-  const rest = nTrain - v;
-  if (spec.trainSubset !== null && spec.trainSubset > rest) {
-    throw new UserError(`data.trainSubset = ${spec.trainSubset} exceeds the ${rest} training examples of ${raw.name} left after the validation split; lower it or set it to null`);
-  }
-  if (spec.testSubset !== null && spec.testSubset > raw.test.n) {
-    throw new UserError(`data.testSubset = ${spec.testSubset} exceeds the ${raw.test.n} test examples of ${raw.name}; lower it or set it to null`);
-  }
+  const rest = raw.train.n - v;
   const norm = affine(raw, spec, stats);
   const take = (s: RawSplit, from: number, n: number): Split => ({
     x: normalize(s.x.subarray(from * perExample, (from + n) * perExample), raw.channels, norm),
@@ -64,6 +55,31 @@ export function prepare(raw: RawDataset, spec: DataSpec, stats: Stats | null): D
   };
 }
 
+/**
+ * The split sizes and normalization a spec asks for fit a data set of this size and channel
+ * count. Needs only the sizes (data/meta.ts), so a spec is checked before any data loads.
+ * @throws UserError naming the field and the largest value that fits
+ */
+export function checkSplits(d: { name: string; trainN: number; testN: number; channels: number }, spec: DataSpec): void {
+  const v = spec.validation;
+  if (v >= d.trainN) throw new SpecError('data.validation', `data.validation = ${v} leaves no training examples: ${d.name} has ${d.trainN}; set data.validation below ${d.trainN}`);
+  const rest = d.trainN - v;
+  if (spec.trainSubset !== null && spec.trainSubset > rest) {
+    throw new SpecError('data.trainSubset', `data.trainSubset = ${spec.trainSubset} exceeds the ${rest} training examples of ${d.name} left after the validation split; lower it or set it to null`);
+  }
+  if (spec.testSubset !== null && spec.testSubset > d.testN) {
+    throw new SpecError('data.testSubset', `data.testSubset = ${spec.testSubset} exceeds the ${d.testN} test examples of ${d.name}; lower it or set it to null`);
+  }
+  const n = spec.normalize;
+  const c = d.channels;
+  if (typeof n === 'object' && (![1, c].includes(n.mean.length) || ![1, c].includes(n.std.length))) {
+    throw new SpecError(
+      'data.normalize',
+      `data.normalize: mean has ${n.mean.length} values and std ${n.std.length}, but ${d.name} has ${c} channel${c === 1 ? '' : 's'}; give 1${c === 1 ? '' : ` or ${c}`} value${c === 1 ? '' : 's'} each`,
+    );
+  }
+}
+
 /** x ↦ x·scale[c] + shift[c], with scale/shift per channel; for bytes the 1/255 is folded in. */
 interface Affine {
   scale: Float64Array;
@@ -79,11 +95,6 @@ function affine(raw: RawDataset, spec: DataSpec, stats: Stats | null): Affine {
   const n = spec.normalize;
   if (n === 'dataset' && stats) ({ mean, std } = stats);
   else if (typeof n === 'object') {
-    if (![1, c].includes(n.mean.length) || ![1, c].includes(n.std.length)) {
-      throw new UserError(
-        `data.normalize: mean has ${n.mean.length} values and std ${n.std.length}, but ${raw.name} has ${c} channel${c === 1 ? '' : 's'}; give 1${c === 1 ? '' : ` or ${c}`} value${c === 1 ? '' : 's'} each`,
-      );
-    }
     ({ mean, std } = n);
   }
   // 'none' (and 'dataset' for synthetic data): bytes → [0, 1], generated values unchanged

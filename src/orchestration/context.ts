@@ -4,10 +4,12 @@ import type { Dataset, DataOptions } from '../data/types.js';
 import { buildModel, type Model } from '../models/index.js';
 import type { LoadedSpec } from '../spec/load.js';
 import type { Mask0Name, Spec } from '../spec/schema.js';
-import { expandBranch, resolveStrategy, type BranchTask, type Strategy } from '../strategies/index.js';
+import { checkSpec } from '../spec/check.js';
+import { resolveStrategy, type BranchTask, type Strategy } from '../strategies/index.js';
 import { planTraining, type TrainingPlan } from '../training/schedule.js';
 import { Store } from '../storage/db.js';
 import { UserError } from '../util/errors.js';
+import { deriveSeed } from '../util/rng.js';
 
 /** What a run reports while it works; the CLI turns these into progress bars or log lines. */
 export type ProgressEvent =
@@ -51,14 +53,19 @@ export interface Context {
   readonly backend: BackendName;
   readonly emit: (e: ProgressEvent) => void;
   readonly shouldStop: () => boolean;
+  /** what checkSpec found allowed but almost certainly not meant; runExperiment prints them before any training */
+  readonly warnings: readonly string[];
 }
 
-export const trialSeed = (spec: Spec, trial: number): number => spec.seed + trial;
+/** The seed of trial `trial`: a hash of (spec.seed, trial), never their sum, so no two
+ *  (seed, trial) pairs share θ0, data order or masks (docs/SCHEMA.md, "Seeds"). */
+export const trialSeed = (spec: Spec, trial: number): number => deriveSeed('lth-trial', spec.seed, trial);
 
 /** Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written. */
 export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
   const spec = loaded.spec;
-  const tasks = checkChainsAndBranches(spec);
+  // Every mistake in the spec is found here, before the backend, the data or the database.
+  const checked = checkSpec(loaded);
   const backend = await initBackend(opts.backend ?? 'auto');
   const data = await loadDataset(spec.data, spec.seed, opts.data ?? {});
   const model = buildModel(spec.model.name, data.inputShape, data.numClasses);
@@ -68,33 +75,10 @@ export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
     strategy: resolveStrategy(c.reset, plan),
     criterion: c.criterion ?? spec.pruning.criterion,
     mask0: c.mask0,
-    branches: tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
+    branches: checked.tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
   }));
-  return { backend, data, model, plan, chains };
+  return { backend, data, model, plan, chains, warnings: checked.warnings };
 }
 
-/** Chain names are unique, and every branch names existing chains and levels and has a label of its own.
- *  Needs only the spec, so bad input fails before any data loads. Returns the expanded branch tasks. */
-export function checkChainsAndBranches(spec: Spec): BranchTask[] {
-  const tasks = spec.branches.flatMap(expandBranch);
-  const names = new Set<string>();
-  for (const c of spec.strategies) {
-    if (names.has(c.name)) throw new UserError(`strategy "${c.name}" appears twice in the spec: give one of them a distinct "name"`);
-    names.add(c.name);
-  }
-  spec.branches.forEach((b, i) => {
-    for (const n of b.chains === 'all' ? [] : b.chains)
-      if (!names.has(n)) throw new UserError(`branches.${i}.chains: no chain is named "${n}" (chains: ${[...names].join(', ')})`);
-    for (const l of b.levels === 'all' ? [] : b.levels)
-      if (l > spec.pruning.levels) throw new UserError(`branches.${i}.levels: level ${l} is beyond pruning.levels (${spec.pruning.levels})`);
-  });
-  for (const c of names) {
-    const seen = new Set<string>();
-    for (const t of tasks.filter((t) => t.chains === 'all' || t.chains.includes(c))) {
-      const k = `${t.label}#${t.replicate}`;
-      if (seen.has(k)) throw new UserError(`two branches of chain "${c}" are both labelled "${t.label}": give one a distinct "label"`);
-      seen.add(k);
-    }
-  }
-  return tasks;
-}
+/** Kept for callers of the earlier API; see spec/check.ts. */
+export { checkChainsAndBranches } from '../spec/check.js';

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { checkResume } from '../spec/identity.js';
 import { loadSpec, validateSpec, type LoadedSpec } from '../spec/load.js';
 import { DEFAULT_DB, Store } from '../storage/db.js';
 import { Interrupted, UserError } from '../util/errors.js';
@@ -57,7 +58,9 @@ export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise
   for (let t = 0; t < spec.trials; t++) for (const c of prepared.chains) chains.push({ strategy: c.name, trial: t, seed: trialSeed(spec, t) });
   let experimentId: number;
   try {
-    experimentId = store.registerExperiment(spec.name, loaded.hash, loaded.json, codeVersion(), chains);
+    experimentId = store.registerExperiment(spec.name, loaded.hash, loaded.json, codeVersion(), chains, (hash, json) =>
+      checkResume(spec.name, hash, json, loaded.json),
+    );
   } catch (e) {
     store.close();
     throw e;
@@ -134,6 +137,7 @@ export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions 
   let interrupted = false;
   const plan = currentPlan(ctx);
   emit({ type: 'plan', experiment: ctx.spec.name, backend: ctx.backend, totalLevels: plan.total, doneLevels: plan.done });
+  for (const w of ctx.warnings) emit({ type: 'log', message: `warning: ${w}` });
   try {
     // A writer of this host killed mid-write (SIGKILL) leaves a temporary file; its process is gone now.
     ctx.store.removeStaleTemps();

@@ -1,2 +1,2 @@
 export { CRITERIA, type ScoreFn, type ScoreInputs } from './criteria.js';
-export { denseMasks, maskHash, prune, pruneCount, randomMasks, remainingAfter, sparsity, type PruneArgs, type Sparsity } from './masker.js';
+export { denseMasks, isExcluded, layerOf, maskHash, prune, pruneCount, randomMasks, remainingAfter, sparsity, type PruneArgs, type Sparsity } from './masker.js';

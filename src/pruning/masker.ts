@@ -88,7 +88,18 @@ export interface PruneArgs {
   rounds?: number;
 }
 
-/** One pruning level: score alive weights with the criterion, remove the lowest fraction of what remains. */
+/** The layer a tensor belongs to: "fc1/kernel" → "fc1". */
+export const layerOf = (paramName: string): string => paramName.split('/')[0];
+
+/** Whether pruning.exclude names this tensor's layer or its kind (such layers are never pruned). */
+export const isExcluded = (p: { name: string; kind: string }, exclude: readonly string[]): boolean => exclude.includes(layerOf(p.name)) || exclude.includes(p.kind);
+
+/**
+ * One pruning level: score alive weights with the criterion, remove the lowest fraction of what
+ * remains. Layers in `spec.exclude` keep their mask and, under global scope, are left out of
+ * the pool, so `globalRate` is a fraction of the other layers' survivors (OpenLTH's
+ * `prunable_layer_names`).
+ */
 export function prune(a: PruneArgs): Masks {
   const score = CRITERIA[a.criterion ?? a.spec.criterion];
   const rounds = a.rounds ?? 1;
@@ -101,14 +112,17 @@ export function prune(a: PruneArgs): Masks {
     out[p.name] = Uint8Array.from(alive);
     return { layer, alive, scores: score({ init: a.init[p.name], final: a.final[p.name], alive, rng: a.rng }) };
   });
+  const exclude = a.spec.exclude ?? [];
+  const prunable = parts.filter((_, i) => !isExcluded(layers[i], exclude));
   if (a.spec.scope === 'layerwise') {
     parts.forEach((part, i) => {
+      if (isExcluded(layers[i], exclude)) return;
       const candidates = pool([part]);
       const rate = a.spec.rates[layers[i].kind as 'conv' | 'fc' | 'output'];
       removeLowest(candidates, removed(candidates.scores.length, rate), names, out, a.rng);
     });
   } else {
-    const candidates = pool(parts);
+    const candidates = pool(prunable);
     removeLowest(candidates, removed(candidates.scores.length, a.spec.globalRate), names, out, a.rng);
   }
   return out;

@@ -1,15 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
-import { canonicalJson, sha256 } from '../util/hash.js';
+import { canonicalJson } from '../util/hash.js';
+import { identityOf } from './identity.js';
 import { specSchema, type Spec } from './schema.js';
 
 export interface LoadedSpec {
   spec: Spec;
-  /** identity: sha256 of the values that differ from the defaults (name and description excluded) */
+  /** identity: sha256 of the resolved spec without name, description and the extendable fields, plus COMPUTE_VERSION (identity.ts) */
   hash: string;
   /** the resolved spec, every default filled in, as stored with the experiment */
   json: string;
+  /** where it came from (a file path), for error messages */
+  source?: string;
+  /** the `--set path=value` overrides applied, so errors can name them */
+  sets?: string[];
 }
 
 /** Applies `--set a.b.c=value` overrides to the raw JSON (value parsed as JSON when it parses). */
@@ -43,21 +48,26 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
-export function validateSpec(raw: unknown, source: string): LoadedSpec {
+/**
+ * Validates a raw spec against the schema. `sets`: the `--set` overrides already applied to
+ * `raw`; an error at a field one of them set names that `--set` instead of the file.
+ * @throws UserError, one line naming the field (see 'lth spec' for every field)
+ */
+export function validateSpec(raw: unknown, source: string, sets: string[] = []): LoadedSpec {
   const r = specSchema.safeParse(raw);
   if (!r.success) {
     const first = r.error.issues[0];
     const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
-    throw new UserError(`invalid spec ${source}: ${describeIssue(first)}${more}`);
+    const path = [...first.path, ...(first.code === 'unrecognized_keys' ? [first.keys[0]] : [])].join('.');
+    const from = sets.filter((s) => overlaps(s.slice(0, s.indexOf('=')), path));
+    throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
   }
   const spec = r.data;
-  const defaults = specSchema.parse({ name: spec.name });
-  const nonDefault = diff(withoutLaterDefaults(spec), withoutLaterDefaults(defaults)) as Record<string, unknown> | undefined;
-  const identity = { ...(nonDefault ?? {}) };
-  delete identity.name;
-  delete identity.description;
-  return { spec, hash: sha256(canonicalJson(identity)), json: canonicalJson(spec) };
+  return { spec, hash: identityOf(spec).hash, json: canonicalJson(spec), source, sets };
 }
+
+/** Whether a value set at `setPath` contains or is contained in the field at `path`. */
+const overlaps = (setPath: string, path: string): boolean => setPath === path || path.startsWith(`${setPath}.`) || setPath.startsWith(`${path}.`);
 
 export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   let text: string;
@@ -73,29 +83,5 @@ export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
     throw new UserError(`spec ${path} is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`spec ${path} must be a JSON object with at least a "name"`);
-  return validateSpec(applySets(raw as Record<string, unknown>, sets), path);
-}
-
-/**
- * Arrays are hashed whole, so a field added to their elements later would change every old
- * experiment's hash. Such fields are left out of the identity while they hold their default.
- */
-const LATER_CHAIN_DEFAULTS: Record<string, unknown> = { mask0: 'zero' };
-
-function withoutLaterDefaults(spec: Spec): unknown {
-  const strategies = spec.strategies.map((c) => Object.fromEntries(Object.entries(c).filter(([k, v]) => !(k in LATER_CHAIN_DEFAULTS) || LATER_CHAIN_DEFAULTS[k] !== v)));
-  return { ...spec, strategies };
-}
-
-/** The parts of `a` that differ from `b` (objects recursively; arrays and scalars as a whole). */
-function diff(a: unknown, b: unknown): unknown {
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(a)) {
-      const d = diff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]);
-      if (d !== undefined) out[k] = d;
-    }
-    return Object.keys(out).length ? out : undefined;
-  }
-  return canonicalJson(a) === canonicalJson(b) ? undefined : a;
+  return validateSpec(applySets(raw as Record<string, unknown>, sets), path, sets);
 }

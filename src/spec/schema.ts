@@ -108,8 +108,14 @@ export const pruningSchema = z.strictObject({
       output: z.number().min(0).lt(1).default(0.1).describe('fraction of remaining output-layer weights removed per level'),
     })
     .prefault({}),
-  globalRate: z.number().min(0).lt(1).default(0.2).describe('fraction removed per level when scope = global (output layer included)'),
-  levels: z.number().int().min(0).default(5).describe('pruning levels after the dense level 0'),
+  globalRate: z.number().min(0).lt(1).default(0.2).describe('fraction removed per level when scope = global (of every prunable layer not in pruning.exclude)'),
+  exclude: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      'layers pruning never touches, by layer name (e.g. "fc1", "output") or kind ("conv", "fc", "output"), for either scope; they stay dense and still count in % remaining. OpenLTH\'s LeNet default is scope global with ["output"]',
+    ),
+  levels: z.number().int().min(0).default(5).describe('pruning levels after the dense level 0; may grow on resume'),
   targetPercent: z.number().gt(0).max(100).nullable().default(null).describe('stop early once % weights remaining ≤ this'),
   criterion: z.enum(PRUNING_CRITERIA).default('large_final').describe('mask criterion (Zhou et al. 2019); keep the highest scores'),
   schedule: z
@@ -212,8 +218,8 @@ export const specSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"')
     .describe("the experiment's name in the database"),
   description: z.string().default('').describe('free text; cite the paper a preset follows'),
-  seed: z.number().int().nonnegative().default(0).describe('master seed; trial t uses a seed derived from (seed, t)'),
-  trials: z.number().int().positive().default(1).describe('independent repetitions (different seeds)'),
+  seed: z.number().int().nonnegative().default(0).describe('master seed; trial t uses the seed sha256(JSON ["lth-trial", seed, t]) → first 4 bytes, so no two (seed, trial) pairs share randomness (docs/SCHEMA.md, "Seeds and identity")'),
+  trials: z.number().int().positive().default(1).describe('independent repetitions (different seeds); may grow on resume'),
   data: dataSchema.prefault({}),
   model: modelSchema.prefault({}),
   training: trainingSchema.prefault({}),

@@ -7,6 +7,9 @@ import { unpackLevel, type Artifact, type StoredMasks, type StoredWeights } from
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { processAlive, readArrays, removeStaleTemps, writeArrays } from './weights.js';
 
+/** What the spec's identity rules say about resuming a stored experiment. */
+export type ResumeVerdict = { ok: true; extended: boolean } | { ok: false; reason: string };
+
 export const DEFAULT_DB = 'results/lth.db';
 
 /** One evaluation point of a level, as stored (structurally the training loop's CurvePoint). */
@@ -194,14 +197,29 @@ export class Store {
     return removeStaleTemps(this.weightsDir);
   }
 
-  /** Registers the experiment, or checks that the stored one has the same spec. Returns its id. */
-  registerExperiment(name: string, specHash: string, specJson: string, codeVersion: string, chains: { strategy: string; trial: number; seed: number }[]): number {
+  /**
+   * Registers the experiment, or asks `resume` whether the stored one may be continued with this
+   * spec (same identity, or an extension of it). Returns its id.
+   */
+  registerExperiment(
+    name: string,
+    specHash: string,
+    specJson: string,
+    codeVersion: string,
+    chains: { strategy: string; trial: number; seed: number }[],
+    resume: (storedHash: string, storedJson: string) => ResumeVerdict = (h) =>
+      h === specHash ? { ok: true, extended: false } : { ok: false, reason: `experiment "${name}" already exists with a different spec: give it a new "name"` },
+  ): number {
     return this.#db.transaction(() => {
-      const row = this.#db.prepare('SELECT id, spec_hash FROM experiments WHERE name = ?').get(name) as { id: number; spec_hash: string } | undefined;
-      if (row && row.spec_hash !== specHash) {
-        throw new UserError(
-          `experiment "${name}" already exists in ${this.path} with a different spec (hash ${row.spec_hash.slice(0, 12)} ≠ ${specHash.slice(0, 12)}): give the changed spec a new "name", or use another --db`,
-        );
+      const row = this.#db.prepare('SELECT id, spec_hash, spec_json FROM experiments WHERE name = ?').get(name) as
+        | { id: number; spec_hash: string; spec_json: string }
+        | undefined;
+      if (row) {
+        // The identity rules belong to the spec (src/spec/identity.ts); storage only applies the verdict.
+        const check = resume(row.spec_hash, row.spec_json);
+        if (!check.ok) throw new UserError(`${check.reason} [${this.path}]`);
+        // An extended spec (more levels, trials, chains…) becomes the stored one.
+        if (check.extended) this.#db.prepare('UPDATE experiments SET spec_json = ? WHERE id = ?').run(specJson, row.id);
       }
       const id = row
         ? row.id

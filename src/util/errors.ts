@@ -11,3 +11,14 @@ export class Interrupted extends Error {
     super('interrupted');
   }
 }
+
+/** A mistake at one field of a spec. `path` is dotted (e.g. "branches.0.chains"), so the message
+ *  can name `--set` when the value came from there; the message itself starts with the path. */
+export class SpecError extends UserError {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import seedrandom from 'seedrandom';
 
 /** A seeded random source. Every random choice in lth goes through one of these,
@@ -11,8 +12,18 @@ export interface Rng {
   int(n: number): number;
 }
 
+/**
+ * A 32-bit seed derived from a tagged tuple: the first 4 bytes of sha256(JSON of [tag, ...parts]),
+ * big-endian, in [0, 2^32). Distinct tuples give unrelated seeds, so unlike `seed + trial`,
+ * (seed 5, trial 1) and (seed 6, trial 0) never share randomness (docs/SCHEMA.md, "Seeds").
+ */
+export function deriveSeed(tag: string, ...parts: (string | number)[]): number {
+  return createHash('sha256').update(JSON.stringify([tag, ...parts])).digest().readUInt32BE(0);
+}
+
 export function makeRng(...key: (string | number)[]): Rng {
-  const prng = seedrandom(key.join(':'));
+  // The key is JSON-encoded, not joined: ['a:1', 2] and ['a', '1:2'] are different streams.
+  const prng = seedrandom(JSON.stringify(key));
   let spare: number | null = null;
   const uniform = () => prng.double();
   return {

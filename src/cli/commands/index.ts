@@ -6,10 +6,11 @@ import { command as query } from './query.js';
 import { command as report } from './report.js';
 import { bench } from './bench.js';
 import { run } from './run.js';
+import { spec } from './spec.js';
 import { status } from './status.js';
 import { rm } from './rm.js';
 import { datasets } from './datasets.js';
 
 /** Every CLI command, in the order `lth --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module has its own argument type
-export const commands: CommandModule<any, any>[] = [run, status, report, plot, compare, query, exportCmd, datasets, bench, rm];
+export const commands: CommandModule<any, any>[] = [run, spec, status, report, plot, compare, query, exportCmd, datasets, bench, rm];

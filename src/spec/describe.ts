@@ -1,0 +1,133 @@
+import type { z } from 'zod';
+import { specSchema } from './schema.js';
+
+/** One field of the spec, as `lth spec` lists it. */
+export interface FieldDoc {
+  /** dotted path; `[]` marks an array element, `(kind=…)` a variant of a tagged union */
+  readonly path: string;
+  /** e.g. "number", "integer ≥ 0", "'iterative' | 'one-shot'", "step" */
+  readonly type: string;
+  /** the default as JSON, or '' when the field is required or has none */
+  readonly default: string;
+  readonly help: string;
+}
+
+// zod keeps a schema's structure in `_zod.def`; this walks it (zod 4).
+interface Def {
+  type: string;
+  innerType?: Schema;
+  defaultValue?: unknown;
+  shape?: Record<string, Schema>;
+  options?: Schema[];
+  discriminator?: string;
+  element?: Schema;
+  entries?: Record<string, string | number>;
+  values?: unknown[];
+  in?: Schema;
+  out?: Schema;
+  checks?: { _zod: { def: { check: string; value?: number; inclusive?: boolean; format?: string } } }[];
+  format?: string;
+}
+type Schema = z.ZodType & { _zod: { def: Def }; description?: string };
+
+const isStep = (s: Schema): boolean => {
+  const d = s._zod.def;
+  return d.type === 'pipe' && d.in?._zod.def.type === 'union' && (d.in._zod.def.options ?? []).some((o) => o._zod.def.type === 'number');
+};
+
+function typeName(s: Schema): string {
+  const d = s._zod.def;
+  if (isStep(s)) return 'step ("2000it", "40ep" or a number of iterations)';
+  switch (d.type) {
+    case 'default':
+    case 'prefault':
+    case 'optional':
+      return typeName(d.innerType!);
+    case 'nullable':
+      return `${typeName(d.innerType!)} | null`;
+    case 'pipe':
+      return typeName(d.in!);
+    case 'enum':
+      return Object.values(d.entries!).map((v) => JSON.stringify(v)).join(' | ');
+    case 'literal':
+      return d.values!.map((v) => JSON.stringify(v)).join(' | ');
+    case 'array':
+      return `list of ${typeName(d.element!)}`;
+    case 'object':
+      return 'object';
+    case 'union':
+      return d.options!.map(typeName).join(' | ');
+    case 'number': {
+      const parts: string[] = [];
+      for (const c of d.checks ?? []) {
+        const cd = c._zod.def;
+        if (cd.check === 'number_format') parts.push('integer');
+        else if (cd.check === 'greater_than') parts.push(`${cd.inclusive ? '≥' : '>'} ${cd.value}`);
+        else if (cd.check === 'less_than') parts.push(`${cd.inclusive ? '≤' : '<'} ${cd.value}`);
+      }
+      if (!parts.includes('integer')) parts.unshift('number');
+      return parts.join(' ');
+    }
+    default:
+      return d.type;
+  }
+}
+
+function walk(s: Schema, path: string, out: FieldDoc[], help = '', dflt = ''): void {
+  const d = s._zod.def;
+  help = help || s.description || '';
+  if (d.type === 'default' || d.type === 'prefault') {
+    const v = typeof d.defaultValue === 'function' ? (d.defaultValue as () => unknown)() : d.defaultValue;
+    const shown = isObj(v) && 'unit' in v ? JSON.stringify(`${v.value}${v.unit}`) : d.type === 'prefault' && isObj(v) && Object.keys(v).length === 0 ? '' : JSON.stringify(v);
+    return walk(d.innerType!, path, out, help, dflt || shown);
+  }
+  if (d.type === 'optional') return walk(d.innerType!, path, out, help, dflt);
+  if (d.type === 'object') {
+    if (path) out.push({ path, type: 'object', default: '', help });
+    for (const [k, v] of Object.entries(d.shape!)) walk(v, path ? `${path}.${k}` : k, out);
+    return;
+  }
+  // tagged unions of objects (optimizer, schedule, branches): one block per variant
+  const variants = d.type === 'union' ? d.options!.filter((o) => o._zod.def.type === 'object') : [];
+  if (d.type === 'union' && d.discriminator && variants.length) {
+    const tags = variants.map((v) => `${d.discriminator}=${JSON.parse(typeName(v._zod.def.shape![d.discriminator!]))}`);
+    out.push({ path, type: `object, one of ${tags.join(' | ')}`, default: dflt, help });
+    for (const v of variants) {
+      const tag = `${path}(${d.discriminator}=${JSON.parse(typeName(v._zod.def.shape![d.discriminator]))})`;
+      if (v.description) out.push({ path: tag, type: 'object', default: '', help: v.description });
+      for (const [k, f] of Object.entries(v._zod.def.shape!)) if (k !== d.discriminator) walk(f, `${tag}.${k}`, out);
+    }
+    return;
+  }
+  if (d.type === 'array' && unwrap(d.element!)._zod.def.type !== 'enum' && !isPlain(d.element!)) {
+    out.push({ path, type: 'list', default: dflt, help });
+    return walk(d.element!, `${path}[]`, out);
+  }
+  // a string or an object (strategies): list the object's fields
+  if (d.type === 'union' && variants.length === 0 && d.options!.some((o) => unwrap(o)._zod.def.type === 'object')) {
+    out.push({ path, type: d.options!.map((o) => (unwrap(o)._zod.def.type === 'object' ? 'object' : typeName(o))).join(' | '), default: dflt, help });
+    const obj = unwrap(d.options!.find((o) => unwrap(o)._zod.def.type === 'object')!);
+    for (const [k, f] of Object.entries(obj._zod.def.shape!)) walk(f, `${path}.${k}`, out);
+    return;
+  }
+  out.push({ path, type: typeName(s), default: dflt, help });
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Strips default/optional/nullable/transform wrappers. */
+function unwrap(s: Schema): Schema {
+  const d = s._zod.def;
+  if (['default', 'prefault', 'optional', 'nullable'].includes(d.type)) return unwrap(d.innerType!);
+  if (d.type === 'pipe' && !isStep(s)) return unwrap(d.in!);
+  return s;
+}
+
+const isPlain = (s: Schema): boolean => !['object', 'union'].includes(unwrap(s)._zod.def.type) || isStep(s);
+
+/** Every field of the spec with its type, default and help text, generated from the zod schema (schema.ts). */
+export function describeSpec(): FieldDoc[] {
+  const out: FieldDoc[] = [];
+  walk(specSchema as unknown as Schema, '', out);
+  return out;
+}
