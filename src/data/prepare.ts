@@ -1,5 +1,5 @@
 import type { DataSpec } from '../spec/schema.js';
-import { SpecError, UserError } from '../util/errors.js';
+import { SpecError } from '../util/errors.js';
 import type { Dataset, Split } from './types.js';
 
 /** A split before normalization: pixels as bytes (image sets) or values as generated (synthetic). */
@@ -58,7 +58,7 @@ export function prepare(raw: RawDataset, spec: DataSpec, stats: Stats | null): D
 /**
  * The split sizes and normalization a spec asks for fit a data set of this size and channel
  * count. Needs only the sizes (data/meta.ts), so a spec is checked before any data loads.
- * @throws UserError naming the field and the largest value that fits
+ * @throws SpecError (a UserError) naming the field and the largest value that fits
  */
 export function checkSplits(d: { name: string; trainN: number; testN: number; channels: number }, spec: DataSpec): void {
   const v = spec.validation;

@@ -8,7 +8,6 @@ import { checkSpec } from '../spec/check.js';
 import { resolveStrategy, type BranchTask, type Strategy } from '../strategies/index.js';
 import { planTraining, type TrainingPlan } from '../training/schedule.js';
 import { Store } from '../storage/db.js';
-import { UserError } from '../util/errors.js';
 import { deriveSeed } from '../util/rng.js';
 
 /** What a run reports while it works; the CLI turns these into progress bars or log lines. */
