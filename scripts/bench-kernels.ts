@@ -7,7 +7,8 @@
  * One step = forward + backward (tf.variableGrads) + Adam update + mask multiply on every
  * weight, batch 60, synchronised by reading the loss. Reported: median ms over `--iters`
  * steps after 2 warm-up steps (fewer if a configuration exceeds `--budget` seconds).
- * "naive" = plain tf.matMul / tf.conv2d (tfjs's own gradients); "fast" = src/models/ops.ts.
+ * "naive" = plain tf.matMul / tf.conv2d (tfjs's own gradients); "fast" = src/models/ops.ts (dense layers
+ * through ops.denseT, transposed in and out per layer: test/helpers/ops.ts).
  * wasm threads: env LTH_WASM_THREADS (default: all cores; 1 = tfjs's stock loader).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,7 +16,8 @@ import Table from 'cli-table3';
 import fs from 'node:fs';
 import os from 'node:os';
 import { initBackend, wasmThreadsInUse, type BackendName } from '../src/backend/index.js';
-import { conv2d, dense, flatten, maxPool } from '../src/models/ops.js';
+import { conv2d, maxPool } from '../src/models/ops.js';
+import { dense, flatten } from '../test/helpers/ops.js';
 
 interface Ops {
   dense: (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;

@@ -24,5 +24,3 @@ export function initialize(model: Model, init: InitName, ...key: (string | numbe
   }
   return w;
 }
-
-export const paramSize = (p: ParamSpec): number => p.shape.reduce((a, b) => a * b, 1);

@@ -126,5 +126,3 @@ export function buildModel(name: string, inputShape: readonly number[], numClass
   if (!b) throw new UserError(`unknown model "${name}": use one of ${Object.keys(MODELS).join(', ')}`);
   return b(inputShape, numClasses);
 }
-
-export const modelNames = (): string[] => Object.keys(MODELS);

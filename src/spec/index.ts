@@ -1,3 +1,3 @@
 export * from './schema.js';
 export { applySets, loadSpec, validateSpec, type LoadedSpec } from './load.js';
-export { formatStep, parseStep, stepToIterations, type Step } from './step.js';
+export { parseStep, stepToIterations, type Step } from './step.js';

@@ -95,10 +95,6 @@ export class Store {
     ).map((r) => r.level);
   }
 
-  artifactPath(experiment: string, key: string): string {
-    return join(this.weightsDir, experiment, `${key}.bin`);
-  }
-
   readArtifact(experimentId: number, key: string): Record<string, Float32Array | Uint8Array> {
     const row = this.db.prepare('SELECT file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?').get(experimentId, key) as { file: string; sha256: string } | undefined;
     if (!row) throw new UserError(`stored weights "${key}" are missing from ${this.path}: run with a fresh --db`);

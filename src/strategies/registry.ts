@@ -29,7 +29,7 @@ export interface ResetInputs {
 interface StrategyDef {
   readonly describe: string;
   /** whether `@k` is accepted, and what k defaults to */
-  readonly rewindPoint: 'none' | 'optional' | 'required';
+  readonly rewindPoint: 'none' | 'optional';
   reset(x: ResetInputs): Weights;
   schedule(plan: TrainingPlan, k: number): LevelSchedule;
 }
@@ -159,10 +159,6 @@ export function resetOf(base: 'random-reinit' | 'sign-constant' | 'rewind'): (x:
 
 export function strategyNames(): string[] {
   return Object.keys(REGISTRY);
-}
-
-export function describeStrategies(): { name: string; describe: string }[] {
-  return Object.entries(REGISTRY).map(([name, d]) => ({ name: d.rewindPoint === 'none' ? name : `${name}[@k]`, describe: d.describe }));
 }
 
 export function resolveStrategy(text: string, plan: TrainingPlan): Strategy {
