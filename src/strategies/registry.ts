@@ -7,7 +7,7 @@ import { UserError } from '../util/errors.js';
 import { permutation, type Rng } from '../util/rng.js';
 
 /**
- * Reset strategies (DESIGN §1): each is a small pure function from
+ * Reset strategies (docs/DESIGN.md#reset-strategies): each is a small pure function from
  * (θ0, θ_k, θ_final, mask, rng) to the weights a level starts from, plus the part of the
  * schedule the level trains. Registered by name; `name@k` passes a rewind point.
  */
