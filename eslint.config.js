@@ -11,11 +11,6 @@ Module._resolveFilename = function (request, ...rest) {
 const { default: js } = await import('@eslint/js');
 const { default: tseslint } = await import('typescript-eslint');
 
-export default defineConfig(
-  { ignores: ['dist/', 'results/', 'src/kernels/binaries.ts'] },
-  js.configs.recommended,
-  tseslint.configs.recommended,
-  {
-    linterOptions: { reportUnusedDisableDirectives: 'error' },
-  },
-);
+export default defineConfig({ ignores: ['dist/', 'results/', 'src/kernels/binaries.ts'] }, js.configs.recommended, tseslint.configs.recommended, {
+  linterOptions: { reportUnusedDisableDirectives: 'error' },
+});
