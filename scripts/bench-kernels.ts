@@ -7,7 +7,8 @@
  * One step = forward + backward (tf.variableGrads) + Adam update + mask multiply on every
  * weight, batch 60, synchronised by reading the loss. Reported: median ms over `--iters`
  * steps after 2 warm-up steps (fewer if a configuration exceeds `--budget` seconds).
- * "naive" = plain tf.matMul / tf.conv2d (tfjs's own gradients); "fast" = src/models/ops.ts.
+ * "naive" = plain tf.matMul / tf.conv2d (tfjs's own gradients); "fast" = src/models/ops.ts (dense layers
+ * through ops.denseT, transposed in and out per layer: test/helpers/ops.ts).
  * wasm threads: env LTH_WASM_THREADS (default: all cores; 1 = tfjs's stock loader).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,7 +16,8 @@ import Table from 'cli-table3';
 import fs from 'node:fs';
 import os from 'node:os';
 import { initBackend, wasmThreadsInUse, type BackendName } from '../src/backend/index.js';
-import { conv2d, dense, flatten, maxPool } from '../src/models/ops.js';
+import { conv2d, maxPool } from '../src/models/ops.js';
+import { dense, flatten } from '../test/helpers/ops.js';
 
 interface Ops {
   dense: (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
@@ -174,10 +176,7 @@ function kernelBenches(batch: number): [string, () => tf.Tensor][] {
   const dyc = tf.randomNormal([batch, 32, 32, 64]) as tf.Tensor4D;
   k.push([`conv2d fwd 64→64 [${batch},32,32,64]`, () => tf.conv2d(xc, f, 1, 'same')]);
   const gradOf = (which: 0 | 1): tf.Tensor =>
-    tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, tf.zeros([64])), dyc)))([
-      xc,
-      f,
-    ])[which];
+    tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, tf.zeros([64])), dyc)))([xc, f])[which];
   k.push(['conv2d fast: fwd + dx + dW (tf.grads)', () => gradOf(1)]);
   k.push(['conv dx naive: Conv2DBackpropInput', () => tf.conv2dTranspose(dyc, f, [batch, 32, 32, 64], 1, 'same')]);
   k.push(['relu grad (mul·step) 4M', () => tf.mul(dyc, tf.step(xc))]);
@@ -238,7 +237,9 @@ async function main(): Promise<void> {
           const r = benchStep(def, variant === 'fast' ? FAST : NAIVE, batch, iters, b);
           steps.push({ backend: label, net: def.name, variant, ms: r.ms, steps: r.n });
         } catch (e) {
-          const msg = String(e instanceof Error ? e.message : e).split('\n')[0].slice(0, 80);
+          const msg = String(e instanceof Error ? e.message : e)
+            .split('\n')[0]
+            .slice(0, 80);
           steps.push({ backend: label, net: def.name, variant, ms: null, steps: 0, error: msg });
         }
         process.stderr.write(`  ${label} ${def.name} ${variant} done\n`);
@@ -264,8 +265,7 @@ async function main(): Promise<void> {
     tf.disposeVariables();
   }
 
-  const fmt = (ms: number | null | undefined, err?: string): string =>
-    ms == null ? (err ? `fails: ${err.slice(0, 40)}` : '—') : ms.toFixed(ms < 10 ? 2 : 1);
+  const fmt = (ms: number | null | undefined, err?: string): string => (ms == null ? (err ? `fails: ${err.slice(0, 40)}` : '—') : ms.toFixed(ms < 10 ? 2 : 1));
   const labels = [...new Set(steps.map((s) => s.backend).concat(kernels.map((k) => k.backend)))];
   const st = new Table({ head: ['ms / training step', ...labels.flatMap((l) => [`${l} naive`, `${l} fast`])] });
   for (const key of nets) {
@@ -290,7 +290,12 @@ async function main(): Promise<void> {
       }),
     ]);
   }
-  console.log(`batch ${batch}, median of ≤${iters} steps after 2 warm-up; ${os.cpus().length} cores, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `batch ${batch}, median of ≤${iters} steps after 2 warm-up; ${os.cpus().length} cores, load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(st.toString());
   console.log(kt.toString());
   if (args.json) {

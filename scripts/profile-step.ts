@@ -30,13 +30,30 @@ async function main() {
   const shape = inputShapeFor(modelName);
   const model = buildModel(modelName, shape, 10);
   const split = randomSplit(shape, batch * 8, 'train');
-  const data = { name: 'r', inputShape: shape, numClasses: 10, train: split, val: randomSplit(shape, batch, 'v'), test: randomSplit(shape, batch, 'v'), source: 'r' };
+  const data = {
+    name: 'r',
+    inputShape: shape,
+    numClasses: 10,
+    train: split,
+    val: randomSplit(shape, batch, 'v'),
+    test: randomSplit(shape, batch, 'v'),
+    source: 'r',
+  };
   const rng = makeRng('m');
   const masks: Masks = {};
-  for (const p of model.params) if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < 0.8 ? 1 : 0));
+  for (const p of model.params)
+    if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < 0.8 ? 1 : 0));
   const init = initialize(model, 'glorot-normal', 'p');
   const run = (n: number) =>
-    train({ model, data, plan: planTraining(trainingSchema.parse({ batchSize: batch, iterations: `${n}it`, evalEvery: `${n + 1}it` }), split.n), schedule: { kind: 'replay', from: 0 }, init, masks, orderKey: ['p'] });
+    train({
+      model,
+      data,
+      plan: planTraining(trainingSchema.parse({ batchSize: batch, iterations: `${n}it`, evalEvery: `${n + 1}it` }), split.n),
+      schedule: { kind: 'replay', from: 0 },
+      init,
+      masks,
+      orderKey: ['p'],
+    });
   await run(3); // warm-up
   const t0 = performance.now();
   await run(steps);
@@ -56,7 +73,12 @@ async function main() {
   const sum = rows.reduce((s, [, e]) => s + e.ms, 0) / steps;
   const t = new Table({ head: ['kernel', 'ms/step', 'calls/step'], style: { head: [], border: [] } });
   for (const [name, e] of rows) t.push([name, (e.ms / steps).toFixed(2), (e.n / steps).toFixed(1)]);
-  console.log(`${modelName} on ${be}${be === 'wasm' ? `×${await wasmThreadsInUse()}` : ''}, batch ${batch}, ${steps} steps (incl. 2 evals of ${batch}); load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `${modelName} on ${be}${be === 'wasm' ? `×${await wasmThreadsInUse()}` : ''}, batch ${batch}, ${steps} steps (incl. 2 evals of ${batch}); load ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`wall ${wall.toFixed(2)} ms/step without profiler; kernels ${sum.toFixed(2)} ms/step; ${(prof.kernels.length / steps).toFixed(0)} kernels/step`);
   console.log(t.toString());
 }

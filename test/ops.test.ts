@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { buildModel, initialize } from '../src/models/index.js';
-import { conv2d, dense, denseT, flatten, maxPool, softmaxCrossEntropy } from '../src/models/ops.js';
+import { conv2d, denseT, maxPool, softmaxCrossEntropy } from '../src/models/ops.js';
+import { dense, flatten } from './helpers/ops.js';
 import { readWeights, toTensors } from '../src/training/loop.js';
 
 /**

@@ -7,27 +7,19 @@ import { UserError } from '../util/errors.js';
 import { registerWasmKernels } from '../kernels/index.js';
 import { registerThreadedWasm } from './wasm-threads.js';
 
-export { threadedWasmLoaded, wasmThreadsInUse } from './wasm-threads.js';
+export { wasmThreadsInUse } from './wasm-threads.js';
 
 import { BACKENDS, type BackendChoice, type BackendName } from './names.js';
 export { BACKENDS, type BackendChoice, type BackendName } from './names.js';
 
 const require = createRequire(import.meta.url);
 
-let wasmThreadsOverride: number | null = null;
-
 /**
- * XNNPACK threads for the wasm backend (calling thread included); takes effect at the next
- * `initBackend`. 1 = tfjs's stock single-threaded SIMD loader. Default: env `LTH_WASM_THREADS`,
- * else the number of cores. See src/backend/wasm-threads.ts for why Node needs our own loader.
+ * XNNPACK threads for the wasm backend (calling thread included), read at `initBackend`.
+ * 1 = tfjs's stock single-threaded SIMD loader. Env `LTH_WASM_THREADS`, else the number of
+ * cores. See src/backend/wasm-threads.ts for why Node needs our own loader.
  */
-export function setWasmThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`wasm threads must be a positive integer, got ${n}`);
-  wasmThreadsOverride = n;
-}
-
 export function wasmThreadsSetting(): number {
-  if (wasmThreadsOverride != null) return wasmThreadsOverride;
   const env = process.env.LTH_WASM_THREADS;
   if (env != null && env !== '') {
     const n = Number(env);
@@ -89,5 +81,3 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   }
   throw new UserError(`backend "${choice}" failed to load; try --backend auto`);
 }
-
-export const currentBackend = (): string => tf.getBackend();

@@ -120,7 +120,6 @@ export async function registerThreadedWasm(threads: number): Promise<boolean> {
       for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) {
         w.unref?.();
       }
-      loadedThreaded = true;
       return backend;
   };
   tf.registerBackend(
@@ -131,7 +130,6 @@ export async function registerThreadedWasm(threads: number): Promise<boolean> {
       } catch (e) {
         if (stock == null) throw e;
         process.emitWarning(`threaded wasm backend failed to load (${String(e)}); using the single-threaded one`);
-        loadedThreaded = false;
         return await stock();
       }
     },
@@ -139,10 +137,6 @@ export async function registerThreadedWasm(threads: number): Promise<boolean> {
   );
   return true;
 }
-
-let loadedThreaded = false;
-/** Whether the current 'wasm' backend instance came from the threaded loader. */
-export const threadedWasmLoaded = (): boolean => loadedThreaded;
 
 /** Threads the wasm backend's XNNPACK pool actually uses (1 for the stock loader). */
 export async function wasmThreadsInUse(): Promise<number> {

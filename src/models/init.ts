@@ -3,7 +3,7 @@ import type { Model, ParamSpec, Weights } from './types.js';
 
 export type InitName = 'glorot-normal' | 'he-normal';
 
-/** σ of a weight tensor's initializer: sign-constant resets use it (DESIGN §1). */
+/** σ of a weight tensor's initializer: sign-constant resets use it (docs/DESIGN.md#reset-strategies). */
 export function initStd(p: ParamSpec, init: InitName): number {
   return init === 'glorot-normal' ? Math.sqrt(2 / (p.fanIn + p.fanOut)) : Math.sqrt(2 / p.fanIn);
 }
@@ -24,5 +24,3 @@ export function initialize(model: Model, init: InitName, ...key: (string | numbe
   }
   return w;
 }
-
-export const paramSize = (p: ParamSpec): number => p.shape.reduce((a, b) => a * b, 1);

@@ -72,21 +72,6 @@ function lazyGradOp<T extends tf.Tensor>(
   return f(...inputs) as T;
 }
 
-/** x·W + b for x [n, in], W [in, out], b [out]. */
-export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  return lazyGradOp<tf.Tensor2D>(
-    [x, w, b],
-    () => tf.add(tf.matMul(x, w), b),
-    (dy, [sx, sw]) => [
-      // dx = dy·Wᵀ: explicit transpose; matMul(dy, W, false, true) is the slow path on wasm
-      () => tf.matMul(dy, kernels.transpose(sw as tf.Tensor2D)),
-      // dW = xᵀ·dy: explicit transpose; transposeA is the slow path on wasm (15 ms vs 1.3 ms)
-      () => tf.matMul(kernels.transpose(sx as tf.Tensor2D), dy),
-      () => kernels.columnSums(dy),
-    ],
-  );
-}
-
 /** Filter [3,3,in,out] → the filter whose forward 'same' convolution of dy gives dx:
  *  spatially flipped, in/out channels swapped. */
 function flipFilter(f: tf.Tensor4D): tf.Tensor4D {
@@ -171,12 +156,6 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): t
     },
     (dy, [, g]) => [() => tf.mul(g, dy)],
   );
-}
-
-/** [n, h, w, c] → [n, h·w·c] (row-major, the order a dense layer after the conv stack sees). */
-export function flatten(x: tf.Tensor4D): tf.Tensor2D {
-  const [n, h, w, c] = x.shape;
-  return tf.reshape(x, [n, h * w * c]);
 }
 
 /**

@@ -4,7 +4,7 @@ import { transpose } from '../kernels/index.js';
 import * as ops from './ops.js';
 import type { LayerKind, Model, ParamSpec } from './types.js';
 
-/** Architectures from Frankle & Carbin (2019) Fig. 2 (see shared/reference/papers.md). */
+/** Architectures from Frankle & Carbin (2019) Fig. 2 (docs/PAPERS.md#frankle-carbin-2019). */
 
 function denseParams(name: string, fanIn: number, fanOut: number, kind: LayerKind): ParamSpec[] {
   return [
@@ -126,5 +126,3 @@ export function buildModel(name: string, inputShape: readonly number[], numClass
   if (!b) throw new UserError(`unknown model "${name}": use one of ${Object.keys(MODELS).join(', ')}`);
   return b(inputShape, numClasses);
 }
-
-export const modelNames = (): string[] => Object.keys(MODELS);

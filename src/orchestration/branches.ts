@@ -10,7 +10,7 @@ import { dataOrder, keys, packLevel, record, trainLevel, type Artifact } from '.
 import { branchApplies } from './plan.js';
 
 /**
- * Branch rows (DESIGN §1): controls hanging off a stored chain level. Each row is committed on
+ * Branch rows (docs/DESIGN.md#branches): controls hanging off a stored chain level. Each row is committed on
  * its own, keyed by (chain, trial, level, label, replicate), so a branch resumes and never
  * duplicates exactly like a chain level. Branches off level 0 (shared by every chain) draw their
  * randomness without the chain's name, so the same branch gives the same row under every chain.

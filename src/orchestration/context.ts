@@ -16,7 +16,6 @@ export type ProgressEvent =
   | { type: 'level-start'; job: string; level: number; steps: number }
   | { type: 'step'; job: string; done: number; total: number }
   | { type: 'level-done'; job: string; level: number; percentRemaining: number; earlyStopIteration: number; earlyStopTestAccuracy: number; finalTestAccuracy: number; seconds: number }
-  | { type: 'skip'; job: string; reason: string }
   | { type: 'log'; message: string };
 
 export interface RunOptions {

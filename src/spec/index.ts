@@ -1,4 +1,4 @@
 export * from './schema.js';
 export { applySets, loadSpec, validateSpec, type LoadedSpec } from './load.js';
-export { formatStep, parseStep, stepToIterations, type Step } from './step.js';
+export { parseStep, stepToIterations, type Step } from './step.js';
 export { COMPUTE_VERSION, EXTENDABLE, checkResume, diffIdentity, identityOf, type Identity, type IdentityDiff } from './identity.js';

@@ -170,7 +170,7 @@ const supermaskWeights = z.enum(['init', 'signed-constant']);
 
 /**
  * Controls that hang off a chain's level L, reuse its mask m_L and start no chain of their own
- * (DESIGN §1). Each is stored as rows with `branch` = its label; `replicate` numbers repeats.
+ * (docs/DESIGN.md#branches). Each is stored as rows with `branch` = its label; `replicate` numbers repeats.
  */
 export const branchSchema = z.discriminatedUnion('kind', [
   z

@@ -23,7 +23,3 @@ export function parseStep(v: string | number): Step {
 export function stepToIterations(s: Step, itersPerEpoch: number): number {
   return s.unit === 'it' ? s.value : Math.round(s.value * itersPerEpoch);
 }
-
-export function formatStep(s: Step): string {
-  return `${s.value}${s.unit}`;
-}

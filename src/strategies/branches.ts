@@ -7,7 +7,7 @@ import type { Rng } from '../util/rng.js';
 import { resetOf, type ResetInputs } from './registry.js';
 
 /**
- * Branches (DESIGN §1): controls hanging off a chain's level L that reuse its mask m_L.
+ * Branches (docs/DESIGN.md#branches): controls hanging off a chain's level L that reuse its mask m_L.
  * Each spec entry expands into tasks (one per stored row: a label and a replicate); a task is
  * a pure function from (θ0, m_L, rng) to the work the orchestrator does. Registered by kind.
  */

@@ -7,7 +7,7 @@ import { UserError } from '../util/errors.js';
 import { permutation, type Rng } from '../util/rng.js';
 
 /**
- * Reset strategies (DESIGN §1): each is a small pure function from
+ * Reset strategies (docs/DESIGN.md#reset-strategies): each is a small pure function from
  * (θ0, θ_k, θ_final, mask, rng) to the weights a level starts from, plus the part of the
  * schedule the level trains. Registered by name; `name@k` passes a rewind point.
  */
@@ -29,7 +29,7 @@ export interface ResetInputs {
 interface StrategyDef {
   readonly describe: string;
   /** whether `@k` is accepted, and what k defaults to */
-  readonly rewindPoint: 'none' | 'optional' | 'required';
+  readonly rewindPoint: 'none' | 'optional';
   reset(x: ResetInputs): Weights;
   schedule(plan: TrainingPlan, k: number): LevelSchedule;
 }
@@ -161,6 +161,7 @@ export function strategyNames(): string[] {
   return Object.keys(REGISTRY);
 }
 
+/** Every reset strategy with its help text, for `lth spec` (names take `@k` where a rewind point applies). */
 export function describeStrategies(): { name: string; describe: string }[] {
   return Object.entries(REGISTRY).map(([name, d]) => ({ name: d.rewindPoint === 'none' ? name : `${name}[@k]`, describe: d.describe }));
 }

@@ -65,13 +65,29 @@ export function insertExperiment(db: Database.Database, f: ExperimentFixture): v
          final_test_accuracy, iterations, wall_seconds, backend, mask_hash, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const point = db.prepare('INSERT INTO curve_points (result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const point = db.prepare(
+      'INSERT INTO curve_points (result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     const add = (strategy: string, branch: string, replicate: number, trial: number, level: number) => {
       const v = f.values(strategy, branch, trial, level, replicate, seed(trial, strategy));
       const { lastInsertRowid: rid } = result.run(
-        eid, strategy, branch, replicate, trial, level, lenetPercent(level),
-        v.esIter, v.esAcc === null ? null : 0.1 + (1 - v.esAcc), v.esAcc, v.esAcc, v.finalAcc,
-        iterations, 1.5, 'cpu', `mask-${level}`, now,
+        eid,
+        strategy,
+        branch,
+        replicate,
+        trial,
+        level,
+        lenetPercent(level),
+        v.esIter,
+        v.esAcc === null ? null : 0.1 + (1 - v.esAcc),
+        v.esAcc,
+        v.esAcc,
+        v.finalAcc,
+        iterations,
+        1.5,
+        'cpu',
+        `mask-${level}`,
+        now,
       );
       for (let it = 0; it <= iterations; it += evalEvery) {
         const top = v.finalAcc ?? 0.9;
