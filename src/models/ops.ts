@@ -17,6 +17,17 @@ import * as kernels from '../kernels/index.js';
 
 type Thunk = () => tf.Tensor;
 
+/**
+ * Whether the models use lth's own layer gradients and layout (column-layout dense layers,
+ * the custom backward passes below, src/kernels). They were chosen for XNNPACK on wasm (and
+ * are the reference on cpu); on webgpu and tensorflow, tfjs's own gradients and fused
+ * matMul/conv2d are what those backends optimise, so the models use those there.
+ */
+export const usesLthGradients = (): boolean => {
+  const b = tf.getBackend();
+  return b !== 'webgpu' && b !== 'tensorflow';
+};
+
 interface EngineWithKernelFunc {
   runKernelFunc(params: {
     forwardFunc: (backend: tf.KernelBackend, save: (ts: tf.Tensor[]) => void) => tf.Tensor;

@@ -76,8 +76,8 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       const w = toTensors(ctx.model, work.weights);
       let p: CurvePoint;
       try {
-        const v = evaluate(ctx.model, w, ctx.data.val);
-        const t = evaluate(ctx.model, w, ctx.data.test);
+        const v = await evaluate(ctx.model, w, ctx.data.val);
+        const t = await evaluate(ctx.model, w, ctx.data.test);
         p = { iteration: 0, trainLoss: null, valLoss: v.loss, valAccuracy: v.accuracy, testLoss: t.loss, testAccuracy: t.accuracy };
       } finally {
         tf.dispose(Object.values(w));

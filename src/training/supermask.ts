@@ -90,8 +90,8 @@ export async function trainSupermask(args: SupermaskArgs): Promise<SupermaskResu
   const evalPoint = async (iteration: number) => {
     const { w, m } = sample(makeRng(...args.sampleKey, 'eval', iteration));
     try {
-      const v = evaluate(model, w, data.val, args.evalBatch);
-      const t = evaluate(model, w, data.test, args.evalBatch);
+      const v = await evaluate(model, w, data.val, args.evalBatch);
+      const t = await evaluate(model, w, data.test, args.evalBatch);
       const next: Masks = {};
       for (const [i, p] of prunable.entries()) next[p.name] = Uint8Array.from(await fromHeld(p, m[i]));
       sampled = next;
