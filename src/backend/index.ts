@@ -44,6 +44,20 @@ export function wasmThreadsSetting(): number {
   return Math.max(1, os.availableParallelism());
 }
 
+/**
+ * Registers lth's fused wasm kernels (src/kernels) if `backend`, the wasm backend instance, has
+ * the private internals they use (checkWasmInternals). Returns null, or the warning to show when
+ * it does not: then the kernels stay unregistered and every op falls back to plain tfjs ops.
+ */
+export function enableWasmKernels(backend: unknown): string | null {
+  const check = checkWasmInternals(backend);
+  if (!check.ok) {
+    return `lth's fused wasm kernels are off: ${check.problem}. Training uses plain tfjs ops (slower, same results). Fix: install the pinned @tensorflow/tfjs-backend-wasm 4.22.0 (npm ci)`;
+  }
+  registerWasmKernels();
+  return null;
+}
+
 /** Why the last `tryRegister` of each backend failed (for error messages and `lth doctor`). */
 const lastFailure = new Map<BackendName, string>();
 export const backendFailure = (name: BackendName): string | undefined => lastFailure.get(name);
@@ -93,9 +107,8 @@ async function tryRegister(name: BackendName, hardwareOnly = false): Promise<boo
       if (!(await tf.setBackend('wasm'))) return false;
       // lth's fused kernels read tfjs-backend-wasm's private heap and tensor map (#10.7):
       // without them, plain tfjs ops on this backend, with a warning.
-      const check = checkWasmInternals(tf.backend());
-      if (check.ok) registerWasmKernels();
-      else process.emitWarning(`lth's fused wasm kernels are off: ${check.problem}. Training uses plain tfjs ops (slower, same results). Fix: install the pinned @tensorflow/tfjs-backend-wasm (npm ci).`);
+      const warning = enableWasmKernels(tf.backend());
+      if (warning) process.emitWarning(warning);
       if (threads > 1 && threadedWasmLoaded()) {
         const w = checkWasmThreads(threads, os.availableParallelism(), await wasmThreadsInUse());
         if (w) process.emitWarning(w);
