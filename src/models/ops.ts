@@ -24,7 +24,8 @@ type Thunk = () => tf.Tensor;
  * matMul/conv2d are what those backends optimise, so the models use those there.
  */
 export const usesLthGradients = (): boolean => {
-  const b = tf.getBackend();
+  // engine().backendName, not tf.getBackend(): asking must not initialise a backend
+  const b = (tf.engine() as unknown as { backendName: string | null }).backendName;
   return b !== 'webgpu' && b !== 'tensorflow';
 };
 
