@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendFailure, backendLabel, initBackend } from '../src/backend/index.js';
@@ -11,7 +11,6 @@ import { softmaxCrossEntropy } from '../src/models/ops.js';
 import { toTensors } from '../src/training/loop.js';
 import { makeRng } from '../src/util/rng.js';
 import { levelRows, lth, tinySpec, tmp } from './helpers.js';
-import { writeFileSync } from 'node:fs';
 
 /**
  * The webgpu backend (Dawn through the npm package `webgpu`) on this CPU-only machine: Dawn's
