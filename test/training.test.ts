@@ -78,7 +78,7 @@ test('callbacks run before the update of the steps they name, and once after the
       assert.equal(s, 5 + updates);
       updates++;
     },
-    takeTrainLoss: () => null,
+    takeTrainLoss: async () => null,
     evalNetwork: async () => ({ weights: {}, release: () => {} }),
     readWeights: async () => ({}),
   };

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
+import { backendLabel, initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
 import type { Dataset, Split } from '../data/types.js';
 import { buildModel, initialize, type Masks, type Model } from '../models/index.js';
 import { runExperiment } from '../orchestration/index.js';
@@ -129,7 +129,12 @@ function benchMasks(model: Model): Masks {
   return masks;
 }
 
-/** ms per training step through `train()`: the gap between consecutive onStep callbacks. */
+/**
+ * ms per training step through `train()`: the gap between consecutive onStep callbacks. On
+ * webgpu a step only enqueues GPU work, so the gaps measure dispatch, not compute: there every
+ * timed step gets the mean from the first timed step to the end of `train()`, which waits for
+ * the GPU (its final evaluation and weight read, a few ms, are included).
+ */
 async function stepTimes(model: Model, data: Dataset, o: BenchOptions): Promise<number[]> {
   const total = o.warmup + o.steps + 1; // step 0 is never timed
   const plan = planTraining(trainingSchema.parse({ batchSize: o.batch, iterations: `${total}it`, evalEvery: `${total + 1}it` }), data.train.n);
@@ -153,19 +158,25 @@ async function stepTimes(model: Model, data: Dataset, o: BenchOptions): Promise<
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
   }
+  const end = performance.now();
+  if (tf.getBackend() === 'webgpu' && stamps.length > 1) {
+    const from = Math.min(o.warmup, stamps.length - 2);
+    const timed = stamps.length - 1 - from;
+    return new Array<number>(timed).fill((end - stamps[from]) / timed);
+  }
   const deltas = stamps.slice(1).map((t, i) => t - stamps[i]);
   // keep the warm-up out unless nothing else was timed
   return deltas.length > o.warmup ? deltas.slice(o.warmup) : deltas;
 }
 
-function evalThroughput(model: Model, split: Split): number {
+async function evalThroughput(model: Model, split: Split): Promise<number> {
   const w = toTensors(model, initialize(model, 'glorot-normal', 'bench'));
   try {
-    evaluate(model, w, { x: split.x.subarray(0, Math.min(split.n, 100) * (split.x.length / split.n)), y: split.y.subarray(0, 100), n: Math.min(split.n, 100) }); // warm-up
+    await evaluate(model, w, { x: split.x.subarray(0, Math.min(split.n, 100) * (split.x.length / split.n)), y: split.y.subarray(0, 100), n: Math.min(split.n, 100) }); // warm-up
     const ts: number[] = [];
     for (let r = 0; r < 3; r++) {
       const s = performance.now();
-      evaluate(model, w, split);
+      await evaluate(model, w, split);
       ts.push(performance.now() - s);
     }
     return split.n / (median(ts) / 1000);
@@ -181,7 +192,7 @@ async function benchKernelsSections(o: BenchOptions, report: BenchReport): Promi
     let label: string;
     try {
       const got = await initBackend(be);
-      label = got === 'wasm' ? `wasm×${await wasmThreadsInUse()}` : got;
+      label = got === 'wasm' ? `wasm×${await wasmThreadsInUse()}` : backendLabel();
     } catch (e) {
       for (const m of o.models) {
         if (o.only.includes('step')) report.step.push({ backend: be, model: m, ms: null, p10: null, p90: null, steps: 0, note: `does not load: ${errMsg(e)}` });
@@ -210,7 +221,7 @@ async function benchKernelsSections(o: BenchOptions, report: BenchReport): Promi
         o.log(`eval: ${label} ${m}`);
         const n = o.quick ? 200 : isConv(m) ? 2000 : 10000;
         try {
-          report.eval.push({ backend: label, model: m, examples: n, examplesPerS: evalThroughput(model, randomSplit(inputShapeFor(m), n, 'eval')) });
+          report.eval.push({ backend: label, model: m, examples: n, examplesPerS: await evalThroughput(model, randomSplit(inputShapeFor(m), n, 'eval')) });
         } catch (e) {
           report.eval.push({ backend: label, model: m, examples: n, examplesPerS: null, note: `fails: ${errMsg(e)}` });
         }

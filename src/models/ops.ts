@@ -17,6 +17,18 @@ import * as kernels from '../kernels/index.js';
 
 type Thunk = () => tf.Tensor;
 
+/**
+ * Whether the models use lth's own layer gradients and layout (column-layout dense layers,
+ * the custom backward passes below, src/kernels). They were chosen for XNNPACK on wasm (and
+ * are the reference on cpu); on webgpu and tensorflow, tfjs's own gradients and fused
+ * matMul/conv2d are what those backends optimise, so the models use those there.
+ */
+export const usesLthGradients = (): boolean => {
+  // engine().backendName, not tf.getBackend(): asking must not initialise a backend
+  const b = (tf.engine() as unknown as { backendName: string | null }).backendName;
+  return b !== 'webgpu' && b !== 'tensorflow';
+};
+
 interface EngineWithKernelFunc {
   runKernelFunc(params: {
     forwardFunc: (backend: tf.KernelBackend, save: (ts: tf.Tensor[]) => void) => tf.Tensor;

@@ -7,8 +7,11 @@ import type { LayerKind, Model, ParamSpec } from './types.js';
 /** Architectures from Frankle & Carbin (2019) Fig. 2 (docs/PAPERS.md#frankle-carbin-2019). */
 
 function denseParams(name: string, fanIn: number, fanOut: number, kind: LayerKind): ParamSpec[] {
+  // Column layout only where lth's own gradients run (wasm, cpu; see ops.usesLthGradients):
+  // decided when the model is built, i.e. after the backend is chosen.
+  const layout = ops.usesLthGradients() ? { layout: 'transposed' as const } : {};
   return [
-    { name: `${name}/kernel`, shape: [fanIn, fanOut], kind, fanIn, fanOut, layout: 'transposed' },
+    { name: `${name}/kernel`, shape: [fanIn, fanOut], kind, fanIn, fanOut, ...layout },
     { name: `${name}/bias`, shape: [fanOut], kind: 'none', fanIn, fanOut },
   ];
 }
@@ -29,6 +32,8 @@ function convParams(name: string, cin: number, cout: number): ParamSpec[] {
  * [out, in]; see ops.denseT): one transpose in, one out.
  */
 function denseStack(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
+  // Row layout (kernels held as stored): tfjs's fused matMul and its own gradient.
+  if (layers[0].layout !== 'transposed') return denseStackPredict(w, x, layers);
   let hT = transpose(x);
   for (let i = 0; i < layers.length; i += 2) {
     const relu = i + 2 < layers.length;
@@ -37,7 +42,7 @@ function denseStack(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, laye
   return transpose(hT);
 }
 
-/** The same stack for inference, in row layout from stored-layout kernels, bias+ReLU fused into the GEMM. */
+/** The same stack for inference (and training on webgpu/tensorflow), in row layout from stored-layout kernels, bias+ReLU fused into the GEMM. */
 function denseStackPredict(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
   let h = x;
   for (let i = 0; i < layers.length; i += 2) {
@@ -89,8 +94,11 @@ function convNet(name: string, inputShape: readonly number[], blocks: number[], 
   const flat = Math.floor(h0 / scale) * Math.floor(w0 / scale) * cin;
   const features = (w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor): tf.Tensor4D => {
     let h = tf.reshape(x, [x.shape[0], h0, w0, c0]) as tf.Tensor4D;
+    const lth = ops.usesLthGradients();
     for (const c of convs) {
-      h = tf.relu(ops.conv2d(h, w[`${c.name}/kernel`] as tf.Tensor4D, w[`${c.name}/bias`] as tf.Tensor1D));
+      const filter = w[`${c.name}/kernel`] as tf.Tensor4D;
+      const bias = w[`${c.name}/bias`] as tf.Tensor1D;
+      h = lth ? tf.relu(ops.conv2d(h, filter, bias)) : tf.fused.conv2d({ x: h, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
       if (c.poolAfter) h = ops.maxPool(h);
     }
     return h;

@@ -58,7 +58,7 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       return record(ctx, job, row, work.masks, res, started, artifacts);
     }
     case 'evaluate': {
-      const p = evaluateWeights(ctx.model, work.weights, ctx.data);
+      const p = await evaluateWeights(ctx.model, work.weights, ctx.data);
       return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {});
     }
     case 'learn-mask': {

@@ -1,3 +1,4 @@
+import { backendLabel } from '../backend/index.js';
 import type { Masks, Weights } from '../models/index.js';
 import { maskHash, sparsity } from '../pruning/index.js';
 import { train, type LevelSchedule, type TrainResult } from '../training/loop.js';
@@ -60,7 +61,8 @@ export function record(
     curve: res.curve,
     iterations: res.iterations,
     wallSeconds: seconds,
-    backend: ctx.backend,
+    // the device too, e.g. "webgpu:llvmpipe (software)": what actually ran
+    backend: backendLabel(),
     artifacts,
   });
   ctx.emit({

@@ -57,11 +57,11 @@ export function evaluation(o: {
     const net = await t.evalNetwork(s);
     let p: CurvePoint;
     try {
-      p = evaluatePoint(o.model, net.weights, o.data, s, null, o.evalBatch);
+      p = await evaluatePoint(o.model, net.weights, o.data, s, null, o.evalBatch);
     } finally {
       net.release();
     }
-    p.trainLoss = t.takeTrainLoss();
+    p.trainLoss = await t.takeTrainLoss();
     for (const f of o.onPoint) f(p);
   });
 }

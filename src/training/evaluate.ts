@@ -25,33 +25,47 @@ export function toTensors(model: Model, w: Weights): Record<string, tf.Tensor> {
  * (nats); accuracy = fraction of examples whose argmax logit is the label. Both NaN when n = 0.
  * `w` is in held layout.
  */
-export function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Split, chunk = 1000): { loss: number; accuracy: number } {
+export async function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Split, chunk = 1000): Promise<{ loss: number; accuracy: number }> {
   if (split.n === 0) return { loss: NaN, accuracy: NaN };
   const dim = split.x.length / split.n;
-  let lossSum = 0;
-  let correct = 0;
   const stored = storedLayout(model.params, w);
+  // Per-chunk sums stay on the device and are read once, asynchronously: webgpu cannot read
+  // synchronously in Node, and one read per split keeps a GPU busy.
+  const sums: tf.Tensor[] = [];
+  let flat: Float32Array;
   try {
     for (let s = 0; s < split.n; s += chunk) {
       const e = Math.min(split.n, s + chunk);
-      const [l, c] = tf.tidy(() => {
-        const x = tf.tensor2d(split.x.subarray(s * dim, e * dim), [e - s, dim]);
-        const y = tf.tensor1d(Int32Array.from(split.y.subarray(s, e)), 'int32');
-        const logits = model.predict(stored.w, x);
-        // Per-example losses, summed here and divided by the split's size below: the mean over
-        // the whole split whatever the chunking. The reduction is softmaxCrossEntropy's 5th
-        // argument (weights, labelSmoothing come first); lth 0.1.0 passed it 4th, as a label
-        // smoothing of 0, so each chunk gave its mean and losses were ~1/1000 (docs/SCHEMA.md).
-        const perExample = tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, 0, tf.Reduction.NONE);
-        const loss = tf.sum(perExample);
-        const acc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-        return [loss.dataSync()[0], acc.dataSync()[0]];
-      });
-      lossSum += l;
-      correct += c;
+      sums.push(
+        tf.tidy(() => {
+          const x = tf.tensor2d(split.x.subarray(s * dim, e * dim), [e - s, dim]);
+          const y = tf.tensor1d(Int32Array.from(split.y.subarray(s, e)), 'int32');
+          const logits = model.predict(stored.w, x);
+          // Per-example losses, summed here and divided by the split's size below: the mean over
+          // the whole split whatever the chunking. The reduction is softmaxCrossEntropy's 5th
+          // argument (weights, labelSmoothing come first); lth 0.1.0 passed it 4th, as a label
+          // smoothing of 0, so each chunk gave its mean and losses were ~1/1000 (docs/SCHEMA.md).
+          const perExample = tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, 0, tf.Reduction.NONE);
+          const acc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
+          return tf.stack([tf.sum(perExample), acc]);
+        }),
+      );
+    }
+    const all = tf.concat(sums);
+    try {
+      flat = (await all.data()) as Float32Array;
+    } finally {
+      all.dispose();
     }
   } finally {
+    tf.dispose(sums);
     tf.dispose(stored.created);
+  }
+  let lossSum = 0;
+  let correct = 0;
+  for (let i = 0; i < flat.length; i += 2) {
+    lossSum += flat[i];
+    correct += flat[i + 1];
   }
   return { loss: lossSum / split.n, accuracy: correct / split.n };
 }
@@ -60,25 +74,25 @@ export function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Spli
  * Validation and test of a network given as tensors (held layout) at step `iteration`.
  * @param trainLoss what the point reports as training loss (null = none measured)
  */
-export function evaluatePoint(
+export async function evaluatePoint(
   model: Model,
   w: Record<string, tf.Tensor>,
   data: Pick<Dataset, 'val' | 'test'>,
   iteration: number,
   trainLoss: number | null,
   chunk?: number,
-): CurvePoint {
-  const v = evaluate(model, w, data.val, chunk);
-  const t = evaluate(model, w, data.test, chunk);
+): Promise<CurvePoint> {
+  const v = await evaluate(model, w, data.val, chunk);
+  const t = await evaluate(model, w, data.test, chunk);
   return { iteration, trainLoss, valLoss: v.loss, valAccuracy: v.accuracy, testLoss: t.loss, testAccuracy: t.accuracy };
 }
 
 /** An untrained network's point (iteration 0, no training loss) from stored-layout weights:
  *  what the evaluation-only branches (Zhou et al.'s supermasks) record. Leaves no tensors. */
-export function evaluateWeights(model: Model, weights: Weights, data: Pick<Dataset, 'val' | 'test'>): CurvePoint {
+export async function evaluateWeights(model: Model, weights: Weights, data: Pick<Dataset, 'val' | 'test'>): Promise<CurvePoint> {
   const w = toTensors(model, weights);
   try {
-    return evaluatePoint(model, w, data, 0, null);
+    return await evaluatePoint(model, w, data, 0, null);
   } finally {
     tf.dispose(Object.values(w));
   }

@@ -77,7 +77,7 @@ export interface Trainee {
   /** One optimisation step at absolute step `s` of the schedule (s counts updates done). */
   step(s: number): void | Promise<void>;
   /** Mean mini-batch loss of the steps since the last call, then starts over; null if none ran. */
-  takeTrainLoss(): number | null;
+  takeTrainLoss(): Promise<number | null>;
   /** The network to evaluate at step `s`, in held layout, and a release for what was created. */
   evalNetwork(s: number): Promise<{ weights: Record<string, tf.Tensor>; release(): void }>;
   /** The trained tensors, in stored layout (snapshots θ_k). */
@@ -243,8 +243,9 @@ class WeightTrainee implements Trainee {
     tf.dispose([x, y, value, ...Object.values(grads)]);
   }
 
-  takeTrainLoss(): number | null {
-    const mean = this.lossCount > 0 ? this.lossAcc.dataSync()[0] / this.lossCount : null;
+  async takeTrainLoss(): Promise<number | null> {
+    // read asynchronously: webgpu cannot read synchronously in Node
+    const mean = this.lossCount > 0 ? (await this.lossAcc.data())[0] / this.lossCount : null;
     this.lossAcc.dispose();
     this.lossAcc = tf.scalar(0);
     this.lossCount = 0;

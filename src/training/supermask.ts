@@ -107,7 +107,7 @@ class SupermaskTrainee implements Trainee {
     tf.dispose([x, y, value, ...u, ...Object.values(grads)]);
   }
 
-  takeTrainLoss(): number | null {
+  async takeTrainLoss(): Promise<number | null> {
     const mean = this.lossCount ? this.lossSum / this.lossCount : null;
     this.lossSum = 0;
     this.lossCount = 0;

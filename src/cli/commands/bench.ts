@@ -25,7 +25,7 @@ export const bench: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('models', { type: 'string', array: true, describe: 'models for step/eval (default lenet-300-100,conv-2,conv-4,conv-6)' })
-      .option('backends', { type: 'string', array: true, describe: 'backends to measure, in order; whole runs use the first that loads (default wasm,cpu,tensorflow)' })
+      .option('backends', { type: 'string', array: true, describe: 'backends to measure, in order; whole runs use the first that loads (default wasm,cpu,tensorflow; webgpu on request)' })
       .option('steps', { type: 'number', default: 30, describe: 'timed training steps per model (median reported)' })
       .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
       .option('batch', { type: 'number', default: 60, describe: 'batch size' })
@@ -40,7 +40,7 @@ export const bench: CommandModule<object, Args> = {
     const only = parseStringList(a.only) ?? ALL_SECTIONS;
     for (const s of only) if (!ALL_SECTIONS.includes(s)) throw new UserError(`--only: unknown section "${s}" (use ${ALL_SECTIONS.join(', ')})`);
     const backends = (parseStringList(a.backends) ?? ['wasm', 'cpu', 'tensorflow']) as BackendName[];
-    for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string)) throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow)`);
+    for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string)) throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow, webgpu)`);
     for (const [k, v] of [['steps', a.steps], ['batch', a.batch]] as const) if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k} must be a whole number ≥ 1`);
     if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UserError('--warmup must be a whole number ≥ 0');
     const { runBench, formatReport } = await import('../../bench/index.js');

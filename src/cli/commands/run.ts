@@ -24,7 +24,7 @@ export const run: CommandModule<object, Args> = {
       .option('set', { type: 'string', array: true, default: [], describe: 'override a spec field: path=value (repeatable)' })
       .option('db', dbOption)
       .option('workers', { type: 'number', default: 1, describe: 'run independent chains in N processes' })
-      .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tensor backend (auto: tensorflow, then wasm, then cpu)' })
+      .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tensor backend (auto: tensorflow, then webgpu on a GPU, then wasm, then cpu; lth doctor lists what loads here)' })
       .option('data-dir', { type: 'string', describe: 'folder with the data set files as distributed' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output (for scripts)' })
       .example('$0 run experiments/quickstart.json', 'the quickstart: Fashion-MNIST LeNet-300-100, rewind vs fine-tune')
