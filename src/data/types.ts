@@ -68,6 +68,7 @@ export interface DataSource {
   readonly installHint?: string;
 }
 
-export type FileDataset = 'mnist' | 'fashion-mnist' | 'cifar10';
+export type { FileDataset } from './registry.js';
+import type { FileDataset } from './registry.js';
 export type FileTable = Record<FileDataset, DataSource>;
 

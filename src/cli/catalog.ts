@@ -1,0 +1,36 @@
+import { DATASETS, DATASET_NAMES } from '../data/registry.js';
+import { MODEL_NAMES, modelHelp } from '../models/registry.js';
+import { CRITERIA } from '../pruning/criteria.js';
+import { branchSchema } from '../spec/schema.js';
+import { MASK0 } from '../strategies/mask0.js';
+import { describeStrategies } from '../strategies/registry.js';
+
+/** One registry as (name, help) rows, under the spec field that takes the name. */
+export interface CatalogSection {
+  readonly title: string;
+  readonly field: string;
+  readonly entries: readonly { readonly name: string; readonly help: string }[];
+}
+
+/**
+ * Every name a spec may use, read from the registries themselves (models, data sets, reset
+ * strategies, criteria, mask-0 actions, branch kinds): what `lth run --help` lists and what
+ * test/registry.test.ts checks the README against.
+ */
+export function catalog(): CatalogSection[] {
+  return [
+    { title: 'models', field: 'model.name', entries: MODEL_NAMES.map((name) => ({ name, help: modelHelp(name) })) },
+    { title: 'data sets', field: 'data.dataset', entries: DATASET_NAMES.map((name) => ({ name, help: DATASETS[name].help })) },
+    { title: 'reset strategies', field: 'strategies[].reset', entries: describeStrategies().map((d) => ({ name: d.name, help: d.describe })) },
+    { title: 'mask criteria', field: 'pruning.criterion', entries: Object.entries(CRITERIA).map(([name, c]) => ({ name, help: c.help })) },
+    { title: 'mask-0 actions', field: 'strategies[].mask0', entries: Object.entries(MASK0).map(([name, m]) => ({ name, help: m.describe })) },
+    { title: 'branch kinds', field: 'branches[].kind', entries: branchSchema.options.map((o) => ({ name: o.shape.kind.value, help: o.description ?? '' })) },
+  ];
+}
+
+/** The catalog as plain text for a --help epilogue. */
+export function catalogText(): string {
+  return catalog()
+    .map((s) => `${s.title} (${s.field}):\n${s.entries.map((e) => `  ${e.name} — ${e.help}`).join('\n')}`)
+    .join('\n\n');
+}
