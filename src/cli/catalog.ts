@@ -34,3 +34,21 @@ export function catalogText(): string {
     .map((s) => `${s.title} (${s.field}):\n${s.entries.map((e) => `  ${e.name} — ${e.help}`).join('\n')}`)
     .join('\n\n');
 }
+
+export const README_START = '<!-- catalog: generated from the registries by scripts/readme-catalog.ts; do not edit by hand -->';
+export const README_END = '<!-- /catalog -->';
+
+/** The catalog as the README's markdown table (between README_START and README_END). */
+export function catalogMarkdown(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = catalog().flatMap((s) => s.entries.map((e) => `| \`${s.field}\` | \`${e.name}\` | ${cell(e.help)} |`));
+  return [README_START, '| field | name | what it is |', '| --- | --- | --- |', ...rows, README_END].join('\n');
+}
+
+/** README text with its catalog block replaced by the current one. @throws Error when the markers are missing. */
+export function withCatalog(readme: string): string {
+  const a = readme.indexOf(README_START);
+  const b = readme.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`README lacks the catalog markers ${README_START} … ${README_END}`);
+  return readme.slice(0, a) + catalogMarkdown() + readme.slice(b + README_END.length);
+}
