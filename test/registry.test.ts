@@ -85,3 +85,14 @@ test('a spec naming an unregistered model or data set is refused, naming the reg
   assert.throws(() => validateSpec(tinySpec({ model: { name: 'resnet' as never } }), 't'), /model\.name: .*"lenet-300-100"\|"conv-2"/);
   assert.throws(() => validateSpec(tinySpec({ data: { dataset: 'imagenet' as never } }), 't'), /data\.dataset: .*"mnist"/);
 });
+
+test('inputShapeOf gives the shape a data spec yields before loading it; checkInput accepts or refuses it', async () => {
+  const { inputShapeOf } = await import('../src/data/index.js');
+  const { dataSchema } = await import('../src/spec/index.js');
+  assert.deepEqual(inputShapeOf(dataSchema.parse({ dataset: 'fashion-mnist' })), [28, 28, 1]);
+  assert.deepEqual(inputShapeOf(dataSchema.parse({ dataset: 'cifar10' })), [32, 32, 3]);
+  assert.deepEqual(inputShapeOf(dataSchema.parse({ dataset: 'synthetic', synthetic: { features: 20 } })), [20]);
+  assert.deepEqual(inputShapeOf(dataSchema.parse({ dataset: 'synthetic', synthetic: { shape: [5, 6, 2] } })), [5, 6, 2]);
+  checkInput('conv-6', inputShapeOf(dataSchema.parse({ dataset: 'fashion-mnist' })));
+  assert.throws(() => checkInput('conv-2', inputShapeOf(dataSchema.parse({ dataset: 'synthetic' }))), /needs image input \[h, w, c\].*shape \[64\]/);
+});

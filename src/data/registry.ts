@@ -126,3 +126,13 @@ export function sourceFor(name: FileDataset, override?: Partial<FileTable>): Dat
 
 /** The usual per-channel statistics of each file-backed data set (see DATASETS). */
 export const NORMALIZATION = Object.fromEntries(fileEntries.map(([n, d]) => [n, d.normalization])) as Record<FileDataset, { readonly mean: readonly number[]; readonly std: readonly number[] }>;
+
+/**
+ * The per-example shape a data spec yields, known before any file is read (for checking the
+ * model against it early, see models/registry.ts checkInput): the registry's shape, or for
+ * synthetic data `synthetic.shape` ?? [synthetic.features].
+ */
+export function inputShapeOf(spec: { dataset: DatasetName; synthetic: { features: number; shape?: readonly number[] } }): readonly number[] {
+  const d: DatasetDef = DATASETS[spec.dataset];
+  return d.shape ?? spec.synthetic.shape ?? [spec.synthetic.features];
+}
