@@ -13,7 +13,7 @@ describe('Fashion-MNIST from the Debian package', { skip }, () => {
     const t0 = performance.now();
     const d = await loadDataset(dataSchema.parse({ dataset: 'fashion-mnist' }), 0, { offline: true, cacheDir: tempDir('cache') });
     const ms = performance.now() - t0;
-    assert.deepEqual(d.inputShape, [784]);
+    assert.deepEqual(d.inputShape, [28, 28, 1]); // image shape kept; MLPs flatten it themselves
     assert.deepEqual([d.train.n, d.val.n, d.test.n], [55000, 5000, 10000]);
     assert.equal(d.source, `${DEBIAN} (system folder)`);
     assert.deepEqual([...d.train.y.subarray(0, 6)], [9, 0, 0, 3, 0, 2]); // the published first labels

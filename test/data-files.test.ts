@@ -18,11 +18,11 @@ const isolated = (files: Partial<Record<'mnist' | 'fashion-mnist' | 'cifar10', D
 });
 
 describe('IDX data sets from --data-dir', () => {
-  it('loads gzipped files, checks them, flattens h×w', async () => {
+  it('loads gzipped files, checks them, keeps the image shape [h, w, 1]', async () => {
     const dir = tempDir('idx');
     const { source } = writeMnistLike(dir, mnistLike(12, 5));
     const d = await loadDataset(none('mnist'), 0, isolated({ mnist: source }, { dataDir: dir }));
-    assert.deepEqual(d.inputShape, [16]);
+    assert.deepEqual(d.inputShape, [4, 4, 1]);
     assert.deepEqual([d.train.n, d.val.n, d.test.n], [10, 2, 5]);
     assert.deepEqual(bytes(d.train.x.subarray(16, 32)), Array.from({ length: 16 }, (_, i) => pixel(1, i)));
     assert.deepEqual(bytes(d.val.x.subarray(0, 16)), Array.from({ length: 16 }, (_, i) => pixel(10, i)));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendLabel, initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
 import type { Dataset, Split } from '../data/types.js';
-import { buildModel, initialize, type Masks, type Model } from '../models/index.js';
+import { benchModels, buildModel, initialize, MODEL_NAMES, needsImage, type Masks, type Model } from '../models/index.js';
 import { runExperiment } from '../orchestration/index.js';
 import { loadSpec } from '../spec/load.js';
 import { trainingSchema, type SpecInput } from '../spec/schema.js';
@@ -26,7 +26,8 @@ import { runNodeSampled, selfPeakRssMb } from './proc.js';
 
 export const SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory'] as const;
 export type Section = (typeof SECTIONS)[number];
-export const BENCH_MODELS = ['lenet-300-100', 'conv-2', 'conv-4', 'conv-6'] as const;
+/** The models timed by default: those the model registry marks for the bench (src/models/registry.ts). */
+export const BENCH_MODELS = benchModels();
 
 export interface BenchOptions {
   models: string[];
@@ -102,7 +103,8 @@ function quantile(xs: number[], q: number): number {
   return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
 }
 
-const isConv = (model: string) => model.startsWith('conv');
+const isConv = (model: string) => needsImage(model);
+/** CIFAR-shaped input for conv nets, MNIST-sized flat vectors for MLPs. */
 export const inputShapeFor = (model: string): number[] => (isConv(model) ? [32, 32, 3] : [784]);
 
 /** n random examples of the shape a model expects (values ~ N(0,1), labels uniform in 0..9). */
@@ -346,7 +348,7 @@ function gitCommit(): string | null {
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (o.only.length === 0) throw new UserError('--only: give at least one of ' + SECTIONS.join(', '));
-  for (const m of o.models) if (!(BENCH_MODELS as readonly string[]).includes(m)) throw new UserError(`--models: unknown model "${m}" (use ${BENCH_MODELS.join(', ')})`);
+  for (const m of o.models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new UserError(`--models: unknown model "${m}" (use ${MODEL_NAMES.join(', ')})`);
   const report: BenchReport = {
     info: {
       date: new Date().toISOString(),

@@ -49,7 +49,7 @@ function split(images: IdxInput, labels: IdxInput, numClasses: number): RawSplit
   return { x: im.data, y: lb.data, n: im.dims[0], dims: im.dims };
 }
 
-/** Assembles an MNIST-shaped data set ([784] flattened, 10 classes) from its four decompressed IDX files. */
+/** Assembles an MNIST-shaped data set ([h, w, 1] images, e.g. [28, 28, 1]; 10 classes) from its four decompressed IDX files. */
 export function idxDataset(name: string, files: Record<IdxRole, IdxInput>, source: string): RawDataset {
   const train = split(files['train-images'], files['train-labels'], 10);
   const test = split(files['t10k-images'], files['t10k-labels'], 10);
@@ -57,7 +57,7 @@ export function idxDataset(name: string, files: Record<IdxRole, IdxInput>, sourc
   if (test.dims[1] !== h || test.dims[2] !== w) throw new UserError(`IDX files disagree: train images are ${h}×${w}, test images ${test.dims[1]}×${test.dims[2]}`);
   return {
     name,
-    inputShape: [h * w],
+    inputShape: [h, w, 1],
     channels: 1,
     numClasses: 10,
     train: { x: train.x, y: train.y, n: train.n },

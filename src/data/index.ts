@@ -7,7 +7,7 @@ import type { DataOptions, Dataset } from './types.js';
 
 export type { Checksum, DataFile, DataOptions, DataSource, Dataset, FileDataset, FileTable, Split } from './types.js';
 export { listDatasets, type DatasetStatus, type FileCopy, type FileStatus } from './list.js';
-export { FILE_TABLE, NORMALIZATION } from './registry.js';
+export { DATASETS, DATASET_NAMES, FILE_TABLE, inputShapeOf, NORMALIZATION, type DatasetDef, type DatasetName } from './registry.js';
 export { cacheRoot } from './files.js';
 
 /**

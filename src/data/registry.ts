@@ -1,4 +1,4 @@
-import type { DataSource, FileDataset, FileTable } from './types.js';
+import type { DataSource, FileTable } from './types.js';
 
 /**
  * Every file lth reads, with the publisher's size and digests.
@@ -43,46 +43,96 @@ const CIFAR_FILES = [
   },
 ];
 
-export const FILE_TABLE: FileTable = {
+/**
+ * Every data set lth knows, by the name a spec gives in `data.dataset`. The spec's enum, `lth run
+ * --help` and the README table derive from this object; file-backed entries carry their files
+ * (`source`) and usual statistics (`normalization`), and `shape` is the per-example shape lth
+ * hands to models (images keep [h, w, c]; MLPs flatten it themselves).
+ * Adding a file-backed data set = one entry here + its parser in load.ts.
+ */
+export interface DatasetDef {
+  /** one line for --help and the README */
+  readonly help: string;
+  /** per example; absent = set by the spec (synthetic) */
+  readonly shape?: readonly number[];
+  readonly source?: DataSource;
+  readonly normalization?: { readonly mean: readonly number[]; readonly std: readonly number[] };
+}
+
+/*
+ * Normalization: the usual per-channel statistics of the training images in [0, 1].
+ * CIFAR-10's std is the per-pixel population std (0.2470, 0.2435, 0.2616), not the often copied
+ * (0.2023, 0.1994, 0.2010), which is a mean of per-image stds. Fashion-MNIST's were checked
+ * against the Debian files (0.28604, 0.35302).
+ */
+export const DATASETS = {
   mnist: {
-    files: MNIST_FILES,
-    // yann.lecun.com often answers 403 nowadays; the PyTorch mirror serves the same bytes
-    mirrors: ['https://ossci-datasets.s3.amazonaws.com/mnist/', 'http://yann.lecun.com/exdb/mnist/'],
-    systemDirs: [],
-    subdirs: ['mnist', 'MNIST/raw'],
+    help: 'MNIST handwritten digits (LeCun et al. 1998), 28×28×1, 10 classes, 60k train / 10k test',
+    shape: [28, 28, 1],
+    source: {
+      files: MNIST_FILES,
+      // yann.lecun.com often answers 403 nowadays; the PyTorch mirror serves the same bytes
+      mirrors: ['https://ossci-datasets.s3.amazonaws.com/mnist/', 'http://yann.lecun.com/exdb/mnist/'],
+      systemDirs: [],
+      subdirs: ['mnist', 'MNIST/raw'],
+    },
+    normalization: { mean: [0.1307], std: [0.3081] },
   },
   'fashion-mnist': {
-    files: FASHION_FILES,
-    mirrors: [
-      'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
-      'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
-    ],
-    systemDirs: ['/usr/share/datasets/fashion-mnist'],
-    subdirs: ['fashion-mnist', 'FashionMNIST/raw'],
-    installHint: 'apt-get install dataset-fashion-mnist',
+    help: 'Fashion-MNIST clothing images (Xiao et al. 2017), 28×28×1, 10 classes, 60k train / 10k test',
+    shape: [28, 28, 1],
+    source: {
+      files: FASHION_FILES,
+      mirrors: [
+        'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+        'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
+      ],
+      systemDirs: ['/usr/share/datasets/fashion-mnist'],
+      subdirs: ['fashion-mnist', 'FashionMNIST/raw'],
+      installHint: 'apt-get install dataset-fashion-mnist',
+    },
+    normalization: { mean: [0.286], std: [0.353] },
   },
   cifar10: {
-    files: CIFAR_FILES,
-    mirrors: ['https://www.cs.toronto.edu/~kriz/'],
-    systemDirs: [],
-    subdirs: ['cifar10', 'cifar-10'],
+    help: 'CIFAR-10 colour images (Krizhevsky 2009), 32×32×3, 10 classes, 50k train / 10k test',
+    shape: [32, 32, 3],
+    source: {
+      files: CIFAR_FILES,
+      mirrors: ['https://www.cs.toronto.edu/~kriz/'],
+      systemDirs: [],
+      subdirs: ['cifar10', 'cifar-10'],
+    },
+    normalization: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
   },
-};
+  synthetic: {
+    help: 'generated from the seed (data.synthetic): Gaussian classes in `features` dimensions, or images of `shape` [h, w, c]',
+  },
+} as const satisfies Record<string, DatasetDef>;
 
-export const FILE_DATASETS = Object.keys(FILE_TABLE) as FileDataset[];
+export type DatasetName = keyof typeof DATASETS;
+export const DATASET_NAMES = Object.keys(DATASETS) as [DatasetName, ...DatasetName[]];
+/** The data sets read from files (every one but synthetic). */
+export type FileDataset = { [K in DatasetName]: (typeof DATASETS)[K] extends { source: DataSource } ? K : never }[DatasetName];
+
+const fileEntries = (Object.entries(DATASETS) as [string, DatasetDef][]).filter(([, d]) => d.source) as [FileDataset, Required<DatasetDef>][];
+
+export const FILE_TABLE = Object.fromEntries(fileEntries.map(([n, d]) => [n, d.source])) as FileTable;
+
+export const FILE_DATASETS = fileEntries.map(([n]) => n);
 
 export function sourceFor(name: FileDataset, override?: Partial<FileTable>): DataSource {
   return override?.[name] ?? FILE_TABLE[name];
 }
 
+/** The usual per-channel statistics of each file-backed data set (see DATASETS). */
+export const NORMALIZATION = Object.fromEntries(fileEntries.map(([n, d]) => [n, d.normalization])) as Record<FileDataset, { readonly mean: readonly number[]; readonly std: readonly number[] }>;
+
 /**
- * The usual per-channel statistics of the training images in [0, 1].
- * CIFAR-10's std is the per-pixel population std (0.2470, 0.2435, 0.2616), not the often copied
- * (0.2023, 0.1994, 0.2010), which is a mean of per-image stds. Fashion-MNIST's were checked
- * against the Debian files (0.28604, 0.35302).
+ * The per-example shape a data spec yields, known before any file is read (for checking the
+ * model against it early, see models/registry.ts checkInput): the registry's shape, or for
+ * synthetic data `synthetic.shape` ?? [synthetic.features].
  */
-export const NORMALIZATION: Record<FileDataset, { mean: number[]; std: number[] }> = {
-  mnist: { mean: [0.1307], std: [0.3081] },
-  'fashion-mnist': { mean: [0.286], std: [0.353] },
-  cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
-};
+export function inputShapeOf(spec: { dataset: DatasetName; synthetic: { features: number; shape?: readonly number[] } }): readonly number[] {
+  const d: DatasetDef = DATASETS[spec.dataset];
+  return d.shape ?? spec.synthetic.shape ?? [spec.synthetic.features];
+}

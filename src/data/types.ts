@@ -9,7 +9,7 @@ export interface Split {
 
 export interface Dataset {
   readonly name: string;
-  /** per-example shape, e.g. [784] for MNIST-shaped, [32, 32, 3] for CIFAR-shaped */
+  /** per-example shape: [28, 28, 1] for MNIST-shaped, [32, 32, 3] for CIFAR-shaped, [features] for flat synthetic data; x holds it flattened row-major */
   readonly inputShape: readonly number[];
   readonly numClasses: number;
   readonly train: Split;
@@ -68,6 +68,7 @@ export interface DataSource {
   readonly installHint?: string;
 }
 
-export type FileDataset = 'mnist' | 'fashion-mnist' | 'cifar10';
+export type { FileDataset } from './registry.js';
+import type { FileDataset } from './registry.js';
 export type FileTable = Record<FileDataset, DataSource>;
 

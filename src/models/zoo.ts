@@ -1,39 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../util/errors.js';
 import { transpose } from '../kernels/index.js';
+import type { Plan } from './layers.js';
 import * as ops from './ops.js';
-import type { LayerKind, Model, ParamSpec } from './types.js';
+import { checkInput } from './registry.js';
+import type { Model, ParamSpec } from './types.js';
 
-/** Architectures from Frankle & Carbin (2019) Fig. 2 (docs/PAPERS.md#frankle-carbin-2019). */
+/**
+ * Models as tensors: one builder for every layer list of src/models/registry.ts. Training
+ * (`forward`) and inference (`predict`) share the image part and differ only in the layout of
+ * the dense stack, which is the ops' business (see ops.denseT and docs/PERFORMANCE.md).
+ */
 
-function denseParams(name: string, fanIn: number, fanOut: number, kind: LayerKind): ParamSpec[] {
-  // Column layout only where lth's own gradients run (wasm, cpu; see ops.usesLthGradients):
-  // decided when the model is built, i.e. after the backend is chosen.
-  const layout = ops.usesLthGradients() ? { layout: 'transposed' as const } : {};
-  return [
-    { name: `${name}/kernel`, shape: [fanIn, fanOut], kind, fanIn, fanOut, ...layout },
-    { name: `${name}/bias`, shape: [fanOut], kind: 'none', fanIn, fanOut },
-  ];
-}
-
-function convParams(name: string, cin: number, cout: number): ParamSpec[] {
-  // Glorot fans for a 3×3 kernel count the receptive field.
-  const fanIn = 9 * cin;
-  const fanOut = 9 * cout;
-  return [
-    { name: `${name}/kernel`, shape: [3, 3, cin, cout], kind: 'conv', fanIn, fanOut },
-    { name: `${name}/bias`, shape: [cout], kind: 'none', fanIn, fanOut },
-  ];
-}
+type W = Readonly<Record<string, tf.Tensor>>;
 
 /**
  * Dense layers (kernel/bias pairs, in order; ReLU between them, none after the last) on a
  * batch x [n, in]. Computed in column layout (activations [features, n], kernels held
  * [out, in]; see ops.denseT): one transpose in, one out.
  */
-function denseStack(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
-  // Row layout (kernels held as stored): tfjs's fused matMul and its own gradient.
-  if (layers[0].layout !== 'transposed') return denseStackPredict(w, x, layers);
+function denseStack(w: W, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
   let hT = transpose(x);
   for (let i = 0; i < layers.length; i += 2) {
     const relu = i + 2 < layers.length;
@@ -43,7 +28,7 @@ function denseStack(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, laye
 }
 
 /** The same stack for inference (and training on webgpu/tensorflow), in row layout from stored-layout kernels, bias+ReLU fused into the GEMM. */
-function denseStackPredict(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
+function denseStackPredict(w: W, x: tf.Tensor2D, layers: readonly ParamSpec[]): tf.Tensor2D {
   let h = x;
   for (let i = 0; i < layers.length; i += 2) {
     const activation = i + 2 < layers.length ? 'relu' : 'linear';
@@ -52,85 +37,49 @@ function denseStackPredict(w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2
   return h;
 }
 
-/** A fully connected net: hidden sizes then the output layer. */
-function mlp(name: string, inputShape: readonly number[], hidden: number[], numClasses: number): Model {
-  const inSize = inputShape.reduce((a, b) => a * b, 1);
-  const sizes = [inSize, ...hidden, numClasses];
-  const params: ParamSpec[] = [];
-  for (let i = 0; i < sizes.length - 1; i++) {
-    const last = i === sizes.length - 2;
-    params.push(...denseParams(last ? 'output' : `fc${i + 1}`, sizes[i], sizes[i + 1], last ? 'output' : 'fc'));
+/** The conv/pool part on x [n, prod(inputShape)] (or already [n, h, w, c]); returns [n, flat]. */
+function features(p: Plan, w: W, x: tf.Tensor, lthGradients: boolean): tf.Tensor2D {
+  const n = x.shape[0];
+  if (!p.image) return tf.reshape(x, [n, p.flat]);
+  let h = tf.reshape(x, [n, ...p.image]) as tf.Tensor4D;
+  for (const s of p.features) {
+    if (s.kind === 'pool') h = ops.maxPool(h);
+    else {
+      const filter = w[s.kernel] as tf.Tensor4D;
+      const bias = w[s.bias] as tf.Tensor1D;
+      h = lthGradients ? tf.relu(ops.conv2d(h, filter, bias)) : tf.fused.conv2d({ x: h, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
+    }
   }
-  return {
-    name,
-    inputShape,
-    numClasses,
-    params,
-    forward(w, x) {
-      return denseStack(w, tf.reshape(x, [x.shape[0], inSize]) as tf.Tensor2D, params);
-    },
-    predict(w, x) {
-      return denseStackPredict(w, tf.reshape(x, [x.shape[0], inSize]) as tf.Tensor2D, params);
-    },
-  };
+  return tf.reshape(h, [n, p.flat]);
 }
 
-/** Conv-2/4/6: blocks of two 3×3 convs then 2×2 max-pool; then FC 256-256-10. */
-function convNet(name: string, inputShape: readonly number[], blocks: number[], numClasses: number): Model {
-  if (inputShape.length !== 3) throw new UserError(`model ${name} needs image input [h, w, c]; this data set has shape [${inputShape}]: use lenet-300-100`);
-  const [h0, w0, c0] = inputShape;
-  const params: ParamSpec[] = [];
-  const convs: { name: string; poolAfter: boolean }[] = [];
-  let cin = c0;
-  blocks.forEach((c, b) => {
-    for (let j = 0; j < 2; j++) {
-      const n = `conv${2 * b + j + 1}`;
-      params.push(...convParams(n, cin, c));
-      convs.push({ name: n, poolAfter: j === 1 });
-      cin = c;
-    }
-  });
-  const scale = 2 ** blocks.length;
-  const flat = Math.floor(h0 / scale) * Math.floor(w0 / scale) * cin;
-  const features = (w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor): tf.Tensor4D => {
-    let h = tf.reshape(x, [x.shape[0], h0, w0, c0]) as tf.Tensor4D;
-    const lth = ops.usesLthGradients();
-    for (const c of convs) {
-      const filter = w[`${c.name}/kernel`] as tf.Tensor4D;
-      const bias = w[`${c.name}/bias`] as tf.Tensor1D;
-      h = lth ? tf.relu(ops.conv2d(h, filter, bias)) : tf.fused.conv2d({ x: h, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
-      if (c.poolAfter) h = ops.maxPool(h);
-    }
-    return h;
-  };
-  const denseLayers = [...denseParams('fc1', flat, 256, 'fc'), ...denseParams('fc2', 256, 256, 'fc'), ...denseParams('output', 256, numClasses, 'output')];
-  params.push(...denseLayers);
-  return {
-    name,
-    inputShape,
-    numClasses,
-    params,
-    forward(w, x) {
-      return denseStack(w, tf.reshape(features(w, x), [x.shape[0], flat]) as tf.Tensor2D, denseLayers);
-    },
-    predict(w, x) {
-      return denseStackPredict(w, tf.reshape(features(w, x), [x.shape[0], flat]) as tf.Tensor2D, denseLayers);
-    },
-  };
-}
-
-type Builder = (inputShape: readonly number[], numClasses: number) => Model;
-
-const MODELS: Record<string, Builder> = {
-  'lenet-300-100': (s, k) => mlp('lenet-300-100', s, [300, 100], k),
-  'mlp-small': (s, k) => mlp('mlp-small', s, [32, 16], k),
-  'conv-2': (s, k) => convNet('conv-2', s, [64], k),
-  'conv-4': (s, k) => convNet('conv-4', s, [64, 128], k),
-  'conv-6': (s, k) => convNet('conv-6', s, [64, 128, 256], k),
-};
-
+/**
+ * Builds a registered model for examples of `inputShape` and `numClasses` classes.
+ * @throws UserError for an unknown model or an input it cannot take (see registry.checkInput).
+ */
 export function buildModel(name: string, inputShape: readonly number[], numClasses: number): Model {
-  const b = MODELS[name];
-  if (!b) throw new UserError(`unknown model "${name}": use one of ${Object.keys(MODELS).join(', ')}`);
-  return b(inputShape, numClasses);
+  const planned = checkInput(name, inputShape, numClasses);
+  // Column layout and lth's own gradients only where they were tuned for (wasm, cpu; see
+  // ops.usesLthGradients); webgpu and tensorflow train in row layout with tfjs's fused ops and
+  // gradients. Decided here, when the model is built, i.e. after the backend is chosen.
+  const lth = ops.usesLthGradients();
+  const p = lth ? planned : rowLayout(planned);
+  return {
+    name,
+    inputShape,
+    numClasses,
+    params: p.params,
+    forward: (w, x) => (lth ? denseStack : denseStackPredict)(w, features(p, w, x, lth), p.dense),
+    predict: (w, x) => denseStackPredict(w, features(p, w, x, lth), p.dense),
+  };
+}
+
+/** The plan with every kernel held as stored (no column layout). */
+function rowLayout(p: Plan): Plan {
+  const row = (q: ParamSpec): ParamSpec => {
+    const { layout, ...rest } = q;
+    void layout;
+    return rest;
+  };
+  return { ...p, params: p.params.map(row), dense: p.dense.map(row) };
 }

@@ -1,10 +1,9 @@
-import type { Criterion } from '../spec/schema.js';
 import type { Rng } from '../util/rng.js';
 
 /**
  * Mask criteria (Zhou et al. 2019, Table 1): each is just a score per weight; the masker
  * keeps the highest scores. Scores are only read where the weight is still alive.
- * Adding a criterion = adding one entry here.
+ * Adding a criterion = adding one entry here: the spec's enum and `lth run --help` list CRITERIA.
  */
 export interface ScoreInputs {
   /** w_i: the weights at initialization (θ0) */
@@ -40,17 +39,31 @@ const jointRank = (a: Float32Array, b: Float32Array, alive: Uint8Array): Float32
   return ra.map((v, i) => Math.min(v, rb[i]));
 };
 
-export const CRITERIA: Record<Criterion, ScoreFn> = {
-  large_final: (x) => map(x, (_, wf) => Math.abs(wf)),
-  small_final: (x) => map(x, (_, wf) => -Math.abs(wf)),
-  large_init: (x) => map(x, (wi) => Math.abs(wi)),
-  small_init: (x) => map(x, (wi) => -Math.abs(wi)),
-  large_init_large_final: (x) => jointRank(map(x, (wi) => Math.abs(wi)), map(x, (_, wf) => Math.abs(wf)), x.alive),
-  small_init_small_final: (x) => jointRank(map(x, (wi) => -Math.abs(wi)), map(x, (_, wf) => -Math.abs(wf)), x.alive),
-  magnitude_increase: (x) => map(x, (wi, wf) => Math.abs(wf) - Math.abs(wi)),
-  movement: (x) => map(x, (wi, wf) => Math.abs(wf - wi)),
-  random: (x) => map(x, () => x.rng.uniform()),
+/** A score function carrying its one-line help (what is kept). */
+export type CriterionDef = ScoreFn & { readonly help: string };
+const criterion = (help: string, score: ScoreFn): CriterionDef => Object.assign(score, { help });
+
+export const CRITERIA = {
+  large_final: criterion('keep the largest |w_f| (Frankle & Carbin; the standard)', (x) => map(x, (_, wf) => Math.abs(wf))),
+  small_final: criterion('keep the smallest |w_f|', (x) => map(x, (_, wf) => -Math.abs(wf))),
+  large_init: criterion('keep the largest |w_i|', (x) => map(x, (wi) => Math.abs(wi))),
+  small_init: criterion('keep the smallest |w_i|', (x) => map(x, (wi) => -Math.abs(wi))),
+  large_init_large_final: criterion('keep weights above a shared percentile in both |w_i| and |w_f|', (x) =>
+    jointRank(map(x, (wi) => Math.abs(wi)), map(x, (_, wf) => Math.abs(wf)), x.alive),
+  ),
+  small_init_small_final: criterion('keep weights below a shared percentile in both |w_i| and |w_f|', (x) =>
+    jointRank(map(x, (wi) => -Math.abs(wi)), map(x, (_, wf) => -Math.abs(wf)), x.alive),
+  ),
+  magnitude_increase: criterion('keep the largest |w_f| − |w_i|', (x) => map(x, (wi, wf) => Math.abs(wf) - Math.abs(wi))),
+  movement: criterion('keep the largest |w_f − w_i|', (x) => map(x, (wi, wf) => Math.abs(wf - wi))),
+  random: criterion('keep a uniformly random subset (seeded)', (x) => map(x, () => x.rng.uniform())),
   // Weights whose sign flipped during training score 0 (Zhou et al. §3).
-  large_final_same_sign: (x) => map(x, (wi, wf) => (Math.sign(wi) === Math.sign(wf) ? Math.abs(wf) : 0)),
-  large_final_diff_sign: (x) => map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
-};
+  large_final_same_sign: criterion('keep the largest |w_f| among weights that kept their sign', (x) =>
+    map(x, (wi, wf) => (Math.sign(wi) === Math.sign(wf) ? Math.abs(wf) : 0)),
+  ),
+  large_final_diff_sign: criterion('keep the largest |w_f| among weights whose sign flipped', (x) =>
+    map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
+  ),
+} satisfies Record<string, CriterionDef>;
+
+export type CriterionName = keyof typeof CRITERIA;

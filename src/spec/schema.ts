@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { DATASET_NAMES } from '../data/registry.js';
+import { MODEL_NAMES } from '../models/registry.js';
+import { CRITERIA, type CriterionName } from '../pruning/criteria.js';
+import { MASK0, type Mask0Name } from '../strategies/mask0.js';
+import { strategyNames } from '../strategies/registry.js';
 import { it, parseStep } from './step.js';
 
 /**
@@ -19,8 +24,10 @@ const step = z
     }
   });
 
-export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'synthetic'] as const;
-export const MODELS = ['lenet-300-100', 'conv-2', 'conv-4', 'conv-6', 'mlp-small'] as const;
+// The enums come from the registries (src/data/registry.ts, src/models/registry.ts,
+// src/pruning/criteria.ts, src/strategies/): adding an entry there is all a new name needs.
+export const DATASETS = DATASET_NAMES;
+export const MODELS = MODEL_NAMES;
 
 const normalize = z.union([
   z.literal('dataset').describe("the dataset's usual per-channel mean/std (MNIST 0.1307/0.3081)"),
@@ -38,7 +45,11 @@ export const dataSchema = z.strictObject({
     .strictObject({
       train: z.number().int().positive().default(2000),
       test: z.number().int().positive().default(500),
-      features: z.number().int().positive().default(64),
+      features: z.number().int().positive().default(64).describe('values per example (Gaussian classes); ignored when shape is given'),
+      shape: z
+        .tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()])
+        .optional()
+        .describe('[h, w, c]: generate images for conv nets instead of flat vectors (one smooth template per class, shifted by up to a pixel, plus noise)'),
       classes: z.number().int().min(2).default(4),
     })
     .prefault({})
@@ -85,19 +96,7 @@ export const trainingSchema = z.strictObject({
   fineTuneIterations: step.nullable().default(null).describe('steps per level for fine-tune; null = same as iterations'),
 });
 
-export const PRUNING_CRITERIA = [
-  'large_final',
-  'small_final',
-  'large_init',
-  'small_init',
-  'large_init_large_final',
-  'small_init_small_final',
-  'magnitude_increase',
-  'movement',
-  'random',
-  'large_final_same_sign',
-  'large_final_diff_sign',
-] as const;
+export const PRUNING_CRITERIA = Object.keys(CRITERIA) as [CriterionName, ...CriterionName[]];
 
 export const pruningSchema = z.strictObject({
   scope: z.enum(['layerwise', 'global']).default('layerwise').describe('prune each layer by its own rate, or all prunable weights together'),
@@ -127,15 +126,15 @@ export const pruningSchema = z.strictObject({
 });
 
 /** What pruned weights hold while a level trains (Zhou et al. 2019 §3, "mask-0 actions"). */
-export const MASK0_ACTIONS = ['zero', 'freeze-init', 'freeze-init-or-zero'] as const;
-export type Mask0Name = (typeof MASK0_ACTIONS)[number];
+export const MASK0_ACTIONS = Object.keys(MASK0) as [Mask0Name, ...Mask0Name[]];
+export type { Mask0Name };
 
 /** A chain: a reset strategy, optionally with its own mask criterion and mask-0 action. A plain string is shorthand for {reset}. */
 export const chainSchema = z.union([
   z.string().transform((reset) => ({ reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], mask0: 'zero' as Mask0Name })),
   z
     .strictObject({
-      reset: z.string().describe('reset strategy ("mask-1 action"), e.g. "rewind", "rewind@1000it", "signed-reshuffle"'),
+      reset: z.string().describe(`reset strategy ("mask-1 action"): ${strategyNames().join(', ')}; rewind and lr-rewind take @k, e.g. "rewind@1000it"`),
       name: z.string().min(1).optional().describe('label in the database (default: reset[/criterion][/mask0], the parts that are set)'),
       criterion: z.enum(PRUNING_CRITERIA).nullable().default(null).describe('override pruning.criterion for this chain'),
       mask0: z
@@ -228,7 +227,9 @@ export const specSchema = z.strictObject({
   branches: z
     .array(branchSchema)
     .default([])
-    .describe('controls hanging off chain levels, e.g. [{"kind":"random-reinit","count":3}, {"kind":"supermask"}] (kinds: random-reinit, random-mask, supermask, learned-supermask)'),
+    .describe(
+      `controls hanging off chain levels, e.g. [{"kind":"random-reinit","count":3}, {"kind":"supermask"}] (kinds: ${branchSchema.options.map((o) => o.shape.kind.value).join(', ')})`,
+    ),
 });
 
 export type SpecInput = z.input<typeof specSchema>;

@@ -41,8 +41,8 @@ export interface BranchTask {
 }
 
 type Of<K extends BranchKind> = Extract<BranchSpec, { kind: K }>;
+/** What each branch kind does; its options and help text are declared once, in spec/schema.ts's branchSchema. */
 interface BranchDef<K extends BranchKind> {
-  readonly describe: string;
   expand(b: Of<K>): { label: string; replicate: number; build(x: BranchInputs): BranchWork }[];
 }
 
@@ -54,7 +54,6 @@ const replicates = <T>(count: number, f: (r: number) => T): T[] => Array.from({ 
 
 export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
   'random-reinit': {
-    describe: 'm_L ⊙ a fresh draw from the initializer, trained the full schedule (Frankle & Carbin control)',
     expand: (b) =>
       replicates(b.count, (r) => ({
         label: b.label ?? b.kind,
@@ -63,7 +62,6 @@ export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
       })),
   },
   'random-mask': {
-    describe: "a random mask with m_L's per-layer counts, from θ0, trained the full schedule",
     expand: (b) =>
       replicates(b.count, (r) => ({
         label: b.label ?? b.kind,
@@ -75,7 +73,6 @@ export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
       })),
   },
   supermask: {
-    describe: 'θ0 ⊙ m_L and sign(θ0)·σ ⊙ m_L evaluated untrained (Zhou et al. §5)',
     expand: (b) =>
       [...new Set(b.weights)].map((w) => ({
         label: labelFor(b, w),
@@ -84,7 +81,6 @@ export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
       })),
   },
   'learned-supermask': {
-    describe: 'weights frozen at θ0 (or signed constant) ⊙ m_L; Bernoulli(sigmoid(score)) mask learned with a straight-through estimator (Zhou et al. §5)',
     expand: (b) => [
       {
         label: labelFor(b, b.weights),

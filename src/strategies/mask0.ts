@@ -1,6 +1,5 @@
 import type { Masks, Model, Weights } from '../models/types.js';
 import { isPrunable } from '../models/types.js';
-import type { Mask0Name } from '../spec/schema.js';
 
 /**
  * Mask-0 actions (Zhou et al. 2019 §3): what a pruned weight holds while a level trains.
@@ -19,7 +18,7 @@ export interface Mask0Inputs {
   readonly masks: Masks;
 }
 
-interface Mask0Def {
+export interface Mask0Def {
   readonly describe: string;
   frozen(x: Mask0Inputs): Weights | null;
 }
@@ -36,7 +35,8 @@ function perPruned(x: Mask0Inputs, f: (name: string, i: number) => number): Weig
   return out;
 }
 
-export const MASK0: Record<Mask0Name, Mask0Def> = {
+/** Every mask-0 action by the name a chain gives in `mask0`; the spec's enum and `lth run --help` list it. */
+const DEFS = {
   zero: {
     describe: 'pruned weights are 0 (Frankle & Carbin; the standard action)',
     frozen: () => null,
@@ -56,4 +56,7 @@ export const MASK0: Record<Mask0Name, Mask0Def> = {
         return Math.abs(x.prevFinal[n][i]) >= Math.abs(wi) ? wi : 0;
       }),
   },
-};
+} satisfies Record<string, Mask0Def>;
+
+export type Mask0Name = keyof typeof DEFS;
+export const MASK0: Record<Mask0Name, Mask0Def> = DEFS;

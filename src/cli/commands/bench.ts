@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { BACKENDS, type BackendName } from '../../backend/names.js';
+import { benchModels } from '../../models/registry.js';
 import { UserError } from '../../util/errors.js';
 import { parseStringList } from './common.js';
 
@@ -24,7 +25,7 @@ export const bench: CommandModule<object, Args> = {
   describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory',
   builder: (y) =>
     y
-      .option('models', { type: 'string', array: true, describe: 'models for step/eval (default lenet-300-100,conv-2,conv-4,conv-6)' })
+      .option('models', { type: 'string', array: true, describe: `models for step/eval (default ${benchModels().join(',')}; --quick: ${benchModels(true).join(',')})` })
       .option('backends', { type: 'string', array: true, describe: 'backends to measure, in order; whole runs use the first that loads (default wasm,cpu,tensorflow; webgpu on request)' })
       .option('steps', { type: 'number', default: 30, describe: 'timed training steps per model (median reported)' })
       .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
@@ -45,7 +46,7 @@ export const bench: CommandModule<object, Args> = {
     if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UserError('--warmup must be a whole number ≥ 0');
     const { runBench, formatReport } = await import('../../bench/index.js');
     const report = await runBench({
-      models: parseStringList(a.models) ?? (a.quick ? ['lenet-300-100', 'conv-2'] : ['lenet-300-100', 'conv-2', 'conv-4', 'conv-6']),
+      models: parseStringList(a.models) ?? benchModels(a.quick),
       backends,
       steps: a.quick ? Math.min(a.steps, 3) : a.steps,
       warmup: a.quick ? Math.min(a.warmup, 1) : a.warmup,

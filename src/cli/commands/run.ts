@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '../../backend/names.js';
 import { loadSpec } from '../../spec/index.js';
+import { catalogText } from '../catalog.js';
 import { dbOption } from './common.js';
 import { UserError } from '../../util/errors.js';
 import { progressReporter } from '../progress.js';
@@ -29,6 +30,7 @@ export const run: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output (for scripts)' })
       .example('$0 run experiments/quickstart.json', 'the quickstart: Fashion-MNIST LeNet-300-100, rewind vs fine-tune')
       .example('$0 run experiments/frankle-carbin-lenet.json --workers 2 --set trials=2', 'a paper preset on two cores')
+      .epilogue(catalogText())
       .check((a) => {
         if (!Number.isInteger(a.workers) || a.workers < 1) throw new UserError(`--workers ${a.workers} must be a whole number ≥ 1`);
         return true;
