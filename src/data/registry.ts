@@ -57,6 +57,8 @@ export interface DatasetDef {
   readonly shape?: readonly number[];
   readonly source?: DataSource;
   readonly normalization?: { readonly mean: readonly number[]; readonly std: readonly number[] };
+  /** the published sizes (absent = set by the spec); the loaders check the files against them */
+  readonly size?: { readonly classes: number; readonly train: number; readonly test: number };
 }
 
 /*
@@ -69,6 +71,7 @@ export const DATASETS = {
   mnist: {
     help: 'MNIST handwritten digits (LeCun et al. 1998), 28×28×1, 10 classes, 60k train / 10k test',
     shape: [28, 28, 1],
+    size: { classes: 10, train: 60000, test: 10000 },
     source: {
       files: MNIST_FILES,
       // yann.lecun.com often answers 403 nowadays; the PyTorch mirror serves the same bytes
@@ -81,6 +84,7 @@ export const DATASETS = {
   'fashion-mnist': {
     help: 'Fashion-MNIST clothing images (Xiao et al. 2017), 28×28×1, 10 classes, 60k train / 10k test',
     shape: [28, 28, 1],
+    size: { classes: 10, train: 60000, test: 10000 },
     source: {
       files: FASHION_FILES,
       mirrors: [
@@ -96,6 +100,7 @@ export const DATASETS = {
   cifar10: {
     help: 'CIFAR-10 colour images (Krizhevsky 2009), 32×32×3, 10 classes, 50k train / 10k test',
     shape: [32, 32, 3],
+    size: { classes: 10, train: 50000, test: 10000 },
     source: {
       files: CIFAR_FILES,
       mirrors: ['https://www.cs.toronto.edu/~kriz/'],
