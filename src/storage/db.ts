@@ -141,8 +141,8 @@ export class Store {
     this.weightsDir = full.replace(/\.(db|sqlite3?)$/i, '') + '.weights';
     if (this.isReadonly) return;
     try {
+      this.#db.pragma('busy_timeout = 30000'); // first: switching to WAL waits for other connections too
       this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('busy_timeout = 30000');
       this.#db.pragma('foreign_keys = ON');
       this.migrate();
     } catch (e) {
