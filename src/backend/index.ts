@@ -83,7 +83,7 @@ async function tryRegister(name: BackendName, hardwareOnly = false): Promise<boo
       return await tf.setBackend('tensorflow');
     }
     if (name === 'webgpu') {
-      const info = await registerWebgpu();
+      const info = await registerWebgpu(hardwareOnly);
       if (hardwareOnly && info.software) {
         lastFailure.set(name, `only a software adapter (${info.description}); auto never picks it, use --backend webgpu to run on it`);
         return false;

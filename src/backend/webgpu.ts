@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -83,7 +85,7 @@ function describe(a: GpuAdapterLike, dawnBackend: string, featureLevel: 'core' |
  * OpenGL ES at the compatibility level (llvmpipe on a CPU-only machine). Throws with the
  * reason and the fix if the packages are missing or no adapter is found.
  */
-export async function findAdapter(): Promise<{ gpu: GpuLike; adapter: GpuAdapterLike; info: WebgpuAdapterInfo }> {
+export async function findAdapter(hardwareOnly = false): Promise<{ gpu: GpuLike; adapter: GpuAdapterLike; info: WebgpuAdapterInfo }> {
   let dawn: { create(flags: string[]): GpuLike; globals: object };
   try {
     dawn = (await import(DAWN_PKG)) as unknown as typeof dawn;
@@ -104,6 +106,8 @@ export async function findAdapter(): Promise<{ gpu: GpuLike; adapter: GpuAdapter
   } catch (e) {
     tried.push(`default backend: ${firstLine(e)}`);
   }
+  // `auto` never runs on a software adapter, so it need not open (and warn about) OpenGL ES.
+  if (hardwareOnly) throw new Error(`Dawn found no hardware WebGPU adapter (${tried.join('; ')})`);
   // Mesa's EGL needs no display when told so; set before Dawn first opens EGL.
   process.env.EGL_PLATFORM ??= 'surfaceless';
   try {
@@ -117,6 +121,12 @@ export async function findAdapter(): Promise<{ gpu: GpuLike; adapter: GpuAdapter
   throw new Error(
     `Dawn found no WebGPU adapter (${tried.join('; ')}); on a GPU machine install the Vulkan loader (libvulkan1) and the vendor's driver; without a GPU install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri (llvmpipe)`,
   );
+}
+
+/** Whether the Vulkan loader Dawn opens for hardware adapters is on the library path. */
+export function vulkanLoaderPresent(env: NodeJS.ProcessEnv = process.env): boolean {
+  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64'];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
 // Specifiers in variables: both are optional dependencies, so tsc must not require their types.
@@ -133,14 +143,17 @@ interface WebgpuPkg {
  * Registers lth's 'webgpu' factory with tfjs (replacing the package's own). Returns the adapter
  * it will use; throws (reason + fix) if the packages or an adapter are missing.
  */
-export async function registerWebgpu(): Promise<WebgpuAdapterInfo> {
+export async function registerWebgpu(hardwareOnly = false): Promise<WebgpuAdapterInfo> {
+  // Without a Vulkan loader there is no hardware adapter on Linux, and Dawn would print its
+  // own warnings on every `auto` start: skip the probe.
+  if (hardwareOnly && process.platform === 'linux' && !vulkanLoaderPresent()) throw new Error('no Vulkan loader (libvulkan.so.1), so no hardware adapter');
   let pkg: WebgpuPkg;
   try {
     pkg = (await import(TFJS_WEBGPU_PKG)) as unknown as WebgpuPkg;
   } catch (e) {
     throw new Error(`the optional package @tensorflow/tfjs-backend-webgpu is not installed or failed to load (${firstLine(e)}); run npm install`);
   }
-  const { gpu, adapter, info } = await findAdapter();
+  const { gpu, adapter, info } = await findAdapter(hardwareOnly);
   if (tf.findBackend('webgpu') != null || tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');
   tf.registerBackend(
     'webgpu',
