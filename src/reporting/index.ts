@@ -49,3 +49,18 @@ export {
 } from './plot.js';
 export { exportExperiment, type ExportedFile } from './export.js';
 export { htmlReport, writeHtmlReport, type HtmlOptions } from './html.js';
+export {
+  anatomy,
+  anatomySpec,
+  jaccard,
+  pixelCounts,
+  profileSpec,
+  pixelSpec,
+  matrixSpec,
+  type Anatomy,
+  type AnatomyOptions,
+  type OverlapMatrix,
+  type PixelMap,
+  type ProfilePoint,
+} from './anatomy.js';
+export { chainLevelMasks, weightsDirOf, type StoredMasks } from './masks.js';
