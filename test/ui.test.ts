@@ -176,11 +176,11 @@ describe('lth ui', () => {
       ['/api/experiments/cmp/compare?a=rewind&b=random-reinit&confidence=2', undefined, 400],
       ['/api/experiments/cmp/anatomy?trial=-1', undefined, 400],
       ['/api/experiments/anat/anatomy?level=99', undefined, 404],
-      [`/api/experiments/${'x'.repeat(2000)}`, undefined, 404],
+      [`/api/experiments/${'x'.repeat(2000)}`, undefined, 414],
       ['/api/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' }, 400],
       ['/api/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }, 400],
       ['/api/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sql": 3}' }, 400],
-      ['/api/query', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'SELECT 1' }, 415],
+      ['/api/query', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'SELECT 1' }, 400],
       ['/api/query', { method: 'GET' }, 404],
       ['/api/nothing', undefined, 404],
     ];

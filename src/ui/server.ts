@@ -73,7 +73,8 @@ const nameParam = { type: 'object', properties: { name: { type: 'string', minLen
 /** Build the Fastify app over an open read-only handle (no listening). */
 export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } = {}): FastifyInstance {
   const assets = loadAssets(opts.assetsDir ?? defaultAssetsDir());
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, routerOptions: { maxParamLength: 500 } });
+  // unknown query parameters are an error (400), not silently dropped (Fastify's default)
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, routerOptions: { maxParamLength: 500 }, ajv: { customOptions: { removeAdditional: false } } });
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('Content-Security-Policy', CSP);
