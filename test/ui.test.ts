@@ -75,6 +75,19 @@ function buildDb(file: string): void {
     const rid = db.prepare('SELECT id FROM results WHERE experiment_id = ? AND strategy = ? AND level = ?').pluck().get(eid, strategy, level) as number;
     for (const [layer, m] of Object.entries(masks)) ls.run(rid, layer, m.length, m.reduce((a, b) => a + b, 0));
   }
+  // a run stopped part-way: 2 trials × (dense + 2 chains × 2 of 3 levels + 2 branch replicates × 2 levels) stored
+  insertExperiment(db, { name: 'partial', strategies: ['rewind', 'fine-tune'], trials: 2, levels: 2, branches: [{ strategy: 'rewind', branch: 'random-reinit', replicates: 2 }], values: () => ({ esAcc: 0.9, esIter: 100, finalAcc: 0.9 }) });
+  db.prepare("UPDATE experiments SET spec_json = ? WHERE name = 'partial'").run(
+    JSON.stringify({
+      name: 'partial',
+      trials: 2,
+      model: { name: 'lenet-300-100' },
+      data: { dataset: 'mnist' },
+      strategies: [{ name: 'rewind' }, { name: 'fine-tune' }],
+      pruning: { levels: 3 },
+      branches: [{ kind: 'random-reinit', count: 2, levels: 'all', chains: ['rewind'] }],
+    }),
+  );
   db.close();
 }
 
@@ -193,6 +206,20 @@ describe('lth ui', () => {
     assert.equal((await get('/api/experiments')).status, 200);
   });
 
+  it('the experiments list: status, progress and ETA from the spec and the stored wall times', async () => {
+    const { experiments } = (await (await get('/api/experiments')).json()) as { experiments: { name: string; stored: number; planned: number | null; status: string; etaSeconds: number | null; backend: string }[] };
+    const partial = experiments.find((e) => e.name === 'partial')!;
+    // per trial: dense 1 + 2 chains × 3 levels + 1 chain × 2 replicates × 3 levels = 13
+    assert.equal(partial.planned, 2 * 13);
+    assert.equal(partial.stored, 2 * (1 + 2 * 2 + 2 * 2));
+    // every fixture row took 1.5 s; the last one was committed long ago
+    assert.equal(partial.etaSeconds, (26 - 18) * 1.5);
+    assert.equal(partial.status, 'stopped');
+    assert.equal(partial.backend, 'cpu');
+    const anat = experiments.find((e) => e.name === 'anat')!;
+    assert.deepEqual([anat.planned, anat.stored, anat.status, anat.etaSeconds], [7, 7, 'complete', null]);
+  });
+
   it('the query box has exactly the guard of lth query', async () => {
     for (const sql of ['DELETE FROM results', 'WITH x AS (SELECT 1) INSERT INTO meta VALUES (1, 2)', 'PRAGMA journal_mode = DELETE', 'ATTACH DATABASE ":memory:" AS m', 'SELECT 1; DELETE FROM results', '']) {
       let expected = '';
@@ -275,7 +302,7 @@ describe('lth ui', () => {
       await page!.goto(server!.url);
       await page!.waitForSelector('#experiments');
       const names = await page!.$$eval('#experiments tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.experiment));
-      assert.deepEqual([...names].sort(), ['anat', 'cmp', 'lenet-mnist', XSS].sort());
+      assert.deepEqual([...names].sort(), ['anat', 'cmp', 'lenet-mnist', 'partial', XSS].sort());
       const shown = await page!.$eval(`#experiments tr[data-experiment="${XSS.replace(/"/g, '\\"')}"] td.name`, (td) => td.textContent);
       assert.equal(shown, XSS);
       await page!.click(`#experiments tr[data-experiment="${XSS}"] a`);
