@@ -165,6 +165,26 @@ describe('lth ui', () => {
     }
   });
 
+  it('bad input: one error line naming the fix, exit 2, nothing served', async () => {
+    for (const [args, pattern] of [
+      [['--db', path.join(dir, 'missing.db')], /^lth: error: database not found: .*missing\.db — run `lth run SPEC` first, or pass --db PATH/],
+      [['--db', db, '--port', '70000'], /^lth: error: --port must be a whole number from 0 to 65535 \(got 70000\)/],
+    ] as [string[], RegExp][]) {
+      const r = await new Promise<{ code: number | null; err: string; out: string }>((resolve) => {
+        const p = spawn(process.execPath, [CLI, 'ui', ...args], { cwd: ROOT });
+        let err = '';
+        let out = '';
+        p.stderr.on('data', (d) => (err += d));
+        p.stdout.on('data', (d) => (out += d));
+        p.on('exit', (code) => resolve({ code, err, out }));
+      });
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, pattern);
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.equal(r.out, '');
+    }
+  });
+
   it('serves only its own assets: traversal and unknown paths are 404, never a file', async () => {
     assert.equal((await get('/assets/app.js')).status, 200);
     const secret = fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8');
