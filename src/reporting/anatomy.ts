@@ -1,6 +1,7 @@
 /**
  * Ticket anatomy from the stored masks: per-layer sparsity across levels, which input pixels
- * LeNet's first layer keeps (Frankle & Carbin 2019, their Fig. on MNIST input connectivity),
+ * LeNet's first layer keeps (Frankle & Carbin 2019 look at this input connectivity of LeNet
+ * tickets in their appendix),
  * and how much two tickets overlap (Jaccard index of the kept weights). Used by `lth ui` and
  * `lth plot --kind masks`; the figures are Vega-Lite specs like the rest of src/reporting.
  */

@@ -298,6 +298,7 @@ async function queryPageView(): Promise<HTMLElement> {
 // ---------- routing and live updates ----------
 
 let rendering: Promise<void> | null = null;
+let renderedHash = '';
 let again = false;
 
 async function renderNow(): Promise<void> {
@@ -305,6 +306,8 @@ async function renderNow(): Promise<void> {
   const [pathPart, query = ''] = hash.split('?');
   const params = new URLSearchParams(query);
   const parts = pathPart.split('/').filter(Boolean).map(decodeURIComponent);
+  // a live refresh of the same page keeps the reader's place
+  const keepScroll = hash === renderedHash ? window.scrollY : 0;
   document.body.dataset.state = 'loading';
   try {
     if (parts[0] === 'e' && parts[1] !== undefined) {
@@ -324,6 +327,8 @@ async function renderNow(): Promise<void> {
   } catch (e) {
     main().replaceChildren(h('p', { class: 'error', id: 'page-error' }, (e as Error).message));
   }
+  if (keepScroll) window.scrollTo(0, keepScroll);
+  renderedHash = hash;
   document.body.dataset.state = 'ready';
 }
 
