@@ -18,6 +18,7 @@ import {
   runQuery,
   summarizeExperiment,
   DEFAULT_METRICS,
+  formatPercent,
   anatomy,
   matrixSpec,
   pixelSpec,
@@ -170,13 +171,20 @@ export interface ComparePage {
   figure: VlSpec | null;
 }
 
+/** The levels' % remaining as axis ticks, thinned so that neighbours on the log axis stay ≥ 15% apart. */
+function levelTicks(percents: number[]): number[] {
+  const out: number[] = [];
+  for (const p of [...new Set(percents.map((x) => Number(formatPercent(x))))].sort((a, b) => b - a)) if (!out.length || out[out.length - 1] / p >= 1.15) out.push(p);
+  return out;
+}
+
 export function comparePage(db: Db, experiment: string, a: string, b: string, opts: CompareOptions): ComparePage {
   const c = compareRows(loadLevels(db, experiment), experiment, a, b, opts);
   const scale = c.metric.unit === 'accuracy' ? 100 : 1;
   const d = (v: number | null) => (v === null ? null : v * scale);
   const levels = c.levels.map((l) => ({ level: l.level, percentRemaining: l.percentRemaining, n: l.n, diff: d(l.diff), ciLow: d(l.ciLow), ciHigh: d(l.ciHigh), verdict: l.verdict }));
   const values = levels.filter((l) => l.diff !== null).map((l) => ({ ...l, low: l.ciLow ?? l.diff, high: l.ciHigh ?? l.diff }));
-  const label = `${c.a} − ${c.b}: ${c.metric.label}`;
+  const label = `${c.a} − ${c.b}, ${c.metric.short}`;
   const figure = values.length
     ? {
         title: { text: `${c.a} − ${c.b}`, subtitle: `${c.metric.label}; ${Math.round(c.confidence * 1000) / 10}% CI (${c.method === 't' ? 'paired t' : 'bootstrap'})` },
@@ -184,7 +192,13 @@ export function comparePage(db: Db, experiment: string, a: string, b: string, op
         height: 260,
         data: { values },
         encoding: {
-          x: { field: 'percentRemaining', type: 'quantitative', title: 'Percent of weights remaining', scale: { type: 'log', reverse: true, nice: false } },
+          x: {
+            field: 'percentRemaining',
+            type: 'quantitative',
+            title: 'Percent of weights remaining',
+            scale: { type: 'log', reverse: true, nice: false, domain: [Math.min(...values.map((v) => v.percentRemaining)) / 1.15, 112] },
+            axis: { values: levelTicks(values.map((v) => v.percentRemaining)), labelExpr: "datum.value >= 1 ? format(datum.value, '.1f') : format(datum.value, '.2f')" },
+          },
         },
         layer: [
           { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { x: null, y: { datum: 0 } } },
