@@ -50,3 +50,18 @@ export {
 export { exportExperiment, type ExportedFile } from './export.js';
 export { htmlReport, writeHtmlReport, type HtmlOptions } from './html.js';
 export { storedNumberNotes, shownByMetrics, WRONG_LOSS_VERSIONS, type Shown } from './caveats.js';
+export {
+  anatomy,
+  anatomySpec,
+  jaccard,
+  pixelCounts,
+  profileSpec,
+  pixelSpec,
+  matrixSpec,
+  type Anatomy,
+  type AnatomyOptions,
+  type OverlapMatrix,
+  type PixelMap,
+  type ProfilePoint,
+} from './anatomy.js';
+export { chainLevelMasks, type StoredMasks } from './masks.js';

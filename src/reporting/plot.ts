@@ -12,8 +12,9 @@ import { UserError } from '../util/errors.js';
 import { type Summary, seriesKey, summarizeExperiment } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
+import { anatomy, anatomySpec } from './anatomy.js';
 
-export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'all'] as const;
+export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'all', 'masks'] as const;
 export type PlotKind = (typeof PLOT_KINDS)[number];
 export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
 export type ErrorBars = (typeof ERROR_BARS)[number];
@@ -34,6 +35,8 @@ export interface PlotOptions {
   levels?: number[];
   /** PNG width in pixels (height follows the figure's aspect ratio); default 2× the SVG size */
   width?: number;
+  /** masks: the trial whose masks the heat maps and matrices use (default 0) */
+  trial?: number;
 }
 
 // ---------- data for the figures ----------
@@ -247,6 +250,12 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
       return { ...schema, ...levelSpec(s, 'es-iteration', opts) };
     case 'curves':
       return { ...schema, ...curves() };
+    case 'masks': {
+      // the first chosen strategy's ticket; heat maps at the chosen levels, matrices at the deepest of them
+      const levels = opts.levels?.length ? opts.levels : undefined;
+      const a = anatomy(db, experiment, { strategy: opts.series?.[0], trial: opts.trial, heatmapLevels: levels, level: levels ? Math.max(...levels) : undefined });
+      return { ...schema, ...anatomySpec(a) };
+    }
     case 'all':
       return {
         ...schema,

@@ -10,6 +10,9 @@ import { processAlive, readArrays, removeStaleTemps, writeArrays } from './weigh
 /** What the spec's identity rules say about resuming a stored experiment. */
 export type ResumeVerdict = { ok: true; extended: boolean } | { ok: false; reason: string };
 
+/** The weight folder beside a database file: results/lth.db → results/lth.weights. */
+export const defaultWeightsDir = (dbFile: string): string => resolve(dbFile).replace(/\.(db|sqlite3?)$/i, '') + '.weights';
+
 export const DEFAULT_DB = 'results/lth.db';
 
 /** One evaluation point of a level, as stored (structurally the training loop's CurvePoint). */
@@ -138,7 +141,7 @@ export class Store {
     const full = resolve(path);
     this.isReadonly = opts.readonly === true;
     this.#db = openLthDatabase(path, opts);
-    this.weightsDir = full.replace(/\.(db|sqlite3?)$/i, '') + '.weights';
+    this.weightsDir = defaultWeightsDir(full);
     if (this.isReadonly) return;
     try {
       this.#db.pragma('busy_timeout = 30000'); // first: switching to WAL waits for other connections too

@@ -11,7 +11,8 @@ import { status } from './status.js';
 import { rm } from './rm.js';
 import { datasets } from './datasets.js';
 import { doctor } from './doctor.js';
+import { ui } from './ui.js';
 
 /** Every CLI command, in the order `lth --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module has its own argument type
-export const commands: CommandModule<any, any>[] = [run, spec, status, report, plot, compare, query, exportCmd, datasets, bench, doctor, rm];
+export const commands: CommandModule<any, any>[] = [run, spec, status, report, plot, compare, query, exportCmd, ui, datasets, bench, doctor, rm];

@@ -1,0 +1,257 @@
+/**
+ * What the dashboard's API returns: plain JSON built from src/reporting (the same functions
+ * as `lth report`, `lth compare`, `lth plot` and `lth query`), never recomputed here.
+ */
+import {
+  type Db,
+  type Tabular,
+  compareRows,
+  comparisonTable,
+  curvesSpec,
+  curveData,
+  defaultCurveLevels,
+  levelSpec,
+  loadLevels,
+  metricDef,
+  metricTable,
+  reportCaption,
+  runQuery,
+  summarizeExperiment,
+  DEFAULT_METRICS,
+  formatPercent,
+  anatomy,
+  matrixSpec,
+  pixelSpec,
+  profileSpec,
+  type AnatomyOptions,
+  type CompareOptions,
+} from './reporting.js';
+import { planProgress } from './plan.js';
+
+type VlSpec = Record<string, unknown>;
+
+export interface ExperimentInfo {
+  name: string;
+  model: string | null;
+  dataset: string | null;
+  trials: number | null;
+  strategies: string[];
+  /** rows stored / rows the spec plans (null: unknown) */
+  stored: number;
+  planned: number | null;
+  /** complete: every planned row stored; running: a level was committed recently; stopped: neither */
+  status: 'complete' | 'running' | 'stopped' | 'empty';
+  backend: string | null;
+  /** seconds left if the remaining rows take the mean stored wall time each, one at a time; null when complete or unknown */
+  etaSeconds: number | null;
+  last: { strategy: string; branch: string | null; trial: number; level: number; percentRemaining: number; esAccuracy: number | null; at: string } | null;
+}
+
+/** A run is "running" if its last level was committed within this many mean level times (or a minute). */
+const RUNNING_WINDOW_LEVELS = 3;
+
+export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
+  const exps = db.prepare('SELECT id, name, spec_json FROM experiments ORDER BY id').all() as { id: number; name: string; spec_json: string }[];
+  const agg = db.prepare(
+    `SELECT count(*) AS stored, avg(wall_seconds) AS wall, group_concat(DISTINCT backend) AS backend, max(created_at) AS last
+       FROM results WHERE experiment_id = ?`,
+  );
+  const lastRow = db.prepare(
+    `SELECT strategy, branch, trial, level, percent_remaining, early_stop_test_accuracy, created_at
+       FROM results WHERE experiment_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+  );
+  return exps.map((e) => {
+    let spec: { model?: { name?: string }; data?: { dataset?: string }; trials?: number; strategies?: ({ name?: string } | string)[] } = {};
+    try {
+      spec = JSON.parse(e.spec_json);
+    } catch {
+      /* a spec that does not parse still lists, with unknowns */
+    }
+    const a = agg.get(e.id) as { stored: number; wall: number | null; backend: string | null; last: string | null };
+    const plan = planProgress(db, e.id, e.spec_json);
+    const planned = plan?.total ?? null;
+    const l = lastRow.get(e.id) as
+      | { strategy: string; branch: string; trial: number; level: number; percent_remaining: number; early_stop_test_accuracy: number | null; created_at: string }
+      | undefined;
+    const complete = plan?.complete ?? false;
+    const lastAt = a.last ? Date.parse(a.last) : NaN;
+    const window = Math.max(60, RUNNING_WINDOW_LEVELS * (a.wall ?? 0)) * 1000;
+    const status: ExperimentInfo['status'] = a.stored === 0 ? 'empty' : complete ? 'complete' : now - lastAt <= window ? 'running' : 'stopped';
+    return {
+      name: e.name,
+      model: spec.model?.name ?? null,
+      dataset: spec.data?.dataset ?? null,
+      trials: typeof spec.trials === 'number' ? spec.trials : null,
+      strategies: (spec.strategies ?? []).map((c) => (typeof c === 'string' ? c : (c.name ?? ''))),
+      stored: a.stored,
+      planned,
+      status,
+      backend: a.backend,
+      etaSeconds: !complete && plan && a.wall !== null ? Math.max(0, plan.total - plan.done) * a.wall : null,
+      last: l
+        ? {
+            strategy: l.strategy || '(dense)',
+            branch: l.branch || null,
+            trial: l.trial,
+            level: l.level,
+            percentRemaining: l.percent_remaining,
+            esAccuracy: l.early_stop_test_accuracy,
+            at: l.created_at,
+          }
+        : null,
+    };
+  });
+}
+
+export interface ExperimentPage {
+  experiment: string;
+  specHash: string;
+  trials: number;
+  series: string[];
+  levels: { level: number; percentRemaining: number }[];
+  defaultCurveLevels: number[];
+  caption: string[];
+  /** `lth report`'s numbers, one table per metric (as its markdown and HTML output) */
+  tables: Tabular[];
+  figures: { accuracy: VlSpec; earlyStop: VlSpec };
+  spec: unknown;
+}
+
+/**
+ * A figure of `lth plot` made interactive: series hidden through the `hidden` signal (the
+ * strategy toggles), colours fixed to every series so a hidden one does not shift the others.
+ */
+function interactive(spec: VlSpec, series: string[]): VlSpec {
+  const enc = spec.encoding as Record<string, Record<string, unknown>>;
+  return {
+    ...spec,
+    params: [{ name: 'hidden', value: [] }],
+    transform: [{ filter: 'indexof(hidden, datum.series) < 0' }],
+    encoding: { ...enc, color: { ...enc.color, scale: { domain: series } } },
+  };
+}
+
+export function experimentPage(db: Db, experiment: string, errorBars: 'std' | 'minmax' | 'none' = 'std'): ExperimentPage {
+  const s = summarizeExperiment(db, experiment, DEFAULT_METRICS);
+  const series = s.series.map((x) => x.key);
+  const specJson = db.prepare('SELECT spec_json FROM experiments WHERE name = ?').pluck().get(experiment) as string;
+  return {
+    experiment,
+    specHash: s.specHash,
+    trials: s.trials,
+    series,
+    levels: s.levels.map((l) => ({ level: l.level, percentRemaining: l.percentRemaining })),
+    defaultCurveLevels: defaultCurveLevels(s),
+    caption: reportCaption(s),
+    tables: s.metrics.map((m) => metricTable(s, m)),
+    figures: {
+      accuracy: interactive(levelSpec(s, 'es-accuracy', { errorBars }), series),
+      earlyStop: interactive(levelSpec(s, 'es-iteration', { errorBars }), series),
+    },
+    spec: JSON.parse(specJson),
+  };
+}
+
+export function curvesFigure(db: Db, experiment: string, levels: number[]): VlSpec {
+  const s = summarizeExperiment(db, experiment, DEFAULT_METRICS);
+  const chains = s.series.filter((x) => x.branch === null).map((x) => x.key);
+  return curvesSpec(s, curveData(db, experiment, levels, chains));
+}
+
+export interface ComparePage {
+  experiment: string;
+  a: string;
+  b: string;
+  metric: string;
+  unit: string;
+  confidence: number;
+  /** `lth compare`'s table (display units) */
+  table: Tabular;
+  /** per level: difference and CI in display units, for the figure and for checks */
+  levels: { level: number; percentRemaining: number; n: number; diff: number | null; ciLow: number | null; ciHigh: number | null; verdict: string }[];
+  figure: VlSpec | null;
+}
+
+/** The levels' % remaining as axis ticks, thinned so that neighbours on the log axis stay ≥ 15% apart. */
+function levelTicks(percents: number[]): number[] {
+  const out: number[] = [];
+  for (const p of [...new Set(percents.map((x) => Number(formatPercent(x))))].sort((a, b) => b - a)) if (!out.length || out[out.length - 1] / p >= 1.15) out.push(p);
+  return out;
+}
+
+export function comparePage(db: Db, experiment: string, a: string, b: string, opts: CompareOptions): ComparePage {
+  const c = compareRows(loadLevels(db, experiment), experiment, a, b, opts);
+  const scale = c.metric.unit === 'accuracy' ? 100 : 1;
+  const d = (v: number | null) => (v === null ? null : v * scale);
+  const levels = c.levels.map((l) => ({ level: l.level, percentRemaining: l.percentRemaining, n: l.n, diff: d(l.diff), ciLow: d(l.ciLow), ciHigh: d(l.ciHigh), verdict: l.verdict }));
+  const values = levels.filter((l) => l.diff !== null).map((l) => ({ ...l, low: l.ciLow ?? l.diff, high: l.ciHigh ?? l.diff }));
+  const label = `${c.a} − ${c.b}, ${c.metric.short}`;
+  const figure = values.length
+    ? {
+        title: { text: `${c.a} − ${c.b}`, subtitle: `${c.metric.label}; ${Math.round(c.confidence * 1000) / 10}% CI (${c.method === 't' ? 'paired t' : 'bootstrap'})` },
+        width: 460,
+        height: 260,
+        data: { values },
+        encoding: {
+          x: {
+            field: 'percentRemaining',
+            type: 'quantitative',
+            title: 'Percent of weights remaining',
+            scale: { type: 'log', reverse: true, nice: false, domain: [Math.min(...values.map((v) => v.percentRemaining)) / 1.15, 112] },
+            axis: { values: levelTicks(values.map((v) => v.percentRemaining)), labelExpr: "datum.value >= 1 ? format(datum.value, '.1f') : format(datum.value, '.2f')" },
+          },
+        },
+        layer: [
+          { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { x: null, y: { datum: 0 } } },
+          { mark: { type: 'errorbar', ticks: true }, encoding: { y: { field: 'low', type: 'quantitative', title: label }, y2: { field: 'high' } } },
+          {
+            mark: { type: 'point', filled: true, size: 50 },
+            encoding: {
+              y: { field: 'diff', type: 'quantitative' },
+              color: { field: 'verdict', type: 'nominal', scale: { domain: ['better', 'no difference', 'worse', 'too few pairs'], range: ['#2a9d8f', '#777', '#d62828', '#bbb'] } },
+              tooltip: [
+                { field: 'level' },
+                { field: 'percentRemaining', title: '% remaining', format: '.1f' },
+                { field: 'diff', title: 'difference', format: '.3f' },
+                { field: 'low', title: 'CI low', format: '.3f' },
+                { field: 'high', title: 'CI high', format: '.3f' },
+                { field: 'n', title: 'pairs' },
+                { field: 'verdict' },
+              ],
+            },
+          },
+        ],
+      }
+    : null;
+  return { experiment, a: c.a, b: c.b, metric: c.metric.id, unit: c.metric.unit, confidence: c.confidence, table: comparisonTable(c), levels, figure };
+}
+
+export function metricChoices(): { id: string; label: string }[] {
+  return ['es-accuracy', 'es-iteration', 'final-accuracy', 'es-val-accuracy', 'es-val-loss'].map((id) => ({ id, label: metricDef(id).label }));
+}
+
+export function anatomyPage(db: Db, experiment: string, opts: AnatomyOptions) {
+  const a = anatomy(db, experiment, opts);
+  return {
+    experiment,
+    model: a.model,
+    strategies: a.strategies,
+    trials: a.trials,
+    levels: a.levels,
+    strategy: a.strategy,
+    trial: a.trial,
+    level: a.level,
+    matrices: a.matrices,
+    pixels: a.pixels ? a.pixels.map((p) => ({ level: p.level, side: p.side, fanOut: p.fanOut, percentRemaining: p.percentRemaining })) : null,
+    figures: { profile: profileSpec(a), pixels: pixelSpec(a), matrices: a.matrices.map(matrixSpec) },
+  };
+}
+
+/** Cap on rows sent to the browser by the query box; the SQL still runs whole. */
+export const QUERY_ROW_LIMIT = 5000;
+
+export function queryPage(db: Db, sql: string) {
+  const r = runQuery(db, sql);
+  const cell = (v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? `<blob ${v.length} bytes>` : v);
+  return { columns: r.columns, rows: r.rows.slice(0, QUERY_ROW_LIMIT).map((row) => row.map(cell)), total: r.rows.length, truncated: r.rows.length > QUERY_ROW_LIMIT };
+}
