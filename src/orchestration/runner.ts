@@ -32,7 +32,7 @@ export function codeVersion(): string {
 export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise<Context> {
   const prepared = await prepare(loaded, opts);
   // The database is touched only after the spec, data and strategies all checked out.
-  const store = new Store(opts.db ?? DEFAULT_DB);
+  const store = new Store(opts.db ?? DEFAULT_DB, opts.store);
   const spec = loaded.spec;
   const chains = [];
   for (let t = 0; t < spec.trials; t++) for (const c of prepared.chains) chains.push({ strategy: c.name, trial: t, seed: trialSeed(spec, t) });

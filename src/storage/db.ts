@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Sparsity } from '../pruning/masker.js';
 import type { CurvePoint } from '../training/loop.js';
 import { UserError } from '../util/errors.js';
@@ -8,6 +8,9 @@ import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { readArrays, writeArrays } from './weights.js';
 
 export const DEFAULT_DB = 'results/lth.db';
+
+/** `results/lth.db` → `results/lth.weights` (absolute). */
+export const defaultWeightsDir = (db: string): string => resolve(db).replace(/\.(db|sqlite3?)$/i, '') + '.weights';
 
 export interface LevelRecord {
   experimentId: number;
@@ -29,12 +32,25 @@ export interface LevelRecord {
   artifacts: Record<string, Record<string, Float32Array | Uint8Array>>;
 }
 
+export interface StoreOptions {
+  /** where weight files live (default: beside the database, `<db>.weights`); a cluster plan's
+   *  shards share one folder, docs/CLUSTER.md. Recorded in `meta.weights_dir` so that
+   *  `lth merge` finds the files of a shard. */
+  weightsDir?: string;
+  /** 'delete' for a shard on a network file system: WAL needs shared memory between the
+   *  processes that open the file, which NFS and Lustre do not give (docs/CLUSTER.md) */
+  journal?: 'wal' | 'delete';
+}
+
 /** The results database and the weight files beside it. One instance per process. */
 export class Store {
   readonly db: Database.Database;
   readonly weightsDir: string;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    opts: StoreOptions = {},
+  ) {
     const full = resolve(path);
     mkdirSync(dirname(full), { recursive: true });
     try {
@@ -42,11 +58,12 @@ export class Store {
     } catch (e) {
       throw new UserError(`cannot open database ${path}: ${(e as Error).message}; check --db`);
     }
-    this.weightsDir = full.replace(/\.(db|sqlite3?)$/i, '') + '.weights';
-    this.db.pragma('journal_mode = WAL');
+    this.weightsDir = opts.weightsDir ? resolve(opts.weightsDir) : defaultWeightsDir(full);
+    this.db.pragma(`journal_mode = ${opts.journal === 'delete' ? 'DELETE' : 'WAL'}`);
     this.db.pragma('busy_timeout = 30000');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+    if (opts.weightsDir) this.db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('weights_dir', ?)").run(relative(dirname(full), this.weightsDir) || '.');
   }
 
   private migrate(): void {

@@ -8,7 +8,9 @@ import { bench } from './bench.js';
 import { run } from './run.js';
 import { status } from './status.js';
 import { datasets } from './datasets.js';
+import { plan } from './plan.js';
+import { merge } from './merge.js';
 
 /** Every CLI command, in the order `lth --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module has its own argument type
-export const commands: CommandModule<any, any>[] = [run, status, report, plot, compare, query, exportCmd, datasets, bench];
+export const commands: CommandModule<any, any>[] = [run, status, report, plot, compare, query, exportCmd, datasets, bench, plan, merge];

@@ -15,11 +15,17 @@ interface Row {
   last: string | null;
 }
 
-export const status: CommandModule<object, { db: string }> = {
+export const status: CommandModule<object, { db: string; plan?: string }> = {
   command: 'status',
   describe: 'experiments in the database and how far each has run',
-  builder: (y) => y.option('db', dbOption).example('$0 status --db results/lth.db', ''),
-  handler: (a) => {
+  builder: (y) =>
+    y
+      .option('db', dbOption)
+      .option('plan', { type: 'string', describe: 'a cluster plan folder: each task done, partial or missing, and how to resubmit (docs/CLUSTER.md)' })
+      .example('$0 status --db results/lth.db', '')
+      .example('$0 status --plan plans/lenet', 'tasks of a cluster plan'),
+  handler: async (a) => {
+    if (a.plan !== undefined) return (await import('./plan-status.js')).printPlanStatus(a.plan);
     if (!existsSync(a.db)) throw new UserError(`no database at ${a.db}: run an experiment first (lth run SPEC) or pass --db`);
     const db = new Database(a.db, { readonly: true, fileMustExist: true });
     try {
