@@ -47,7 +47,7 @@ export function sbatchScript(plan: PlanFile, dir: string, phase: Phase): string 
     `export ${PHASE_ENV}=${phase}`,
     '# one wasm thread pool per allocated CPU, not per CPU of the node',
     'export LTH_WASM_THREADS="${LTH_WASM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"',
-    'echo "lth: task ${SLURM_ARRAY_TASK_ID} of job ${SLURM_ARRAY_JOB_ID} (job id ${SLURM_JOB_ID}, restart ${SLURM_RESTART_COUNT:-0}) on $(hostname) at $(date -u +%FT%TZ)"',
+    'echo "lth: task ${SLURM_ARRAY_TASK_ID} of job ${SLURM_ARRAY_JOB_ID} (job id ${SLURM_JOB_ID}, restart ${SLURM_RESTART_COUNT:-0}, shell pid $$) on $(hostname) at $(date -u +%FT%TZ)"',
     `${plan.command} run --plan ${shellQuote(dir)} --task auto &`,
     'lth_pid=$!',
     'trap \'echo "lth: SIGTERM: stopping after the level in flight is dropped"; kill -TERM "$lth_pid" 2>/dev/null\' TERM',
