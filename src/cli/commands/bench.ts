@@ -17,11 +17,11 @@ export interface Args {
   'cpu-conv': boolean;
 }
 
-const ALL_SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory'];
+const ALL_SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory', 'cluster'];
 
 export const bench: CommandModule<object, Args> = {
   command: 'bench',
-  describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory',
+  describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory, Slurm overhead',
   builder: (y) =>
     y
       .option('models', { type: 'string', array: true, describe: 'models for step/eval (default lenet-300-100,conv-2,conv-4,conv-6)' })
