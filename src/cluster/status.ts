@@ -55,7 +55,14 @@ function taskStatus(dir: string, spec: Spec, task: PlanTask): TaskStatus {
   const file = shardPath(dir, task.phase, task.index);
   const base = { phase: task.phase, index: task.index, expected: task.rows, jobs };
   if (!existsSync(file)) return { ...base, state: 'missing', rows: 0 };
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (e) {
+    // e.g. a hot journal left by a killed task: its next run rolls it back
+    return { ...base, state: 'partial', rows: 0, jobs: `${jobs} (shard unreadable until the task runs again: ${(e as Error).message})` };
+  }
   try {
     const hasResults = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='results'").get();
     if (!hasResults) return { ...base, state: 'missing', rows: 0 };

@@ -176,8 +176,8 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
   let target: Store | null = null;
   try {
     for (const s of sources) opened.push(new Source(s));
-    target = new Store(into, opts.store);
-    const t = target;
+    // The target is created only once every check has passed: a refused merge leaves no file behind.
+    target = existsSync(into) ? new Store(into, opts.store) : null;
     const expOf = (db: Database.Database) => (db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[]).filter((e) => !f.experiment || f.experiment(e.name));
     const resultsOf = (db: Database.Database) =>
       (db.prepare('SELECT r.*, e.name AS experiment FROM results r JOIN experiments e ON e.id = r.experiment_id ORDER BY r.id').all() as ResultRow[]).filter(
@@ -192,11 +192,18 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
           sha256: string;
         }[]
       ).filter((a) => (!f.experiment || f.experiment(a.experiment)) && (!f.artifact || f.artifact(a.experiment, a.key)));
-    const targetResult = t.db.prepare(
-      'SELECT r.*, e.name AS experiment FROM results r JOIN experiments e ON e.id = r.experiment_id WHERE e.name=? AND r.strategy=? AND r.branch=? AND r.replicate=? AND r.trial=? AND r.level=?',
-    );
-    const targetArtifact = t.db.prepare('SELECT a.sha256 FROM artifacts a JOIN experiments e ON e.id = a.experiment_id WHERE e.name = ? AND a.key = ?');
-    const targetExperiment = t.db.prepare('SELECT * FROM experiments WHERE name = ?');
+    const lookups = (db: Database.Database) => ({
+      result: db.prepare(
+        'SELECT r.*, e.name AS experiment FROM results r JOIN experiments e ON e.id = r.experiment_id WHERE e.name=? AND r.strategy=? AND r.branch=? AND r.replicate=? AND r.trial=? AND r.level=?',
+      ),
+      artifact: db.prepare('SELECT a.sha256 FROM artifacts a JOIN experiments e ON e.id = a.experiment_id WHERE e.name = ? AND a.key = ?'),
+      experiment: db.prepare('SELECT * FROM experiments WHERE name = ?'),
+    });
+    const none = { get: () => undefined };
+    let q = target ? lookups(target.db) : { result: none, artifact: none, experiment: none };
+    const targetResult = { get: (...a: unknown[]) => q.result.get(...a) };
+    const targetArtifact = { get: (...a: unknown[]) => q.artifact.get(...a) };
+    const targetExperiment = { get: (...a: unknown[]) => q.experiment.get(...a) };
 
     // 1. Check everything first: nothing is written when any source conflicts.
     const specs = new Map<string, { hash: string; where: string }>();
@@ -223,7 +230,7 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
         const seen = rows.get(k);
         const other = seen ?? (() => {
           const tr = targetResult.get(r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level) as ResultRow | undefined;
-          return tr ? { row: tr, db: t.db, where: into } : undefined;
+          return tr ? { row: tr, db: target!.db, where: into } : undefined;
         })();
         if (other) {
           const d = difference(src.db, r, other.db, other.row);
@@ -245,6 +252,11 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
     }
 
     // 2. One transaction per source; its weight files are verified and in place before it commits.
+    if (!target) {
+      target = new Store(into, opts.store);
+      q = lookups(target.db);
+    }
+    const t = target;
     const report: MergeReport = { into, sources: [], versionMismatches: [] };
     const insExp = t.db.prepare('INSERT INTO experiments(name, spec_hash, spec_json, code_version, created_at) VALUES (?, ?, ?, ?, ?)');
     const updExp = t.db.prepare('UPDATE experiments SET spec_json = ?, code_version = ?, created_at = ? WHERE id = ?');
