@@ -127,7 +127,7 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
   }
   const runnable = () => pending.findIndex((j) => j.kind === 'dense' || denseReady.has(j.trial));
   const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));
-  const config = JSON.stringify({ spec: JSON.parse(loaded.json), source: 'worker', db: ctx.store.path, backend: ctx.backend, data: opts.data ?? {} });
+  const config = JSON.stringify({ spec: JSON.parse(loaded.json), source: 'worker', db: ctx.store.path, store: opts.store, backend: ctx.backend, data: opts.data ?? {} });
   const children: ChildProcess[] = [];
   let failure: Error | null = null;
   let stopping = false;
@@ -206,7 +206,7 @@ export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env,
 
 /** The worker side: build a context once, then run jobs as the parent sends them. */
 export async function workerMain(configJson: string): Promise<void> {
-  const cfg = JSON.parse(configJson) as { spec: unknown; db: string; backend: RunOptions['backend']; data: RunOptions['data'] };
+  const cfg = JSON.parse(configJson) as { spec: unknown; db: string; store?: RunOptions['store']; backend: RunOptions['backend']; data: RunOptions['data'] };
   let stop = false;
   const send = (m: FromWorker) => process.send?.(m);
   process.on('message', async (m: ToWorker) => {
@@ -219,6 +219,7 @@ export async function workerMain(configJson: string): Promise<void> {
   });
   const ctx = await openContext(validateSpec(cfg.spec, 'worker'), {
     db: cfg.db,
+    store: cfg.store,
     backend: cfg.backend,
     data: cfg.data,
     onProgress: (event) => send({ type: 'progress', event }),

@@ -36,6 +36,7 @@ export const run: CommandModule<object, Args> = {
       .example('$0 run --plan plans/lenet --task chains:3', 'one task of a cluster plan (docs/CLUSTER.md)')
       .check((a) => {
         if ((a.spec === undefined) === (a.plan === undefined)) throw new UserError('give a spec (lth run SPEC) or a plan task (lth run --plan DIR --task dense:I), not both or neither');
+        if (a.plan !== undefined && (a.set.length > 0 || a.workers !== 1)) throw new UserError('--plan runs one task as its plan says: --set and --workers do not apply (write a new plan with lth plan)');
         if (!Number.isInteger(a.workers) || a.workers < 1) throw new UserError(`--workers ${a.workers} must be a whole number ≥ 1`);
         return true;
       }),
