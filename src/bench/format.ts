@@ -40,5 +40,15 @@ export function formatReport(r: BenchReport): string {
     for (const m of r.memory) t.push([m.level, m.numTensors, num(m.numBytes / 2 ** 20, 1), num(m.rssMb, 0)]);
     out.push(t.toString());
   }
+  if (r.cluster) {
+    const c = r.cluster;
+    if (c.ratio !== undefined)
+      out.push(
+        `cluster: 8 chains (${c.levels} levels) through a local one-node Slurm with 2 task slots: ${num(c.slurmSeconds, 1)} s + merge ${num(c.mergeSeconds)} s, ` +
+          `vs lth run --workers 2: ${num(c.workersSeconds, 1)} s → ${num(c.ratio)}× (target ≤ 1.2×)`,
+      );
+    else out.push(`cluster: ${c.note}`);
+    out.push(`lth merge of ${c.merge1000.levels} levels (${c.merge1000.shards} shards, one weight file per level): ${num(c.merge1000.seconds)} s`);
+  }
   return out.join('\n');
 }

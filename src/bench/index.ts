@@ -16,6 +16,7 @@ import { planTraining } from '../training/schedule.js';
 import { Interrupted, UserError } from '../util/errors.js';
 import { makeRng } from '../util/rng.js';
 import { runNodeSampled, selfPeakRssMb } from './proc.js';
+import { clusterSection, type ClusterBench } from './cluster.js';
 
 /**
  * `lth bench`: how fast the REAL code path runs — `train()` from src/training/loop.ts with
@@ -24,7 +25,7 @@ import { runNodeSampled, selfPeakRssMb } from './proc.js';
  * quickstart and the workers experiment, which use Fashion-MNIST when it is installed.
  */
 
-export const SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory'] as const;
+export const SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory', 'cluster'] as const;
 export type Section = (typeof SECTIONS)[number];
 /** The models timed by default: those the model registry marks for the bench (src/models/registry.ts). */
 export const BENCH_MODELS = benchModels();
@@ -93,6 +94,8 @@ export interface BenchReport {
   /** workers=2 levels/s over workers=1, end to end and over the chain phase */
   speedup: { endToEnd: number; chainPhase: number | null } | null;
   memory: MemoryRow[];
+  /** Slurm (local, 2 slots) vs --workers 2, and merge time; only when the section ran */
+  cluster?: ClusterBench;
 }
 
 const median = (xs: number[]): number => quantile(xs, 0.5);
@@ -376,7 +379,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   try {
     // whole-run sections use the first backend asked for that loads
     let runBackend: BackendName | null = null;
-    if (o.only.some((s) => s === 'quickstart' || s === 'workers' || s === 'memory')) {
+    if (o.only.some((s) => s === 'quickstart' || s === 'workers' || s === 'memory' || s === 'cluster')) {
       for (const be of o.backends) {
         try {
           await initBackend(be);
@@ -412,6 +415,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       };
     }
     if (o.only.includes('memory')) report.memory = await memorySection(o, runBackend!, tmp);
+    if (o.only.includes('cluster')) report.cluster = await clusterSection(o.quick, runBackend!, tmp, o.log);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import type { Mask0Name, Spec } from '../spec/schema.js';
 import { checkSpec } from '../spec/check.js';
 import { resolveStrategy, type BranchTask, type Strategy } from '../strategies/index.js';
 import { planTraining, type TrainingPlan } from '../training/schedule.js';
-import { Store } from '../storage/db.js';
+import { Store, type StoreOptions } from '../storage/db.js';
 import { deriveSeed } from '../util/rng.js';
 
 /** What a run reports while it works; the CLI turns these into progress bars or log lines. */
@@ -20,6 +20,8 @@ export type ProgressEvent =
 
 export interface RunOptions {
   db?: string;
+  /** Store options of the database (weights folder, journal mode): a cluster task's shard, docs/CLUSTER.md */
+  store?: StoreOptions;
   backend?: BackendChoice;
   workers?: number;
   data?: DataOptions;

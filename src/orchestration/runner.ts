@@ -52,7 +52,7 @@ export function codeVersion(): string {
 export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise<Context> {
   const prepared = await prepare(loaded, opts);
   // The database is touched only after the spec, data and strategies all checked out.
-  const store = new Store(opts.db ?? DEFAULT_DB);
+  const store = new Store(opts.db ?? DEFAULT_DB, opts.store);
   const spec = loaded.spec;
   const chains = [];
   for (let t = 0; t < spec.trials; t++) for (const c of prepared.chains) chains.push({ strategy: c.name, trial: t, seed: trialSeed(spec, t) });
@@ -192,7 +192,7 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
   const retryAt = new Map<Job, number>();
   const runnable = () => pending.findIndex((j) => (j.kind === 'dense' || denseReady.has(j.trial)) && (retryAt.get(j) ?? 0) <= Date.now());
   const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));
-  const config = JSON.stringify({ spec: JSON.parse(loaded.json), source: 'worker', db: ctx.store.path, backend: ctx.backend, data: opts.data ?? {} });
+  const config = JSON.stringify({ spec: JSON.parse(loaded.json), source: 'worker', db: ctx.store.path, store: opts.store, backend: ctx.backend, data: opts.data ?? {} });
   const children: ChildProcess[] = [];
   let failure: Error | null = null;
   let stopping = false;
@@ -280,7 +280,7 @@ export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env,
  * this module loaded (worker.ts listens from its first line).
  */
 export async function workerMain(configJson: string, stopped: () => boolean = () => false): Promise<void> {
-  const cfg = JSON.parse(configJson) as { spec: unknown; db: string; backend: RunOptions['backend']; data: RunOptions['data'] };
+  const cfg = JSON.parse(configJson) as { spec: unknown; db: string; store?: RunOptions['store']; backend: RunOptions['backend']; data: RunOptions['data'] };
   let stop = false;
   const send = (m: FromWorker) => process.send?.(m);
   process.on('message', async (m: ToWorker) => {
@@ -294,6 +294,7 @@ export async function workerMain(configJson: string, stopped: () => boolean = ()
   });
   const ctx = await openContext(validateSpec(cfg.spec, 'worker'), {
     db: cfg.db,
+    store: cfg.store,
     backend: cfg.backend,
     data: cfg.data,
     onProgress: (event) => send({ type: 'progress', event }),

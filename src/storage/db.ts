@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { unpackLevel, type Artifact, type StoredMasks, type StoredWeights } from './levels.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
@@ -12,6 +12,18 @@ export type ResumeVerdict = { ok: true; extended: boolean } | { ok: false; reaso
 
 /** The weight folder beside a database file: results/lth.db → results/lth.weights. */
 export const defaultWeightsDir = (dbFile: string): string => resolve(dbFile).replace(/\.(db|sqlite3?)$/i, '') + '.weights';
+
+export interface StoreOptions {
+  /** open for reading only: never migrates or writes (status, rm's first check) */
+  readonly?: boolean;
+  /** where weight files live (default: beside the database, `<db>.weights`); a cluster plan's
+   *  shards share one folder, docs/CLUSTER.md. Recorded in `meta.weights_dir` so that
+   *  `lth merge` finds the files of a shard. */
+  weightsDir?: string;
+  /** 'delete' for a shard on a network file system: WAL needs shared memory between the
+   *  processes that open the file, which NFS and Lustre do not give (docs/CLUSTER.md) */
+  journal?: 'wal' | 'delete';
+}
 
 export const DEFAULT_DB = 'results/lth.db';
 
@@ -136,18 +148,19 @@ export class Store {
 
   constructor(
     readonly path: string,
-    opts: { readonly?: boolean } = {},
+    opts: StoreOptions = {},
   ) {
     const full = resolve(path);
     this.isReadonly = opts.readonly === true;
     this.#db = openLthDatabase(path, opts);
-    this.weightsDir = defaultWeightsDir(full);
+    this.weightsDir = opts.weightsDir ? resolve(opts.weightsDir) : defaultWeightsDir(full);
     if (this.isReadonly) return;
     try {
       this.#db.pragma('busy_timeout = 30000'); // first: switching to WAL waits for other connections too
-      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma(`journal_mode = ${opts.journal === 'delete' ? 'DELETE' : 'WAL'}`);
       this.#db.pragma('foreign_keys = ON');
       this.migrate();
+      if (opts.weightsDir) this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('weights_dir', ?)").run(relative(dirname(full), this.weightsDir) || '.');
     } catch (e) {
       this.#db.close();
       if (e instanceof UserError) throw e;

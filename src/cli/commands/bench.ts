@@ -18,11 +18,11 @@ export interface Args {
   'cpu-conv': boolean;
 }
 
-const ALL_SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory'];
+const ALL_SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory', 'cluster'];
 
 export const bench: CommandModule<object, Args> = {
   command: 'bench',
-  describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory',
+  describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory, Slurm overhead',
   builder: (y) =>
     y
       .option('models', { type: 'string', array: true, describe: `models for step/eval (default ${benchModels().join(',')}; --quick: ${benchModels(true).join(',')})` })

@@ -12,7 +12,9 @@ import { rm } from './rm.js';
 import { datasets } from './datasets.js';
 import { doctor } from './doctor.js';
 import { ui } from './ui.js';
+import { plan } from './plan.js';
+import { merge } from './merge.js';
 
 /** Every CLI command, in the order `lth --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module has its own argument type
-export const commands: CommandModule<any, any>[] = [run, spec, status, report, plot, compare, query, exportCmd, ui, datasets, bench, doctor, rm];
+export const commands: CommandModule<any, any>[] = [run, spec, status, report, plot, compare, query, exportCmd, ui, plan, merge, datasets, bench, doctor, rm];

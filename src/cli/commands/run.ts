@@ -7,7 +7,9 @@ import { UserError } from '../../util/errors.js';
 import { progressReporter } from '../progress.js';
 
 export interface Args {
-  spec: string;
+  spec?: string;
+  plan?: string;
+  task: string;
   set: string[];
   db: string;
   workers: number;
@@ -17,11 +19,13 @@ export interface Args {
 }
 
 export const run: CommandModule<object, Args> = {
-  command: 'run <spec>',
+  command: 'run [spec]',
   describe: 'run or resume an experiment (the same spec twice continues; nothing is duplicated)',
   builder: (y) =>
     y
-      .positional('spec', { type: 'string', demandOption: true, describe: 'JSON spec, e.g. experiments/quickstart.json' })
+      .positional('spec', { type: 'string', describe: 'JSON spec, e.g. experiments/quickstart.json' })
+      .option('plan', { type: 'string', describe: 'run one task of a cluster plan (lth plan) instead of a spec' })
+      .option('task', { type: 'string', default: 'auto', describe: 'with --plan: auto (from SLURM_ARRAY_TASK_ID etc.), dense:I or chains:I' })
       .option('set', { type: 'string', array: true, default: [], describe: 'override a spec field: path=value (repeatable)' })
       .option('db', dbOption)
       .option('workers', { type: 'number', default: 1, describe: 'run independent chains in N processes' })
@@ -30,13 +34,17 @@ export const run: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output (for scripts)' })
       .example('$0 run experiments/quickstart.json', 'the quickstart: Fashion-MNIST LeNet-300-100, rewind vs fine-tune')
       .example('$0 run experiments/frankle-carbin-lenet.json --workers 2 --set trials=2', 'a paper preset on two cores')
+      .example('$0 run --plan plans/lenet --task chains:3', 'one task of a cluster plan (docs/CLUSTER.md)')
       .epilogue(catalogText())
       .check((a) => {
+        if ((a.spec === undefined) === (a.plan === undefined)) throw new UserError('give a spec (lth run SPEC) or a plan task (lth run --plan DIR --task dense:I), not both or neither');
+        if (a.plan !== undefined && (a.set.length > 0 || a.workers !== 1)) throw new UserError('--plan runs one task as its plan says: --set and --workers do not apply (write a new plan with lth plan)');
         if (!Number.isInteger(a.workers) || a.workers < 1) throw new UserError(`--workers ${a.workers} must be a whole number ≥ 1`);
         return true;
       }),
   handler: async (a) => {
-    const loaded = loadSpec(a.spec, a.set);
+    if (a.plan !== undefined) return (await import('./task.js')).runPlanTask(a.plan, a.task, a.quiet);
+    const loaded = loadSpec(a.spec!, a.set);
     // Loaded only now: tfjs takes a moment to import, and bad input should fail at once.
     const { runExperiment } = await import('../../orchestration/index.js');
     const mode = a.quiet ? 'quiet' : process.stderr.isTTY ? 'bars' : 'lines';

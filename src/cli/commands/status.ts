@@ -5,11 +5,17 @@ import type { Spec } from '../../spec/schema.js';
 import { Store } from '../../storage/db.js';
 import { dbOption } from './common.js';
 
-export const status: CommandModule<object, { db: string }> = {
+export const status: CommandModule<object, { db: string; plan?: string }> = {
   command: 'status',
   describe: 'experiments in the database and how far each has run (read-only)',
-  builder: (y) => y.option('db', dbOption).example('$0 status --db results/lth.db', ''),
-  handler: (a) => {
+  builder: (y) =>
+    y
+      .option('db', dbOption)
+      .option('plan', { type: 'string', describe: 'a cluster plan folder: each task done, partial or missing, and how to resubmit (docs/CLUSTER.md)' })
+      .example('$0 status --db results/lth.db', '')
+      .example('$0 status --plan plans/lenet', 'tasks of a cluster plan'),
+  handler: async (a) => {
+    if (a.plan !== undefined) return (await import('./plan-status.js')).printPlanStatus(a.plan);
     // Read-only: status works on a database in a read-only folder, and never creates one.
     const store = new Store(a.db, { readonly: true });
     try {
