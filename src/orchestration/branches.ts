@@ -1,6 +1,6 @@
 import type { Masks, Weights } from '../models/index.js';
 import { stepToIterations } from '../spec/step.js';
-import type { BranchTask } from '../strategies/index.js';
+import type { BranchTask } from '../branches/index.js';
 import { evaluateWeights } from '../training/evaluate.js';
 import { trainSupermask } from '../training/supermask.js';
 import { Interrupted } from '../util/errors.js';

@@ -4,7 +4,7 @@ import { randomMasks } from '../pruning/masker.js';
 import type { BranchKind, BranchSpec } from '../spec/schema.js';
 import type { Step } from '../spec/step.js';
 import type { Rng } from '../util/rng.js';
-import { resetOf, type ResetInputs } from './registry.js';
+import { resetOf, type ResetInputs } from '../resets/index.js';
 
 /**
  * Branches (docs/DESIGN.md#branches): controls hanging off a chain's level L that reuse its mask m_L.
