@@ -5,7 +5,7 @@ import { cifarDataset, extractMembers } from './cifar.js';
 import { download, type Attempt } from './download.js';
 import { cacheDirFor, hasDigest, locate, mismatch, readFolderMembers, readVerified, searchDirs, type Found } from './files.js';
 import { IDX_ROLES, idxDataset, type IdxInput, type IdxRole } from './idx.js';
-import type { RawDataset } from './prepare.js';
+import type { RawDataset } from './splits.js';
 import { sourceFor } from './registry.js';
 import type { DataFile, DataOptions, DataSource, FileDataset } from './types.js';
 

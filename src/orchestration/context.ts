@@ -61,7 +61,7 @@ export interface Context {
 export const trialSeed = (spec: Spec, trial: number): number => deriveSeed('lth-trial', spec.seed, trial);
 
 /** Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written. */
-export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
+export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
   const spec = loaded.spec;
   // Every mistake in the spec is found here, before the backend, the data or the database.
   const checked = checkSpec(loaded);

@@ -7,7 +7,7 @@ import { loadSpec, validateSpec, type LoadedSpec } from '../spec/load.js';
 import { DEFAULT_DB, Store } from '../storage/db.js';
 import { Interrupted, UserError } from '../util/errors.js';
 import { runChain, runDense } from './chain.js';
-import { prepare, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
+import { resolveRun, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
 import { planRun, type RunPlan } from './plan.js';
 
 export interface RunSummary {
@@ -50,7 +50,7 @@ export function codeVersion(): string {
 
 /** Builds a process's context: the same in the parent and in every worker. */
 export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise<Context> {
-  const prepared = await prepare(loaded, opts);
+  const prepared = await resolveRun(loaded, opts);
   // The database is touched only after the spec, data and strategies all checked out.
   const store = new Store(opts.db ?? DEFAULT_DB);
   const spec = loaded.spec;

@@ -1,5 +1,5 @@
 import { datasetMeta, type DatasetMeta } from '../data/meta.js';
-import { checkSplits } from '../data/prepare.js';
+import { checkSplits } from '../data/splits.js';
 import { buildModel, type Model } from '../models/index.js';
 import { isExcluded, layerOf } from '../pruning/masker.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
