@@ -422,3 +422,5 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
 export { formatReport } from './format.js';
 export const readReport = (file: string): BenchReport => JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+export { benchKernels, type KernelBenchArgs } from './kernels.js';
+export { profileStep, type ProfileArgs } from './profile.js';

@@ -301,7 +301,7 @@ export function biasActGrad(dy: tf.Tensor2D, a: tf.Tensor2D, relu: boolean): [tf
   return tf.engine().runKernel(BIAS_ACT_GRAD, { dy, a }, { relu } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor1D];
 }
 
-/** Below this many multiply-adds a plain SIMD loop beats XNNPACK's per-call set-up (bench: scripts/bench-kernels). */
+/** Below this many multiply-adds a plain SIMD loop beats XNNPACK's per-call set-up (bench: lth bench --only kernels). */
 const SMALL_GEMM_MACS = 600_000;
 
 /** a·b for 2-D a, b (no transposes): the small-product kernel on wasm when it is small, else tf.matMul. */
