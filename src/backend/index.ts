@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { registerWasmKernels } from '../kernels/index.js';
 import { registerThreadedWasm } from './wasm-threads.js';
 import { checkWasmInternals, checkWasmThreads } from './internals.js';

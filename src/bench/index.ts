@@ -6,15 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendLabel, initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
-import type { Dataset, Split } from '../data/types.js';
+import type { Dataset, Split } from '../data/index.js';
 import { benchModels, buildModel, initialize, MODEL_NAMES, needsImage, type Masks, type Model } from '../models/index.js';
 import { runExperiment } from '../orchestration/index.js';
-import { loadSpec } from '../spec/load.js';
-import { trainingSchema, type SpecInput } from '../spec/schema.js';
-import { evaluate, toTensors, train } from '../training/loop.js';
-import { planTraining } from '../training/schedule.js';
-import { Interrupted, UserError } from '../util/errors.js';
-import { makeRng } from '../util/rng.js';
+import { loadSpec, trainingSchema, type SpecInput } from '../spec/index.js';
+import { evaluate, toTensors, train, planTraining } from '../training/index.js';
+import { Interrupted, UserError, makeRng } from '../util/index.js';
 import { runNodeSampled, selfPeakRssMb } from './proc.js';
 
 /**

@@ -16,8 +16,8 @@ import Table from 'cli-table3';
 import fs from 'node:fs';
 import os from 'node:os';
 import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
-import { conv2d, denseT, maxPool } from '../models/ops.js';
-import { UserError } from '../util/errors.js';
+import { conv2d, denseT, maxPool } from '../models/index.js';
+import { UserError } from '../util/index.js';
 
 /** x·W + b for x [n, in], W [in, out], b [out], computed as (Wᵀ·xᵀ + b)ᵀ by ops.denseT (as test/helpers/ops.ts). */
 function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {

@@ -11,10 +11,9 @@ import os from 'node:os';
 import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
 import { inputShapeFor, randomSplit } from './index.js';
 import { buildModel, initialize, type Masks } from '../models/index.js';
-import { trainingSchema } from '../spec/schema.js';
-import { train } from '../training/loop.js';
-import { planTraining } from '../training/schedule.js';
-import { makeRng } from '../util/rng.js';
+import { trainingSchema } from '../spec/index.js';
+import { train, planTraining } from '../training/index.js';
+import { makeRng } from '../util/index.js';
 
 /** Options of `lth bench --only profile` (src/cli/commands/bench.ts). */
 export interface ProfileArgs {

@@ -1,7 +1,7 @@
-import { DATASETS, DATASET_NAMES } from '../data/registry.js';
-import { MODEL_NAMES, modelHelp } from '../models/registry.js';
-import { CRITERIA } from '../pruning/criteria.js';
-import { branchSchema } from '../spec/schema.js';
+import { DATASETS, DATASET_NAMES } from '../data/index.js';
+import { MODEL_NAMES, modelHelp } from '../models/index.js';
+import { CRITERIA } from '../pruning/index.js';
+import { branchSchema } from '../spec/index.js';
 import { MASK0 } from '../mask0/index.js';
 import { describeStrategies } from '../resets/index.js';
 

@@ -1,4 +1,4 @@
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import type { RawDataset, RawSplit } from './splits.js';
 
 export interface IdxArray {

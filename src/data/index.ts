@@ -1,4 +1,4 @@
-import type { DataSpec } from '../spec/schema.js';
+import type { DataSpec } from '../spec/index.js';
 import { loadFileDataset } from './load.js';
 import { prepareSplits } from './splits.js';
 import { NORMALIZATION } from './registry.js';
@@ -20,3 +20,5 @@ export async function loadDataset(spec: DataSpec, seed: number, opts: DataOption
   const raw = await loadFileDataset(spec.dataset, opts);
   return prepareSplits(raw, spec, NORMALIZATION[spec.dataset]);
 }
+export { datasetMeta, type DatasetMeta } from './meta.js';
+export { checkSplits } from './splits.js';

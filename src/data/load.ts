@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { cifarDataset, extractMembers } from './cifar.js';
 import { download, type Attempt } from './download.js';
 import { cacheDirFor, hasDigest, locate, mismatch, readFolderMembers, readVerified, searchDirs, type Found } from './files.js';

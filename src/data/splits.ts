@@ -1,5 +1,5 @@
-import type { DataSpec } from '../spec/schema.js';
-import { SpecError } from '../util/errors.js';
+import type { DataSpec } from '../spec/index.js';
+import { SpecError } from '../util/index.js';
 import type { Dataset, Split } from './types.js';
 
 /** A split before normalization: pixels as bytes (image sets) or values as generated (synthetic). */

@@ -1,15 +1,12 @@
 import { initBackend, type BackendChoice, type BackendName } from '../backend/index.js';
-import { loadDataset } from '../data/index.js';
-import type { Dataset, DataOptions } from '../data/types.js';
+import { loadDataset, type Dataset, type DataOptions } from '../data/index.js';
 import { buildModel, type Model } from '../models/index.js';
-import type { LoadedSpec } from '../spec/load.js';
-import type { Mask0Name, Spec } from '../spec/schema.js';
-import { checkSpec } from '../spec/check.js';
+import { type LoadedSpec, type Mask0Name, type Spec, checkSpec } from '../spec/index.js';
 import type { BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
-import { planTraining, type TrainingPlan } from '../training/schedule.js';
-import { Store } from '../storage/db.js';
-import { deriveSeed } from '../util/rng.js';
+import { planTraining, type TrainingPlan } from '../training/index.js';
+import { Store } from '../storage/index.js';
+import { deriveSeed } from '../util/index.js';
 
 /** What a run reports while it works; the CLI turns these into progress bars or log lines. */
 export type ProgressEvent =
@@ -80,4 +77,4 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
 }
 
 /** Kept for callers of the earlier API; see spec/check.ts. */
-export { checkChainsAndBranches } from '../spec/check.js';
+export { checkChainsAndBranches } from '../spec/index.js';

@@ -1,5 +1,5 @@
-import type { Spec } from '../spec/schema.js';
-import type { StoredRow } from '../storage/db.js';
+import type { Spec } from '../spec/index.js';
+import type { StoredRow } from '../storage/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 
 /**

@@ -50,3 +50,4 @@ export {
 export { exportExperiment, type ExportedFile } from './export.js';
 export { htmlReport, writeHtmlReport, type HtmlOptions } from './html.js';
 export { storedNumberNotes, shownByMetrics, WRONG_LOSS_VERSIONS, type Shown } from './caveats.js';
+export type { CompareMethod } from './compare.js';

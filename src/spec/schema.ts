@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { DATASET_NAMES } from '../data/registry.js';
-import { MODEL_NAMES } from '../models/registry.js';
-import { CRITERIA, type CriterionName } from '../pruning/criteria.js';
+import { DATASET_NAMES } from '../data/index.js';
+import { MODEL_NAMES } from '../models/index.js';
+import { CRITERIA, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
 import { strategyNames } from '../resets/index.js';
 import { it, parseStep } from './step.js';

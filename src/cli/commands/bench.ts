@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { BACKENDS, type BackendName } from '../../backend/names.js';
 import { benchModels } from '../../models/registry.js';
-import { UserError } from '../../util/errors.js';
+import { UserError } from '../../util/index.js';
 import { parseStringList } from './common.js';
 
 export interface Args {

@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { describeSpec } from '../../spec/describe.js';
+import { COMPUTE_VERSION, EXTENDABLE, loadSpec, describeSpec } from '../../spec/index.js';
 import { describeStrategies } from '../../resets/index.js';
-import { COMPUTE_VERSION, EXTENDABLE, loadSpec } from '../../spec/index.js';
 
 export interface Args {
   file?: string;
