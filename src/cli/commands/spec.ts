@@ -29,7 +29,7 @@ export const spec: CommandModule<object, Args> = {
     }
     const loaded = loadSpec(a.file, a.set);
     // Loaded only now: the check builds the model, which imports tfjs.
-    const { checkSpec } = await import('../../spec/check.js');
+    const { checkSpec } = await import('../../spec/index.js');
     const checked = checkSpec(loaded);
     process.stdout.write(`${JSON.stringify(JSON.parse(loaded.json), null, 2)}\n`);
     process.stdout.write(`identity ${loaded.hash} (compute version ${COMPUTE_VERSION}; excludes name, description and how far it goes: ${EXTENDABLE.join(', ')})\n`);
