@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import Table from 'cli-table3';
 import os from 'node:os';
 import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
-import { inputShapeFor, randomSplit } from './index.js';
+import { inputShapeFor, randomSplit } from './run.js';
 import { buildModel, initialize, type Masks } from '../models/index.js';
 import { trainingSchema } from '../spec/index.js';
 import { train, planTraining } from '../training/index.js';
