@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { withCatalog } from '../src/cli/catalog.js';
+import { withCatalog } from '../src/cli/index.js';
 
 const path = fileURLToPath(new URL('../../README.md', import.meta.url));
 const before = readFileSync(path, 'utf8');

@@ -5,20 +5,8 @@ export { initBackend, BACKENDS, type BackendChoice, type BackendName } from './b
 export { loadDataset, listDatasets, type Dataset, type DataOptions } from './data/index.js';
 export { buildModel, initialize, type Model, type Weights, type Masks } from './models/index.js';
 export { prune, sparsity, maskHash, CRITERIA } from './pruning/index.js';
-export { resolveStrategy, strategyNames } from './strategies/index.js';
-export {
-  train,
-  evaluate,
-  runLoop,
-  type TrainResult,
-  type CurvePoint,
-  type LevelSchedule,
-  type StepCallback,
-  type Trainee,
-  type TrainControl,
-} from './training/loop.js';
-export { atSteps, everySteps, evaluation, interruption, progress, snapshots, EarlyStopTracker, standardCallbacks } from './training/callbacks.js';
-export { Store, DEFAULT_DB } from './storage/db.js';
-export { SCHEMA_SQL, SCHEMA_VERSION } from './storage/schema.js';
+export { resolveStrategy, strategyNames } from './resets/index.js';
+export { train, evaluate, runLoop, type TrainResult, type CurvePoint, type LevelSchedule, type StepCallback, type Trainee, type TrainControl, atSteps, everySteps, evaluation, interruption, progress, snapshots, EarlyStopTracker, standardCallbacks } from './training/index.js';
+export { Store, DEFAULT_DB, SCHEMA_SQL, SCHEMA_VERSION } from './storage/index.js';
 export * as reporting from './reporting/index.js';
-export { UserError } from './util/errors.js';
+export { UserError } from './util/index.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseIdx } from '../src/data/idx.js';
 import { loadDataset } from '../src/data/index.js';
-import { prepare, type RawDataset } from '../src/data/prepare.js';
+import { prepareSplits, type RawDataset } from '../src/data/splits.js';
 import { dataSchema, type DataSpec } from '../src/spec/schema.js';
 import { UserError } from '../src/util/errors.js';
 import { idx } from './fixtures/data.js';
@@ -43,24 +43,24 @@ const bytesOf = (x: Float32Array) => [...x].map((v) => Math.round(v * 255));
 
 describe('validation split and subsets', () => {
   it('holds out the LAST `validation` training examples, then keeps the first N', () => {
-    const d = prepare(raw(), spec({ validation: 3, normalize: 'none' }), null);
+    const d = prepareSplits(raw(), spec({ validation: 3, normalize: 'none' }), null);
     assert.equal(d.train.n, 7);
     assert.equal(d.val.n, 3);
     assert.equal(d.test.n, 4);
     assert.deepEqual(bytesOf(d.train.x), [...Array(42).keys()]);
     assert.deepEqual(bytesOf(d.val.x), [...Array(18).keys()].map((i) => 42 + i));
     assert.deepEqual([...d.val.y], [1, 2, 0]);
-    const s = prepare(raw(), spec({ validation: 3, trainSubset: 2, testSubset: 1, normalize: 'none' }), null);
+    const s = prepareSplits(raw(), spec({ validation: 3, trainSubset: 2, testSubset: 1, normalize: 'none' }), null);
     assert.equal(s.train.n, 2);
     assert.deepEqual(bytesOf(s.train.x), [...Array(12).keys()]);
     assert.deepEqual(bytesOf(s.val.x), bytesOf(d.val.x), 'subsets do not move the validation split');
     assert.deepEqual(bytesOf(s.test.x), [100, 101, 102, 103, 104, 105]);
-    assert.equal(prepare(raw(), spec({ validation: 0 }), null).val.n, 0);
+    assert.equal(prepareSplits(raw(), spec({ validation: 0 }), null).val.n, 0);
   });
   it('rejects impossible sizes with one-line UserErrors', () => {
-    assert.throws(() => prepare(raw(), spec({ validation: 10 }), null), (e: Error) => e instanceof UserError && /data\.validation = 10 leaves no training examples: toy has 10/.test(e.message) && !e.message.includes('\n'));
-    assert.throws(() => prepare(raw(), spec({ validation: 3, trainSubset: 8 }), null), /trainSubset = 8 exceeds the 7/);
-    assert.throws(() => prepare(raw(), spec({ validation: 3, testSubset: 5 }), null), /testSubset = 5 exceeds the 4/);
+    assert.throws(() => prepareSplits(raw(), spec({ validation: 10 }), null), (e: Error) => e instanceof UserError && /data\.validation = 10 leaves no training examples: toy has 10/.test(e.message) && !e.message.includes('\n'));
+    assert.throws(() => prepareSplits(raw(), spec({ validation: 3, trainSubset: 8 }), null), /trainSubset = 8 exceeds the 7/);
+    assert.throws(() => prepareSplits(raw(), spec({ validation: 3, testSubset: 5 }), null), /testSubset = 5 exceeds the 4/);
   });
 });
 
@@ -68,22 +68,22 @@ describe('normalization', () => {
   const stats = { mean: [0.5, 0.25, 0], std: [0.5, 0.25, 1] };
   const px = (d: { train: { x: Float32Array } }, i: number) => d.train.x[i];
   it("'none' scales bytes to [0, 1]", () => {
-    const d = prepare(raw(), spec({ validation: 0, normalize: 'none' }), stats);
+    const d = prepareSplits(raw(), spec({ validation: 0, normalize: 'none' }), stats);
     assert.equal(px(d, 51), Math.fround(51 / 255));
   });
   it("'dataset' uses the data set's per-channel mean/std (NHWC: channel = index mod 3)", () => {
-    const d = prepare(raw(), spec({ validation: 0 }), stats);
+    const d = prepareSplits(raw(), spec({ validation: 0 }), stats);
     for (const i of [0, 1, 2, 30, 31, 59]) {
       const c = i % 3;
       assert.ok(Math.abs(px(d, i) - (i / 255 - stats.mean[c]) / stats.std[c]) < 1e-6, `pixel ${i}`);
     }
   });
   it('explicit {mean, std}: one value for all channels or one per channel, else a UserError', () => {
-    const one = prepare(raw(), spec({ validation: 0, normalize: { mean: [0.1], std: [0.2] } }), stats);
+    const one = prepareSplits(raw(), spec({ validation: 0, normalize: { mean: [0.1], std: [0.2] } }), stats);
     assert.ok(Math.abs(px(one, 7) - (7 / 255 - 0.1) / 0.2) < 1e-6);
-    const per = prepare(raw(), spec({ validation: 0, normalize: { mean: [0, 0.1, 0.2], std: [1, 2, 4] } }), stats);
+    const per = prepareSplits(raw(), spec({ validation: 0, normalize: { mean: [0, 0.1, 0.2], std: [1, 2, 4] } }), stats);
     assert.ok(Math.abs(px(per, 5) - (5 / 255 - 0.2) / 4) < 1e-6);
-    assert.throws(() => prepare(raw(), spec({ normalize: { mean: [0, 0], std: [1, 1] }, validation: 0 }), stats), (e: Error) => e instanceof UserError && /mean has 2 values and std 2, but toy has 3 channels; give 1 or 3/.test(e.message));
+    assert.throws(() => prepareSplits(raw(), spec({ normalize: { mean: [0, 0], std: [1, 1] }, validation: 0 }), stats), (e: Error) => e instanceof UserError && /mean has 2 values and std 2, but toy has 3 channels; give 1 or 3/.test(e.message));
   });
 });
 

@@ -8,7 +8,8 @@ import { buildModel, checkInput, MODELS } from '../src/models/index.js';
 import { CRITERIA } from '../src/pruning/index.js';
 import { branchSchema, DATASETS as SPEC_DATASETS, MASK0_ACTIONS, MODELS as SPEC_MODELS, PRUNING_CRITERIA, validateSpec } from '../src/spec/index.js';
 import { BENCH_MODELS } from '../src/bench/index.js';
-import { MASK0, strategyNames } from '../src/strategies/index.js';
+import { MASK0 } from '../src/mask0/index.js';
+import { strategyNames } from '../src/resets/index.js';
 import { levelRows, lth, ROOT, tinySpec, tmp } from './helpers.js';
 
 /** The names `lth run --help` lists under a section title, e.g. "models (model.name):". */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildModel, initialize, initStd } from '../src/models/index.js';
 import { denseMasks, prune } from '../src/pruning/index.js';
 import { specSchema } from '../src/spec/index.js';
-import { resolveStrategy } from '../src/strategies/index.js';
+import { resolveStrategy } from '../src/resets/index.js';
 import { planTraining } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { buildModel, initialize, initStd, type Masks, type Model, type Weights } from '../src/models/index.js';
 import { denseMasks, prune, pruneCount, randomMasks, remainingAfter, sparsity } from '../src/pruning/index.js';
 import { PRUNING_CRITERIA, diffIdentity, specSchema, validateSpec, type Criterion } from '../src/spec/index.js';
-import { MASK0, resolveStrategy } from '../src/strategies/index.js';
+import { MASK0 } from '../src/mask0/index.js';
+import { resolveStrategy } from '../src/resets/index.js';
 import { planTraining } from '../src/training/schedule.js';
 import { makeRng, permutation } from '../src/util/rng.js';
 

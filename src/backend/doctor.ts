@@ -3,7 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { AUTO_ORDER, backendFailure, backendLabel, checkWasmInternals, initBackend, wasmThreadsInUse, webgpuAdapter } from './index.js';
+import { AUTO_ORDER, backendFailure, backendLabel, initBackend } from './init.js';
+import { checkWasmInternals } from './internals.js';
+import { wasmThreadsInUse } from './wasm-threads.js';
+import { webgpuAdapter } from './webgpu.js';
 import type { BackendName } from './names.js';
 
 /**

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { BenchReport } from './index.js';
+import type { BenchReport } from './run.js';
 
 const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
 

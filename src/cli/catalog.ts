@@ -1,9 +1,9 @@
-import { DATASETS, DATASET_NAMES } from '../data/registry.js';
-import { MODEL_NAMES, modelHelp } from '../models/registry.js';
-import { CRITERIA } from '../pruning/criteria.js';
-import { branchSchema } from '../spec/schema.js';
-import { MASK0 } from '../strategies/mask0.js';
-import { describeStrategies } from '../strategies/registry.js';
+import { DATASETS, DATASET_NAMES } from '../data/index.js';
+import { MODEL_NAMES, modelHelp } from '../models/index.js';
+import { CRITERIA } from '../pruning/index.js';
+import { branchSchema } from '../spec/index.js';
+import { MASK0 } from '../mask0/index.js';
+import { describeStrategies } from '../resets/index.js';
 
 /** One registry as (name, help) rows, under the spec field that takes the name. */
 export interface CatalogSection {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { commands } from './commands/index.js';
 
 /** The `lth` command line. Every command is a thin layer over the library in src/. */

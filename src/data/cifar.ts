@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
-import { UserError } from '../util/errors.js';
-import type { RawDataset, RawSplit } from './prepare.js';
+import { UserError } from '../util/index.js';
+import type { RawDataset, RawSplit } from './splits.js';
 
 const SIDE = 32;
 const PLANE = SIDE * SIDE;

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import type { Checksum, DataFile, DataOptions, DataSource, FileDataset } from './types.js';
 
 /** Where a copy of a file was found, in the order they are searched. */

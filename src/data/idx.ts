@@ -1,5 +1,5 @@
-import { UserError } from '../util/errors.js';
-import type { RawDataset, RawSplit } from './prepare.js';
+import { UserError } from '../util/index.js';
+import type { RawDataset, RawSplit } from './splits.js';
 
 export interface IdxArray {
   readonly dims: number[];

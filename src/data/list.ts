@@ -1,4 +1,4 @@
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { cacheDirFor, hasDigest, locateAll, readFolderMembers, readVerified, searchDirs, type Origin } from './files.js';
 import { FILE_DATASETS, sourceFor } from './registry.js';
 import type { DataOptions, FileDataset } from './types.js';

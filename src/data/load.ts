@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError } from '../util/errors.js';
+import type { DataSpec } from '../spec/index.js';
+import { UserError } from '../util/index.js';
 import { cifarDataset, extractMembers } from './cifar.js';
 import { download, type Attempt } from './download.js';
 import { cacheDirFor, hasDigest, locate, mismatch, readFolderMembers, readVerified, searchDirs, type Found } from './files.js';
 import { IDX_ROLES, idxDataset, type IdxInput, type IdxRole } from './idx.js';
-import type { RawDataset } from './prepare.js';
-import { sourceFor } from './registry.js';
-import type { DataFile, DataOptions, DataSource, FileDataset } from './types.js';
+import { prepareSplits, type RawDataset } from './splits.js';
+import { NORMALIZATION, sourceFor } from './registry.js';
+import { syntheticDataset } from './synthetic.js';
+import type { DataFile, DataOptions, DataSource, Dataset, FileDataset } from './types.js';
 
 const ORIGIN_LABEL: Record<Found['origin'], string> = { 'data-dir': '--data-dir', system: 'system folder', cache: 'cache' };
 
@@ -85,4 +87,15 @@ export async function loadFileDataset(name: FileDataset, opts: DataOptions): Pro
   const absent = IDX_ROLES.filter((r) => !inputs[r]);
   if (absent.length) throw new Error(`file table for ${name} lacks ${absent.join(', ')}`);
   return idxDataset(name, inputs, source);
+}
+
+/**
+ * Loads the data set a spec names, split and normalized (see splits.ts for the split rule).
+ * `seed` matters only for synthetic data; the real data sets' splits are fixed.
+ * Files: --data-dir, then system folders (Debian), then the cache, then the mirrors (unless offline).
+ */
+export async function loadDataset(spec: DataSpec, seed: number, opts: DataOptions = {}): Promise<Dataset> {
+  if (spec.dataset === 'synthetic') return prepareSplits(syntheticDataset(spec, seed), spec, null);
+  const raw = await loadFileDataset(spec.dataset, opts);
+  return prepareSplits(raw, spec, NORMALIZATION[spec.dataset]);
 }

@@ -1,4 +1,4 @@
-import type { DataSpec } from '../spec/schema.js';
+import type { DataSpec } from '../spec/index.js';
 import { DATASETS, inputShapeOf, type DatasetDef } from './registry.js';
 
 /** What a data set looks like, known without loading it: enough to check a spec before any work. */

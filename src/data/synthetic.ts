@@ -1,7 +1,6 @@
-import type { DataSpec } from '../spec/schema.js';
-import { UserError } from '../util/errors.js';
-import { makeRng, type Rng } from '../util/rng.js';
-import type { RawDataset, RawSplit } from './prepare.js';
+import type { DataSpec } from '../spec/index.js';
+import { UserError, makeRng, type Rng } from '../util/index.js';
+import type { RawDataset, RawSplit } from './splits.js';
 
 /** Half the distance between two class centres, in units of the noise std: nearest-centroid error ≈ Φ(−2) per pair. */
 const MARGIN = 2;

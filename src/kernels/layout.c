@@ -12,7 +12,7 @@ typedef float f32;
  * out = in transposed by a permutation of 3 axes: in is [d0, d1, d2] row-major,
  * out[o0][o1][o2] = in at index o0*s0 + o1*s1 + o2*s2, where (s0, s1, s2) are the input
  * strides of the axes that become output axes 0, 1, 2. Any rank-≤4 tfjs permutation whose
- * adjacent axes can be merged reduces to this (src/kernels/index.ts does the reduction).
+ * adjacent axes can be merged reduces to this (src/kernels/wasm.ts does the reduction).
  * When the innermost axis moves, the copy goes in TILE×TILE blocks so that both the reads
  * and the writes stay within a few cache lines.
  */

@@ -5,3 +5,5 @@ export { MODELS, MODEL_NAMES, benchModels, checkInput, modelHelp, needsImage, ty
 export { conv, convBlocks, dense, pool, type Layer } from './layers.js';
 export { initialize, initStd, type InitName } from './init.js';
 export { fromHeld, heldShape, toHeld } from './layout.js';
+export { storedLayout } from './layout.js';
+export { conv2d, denseT, maxPool, softmaxCrossEntropy } from './ops.js';

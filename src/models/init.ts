@@ -1,4 +1,4 @@
-import { makeRng } from '../util/rng.js';
+import { makeRng } from '../util/index.js';
 import type { Model, ParamSpec, Weights } from './types.js';
 
 export type InitName = 'glorot-normal' | 'he-normal';

@@ -1,4 +1,4 @@
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import type { LayerKind, ParamSpec } from './types.js';
 
 /**

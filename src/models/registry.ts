@@ -1,4 +1,4 @@
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { convTiny } from './conv-tiny.js';
 import { convBlocks, dense, describeLayers, plan, type Layer } from './layers.js';
 

@@ -1,8 +1,8 @@
 import { initialize, type Weights } from '../models/index.js';
 import { denseMasks, prune } from '../pruning/index.js';
-import { MASK0 } from '../strategies/index.js';
-import { makeRng } from '../util/rng.js';
-import { runBranches } from './branches.js';
+import { MASK0 } from '../mask0/index.js';
+import { makeRng } from '../util/index.js';
+import { runBranches } from './branch-rows.js';
 import { trialSeed, type Chain, type Context } from './context.js';
 import { keys, packLevel, record, trainLevel } from './levels.js';
 

@@ -1,14 +1,12 @@
 import { initBackend, type BackendChoice, type BackendName } from '../backend/index.js';
-import { loadDataset } from '../data/index.js';
-import type { Dataset, DataOptions } from '../data/types.js';
+import { loadDataset, type Dataset, type DataOptions } from '../data/index.js';
 import { buildModel, type Model } from '../models/index.js';
-import type { LoadedSpec } from '../spec/load.js';
-import type { Mask0Name, Spec } from '../spec/schema.js';
-import { checkSpec } from '../spec/check.js';
-import { resolveStrategy, type BranchTask, type Strategy } from '../strategies/index.js';
-import { planTraining, type TrainingPlan } from '../training/schedule.js';
-import { Store, type StoreOptions } from '../storage/db.js';
-import { deriveSeed } from '../util/rng.js';
+import { type LoadedSpec, type Mask0Name, type Spec, checkSpec } from '../spec/index.js';
+import type { BranchTask } from '../branches/index.js';
+import { resolveStrategy, type Strategy } from '../resets/index.js';
+import { planTraining, type TrainingPlan } from '../training/index.js';
+import { Store, type StoreOptions } from '../storage/index.js';
+import { deriveSeed } from '../util/index.js';
 
 /** What a run reports while it works; the CLI turns these into progress bars or log lines. */
 export type ProgressEvent =
@@ -62,7 +60,7 @@ export interface Context {
 export const trialSeed = (spec: Spec, trial: number): number => deriveSeed('lth-trial', spec.seed, trial);
 
 /** Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written. */
-export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
+export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
   const spec = loaded.spec;
   // Every mistake in the spec is found here, before the backend, the data or the database.
   const checked = checkSpec(loaded);
@@ -81,4 +79,4 @@ export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
 }
 
 /** Kept for callers of the earlier API; see spec/check.ts. */
-export { checkChainsAndBranches } from '../spec/check.js';
+export { checkChainsAndBranches } from '../spec/index.js';

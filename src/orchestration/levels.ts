@@ -1,13 +1,13 @@
 import { backendLabel } from '../backend/index.js';
 import type { Masks, Weights } from '../models/index.js';
 import { maskHash, sparsity } from '../pruning/index.js';
-import { train, type LevelSchedule, type TrainResult } from '../training/loop.js';
+import { train, type LevelSchedule, type TrainResult } from '../training/index.js';
 import { trialSeed, type Context } from './context.js';
 
 /** How a finished level is trained and stored: shared by chains and branches. The file layout
  *  and level packing are storage's (src/storage/levels.ts), re-exported here for callers. */
-export { keys, packLevel, unpackLevel, type Artifact } from '../storage/levels.js';
-import type { Artifact } from '../storage/levels.js';
+export { keys, packLevel, unpackLevel, type Artifact } from '../storage/index.js';
+import type { Artifact } from '../storage/index.js';
 
 export async function trainLevel(
   ctx: Context,

@@ -1,6 +1,6 @@
-import type { Spec } from '../spec/schema.js';
-import type { StoredRow } from '../storage/db.js';
-import { expandBranch, type BranchTask } from '../strategies/index.js';
+import type { Spec } from '../spec/index.js';
+import type { StoredRow } from '../storage/index.js';
+import { expandBranch, type BranchTask } from '../branches/index.js';
 
 /**
  * The run plan: every row an experiment must contain, worked out in one place from the resolved

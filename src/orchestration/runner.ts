@@ -2,12 +2,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { checkResume } from '../spec/identity.js';
-import { loadSpec, validateSpec, type LoadedSpec } from '../spec/load.js';
-import { DEFAULT_DB, Store } from '../storage/db.js';
-import { Interrupted, UserError } from '../util/errors.js';
+import { checkResume, loadSpec, validateSpec, type LoadedSpec } from '../spec/index.js';
+import { DEFAULT_DB, Store } from '../storage/index.js';
+import { Interrupted, UserError } from '../util/index.js';
 import { runChain, runDense } from './chain.js';
-import { prepare, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
+import { resolveRun, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
 import { planRun, type RunPlan } from './plan.js';
 
 export interface RunSummary {
@@ -50,7 +49,7 @@ export function codeVersion(): string {
 
 /** Builds a process's context: the same in the parent and in every worker. */
 export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise<Context> {
-  const prepared = await prepare(loaded, opts);
+  const prepared = await resolveRun(loaded, opts);
   // The database is touched only after the spec, data and strategies all checked out.
   const store = new Store(opts.db ?? DEFAULT_DB, opts.store);
   const spec = loaded.spec;

@@ -1,4 +1,4 @@
-import type { Rng } from '../util/rng.js';
+import type { Rng } from '../util/index.js';
 
 /**
  * Mask criteria (Zhou et al. 2019, Table 1): each is just a score per weight; the masker

@@ -1,8 +1,6 @@
-import type { Masks, Model, Weights } from '../models/types.js';
-import { isPrunable } from '../models/types.js';
-import type { Criterion, PruningSpec } from '../spec/schema.js';
-import { sha256 } from '../util/hash.js';
-import { permutation, type Rng } from '../util/rng.js';
+import { type Masks, type Model, type Weights, isPrunable } from '../models/index.js';
+import type { Criterion, PruningSpec } from '../spec/index.js';
+import { sha256, permutation, type Rng } from '../util/index.js';
 import { CRITERIA } from './criteria.js';
 
 /** All ones: the dense network's mask. */

@@ -1,4 +1,4 @@
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { type Db, requireExperiment } from './db.js';
 
 /** One row of the `levels` view (see docs/SCHEMA.md), plus the chain's seed for pairing. */

@@ -1,6 +1,5 @@
 import jstatModule from 'jstat';
-import { UserError } from '../util/errors.js';
-import { makeRng } from '../util/rng.js';
+import { UserError, makeRng } from '../util/index.js';
 import { type LevelRow, type MetricDef, groupRows, loadLevels, metricDef, perTrial, seriesOf } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { type Format, type Tabular, checkFormat, formatPercent, formatValue, renderTabular, toDisplay } from './format.js';

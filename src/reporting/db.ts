@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 
 export type Db = Database.Database;
 
 /** Default database path of every reporting command (`--db`). */
-export { DEFAULT_DB } from '../storage/db.js';
+export { DEFAULT_DB } from '../storage/index.js';
 
 /**
  * Open an lth database for reading only. A missing file is the user's problem, not a crash:

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import type { MetricDef, Stat, Summary, Unit } from './aggregate.js';
 
 export const FORMATS = ['table', 'csv', 'json', 'markdown'] as const;

@@ -65,3 +65,4 @@ export {
   type ProfilePoint,
 } from './anatomy.js';
 export { chainLevelMasks, type StoredMasks } from './masks.js';
+export type { CompareMethod } from './compare.js';

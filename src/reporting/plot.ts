@@ -8,7 +8,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { type Summary, seriesKey, summarizeExperiment } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';

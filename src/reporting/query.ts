@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { type Db, withDb } from './db.js';
 import { type Format, checkFormat, renderTabular } from './format.js';
 

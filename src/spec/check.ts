@@ -1,10 +1,10 @@
-import { datasetMeta, type DatasetMeta } from '../data/meta.js';
-import { checkSplits } from '../data/prepare.js';
+import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
 import { buildModel, type Model } from '../models/index.js';
-import { isExcluded, layerOf } from '../pruning/masker.js';
-import { expandBranch, resolveStrategy, type BranchTask, type Strategy } from '../strategies/index.js';
-import { planTraining, type TrainingPlan } from '../training/schedule.js';
-import { SpecError, UserError } from '../util/errors.js';
+import { isExcluded, layerOf } from '../pruning/index.js';
+import { expandBranch, type BranchTask } from '../branches/index.js';
+import { resolveStrategy, type Strategy } from '../resets/index.js';
+import { planTraining, type TrainingPlan } from '../training/index.js';
+import { SpecError, UserError } from '../util/index.js';
 import type { LoadedSpec } from './load.js';
 import type { Spec } from './schema.js';
 

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256 } from '../util/hash.js';
+import { canonicalJson, sha256 } from '../util/index.js';
 import { specSchema, type Spec } from './schema.js';
 
 /**

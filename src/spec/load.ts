@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { UserError } from '../util/errors.js';
-import { canonicalJson } from '../util/hash.js';
+import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
 import { specSchema, type Spec } from './schema.js';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { DATASET_NAMES } from '../data/registry.js';
-import { MODEL_NAMES } from '../models/registry.js';
-import { CRITERIA, type CriterionName } from '../pruning/criteria.js';
-import { MASK0, type Mask0Name } from '../strategies/mask0.js';
-import { strategyNames } from '../strategies/registry.js';
+import { DATASET_NAMES } from '../data/index.js';
+import { MODEL_NAMES } from '../models/index.js';
+import { CRITERIA, type CriterionName } from '../pruning/index.js';
+import { MASK0, type Mask0Name } from '../mask0/index.js';
+import { strategyNames } from '../resets/index.js';
 import { it, parseStep } from './step.js';
 
 /**
@@ -25,7 +25,7 @@ const step = z
   });
 
 // The enums come from the registries (src/data/registry.ts, src/models/registry.ts,
-// src/pruning/criteria.ts, src/strategies/): adding an entry there is all a new name needs.
+// src/pruning/criteria.ts, src/resets/, src/branches/, src/mask0/): adding an entry there is all a new name needs.
 export const DATASETS = DATASET_NAMES;
 export const MODELS = MODEL_NAMES;
 

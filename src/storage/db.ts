@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../util/index.js';
 import { unpackLevel, type Artifact, type StoredMasks, type StoredWeights } from './levels.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { processAlive, readArrays, removeStaleTemps, writeArrays } from './weights.js';

@@ -1,8 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { sha256 } from '../util/hash.js';
-import { UserError } from '../util/errors.js';
+import { sha256, UserError } from '../util/index.js';
 
 /**
  * Weight and mask files: a small JSON header then raw little-endian arrays.

@@ -1,6 +1,6 @@
-import type { Dataset } from '../data/types.js';
-import type { Model, Weights } from '../models/types.js';
-import { Interrupted } from '../util/errors.js';
+import type { Dataset } from '../data/index.js';
+import type { Model, Weights } from '../models/index.js';
+import { Interrupted } from '../util/index.js';
 import { evaluatePoint, type CurvePoint } from './evaluate.js';
 import type { StepCallback, TrainCallbacks, Trainee } from './loop.js';
 

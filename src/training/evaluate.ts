@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset, Split } from '../data/types.js';
-import { storedLayout, toHeld } from '../models/layout.js';
-import type { Model, Weights } from '../models/types.js';
+import type { Dataset, Split } from '../data/index.js';
+import { storedLayout, toHeld, type Model, type Weights } from '../models/index.js';
 
 /** One evaluation of the network: validation and test loss/accuracy at a step. */
 export interface CurvePoint {

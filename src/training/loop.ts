@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset, Split } from '../data/types.js';
-import type { Masks, Model, Weights } from '../models/types.js';
-import { makeRng, permutation } from '../util/rng.js';
-import { fromHeld, toHeld } from '../models/layout.js';
-import { softmaxCrossEntropy } from '../models/ops.js';
+import type { Dataset, Split } from '../data/index.js';
+import { type Masks, type Model, type Weights, fromHeld, toHeld, softmaxCrossEntropy } from '../models/index.js';
+import { makeRng, permutation } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
 import type { CurvePoint } from './evaluate.js';
 import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';

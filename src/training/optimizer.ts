@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedMaskedAdam, hasFusedAdam } from '../kernels/index.js';
-import type { TrainingSpec } from '../spec/schema.js';
+import type { TrainingSpec } from '../spec/index.js';
 
 /**
  * Masked optimizers. The gradient is multiplied by the mask before it reaches the

@@ -1,4 +1,4 @@
-import type { TrainingSpec } from '../spec/schema.js';
+import type { TrainingSpec } from '../spec/index.js';
 import { stepToIterations } from '../spec/step.js';
 
 /** Training settings with every step count resolved to iterations for one data set. */

@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset } from '../data/types.js';
-import { fromHeld, heldShape, toHeld } from '../models/layout.js';
-import { softmaxCrossEntropy } from '../models/ops.js';
-import type { Masks, Model, ParamSpec, Weights } from '../models/types.js';
-import { makeRng, type Rng } from '../util/rng.js';
+import type { Dataset } from '../data/index.js';
+import { fromHeld, heldShape, toHeld, softmaxCrossEntropy, type Masks, type Model, type ParamSpec, type Weights } from '../models/index.js';
+import { makeRng, type Rng } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
 import { BatchSource, readWeights, runLoop, type TrainCallbacks, type Trainee, type TrainResult } from './loop.js';
 import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';

@@ -1,5 +1,5 @@
 /**
- * Layer helpers for tests and scripts/bench-kernels.ts that no model uses: a row-layout dense
+ * Layer helpers for tests (src/bench/kernels.ts has its own copy) that no model uses: a row-layout dense
  * layer built on lth's column-layout ops.denseT (what the zoo's dense stacks run), and flatten.
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { BACKENDS, type BackendName } from '../../backend/names.js';
 import { benchModels } from '../../models/registry.js';
-import { UserError } from '../../util/errors.js';
+import { UserError } from '../../util/index.js';
 import { parseStringList } from './common.js';
 
 export interface Args {
@@ -16,9 +16,13 @@ export interface Args {
   json?: string;
   quick: boolean;
   'cpu-conv': boolean;
+  nets?: string[];
+  shapes: boolean;
 }
 
 const ALL_SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory', 'cluster'];
+// Run alone (--only kernels, --only profile): their own reports, not part of the default set.
+const SOLO_SECTIONS = ['kernels', 'profile'];
 
 export const bench: CommandModule<object, Args> = {
   command: 'bench',
@@ -31,27 +35,42 @@ export const bench: CommandModule<object, Args> = {
       .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
       .option('batch', { type: 'number', default: 60, describe: 'batch size' })
       .option('budget', { type: 'number', default: 30, describe: 'seconds per step measurement before it stops early' })
-      .option('only', { type: 'string', array: true, describe: `sections: ${ALL_SECTIONS.join(',')} (default all)` })
+      .option('only', { type: 'string', array: true, describe: `sections: ${ALL_SECTIONS.join(',')} (default all); or, alone, kernels or profile` })
+      .option('nets', { type: 'string', array: true, describe: '--only kernels: nets to time, naive tfjs vs lth ops (default lenet,conv2,conv4,conv6)' })
+      .option('shapes', { type: 'boolean', default: false, describe: '--only profile: kernel time in train() by name and input shapes' })
       .option('json', { type: 'string', describe: 'also write the full report as JSON here' })
       .option('quick', { type: 'boolean', default: false, describe: 'tiny sizes: a smoke test in seconds (numbers meaningless)' })
       .option('cpu-conv', { type: 'boolean', default: false, describe: 'also run conv nets on the cpu backend (tens of seconds per step)' })
       .example('$0 bench --only step --models lenet-300-100 --backends wasm', 'LeNet step time on wasm')
-      .example('$0 bench --json results/bench.json', 'everything (about 10 minutes on 2 cores)'),
+      .example('$0 bench --json results/bench.json', 'everything (about 10 minutes on 2 cores)')
+      .example('$0 bench --only profile --models lenet-300-100 --backends wasm', "where a training step's time goes, by kernel"),
   handler: async (a) => {
     const only = parseStringList(a.only) ?? ALL_SECTIONS;
-    for (const s of only) if (!ALL_SECTIONS.includes(s)) throw new UserError(`--only: unknown section "${s}" (use ${ALL_SECTIONS.join(', ')})`);
+    const known = [...ALL_SECTIONS, ...SOLO_SECTIONS];
+    for (const s of only) if (!known.includes(s)) throw new UserError(`--only: unknown section "${s}" (use ${known.join(', ')})`);
+    const solo = only.find((s) => SOLO_SECTIONS.includes(s));
+    if (solo && only.length > 1) throw new UserError(`--only ${solo} runs alone: drop ${only.filter((s) => s !== solo).join(', ')}`);
     const backends = (parseStringList(a.backends) ?? ['wasm', 'cpu', 'tensorflow']) as BackendName[];
     for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string)) throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow, webgpu)`);
     for (const [k, v] of [['steps', a.steps], ['batch', a.batch]] as const) if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k} must be a whole number ≥ 1`);
     if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UserError('--warmup must be a whole number ≥ 0');
-    const { runBench, formatReport } = await import('../../bench/index.js');
+    const { runBench, formatReport, benchKernels, profileStep } = await import('../../bench/index.js');
+    const steps = a.quick ? Math.min(a.steps, 3) : a.steps;
+    const batch = a.quick ? Math.min(a.batch, 8) : a.batch;
+    const budget = a.quick ? Math.min(a.budget, 1) : a.budget;
+    if (solo === 'kernels') return benchKernels({ backends: parseStringList(a.backends)?.join(','), nets: parseStringList(a.nets)?.join(','), batch, iters: steps, budget, json: a.json });
+    if (solo === 'profile') {
+      const models = parseStringList(a.models);
+      if (models && models.length > 1) throw new UserError(`--only profile: give one model in --models, not ${models.length}`);
+      return profileStep({ model: models?.[0], backend: a.backends ? backends[0] : undefined, steps, batch, shapes: a.shapes });
+    }
     const report = await runBench({
       models: parseStringList(a.models) ?? benchModels(a.quick),
       backends,
-      steps: a.quick ? Math.min(a.steps, 3) : a.steps,
+      steps,
       warmup: a.quick ? Math.min(a.warmup, 1) : a.warmup,
-      batch: a.quick ? Math.min(a.batch, 8) : a.batch,
-      budgetS: a.quick ? Math.min(a.budget, 1) : a.budget,
+      batch,
+      budgetS: budget,
       only: only as never,
       quick: a.quick,
       cpuConv: a['cpu-conv'],

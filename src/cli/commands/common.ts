@@ -1,7 +1,7 @@
 import type { Options } from 'yargs';
-import { DEFAULT_DB } from '../../storage/db.js';
-import { FORMATS } from '../../reporting/format.js';
-import { UserError } from '../../util/errors.js';
+import { DEFAULT_DB } from '../../storage/index.js';
+import { FORMATS } from '../../reporting/index.js';
+import { UserError } from '../../util/index.js';
 
 /** `--db PATH`, the same on every command (the core may also declare it globally: same default). */
 export const dbOption = {

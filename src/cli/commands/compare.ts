@@ -1,8 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { shownByMetrics, storedNumberNotes } from '../../reporting/caveats.js';
-import { METRIC_IDS } from '../../reporting/aggregate.js';
-import { type CompareMethod, compareStrategies, renderComparison } from '../../reporting/compare.js';
-import type { Format } from '../../reporting/format.js';
+import { shownByMetrics, storedNumberNotes, METRIC_IDS, type CompareMethod, compareStrategies, renderComparison, type Format } from '../../reporting/index.js';
 import { dbOption, formatOption } from './common.js';
 
 interface Args {

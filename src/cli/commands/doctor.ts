@@ -13,7 +13,7 @@ export const doctor: CommandModule<object, Args> = {
       .example('$0 doctor', 'a table: backend, loads, device, package, problem → fix')
       .example('$0 doctor --json', 'the same as JSON (with the CUDA/cuDNN library check)'),
   handler: async (a) => {
-    const { runDoctor, formatDoctor } = await import('../../backend/doctor.js');
+    const { runDoctor, formatDoctor } = await import('../../backend/index.js');
     const { toTerminal } = await import('../../reporting/format.js');
     const report = await runDoctor();
     if (a.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

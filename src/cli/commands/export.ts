@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { storedNumberNotes } from '../../reporting/caveats.js';
-import { exportExperiment } from '../../reporting/export.js';
+import { storedNumberNotes, exportExperiment } from '../../reporting/index.js';
 import { dbOption } from './common.js';
 
 interface Args {

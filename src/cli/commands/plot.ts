@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { storedNumberNotes } from '../../reporting/caveats.js';
-import { ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/plot.js';
+import { storedNumberNotes, ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/index.js';
 import { dbOption, parseIntList, parseStringList } from './common.js';
 
 interface Args {

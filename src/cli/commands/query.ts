@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import type { Format } from '../../reporting/format.js';
-import { renderQuery, runQuery } from '../../reporting/query.js';
+import { type Format, renderQuery, runQuery } from '../../reporting/index.js';
 import { dbOption, formatOption } from './common.js';
 
 interface Args {

@@ -1,11 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_METRICS, METRIC_IDS } from '../../reporting/aggregate.js';
-import type { Format } from '../../reporting/format.js';
-import { shownByMetrics, storedNumberNotes } from '../../reporting/caveats.js';
-import { writeHtmlReport } from '../../reporting/html.js';
-import type { ErrorBars } from '../../reporting/plot.js';
-import { ERROR_BARS } from '../../reporting/plot.js';
-import { report } from '../../reporting/report.js';
+import { DEFAULT_METRICS, METRIC_IDS, type Format, shownByMetrics, storedNumberNotes, writeHtmlReport, type ErrorBars, ERROR_BARS, report } from '../../reporting/index.js';
 import { dbOption, formatOption, parseIntList, parseStringList } from './common.js';
 
 interface Args {

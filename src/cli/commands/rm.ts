@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { CommandModule } from 'yargs';
-import { Store } from '../../storage/db.js';
-import { UserError } from '../../util/errors.js';
+import { Store } from '../../storage/index.js';
+import { UserError } from '../../util/index.js';
 import { dbOption } from './common.js';
 
 export const rm: CommandModule<object, { name: string; db: string; yes: boolean }> = {

@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { BACKENDS, type BackendChoice } from '../../backend/names.js';
+import { BACKENDS, type BackendChoice } from '../../backend/index.js';
 import { loadSpec } from '../../spec/index.js';
 import { catalogText } from '../catalog.js';
 import { dbOption } from './common.js';
-import { UserError } from '../../util/errors.js';
+import { UserError } from '../../util/index.js';
 import { progressReporter } from '../progress.js';
 
 export interface Args {

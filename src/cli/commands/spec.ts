@@ -1,7 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { describeSpec } from '../../spec/describe.js';
-import { describeStrategies } from '../../strategies/registry.js';
-import { COMPUTE_VERSION, EXTENDABLE, loadSpec } from '../../spec/index.js';
+import { COMPUTE_VERSION, EXTENDABLE, loadSpec, describeSpec } from '../../spec/index.js';
+import { describeStrategies } from '../../resets/index.js';
 
 export interface Args {
   file?: string;
@@ -30,7 +29,7 @@ export const spec: CommandModule<object, Args> = {
     }
     const loaded = loadSpec(a.file, a.set);
     // Loaded only now: the check builds the model, which imports tfjs.
-    const { checkSpec } = await import('../../spec/check.js');
+    const { checkSpec } = await import('../../spec/index.js');
     const checked = checkSpec(loaded);
     process.stdout.write(`${JSON.stringify(JSON.parse(loaded.json), null, 2)}\n`);
     process.stdout.write(`identity ${loaded.hash} (compute version ${COMPUTE_VERSION}; excludes name, description and how far it goes: ${EXTENDABLE.join(', ')})\n`);

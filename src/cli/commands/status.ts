@@ -1,8 +1,8 @@
 import Table from 'cli-table3';
 import type { CommandModule } from 'yargs';
-import { planRun } from '../../orchestration/plan.js';
-import type { Spec } from '../../spec/schema.js';
-import { Store } from '../../storage/db.js';
+import { planRun } from '../../orchestration/index.js';
+import type { Spec } from '../../spec/index.js';
+import { Store } from '../../storage/index.js';
 import { dbOption } from './common.js';
 
 export const status: CommandModule<object, { db: string; plan?: string }> = {

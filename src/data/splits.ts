@@ -1,5 +1,5 @@
-import type { DataSpec } from '../spec/schema.js';
-import { SpecError } from '../util/errors.js';
+import type { DataSpec } from '../spec/index.js';
+import { SpecError } from '../util/index.js';
 import type { Dataset, Split } from './types.js';
 
 /** A split before normalization: pixels as bytes (image sets) or values as generated (synthetic). */
@@ -33,7 +33,7 @@ export interface Stats {
  * trainSubset / testSubset then keep the first N. Only kept examples are converted to floats.
  * `stats` = the data set's usual statistics for normalize 'dataset' (null: leave as is).
  */
-export function prepare(raw: RawDataset, spec: DataSpec, stats: Stats | null): Dataset {
+export function prepareSplits(raw: RawDataset, spec: DataSpec, stats: Stats | null): Dataset {
   const perExample = raw.inputShape.reduce((a, b) => a * b, 1);
   checkSplits({ name: raw.name, trainN: raw.train.n, testN: raw.test.n, channels: raw.channels }, spec);
   const v = spec.validation;

@@ -3,29 +3,33 @@
  * `tf.profile` and sums kernel time by kernel name. The gap between the wall time per step and
  * the kernel sum is per-op overhead in JS (engine bookkeeping, tape, tensor creation).
  *
- *   npx tsc -p . && node dist/scripts/profile-step.js [--model lenet-300-100] [--backend wasm] [--steps 20] [--batch 60] [--shapes]
+ *   lth bench --only profile [--models lenet-300-100] [--backends wasm] [--steps 30] [--batch 60] [--shapes]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import Table from 'cli-table3';
 import os from 'node:os';
-import { initBackend, wasmThreadsInUse, type BackendName } from '../src/backend/index.js';
-import { inputShapeFor, randomSplit } from '../src/bench/index.js';
-import { buildModel, initialize, type Masks } from '../src/models/index.js';
-import { trainingSchema } from '../src/spec/schema.js';
-import { train } from '../src/training/loop.js';
-import { planTraining } from '../src/training/schedule.js';
-import { makeRng } from '../src/util/rng.js';
+import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
+import { inputShapeFor, randomSplit } from './run.js';
+import { buildModel, initialize, type Masks } from '../models/index.js';
+import { trainingSchema } from '../spec/index.js';
+import { train, planTraining } from '../training/index.js';
+import { makeRng } from '../util/index.js';
 
-const arg = (k: string, d: string) => {
-  const i = process.argv.indexOf(`--${k}`);
-  return i > 0 ? process.argv[i + 1] : d;
-};
+/** Options of `lth bench --only profile` (src/cli/commands/bench.ts). */
+export interface ProfileArgs {
+  model?: string;
+  backend?: BackendName;
+  steps?: number;
+  batch?: number;
+  /** group kernels by name and input shapes, not by name alone */
+  shapes?: boolean;
+}
 
-async function main() {
-  const modelName = arg('model', 'lenet-300-100');
-  const be = arg('backend', 'wasm') as BackendName;
-  const steps = Number(arg('steps', '20'));
-  const batch = Number(arg('batch', '60'));
+export async function profileStep(args: ProfileArgs): Promise<void> {
+  const modelName = args.model ?? 'lenet-300-100';
+  const be = args.backend ?? 'wasm';
+  const steps = Number(args.steps ?? 20);
+  const batch = Number(args.batch ?? 60);
   await initBackend(be);
   const shape = inputShapeFor(modelName);
   const model = buildModel(modelName, shape, 10);
@@ -63,7 +67,7 @@ async function main() {
   });
   const by = new Map<string, { ms: number; n: number }>();
   for (const k of prof.kernels) {
-    const key = process.argv.includes('--shapes') ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
+    const key = args.shapes ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
     const e = by.get(key) ?? { ms: 0, n: 0 };
     e.ms += Number(k.kernelTimeMs) || 0;
     e.n++;
@@ -82,8 +86,3 @@ async function main() {
   console.log(`wall ${wall.toFixed(2)} ms/step without profiler; kernels ${sum.toFixed(2)} ms/step; ${(prof.kernels.length / steps).toFixed(0)} kernels/step`);
   console.log(t.toString());
 }
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});

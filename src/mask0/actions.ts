@@ -1,5 +1,4 @@
-import type { Masks, Model, Weights } from '../models/types.js';
-import { isPrunable } from '../models/types.js';
+import { type Masks, type Model, type Weights, isPrunable } from '../models/index.js';
 
 /**
  * Mask-0 actions (Zhou et al. 2019 §3): what a pruned weight holds while a level trains.

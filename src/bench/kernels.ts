@@ -1,23 +1,34 @@
 /**
  * Training-step and kernel benchmark for the layer primitives in src/models/ops.ts.
  *
- *   npx tsc -p . && node dist/scripts/bench-kernels.js [--backends cpu,wasm] [--nets lenet,conv2,conv4,conv6]
- *        [--batch 60] [--iters 20] [--budget 20] [--json FILE]
+ *   lth bench --only kernels [--backends cpu,wasm] [--nets lenet,conv2,conv4,conv6]
+ *        [--batch 60] [--steps 30] [--budget 30] [--json FILE]
  *
  * One step = forward + backward (tf.variableGrads) + Adam update + mask multiply on every
  * weight, batch 60, synchronised by reading the loss. Reported: median ms over `--iters`
  * steps after 2 warm-up steps (fewer if a configuration exceeds `--budget` seconds).
  * "naive" = plain tf.matMul / tf.conv2d (tfjs's own gradients); "fast" = src/models/ops.ts (dense layers
- * through ops.denseT, transposed in and out per layer: test/helpers/ops.ts).
+ * through ops.denseT, transposed in and out per layer: `dense` below).
  * wasm threads: env LTH_WASM_THREADS (default: all cores; 1 = tfjs's stock loader).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import Table from 'cli-table3';
 import fs from 'node:fs';
 import os from 'node:os';
-import { initBackend, wasmThreadsInUse, type BackendName } from '../src/backend/index.js';
-import { conv2d, maxPool } from '../src/models/ops.js';
-import { dense, flatten } from '../test/helpers/ops.js';
+import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
+import { conv2d, denseT, maxPool } from '../models/index.js';
+import { UserError } from '../util/index.js';
+
+/** x·W + b for x [n, in], W [in, out], b [out], computed as (Wᵀ·xᵀ + b)ᵀ by ops.denseT (as test/helpers/ops.ts). */
+function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  return tf.transpose(denseT(tf.transpose(x), tf.transpose(w), b));
+}
+
+/** [n, h, w, c] → [n, h·w·c] (row-major). */
+function flatten(x: tf.Tensor4D): tf.Tensor2D {
+  const [n, h, w, c] = x.shape;
+  return tf.reshape(x, [n, h * w * c]);
+}
 
 interface Ops {
   dense: (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
@@ -186,20 +197,17 @@ function kernelBenches(batch: number): [string, () => tf.Tensor][] {
   return k;
 }
 
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const [k, v] = a.slice(2).split('=');
-      out[k] = v ?? (argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : 'true');
-    }
-  }
-  return out;
+/** Options of `lth bench --only kernels` (src/cli/commands/bench.ts); defaults as shown in the header. */
+export interface KernelBenchArgs {
+  backends?: string;
+  nets?: string;
+  batch?: number;
+  iters?: number;
+  budget?: number;
+  json?: string;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+export async function benchKernels(args: KernelBenchArgs): Promise<void> {
   const backends = (args.backends ?? 'cpu,wasm').split(',') as BackendName[];
   const nets = (args.nets ?? 'lenet,conv2,conv4,conv6').split(',');
   const batch = Number(args.batch ?? 60);
@@ -229,7 +237,7 @@ async function main(): Promise<void> {
     info[`${be}Threads`] = be === 'wasm' ? await wasmThreadsInUse() : undefined;
     for (const key of nets) {
       const def = NETS[key];
-      if (!def) throw new Error(`unknown net ${key}`);
+      if (!def) throw new UserError(`--nets: unknown net "${key}" (use ${Object.keys(NETS).join(', ')})`);
       for (const variant of ['naive', 'fast'] as const) {
         // naive conv on cpu is seconds per step: a smaller budget keeps the run short
         const b = variant === 'naive' && be === 'cpu' && def.convs.length > 0 ? Math.min(budget, 10) : budget;
@@ -303,8 +311,3 @@ async function main(): Promise<void> {
     console.log(`wrote ${args.json}`);
   }
 }
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});

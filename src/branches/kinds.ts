@@ -1,10 +1,8 @@
-import type { InitName } from '../models/init.js';
-import type { Masks, Model, Weights } from '../models/types.js';
-import { randomMasks } from '../pruning/masker.js';
-import type { BranchKind, BranchSpec } from '../spec/schema.js';
-import type { Step } from '../spec/step.js';
-import type { Rng } from '../util/rng.js';
-import { resetOf, type ResetInputs } from './registry.js';
+import type { InitName, Masks, Model, Weights } from '../models/index.js';
+import { randomMasks } from '../pruning/index.js';
+import type { BranchKind, BranchSpec, Step } from '../spec/index.js';
+import type { Rng } from '../util/index.js';
+import { resetOf, type ResetInputs } from '../resets/index.js';
 
 /**
  * Branches (docs/DESIGN.md#branches): controls hanging off a chain's level L that reuse its mask m_L.

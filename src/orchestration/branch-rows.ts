@@ -1,10 +1,8 @@
 import type { Masks, Weights } from '../models/index.js';
-import { stepToIterations } from '../spec/step.js';
-import type { BranchTask } from '../strategies/index.js';
-import { evaluateWeights } from '../training/evaluate.js';
-import { trainSupermask } from '../training/supermask.js';
-import { Interrupted } from '../util/errors.js';
-import { makeRng } from '../util/rng.js';
+import { stepToIterations } from '../spec/index.js';
+import type { BranchTask } from '../branches/index.js';
+import { evaluateWeights, trainSupermask } from '../training/index.js';
+import { Interrupted, makeRng } from '../util/index.js';
 import { trialSeed, type Chain, type Context } from './context.js';
 import { dataOrder, keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
 import { branchApplies } from './plan.js';

@@ -1,10 +1,9 @@
 import { initStd, type InitName } from '../models/init.js';
-import type { Masks, Model, Weights } from '../models/types.js';
+import type { Masks, Model, Weights } from '../models/index.js';
 import { parseStep, stepToIterations } from '../spec/step.js';
 import { finalLr, type TrainingPlan } from '../training/schedule.js';
-import type { LevelSchedule } from '../training/loop.js';
-import { UserError } from '../util/errors.js';
-import { permutation, type Rng } from '../util/rng.js';
+import type { LevelSchedule } from '../training/index.js';
+import { UserError, permutation, type Rng } from '../util/index.js';
 
 /**
  * Reset strategies (docs/DESIGN.md#reset-strategies): each is a small pure function from

@@ -1,0 +1,1 @@
+export { BRANCHES, expandBranch, type BranchInputs, type BranchTask, type BranchWork } from './kinds.js';

@@ -1,0 +1,1 @@
+export { withCatalog } from './catalog.js';

@@ -1,0 +1,1 @@
+export { describeStrategies, resetOf, resolveStrategy, strategyNames, type ResetInputs, type Strategy } from './registry.js';

@@ -1,0 +1,16 @@
+export { atSteps, everySteps, evaluation, interruption, progress, snapshots, EarlyStopTracker, standardCallbacks } from './callbacks.js';
+export { evaluateWeights } from './evaluate.js';
+export {
+  evaluate,
+  toTensors,
+  train,
+  runLoop,
+  type TrainResult,
+  type CurvePoint,
+  type LevelSchedule,
+  type StepCallback,
+  type Trainee,
+  type TrainControl,
+} from './loop.js';
+export { planTraining, type TrainingPlan } from './schedule.js';
+export { trainSupermask } from './supermask.js';
