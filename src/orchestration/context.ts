@@ -4,7 +4,7 @@ import type { Dataset, DataOptions } from '../data/types.js';
 import { buildModel, type Model } from '../models/index.js';
 import type { LoadedSpec } from '../spec/load.js';
 import type { Mask0Name, Spec } from '../spec/schema.js';
-import { checkSpec } from '../spec/check.js';
+import { checkSpec, type TwinPair } from '../spec/check.js';
 import { resolveStrategy, type BranchTask, type Strategy } from '../strategies/index.js';
 import { planTraining, type TrainingPlan } from '../training/schedule.js';
 import { Store, type StoreOptions } from '../storage/db.js';
@@ -16,6 +16,8 @@ export type ProgressEvent =
   | { type: 'level-start'; job: string; level: number; steps: number }
   | { type: 'step'; job: string; done: number; total: number }
   | { type: 'level-done'; job: string; level: number; percentRemaining: number; earlyStopIteration: number; earlyStopTestAccuracy: number; finalTestAccuracy: number; seconds: number }
+  /** a twin chain's level stored as a copy of the level of the chain it duplicates (nothing trained) */
+  | { type: 'level-copied'; job: string; level: number; from: string }
   | { type: 'log'; message: string };
 
 export interface RunOptions {
@@ -38,6 +40,9 @@ export interface Chain {
   readonly mask0: Mask0Name;
   /** the branch rows hanging off this chain's levels (spec.branches, expanded and filtered) */
   readonly branches: readonly BranchTask[];
+  /** the earlier chain this one is the same computation as (spec/check.ts twinPairs): its levels
+   *  are copied from that chain's, never trained; null for a chain that trains */
+  readonly twinOf: string | null;
 }
 
 /** Everything one process needs to run levels of one experiment. */
@@ -55,6 +60,8 @@ export interface Context {
   readonly shouldStop: () => boolean;
   /** what checkSpec found allowed but almost certainly not meant; runExperiment prints them before any training */
   readonly warnings: readonly string[];
+  /** chains that are copies of an earlier chain (spec/check.ts twinPairs), also on each Chain as twinOf */
+  readonly twins: readonly TwinPair[];
 }
 
 /** The seed of trial `trial`: a hash of (spec.seed, trial), never their sum, so no two
@@ -76,8 +83,9 @@ export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
     criterion: c.criterion ?? spec.pruning.criterion,
     mask0: c.mask0,
     branches: checked.tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
+    twinOf: checked.twins.find((p) => p.chain === c.name)?.twinOf ?? null,
   }));
-  return { backend, data, model, plan, chains, warnings: checked.warnings };
+  return { backend, data, model, plan, chains, warnings: checked.warnings, twins: checked.twins };
 }
 
 /** Kept for callers of the earlier API; see spec/check.ts. */

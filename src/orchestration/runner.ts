@@ -70,8 +70,9 @@ export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise
 
 /**
  * Runs one job under its lock in the database. 'busy': another live process holds it (it trains
- * those levels; this one works on other jobs and looks again later). A job already finished by
- * another process finds nothing left to do.
+ * those levels; this one works on other jobs and looks again later), or it is a twin chain whose
+ * source has not stored the next level yet (it copied what was there; run it again later).
+ * A job already finished by another process finds nothing left to do.
  */
 export async function runJob(ctx: Context, job: Job): Promise<'done' | 'busy'> {
   const name = jobName(job);
@@ -81,7 +82,7 @@ export async function runJob(ctx: Context, job: Job): Promise<'done' | 'busy'> {
     else {
       const chain = ctx.chains.find((c) => c.name === job.chain);
       if (!chain) throw new Error(`unknown chain ${job.chain}`);
-      await runChain(ctx, chain, job.trial);
+      if ((await runChain(ctx, chain, job.trial)) === 'waiting') return 'busy';
     }
   } finally {
     ctx.store.unlock(ctx.experimentId, name);
