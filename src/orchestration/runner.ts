@@ -283,7 +283,10 @@ export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env,
 export async function workerMain(configJson: string, stopped: () => boolean = () => false): Promise<void> {
   const cfg = JSON.parse(configJson) as { spec: unknown; db: string; store?: RunOptions['store']; backend: RunOptions['backend']; data: RunOptions['data'] };
   let stop = false;
-  const send = (m: FromWorker) => process.send?.(m);
+  // a parent with nothing left to do (e.g. a rerun of a finished experiment) may disconnect before 'ready'
+  const send = (m: FromWorker) => {
+    if (process.connected) process.send?.(m);
+  };
   process.on('message', async (m: ToWorker) => {
     if (m.type === 'stop') stop = true;
   });
