@@ -28,12 +28,14 @@ function chainLevels(dbPath: string, experiment: string, strategy: string) {
       void _s;
       void created_at;
       const art = db
-        .prepare("SELECT file, sha256 FROM artifacts a JOIN experiments e ON e.id = a.experiment_id WHERE e.name = ? AND a.key = ?")
+        .prepare('SELECT file, sha256 FROM artifacts a JOIN experiments e ON e.id = a.experiment_id WHERE e.name = ? AND a.key = ?')
         .get(experiment, keys.level(r.trial as number, strategy, r.level as number)) as { file: string; sha256: string } | undefined;
       return {
         numbers,
         layers: db.prepare('SELECT layer, total, remaining FROM layer_sparsity WHERE result_id = ? ORDER BY layer').all(id),
-        curve: db.prepare('SELECT iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ? ORDER BY iteration').all(id),
+        curve: db
+          .prepare('SELECT iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ? ORDER BY iteration')
+          .all(id),
         art,
       };
     });
@@ -90,11 +92,20 @@ for (const workers of [1, 2]) {
     const again: ProgressEvent[] = [];
     const rerun = await runExperiment(spec, { db, backend: 'wasm', workers, onProgress: (e) => again.push(e) });
     assert.equal(rerun.levelsTrained, 0);
-    assert.deepEqual(again.filter((e) => e.type === 'level-start' || e.type === 'level-copied'), []);
+    assert.deepEqual(
+      again.filter((e) => e.type === 'level-start' || e.type === 'level-copied'),
+      [],
+    );
     const w = new Store(db);
-    assert.equal(w.copyLevel(id, { strategy: 'lr-rewind', trial: 0, level: 1 }, 'fine-tune', [{ from: keys.level(0, 'lr-rewind', 1), to: keys.level(0, 'fine-tune', 1) }]), false);
+    assert.equal(
+      w.copyLevel(id, { strategy: 'lr-rewind', trial: 0, level: 1 }, 'fine-tune', [{ from: keys.level(0, 'lr-rewind', 1), to: keys.level(0, 'fine-tune', 1) }]),
+      false,
+    );
     w.close();
-    assert.deepEqual(['results', 'layer_sparsity', 'curve_points', 'artifacts'].map((t) => count(db, t)), before);
+    assert.deepEqual(
+      ['results', 'layer_sparsity', 'curve_points', 'artifacts'].map((t) => count(db, t)),
+      before,
+    );
   });
 }
 
@@ -105,17 +116,23 @@ test('the copied twin rows are what training the twin gives: fine-tune trained a
   await runExperiment(twinSpec('alone', ['fine-tune']), { db, backend: 'wasm', onProgress: (e) => events.push(e) });
   // fine-tune alone is no twin: it trains its 2 levels
   assert.equal(events.filter((e) => e.type === 'level-start' && e.job === 'fine-tune t0').length, 2);
-  const strip = (ls: ReturnType<typeof chainLevels>) => ls.map(({ numbers, layers, curve }) => {
-    // what differs between two experiments: their id, weight file, timing and device label
-    const { experiment_id, weights_file, wall_seconds, backend, ...rest } = numbers;
-    void [experiment_id, weights_file, wall_seconds, backend];
-    return { rest, layers, curve };
-  });
+  const strip = (ls: ReturnType<typeof chainLevels>) =>
+    ls.map(({ numbers, layers, curve }) => {
+      // what differs between two experiments: their id, weight file, timing and device label
+      const { experiment_id, weights_file, wall_seconds, backend, ...rest } = numbers;
+      void [experiment_id, weights_file, wall_seconds, backend];
+      return { rest, layers, curve };
+    });
   assert.deepEqual(strip(chainLevels(db, 'pair', 'fine-tune')), strip(chainLevels(db, 'alone', 'fine-tune')));
 });
 
 test('twin detection gives structured pairs: the later chain in spec order copies the earliest one', () => {
-  const c = checkSpec(validateSpec(tinySpec({ strategies: [{ reset: 'rewind', name: 'a' }, 'fine-tune', { reset: 'rewind', name: 'b' }, 'lr-rewind', { reset: 'rewind', name: 'c' }] }), 's.json'));
+  const c = checkSpec(
+    validateSpec(
+      tinySpec({ strategies: [{ reset: 'rewind', name: 'a' }, 'fine-tune', { reset: 'rewind', name: 'b' }, 'lr-rewind', { reset: 'rewind', name: 'c' }] }),
+      's.json',
+    ),
+  );
   assert.deepEqual(
     c.twins.map((p) => [p.chain, p.twinOf]),
     [
@@ -125,5 +142,8 @@ test('twin detection gives structured pairs: the later chain in spec order copie
     ],
   );
   assert.equal(c.warnings.length, 3);
-  assert.match(c.warnings[1], /strategies "fine-tune" and "lr-rewind" are the same computation: .*"lr-rewind" is not trained: its levels are copies of "fine-tune"'s/);
+  assert.match(
+    c.warnings[1],
+    /strategies "fine-tune" and "lr-rewind" are the same computation: .*"lr-rewind" is not trained: its levels are copies of "fine-tune"'s/,
+  );
 });
