@@ -137,7 +137,7 @@ test('two chains that are one computation are named in a warning before any leve
   });
   const warn = events.findIndex((e) => e.startsWith('warning: strategies "lr-rewind" and "fine-tune"'));
   assert.ok(warn >= 0 && warn < events.indexOf('level-start'), events.slice(0, 4).join(' | '));
-  // and they are indeed one computation: the same numbers at every level
+  // fine-tune is stored as a copy of lr-rewind (test/twins.test.ts checks it against fine-tune trained alone)
   const rows = levelRows(db).map(({ strategy, ...r }) => ({ strategy, r: JSON.stringify(r) }));
   const of = (s: string) => rows.filter((x) => x.strategy === s).map((x) => x.r);
   assert.equal(of('lr-rewind').length, 3);

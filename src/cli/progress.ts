@@ -10,6 +10,7 @@ export function progressReporter(mode: 'bars' | 'lines' | 'quiet'): { onProgress
     if (e.type === 'plan') return `${e.experiment}: ${e.doneLevels}/${e.totalLevels} levels stored; backend ${e.backend}`;
     if (e.type === 'level-done')
       return `${e.job} level ${e.level}: ${e.percentRemaining.toFixed(1)}% remaining, early stop @${e.earlyStopIteration} test ${pct(e.earlyStopTestAccuracy)}, final ${pct(e.finalTestAccuracy)} (${e.seconds.toFixed(1)} s)`;
+    if (e.type === 'level-copied') return `${e.job} level ${e.level}: copied from "${e.from}" (the same computation; not trained)`;
     if (e.type === 'log') return e.message;
     return null;
   };
@@ -42,7 +43,7 @@ export function progressReporter(mode: 'bars' | 'lines' | 'quiet'): { onProgress
         } else jobs.set(e.job, multi.create(e.steps, 0, { label, unit: 'it' }));
       } else if (e.type === 'step') {
         jobs.get(e.job)?.update(e.done);
-      } else if (e.type === 'level-done') {
+      } else if (e.type === 'level-done' || e.type === 'level-copied') {
         multi.log(line(e)! + '\n');
         overall?.increment();
       } else if (e.type === 'log') multi.log(e.message + '\n');

@@ -95,7 +95,13 @@ export async function runTask(
   let interrupted = false;
   try {
     emit({ type: 'log', message: `${spec.name}: task ${phase}:${index} (${task.jobs.length} job${task.jobs.length === 1 ? '' : 's'}) on ${ctx.backend} → ${shard}` });
-    for (const job of task.jobs) await runJob(ctx, job);
+    // A twin chain copies its source's levels only from this shard: a source in another task is
+    // not here, so such a twin trains its own levels (the same numbers, computed again).
+    const here = (c: string, t: number) => task.jobs.some((j) => j.kind === 'chain' && j.chain === c && j.trial === t);
+    for (const job of task.jobs) {
+      const local = job.kind === 'chain' ? { ...ctx, chains: ctx.chains.map((c) => (c.name === job.chain && c.twinOf !== null && !here(c.twinOf, job.trial) ? { ...c, twinOf: null } : c)) } : ctx;
+      await runJob(local, job);
+    }
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     interrupted = true;

@@ -53,8 +53,13 @@ export function remainingLevels(ctx: Context, chain: Chain, trial: number): numb
   return out;
 }
 
-/** Runs a chain's unfinished levels and branches, one commit per row. */
-export async function runChain(ctx: Context, chain: Chain, trial: number): Promise<void> {
+/**
+ * Runs a chain's unfinished levels and branches, one commit per row. A twin chain (chain.twinOf)
+ * trains no level: each is copied from the chain it duplicates once that level is stored there;
+ * its branches run as usual off the copied levels. 'waiting': a twin whose next source level is
+ * not stored yet (another job trains it; run this job again later).
+ */
+export async function runChain(ctx: Context, chain: Chain, trial: number): Promise<'done' | 'waiting'> {
   const seed = trialSeed(ctx.spec, trial);
   const job = `${chain.name} t${trial}`;
   const oneShot = ctx.spec.pruning.schedule === 'one-shot';
@@ -63,7 +68,11 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
   for (;;) {
     await runBranches(ctx, chain, trial, theta0);
     const [level] = remainingLevels(ctx, chain, trial);
-    if (level === undefined) return;
+    if (level === undefined) return 'done';
+    if (chain.twinOf !== null) {
+      if (!copyTwinLevel(ctx, chain, chain.twinOf, trial, level)) return 'waiting';
+      continue;
+    }
     const started = Date.now();
     // One-shot: every level prunes the dense network, as far as `level` iterative rounds would.
     const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.dense(trial) : keys.chainLevel(trial, chain.name, level - 1));
@@ -90,4 +99,12 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     const res = await trainLevel(ctx, job, level, { init, masks, frozen, schedule: chain.strategy.schedule(ctx.plan), trial });
     record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks) });
   }
+}
+
+/** Stores level `level` of twin `chain` as a copy of the source's (false: not stored there yet). */
+function copyTwinLevel(ctx: Context, chain: Chain, source: string, trial: number, level: number): boolean {
+  if (!ctx.store.doneLevels(ctx.experimentId, source, trial).includes(level)) return false;
+  ctx.store.copyLevel(ctx.experimentId, { strategy: source, trial, level }, chain.name, [{ from: keys.level(trial, source, level), to: keys.level(trial, chain.name, level) }]);
+  ctx.emit({ type: 'level-copied', job: `${chain.name} t${trial}`, level, from: source });
+  return true;
 }

@@ -1,7 +1,7 @@
 import { initBackend, type BackendChoice, type BackendName } from '../backend/index.js';
 import { loadDataset, type Dataset, type DataOptions } from '../data/index.js';
 import { buildModel, type Model } from '../models/index.js';
-import { type LoadedSpec, type Mask0Name, type Spec, checkSpec } from '../spec/index.js';
+import { type LoadedSpec, type Mask0Name, type Spec, checkSpec, type TwinPair } from '../spec/index.js';
 import type { BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
 import { planTraining, type TrainingPlan } from '../training/index.js';
@@ -14,6 +14,8 @@ export type ProgressEvent =
   | { type: 'level-start'; job: string; level: number; steps: number }
   | { type: 'step'; job: string; done: number; total: number }
   | { type: 'level-done'; job: string; level: number; percentRemaining: number; earlyStopIteration: number; earlyStopTestAccuracy: number; finalTestAccuracy: number; seconds: number }
+  /** a twin chain's level stored as a copy of the level of the chain it duplicates (nothing trained) */
+  | { type: 'level-copied'; job: string; level: number; from: string }
   | { type: 'log'; message: string };
 
 export interface RunOptions {
@@ -36,6 +38,9 @@ export interface Chain {
   readonly mask0: Mask0Name;
   /** the branch rows hanging off this chain's levels (spec.branches, expanded and filtered) */
   readonly branches: readonly BranchTask[];
+  /** the earlier chain this one is the same computation as (spec/check.ts twinPairs): its levels
+   *  are copied from that chain's, never trained; null for a chain that trains */
+  readonly twinOf: string | null;
 }
 
 /** Everything one process needs to run levels of one experiment. */
@@ -53,6 +58,8 @@ export interface Context {
   readonly shouldStop: () => boolean;
   /** what checkSpec found allowed but almost certainly not meant; runExperiment prints them before any training */
   readonly warnings: readonly string[];
+  /** chains that are copies of an earlier chain (spec/check.ts twinPairs), also on each Chain as twinOf */
+  readonly twins: readonly TwinPair[];
 }
 
 /** The seed of trial `trial`: a hash of (spec.seed, trial), never their sum, so no two
@@ -74,8 +81,9 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
     criterion: c.criterion ?? spec.pruning.criterion,
     mask0: c.mask0,
     branches: checked.tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
+    twinOf: checked.twins.find((p) => p.chain === c.name)?.twinOf ?? null,
   }));
-  return { backend, data, model, plan, chains, warnings: checked.warnings };
+  return { backend, data, model, plan, chains, warnings: checked.warnings, twins: checked.twins };
 }
 
 /** Kept for callers of the earlier API; see spec/check.ts. */

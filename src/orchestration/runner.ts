@@ -69,8 +69,9 @@ export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise
 
 /**
  * Runs one job under its lock in the database. 'busy': another live process holds it (it trains
- * those levels; this one works on other jobs and looks again later). A job already finished by
- * another process finds nothing left to do.
+ * those levels; this one works on other jobs and looks again later), or it is a twin chain whose
+ * source has not stored the next level yet (it copied what was there; run it again later).
+ * A job already finished by another process finds nothing left to do.
  */
 export async function runJob(ctx: Context, job: Job): Promise<'done' | 'busy'> {
   const name = jobName(job);
@@ -80,7 +81,7 @@ export async function runJob(ctx: Context, job: Job): Promise<'done' | 'busy'> {
     else {
       const chain = ctx.chains.find((c) => c.name === job.chain);
       if (!chain) throw new Error(`unknown chain ${job.chain}`);
-      await runChain(ctx, chain, job.trial);
+      if ((await runChain(ctx, chain, job.trial)) === 'waiting') return 'busy';
     }
   } finally {
     ctx.store.unlock(ctx.experimentId, name);
@@ -281,7 +282,10 @@ export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env,
 export async function workerMain(configJson: string, stopped: () => boolean = () => false): Promise<void> {
   const cfg = JSON.parse(configJson) as { spec: unknown; db: string; store?: RunOptions['store']; backend: RunOptions['backend']; data: RunOptions['data'] };
   let stop = false;
-  const send = (m: FromWorker) => process.send?.(m);
+  // a parent with nothing left to do (e.g. a rerun of a finished experiment) may disconnect before 'ready'
+  const send = (m: FromWorker) => {
+    if (process.connected) process.send?.(m);
+  };
   process.on('message', async (m: ToWorker) => {
     if (m.type === 'stop') stop = true;
   });

@@ -28,6 +28,8 @@ export interface CheckedSpec {
   readonly tasks: BranchTask[];
   /** things that are allowed but almost certainly not meant (one line each), e.g. two chains that are one computation */
   readonly warnings: string[];
+  /** chains that are one computation with an earlier chain: trained once, copied (twinPairs) */
+  readonly twins: readonly TwinPair[];
 }
 
 /**
@@ -66,7 +68,8 @@ function check(spec: Spec): CheckedSpec {
   });
   const tasks = checkChainsAndBranches(spec);
   checkPruning(spec, model);
-  return { meta, model, plan, strategies, tasks, warnings: twinChains(spec, strategies, plan) };
+  const twins = twinPairs(spec, strategies, plan);
+  return { meta, model, plan, strategies, tasks, twins, warnings: twins.map(twinWarning) };
 }
 
 /** Chain names are unique, and every branch names existing chains and levels and has a label of its own.
@@ -119,6 +122,16 @@ function checkPruning(spec: Spec, model: Model): void {
   }
 }
 
+/** A chain that is the same computation as an earlier chain of the spec: `chain` is not trained,
+ *  its rows are copies of `twinOf`'s (orchestration/chain.ts); `reason` is the warning text. */
+export interface TwinPair {
+  /** the later chain in spec order */
+  readonly chain: string;
+  /** the earlier chain it duplicates, itself never a twin */
+  readonly twinOf: string;
+  readonly reason: string;
+}
+
 /**
  * Pairs of chains that are one computation (same masks, same starting weights, same batches,
  * same learning rates), up to the random tie-breaking of exactly equal scores. Never for the
@@ -132,23 +145,36 @@ function checkPruning(spec: Spec, model: Model): void {
 /** Resets that use no randomness: the same reset under two names is the same computation. */
 const DETERMINISTIC_RESETS = ['rewind', 'sign-constant', 'fine-tune', 'lr-rewind'];
 
-export function twinChains(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): string[] {
-  const out: string[] = [];
+export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): TwinPair[] {
+  const out: TwinPair[] = [];
   const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: c.criterion ?? spec.pruning.criterion, mask0: c.mask0 }));
   const constantLr = spec.training.schedule.kind === 'constant' && plan.warmup === 0;
-  for (let i = 0; i < chains.length; i++)
-    for (let j = i + 1; j < chains.length; j++) {
+  const sourceOf = new Map<string, string>();
+  for (let j = 1; j < chains.length; j++)
+    for (let i = 0; i < j; i++) {
       const a = chains[i];
       const b = chains[j];
       // 'random' scores and random resets draw from streams keyed by the chain name: two such chains are independent draws
       if (a.criterion !== b.criterion || a.mask0 !== b.mask0 || a.criterion === 'random') continue;
+      let reason: string | null = null;
       if (a.s.base === b.s.base && a.s.k === b.s.k && DETERMINISTIC_RESETS.includes(a.s.base))
-        out.push(`strategies "${a.name}" and "${b.name}" are the same computation (reset ${a.s.base}${a.s.k ? `@${a.s.k}it` : ''}, criterion ${a.criterion}, mask0 ${a.mask0}): drop one, or change its reset, criterion or mask0`);
+        reason = `strategies "${a.name}" and "${b.name}" are the same computation (reset ${a.s.base}${a.s.k ? `@${a.s.k}it` : ''}, criterion ${a.criterion}, mask0 ${a.mask0}): drop one, or change its reset, criterion or mask0`;
       const pair = [a, b].map((c) => (c.s.base === 'lr-rewind' && c.s.k === 0 ? 'lr' : c.s.base === 'fine-tune' ? 'ft' : '')).sort().join('+');
       if (pair === 'ft+lr' && constantLr && plan.fineTuneIterations === plan.iterations)
-        out.push(
-          `strategies "${a.name}" and "${b.name}" are the same computation: under a constant learning rate with fineTuneIterations = iterations, lr-rewind and fine-tune both train θ_final ⊙ m for ${plan.iterations} steps at lr ${spec.training.optimizer.lr}; Renda et al. (2020) compare them under a decaying schedule, e.g. training.schedule = {"kind":"step","milestones":[…],"gamma":0.1}`,
-        );
+        reason = `strategies "${a.name}" and "${b.name}" are the same computation: under a constant learning rate with fineTuneIterations = iterations, lr-rewind and fine-tune both train θ_final ⊙ m for ${plan.iterations} steps at lr ${spec.training.optimizer.lr}; Renda et al. (2020) compare them under a decaying schedule, e.g. training.schedule = {"kind":"step","milestones":[…],"gamma":0.1}`;
+      if (reason === null) continue;
+      // the earliest chain of the computation is the one trained; a twin of a twin copies it too
+      const twinOf = sourceOf.get(a.name) ?? a.name;
+      sourceOf.set(b.name, twinOf);
+      out.push({ chain: b.name, twinOf, reason });
+      break;
     }
   return out;
 }
+
+/** The warnings of twinPairs: one line per twin chain, naming both chains and the likely intended setting. */
+export function twinChains(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): string[] {
+  return twinPairs(spec, strategies, plan).map(twinWarning);
+}
+
+const twinWarning = (p: TwinPair): string => `${p.reason}; "${p.chain}" is not trained: its levels are copies of "${p.twinOf}"'s`;

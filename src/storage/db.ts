@@ -368,6 +368,38 @@ export class Store {
   }
 
   /**
+   * Stores a copy of one chain level (branch '', replicate 0) under another chain name: its
+   * `results` row with every number, its `layer_sparsity` and `curve_points`, and an `artifacts`
+   * row for each `keys` pair (source key → twin key) naming the same weight file and sha256, so
+   * no weight file is written. For a chain that is the same computation as another
+   * (spec/check.ts twinPairs). One transaction; idempotent: returns false, storing nothing, when
+   * the twin's row is already there.
+   * @throws Error when the source row or one of its artifacts is not stored
+   */
+  copyLevel(experimentId: number, from: { strategy: string; trial: number; level: number }, toStrategy: string, keys: { from: string; to: string }[]): boolean {
+    const db = this.#db;
+    return db.transaction(() => {
+      const where = "experiment_id = ? AND strategy = ? AND branch = '' AND replicate = 0 AND trial = ? AND level = ?";
+      if (db.prepare(`SELECT 1 FROM results WHERE ${where}`).get(experimentId, toStrategy, from.trial, from.level)) return false;
+      const src = db.prepare(`SELECT id FROM results WHERE ${where}`).get(experimentId, from.strategy, from.trial, from.level) as { id: number } | undefined;
+      if (!src) throw new Error(`cannot copy level ${from.level} of "${from.strategy}" trial ${from.trial}: it is not stored`);
+      // every column but the id, the chain name and the time of the commit
+      const cols = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('results') as string[]).filter((c) => !['id', 'strategy', 'created_at'].includes(c));
+      const id = Number(
+        db.prepare(`INSERT INTO results(strategy, created_at, ${cols.join(', ')}) SELECT ?, ?, ${cols.join(', ')} FROM results WHERE id = ?`).run(toStrategy, new Date().toISOString(), src.id)
+          .lastInsertRowid,
+      );
+      db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) SELECT ?, layer, total, remaining FROM layer_sparsity WHERE result_id = ?').run(id, src.id);
+      db.prepare(
+        'INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) SELECT ?, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ?',
+      ).run(id, src.id);
+      const art = db.prepare('INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) SELECT experiment_id, ?, file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?');
+      for (const k of keys) if (art.run(k.to, experimentId, k.from).changes !== 1) throw new Error(`cannot copy level ${from.level} of "${from.strategy}": its weights "${k.from}" are not stored`);
+      return true;
+    }).immediate();
+  }
+
+  /**
    * Takes the lock on one job (e.g. "dense t0", "rewind t1") of an experiment, so that two
    * `lth run` on one database never train the same level twice. Returns false when another
    * live process holds it. A lock is stale, and taken over, when its process on this host is
@@ -422,7 +454,7 @@ export class Store {
     const id = row.id;
     const live = (this.#db.prepare('SELECT pid, host, heartbeat_at FROM locks WHERE experiment_id = ?').all(id) as { pid: number; host: string; heartbeat_at: string }[]).filter(lockAlive);
     if (live.length) throw new UserError(`experiment "${name}" is being run now (process ${live[0].pid} on ${live[0].host}): stop that run first`);
-    const files = this.#db.prepare('SELECT file FROM artifacts WHERE experiment_id = ?').pluck().all(id) as string[];
+    const files = this.#db.prepare('SELECT DISTINCT file FROM artifacts WHERE experiment_id = ?').pluck().all(id) as string[];
     const rows = this.#db.transaction(() => {
       const inResults = 'result_id IN (SELECT id FROM results WHERE experiment_id = ?)';
       this.#db.prepare(`DELETE FROM curve_points WHERE ${inResults}`).run(id);
