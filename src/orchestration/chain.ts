@@ -1,5 +1,5 @@
 import { initialize, type Weights } from '../models/index.js';
-import { denseMasks, prune } from '../pruning/index.js';
+import { AT_INIT_DEFAULTS, atInitScores, denseMasks, isAtInit, prune, saliencySample, type SaliencySample } from '../pruning/index.js';
 import { MASK0 } from '../strategies/index.js';
 import { makeRng } from '../util/rng.js';
 import { runBranches } from './branches.js';
@@ -59,6 +59,12 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
   const job = `${chain.name} t${trial}`;
   const oneShot = ctx.spec.pruning.schedule === 'one-shot';
   const theta0 = ctx.store.loadArtifact(ctx.experimentId, keys.theta0(trial)) as Weights;
+  const criterion = chain.criterion ?? ctx.spec.pruning.criterion;
+  const atInit = ctx.spec.pruning.atInit ?? AT_INIT_DEFAULTS;
+  // SNIP and GraSP score θ0 on one fixed sample of the training split per trial (the same for
+  // every chain and level); SynFlow is data-free (docs/PAPERS.md#when-to-prune).
+  let sample: SaliencySample | null = null;
+  if (isAtInit(criterion) && criterion !== 'synflow') sample = saliencySample(ctx.data.train, atInit.sample, makeRng('saliency-sample', seed));
   const thetaK = chain.strategy.needsThetaK ? (ctx.store.loadArtifact(ctx.experimentId, keys.thetaK(trial, chain.strategy.k)) as Weights) : null;
   for (;;) {
     await runBranches(ctx, chain, trial, theta0);
@@ -76,6 +82,9 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
       criterion: chain.criterion,
       rng: makeRng('prune', seed, chain.name, level),
       rounds: oneShot ? level : 1,
+      // At-init criteria score θ0 under the masks pruned so far, never trained weights.
+      saliency: isAtInit(criterion) ? (m) => atInitScores(ctx.model, criterion, theta0, m, sample) : undefined,
+      iterations: criterion === 'synflow' ? atInit.synflowIterations : 1,
     });
     const init = chain.strategy.reset({
       model: ctx.model,

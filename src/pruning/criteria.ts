@@ -13,6 +13,8 @@ export interface ScoreInputs {
   readonly final: Float32Array;
   readonly alive: Uint8Array;
   readonly rng: Rng;
+  /** the score computed from the network (SNIP, GraSP, SynFlow: src/pruning/saliency.ts) */
+  readonly saliency?: Float32Array;
 }
 
 export type ScoreFn = (x: ScoreInputs) => Float32Array;
@@ -40,6 +42,12 @@ const jointRank = (a: Float32Array, b: Float32Array, alive: Uint8Array): Float32
   return ra.map((v, i) => Math.min(v, rb[i]));
 };
 
+/** The network-level saliency, which the masker is given for the at-init criteria. */
+const given = (name: string) => (x: ScoreInputs): Float32Array => {
+  if (!x.saliency) throw new Error(`criterion ${name} scores the network at θ0: pass prune() a saliency function`);
+  return x.saliency;
+};
+
 export const CRITERIA: Record<Criterion, ScoreFn> = {
   large_final: (x) => map(x, (_, wf) => Math.abs(wf)),
   small_final: (x) => map(x, (_, wf) => -Math.abs(wf)),
@@ -53,4 +61,8 @@ export const CRITERIA: Record<Criterion, ScoreFn> = {
   // Weights whose sign flipped during training score 0 (Zhou et al. §3).
   large_final_same_sign: (x) => map(x, (wi, wf) => (Math.sign(wi) === Math.sign(wf) ? Math.abs(wf) : 0)),
   large_final_diff_sign: (x) => map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
+  // At initialization (docs/PAPERS.md#when-to-prune): scores of θ0 that need the network.
+  snip: given('snip'),
+  grasp: given('grasp'),
+  synflow: given('synflow'),
 };

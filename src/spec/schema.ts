@@ -97,6 +97,9 @@ export const PRUNING_CRITERIA = [
   'random',
   'large_final_same_sign',
   'large_final_diff_sign',
+  'snip',
+  'grasp',
+  'synflow',
 ] as const;
 
 export const pruningSchema = z.strictObject({
@@ -117,7 +120,14 @@ export const pruningSchema = z.strictObject({
     ),
   levels: z.number().int().min(0).default(5).describe('pruning levels after the dense level 0; may grow on resume'),
   targetPercent: z.number().gt(0).max(100).nullable().default(null).describe('stop early once % weights remaining ≤ this'),
-  criterion: z.enum(PRUNING_CRITERIA).default('large_final').describe('mask criterion (Zhou et al. 2019); keep the highest scores'),
+  criterion: z.enum(PRUNING_CRITERIA).default('large_final').describe('mask criterion (Zhou et al. 2019; at init: snip, grasp, synflow); keep the highest scores'),
+  atInit: z
+    .strictObject({
+      sample: z.number().int().positive().default(100).describe('training examples (a fixed sample, seeded per trial) SNIP and GraSP score θ0 on'),
+      synflowIterations: z.number().int().positive().default(100).describe('SynFlow rounds per level, the kept fraction shrinking geometrically (Tanaka et al.: 100)'),
+    })
+    .optional()
+    .describe('settings of the at-initialization criteria snip, grasp, synflow (absent = {sample: 100, synflowIterations: 100})'),
   schedule: z
     .enum(['iterative', 'one-shot'])
     .default('iterative')
@@ -191,6 +201,14 @@ export const branchSchema = z.discriminatedUnion('kind', [
     .describe("a random mask with m_L's per-layer counts ⊙ θ0, trained the full schedule (Frankle et al. 2019; Su et al. 2020)"),
   z
     .strictObject({
+      kind: z.literal('layer-shuffle'),
+      count: z.number().int().positive().default(1).describe('shuffled masks per level'),
+      levels: branchLevels.default('all'),
+      ...branchCommon,
+    })
+    .describe("m_L with its kept positions permuted within each layer ⊙ θ0, trained the full schedule (Su et al. 2020's layer-wise shuffle)"),
+  z
+    .strictObject({
       kind: z.literal('supermask'),
       weights: z.array(supermaskWeights).min(1).default(['init', 'signed-constant']).describe("evaluate θ0 ⊙ m_L ('init') and/or sign(θ0)·σ ⊙ m_L ('signed-constant')"),
       levels: branchLevels.default('all'),
@@ -228,7 +246,7 @@ export const specSchema = z.strictObject({
   branches: z
     .array(branchSchema)
     .default([])
-    .describe('controls hanging off chain levels, e.g. [{"kind":"random-reinit","count":3}, {"kind":"supermask"}] (kinds: random-reinit, random-mask, supermask, learned-supermask)'),
+    .describe('controls hanging off chain levels, e.g. [{"kind":"random-reinit","count":3}, {"kind":"supermask"}] (kinds: random-reinit, random-mask, layer-shuffle, supermask, learned-supermask)'),
 });
 
 export type SpecInput = z.input<typeof specSchema>;

@@ -1,6 +1,6 @@
 import type { InitName } from '../models/init.js';
 import type { Masks, Model, Weights } from '../models/types.js';
-import { randomMasks } from '../pruning/masker.js';
+import { randomMasks, shuffledMasks } from '../pruning/masker.js';
 import type { BranchKind, BranchSpec } from '../spec/schema.js';
 import type { Step } from '../spec/step.js';
 import type { Rng } from '../util/rng.js';
@@ -70,6 +70,18 @@ export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
         replicate: r,
         build: (x) => {
           const masks = randomMasks(x.model, x.masks, x.rng);
+          return { kind: 'train', init: resetOf('rewind')({ ...resetInputs(x), masks }), masks };
+        },
+      })),
+  },
+  'layer-shuffle': {
+    describe: "m_L's kept positions permuted within each layer, from θ0, trained the full schedule (Su et al. 2020)",
+    expand: (b) =>
+      replicates(b.count, (r) => ({
+        label: b.label ?? b.kind,
+        replicate: r,
+        build: (x) => {
+          const masks = shuffledMasks(x.model, x.masks, x.rng);
           return { kind: 'train', init: resetOf('rewind')({ ...resetInputs(x), masks }), masks };
         },
       })),
