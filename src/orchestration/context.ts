@@ -3,7 +3,7 @@ import { loadDataset } from '../data/index.js';
 import type { Dataset, DataOptions } from '../data/types.js';
 import { buildModel, type Model } from '../models/index.js';
 import type { LoadedSpec } from '../spec/load.js';
-import type { Mask0Name, Spec } from '../spec/schema.js';
+import type { DuringSpec, Mask0Name, Spec } from '../spec/schema.js';
 import { checkSpec } from '../spec/check.js';
 import { resolveStrategy, type BranchTask, type Strategy } from '../strategies/index.js';
 import { planTraining, type TrainingPlan } from '../training/schedule.js';
@@ -34,6 +34,8 @@ export interface Chain {
   readonly strategy: Strategy;
   readonly criterion: Spec['pruning']['criterion'];
   readonly mask0: Mask0Name;
+  /** pruning during training (gradual, dynamic, early-bird) instead of between levels; null = between */
+  readonly during: DuringSpec | null;
   /** the branch rows hanging off this chain's levels (spec.branches, expanded and filtered) */
   readonly branches: readonly BranchTask[];
 }
@@ -73,6 +75,7 @@ export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
     strategy: resolveStrategy(c.reset, plan),
     criterion: c.criterion ?? spec.pruning.criterion,
     mask0: c.mask0,
+    during: c.during,
     branches: checked.tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
   }));
   return { backend, data, model, plan, chains, warnings: checked.warnings };

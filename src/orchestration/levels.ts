@@ -1,6 +1,7 @@
 import type { Masks, Weights } from '../models/index.js';
 import { maskHash, sparsity } from '../pruning/index.js';
-import { train, type LevelSchedule, type TrainResult } from '../training/loop.js';
+import { train, type LevelSchedule, type StepCallback, type TrainResult } from '../training/loop.js';
+import type { LevelRecord } from '../storage/db.js';
 import { trialSeed, type Context } from './context.js';
 
 /** How a finished level is trained and stored: shared by chains and branches. The file layout
@@ -12,7 +13,7 @@ export async function trainLevel(
   ctx: Context,
   job: string,
   level: number,
-  args: { init: Weights; masks: Masks; frozen?: Weights; schedule: LevelSchedule; trial: number; snapshotAt?: number[] },
+  args: { init: Weights; masks: Masks; frozen?: Weights; schedule: LevelSchedule; trial: number; snapshotAt?: number[]; stepCallbacks?: StepCallback[]; orderLevel?: number },
 ): Promise<TrainResult> {
   const steps = args.schedule.kind === 'replay' ? ctx.plan.iterations - args.schedule.from : args.schedule.steps;
   ctx.emit({ type: 'level-start', job, level, steps });
@@ -25,8 +26,9 @@ export async function trainLevel(
     masks: args.masks,
     frozen: args.frozen,
     // Same batches at the same step for every chain of a trial: comparisons are paired.
-    orderKey: dataOrder(ctx, args.trial, level),
+    orderKey: dataOrder(ctx, args.trial, args.orderLevel ?? level),
     snapshotAt: args.snapshotAt,
+    stepCallbacks: args.stepCallbacks,
     callbacks: {
       onStep: (done, total) => ctx.emit({ type: 'step', job, done, total }),
       shouldStop: ctx.shouldStop,
@@ -47,6 +49,7 @@ export function record(
   res: Outcome,
   started: number,
   artifacts: Record<string, Artifact>,
+  extra: Pick<LevelRecord, 'churn' | 'distances' | 'compute'> = {},
 ): void {
   const sp = sparsity(ctx.model, masks);
   const seconds = (Date.now() - started) / 1000;
@@ -62,6 +65,7 @@ export function record(
     wallSeconds: seconds,
     backend: ctx.backend,
     artifacts,
+    ...extra,
   });
   ctx.emit({
     type: 'level-done',

@@ -135,6 +135,26 @@ export function prune(a: PruneArgs): Masks {
   return out;
 }
 
+/** Weights pruned together: one pool per layer under layerwise scope (at that layer's rate),
+ *  one of every layer not excluded under global scope (at globalRate). Excluded layers are in none. */
+export interface PrunePool {
+  readonly names: readonly string[];
+  readonly rate: number;
+}
+
+export function prunePools(model: Model, spec: PruningSpec): PrunePool[] {
+  const layers = model.params.filter(isPrunable).filter((p) => !isExcluded(p, spec.exclude ?? []));
+  if (spec.scope === 'layerwise') return layers.map((p) => ({ names: [p.name], rate: spec.rates[p.kind as 'conv' | 'fc' | 'output'] }));
+  return [{ names: layers.map((p) => p.name), rate: spec.globalRate }];
+}
+
+/** In place: removes the lowest-scoring alive weights of the named tensors from `masks` until
+ *  `keep` of them remain (ties at the threshold broken at random from `rng`, as in prune). */
+export function keepTop(masks: Masks, names: readonly string[], scores: Weights, keep: number, rng: Rng): void {
+  const candidates = pool(names.map((n, layer) => ({ layer, alive: masks[n], scores: scores[n] })));
+  removeLowest(candidates, candidates.scores.length - keep, [...names], masks, rng);
+}
+
 /** The mask with each layer's kept positions permuted within that layer (Su et al. 2020's
  *  layer-wise shuffle control: per-layer counts kept, positions random). For a mask this is
  *  the same distribution as randomMasks; it is its own branch so tables name the control. */

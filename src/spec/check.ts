@@ -7,6 +7,7 @@ import { planTraining, type TrainingPlan } from '../training/schedule.js';
 import { SpecError, UserError } from '../util/errors.js';
 import type { LoadedSpec } from './load.js';
 import type { Spec } from './schema.js';
+import { stepToIterations } from './step.js';
 
 /**
  * Everything a spec says, checked before any backend, data or database is touched: the data
@@ -66,6 +67,7 @@ function check(spec: Spec): CheckedSpec {
   });
   const tasks = checkChainsAndBranches(spec);
   checkPruning(spec, model);
+  checkDuring(spec, plan);
   return { meta, model, plan, strategies, tasks, warnings: twinChains(spec, strategies, plan) };
 }
 
@@ -93,6 +95,25 @@ export function checkChainsAndBranches(spec: Spec): BranchTask[] {
     }
   }
   return tasks;
+}
+
+/** Chains that prune while training start from θ0 with pruned weights at zero, and update within the schedule. */
+function checkDuring(spec: Spec, plan: TrainingPlan): void {
+  spec.strategies.forEach((c, i) => {
+    if (!c.during) return;
+    const at = `strategies.${i}`;
+    if (c.reset !== 'rewind') throw new SpecError(`${at}.reset`, `${at}.reset: a chain with "during" trains θ0 once per level, so its reset must be "rewind" (got "${c.reset}")`);
+    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: a chain with "during" keeps pruned weights at zero (regrown ones start at 0): remove mask0 "${c.mask0}"`);
+    if (c.criterion !== null) throw new SpecError(`${at}.criterion`, `${at}.criterion: a chain with "during" prunes by magnitude as it trains: remove "criterion"`);
+    const d = c.during;
+    const steps = (x: Parameters<typeof stepToIterations>[0]) => stepToIterations(x, plan.itersPerEpoch);
+    if (d.kind === 'early-bird') return;
+    const end = d.end === null ? Math.floor(0.75 * plan.iterations) : steps(d.end);
+    const start = d.kind === 'gradual' ? steps(d.start) : 0;
+    if (steps(d.every) < 1) throw new SpecError(`${at}.during.every`, `${at}.during.every: must be at least 1 step`);
+    if (end > plan.iterations) throw new SpecError(`${at}.during.end`, `${at}.during.end: step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}`);
+    if (start > end) throw new SpecError(`${at}.during.start`, `${at}.during.start: step ${start} comes after end (${end}): start earlier or end later`);
+  });
 }
 
 /** pruning.exclude names layers or kinds of the model; some rate applies to some layer that is pruned. */
@@ -134,14 +155,14 @@ const DETERMINISTIC_RESETS = ['rewind', 'sign-constant', 'fine-tune', 'lr-rewind
 
 export function twinChains(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): string[] {
   const out: string[] = [];
-  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: c.criterion ?? spec.pruning.criterion, mask0: c.mask0 }));
+  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: c.criterion ?? spec.pruning.criterion, mask0: c.mask0, during: JSON.stringify(c.during) }));
   const constantLr = spec.training.schedule.kind === 'constant' && plan.warmup === 0;
   for (let i = 0; i < chains.length; i++)
     for (let j = i + 1; j < chains.length; j++) {
       const a = chains[i];
       const b = chains[j];
       // 'random' scores and random resets draw from streams keyed by the chain name: two such chains are independent draws
-      if (a.criterion !== b.criterion || a.mask0 !== b.mask0 || a.criterion === 'random') continue;
+      if (a.criterion !== b.criterion || a.mask0 !== b.mask0 || a.during !== b.during || a.criterion === 'random') continue;
       if (a.s.base === b.s.base && a.s.k === b.s.k && DETERMINISTIC_RESETS.includes(a.s.base))
         out.push(`strategies "${a.name}" and "${b.name}" are the same computation (reset ${a.s.base}${a.s.k ? `@${a.s.k}it` : ''}, criterion ${a.criterion}, mask0 ${a.mask0}): drop one, or change its reset, criterion or mask0`);
       const pair = [a, b].map((c) => (c.s.base === 'lr-rewind' && c.s.k === 0 ? 'lr' : c.s.base === 'fine-tune' ? 'ft' : '')).sort().join('+');

@@ -140,9 +140,67 @@ export const pruningSchema = z.strictObject({
 export const MASK0_ACTIONS = ['zero', 'freeze-init', 'freeze-init-or-zero'] as const;
 export type Mask0Name = (typeof MASK0_ACTIONS)[number];
 
+/**
+ * Pruning during training (docs/PAPERS.md#when-to-prune): level L of such a chain trains θ0
+ * once, for the full schedule, while callbacks move the mask to level L's per-layer counts
+ * (the counts iterative pruning has at level L).
+ */
+export const duringSchema = z.discriminatedUnion('kind', [
+  z
+    .strictObject({
+      kind: z.literal('gradual'),
+      start: step.default(it(0)).describe('first mask update t0'),
+      end: step.nullable().default(null).describe("last mask update t0 + nΔt, where the level's sparsity is reached; null = 75% of training.iterations"),
+      every: step.default(it(100)).describe('Δt: steps between mask updates'),
+    })
+    .describe("gradual magnitude pruning (Zhu & Gupta 2017): from dense, sparsity s_t = s_f(1 − (1 − (t − t0)/(nΔt))³), the smallest |w| removed at each update"),
+  z
+    .strictObject({
+      kind: z.literal('dynamic'),
+      regrow: z.enum(['random', 'gradient']).describe('random: SET (Mocanu et al. 2018); gradient: RigL (Evci et al. 2020), largest |∂L/∂w| of the step’s batch'),
+      dropFraction: z.number().gt(0).lt(1).default(0.3).describe('α: fraction of each layer’s kept weights moved at the first update, cosine-decayed to 0 at `end` (RigL)'),
+      end: step.nullable().default(null).describe('T_end: no updates from here on; null = 75% of training.iterations (RigL)'),
+      every: step.default(it(100)).describe('ΔT: steps between mask updates'),
+    })
+    .describe('dynamic sparse training at a fixed per-layer count, from a random mask: drop the smallest |w|, regrow as many at zero with optimizer state reset'),
+  z
+    .strictObject({
+      kind: z.literal('early-bird'),
+      epsilon: z.number().gt(0).lt(1).default(0.1).describe('ε: detection threshold on the normalized Hamming distance (You et al.: 0.1)'),
+      window: z.number().int().positive().default(5).describe('consecutive distances that must all be below ε (You et al.: 5)'),
+    })
+    .describe("early-bird tickets (You et al. 2020): train dense from θ0, at each evaluation take the magnitude mask at the level's counts; prune where the distance between consecutive masks stays below ε, then retrain θ0 ⊙ m"),
+]);
+
+const duringName = (d: z.output<typeof duringSchema>): string =>
+  d.kind === 'gradual' ? 'gradual' : d.kind === 'early-bird' ? `early-bird@${d.epsilon}` : d.regrow === 'gradient' ? 'rigl' : 'set';
+
+/** Shorthand chain strings for pruning during training: gradual, set, rigl, early-bird[@ε]. */
+function duringShorthand(s: string): z.output<typeof duringSchema> | null {
+  if (s === 'gradual') return duringSchema.parse({ kind: 'gradual' });
+  if (s === 'set' || s === 'rigl') return duringSchema.parse({ kind: 'dynamic', regrow: s === 'set' ? 'random' : 'gradient' });
+  const eb = /^early-bird(?:@(.+))?$/.exec(s);
+  if (eb) {
+    const epsilon = eb[1] === undefined ? undefined : Number(eb[1]);
+    const r = duringSchema.safeParse({ kind: 'early-bird', epsilon });
+    if (!r.success || Number.isNaN(epsilon)) throw new Error(`"${s}": ε must be a number in (0, 1), e.g. early-bird@0.1`);
+    return r.data;
+  }
+  return null;
+}
+
 /** A chain: a reset strategy, optionally with its own mask criterion and mask-0 action. A plain string is shorthand for {reset}. */
 export const chainSchema = z.union([
-  z.string().transform((reset) => ({ reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], mask0: 'zero' as Mask0Name })),
+  z.string().transform((reset, ctx) => {
+    let during: null | z.output<typeof duringSchema> = null;
+    try {
+      during = duringShorthand(reset);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+    return { reset: during ? 'rewind' : reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], mask0: 'zero' as Mask0Name, during };
+  }),
   z
     .strictObject({
       reset: z.string().describe('reset strategy ("mask-1 action"), e.g. "rewind", "rewind@1000it", "signed-reshuffle"'),
@@ -154,12 +212,17 @@ export const chainSchema = z.union([
         .describe(
           'what pruned weights hold while training (Zhou et al. mask-0 action): zero; freeze-init = frozen at θ0; freeze-init-or-zero = frozen at θ0 if the weight moved away from zero in the training that pruned it (|w_f| ≥ |w_i|), else zero',
         ),
+      during: duringSchema
+        .nullable()
+        .default(null)
+        .describe('prune while training (gradual: Zhu & Gupta; dynamic: SET, RigL; early-bird: You et al.) instead of between levels; needs reset "rewind" and mask0 "zero". Shorthand strings: "gradual", "set", "rigl", "early-bird", "early-bird@0.05"'),
     })
     .transform((c) => ({
       reset: c.reset,
-      name: c.name ?? [c.reset, c.criterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/'),
+      name: c.name ?? (c.during ? duringName(c.during) : [c.reset, c.criterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
       criterion: c.criterion,
       mask0: c.mask0,
+      during: c.during,
     })),
 ]);
 
@@ -256,6 +319,7 @@ export type ModelSpec = Spec['model'];
 export type TrainingSpec = Spec['training'];
 export type PruningSpec = Spec['pruning'];
 export type ChainSpec = Spec['strategies'][number];
+export type DuringSpec = z.output<typeof duringSchema>;
 export type Criterion = (typeof PRUNING_CRITERIA)[number];
 export type BranchSpec = Spec['branches'][number];
 export type BranchKind = BranchSpec['kind'];
