@@ -107,7 +107,10 @@ function checkDuring(spec: Spec, plan: TrainingPlan): void {
     if (c.criterion !== null) throw new SpecError(`${at}.criterion`, `${at}.criterion: a chain with "during" prunes by magnitude as it trains: remove "criterion"`);
     const d = c.during;
     const steps = (x: Parameters<typeof stepToIterations>[0]) => stepToIterations(x, plan.itersPerEpoch);
-    if (d.kind === 'early-bird') return;
+    if (d.kind === 'early-bird') {
+      if (!(d.epsilon > 0 && d.epsilon < 1)) throw new SpecError(at, `${at}: "${c.name}": ε must be a number in (0, 1), e.g. early-bird@0.1`);
+      return;
+    }
     const end = d.end === null ? Math.floor(0.75 * plan.iterations) : steps(d.end);
     const start = d.kind === 'gradual' ? steps(d.start) : 0;
     if (steps(d.every) < 1) throw new SpecError(`${at}.during.every`, `${at}.during.every: must be at least 1 step`);
