@@ -6,6 +6,7 @@ import { initBackend } from '../src/backend/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec } from '../src/spec/index.js';
 import { checkSpec } from '../src/spec/check.js';
+import { withDb } from '../src/reporting/db.js';
 import { levelRows, tinySpec, tmp } from './helpers.js';
 
 /**
@@ -121,6 +122,19 @@ test('when to prune: one experiment, same % remaining per level, churn, distance
     assert.ok(d < T);
     assert.equal(e.total_iterations, d + T);
     assert.equal(e.total_multiply_adds, d * stepMacs(denseKept) + T * stepMacs(kept(e.result_id)));
+  }
+
+  // lth plot --kind compute: one point per (series, level), at the stored totals and accuracies.
+  const { figureSpec } = await import('../src/reporting/plot.js');
+  const fig = withDb(db, (d) => figureSpec(d, 'tiny', { kind: 'compute' })) as { data: { values: { series: string; level: number; macs: number; accuracy: number }[] } };
+  const pts = fig.data.values;
+  const chainRows = rows.filter((r) => r.total_multiply_adds !== null);
+  assert.equal(pts.length, chainRows.length);
+  for (const p of pts) {
+    const [s, b] = p.series.split(':');
+    const r = at(s, p.level, b ?? null);
+    assert.equal(p.macs, r.total_multiply_adds);
+    assert.ok(Math.abs(p.accuracy - (r.early_stop_test_accuracy as number) * 100) < 1e-9);
   }
 
   // Determinism: the same spec again stores the same rows, churn and distances.
