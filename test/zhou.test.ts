@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { AT_INIT_CRITERIA, type AtInitCriterion } from '../src/pruning/saliency.js';
 import assert from 'node:assert/strict';
 import { buildModel, initialize, initStd, type Masks, type Model, type Weights } from '../src/models/index.js';
 import { denseMasks, prune, pruneCount, randomMasks, remainingAfter, sparsity } from '../src/pruning/index.js';
@@ -35,7 +36,7 @@ const pruningAt = (fc: number) => specSchema.parse({ name: 'x', pruning: { rates
 const maskWith = (criterion: Criterion, fc = 0.5, seed = 1) => [...prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningAt(fc), criterion, rng: makeRng(seed) }).k];
 
 // |w_i| = .1 .9 .5 .3 .7 .2   |w_f| = .8 .1 .6 .45 .05 .25   signs i: + - + - + +   f: + - - + + -
-const expected: Record<Exclude<Criterion, 'random'>, { fc: number; mask: number[] }> = {
+const expected: Record<Exclude<Criterion, 'random' | AtInitCriterion>, { fc: number; mask: number[] }> = {
   large_final: { fc: 0.5, mask: [1, 0, 1, 1, 0, 0] },
   small_final: { fc: 0.5, mask: [0, 1, 0, 0, 1, 1] },
   large_init: { fc: 0.5, mask: [0, 1, 1, 0, 1, 0] },
@@ -60,8 +61,8 @@ for (const [criterion, e] of Object.entries(expected)) {
   });
 }
 
-test('every criterion of the schema has a hand-computed test (random is tested for counts and seeding)', () => {
-  assert.deepEqual([...Object.keys(expected), 'random'].sort(), [...PRUNING_CRITERIA].sort());
+test('every criterion of the schema has a hand-computed test (random is tested for counts and seeding; snip, grasp, synflow in test/at-init.test.ts)', () => {
+  assert.deepEqual([...Object.keys(expected), 'random', ...AT_INIT_CRITERIA].sort(), [...PRUNING_CRITERIA].sort());
 });
 
 test('random criterion: exact count, reproducible from the seed, different across seeds', () => {

@@ -1,5 +1,5 @@
 import type { InitName, Masks, Model, Weights } from '../models/index.js';
-import { randomMasks } from '../pruning/index.js';
+import { randomMasks, shuffledMasks } from '../pruning/index.js';
 import type { BranchKind, BranchSpec, Step } from '../spec/index.js';
 import type { Rng } from '../util/index.js';
 import { resetOf, type ResetInputs } from '../resets/index.js';
@@ -66,6 +66,17 @@ export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
         replicate: r,
         build: (x) => {
           const masks = randomMasks(x.model, x.masks, x.rng);
+          return { kind: 'train', init: resetOf('rewind')({ ...resetInputs(x), masks }), masks };
+        },
+      })),
+  },
+  'layer-shuffle': {
+    expand: (b) =>
+      replicates(b.count, (r) => ({
+        label: b.label ?? b.kind,
+        replicate: r,
+        build: (x) => {
+          const masks = shuffledMasks(x.model, x.masks, x.rng);
           return { kind: 'train', init: resetOf('rewind')({ ...resetInputs(x), masks }), masks };
         },
       })),

@@ -6,6 +6,7 @@ import { Interrupted, makeRng } from '../util/index.js';
 import { trialSeed, type Chain, type Context } from './context.js';
 import { dataOrder, keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
 import { branchApplies } from './plan.js';
+import { fixedMaskMacs, maskCost, plus } from './compute.js';
 
 /**
  * Branch rows (docs/DESIGN.md#branches): controls hanging off a stored chain level. Each row is committed on
@@ -53,11 +54,13 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       const res = await trainLevel(ctx, job, level, { init: work.init, masks: work.masks, schedule: { kind: 'replay', from: 0 }, trial });
       // Only a mask that differs from the chain's is worth a file (the rest is reproducible from the seed).
       const artifacts = work.masks === chainMasks ? {} : { [file]: packLevel({}, work.masks) };
-      return record(ctx, job, row, work.masks, res, started, artifacts);
+      // A control costs what its chain spent on m_L, plus its own training.
+      const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, work.masks, res.iterations));
+      return record(ctx, job, row, work.masks, res, started, artifacts, { compute });
     }
     case 'evaluate': {
       const p = await evaluateWeights(ctx.model, work.weights, ctx.data);
-      return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {});
+      return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {}, { compute: plus(maskCost(ctx, chain, trial, level), 0, 0) });
     }
     case 'learn-mask': {
       const steps = work.iterations ? stepToIterations(work.iterations, ctx.plan.itersPerEpoch) : ctx.plan.iterations;
@@ -77,7 +80,9 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       });
       const artifact: Artifact = packLevel({}, res.sampled);
       for (const [k, v] of Object.entries(res.scores)) artifact[`s/${k}`] = v;
-      return record(ctx, job, row, res.sampled, res, started, { [file]: artifact });
+      // Score training: forward and backward through the frozen masked network, counted as a step.
+      const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, work.masks, res.iterations));
+      return record(ctx, job, row, res.sampled, res, started, { [file]: artifact }, { compute });
     }
   }
 }

@@ -1,7 +1,7 @@
 import { initBackend, type BackendChoice, type BackendName } from '../backend/index.js';
 import { loadDataset, type Dataset, type DataOptions } from '../data/index.js';
 import { buildModel, type Model } from '../models/index.js';
-import { type LoadedSpec, type Mask0Name, type Spec, checkSpec, type TwinPair } from '../spec/index.js';
+import { type LoadedSpec, type DuringSpec, type Mask0Name, type Spec, checkSpec, type TwinPair } from '../spec/index.js';
 import type { BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
 import { planTraining, type TrainingPlan } from '../training/index.js';
@@ -36,6 +36,8 @@ export interface Chain {
   readonly strategy: Strategy;
   readonly criterion: Spec['pruning']['criterion'];
   readonly mask0: Mask0Name;
+  /** pruning during training (gradual, dynamic, early-bird) instead of between levels; null = between */
+  readonly during: DuringSpec | null;
   /** the branch rows hanging off this chain's levels (spec.branches, expanded and filtered) */
   readonly branches: readonly BranchTask[];
   /** the earlier chain this one is the same computation as (spec/check.ts twinPairs): its levels
@@ -80,6 +82,7 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
     strategy: resolveStrategy(c.reset, plan),
     criterion: c.criterion ?? spec.pruning.criterion,
     mask0: c.mask0,
+    during: c.during,
     branches: checked.tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
     twinOf: checked.twins.find((p) => p.chain === c.name)?.twinOf ?? null,
   }));

@@ -1,7 +1,8 @@
 import { backendLabel } from '../backend/index.js';
 import type { Masks, Weights } from '../models/index.js';
 import { maskHash, sparsity } from '../pruning/index.js';
-import { train, type LevelSchedule, type TrainResult } from '../training/index.js';
+import { train, type LevelSchedule, type StepCallback, type TrainResult } from '../training/index.js';
+import type { LevelRecord } from '../storage/index.js';
 import { trialSeed, type Context } from './context.js';
 
 /** How a finished level is trained and stored: shared by chains and branches. The file layout
@@ -13,7 +14,7 @@ export async function trainLevel(
   ctx: Context,
   job: string,
   level: number,
-  args: { init: Weights; masks: Masks; frozen?: Weights; schedule: LevelSchedule; trial: number; snapshotAt?: number[] },
+  args: { init: Weights; masks: Masks; frozen?: Weights; schedule: LevelSchedule; trial: number; snapshotAt?: number[]; stepCallbacks?: StepCallback[]; orderLevel?: number },
 ): Promise<TrainResult> {
   const steps = args.schedule.kind === 'replay' ? ctx.plan.iterations - args.schedule.from : args.schedule.steps;
   ctx.emit({ type: 'level-start', job, level, steps });
@@ -26,8 +27,9 @@ export async function trainLevel(
     masks: args.masks,
     frozen: args.frozen,
     // Same batches at the same step for every chain of a trial: comparisons are paired.
-    orderKey: dataOrder(ctx, args.trial, level),
+    orderKey: dataOrder(ctx, args.trial, args.orderLevel ?? level),
     snapshotAt: args.snapshotAt,
+    stepCallbacks: args.stepCallbacks,
     callbacks: {
       onStep: (done, total) => ctx.emit({ type: 'step', job, done, total }),
       shouldStop: ctx.shouldStop,
@@ -48,6 +50,7 @@ export function record(
   res: Outcome,
   started: number,
   artifacts: Record<string, Artifact>,
+  extra: Pick<LevelRecord, 'churn' | 'distances' | 'compute'> = {},
 ): void {
   const sp = sparsity(ctx.model, masks);
   const seconds = (Date.now() - started) / 1000;
@@ -64,6 +67,7 @@ export function record(
     // the device too, e.g. "webgpu:llvmpipe (software)": what actually ran
     backend: backendLabel(),
     artifacts,
+    ...extra,
   });
   ctx.emit({
     type: 'level-done',

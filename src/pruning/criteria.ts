@@ -12,6 +12,8 @@ export interface ScoreInputs {
   readonly final: Float32Array;
   readonly alive: Uint8Array;
   readonly rng: Rng;
+  /** the score computed from the network (SNIP, GraSP, SynFlow: src/pruning/saliency.ts) */
+  readonly saliency?: Float32Array;
 }
 
 export type ScoreFn = (x: ScoreInputs) => Float32Array;
@@ -39,6 +41,12 @@ const jointRank = (a: Float32Array, b: Float32Array, alive: Uint8Array): Float32
   return ra.map((v, i) => Math.min(v, rb[i]));
 };
 
+/** The network-level saliency, which the masker is given for the at-init criteria. */
+const given = (name: string) => (x: ScoreInputs): Float32Array => {
+  if (!x.saliency) throw new Error(`criterion ${name} scores the network at θ0: pass prune() a saliency function`);
+  return x.saliency;
+};
+
 /** A score function carrying its one-line help (what is kept). */
 export type CriterionDef = ScoreFn & { readonly help: string };
 const criterion = (help: string, score: ScoreFn): CriterionDef => Object.assign(score, { help });
@@ -64,6 +72,10 @@ export const CRITERIA = {
   large_final_diff_sign: criterion('keep the largest |w_f| among weights whose sign flipped', (x) =>
     map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
   ),
+  // At initialization (docs/PAPERS.md#when-to-prune): scores of θ0 that need the network.
+  snip: criterion('keep the largest |g ⊙ θ0| on a data sample (Lee et al. 2019, SNIP)', given('snip')),
+  grasp: criterion('keep the largest θ0 ⊙ Hg, i.e. remove the highest −θ0 ⊙ Hg (Wang et al. 2020, GraSP)', given('grasp')),
+  synflow: criterion('keep the largest data-free path-norm saliency θ ⊙ ∂R/∂θ, iterated (Tanaka et al. 2020, SynFlow)', given('synflow')),
 } satisfies Record<string, CriterionDef>;
 
 export type CriterionName = keyof typeof CRITERIA;

@@ -1,3 +1,4 @@
 export { CRITERIA, type ScoreFn, type ScoreInputs } from './criteria.js';
-export { denseMasks, isExcluded, layerOf, maskHash, prune, pruneCount, randomMasks, remainingAfter, sparsity, type PruneArgs, type Sparsity } from './masker.js';
+export { denseMasks, isExcluded, keepTop, prunePools, type PrunePool, layerOf, maskHash, prune, pruneCount, randomMasks, remainingAfter, shuffledMasks, sparsity, type PruneArgs, type Sparsity } from './masker.js';
 export type { CriterionName } from './criteria.js';
+export { AT_INIT_CRITERIA, AT_INIT_DEFAULTS, atInitScores, isAtInit, saliencySample, type AtInitCriterion, type SaliencySample } from './saliency.js';

@@ -84,6 +84,12 @@ export interface PruneArgs {
   rng: Rng;
   /** prune as many weights as this many iterative rounds would, in one go (one-shot level L: rounds = L); default 1 */
   rounds?: number;
+  /** scores that need the network (src/pruning/saliency.ts), for the masks pruned so far;
+   *  required by the at-init criteria (snip, grasp, synflow) */
+  saliency?: (masks: Masks) => Weights;
+  /** reach the level's count in this many rounds, rescoring in between, the kept fraction
+   *  shrinking geometrically (SynFlow, Tanaka et al. 2020, Algorithm 1); default 1 */
+  iterations?: number;
 }
 
 /** The layer a tensor belongs to: "fc1/kernel" → "fc1". */
@@ -96,32 +102,68 @@ export const isExcluded = (p: { name: string; kind: string }, exclude: readonly 
  * One pruning level: score alive weights with the criterion, remove the lowest fraction of what
  * remains. Layers in `spec.exclude` keep their mask and, under global scope, are left out of
  * the pool, so `globalRate` is a fraction of the other layers' survivors (OpenLTH's
- * `prunable_layer_names`).
+ * `prunable_layer_names`). With `iterations` n > 1, round k of n keeps
+ * round(alive · (target/alive)^(k/n)) of each pool (the last round exactly the target).
  */
 export function prune(a: PruneArgs): Masks {
-  const score = CRITERIA[a.criterion ?? a.spec.criterion];
+  const criterion = a.criterion ?? a.spec.criterion;
+  const score = CRITERIA[criterion];
   const rounds = a.rounds ?? 1;
-  const removed = (alive: number, rate: number) => alive - remainingAfter(alive, rate, rounds);
+  const iterations = a.iterations ?? 1;
   const layers = a.model.params.filter(isPrunable);
   const names = layers.map((p) => p.name);
   const out: Masks = {};
-  const parts = layers.map((p, layer) => {
-    const alive = a.masks[p.name];
-    out[p.name] = Uint8Array.from(alive);
-    return { layer, alive, scores: score({ init: a.init[p.name], final: a.final[p.name], alive, rng: a.rng }) };
-  });
+  for (const p of layers) out[p.name] = Uint8Array.from(a.masks[p.name]);
   const exclude = a.spec.exclude ?? [];
-  const prunable = parts.filter((_, i) => !isExcluded(layers[i], exclude));
-  if (a.spec.scope === 'layerwise') {
-    parts.forEach((part, i) => {
-      if (isExcluded(layers[i], exclude)) return;
-      const candidates = pool([part]);
-      const rate = a.spec.rates[layers[i].kind as 'conv' | 'fc' | 'output'];
-      removeLowest(candidates, removed(candidates.scores.length, rate), names, out, a.rng);
+  const kept = layers.map((p, i) => i).filter((i) => !isExcluded(layers[i], exclude));
+  // Pools pruned together: each layer alone (layerwise) or all not excluded (global).
+  const groups = a.spec.scope === 'layerwise' ? kept.map((i) => [i]) : [kept];
+  const rate = (g: number[]) => (a.spec.scope === 'layerwise' ? a.spec.rates[layers[g[0]].kind as 'conv' | 'fc' | 'output'] : a.spec.globalRate);
+  const start = groups.map((g) => g.reduce((n, i) => n + countAlive(a.masks[names[i]]), 0));
+  const target = groups.map((g, j) => remainingAfter(start[j], rate(g), rounds));
+  for (let it = 1; it <= iterations; it++) {
+    const sal = a.saliency?.(out);
+    const scores = layers.map((p) => score({ init: a.init[p.name], final: a.final[p.name], alive: out[p.name], rng: a.rng, saliency: sal?.[p.name] }));
+    groups.forEach((g, j) => {
+      const keep = it === iterations || start[j] === 0 ? target[j] : Math.round(start[j] * (target[j] / start[j]) ** (it / iterations));
+      const candidates = pool(g.map((i) => ({ layer: i, alive: out[names[i]], scores: scores[i] })));
+      removeLowest(candidates, candidates.scores.length - keep, names, out, a.rng);
     });
-  } else {
-    const candidates = pool(prunable);
-    removeLowest(candidates, removed(candidates.scores.length, a.spec.globalRate), names, out, a.rng);
+  }
+  return out;
+}
+
+/** Weights pruned together: one pool per layer under layerwise scope (at that layer's rate),
+ *  one of every layer not excluded under global scope (at globalRate). Excluded layers are in none. */
+export interface PrunePool {
+  readonly names: readonly string[];
+  readonly rate: number;
+}
+
+export function prunePools(model: Model, spec: PruningSpec): PrunePool[] {
+  const layers = model.params.filter(isPrunable).filter((p) => !isExcluded(p, spec.exclude ?? []));
+  if (spec.scope === 'layerwise') return layers.map((p) => ({ names: [p.name], rate: spec.rates[p.kind as 'conv' | 'fc' | 'output'] }));
+  return [{ names: layers.map((p) => p.name), rate: spec.globalRate }];
+}
+
+/** In place: removes the lowest-scoring alive weights of the named tensors from `masks` until
+ *  `keep` of them remain (ties at the threshold broken at random from `rng`, as in prune). */
+export function keepTop(masks: Masks, names: readonly string[], scores: Weights, keep: number, rng: Rng): void {
+  const candidates = pool(names.map((n, layer) => ({ layer, alive: masks[n], scores: scores[n] })));
+  removeLowest(candidates, candidates.scores.length - keep, [...names], masks, rng);
+}
+
+/** The mask with each layer's kept positions permuted within that layer (Su et al. 2020's
+ *  layer-wise shuffle control: per-layer counts kept, positions random). For a mask this is
+ *  the same distribution as randomMasks; it is its own branch so tables name the control. */
+export function shuffledMasks(model: Model, masks: Masks, rng: Rng): Masks {
+  const out: Masks = {};
+  for (const p of model.params.filter(isPrunable)) {
+    const m = masks[p.name];
+    const perm = permutation(m.length, rng);
+    const r = new Uint8Array(m.length);
+    for (let j = 0; j < m.length; j++) r[perm[j]] = m[j];
+    out[p.name] = r;
   }
   return out;
 }

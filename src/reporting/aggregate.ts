@@ -21,11 +21,16 @@ export interface LevelRow {
   backend: string;
   mask_hash: string;
   result_id: number;
+  /** training compute to reach this row, earlier levels and dense training included (null: not recorded) */
+  total_iterations: number | null;
+  total_multiply_adds: number | null;
+  /** early-bird: the dense step the mask was taken at */
+  detection_iteration: number | null;
   /** seed of the (strategy, trial) chain; null if the chain row is missing */
   seed: number | null;
 }
 
-export type Unit = 'accuracy' | 'iteration' | 'loss' | 'seconds';
+export type Unit = 'accuracy' | 'iteration' | 'loss' | 'seconds' | 'multiply-adds';
 
 export interface MetricDef {
   id: string;
@@ -46,6 +51,9 @@ export const METRICS: readonly MetricDef[] = [
   { id: 'final-accuracy', column: 'final_test_accuracy', label: 'Final test accuracy (%)', short: 'final test acc (%)', unit: 'accuracy', higherIsBetter: true },
   { id: 'es-val-accuracy', column: 'early_stop_val_accuracy', label: 'Validation accuracy at early stop (%)', short: 'val acc @ES (%)', unit: 'accuracy', higherIsBetter: true },
   { id: 'es-val-loss', column: 'early_stop_val_loss', label: 'Validation loss at early stop', short: 'val loss @ES', unit: 'loss', higherIsBetter: false },
+  { id: 'total-iterations', column: 'total_iterations', label: 'Training iterations to reach the level, earlier levels included', short: 'total iterations', unit: 'iteration', higherIsBetter: false },
+  { id: 'total-macs', column: 'total_multiply_adds', label: 'Training multiply-adds to reach the level, earlier levels included', short: 'total MACs', unit: 'multiply-adds', higherIsBetter: false },
+  { id: 'detection-iteration', column: 'detection_iteration', label: 'Early-bird detection iteration', short: 'EB detection', unit: 'iteration', higherIsBetter: false },
   { id: 'wall-seconds', column: 'wall_seconds', label: 'Wall time per level (s)', short: 'wall (s)', unit: 'seconds', higherIsBetter: false },
 ];
 

@@ -37,6 +37,8 @@ export function formatValue(unit: Unit, displayValue: number): string {
       return displayValue.toFixed(4);
     case 'seconds':
       return displayValue.toFixed(1);
+    case 'multiply-adds':
+      return displayValue.toExponential(2);
   }
 }
 

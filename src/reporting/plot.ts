@@ -14,7 +14,7 @@ import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
 import { anatomy, anatomySpec } from './anatomy.js';
 
-export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'all', 'masks'] as const;
+export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'compute', 'all', 'masks'] as const;
 export type PlotKind = (typeof PLOT_KINDS)[number];
 export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
 export type ErrorBars = (typeof ERROR_BARS)[number];
@@ -218,6 +218,59 @@ export function curvesSpec(s: Summary, data: CurveDatum[]): VlSpec {
   };
 }
 
+export interface ComputeDatum {
+  series: string;
+  level: number;
+  percent: number;
+  /** mean training multiply-adds to reach the level over trials (docs/SCHEMA.md, table compute) */
+  macs: number;
+  /** mean test accuracy at early stop, % */
+  accuracy: number;
+}
+
+/** One point per (series, level) with both a compute total and an accuracy; rows without compute are left out. */
+export function computeData(s: Summary, series?: string[]): ComputeDatum[] {
+  const out: ComputeDatum[] = [];
+  for (const se of s.series) {
+    if (series && !series.includes(se.key)) continue;
+    for (const l of s.levels) {
+      const acc = l.cells[se.key]?.['es-accuracy'];
+      const macs = l.cells[se.key]?.['total-macs'];
+      if (acc && macs) out.push({ series: se.key, level: l.level, percent: l.percentRemaining, macs: macs.mean, accuracy: acc.mean * 100 });
+    }
+  }
+  return out;
+}
+
+/** Test accuracy at early stop vs the training compute spent to reach each level (log scale). */
+export function computeSpec(s: Summary, data: ComputeDatum[]): VlSpec {
+  if (!data.length) throw new UserError(`nothing to plot for ${s.experiment}: no compute totals (rows written before schema version 3 have none; re-run into a new database)`);
+  const x = { field: 'macs', type: 'quantitative' as const, title: 'Training multiply-adds to reach the level (log)', scale: { type: 'log' as const }, axis: { format: '.0e' } };
+  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'Test accuracy at early stop (%)', scale: { zero: false } };
+  return {
+    width: 420,
+    height: 300,
+    title: { text: 'Accuracy vs training compute', subtitle: `${s.experiment}: mean over trials; dense training and earlier levels included; sparse steps at dense cost × density (RigL's count)` },
+    data: { values: data },
+    encoding: { x, y, color: SERIES_COLOR, order: { field: 'level' } },
+    layer: [
+      { mark: { type: 'line' as const, strokeWidth: 1.5, opacity: 0.7 } },
+      {
+        mark: { type: 'point' as const, filled: true, size: 36 },
+        encoding: {
+          tooltip: [
+            { field: 'series', title: 'Strategy' },
+            { field: 'level', title: 'Level' },
+            { field: 'percent', title: '% remaining', format: '.1f' },
+            { field: 'macs', title: 'multiply-adds', format: '.3e' },
+            { field: 'accuracy', title: 'test acc @ES (%)', format: '.2f' },
+          ],
+        },
+      },
+    ],
+  };
+}
+
 const CONFIG = {
   font: FONT,
   background: 'white',
@@ -256,6 +309,8 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
       const a = anatomy(db, experiment, { strategy: opts.series?.[0], trial: opts.trial, heatmapLevels: levels, level: levels ? Math.max(...levels) : undefined });
       return { ...schema, ...anatomySpec(a) };
     }
+    case 'compute':
+      return { ...schema, ...computeSpec(s, computeData(summarizeExperiment(db, experiment, ['es-accuracy', 'total-macs']), opts.series)) };
     case 'all':
       return {
         ...schema,

@@ -7,6 +7,7 @@ import { planTraining, type TrainingPlan } from '../training/index.js';
 import { SpecError, UserError } from '../util/index.js';
 import type { LoadedSpec } from './load.js';
 import type { Spec } from './schema.js';
+import { stepToIterations } from './step.js';
 
 /**
  * Everything a spec says, checked before any backend, data or database is touched: the data
@@ -68,6 +69,7 @@ function check(spec: Spec): CheckedSpec {
   });
   const tasks = checkChainsAndBranches(spec);
   checkPruning(spec, model);
+  checkDuring(spec, plan);
   const twins = twinPairs(spec, strategies, plan);
   return { meta, model, plan, strategies, tasks, twins, warnings: twins.map(twinWarning) };
 }
@@ -96,6 +98,28 @@ export function checkChainsAndBranches(spec: Spec): BranchTask[] {
     }
   }
   return tasks;
+}
+
+/** Chains that prune while training start from θ0 with pruned weights at zero, and update within the schedule. */
+function checkDuring(spec: Spec, plan: TrainingPlan): void {
+  spec.strategies.forEach((c, i) => {
+    if (!c.during) return;
+    const at = `strategies.${i}`;
+    if (c.reset !== 'rewind') throw new SpecError(`${at}.reset`, `${at}.reset: a chain with "during" trains θ0 once per level, so its reset must be "rewind" (got "${c.reset}")`);
+    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: a chain with "during" keeps pruned weights at zero (regrown ones start at 0): remove mask0 "${c.mask0}"`);
+    if (c.criterion !== null) throw new SpecError(`${at}.criterion`, `${at}.criterion: a chain with "during" prunes by magnitude as it trains: remove "criterion"`);
+    const d = c.during;
+    const steps = (x: Parameters<typeof stepToIterations>[0]) => stepToIterations(x, plan.itersPerEpoch);
+    if (d.kind === 'early-bird') {
+      if (!(d.epsilon > 0 && d.epsilon < 1)) throw new SpecError(at, `${at}: "${c.name}": ε must be a number in (0, 1), e.g. early-bird@0.1`);
+      return;
+    }
+    const end = d.end === null ? Math.floor(0.75 * plan.iterations) : steps(d.end);
+    const start = d.kind === 'gradual' ? steps(d.start) : 0;
+    if (steps(d.every) < 1) throw new SpecError(`${at}.during.every`, `${at}.during.every: must be at least 1 step`);
+    if (end > plan.iterations) throw new SpecError(`${at}.during.end`, `${at}.during.end: step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}`);
+    if (start > end) throw new SpecError(`${at}.during.start`, `${at}.during.start: step ${start} comes after end (${end}): start earlier or end later`);
+  });
 }
 
 /** pruning.exclude names layers or kinds of the model; some rate applies to some layer that is pruned. */
@@ -147,7 +171,7 @@ const DETERMINISTIC_RESETS = ['rewind', 'sign-constant', 'fine-tune', 'lr-rewind
 
 export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): TwinPair[] {
   const out: TwinPair[] = [];
-  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: c.criterion ?? spec.pruning.criterion, mask0: c.mask0 }));
+  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: c.criterion ?? spec.pruning.criterion, mask0: c.mask0, during: JSON.stringify(c.during) }));
   const constantLr = spec.training.schedule.kind === 'constant' && plan.warmup === 0;
   const sourceOf = new Map<string, string>();
   for (let j = 1; j < chains.length; j++)
@@ -155,7 +179,7 @@ export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: Tra
       const a = chains[i];
       const b = chains[j];
       // 'random' scores and random resets draw from streams keyed by the chain name: two such chains are independent draws
-      if (a.criterion !== b.criterion || a.mask0 !== b.mask0 || a.criterion === 'random') continue;
+      if (a.criterion !== b.criterion || a.mask0 !== b.mask0 || a.during !== b.during || a.criterion === 'random') continue;
       let reason: string | null = null;
       if (a.s.base === b.s.base && a.s.k === b.s.k && DETERMINISTIC_RESETS.includes(a.s.base))
         reason = `strategies "${a.name}" and "${b.name}" are the same computation (reset ${a.s.base}${a.s.k ? `@${a.s.k}it` : ''}, criterion ${a.criterion}, mask0 ${a.mask0}): drop one, or change its reset, criterion or mask0`;

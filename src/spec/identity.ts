@@ -50,7 +50,7 @@ export function identityOf(spec: Spec): Identity {
 
 /** The spec hash lth 0.1.0 stored (compute version 1): sha256 of the values differing from the defaults. */
 export function legacyHashV1(spec: Spec): string {
-  const LATER_CHAIN_DEFAULTS: Record<string, unknown> = { mask0: 'zero' };
+  const LATER_CHAIN_DEFAULTS: Record<string, unknown> = { mask0: 'zero', during: null };
   const strip = (s: Spec) => ({
     ...s,
     strategies: s.strategies.map((c) => Object.fromEntries(Object.entries(c).filter(([k, v]) => !(k in LATER_CHAIN_DEFAULTS) || LATER_CHAIN_DEFAULTS[k] !== v))),

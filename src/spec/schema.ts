@@ -116,7 +116,14 @@ export const pruningSchema = z.strictObject({
     ),
   levels: z.number().int().min(0).default(5).describe('pruning levels after the dense level 0; may grow on resume'),
   targetPercent: z.number().gt(0).max(100).nullable().default(null).describe('stop early once % weights remaining ≤ this'),
-  criterion: z.enum(PRUNING_CRITERIA).default('large_final').describe('mask criterion (Zhou et al. 2019); keep the highest scores'),
+  criterion: z.enum(PRUNING_CRITERIA).default('large_final').describe('mask criterion (Zhou et al. 2019; at init: snip, grasp, synflow); keep the highest scores'),
+  atInit: z
+    .strictObject({
+      sample: z.number().int().positive().default(100).describe('training examples (a fixed sample, seeded per trial) SNIP and GraSP score θ0 on'),
+      synflowIterations: z.number().int().positive().default(100).describe('SynFlow rounds per level, the kept fraction shrinking geometrically (Tanaka et al.: 100)'),
+    })
+    .optional()
+    .describe('settings of the at-initialization criteria snip, grasp, synflow (absent = {sample: 100, synflowIterations: 100})'),
   schedule: z
     .enum(['iterative', 'one-shot'])
     .default('iterative')
@@ -129,9 +136,57 @@ export const pruningSchema = z.strictObject({
 export const MASK0_ACTIONS = Object.keys(MASK0) as [Mask0Name, ...Mask0Name[]];
 export type { Mask0Name };
 
+/**
+ * Pruning during training (docs/PAPERS.md#when-to-prune): level L of such a chain trains θ0
+ * once, for the full schedule, while callbacks move the mask to level L's per-layer counts
+ * (the counts iterative pruning has at level L).
+ */
+export const duringSchema = z.discriminatedUnion('kind', [
+  z
+    .strictObject({
+      kind: z.literal('gradual'),
+      start: step.default(it(0)).describe('first mask update t0'),
+      end: step.nullable().default(null).describe("last mask update t0 + nΔt, where the level's sparsity is reached; null = 75% of training.iterations"),
+      every: step.default(it(100)).describe('Δt: steps between mask updates'),
+    })
+    .describe("gradual magnitude pruning (Zhu & Gupta 2017): from dense, sparsity s_t = s_f(1 − (1 − (t − t0)/(nΔt))³), the smallest |w| removed at each update"),
+  z
+    .strictObject({
+      kind: z.literal('dynamic'),
+      regrow: z.enum(['random', 'gradient']).describe('random: SET (Mocanu et al. 2018); gradient: RigL (Evci et al. 2020), largest |∂L/∂w| of the step’s batch'),
+      dropFraction: z.number().gt(0).lt(1).default(0.3).describe('α: fraction of each layer’s kept weights moved at the first update, cosine-decayed to 0 at `end` (RigL)'),
+      end: step.nullable().default(null).describe('T_end: no updates from here on; null = 75% of training.iterations (RigL)'),
+      every: step.default(it(100)).describe('ΔT: steps between mask updates'),
+    })
+    .describe('dynamic sparse training at a fixed per-layer count, from a random mask: drop the smallest |w|, regrow as many at zero with optimizer state reset'),
+  z
+    .strictObject({
+      kind: z.literal('early-bird'),
+      epsilon: z.number().gt(0).lt(1).default(0.1).describe('ε: detection threshold on the normalized Hamming distance (You et al.: 0.1)'),
+      window: z.number().int().positive().default(5).describe('consecutive distances that must all be below ε (You et al.: 5)'),
+    })
+    .describe("early-bird tickets (You et al. 2020): train dense from θ0, at each evaluation take the magnitude mask at the level's counts; prune where the distance between consecutive masks stays below ε, then retrain θ0 ⊙ m"),
+]);
+
+const duringName = (d: z.output<typeof duringSchema>): string =>
+  d.kind === 'gradual' ? 'gradual' : d.kind === 'early-bird' ? `early-bird@${d.epsilon}` : d.regrow === 'gradient' ? 'rigl' : 'set';
+
+/** Shorthand chain strings for pruning during training: gradual, set, rigl, early-bird[@ε]. */
+function duringShorthand(s: string): z.output<typeof duringSchema> | null {
+  if (s === 'gradual') return duringSchema.parse({ kind: 'gradual' });
+  if (s === 'set' || s === 'rigl') return duringSchema.parse({ kind: 'dynamic', regrow: s === 'set' ? 'random' : 'gradient' });
+  const eb = /^early-bird(?:@(.+))?$/.exec(s);
+  // ε is range-checked with the other chain settings (spec/check.ts), for one clear message.
+  if (eb) return { kind: 'early-bird', epsilon: eb[1] === undefined ? 0.1 : Number(eb[1]), window: 5 };
+  return null;
+}
+
 /** A chain: a reset strategy, optionally with its own mask criterion and mask-0 action. A plain string is shorthand for {reset}. */
 export const chainSchema = z.union([
-  z.string().transform((reset) => ({ reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], mask0: 'zero' as Mask0Name })),
+  z.string().transform((reset) => {
+    const during = duringShorthand(reset);
+    return { reset: during ? 'rewind' : reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], mask0: 'zero' as Mask0Name, during };
+  }),
   z
     .strictObject({
       reset: z.string().describe(`reset strategy ("mask-1 action"): ${strategyNames().join(', ')}; rewind and lr-rewind take @k, e.g. "rewind@1000it"`),
@@ -143,12 +198,17 @@ export const chainSchema = z.union([
         .describe(
           'what pruned weights hold while training (Zhou et al. mask-0 action): zero; freeze-init = frozen at θ0; freeze-init-or-zero = frozen at θ0 if the weight moved away from zero in the training that pruned it (|w_f| ≥ |w_i|), else zero',
         ),
+      during: duringSchema
+        .nullable()
+        .default(null)
+        .describe('prune while training (gradual: Zhu & Gupta; dynamic: SET, RigL; early-bird: You et al.) instead of between levels; needs reset "rewind" and mask0 "zero". Shorthand strings: "gradual", "set", "rigl", "early-bird", "early-bird@0.05"'),
     })
     .transform((c) => ({
       reset: c.reset,
-      name: c.name ?? [c.reset, c.criterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/'),
+      name: c.name ?? (c.during ? duringName(c.during) : [c.reset, c.criterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
       criterion: c.criterion,
       mask0: c.mask0,
+      during: c.during,
     })),
 ]);
 
@@ -188,6 +248,14 @@ export const branchSchema = z.discriminatedUnion('kind', [
       ...branchCommon,
     })
     .describe("a random mask with m_L's per-layer counts ⊙ θ0, trained the full schedule (Frankle et al. 2019; Su et al. 2020)"),
+  z
+    .strictObject({
+      kind: z.literal('layer-shuffle'),
+      count: z.number().int().positive().default(1).describe('shuffled masks per level'),
+      levels: branchLevels.default('all'),
+      ...branchCommon,
+    })
+    .describe("m_L with its kept positions permuted within each layer ⊙ θ0, trained the full schedule (Su et al. 2020's layer-wise shuffle)"),
   z
     .strictObject({
       kind: z.literal('supermask'),
@@ -239,6 +307,7 @@ export type ModelSpec = Spec['model'];
 export type TrainingSpec = Spec['training'];
 export type PruningSpec = Spec['pruning'];
 export type ChainSpec = Spec['strategies'][number];
+export type DuringSpec = z.output<typeof duringSchema>;
 export type Criterion = (typeof PRUNING_CRITERIA)[number];
 export type BranchSpec = Spec['branches'][number];
 export type BranchKind = BranchSpec['kind'];

@@ -61,6 +61,12 @@ export interface LevelRecord {
   backend: string;
   /** weight files written for this level, by artifact key */
   artifacts: Record<string, Artifact>;
+  /** mask updates during training (table mask_updates) */
+  churn?: readonly { step: number; layer: string; dropped: number; regrown: number; remaining: number }[];
+  /** early-bird search: mask distance per evaluation (table mask_distances) */
+  distances?: readonly { iteration: number; distance: number }[];
+  /** compute spent to reach this row (table compute) */
+  compute?: { totalIterations: number; totalMultiplyAdds: number; detectionIteration?: number | null };
 }
 
 /** A stored row's identity and its % remaining: what the run plan needs (orchestration/plan.ts). */
@@ -294,6 +300,18 @@ export class Store {
     return row?.p ?? null;
   }
 
+  /** The compute stored for a chain row (branch '' replicate 0; level 0 under strategy ''), or null
+   *  when the row or its compute is missing (rows written before schema version 3). */
+  computeOf(experimentId: number, strategy: string, trial: number, level: number): { totalIterations: number; totalMultiplyAdds: number; detectionIteration: number | null; iterations: number } | null {
+    const row = this.#db
+      .prepare(
+        `SELECT k.total_iterations t, k.total_multiply_adds m, k.detection_iteration d, r.iterations i FROM results r JOIN compute k ON k.result_id = r.id
+          WHERE r.experiment_id=? AND r.strategy=? AND r.trial=? AND r.level=? AND r.branch='' AND r.replicate=0`,
+      )
+      .get(experimentId, strategy, trial, level) as { t: number; m: number; d: number | null; i: number } | undefined;
+    return row ? { totalIterations: row.t, totalMultiplyAdds: row.m, detectionIteration: row.d, iterations: row.i } : null;
+  }
+
   /** Number of rows stored for an experiment. */
   countStored(experimentId: number): number {
     return (this.#db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(experimentId) as { n: number }).n;
@@ -353,6 +371,14 @@ export class Store {
       for (const l of r.sparsity.layers) ls.run(id, l.layer, l.total, l.remaining);
       const cp = db.prepare('INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?,?,?,?,?,?,?)');
       for (const p of r.curve) cp.run(id, p.iteration, num(p.trainLoss), num(p.valLoss), num(p.valAccuracy), num(p.testLoss), num(p.testAccuracy));
+      const mu = db.prepare('INSERT INTO mask_updates(result_id, step, layer, dropped, regrown, remaining) VALUES (?,?,?,?,?,?)');
+      for (const c of r.churn ?? []) mu.run(id, c.step, c.layer, c.dropped, c.regrown, c.remaining);
+      const md = db.prepare('INSERT INTO mask_distances(result_id, iteration, distance) VALUES (?,?,?)');
+      for (const d of r.distances ?? []) md.run(id, d.iteration, d.distance);
+      if (r.compute)
+        db.prepare('INSERT INTO compute(result_id, total_iterations, total_multiply_adds, detection_iteration) VALUES (?,?,?,?)').run(
+          id, r.compute.totalIterations, r.compute.totalMultiplyAdds, r.compute.detectionIteration ?? null,
+        );
       const art = db.prepare('INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) VALUES (?,?,?,?)');
       for (const f of files) art.run(r.experimentId, f.key, f.file, f.sha);
     }).immediate();
@@ -458,7 +484,7 @@ export class Store {
     const rows = this.#db.transaction(() => {
       const inResults = 'result_id IN (SELECT id FROM results WHERE experiment_id = ?)';
       this.#db.prepare(`DELETE FROM curve_points WHERE ${inResults}`).run(id);
-      this.#db.prepare(`DELETE FROM layer_sparsity WHERE ${inResults}`).run(id);
+      for (const t of ['layer_sparsity', 'mask_updates', 'mask_distances', 'compute']) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
       const n = this.#db.prepare('DELETE FROM results WHERE experiment_id = ?').run(id).changes;
       for (const t of ['artifacts', 'chains', 'locks']) this.#db.prepare(`DELETE FROM ${t} WHERE experiment_id = ?`).run(id);
       this.#db.prepare('DELETE FROM experiments WHERE id = ?').run(id);

@@ -9,7 +9,7 @@
  * Units: accuracies are fractions in [0, 1]; losses are mean cross-entropy (nats) per example;
  * iterations are optimizer steps; percent_remaining is % of prunable weights (biases excluded).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -101,23 +101,54 @@ CREATE TABLE IF NOT EXISTS locks (
   PRIMARY KEY (experiment_id, job)
 );
 
+-- pruning during training: each mask update's change per layer (added in schema version 3)
+CREATE TABLE IF NOT EXISTS mask_updates (
+  result_id INTEGER NOT NULL REFERENCES results(id),
+  step      INTEGER NOT NULL,   -- the update ran before this optimizer step
+  layer     TEXT NOT NULL,
+  dropped   INTEGER NOT NULL,   -- weights pruned by this update
+  regrown   INTEGER NOT NULL,   -- weights revived (at 0) by this update
+  remaining INTEGER NOT NULL,   -- weights of the layer kept after it
+  PRIMARY KEY (result_id, step, layer)
+);
+
+-- early-bird search: normalized Hamming distance between consecutive magnitude masks (version 3)
+CREATE TABLE IF NOT EXISTS mask_distances (
+  result_id INTEGER NOT NULL REFERENCES results(id),
+  iteration INTEGER NOT NULL,
+  distance  REAL NOT NULL,
+  PRIMARY KEY (result_id, iteration)
+);
+
+-- training compute spent to reach a row, earlier levels and dense training included (version 3)
+CREATE TABLE IF NOT EXISTS compute (
+  result_id            INTEGER PRIMARY KEY REFERENCES results(id),
+  total_iterations     INTEGER NOT NULL,  -- optimizer steps, every level this row needed
+  total_multiply_adds  REAL NOT NULL,     -- forward + backward multiply-adds of those steps
+  detection_iteration  INTEGER            -- early-bird: the dense step the mask was taken at
+);
+
 DROP VIEW IF EXISTS levels;
 CREATE VIEW levels AS
 SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS replicate, r.trial, c.seed, r.level,
        r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
        r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
-       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id AS result_id
+       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id AS result_id,
+       k.total_iterations, k.total_multiply_adds, k.detection_iteration
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   JOIN chains c ON c.experiment_id = r.experiment_id AND c.trial = r.trial
+  LEFT JOIN compute k ON k.result_id = r.id
  WHERE r.strategy = '' AND r.branch = ''
 UNION ALL
 SELECT e.name, e.spec_hash, r.strategy, NULLIF(r.branch, ''), r.replicate, r.trial, c.seed, r.level,
        r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
        r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
-       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id
+       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id,
+       k.total_iterations, k.total_multiply_adds, k.detection_iteration
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
+  LEFT JOIN compute k ON k.result_id = r.id
   LEFT JOIN chains c ON c.experiment_id = r.experiment_id AND c.strategy = r.strategy AND c.trial = r.trial
  WHERE r.strategy <> '' OR r.branch <> '';
 

@@ -68,6 +68,10 @@ export interface TrainControl {
   /** Zeroes the optimizer state (Adam's moments, SGD's momentum) where `entries` is 1, so a
    *  regrown weight does not inherit a stale momentum. */
   resetOptimizerState(entries: Partial<Masks>): void;
+  /** ∂L/∂w of the mini-batch of step `step` at the current weights, for every entry, pruned
+   *  ones included (the gradient with respect to the value the weight holds: RigL's grow
+   *  score, Evci et al. 2020 §3). Stored layout; does not change the weights or the optimizer. */
+  gradients(step: number): Promise<Weights>;
 }
 
 /** What the loop trains: a step function and the views that callbacks read. */
@@ -315,6 +319,17 @@ class WeightTrainee implements Trainee {
             this.fixed[name] = tf.tidy(() => tf.mul(this.frozenT[name], tf.sub(1, this.maskT[name])));
           }
           tf.tidy(() => this.vars[name].assign(this.masked(name, this.vars[name])));
+        }
+      },
+      gradients: async (step) => {
+        const { x, y } = this.batches.at(step);
+        const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(this.model.forward(this.vars, x), y), this.varList);
+        try {
+          const out: Weights = {};
+          for (const p of this.model.params) out[p.name] = await fromHeld(p, grads[this.vars[p.name].name]);
+          return out;
+        } finally {
+          tf.dispose([x, y, value, ...Object.values(grads)]);
         }
       },
       resetOptimizerState: (entries) => {

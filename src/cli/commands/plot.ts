@@ -26,7 +26,7 @@ export const command: CommandModule<object, Args> = {
         alias: 'k',
         choices: PLOT_KINDS as unknown as string[],
         default: 'accuracy',
-        describe: 'accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; all: the three together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap)',
+        describe: 'accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; compute: test accuracy at early stop vs training multiply-adds to reach each level; all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap)',
       })
       .option('error-bars', { choices: ERROR_BARS as unknown as string[], default: 'std', describe: 'error bars over trials: ±1 sample std, min–max, or none (the caption says which)' })
       .option('strategy', { alias: 's', type: 'string', array: true, describe: 'only these strategies (a branch: strategy:branch)' })

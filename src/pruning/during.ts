@@ -1,0 +1,221 @@
+import type { Masks, Weights } from '../models/types.js';
+import type { StepCallback, TrainControl } from '../training/loop.js';
+import type { Rng } from '../util/rng.js';
+import { keepTop, remainingAfter, type PrunePool } from './masker.js';
+
+/**
+ * Pruning during training (docs/PAPERS.md#when-to-prune), as training-loop callbacks that
+ * change the mask through TrainControl: gradual magnitude pruning (Zhu & Gupta 2017) and
+ * dynamic sparse training (SET, Mocanu et al. 2018; RigL, Evci et al. 2020). Every update
+ * is recorded as churn: weights dropped and regrown per layer.
+ */
+
+/** One layer's change at one mask update. */
+export interface Churn {
+  /** the step the update ran before (the network had `step` updates) */
+  readonly step: number;
+  readonly layer: string;
+  readonly dropped: number;
+  readonly regrown: number;
+  /** weights of the layer kept after the update */
+  readonly remaining: number;
+}
+
+const count = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0);
+
+/** Kept weights of each pool at pruning level `level`: the counts `level` iterative rounds leave. */
+export function levelTargets(pools: readonly PrunePool[], masks: Masks, level: number): number[] {
+  return pools.map((p) => remainingAfter(p.names.reduce((a, n) => a + masks[n].length, 0), p.rate, level));
+}
+
+/** The steps Zhu & Gupta's schedule updates the mask at: t0, t0 + Δt, … up to `end`, and `end` itself. */
+export function gradualSteps(start: number, end: number, every: number): number[] {
+  const out: number[] = [];
+  for (let t = start; t < end; t += every) out.push(t);
+  out.push(end);
+  return out;
+}
+
+/**
+ * Weights kept at step t under Zhu & Gupta's cubic schedule (Zhu & Gupta 2017, Eq. 1):
+ * s_t = s_f + (s_i − s_f)(1 − (t − t0)/(nΔt))³, with s_i = 0 (dense at t0) and nΔt = end − t0,
+ * in whole weights: kept = n0 − round((n0 − target)(1 − (1 − p)³)), p = (t − t0)/(end − t0)
+ * clamped to [0, 1], so exactly `target` remain from `end` on.
+ */
+export function cubicKept(n0: number, target: number, t: number, start: number, end: number): number {
+  const p = end === start ? (t >= end ? 1 : 0) : Math.min(1, Math.max(0, (t - start) / (end - start)));
+  return n0 - Math.round((n0 - target) * (1 - (1 - p) ** 3));
+}
+
+/**
+ * RigL's drop fraction at step t (Evci et al. 2020, Eq. 1): f(t) = α/2 · (1 + cos(π t / T_end)),
+ * 0 from T_end on.
+ */
+export function cosineDropFraction(alpha: number, t: number, tEnd: number): number {
+  return t >= tEnd ? 0 : (alpha / 2) * (1 + Math.cos((Math.PI * t) / tEnd));
+}
+
+const absOf = (w: Weights, names: readonly string[]): Weights => Object.fromEntries(names.map((n) => [n, w[n].map(Math.abs)]));
+
+/** A mask-update callback: runs at `steps`, keeps the masks it set and the churn it caused. */
+export interface MaskSchedule extends StepCallback {
+  /** the masks in force now (after the last update) */
+  masks(): Masks;
+  readonly churn: Churn[];
+}
+
+/**
+ * Gradual magnitude pruning: from `masks` (dense), at each step of gradualSteps the smallest
+ * |w| of each pool are removed down to cubicKept(…) weights, reaching `targets` at `end`.
+ */
+export function gradualPruning(o: { pools: readonly PrunePool[]; masks: Masks; targets: readonly number[]; start: number; end: number; every: number; rng: Rng }): MaskSchedule {
+  let masks: Masks = Object.fromEntries(Object.entries(o.masks).map(([k, v]) => [k, Uint8Array.from(v)]));
+  const n0 = o.pools.map((p) => p.names.reduce((a, n) => a + count(masks[n]), 0));
+  const steps = new Set(gradualSteps(o.start, o.end, o.every));
+  const churn: Churn[] = [];
+  return {
+    churn,
+    masks: () => masks,
+    at: (s) => steps.has(s),
+    async run(s, trainee) {
+      const control = need(trainee.control);
+      const w = await control.readWeights();
+      const next: Masks = Object.fromEntries(Object.entries(masks).map(([k, v]) => [k, Uint8Array.from(v)]));
+      o.pools.forEach((p, j) => keepTop(next, p.names, absOf(w, p.names), cubicKept(n0[j], o.targets[j], s, o.start, o.end), o.rng));
+      control.setMasks(next);
+      for (const p of o.pools)
+        for (const n of p.names) churn.push({ step: s, layer: n, dropped: count(masks[n]) - count(next[n]), regrown: 0, remaining: count(next[n]) });
+      masks = next;
+    },
+  };
+}
+
+/**
+ * Dynamic sparse training at fixed per-layer counts: every `every` steps before `end`, in each
+ * layer of the pools, k = round(f(t) · kept) weights with the smallest |w| are dropped and k
+ * weights that were pruned before the update are regrown — at random (SET) or where |∂L/∂w|
+ * of the step's batch is largest (RigL). Regrown weights start at 0 with their optimizer state
+ * reset (Evci et al. 2020 §3); dropped ones are zeroed with their state by setMasks. The
+ * weights just dropped are not candidates for regrowth in the same update, so an update moves
+ * exactly k connections (k is capped at the layer's pruned count).
+ */
+export function dynamicSparsity(o: {
+  pools: readonly PrunePool[];
+  masks: Masks;
+  regrow: 'random' | 'gradient';
+  dropFraction: number;
+  end: number;
+  every: number;
+  rng: Rng;
+}): MaskSchedule {
+  let masks: Masks = Object.fromEntries(Object.entries(o.masks).map(([k, v]) => [k, Uint8Array.from(v)]));
+  const names = o.pools.flatMap((p) => p.names);
+  const churn: Churn[] = [];
+  return {
+    churn,
+    masks: () => masks,
+    at: (s, r) => s > r.from && s < Math.min(o.end, r.to) && (s - r.from) % o.every === 0,
+    async run(s, trainee) {
+      const control = need(trainee.control);
+      const w = await control.readWeights();
+      const g = o.regrow === 'gradient' ? await control.gradients(s) : null;
+      const f = cosineDropFraction(o.dropFraction, s, o.end);
+      const next: Masks = {};
+      const grown: Masks = {};
+      const zeroed: Weights = {};
+      for (const n of names) {
+        const m = masks[n];
+        const kept = count(m);
+        const k = Math.min(Math.round(f * kept), m.length - kept);
+        // Drop: keep the kept − k largest |w| among the kept.
+        const after = Uint8Array.from(m);
+        keepTop({ [n]: after }, [n], absOf(w, [n]), kept - k, o.rng);
+        // Grow: the k best of the weights pruned before this update.
+        const cand = m.map((v) => 1 - v);
+        const score = g ? g[n].map(Math.abs) : Float32Array.from(m, () => o.rng.uniform());
+        keepTop({ [n]: cand }, [n], { [n]: score }, k, o.rng);
+        const nm = after.map((v, i) => v | cand[i]);
+        next[n] = nm;
+        grown[n] = cand;
+        zeroed[n] = w[n].map((v, i) => (cand[i] ? 0 : v));
+        churn.push({ step: s, layer: n, dropped: k, regrown: k, remaining: count(nm) });
+      }
+      control.setMasks(next);
+      control.resetOptimizerState(grown);
+      // Regrown weights start at exactly 0 (they held 0 while pruned; written anyway, so no
+      // stale value can come back).
+      control.writeWeights(zeroed);
+      masks = next;
+    },
+  };
+}
+
+function need(c: TrainControl | undefined): TrainControl {
+  if (!c) throw new Error('mask updates during training need a trainee with TrainControl (weight training)');
+  return c;
+}
+
+/** Normalized Hamming distance between two masks: the fraction of the named tensors' entries
+ *  where they differ (You et al. 2020, §3.2). */
+export function maskDistance(a: Masks, b: Masks, names: readonly string[]): number {
+  let diff = 0;
+  let total = 0;
+  for (const n of names) {
+    const x = a[n];
+    const y = b[n];
+    for (let i = 0; i < x.length; i++) diff += x[i] !== y[i] ? 1 : 0;
+    total += x.length;
+  }
+  return total ? diff / total : 0;
+}
+
+/**
+ * Early-bird detection (You et al. 2020, §3.2): the index into `distances` of the first
+ * evaluation at which the last `window` distances are all below ε (the maximum of the FIFO
+ * queue < ε), or null when that never happens.
+ */
+export function earlyBirdDetect(distances: readonly number[], epsilon: number, window: number): number | null {
+  for (let i = window - 1; i < distances.length; i++) {
+    let max = -Infinity;
+    for (let j = i - window + 1; j <= i; j++) max = Math.max(max, distances[j]);
+    if (max < epsilon) return i;
+  }
+  return null;
+}
+
+/** Thrown by the early-bird search to end dense training at the detection step. */
+export class EarlyBirdFound extends Error {
+  constructor(
+    readonly step: number,
+    readonly masks: Masks,
+  ) {
+    super(`early-bird ticket found at step ${step}`);
+  }
+}
+
+/**
+ * Early-bird search while a dense network trains: at every `every` steps from the first, the
+ * magnitude mask with the pools' `targets` counts and its distance to the previous such mask;
+ * throws EarlyBirdFound (the mask and the step) once earlyBirdDetect fires.
+ */
+export function earlyBirdSearch(o: { pools: readonly PrunePool[]; dense: Masks; targets: readonly number[]; every: number; epsilon: number; window: number; rng: Rng }): StepCallback & {
+  readonly distances: { iteration: number; distance: number }[];
+} {
+  const names = o.pools.flatMap((p) => p.names);
+  const distances: { iteration: number; distance: number }[] = [];
+  let prev: Masks | null = null;
+  return {
+    distances,
+    at: (s, r) => (s - r.from) % o.every === 0,
+    async run(s, trainee) {
+      const w = await need(trainee.control).readWeights();
+      const m: Masks = Object.fromEntries(Object.entries(o.dense).map(([k, v]) => [k, Uint8Array.from(v)]));
+      o.pools.forEach((p, j) => keepTop(m, p.names, absOf(w, p.names), o.targets[j], o.rng));
+      if (prev) {
+        distances.push({ iteration: s, distance: maskDistance(prev, m, names) });
+        if (earlyBirdDetect(distances.map((d) => d.distance), o.epsilon, o.window) === distances.length - 1) throw new EarlyBirdFound(s, m);
+      }
+      prev = m;
+    },
+  };
+}
