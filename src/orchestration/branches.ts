@@ -55,11 +55,11 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       const res = await trainLevel(ctx, job, level, { init: work.init, masks: work.masks, schedule: { kind: 'replay', from: 0 }, trial });
       // Only a mask that differs from the chain's is worth a file (the rest is reproducible from the seed).
       const artifacts = work.masks === chainMasks ? {} : { [file]: packLevel({}, work.masks) };
-      return record(ctx, job, row, work.masks, res, started, artifacts);
+      return record(ctx, job, row, work.masks, res, started, artifacts, res.weights);
     }
     case 'evaluate': {
       const p = await evaluateWeights(ctx.model, work.weights, ctx.data);
-      return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {});
+      return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {}, work.weights);
     }
     case 'learn-mask': {
       const steps = work.iterations ? stepToIterations(work.iterations, ctx.plan.itersPerEpoch) : ctx.plan.iterations;

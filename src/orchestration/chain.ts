@@ -1,10 +1,13 @@
 import { initialize, type Weights } from '../models/index.js';
 import { denseMasks, prune } from '../pruning/index.js';
+import { sampleIndices, unitStatistics } from '../pruning/statistics.js';
+import { UNIT_CRITERIA } from '../pruning/units.js';
 import { MASK0 } from '../strategies/index.js';
 import { makeRng } from '../util/rng.js';
 import { runBranches } from './branches.js';
 import { trialSeed, type Chain, type Context } from './context.js';
 import { keys, packLevel, record, trainLevel } from './levels.js';
+import { planRun } from './plan.js';
 
 /**
  * The level loop. Level 0 (dense) is trained once per trial and shared by every chain;
@@ -36,18 +39,16 @@ export async function runDense(ctx: Context, trial: number): Promise<void> {
     [keys.theta0(trial)]: theta0,
   };
   for (const k of ks) artifacts[keys.thetaK(trial, k)] = res.snapshots.get(k)!;
-  record(ctx, job, { strategy: '', trial, level: 0 }, masks, res, started, artifacts);
+  await record(ctx, job, { strategy: '', trial, level: 0 }, masks, res, started, artifacts, res.weights);
 }
 
 /** Levels a chain still has to train (empty when done). Needs level 0 of its trial to be stored. */
 export function remainingLevels(ctx: Context, chain: Chain, trial: number): number[] {
   const done = ctx.store.doneLevels(ctx.experimentId, chain.name, trial);
   const last = done.length ? done[done.length - 1] : 0;
-  const target = ctx.spec.pruning.targetPercent;
-  if (target !== null && last > 0) {
-    const p = ctx.store.percentRemaining(ctx.experimentId, chain.name, trial, last);
-    if (p !== null && p <= target) return [];
-  }
+  // Termination (targetPercent, maxAccuracyDrop) is the run plan's call, so lth run and lth status agree.
+  const task = planRun(ctx.spec, ctx.store.storedRows(ctx.experimentId)).chains.find((c) => c.chain === chain.name && c.trial === trial);
+  if (task?.stoppedAt != null) return [];
   const out: number[] = [];
   for (let l = last + 1; l <= ctx.spec.pruning.levels; l++) out.push(l);
   return out;
@@ -67,6 +68,9 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     const started = Date.now();
     // One-shot: every level prunes the dense network, as far as `level` iterative rounds would.
     const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.dense(trial) : keys.chainLevel(trial, chain.name, level - 1));
+    const p = ctx.spec.pruning;
+    const dataDriven = p.granularity !== 'weight' && UNIT_CRITERIA[chain.unitCriterion].needsData;
+    const unitStats = dataDriven ? await unitStatistics(ctx.model, prev.weights, ctx.data.train, sampleIndices(ctx.data.train.n, p.sample.size, p.sample.seed)) : undefined;
     const masks = prune({
       model: ctx.model,
       masks: prev.masks,
@@ -76,6 +80,8 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
       criterion: chain.criterion,
       rng: makeRng('prune', seed, chain.name, level),
       rounds: oneShot ? level : 1,
+      unitCriterion: chain.unitCriterion,
+      unitStats,
     });
     const init = chain.strategy.reset({
       model: ctx.model,
@@ -88,6 +94,6 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     });
     const frozen = MASK0[chain.mask0].frozen({ model: ctx.model, theta0, prevFinal: prev.weights, prevMasks: prev.masks, masks }) ?? undefined;
     const res = await trainLevel(ctx, job, level, { init, masks, frozen, schedule: chain.strategy.schedule(ctx.plan), trial });
-    record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks) });
+    await record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks) }, res.weights);
   }
 }

@@ -33,6 +33,7 @@ export interface Chain {
   readonly name: string;
   readonly strategy: Strategy;
   readonly criterion: Spec['pruning']['criterion'];
+  readonly unitCriterion: Spec['pruning']['unitCriterion'];
   readonly mask0: Mask0Name;
   /** the branch rows hanging off this chain's levels (spec.branches, expanded and filtered) */
   readonly branches: readonly BranchTask[];
@@ -72,6 +73,7 @@ export async function prepare(loaded: LoadedSpec, opts: RunOptions) {
     name: c.name,
     strategy: resolveStrategy(c.reset, plan),
     criterion: c.criterion ?? spec.pruning.criterion,
+    unitCriterion: c.unitCriterion ?? spec.pruning.unitCriterion,
     mask0: c.mask0,
     branches: checked.tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
   }));

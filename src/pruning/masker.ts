@@ -4,6 +4,7 @@ import type { Criterion, PruningSpec } from '../spec/schema.js';
 import { sha256 } from '../util/hash.js';
 import { permutation, type Rng } from '../util/rng.js';
 import { CRITERIA } from './criteria.js';
+import { pruneUnits, type UnitCriterionName, type UnitStats } from './units.js';
 
 /** All ones: the dense network's mask. */
 export function denseMasks(model: Model): Masks {
@@ -86,6 +87,10 @@ export interface PruneArgs {
   rng: Rng;
   /** prune as many weights as this many iterative rounds would, in one go (one-shot level L: rounds = L); default 1 */
   rounds?: number;
+  /** the chain's unit criterion (neuron/filter granularity); default spec.unitCriterion */
+  unitCriterion?: UnitCriterionName;
+  /** per layer, activation statistics on the pruning sample, for data-driven unit criteria */
+  unitStats?: Record<string, UnitStats>;
 }
 
 /** The layer a tensor belongs to: "fc1/kernel" → "fc1". */
@@ -101,9 +106,23 @@ export const isExcluded = (p: { name: string; kind: string }, exclude: readonly 
  * `prunable_layer_names`).
  */
 export function prune(a: PruneArgs): Masks {
-  const score = CRITERIA[a.criterion ?? a.spec.criterion];
   const rounds = a.rounds ?? 1;
   const removed = (alive: number, rate: number) => alive - remainingAfter(alive, rate, rounds);
+  const granularity = a.spec.granularity ?? 'weight';
+  if (granularity !== 'weight')
+    return pruneUnits({
+      model: a.model,
+      granularity,
+      masks: a.masks,
+      final: a.final,
+      criterion: a.unitCriterion ?? a.spec.unitCriterion,
+      rates: a.spec.rates,
+      excluded: (l) => isExcluded({ name: l.kernel, kind: l.kind }, a.spec.exclude ?? []),
+      stats: a.unitStats,
+      rng: a.rng,
+      removed,
+    });
+  const score = CRITERIA[a.criterion ?? a.spec.criterion];
   const layers = a.model.params.filter(isPrunable);
   const names = layers.map((p) => p.name);
   const out: Masks = {};

@@ -9,7 +9,7 @@
  * Units: accuracies are fractions in [0, 1]; losses are mean cross-entropy (nats) per example;
  * iterations are optimizer steps; percent_remaining is % of prunable weights (biases excluded).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -67,6 +67,23 @@ CREATE TABLE IF NOT EXISTS layer_sparsity (
   layer     TEXT NOT NULL,
   total     INTEGER NOT NULL,
   remaining INTEGER NOT NULL,
+  PRIMARY KEY (result_id, layer)
+);
+
+-- per result and unit layer (neuron/filter granularity only): units kept of the layer's units
+CREATE TABLE IF NOT EXISTS unit_counts (
+  result_id INTEGER NOT NULL REFERENCES results(id),
+  layer     TEXT NOT NULL,    -- "fc1", "conv2"
+  total     INTEGER NOT NULL, -- units of the dense network
+  remaining INTEGER NOT NULL,
+  PRIMARY KEY (result_id, layer)
+);
+
+-- per result and hidden layer: fraction of its ReLU outputs on the test split that are exactly 0
+CREATE TABLE IF NOT EXISTS activation_sparsity (
+  result_id     INTEGER NOT NULL REFERENCES results(id),
+  layer         TEXT NOT NULL,
+  zero_fraction REAL NOT NULL,
   PRIMARY KEY (result_id, layer)
 );
 
