@@ -12,6 +12,9 @@ import { UNIT_CRITERIA, unitLayers } from '../src/pruning/units.js';
 import { specSchema, validateSpec } from '../src/spec/index.js';
 import { makeRng } from '../src/util/rng.js';
 import { levelRows, tinySpec, tmp } from './helpers.js';
+import { checkSpec } from '../src/spec/check.js';
+import { identityOf } from '../src/spec/identity.js';
+import { planRun } from '../src/orchestration/plan.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -212,4 +215,36 @@ test('lth run with neuron granularity: unit counts and activation sparsity store
     .get() as { z: number };
   assert.ok(l1.z >= 0.25, `fc1 zero fraction ${l1.z}`);
   db.close();
+});
+
+test('spec check: unit granularity needs layerwise scope and a layer to prune, in one line naming the field', () => {
+  const check = (pruning: object, model = 'mlp-small') => checkSpec(validateSpec(tinySpec({ model: { name: model as 'mlp-small' }, pruning: { levels: 2, ...pruning } }), 's.json'));
+  assert.throws(() => check({ granularity: 'neuron', scope: 'global' }), /pruning\.scope: granularity "neuron" prunes units layer by layer .*"layerwise"/);
+  assert.throws(() => check({ granularity: 'neuron', exclude: ['fc'] }), /pruning\.granularity: "neuron" finds no hidden dense layer of mlp-small/);
+  assert.doesNotThrow(() => check({ granularity: 'neuron' }));
+});
+
+test('identity: the new pruning fields at their defaults leave the hash of a weight-pruning spec unchanged; set, they change it', () => {
+  const base = specSchema.parse({ name: 'x' });
+  const fixed = identityOf(base).fixed as { pruning: Record<string, unknown> };
+  for (const k of ['granularity', 'unitCriterion', 'sample', 'maxAccuracyDrop']) assert.equal(k in fixed.pruning, false, k);
+  assert.notEqual(identityOf(specSchema.parse({ name: 'x', pruning: { granularity: 'neuron' } })).hash, identityOf(base).hash);
+  assert.equal(identityOf(specSchema.parse({ name: 'x', pruning: { maxAccuracyDrop: 2 } })).hash, identityOf(base).hash);
+});
+
+test('plan: maxAccuracyDrop stops a chain at the first stored level more than X points below the dense level', () => {
+  const spec = specSchema.parse({ name: 'x', pruning: { levels: 6, maxAccuracyDrop: 2 }, strategies: ['rewind', 'fine-tune'] });
+  const row = (strategy: string, level: number, acc: number) => ({ strategy, branch: '', replicate: 0, trial: 0, level, percentRemaining: 100 * 0.8 ** level, finalTestAccuracy: acc });
+  const stored = [row('', 0, 0.9), row('rewind', 1, 0.895), row('rewind', 2, 0.885), row('rewind', 3, 0.879), row('fine-tune', 1, 0.885)];
+  const p = planRun(spec, stored);
+  // rewind: 0.9 − 0.885 = 1.5 points (goes on), 0.9 − 0.879 = 2.1 points (stops at 3); fine-tune 1.5 points goes on
+  assert.deepEqual(
+    p.chains.map((c) => [c.chain, c.stoppedAt, c.levels.length, c.done]),
+    [
+      ['rewind', 3, 3, true],
+      ['fine-tune', null, 6, false],
+    ],
+  );
+  const off = planRun({ ...spec, pruning: { ...spec.pruning, maxAccuracyDrop: null } }, stored);
+  assert.equal(off.chains[0].stoppedAt, null);
 });
