@@ -11,7 +11,7 @@ import { sampleIndices, unitStatistics } from '../src/pruning/statistics.js';
 import { UNIT_CRITERIA, unitLayers } from '../src/pruning/units.js';
 import { specSchema, validateSpec } from '../src/spec/index.js';
 import { makeRng } from '../src/util/rng.js';
-import { levelRows, tinySpec, tmp } from './helpers.js';
+import { levelRows, lth, tinySpec, tmp } from './helpers.js';
 import { checkSpec } from '../src/spec/check.js';
 import { identityOf } from '../src/spec/identity.js';
 import { planRun } from '../src/orchestration/plan.js';
@@ -214,7 +214,14 @@ test('lth run with neuron granularity: unit counts and activation sparsity store
     .prepare("SELECT a.zero_fraction z FROM activation_sparsity a JOIN results r ON r.id = a.result_id WHERE r.strategy = 'rewind' AND r.level = 1 AND a.layer = 'fc1'")
     .get() as { z: number };
   assert.ok(l1.z >= 0.25, `fc1 zero fraction ${l1.z}`);
+  const view = db.prepare("SELECT activation_sparsity v, result_id id FROM levels WHERE strategy = 'rewind' AND level = 2").get() as { v: number; id: number };
+  const perLayer = db.prepare('SELECT zero_fraction z FROM activation_sparsity WHERE result_id = ?').all(view.id) as { z: number }[];
+  assert.equal(view.v, (perLayer[0].z + perLayer[1].z) / 2);
   db.close();
+  const r = lth(['report', 'tiny', '--db', a, '--metric', 'activation-sparsity']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /act\. zeros/);
+  assert.ok(r.stdout.includes((100 * view.v).toFixed(1)), r.stdout);
 });
 
 test('spec check: unit granularity needs layerwise scope and a layer to prune, in one line naming the field', () => {

@@ -21,6 +21,8 @@ export interface LevelRow {
   backend: string;
   mask_hash: string;
   result_id: number;
+  /** mean over hidden layers of the fraction of test-split ReLU outputs exactly 0; null when not measured */
+  activation_sparsity?: number | null;
   /** seed of the (strategy, trial) chain; null if the chain row is missing */
   seed: number | null;
 }
@@ -46,6 +48,14 @@ export const METRICS: readonly MetricDef[] = [
   { id: 'final-accuracy', column: 'final_test_accuracy', label: 'Final test accuracy (%)', short: 'final test acc (%)', unit: 'accuracy', higherIsBetter: true },
   { id: 'es-val-accuracy', column: 'early_stop_val_accuracy', label: 'Validation accuracy at early stop (%)', short: 'val acc @ES (%)', unit: 'accuracy', higherIsBetter: true },
   { id: 'es-val-loss', column: 'early_stop_val_loss', label: 'Validation loss at early stop', short: 'val loss @ES', unit: 'loss', higherIsBetter: false },
+  {
+    id: 'activation-sparsity',
+    column: 'activation_sparsity',
+    label: 'ReLU outputs exactly 0 on the test set (%, mean over hidden layers)',
+    short: 'act. zeros (%)',
+    unit: 'accuracy',
+    higherIsBetter: false,
+  },
   { id: 'wall-seconds', column: 'wall_seconds', label: 'Wall time per level (s)', short: 'wall (s)', unit: 'seconds', higherIsBetter: false },
 ];
 

@@ -123,7 +123,8 @@ CREATE VIEW levels AS
 SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS replicate, r.trial, c.seed, r.level,
        r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
        r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
-       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id AS result_id
+       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id AS result_id,
+       (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id) AS activation_sparsity
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   JOIN chains c ON c.experiment_id = r.experiment_id AND c.trial = r.trial
@@ -132,7 +133,8 @@ UNION ALL
 SELECT e.name, e.spec_hash, r.strategy, NULLIF(r.branch, ''), r.replicate, r.trial, c.seed, r.level,
        r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
        r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
-       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id
+       r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id,
+       (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id)
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   LEFT JOIN chains c ON c.experiment_id = r.experiment_id AND c.strategy = r.strategy AND c.trial = r.trial
