@@ -147,7 +147,10 @@ const DETERMINISTIC_RESETS = ['rewind', 'sign-constant', 'fine-tune', 'lr-rewind
 
 export function twinChains(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): string[] {
   const out: string[] = [];
-  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: c.criterion ?? spec.pruning.criterion, mask0: c.mask0 }));
+  // Under neuron/filter granularity the unit criterion decides the mask; the weight criterion is unused.
+  const criterionOf = (c: Spec['strategies'][number]): string =>
+    spec.pruning.granularity === 'weight' ? (c.criterion ?? spec.pruning.criterion) : (c.unitCriterion ?? spec.pruning.unitCriterion);
+  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: criterionOf(c), mask0: c.mask0 }));
   const constantLr = spec.training.schedule.kind === 'constant' && plan.warmup === 0;
   for (let i = 0; i < chains.length; i++)
     for (let j = i + 1; j < chains.length; j++) {
