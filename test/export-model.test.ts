@@ -19,7 +19,11 @@ async function load(dir: string): Promise<tfjs.LayersModel> {
   const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
   const bin = readFileSync(join(dir, json.weightsManifest[0].paths[0]));
   return tfjs.loadLayersModel(
-    tfjs.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) }),
+    tfjs.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+    }),
   );
 }
 
@@ -36,7 +40,11 @@ async function accuracy(m: tfjs.LayersModel, over: SpecInput): Promise<number> {
 }
 
 const stored = (db: string, strategy: string, level: number): number =>
-  (new Database(db, { readonly: true }).prepare('SELECT final_test_accuracy a FROM levels WHERE strategy = ? AND level = ? AND branch IS NULL').get(strategy, level) as { a: number }).a;
+  (
+    new Database(db, { readonly: true })
+      .prepare('SELECT final_test_accuracy a FROM levels WHERE strategy = ? AND level = ? AND branch IS NULL')
+      .get(strategy, level) as { a: number }
+  ).a;
 
 test('export-model: a neuron-pruned level loads with plain tfjs, is physically smaller, and its test accuracy equals the stored one', async () => {
   const over = tinySpec({ pruning: { levels: 2, granularity: 'neuron', rates: { fc: 0.25 } }, strategies: ['rewind'] });

@@ -73,7 +73,14 @@ test('neuron pruning of LeNet-300-100: exact unit counts, shapes and weight coun
 test('l1_norm prunes exactly the units with the smallest Σ|w| of incoming weights', () => {
   const model = buildModel('mlp-small', [16], 3);
   const final = initialize(model, 'glorot-normal', 'final', 5);
-  const masks = prune({ model, masks: denseMasks(model), init: final, final, spec: pruningSpec({ granularity: 'neuron', rates: { fc: 0.25 } }), rng: makeRng('t') });
+  const masks = prune({
+    model,
+    masks: denseMasks(model),
+    init: final,
+    final,
+    spec: pruningSpec({ granularity: 'neuron', rates: { fc: 0.25 } }),
+    rng: makeRng('t'),
+  });
   const w = final['fc1/kernel'];
   const norms = Array.from({ length: 32 }, (_, o) => {
     let s = 0;
@@ -93,7 +100,14 @@ test('l1_norm prunes exactly the units with the smallest Σ|w| of incoming weigh
 test('filter pruning of conv-tiny removes output channels and the flattened positions of that channel in fc1', () => {
   const model = buildModel('conv-tiny', [4, 4, 1], 3);
   const final = initialize(model, 'glorot-normal', 'final', 3);
-  const masks = prune({ model, masks: denseMasks(model), init: final, final, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.25, fc: 0.25 } }), rng: makeRng('t') });
+  const masks = prune({
+    model,
+    masks: denseMasks(model),
+    init: final,
+    final,
+    spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.25, fc: 0.25 } }),
+    rng: makeRng('t'),
+  });
   const dead = [...masks['conv1/bias']].flatMap((v, c) => (v ? [] : [c]));
   assert.equal(dead.length, 2);
   const k = masks['conv1/kernel']; // [3, 3, 1, 8]
@@ -157,7 +171,10 @@ test('unit statistics on a hand-computed network: mean activation, APoZ and Tayl
   assert.deepEqual(Array.from(UNIT_CRITERIA.mean_activation(x).subarray(0, 2)), [1.5, 0]);
   // l1: |1| + |2| = 3, |−1| + |1| = 2; l2: √5, √2
   assert.deepEqual(Array.from(UNIT_CRITERIA.l1_norm(x).subarray(0, 3)), [3, 2, 0]);
-  assert.deepEqual(Array.from(UNIT_CRITERIA.l2_norm(x).subarray(0, 2)).map((v) => v.toFixed(6)), [Math.sqrt(5).toFixed(6), Math.sqrt(2).toFixed(6)]);
+  assert.deepEqual(
+    Array.from(UNIT_CRITERIA.l2_norm(x).subarray(0, 2)).map((v) => v.toFixed(6)),
+    [Math.sqrt(5).toFixed(6), Math.sqrt(2).toFixed(6)],
+  );
 });
 
 test('activation sparsity counts exact zeros of the hidden ReLU outputs', async () => {
@@ -179,7 +196,10 @@ test('sample indices are distinct, sorted, seeded', () => {
   assert.deepEqual(a, sampleIndices(100, 10, 3));
   assert.notDeepEqual(a, sampleIndices(100, 10, 4));
   assert.equal(new Set(a).size, 10);
-  assert.deepEqual(a, [...a].sort((x, y) => x - y));
+  assert.deepEqual(
+    a,
+    [...a].sort((x, y) => x - y),
+  );
   assert.equal(sampleIndices(5, 10, 0).length, 5);
 });
 
@@ -198,20 +218,28 @@ test('lth run with neuron granularity: unit counts and activation sparsity store
   assert.deepEqual(levelRows(a), levelRows(b));
   const db = new Database(a, { readonly: true });
   const units = db
-    .prepare("SELECT r.strategy, r.level, u.layer, u.remaining FROM unit_counts u JOIN results r ON r.id = u.result_id WHERE r.strategy = 'rewind' ORDER BY r.level, u.layer")
+    .prepare(
+      "SELECT r.strategy, r.level, u.layer, u.remaining FROM unit_counts u JOIN results r ON r.id = u.result_id WHERE r.strategy = 'rewind' ORDER BY r.level, u.layer",
+    )
     .all();
   // mlp-small: fc1 32 → 24 → 18, fc2 16 → 12 → 9 (dense level 0 has no unit pruning: all units)
   assert.deepEqual(
     units.map((u) => Object.values(u as object).join(':')),
     ['rewind:1:fc1:24', 'rewind:1:fc2:12', 'rewind:2:fc1:18', 'rewind:2:fc2:9'],
   );
-  const acts = db.prepare('SELECT count(*) n, min(zero_fraction) lo, max(zero_fraction) hi FROM activation_sparsity').get() as { n: number; lo: number; hi: number };
+  const acts = db.prepare('SELECT count(*) n, min(zero_fraction) lo, max(zero_fraction) hi FROM activation_sparsity').get() as {
+    n: number;
+    lo: number;
+    hi: number;
+  };
   // 7 rows (dense + 3 chains × 2 levels) × 2 hidden layers
   assert.equal(acts.n, 14);
   assert.ok(acts.lo >= 0 && acts.hi <= 1);
   // pruned units output exactly 0, so a layer with 25% of its units pruned has at least 25% zeros
   const l1 = db
-    .prepare("SELECT a.zero_fraction z FROM activation_sparsity a JOIN results r ON r.id = a.result_id WHERE r.strategy = 'rewind' AND r.level = 1 AND a.layer = 'fc1'")
+    .prepare(
+      "SELECT a.zero_fraction z FROM activation_sparsity a JOIN results r ON r.id = a.result_id WHERE r.strategy = 'rewind' AND r.level = 1 AND a.layer = 'fc1'",
+    )
     .get() as { z: number };
   assert.ok(l1.z >= 0.25, `fc1 zero fraction ${l1.z}`);
   const view = db.prepare("SELECT activation_sparsity v, result_id id FROM levels WHERE strategy = 'rewind' AND level = 2").get() as { v: number; id: number };
@@ -225,7 +253,8 @@ test('lth run with neuron granularity: unit counts and activation sparsity store
 });
 
 test('spec check: unit granularity needs layerwise scope and a layer to prune, in one line naming the field', () => {
-  const check = (pruning: object, model = 'mlp-small') => checkSpec(validateSpec(tinySpec({ model: { name: model as 'mlp-small' }, pruning: { levels: 2, ...pruning } }), 's.json'));
+  const check = (pruning: object, model = 'mlp-small') =>
+    checkSpec(validateSpec(tinySpec({ model: { name: model as 'mlp-small' }, pruning: { levels: 2, ...pruning } }), 's.json'));
   assert.throws(() => check({ granularity: 'neuron', scope: 'global' }), /pruning\.scope: granularity "neuron" prunes units layer by layer .*"layerwise"/);
   assert.throws(() => check({ granularity: 'neuron', exclude: ['fc'] }), /pruning\.granularity: "neuron" finds no hidden dense layer of mlp-small/);
   assert.doesNotThrow(() => check({ granularity: 'neuron' }));
@@ -241,7 +270,15 @@ test('identity: the new pruning fields at their defaults leave the hash of a wei
 
 test('plan: maxAccuracyDrop stops a chain at the first stored level more than X points below the dense level', () => {
   const spec = specSchema.parse({ name: 'x', pruning: { levels: 6, maxAccuracyDrop: 2 }, strategies: ['rewind', 'fine-tune'] });
-  const row = (strategy: string, level: number, acc: number) => ({ strategy, branch: '', replicate: 0, trial: 0, level, percentRemaining: 100 * 0.8 ** level, finalTestAccuracy: acc });
+  const row = (strategy: string, level: number, acc: number) => ({
+    strategy,
+    branch: '',
+    replicate: 0,
+    trial: 0,
+    level,
+    percentRemaining: 100 * 0.8 ** level,
+    finalTestAccuracy: acc,
+  });
   const stored = [row('', 0, 0.9), row('rewind', 1, 0.895), row('rewind', 2, 0.885), row('rewind', 3, 0.879), row('fine-tune', 1, 0.885)];
   const p = planRun(spec, stored);
   // rewind: 0.9 − 0.885 = 1.5 points (goes on), 0.9 − 0.879 = 2.1 points (stops at 3); fine-tune 1.5 points goes on

@@ -58,7 +58,12 @@ const paramsModel = (spec: Spec, p: Plan, inputShape: readonly number[], numClas
  * Weights of the exported network: masked (w ⊙ m) and, under neuron/filter granularity, with
  * dead units and their outgoing rows removed. Returns the weights and the kept units per layer.
  */
-export function slimWeights(model: Model, granularity: Granularity, weights: Weights, masks: Masks): { weights: Record<string, { data: Float32Array; shape: number[] }>; units: Record<string, number> } {
+export function slimWeights(
+  model: Model,
+  granularity: Granularity,
+  weights: Weights,
+  masks: Masks,
+): { weights: Record<string, { data: Float32Array; shape: number[] }>; units: Record<string, number> } {
   const out: Record<string, { data: Float32Array; shape: number[] }> = {};
   for (const p of model.params) {
     const m = masks[p.name];
@@ -105,7 +110,9 @@ function layersModel(p: Plan, inputShape: readonly number[], w: Record<string, {
     for (const s of p.features) {
       if (s.kind === 'pool') m.add(tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'valid', ...opts() }));
       else {
-        m.add(tfl.layers.conv2d({ filters: w[s.kernel].shape[3], kernelSize: 3, padding: 'same', activation: 'relu', name: s.kernel.split('/')[0], ...opts() }));
+        m.add(
+          tfl.layers.conv2d({ filters: w[s.kernel].shape[3], kernelSize: 3, padding: 'same', activation: 'relu', name: s.kernel.split('/')[0], ...opts() }),
+        );
         push(s.kernel);
         push(s.bias);
       }
@@ -130,12 +137,23 @@ function layersModel(p: Plan, inputShape: readonly number[], w: Record<string, {
  */
 export async function exportModel(store: Store, experiment: string, ref: LevelRef, out: string): Promise<ExportedModel> {
   const { id, spec, plan } = storedExperiment(store, experiment);
-  const chains = [...new Set(store.storedRows(id).filter((r) => r.strategy !== '').map((r) => r.strategy))];
+  const chains = [
+    ...new Set(
+      store
+        .storedRows(id)
+        .filter((r) => r.strategy !== '')
+        .map((r) => r.strategy),
+    ),
+  ];
   if (ref.level > 0 && !chains.includes(ref.strategy))
-    throw new UserError(`experiment "${experiment}" has no chain "${ref.strategy}" (chains: ${chains.join(', ') || 'none stored'}): pass --strategy with one of them`);
+    throw new UserError(
+      `experiment "${experiment}" has no chain "${ref.strategy}" (chains: ${chains.join(', ') || 'none stored'}): pass --strategy with one of them`,
+    );
   const stored = store.doneLevels(id, ref.level === 0 ? '' : ref.strategy, ref.trial);
   if (!stored.includes(ref.level))
-    throw new UserError(`level ${ref.level} of ${ref.strategy} trial ${ref.trial} is not stored in "${experiment}" (stored levels: ${stored.join(', ') || 'none'}): pass a stored --level/--trial, or run the experiment further`);
+    throw new UserError(
+      `level ${ref.level} of ${ref.strategy} trial ${ref.trial} is not stored in "${experiment}" (stored levels: ${stored.join(', ') || 'none'}): pass a stored --level/--trial, or run the experiment further`,
+    );
   if (existsSync(out) && readdirSync(out).length > 0) throw new UserError(`--out ${out} is not empty: pass a new or empty folder`);
   const { weights, masks } = store.loadLevel(id, keys.chainLevel(ref.trial, ref.strategy, ref.level));
   const meta = datasetMeta(spec.data);
@@ -173,7 +191,10 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
         return e;
       });
       writeFileSync(join(tmp, 'masks.bin'), bytes);
-      writeFileSync(join(tmp, 'masks.json'), JSON.stringify({ dtype: 'uint8', note: '1 = kept, 0 = pruned; row-major in the stored shape, as the kernels of model.json', masks: entries }, null, 1));
+      writeFileSync(
+        join(tmp, 'masks.json'),
+        JSON.stringify({ dtype: 'uint8', note: '1 = kept, 0 = pruned; row-major in the stored shape, as the kernels of model.json', masks: entries }, null, 1),
+      );
       files.push('masks.json', 'masks.bin');
     }
     mkdirSync(dirname(out), { recursive: true });

@@ -23,7 +23,12 @@ export interface Hidden {
  * `probes` (one per hidden layer, shaped like its output) are added to the ReLU outputs: with
  * zeros, ∂loss/∂probe = ∂loss/∂a, the gradient the Taylor criterion needs (Molchanov et al. 2017).
  */
-export function forwardHidden(model: Model, w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor2D, probes?: readonly tf.Tensor[]): { logits: tf.Tensor2D; hidden: Hidden[] } {
+export function forwardHidden(
+  model: Model,
+  w: Readonly<Record<string, tf.Tensor>>,
+  x: tf.Tensor2D,
+  probes?: readonly tf.Tensor[],
+): { logits: tf.Tensor2D; hidden: Hidden[] } {
   const p = checkInput(model.name, model.inputShape, model.numClasses);
   const n = x.shape[0];
   const hidden: Hidden[] = [];
@@ -50,7 +55,8 @@ export function forwardHidden(model: Model, w: Readonly<Record<string, tf.Tensor
 }
 
 /** Weights (stored layout) as tensors for forwardHidden; the caller disposes them. */
-export const storedTensors = (model: Model, w: Weights): Record<string, tf.Tensor> => Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(w[p.name], [...p.shape])]));
+export const storedTensors = (model: Model, w: Weights): Record<string, tf.Tensor> =>
+  Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(w[p.name], [...p.shape])]));
 
 /**
  * Activation sparsity (Rhu et al. 2018, "ephemeral sparsity"): per hidden layer, the fraction

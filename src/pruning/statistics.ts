@@ -76,6 +76,9 @@ export async function unitStatistics(model: Model, weights: Weights, split: Spli
   }
   const N = idx.length;
   return Object.fromEntries(
-    [...acc].map(([layer, a]) => [layer, { mean: Float32Array.from(a.mean, (v) => v / N), apoz: Float32Array.from(a.apoz, (v) => v / N), taylor: Float32Array.from(a.taylor, (v) => v / N) }]),
+    [...acc].map(([layer, a]) => [
+      layer,
+      { mean: Float32Array.from(a.mean, (v) => v / N), apoz: Float32Array.from(a.apoz, (v) => v / N), taylor: Float32Array.from(a.taylor, (v) => v / N) },
+    ]),
   );
 }

@@ -71,7 +71,8 @@ export function killUnit(l: UnitLayer, masks: Masks, u: number): void {
   for (let row = u; row < l.nextIn; row += l.units) n.fill(0, row * l.nextOut, (row + 1) * l.nextOut);
   // conv→conv: the next kernel is [3, 3, U, out], so input channel u recurs in each of the 9 taps.
   const taps = n.length / (l.nextIn * l.nextOut);
-  for (let t = 1; t < taps; t++) for (let row = u; row < l.nextIn; row += l.units) n.fill(0, (t * l.nextIn + row) * l.nextOut, (t * l.nextIn + row + 1) * l.nextOut);
+  for (let t = 1; t < taps; t++)
+    for (let row = u; row < l.nextIn; row += l.units) n.fill(0, (t * l.nextIn + row) * l.nextOut, (t * l.nextIn + row + 1) * l.nextOut);
 }
 
 /** Per-unit statistics of the hidden activations on the pruning sample (src/pruning/statistics.ts). */
@@ -117,11 +118,19 @@ const needStats = (x: UnitScoreInputs): UnitStats => {
  */
 export const UNIT_CRITERIA = {
   l1_norm: unitCriterion('keep units with the largest L1 norm of incoming weights Σ|w| (Li et al. 2017)', false, (x) => incoming(x, Math.abs)),
-  l2_norm: unitCriterion('keep units with the largest L2 norm of incoming weights √Σw² (Li et al. 2017)', false, (x) => incoming(x, (w) => w * w).map(Math.sqrt)),
-  mean_activation: unitCriterion('keep units with the largest mean ReLU output on the pruning sample (Molchanov et al. 2017 baseline)', true, (x) => Float32Array.from(needStats(x).mean)),
-  apoz: unitCriterion('keep units with the lowest average percentage of zero outputs on the pruning sample (Hu et al. 2016)', true, (x) => needStats(x).apoz.map((v) => -v)),
-  taylor: unitCriterion('keep units with the largest first-order Taylor saliency |a·∂C/∂a| averaged over the pruning sample (Molchanov et al. 2017)', true, (x) =>
-    Float32Array.from(needStats(x).taylor),
+  l2_norm: unitCriterion('keep units with the largest L2 norm of incoming weights √Σw² (Li et al. 2017)', false, (x) =>
+    incoming(x, (w) => w * w).map(Math.sqrt),
+  ),
+  mean_activation: unitCriterion('keep units with the largest mean ReLU output on the pruning sample (Molchanov et al. 2017 baseline)', true, (x) =>
+    Float32Array.from(needStats(x).mean),
+  ),
+  apoz: unitCriterion('keep units with the lowest average percentage of zero outputs on the pruning sample (Hu et al. 2016)', true, (x) =>
+    needStats(x).apoz.map((v) => -v),
+  ),
+  taylor: unitCriterion(
+    'keep units with the largest first-order Taylor saliency |a·∂C/∂a| averaged over the pruning sample (Molchanov et al. 2017)',
+    true,
+    (x) => Float32Array.from(needStats(x).taylor),
   ),
   random: unitCriterion('keep a uniformly random subset of units (seeded)', false, (x) => Float32Array.from({ length: x.layer.units }, () => x.rng.uniform())),
 } satisfies Record<string, UnitCriterionDef>;

@@ -15,7 +15,10 @@ export const exportModelCmd: CommandModule<object, { experiment: string; strateg
       .option('level', { type: 'number', demandOption: true, describe: 'pruning level (0 = dense)' })
       .option('out', { type: 'string', demandOption: true, normalize: true, describe: 'folder to write (new or empty)' })
       .option('db', dbOption)
-      .example('$0 export-model quickstart --strategy rewind --level 3 --out ticket/', 'neuron/filter levels export physically smaller; weight levels export w ⊙ m with masks.json/masks.bin'),
+      .example(
+        '$0 export-model quickstart --strategy rewind --level 3 --out ticket/',
+        'neuron/filter levels export physically smaller; weight levels export w ⊙ m with masks.json/masks.bin',
+      ),
   handler: async (a) => {
     // cpu: copying weights into a model needs no accelerator, and gives the same bits everywhere.
     await initBackend('cpu');
