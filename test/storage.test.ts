@@ -103,7 +103,7 @@ test('status: a run stopped in level 1 of 2 with branches is not complete; a fin
   assert.equal(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']).status, 0);
   // Drop level 2 (chain and branch rows) as if the run had stopped after level 1.
   const d = new Database(db);
-  for (const t of ['curve_points', 'layer_sparsity', 'compute']) d.prepare(`DELETE FROM ${t} WHERE result_id IN (SELECT id FROM results WHERE level = 2)`).run();
+  for (const t of ['curve_points', 'layer_sparsity', 'compute', 'activation_sparsity', 'unit_counts']) d.prepare(`DELETE FROM ${t} WHERE result_id IN (SELECT id FROM results WHERE level = 2)`).run();
   const dropped = d.prepare('DELETE FROM results WHERE level = 2').run().changes;
   d.close();
   assert.equal(dropped, 4); // 2 chains + 2 random-mask rows

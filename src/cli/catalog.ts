@@ -1,6 +1,6 @@
 import { DATASETS, DATASET_NAMES } from '../data/index.js';
 import { MODEL_NAMES, modelHelp } from '../models/index.js';
-import { CRITERIA } from '../pruning/index.js';
+import { CRITERIA, UNIT_CRITERIA } from '../pruning/index.js';
 import { branchSchema } from '../spec/index.js';
 import { MASK0 } from '../mask0/index.js';
 import { describeStrategies } from '../resets/index.js';
@@ -23,6 +23,7 @@ export function catalog(): CatalogSection[] {
     { title: 'data sets', field: 'data.dataset', entries: DATASET_NAMES.map((name) => ({ name, help: DATASETS[name].help })) },
     { title: 'reset strategies', field: 'strategies[].reset', entries: describeStrategies().map((d) => ({ name: d.name, help: d.describe })) },
     { title: 'mask criteria', field: 'pruning.criterion', entries: Object.entries(CRITERIA).map(([name, c]) => ({ name, help: c.help })) },
+    { title: 'unit criteria', field: 'pruning.unitCriterion', entries: Object.entries(UNIT_CRITERIA).map(([name, c]) => ({ name, help: c.help })) },
     { title: 'mask-0 actions', field: 'strategies[].mask0', entries: Object.entries(MASK0).map(([name, m]) => ({ name, help: m.describe })) },
     { title: 'branch kinds', field: 'branches[].kind', entries: branchSchema.options.map((o) => ({ name: o.shape.kind.value, help: o.description ?? '' })) },
   ];

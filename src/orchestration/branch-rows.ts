@@ -56,11 +56,11 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       const artifacts = work.masks === chainMasks ? {} : { [file]: packLevel({}, work.masks) };
       // A control costs what its chain spent on m_L, plus its own training.
       const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, work.masks, res.iterations));
-      return record(ctx, job, row, work.masks, res, started, artifacts, { compute });
+      return record(ctx, job, row, work.masks, res, started, artifacts, { compute }, res.weights);
     }
     case 'evaluate': {
       const p = await evaluateWeights(ctx.model, work.weights, ctx.data);
-      return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {}, { compute: plus(maskCost(ctx, chain, trial, level), 0, 0) });
+      return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {}, { compute: plus(maskCost(ctx, chain, trial, level), 0, 0) }, work.weights);
     }
     case 'learn-mask': {
       const steps = work.iterations ? stepToIterations(work.iterations, ctx.plan.itersPerEpoch) : ctx.plan.iterations;

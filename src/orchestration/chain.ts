@@ -8,8 +8,11 @@ import { fixedMaskMacs, maskCost, plus } from './compute.js';
 import { MASK0 } from '../mask0/index.js';
 import { makeRng } from '../util/index.js';
 import { runBranches } from './branch-rows.js';
+import { sampleIndices, unitStatistics } from '../pruning/index.js';
+import { UNIT_CRITERIA } from '../pruning/index.js';
 import { trialSeed, type Chain, type Context } from './context.js';
 import { keys, packLevel, record, trainLevel } from './levels.js';
+import { planRun } from './plan.js';
 
 /**
  * The level loop. Level 0 (dense) is trained once per trial and shared by every chain;
@@ -42,18 +45,16 @@ export async function runDense(ctx: Context, trial: number): Promise<void> {
   };
   for (const k of ks) artifacts[keys.thetaK(trial, k)] = res.snapshots.get(k)!;
   const n = res.iterations;
-  record(ctx, job, { strategy: '', trial, level: 0 }, masks, res, started, artifacts, { compute: { totalIterations: n, totalMultiplyAdds: n * denseStepMultiplyAdds(ctx.model, ctx.plan.spec.batchSize) } });
+  await record(ctx, job, { strategy: '', trial, level: 0 }, masks, res, started, artifacts, { compute: { totalIterations: n, totalMultiplyAdds: n * denseStepMultiplyAdds(ctx.model, ctx.plan.spec.batchSize) } }, res.weights);
 }
 
 /** Levels a chain still has to train (empty when done). Needs level 0 of its trial to be stored. */
 export function remainingLevels(ctx: Context, chain: Chain, trial: number): number[] {
   const done = ctx.store.doneLevels(ctx.experimentId, chain.name, trial);
   const last = done.length ? done[done.length - 1] : 0;
-  const target = ctx.spec.pruning.targetPercent;
-  if (target !== null && last > 0) {
-    const p = ctx.store.percentRemaining(ctx.experimentId, chain.name, trial, last);
-    if (p !== null && p <= target) return [];
-  }
+  // Termination (targetPercent, maxAccuracyDrop) is the run plan's call, so lth run and lth status agree.
+  const task = planRun(ctx.spec, ctx.store.storedRows(ctx.experimentId)).chains.find((c) => c.chain === chain.name && c.trial === trial);
+  if (task?.stoppedAt != null) return [];
   const out: number[] = [];
   for (let l = last + 1; l <= ctx.spec.pruning.levels; l++) out.push(l);
   return out;
@@ -92,6 +93,9 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     const started = Date.now();
     // One-shot: every level prunes the dense network, as far as `level` iterative rounds would.
     const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.dense(trial) : keys.chainLevel(trial, chain.name, level - 1));
+    const p = ctx.spec.pruning;
+    const dataDriven = p.granularity !== 'weight' && UNIT_CRITERIA[chain.unitCriterion].needsData;
+    const unitStats = dataDriven ? await unitStatistics(ctx.model, prev.weights, ctx.data.train, sampleIndices(ctx.data.train.n, p.sample.size, p.sample.seed)) : undefined;
     const masks = prune({
       model: ctx.model,
       masks: prev.masks,
@@ -104,6 +108,8 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
       // At-init criteria score θ0 under the masks pruned so far, never trained weights.
       saliency: isAtInit(criterion) ? (m) => atInitScores(ctx.model, criterion, theta0, m, sample) : undefined,
       iterations: criterion === 'synflow' ? atInit.synflowIterations : 1,
+      unitCriterion: chain.unitCriterion,
+      unitStats,
     });
     const init = chain.strategy.reset({
       model: ctx.model,
@@ -117,7 +123,7 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     const frozen = MASK0[chain.mask0].frozen({ model: ctx.model, theta0, prevFinal: prev.weights, prevMasks: prev.masks, masks }) ?? undefined;
     const res = await trainLevel(ctx, job, level, { init, masks, frozen, schedule: chain.strategy.schedule(ctx.plan), trial });
     const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, masks, res.iterations));
-    record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks) }, { compute });
+    await record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks) }, { compute }, res.weights);
   }
 }
 
@@ -172,7 +178,7 @@ async function runDuringLevel(ctx: Context, chain: Chain, trial: number, level: 
     const searchMacs = detection * denseStepMultiplyAdds(ctx.model, batch);
     const compute = { totalIterations: detection + res.iterations, totalMultiplyAdds: searchMacs + fixedMaskMacs(ctx, masks, res.iterations), detectionIteration: detection };
     file[keys.level(trial, chain.name, level)] = packLevel(res.weights, masks);
-    record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, file, { compute, distances: search.distances });
+    await record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, file, { compute, distances: search.distances }, res.weights);
     return;
   }
   const end = d.end === null ? Math.floor(0.75 * ctx.plan.iterations) : steps(d.end);
@@ -191,5 +197,5 @@ async function runDuringLevel(ctx: Context, chain: Chain, trial: number, level: 
   const updates = new Set(schedule.churn.map((c) => c.step)).size;
   const macs = scheduleMultiplyAdds(ctx.model, batch, { from: 0, to: res.iterations }, keptCounts(start), schedule.churn, d.kind === 'dynamic' && d.regrow === 'gradient' ? updates : 0);
   file[keys.level(trial, chain.name, level)] = packLevel(res.weights, masks);
-  record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, file, { compute: { totalIterations: res.iterations, totalMultiplyAdds: macs }, churn: schedule.churn });
+  await record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, file, { compute: { totalIterations: res.iterations, totalMultiplyAdds: macs }, churn: schedule.churn }, res.weights);
 }

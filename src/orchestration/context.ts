@@ -35,6 +35,7 @@ export interface Chain {
   readonly name: string;
   readonly strategy: Strategy;
   readonly criterion: Spec['pruning']['criterion'];
+  readonly unitCriterion: Spec['pruning']['unitCriterion'];
   readonly mask0: Mask0Name;
   /** pruning during training (gradual, dynamic, early-bird) instead of between levels; null = between */
   readonly during: DuringSpec | null;
@@ -81,6 +82,7 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
     name: c.name,
     strategy: resolveStrategy(c.reset, plan),
     criterion: c.criterion ?? spec.pruning.criterion,
+    unitCriterion: c.unitCriterion ?? spec.pruning.unitCriterion,
     mask0: c.mask0,
     during: c.during,
     branches: checked.tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),

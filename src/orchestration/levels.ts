@@ -1,6 +1,8 @@
 import { backendLabel } from '../backend/index.js';
 import type { Masks, Weights } from '../models/index.js';
+import { activationSparsity } from '../models/activations.js';
 import { maskHash, sparsity } from '../pruning/index.js';
+import { unitCounts } from '../pruning/index.js';
 import { train, type LevelSchedule, type StepCallback, type TrainResult } from '../training/index.js';
 import type { LevelRecord } from '../storage/index.js';
 import { trialSeed, type Context } from './context.js';
@@ -42,7 +44,12 @@ export const dataOrder = (ctx: Context, trial: number, level: number): (string |
 /** What a stored row reports about its training (a trained level, or an evaluation at iteration 0). */
 export type Outcome = Pick<TrainResult, 'curve' | 'earlyStop' | 'final' | 'iterations'>;
 
-export function record(
+/**
+ * Stores a finished row. With `weights` (the network as evaluated, stored layout) it also
+ * measures activation sparsity on the test split (models/activations.ts); unit counts are
+ * stored under neuron/filter granularity (pruning/units.ts).
+ */
+export async function record(
   ctx: Context,
   job: string,
   row: { strategy: string; branch?: string; replicate?: number; trial: number; level: number },
@@ -51,8 +58,11 @@ export function record(
   started: number,
   artifacts: Record<string, Artifact>,
   extra: Pick<LevelRecord, 'churn' | 'distances' | 'compute'> = {},
-): void {
+  weights?: Weights,
+): Promise<void> {
   const sp = sparsity(ctx.model, masks);
+  const activations = weights ? await activationSparsity(ctx.model, weights, ctx.data.test) : undefined;
+  const units = unitCounts(ctx.model, ctx.spec.pruning.granularity, masks);
   const seconds = (Date.now() - started) / 1000;
   ctx.store.commitLevel(ctx.spec.name, {
     experimentId: ctx.experimentId,
@@ -68,6 +78,8 @@ export function record(
     backend: backendLabel(),
     artifacts,
     ...extra,
+    units,
+    activations,
   });
   ctx.emit({
     type: 'level-done',

@@ -11,7 +11,9 @@ import { expandBranch, type BranchTask } from '../branches/index.js';
  * What a spec asks for (docs/SCHEMA.md, "Words"):
  * - per trial, the dense level 0 (strategy '');
  * - per (chain, trial), levels 1..`pruning.levels`, stopping early at the first stored level whose
- *   % remaining is ≤ `pruning.targetPercent` (then the chain is complete at that level);
+ *   % remaining is ≤ `pruning.targetPercent`, or whose final test accuracy is more than
+ *   `pruning.maxAccuracyDrop` percentage points below the trial's dense level 0 (then the chain
+ *   is complete at that level: node pruning's termination condition, Molchanov et al. 2017);
  * - per chain level L (0 included when a branch names it), one row per branch task (label,
  *   replicate) of the chain that applies to L ('all' = every pruned level 1..`pruning.levels`).
  * Until a targetPercent chain has stopped, its planned levels are an upper bound.
@@ -49,7 +51,7 @@ export interface ChainTask {
   readonly levels: readonly PlannedRow[];
   /** branch rows under this chain, by level then spec order */
   readonly branches: readonly PlannedRow[];
-  /** the stored level at which targetPercent was reached, or null */
+  /** the stored level at which targetPercent was reached or accuracy fell more than maxAccuracyDrop, or null */
   readonly stoppedAt: number | null;
   readonly done: boolean;
 }
@@ -79,6 +81,14 @@ export const branchApplies = (spec: Spec, task: Pick<BranchTask, 'levels'>, leve
 
 const rowKey = (r: { strategy: string; branch: string; replicate: number; trial: number; level: number }) => `${r.strategy}\u0000${r.branch}\u0000${r.replicate}\u0000${r.trial}\u0000${r.level}`;
 
+/** Whether a stored chain level's final test accuracy is more than `maxDrop` points (percent) below its trial's dense level's. */
+function accuracyDropped(maxDrop: number | null, dense: PlannedRow, level: StoredRow | undefined, have: Map<string, StoredRow>): boolean {
+  if (maxDrop === null || !level) return false;
+  const a0 = have.get(rowKey(dense))?.finalTestAccuracy;
+  const a = level.finalTestAccuracy;
+  return a0 != null && a != null && 100 * (a0 - a) > maxDrop;
+}
+
 /** The plan of `spec` given its stored rows (Store.storedRows). Pure: the same inputs give the same plan. */
 export function planRun(spec: Spec, stored: readonly StoredRow[]): RunPlan {
   const have = new Map(stored.map((r) => [rowKey(r), r]));
@@ -91,6 +101,7 @@ export function planRun(spec: Spec, stored: readonly StoredRow[]): RunPlan {
     done: have.has(rowKey({ strategy, branch, replicate, trial, level })),
   });
   const target = spec.pruning.targetPercent;
+  const maxDrop = spec.pruning.maxAccuracyDrop ?? null;
   const byChain = branchTasksByChain(spec);
   const dense: DenseTask[] = [];
   const chains: ChainTask[] = [];
@@ -103,8 +114,9 @@ export function planRun(spec: Spec, stored: readonly StoredRow[]): RunPlan {
       for (let l = 1; l <= spec.pruning.levels; l++) {
         const r = row(c.name, '', 0, trial, l);
         levels.push(r);
-        const p = have.get(rowKey(r))?.percentRemaining;
-        if (target !== null && p !== undefined && p <= target) {
+        const stored = have.get(rowKey(r));
+        const p = stored?.percentRemaining;
+        if ((target !== null && p !== undefined && p <= target) || accuracyDropped(maxDrop, d, stored, have)) {
           stoppedAt = l;
           break;
         }

@@ -2,6 +2,7 @@ import { type Masks, type Model, type Weights, isPrunable } from '../models/inde
 import type { Criterion, PruningSpec } from '../spec/index.js';
 import { sha256, permutation, type Rng } from '../util/index.js';
 import { CRITERIA } from './criteria.js';
+import { pruneUnits, type UnitCriterionName, type UnitStats } from './units.js';
 
 /** All ones: the dense network's mask. */
 export function denseMasks(model: Model): Masks {
@@ -90,6 +91,10 @@ export interface PruneArgs {
   /** reach the level's count in this many rounds, rescoring in between, the kept fraction
    *  shrinking geometrically (SynFlow, Tanaka et al. 2020, Algorithm 1); default 1 */
   iterations?: number;
+  /** the chain's unit criterion (neuron/filter granularity); default spec.unitCriterion */
+  unitCriterion?: UnitCriterionName;
+  /** per layer, activation statistics on the pruning sample, for data-driven unit criteria */
+  unitStats?: Record<string, UnitStats>;
 }
 
 /** The layer a tensor belongs to: "fc1/kernel" → "fc1". */
@@ -106,9 +111,24 @@ export const isExcluded = (p: { name: string; kind: string }, exclude: readonly 
  * round(alive · (target/alive)^(k/n)) of each pool (the last round exactly the target).
  */
 export function prune(a: PruneArgs): Masks {
+  const rounds = a.rounds ?? 1;
+  const removed = (alive: number, rate: number) => alive - remainingAfter(alive, rate, rounds);
+  const granularity = a.spec.granularity ?? 'weight';
+  if (granularity !== 'weight')
+    return pruneUnits({
+      model: a.model,
+      granularity,
+      masks: a.masks,
+      final: a.final,
+      criterion: a.unitCriterion ?? a.spec.unitCriterion,
+      rates: a.spec.rates,
+      excluded: (l) => isExcluded({ name: l.kernel, kind: l.kind }, a.spec.exclude ?? []),
+      stats: a.unitStats,
+      rng: a.rng,
+      removed,
+    });
   const criterion = a.criterion ?? a.spec.criterion;
   const score = CRITERIA[criterion];
-  const rounds = a.rounds ?? 1;
   const iterations = a.iterations ?? 1;
   const layers = a.model.params.filter(isPrunable);
   const names = layers.map((p) => p.name);

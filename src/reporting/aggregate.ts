@@ -26,6 +26,8 @@ export interface LevelRow {
   total_multiply_adds: number | null;
   /** early-bird: the dense step the mask was taken at */
   detection_iteration: number | null;
+  /** mean over hidden layers of the fraction of test-split ReLU outputs exactly 0; null when not measured */
+  activation_sparsity?: number | null;
   /** seed of the (strategy, trial) chain; null if the chain row is missing */
   seed: number | null;
 }
@@ -54,6 +56,14 @@ export const METRICS: readonly MetricDef[] = [
   { id: 'total-iterations', column: 'total_iterations', label: 'Training iterations to reach the level, earlier levels included', short: 'total iterations', unit: 'iteration', higherIsBetter: false },
   { id: 'total-macs', column: 'total_multiply_adds', label: 'Training multiply-adds to reach the level, earlier levels included', short: 'total MACs', unit: 'multiply-adds', higherIsBetter: false },
   { id: 'detection-iteration', column: 'detection_iteration', label: 'Early-bird detection iteration', short: 'EB detection', unit: 'iteration', higherIsBetter: false },
+  {
+    id: 'activation-sparsity',
+    column: 'activation_sparsity',
+    label: 'ReLU outputs exactly 0 on the test set (%, mean over hidden layers)',
+    short: 'act. zeros (%)',
+    unit: 'accuracy',
+    higherIsBetter: false,
+  },
   { id: 'wall-seconds', column: 'wall_seconds', label: 'Wall time per level (s)', short: 'wall (s)', unit: 'seconds', higherIsBetter: false },
 ];
 

@@ -1,6 +1,6 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
 import { buildModel, type Model } from '../models/index.js';
-import { isExcluded, layerOf } from '../pruning/index.js';
+import { isExcluded, layerOf, unitLayers } from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
 import { planTraining, type TrainingPlan } from '../training/index.js';
@@ -135,6 +135,18 @@ function checkPruning(spec: Spec, model: Model): void {
   if (pruned.length === 0 && p.levels > 0)
     throw new SpecError('pruning.exclude', `pruning.exclude leaves no layer of ${model.name} to prune: remove an entry, or set pruning.levels to 0 for dense training only`);
   if (p.levels === 0) return;
+  if (p.granularity !== 'weight') {
+    // Unit scores of different layers are not on one scale (a norm grows with fan-in), so units are pruned layer by layer.
+    if (p.scope === 'global')
+      throw new SpecError('pruning.scope', `pruning.scope: granularity "${p.granularity}" prunes units layer by layer with pruning.rates; set pruning.scope to "layerwise"`);
+    const units = unitLayers(model, p.granularity).filter((l) => !isExcluded({ name: l.kernel, kind: l.kind }, p.exclude));
+    if (units.length === 0 || units.every((l) => p.rates[l.kind] === 0))
+      throw new SpecError(
+        'pruning.granularity',
+        `pruning.granularity: "${p.granularity}" finds no ${p.granularity === 'neuron' ? 'hidden dense layer' : 'conv or hidden dense layer'} of ${model.name} with a rate above 0 to prune units of: set pruning.rates.fc${p.granularity === 'filter' ? ' or pruning.rates.conv' : ''} above 0, check pruning.exclude, or use granularity "weight"`,
+      );
+    return;
+  }
   if (p.scope === 'global' && p.globalRate === 0)
     throw new SpecError('pruning.globalRate', 'pruning.globalRate is 0, so no level would prune anything: set it above 0 (e.g. 0.2), or pruning.levels to 0 for dense training only');
   if (p.scope === 'layerwise' && pruned.every((x) => p.rates[x.kind as 'conv' | 'fc' | 'output'] === 0)) {
@@ -171,7 +183,10 @@ const DETERMINISTIC_RESETS = ['rewind', 'sign-constant', 'fine-tune', 'lr-rewind
 
 export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): TwinPair[] {
   const out: TwinPair[] = [];
-  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: c.criterion ?? spec.pruning.criterion, mask0: c.mask0, during: JSON.stringify(c.during) }));
+  // Under neuron/filter granularity the unit criterion decides the mask; the weight criterion is unused.
+  const criterionOf = (c: Spec['strategies'][number]): string =>
+    spec.pruning.granularity === 'weight' ? (c.criterion ?? spec.pruning.criterion) : (c.unitCriterion ?? spec.pruning.unitCriterion);
+  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: criterionOf(c), mask0: c.mask0, during: JSON.stringify(c.during) }));
   const constantLr = spec.training.schedule.kind === 'constant' && plan.warmup === 0;
   const sourceOf = new Map<string, string>();
   for (let j = 1; j < chains.length; j++)

@@ -17,7 +17,10 @@ import { specSchema, type Spec } from './schema.js';
 export const COMPUTE_VERSION = 2;
 
 /** How far an experiment goes: these may only grow on resume. */
-export const EXTENDABLE = ['trials', 'pruning.levels', 'pruning.targetPercent', 'strategies', 'branches'] as const;
+export const EXTENDABLE = ['trials', 'pruning.levels', 'pruning.targetPercent', 'pruning.maxAccuracyDrop', 'strategies', 'branches'] as const;
+
+/** Pruning fields added after compute version 2 was fixed, at the values that compute what lth did before them: left out of the hash there, so stored experiments keep their identity. */
+const LATER_PRUNING_DEFAULTS: Record<string, unknown> = { granularity: 'weight', unitCriterion: 'l1_norm', sample: { size: 1000, seed: 0 } };
 
 /** Branch fields that only add rows: more replicates, more levels, more chains. */
 const BRANCH_EXTENDABLE = ['count', 'levels', 'chains'] as const;
@@ -39,6 +42,8 @@ function fixedPart(spec: Spec): Record<string, unknown> {
   delete s.branches;
   delete s.pruning.levels;
   delete s.pruning.targetPercent;
+  delete s.pruning.maxAccuracyDrop;
+  for (const [k, v] of Object.entries(LATER_PRUNING_DEFAULTS)) if (canonicalJson(s.pruning[k]) === canonicalJson(v)) delete s.pruning[k];
   return s;
 }
 
@@ -50,7 +55,7 @@ export function identityOf(spec: Spec): Identity {
 
 /** The spec hash lth 0.1.0 stored (compute version 1): sha256 of the values differing from the defaults. */
 export function legacyHashV1(spec: Spec): string {
-  const LATER_CHAIN_DEFAULTS: Record<string, unknown> = { mask0: 'zero', during: null };
+  const LATER_CHAIN_DEFAULTS: Record<string, unknown> = { mask0: 'zero', during: null, unitCriterion: null };
   const strip = (s: Spec) => ({
     ...s,
     strategies: s.strategies.map((c) => Object.fromEntries(Object.entries(c).filter(([k, v]) => !(k in LATER_CHAIN_DEFAULTS) || LATER_CHAIN_DEFAULTS[k] !== v))),
@@ -117,6 +122,10 @@ export function diffIdentity(a: Spec, b: Spec): IdentityDiff {
   const tb = b.pruning.targetPercent ?? 0;
   if (tb > ta) shrunk.push('pruning.targetPercent');
   else if (tb < ta) extended = true;
+  const da = a.pruning.maxAccuracyDrop ?? Infinity;
+  const db = b.pruning.maxAccuracyDrop ?? Infinity;
+  if (db < da) shrunk.push('pruning.maxAccuracyDrop');
+  else if (db > da) extended = true;
   for (const ca of a.strategies) {
     const cb = b.strategies.find((c) => c.name === ca.name);
     if (!cb) shrunk.push(`strategies[${ca.name}]`);

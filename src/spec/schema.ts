@@ -4,6 +4,7 @@ import { MODEL_NAMES } from '../models/index.js';
 import { CRITERIA, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
 import { strategyNames } from '../resets/index.js';
+import { UNIT_CRITERIA, type UnitCriterionName } from '../pruning/index.js';
 import { it, parseStep } from './step.js';
 
 /**
@@ -98,7 +99,30 @@ export const trainingSchema = z.strictObject({
 
 export const PRUNING_CRITERIA = Object.keys(CRITERIA) as [CriterionName, ...CriterionName[]];
 
+export const UNIT_CRITERION_NAMES = Object.keys(UNIT_CRITERIA) as [UnitCriterionName, ...UnitCriterionName[]];
+
 export const pruningSchema = z.strictObject({
+  granularity: z
+    .enum(['weight', 'neuron', 'filter'])
+    .default('weight')
+    .describe(
+      'what one pruning decision removes: weight = single weights (criterion); neuron = whole hidden dense units, i.e. incoming weights, bias and the next layer\'s input row (unitCriterion); filter = conv filters (output channel, bias, next layer\'s input channel) and hidden dense units. Rates apply to units; output units are never pruned; layerwise scope only (docs/DESIGN.md#structured)',
+    ),
+  unitCriterion: z.enum(UNIT_CRITERION_NAMES).default('l1_norm').describe('unit importance when granularity is neuron or filter; keep the highest scores'),
+  sample: z
+    .strictObject({
+      size: z.number().int().positive().default(1000).describe('training examples drawn for data-driven criteria (mean_activation, apoz, taylor, obd)'),
+      seed: z.number().int().nonnegative().default(0).describe('seed of the draw (the same examples for every level, chain and trial)'),
+    })
+    .prefault({})
+    .describe('the fixed, seeded sample of the training split that data-driven criteria read'),
+  maxAccuracyDrop: z
+    .number()
+    .gt(0)
+    .max(100)
+    .nullable()
+    .default(null)
+    .describe("stop a chain once a level's final test accuracy is more than this many percentage points below the dense level's (null = never)"),
   scope: z.enum(['layerwise', 'global']).default('layerwise').describe('prune each layer by its own rate, or all prunable weights together'),
   rates: z
     .strictObject({
@@ -185,13 +209,14 @@ function duringShorthand(s: string): z.output<typeof duringSchema> | null {
 export const chainSchema = z.union([
   z.string().transform((reset) => {
     const during = duringShorthand(reset);
-    return { reset: during ? 'rewind' : reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], mask0: 'zero' as Mask0Name, during };
+    return { reset: during ? 'rewind' : reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], unitCriterion: null as null | UnitCriterionName, mask0: 'zero' as Mask0Name, during };
   }),
   z
     .strictObject({
       reset: z.string().describe(`reset strategy ("mask-1 action"): ${strategyNames().join(', ')}; rewind and lr-rewind take @k, e.g. "rewind@1000it"`),
       name: z.string().min(1).optional().describe('label in the database (default: reset[/criterion][/mask0], the parts that are set)'),
       criterion: z.enum(PRUNING_CRITERIA).nullable().default(null).describe('override pruning.criterion for this chain'),
+      unitCriterion: z.enum(UNIT_CRITERION_NAMES).nullable().default(null).describe('override pruning.unitCriterion for this chain (neuron/filter granularity)'),
       mask0: z
         .enum(MASK0_ACTIONS)
         .default('zero')
@@ -205,8 +230,9 @@ export const chainSchema = z.union([
     })
     .transform((c) => ({
       reset: c.reset,
-      name: c.name ?? (c.during ? duringName(c.during) : [c.reset, c.criterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
+      name: c.name ?? (c.during ? duringName(c.during) : [c.reset, c.criterion, c.unitCriterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
       criterion: c.criterion,
+      unitCriterion: c.unitCriterion,
       mask0: c.mask0,
       during: c.during,
     })),

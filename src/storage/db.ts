@@ -67,6 +67,10 @@ export interface LevelRecord {
   distances?: readonly { iteration: number; distance: number }[];
   /** compute spent to reach this row (table compute) */
   compute?: { totalIterations: number; totalMultiplyAdds: number; detectionIteration?: number | null };
+  /** units kept per unit layer (neuron/filter granularity; empty or absent otherwise) */
+  units?: { layer: string; total: number; remaining: number }[];
+  /** per hidden layer, the fraction of ReLU outputs on the test split that are exactly 0 */
+  activations?: { layer: string; zeroFraction: number }[];
 }
 
 /** A stored row's identity and its % remaining: what the run plan needs (orchestration/plan.ts). */
@@ -77,6 +81,8 @@ export interface StoredRow {
   trial: number;
   level: number;
   percentRemaining: number;
+  /** final test accuracy (fraction), null when not measured: pruning.maxAccuracyDrop reads it */
+  finalTestAccuracy?: number | null;
 }
 
 /** An experiment as `lth status` lists it. */
@@ -178,7 +184,7 @@ export class Store {
     const version = this.schemaVersion();
     if (version > SCHEMA_VERSION) throw new UserError(`database ${this.path} has schema version ${version}, newer than this lth (${SCHEMA_VERSION}): upgrade lth`);
     if (version === SCHEMA_VERSION) return;
-    // Every statement of SCHEMA_SQL is idempotent (IF NOT EXISTS; views re-created), so it also migrates 1 → 2 (adds `locks`).
+    // Every statement of SCHEMA_SQL is idempotent (IF NOT EXISTS; views re-created), so it also migrates 1 → 2 (adds `locks`) and 2 → 3 (adds `unit_counts`, `activation_sparsity`).
     this.#db.transaction(() => {
       this.#db.exec(SCHEMA_SQL);
       this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
@@ -281,7 +287,7 @@ export class Store {
   /** Every stored row of an experiment (chains, dense levels and branches), in no particular order. */
   storedRows(experimentId: number): StoredRow[] {
     return this.#db
-      .prepare('SELECT strategy, branch, replicate, trial, level, percent_remaining AS percentRemaining FROM results WHERE experiment_id = ?')
+      .prepare('SELECT strategy, branch, replicate, trial, level, percent_remaining AS percentRemaining, final_test_accuracy AS finalTestAccuracy FROM results WHERE experiment_id = ?')
       .all(experimentId) as StoredRow[];
   }
 
@@ -310,6 +316,18 @@ export class Store {
       )
       .get(experimentId, strategy, trial, level) as { t: number; m: number; d: number | null; i: number } | undefined;
     return row ? { totalIterations: row.t, totalMultiplyAdds: row.m, detectionIteration: row.d, iterations: row.i } : null;
+  }
+
+  /** Units kept per unit layer of a stored result (neuron/filter granularity), by layer order of insertion. */
+  unitCounts(resultId: number): { layer: string; total: number; remaining: number }[] {
+    if (!this.hasTable('unit_counts')) return [];
+    return this.#db.prepare('SELECT layer, total, remaining FROM unit_counts WHERE result_id = ? ORDER BY rowid').all(resultId) as { layer: string; total: number; remaining: number }[];
+  }
+
+  /** Activation sparsity of a stored result: per hidden layer, the fraction of test-split ReLU outputs exactly 0. */
+  activationSparsity(resultId: number): { layer: string; zeroFraction: number }[] {
+    if (!this.hasTable('activation_sparsity')) return [];
+    return this.#db.prepare('SELECT layer, zero_fraction AS zeroFraction FROM activation_sparsity WHERE result_id = ? ORDER BY rowid').all(resultId) as { layer: string; zeroFraction: number }[];
   }
 
   /** Number of rows stored for an experiment. */
@@ -369,6 +387,10 @@ export class Store {
       );
       const ls = db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?,?,?,?)');
       for (const l of r.sparsity.layers) ls.run(id, l.layer, l.total, l.remaining);
+      const uc = db.prepare('INSERT INTO unit_counts(result_id, layer, total, remaining) VALUES (?,?,?,?)');
+      for (const u of r.units ?? []) uc.run(id, u.layer, u.total, u.remaining);
+      const as = db.prepare('INSERT INTO activation_sparsity(result_id, layer, zero_fraction) VALUES (?,?,?)');
+      for (const a of r.activations ?? []) as.run(id, a.layer, a.zeroFraction);
       const cp = db.prepare('INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?,?,?,?,?,?,?)');
       for (const p of r.curve) cp.run(id, p.iteration, num(p.trainLoss), num(p.valLoss), num(p.valAccuracy), num(p.testLoss), num(p.testAccuracy));
       const mu = db.prepare('INSERT INTO mask_updates(result_id, step, layer, dropped, regrown, remaining) VALUES (?,?,?,?,?,?)');
@@ -485,6 +507,7 @@ export class Store {
       const inResults = 'result_id IN (SELECT id FROM results WHERE experiment_id = ?)';
       this.#db.prepare(`DELETE FROM curve_points WHERE ${inResults}`).run(id);
       for (const t of ['layer_sparsity', 'mask_updates', 'mask_distances', 'compute']) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
+      for (const t of ['unit_counts', 'activation_sparsity']) if (this.hasTable(t)) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
       const n = this.#db.prepare('DELETE FROM results WHERE experiment_id = ?').run(id).changes;
       for (const t of ['artifacts', 'chains', 'locks']) this.#db.prepare(`DELETE FROM ${t} WHERE experiment_id = ?`).run(id);
       this.#db.prepare('DELETE FROM experiments WHERE id = ?').run(id);

@@ -70,6 +70,23 @@ CREATE TABLE IF NOT EXISTS layer_sparsity (
   PRIMARY KEY (result_id, layer)
 );
 
+-- per result and unit layer (neuron/filter granularity only): units kept of the layer's units
+CREATE TABLE IF NOT EXISTS unit_counts (
+  result_id INTEGER NOT NULL REFERENCES results(id),
+  layer     TEXT NOT NULL,    -- "fc1", "conv2"
+  total     INTEGER NOT NULL, -- units of the dense network
+  remaining INTEGER NOT NULL,
+  PRIMARY KEY (result_id, layer)
+);
+
+-- per result and hidden layer: fraction of its ReLU outputs on the test split that are exactly 0
+CREATE TABLE IF NOT EXISTS activation_sparsity (
+  result_id     INTEGER NOT NULL REFERENCES results(id),
+  layer         TEXT NOT NULL,
+  zero_fraction REAL NOT NULL,
+  PRIMARY KEY (result_id, layer)
+);
+
 CREATE TABLE IF NOT EXISTS curve_points (
   result_id     INTEGER NOT NULL REFERENCES results(id),
   iteration     INTEGER NOT NULL,
@@ -134,7 +151,8 @@ SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS repli
        r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
        r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
        r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id AS result_id,
-       k.total_iterations, k.total_multiply_adds, k.detection_iteration
+       k.total_iterations, k.total_multiply_adds, k.detection_iteration,
+       (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id) AS activation_sparsity
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   JOIN chains c ON c.experiment_id = r.experiment_id AND c.trial = r.trial
@@ -145,7 +163,8 @@ SELECT e.name, e.spec_hash, r.strategy, NULLIF(r.branch, ''), r.replicate, r.tri
        r.percent_remaining, r.early_stop_iteration, r.early_stop_val_loss, r.early_stop_val_accuracy,
        r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
        r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id,
-       k.total_iterations, k.total_multiply_adds, k.detection_iteration
+       k.total_iterations, k.total_multiply_adds, k.detection_iteration,
+       (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id)
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   LEFT JOIN compute k ON k.result_id = r.id

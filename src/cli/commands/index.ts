@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { command as compare } from './compare.js';
 import { command as exportCmd } from './export.js';
+import { exportModelCmd } from './export-model.js';
 import { command as plot } from './plot.js';
 import { command as query } from './query.js';
 import { command as report } from './report.js';
@@ -17,4 +18,4 @@ import { merge } from './merge.js';
 
 /** Every CLI command, in the order `lth --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module has its own argument type
-export const commands: CommandModule<any, any>[] = [run, spec, status, report, plot, compare, query, exportCmd, ui, plan, merge, datasets, bench, doctor, rm];
+export const commands: CommandModule<any, any>[] = [run, spec, status, report, plot, compare, query, exportCmd, exportModelCmd, ui, plan, merge, datasets, bench, doctor, rm];

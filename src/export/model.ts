@@ -1,0 +1,210 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { datasetMeta } from '../data/meta.js';
+import type { Plan } from '../models/layers.js';
+import { checkInput } from '../models/registry.js';
+import type { Masks, Model, Weights } from '../models/types.js';
+import { aliveUnits, unitLayers, type Granularity } from '../pruning/units.js';
+import { specSchema, type Spec } from '../spec/schema.js';
+import type { Store } from '../storage/db.js';
+import { keys } from '../storage/levels.js';
+import { UserError } from '../util/errors.js';
+
+/**
+ * A stored level as a TensorFlow.js LayersModel (model.json + weights.bin) that plain
+ * `tf.loadLayersModel` loads, with nothing of lth. Layers as src/models/layers.ts declares them:
+ * conv2d 3×3 'same' + ReLU, maxPooling2d 2×2, flatten, dense + ReLU, and a linear output
+ * (logits: argmax is the prediction; apply softmax for probabilities).
+ *
+ * Neuron/filter-pruned levels are physically smaller: dead units (bias mask 0) and the next
+ * layer's matching input rows are cut out, so a layer of 300 units with 123 alive exports as
+ * 123. Weight-pruned levels export their kernels ⊙ mask at full size and write the masks
+ * beside them (masks.json + masks.bin, one uint8 per weight, 1 = kept), since a LayersModel has
+ * no place for them.
+ */
+export interface ExportedModel {
+  readonly dir: string;
+  readonly files: string[];
+  /** units per layer of the exported network, e.g. { conv1: 8, fc1: 24, fc2: 12, output: 10 } */
+  readonly units: Record<string, number>;
+  readonly structured: boolean;
+}
+
+export interface LevelRef {
+  strategy: string;
+  trial: number;
+  level: number;
+}
+
+/** The stored spec of an experiment, its id, and its model's layer plan. */
+export function storedExperiment(store: Store, experiment: string): { id: number; spec: Spec; plan: Plan } {
+  const info = store.experiments().find((e) => e.name === experiment);
+  if (!info) {
+    const names = store.experiments().map((e) => e.name);
+    throw new UserError(`no experiment "${experiment}" in ${store.path}${names.length ? ` (experiments: ${names.join(', ')})` : ''}`);
+  }
+  const spec = specSchema.parse(JSON.parse(info.specJson));
+  const meta = datasetMeta(spec.data);
+  return { id: info.id, spec, plan: checkInput(spec.model.name, meta.inputShape, meta.numClasses) };
+}
+
+/** A Model-shaped view of a plan (params only): what unitLayers reads. */
+const paramsModel = (spec: Spec, p: Plan, inputShape: readonly number[], numClasses: number): Model =>
+  ({ name: spec.model.name, inputShape, numClasses, params: p.params }) as unknown as Model;
+
+/**
+ * Weights of the exported network: masked (w ⊙ m) and, under neuron/filter granularity, with
+ * dead units and their outgoing rows removed. Returns the weights and the kept units per layer.
+ */
+export function slimWeights(
+  model: Model,
+  granularity: Granularity,
+  weights: Weights,
+  masks: Masks,
+): { weights: Record<string, { data: Float32Array; shape: number[] }>; units: Record<string, number> } {
+  const out: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const p of model.params) {
+    const m = masks[p.name];
+    out[p.name] = { data: m ? weights[p.name].map((v, i) => (m[i] ? v : 0)) : Float32Array.from(weights[p.name]), shape: [...p.shape] };
+  }
+  for (const l of unitLayers(model, granularity)) {
+    const alive = aliveUnits(l, masks);
+    const keep: number[] = [];
+    alive.forEach((a, u) => a && keep.push(u));
+    if (keep.length === l.units) continue;
+    // incoming: the last axis of the kernel; the bias
+    const k = out[l.kernel];
+    const rows = k.data.length / l.units;
+    const nk = new Float32Array(rows * keep.length);
+    for (let r = 0; r < rows; r++) keep.forEach((u, j) => (nk[r * keep.length + j] = k.data[r * l.units + u]));
+    out[l.kernel] = { data: nk, shape: [...k.shape.slice(0, -1), keep.length] };
+    out[l.bias] = { data: Float32Array.from(keep, (u) => out[l.bias].data[u]), shape: [keep.length] };
+    // outgoing: input rows i of the next kernel with i % U kept (NHWC flatten keeps position-major order)
+    const n = out[l.next];
+    const inN = n.shape[n.shape.length - 2];
+    const outN = n.shape[n.shape.length - 1];
+    const taps = n.data.length / (inN * outN);
+    const keptRows: number[] = [];
+    for (let i = 0; i < inN; i++) if (alive[i % l.units]) keptRows.push(i);
+    const nn = new Float32Array(taps * keptRows.length * outN);
+    for (let t = 0; t < taps; t++)
+      keptRows.forEach((i, j) => nn.set(n.data.subarray((t * inN + i) * outN, (t * inN + i + 1) * outN), (t * keptRows.length + j) * outN));
+    out[l.next] = { data: nn, shape: [...n.shape.slice(0, -2), keptRows.length, outN] };
+  }
+  const units: Record<string, number> = {};
+  for (const p of model.params) if (p.kind !== 'none') units[p.name.split('/')[0]] = out[p.name].shape[out[p.name].shape.length - 1];
+  return { weights: out, units };
+}
+
+/** The tfjs-layers Sequential model for a plan with (possibly slimmed) weights. */
+function layersModel(p: Plan, inputShape: readonly number[], w: Record<string, { data: Float32Array; shape: number[] }>): tfl.Sequential {
+  const m = tfl.sequential();
+  const first = { inputShape: [...inputShape] };
+  let started = false;
+  const opts = () => (started ? {} : ((started = true), first));
+  const values: tf.Tensor[] = [];
+  const push = (name: string) => values.push(tf.tensor(w[name].data, w[name].shape));
+  if (p.image) {
+    for (const s of p.features) {
+      if (s.kind === 'pool') m.add(tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'valid', ...opts() }));
+      else {
+        m.add(
+          tfl.layers.conv2d({ filters: w[s.kernel].shape[3], kernelSize: 3, padding: 'same', activation: 'relu', name: s.kernel.split('/')[0], ...opts() }),
+        );
+        push(s.kernel);
+        push(s.bias);
+      }
+    }
+  }
+  if (inputShape.length > 1 || p.image) m.add(tfl.layers.flatten(opts()));
+  for (let i = 0; i < p.dense.length; i += 2) {
+    const last = i + 2 >= p.dense.length;
+    const name = p.dense[i].name;
+    m.add(tfl.layers.dense({ units: w[name].shape[1], activation: last ? 'linear' : 'relu', name: name.split('/')[0], ...opts() }));
+    push(name);
+    push(p.dense[i + 1].name);
+  }
+  m.setWeights(values);
+  tf.dispose(values);
+  return m;
+}
+
+/**
+ * Writes one stored level of `experiment` to `out` (created; refused when it holds files).
+ * @throws UserError for an unknown experiment, a level not stored, or a non-empty `out`
+ */
+export async function exportModel(store: Store, experiment: string, ref: LevelRef, out: string): Promise<ExportedModel> {
+  const { id, spec, plan } = storedExperiment(store, experiment);
+  const chains = [
+    ...new Set(
+      store
+        .storedRows(id)
+        .filter((r) => r.strategy !== '')
+        .map((r) => r.strategy),
+    ),
+  ];
+  if (ref.level > 0 && !chains.includes(ref.strategy))
+    throw new UserError(
+      `experiment "${experiment}" has no chain "${ref.strategy}" (chains: ${chains.join(', ') || 'none stored'}): pass --strategy with one of them`,
+    );
+  const stored = store.doneLevels(id, ref.level === 0 ? '' : ref.strategy, ref.trial);
+  if (!stored.includes(ref.level))
+    throw new UserError(
+      `level ${ref.level} of ${ref.strategy} trial ${ref.trial} is not stored in "${experiment}" (stored levels: ${stored.join(', ') || 'none'}): pass a stored --level/--trial, or run the experiment further`,
+    );
+  if (existsSync(out) && readdirSync(out).length > 0) throw new UserError(`--out ${out} is not empty: pass a new or empty folder`);
+  const { weights, masks } = store.loadLevel(id, keys.chainLevel(ref.trial, ref.strategy, ref.level));
+  const meta = datasetMeta(spec.data);
+  const model = paramsModel(spec, plan, meta.inputShape, meta.numClasses);
+  const granularity = spec.pruning.granularity;
+  const slim = slimWeights(model, granularity, weights, masks);
+  const net = layersModel(plan, meta.inputShape, slim.weights);
+  // Written to a temporary folder and renamed: an interrupted export leaves nothing half-written.
+  const tmp = `${out.replace(/[/\\]+$/, '')}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const files = ['model.json', 'weights.bin'];
+  try {
+    await net.save(
+      tf.io.withSaveHandler(async (a) => {
+        writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+        const json = {
+          format: 'layers-model',
+          generatedBy: `lth export-model (${experiment} ${ref.strategy} trial ${ref.trial} level ${ref.level})`,
+          modelTopology: a.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+        };
+        writeFileSync(join(tmp, 'model.json'), JSON.stringify(json));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    if (granularity === 'weight') {
+      const names = Object.keys(masks).sort();
+      const bytes = new Uint8Array(names.reduce((s, n) => s + masks[n].length, 0));
+      let o = 0;
+      const entries = names.map((n) => {
+        bytes.set(masks[n], o);
+        const e = { name: n, shape: model.params.find((p) => p.name === n)!.shape, offset: o, length: masks[n].length };
+        o += masks[n].length;
+        return e;
+      });
+      writeFileSync(join(tmp, 'masks.bin'), bytes);
+      writeFileSync(
+        join(tmp, 'masks.json'),
+        JSON.stringify({ dtype: 'uint8', note: '1 = kept, 0 = pruned; row-major in the stored shape, as the kernels of model.json', masks: entries }, null, 1),
+      );
+      files.push('masks.json', 'masks.bin');
+    }
+    mkdirSync(dirname(out), { recursive: true });
+    rmSync(out, { recursive: true, force: true });
+    renameSync(tmp, out);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  } finally {
+    net.dispose();
+  }
+  return { dir: out, files, units: slim.units, structured: granularity !== 'weight' };
+}

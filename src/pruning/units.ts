@@ -1,0 +1,209 @@
+import type { Masks, Model, Weights } from '../models/types.js';
+import { permutation, type Rng } from '../util/rng.js';
+
+/**
+ * Structured pruning: whole units (neurons of hidden dense layers, filters of conv layers)
+ * instead of single weights (docs/DESIGN.md#structured). Masks stay the one mechanism: a pruned
+ * unit u of layer L is
+ * - its incoming weights: every entry of L's kernel [..., in, out] with index % out = u;
+ * - its bias: L's bias mask entry u (bias masks exist only under unit granularity; the training
+ *   loop multiplies every masked tensor, biases included, so the unit's pre-activation is 0,
+ *   its ReLU output 0, and it is dead for every input);
+ * - its outgoing weights: the next layer's kernel entries whose input index i has i % U = u
+ *   (U = L's units). That covers dense→dense and conv→conv (i = u), and conv→dense through the
+ *   row-major NHWC flatten, where input i = (y·w + x)·U + c carries channel c = i % U.
+ * The output layer's units are never pruned. `percent_remaining` still counts kernel weights
+ * (incoming and outgoing weights of a dead unit count as removed; biases never count).
+ */
+
+export type Granularity = 'weight' | 'neuron' | 'filter';
+
+/** One prunable layer's units as the masker and the export see them. */
+export interface UnitLayer {
+  /** "fc1", "conv2" */
+  readonly layer: string;
+  readonly kind: 'conv' | 'fc';
+  readonly kernel: string;
+  readonly bias: string;
+  /** units (output channels / neurons) */
+  readonly units: number;
+  /** the next layer's kernel, whose input rows this layer's units feed */
+  readonly next: string;
+  /** the next kernel's input size (U, or h·w·U at the conv→dense flatten) and output size */
+  readonly nextIn: number;
+  readonly nextOut: number;
+}
+
+/** The layers whose units `granularity` prunes: hidden dense layers for 'neuron'; conv filters and hidden dense layers for 'filter'. Empty for 'weight'. */
+export function unitLayers(model: Model, granularity: Granularity): UnitLayer[] {
+  if (granularity === 'weight') return [];
+  const kernels = model.params.filter((p) => p.kind !== 'none');
+  const out: UnitLayer[] = [];
+  for (let i = 0; i < kernels.length - 1; i++) {
+    const k = kernels[i];
+    if (k.kind === 'output' || (k.kind === 'conv' && granularity !== 'filter')) continue;
+    const next = kernels[i + 1];
+    const layer = k.name.split('/')[0];
+    const units = k.shape[k.shape.length - 1];
+    out.push({
+      layer,
+      kind: k.kind as 'conv' | 'fc',
+      kernel: k.name,
+      bias: `${layer}/bias`,
+      units,
+      next: next.name,
+      nextIn: next.shape[next.shape.length - 2],
+      nextOut: next.shape[next.shape.length - 1],
+    });
+  }
+  return out;
+}
+
+/** Alive units of a layer: its bias mask, or all ones before the first unit pruning (the dense level has no bias masks). */
+export const aliveUnits = (l: UnitLayer, masks: Masks): Uint8Array => (masks[l.bias] ? Uint8Array.from(masks[l.bias]) : new Uint8Array(l.units).fill(1));
+
+/** Zeroes unit u of `l` in `masks` (incoming weights, bias, the next layer's input rows); masks are edited in place. */
+export function killUnit(l: UnitLayer, masks: Masks, u: number): void {
+  const k = masks[l.kernel];
+  for (let i = u; i < k.length; i += l.units) k[i] = 0;
+  masks[l.bias][u] = 0;
+  const n = masks[l.next];
+  for (let row = u; row < l.nextIn; row += l.units) n.fill(0, row * l.nextOut, (row + 1) * l.nextOut);
+  // conv→conv: the next kernel is [3, 3, U, out], so input channel u recurs in each of the 9 taps.
+  const taps = n.length / (l.nextIn * l.nextOut);
+  for (let t = 1; t < taps; t++)
+    for (let row = u; row < l.nextIn; row += l.units) n.fill(0, (t * l.nextIn + row) * l.nextOut, (t * l.nextIn + row + 1) * l.nextOut);
+}
+
+/** Per-unit statistics of the hidden activations on the pruning sample (src/pruning/statistics.ts). */
+export interface UnitStats {
+  /** mean ReLU output per unit (over examples and, for filters, positions) */
+  readonly mean: Float32Array;
+  /** average percentage of zeros: the fraction of a unit's outputs that are exactly 0 (Hu et al. 2016) */
+  readonly apoz: Float32Array;
+  /** first-order Taylor: mean over examples of |mean over positions of a·∂C/∂a| (Molchanov et al. 2017, eq. 8) */
+  readonly taylor: Float32Array;
+}
+
+export interface UnitScoreInputs {
+  readonly layer: UnitLayer;
+  /** the layer's kernel at the end of the previous level's training, stored layout [..., in, out] */
+  readonly kernel: Float32Array;
+  readonly alive: Uint8Array;
+  /** present when the criterion needs data */
+  readonly stats?: UnitStats;
+  readonly rng: Rng;
+}
+
+/** A unit score function (higher = kept) carrying its help line and whether it needs the data sample. */
+export type UnitCriterionDef = ((x: UnitScoreInputs) => Float32Array) & { readonly help: string; readonly needsData: boolean };
+const unitCriterion = (help: string, needsData: boolean, f: (x: UnitScoreInputs) => Float32Array): UnitCriterionDef => Object.assign(f, { help, needsData });
+
+/** Σ_i f(w_iu) over the incoming weights of each unit u (all taps and input channels). */
+function incoming(x: UnitScoreInputs, f: (w: number) => number): Float32Array {
+  const U = x.layer.units;
+  const s = new Float64Array(U);
+  for (let i = 0; i < x.kernel.length; i++) s[i % U] += f(x.kernel[i]);
+  return Float32Array.from(s);
+}
+
+const needStats = (x: UnitScoreInputs): UnitStats => {
+  if (!x.stats) throw new Error(`unit criterion needs activation statistics for ${x.layer.layer}`);
+  return x.stats;
+};
+
+/**
+ * Unit importance criteria: each gives a score per unit of a layer; the masker keeps the
+ * highest. Adding one = adding an entry (the spec's enum and help list UNIT_CRITERIA).
+ */
+export const UNIT_CRITERIA = {
+  l1_norm: unitCriterion('keep units with the largest L1 norm of incoming weights Σ|w| (Li et al. 2017)', false, (x) => incoming(x, Math.abs)),
+  l2_norm: unitCriterion('keep units with the largest L2 norm of incoming weights √Σw² (Li et al. 2017)', false, (x) =>
+    incoming(x, (w) => w * w).map(Math.sqrt),
+  ),
+  mean_activation: unitCriterion('keep units with the largest mean ReLU output on the pruning sample (Molchanov et al. 2017 baseline)', true, (x) =>
+    Float32Array.from(needStats(x).mean),
+  ),
+  apoz: unitCriterion('keep units with the lowest average percentage of zero outputs on the pruning sample (Hu et al. 2016)', true, (x) =>
+    needStats(x).apoz.map((v) => -v),
+  ),
+  taylor: unitCriterion(
+    'keep units with the largest first-order Taylor saliency |a·∂C/∂a| averaged over the pruning sample (Molchanov et al. 2017)',
+    true,
+    (x) => Float32Array.from(needStats(x).taylor),
+  ),
+  random: unitCriterion('keep a uniformly random subset of units (seeded)', false, (x) => Float32Array.from({ length: x.layer.units }, () => x.rng.uniform())),
+} satisfies Record<string, UnitCriterionDef>;
+
+export type UnitCriterionName = keyof typeof UNIT_CRITERIA;
+
+/**
+ * Indices of the `count` lowest-scoring alive units; ties at the threshold are broken by a
+ * permutation from `rng` (as the weight masker does), so equal scores never favour low indices.
+ */
+export function lowestUnits(scores: Float32Array, alive: Uint8Array, count: number, rng: Rng): number[] {
+  const idx: number[] = [];
+  for (let u = 0; u < alive.length; u++) if (alive[u]) idx.push(u);
+  if (count <= 0) return [];
+  const sorted = idx.map((u) => scores[u]).sort((a, b) => a - b);
+  const threshold = sorted[count - 1];
+  const out = idx.filter((u) => scores[u] < threshold);
+  const tied = idx.filter((u) => scores[u] === threshold);
+  const perm = permutation(tied.length, rng);
+  for (let j = 0; out.length < count; j++) out.push(tied[perm[j]]);
+  return out.sort((a, b) => a - b);
+}
+
+/** Units per layer: the count pruning left (recorded per level, table `unit_counts`). */
+export function unitCounts(model: Model, granularity: Granularity, masks: Masks): { layer: string; total: number; remaining: number }[] {
+  return unitLayers(model, granularity).map((l) => {
+    const a = aliveUnits(l, masks);
+    return { layer: l.layer, total: l.units, remaining: a.reduce((s, v) => s + v, 0) };
+  });
+}
+
+/** Masks with a bias mask (all ones) for every unit layer, so the training loop masks biases from the first structured level on. */
+export function withBiasMasks(model: Model, granularity: Granularity, masks: Masks): Masks {
+  const out: Masks = {};
+  for (const [k, v] of Object.entries(masks)) out[k] = Uint8Array.from(v);
+  for (const l of unitLayers(model, granularity)) out[l.bias] ??= new Uint8Array(l.units).fill(1);
+  return out;
+}
+
+export interface UnitPruneArgs {
+  model: Model;
+  granularity: Granularity;
+  masks: Masks;
+  /** the previous level's final weights (stored layout) */
+  final: Weights;
+  criterion: UnitCriterionName;
+  /** rate of remaining units removed per level, by layer kind */
+  rates: { conv: number; fc: number };
+  /** layers never pruned (pruning.exclude, by name or kind) */
+  excluded: (layer: UnitLayer) => boolean;
+  /** per layer name, when the criterion needs data */
+  stats?: Record<string, UnitStats>;
+  rng: Rng;
+  /** units removed = units − remainingAfter(units, rate, rounds) (one-shot level L: rounds = L) */
+  removed: (alive: number, rate: number) => number;
+}
+
+/**
+ * One structured pruning level: in each unit layer (unitLayers), score the alive units and
+ * remove the lowest `rate` of them (layerwise: unit scores of different layers are not on one
+ * scale). Returns new masks with bias masks; kernel masks keep everything pruned before.
+ */
+export function pruneUnits(a: UnitPruneArgs): Masks {
+  const out = withBiasMasks(a.model, a.granularity, a.masks);
+  const score = UNIT_CRITERIA[a.criterion];
+  for (const l of unitLayers(a.model, a.granularity)) {
+    if (a.excluded(l)) continue;
+    const alive = aliveUnits(l, out);
+    const n = alive.reduce((s, v) => s + v, 0);
+    const count = a.removed(n, a.rates[l.kind]);
+    // Scores are drawn for every layer (even count 0) so the random stream never depends on rates.
+    const scores = score({ layer: l, kernel: a.final[l.kernel], alive, stats: a.stats?.[l.layer], rng: a.rng });
+    for (const u of lowestUnits(scores, alive, Math.min(count, n - 1), a.rng)) killUnit(l, out, u);
+  }
+  return out;
+}
