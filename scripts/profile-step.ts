@@ -3,7 +3,9 @@
  * `tf.profile` and sums kernel time by kernel name. The gap between the wall time per step and
  * the kernel sum is per-op overhead in JS (engine bookkeeping, tape, tensor creation).
  *
- *   npx tsc -p . && node dist/scripts/profile-step.js [--model lenet-300-100] [--backend wasm] [--steps 20] [--batch 60] [--shapes]
+ *   npx tsc -p . && node dist/scripts/profile-step.js [--model lenet-300-100] [--backend wasm] [--steps 20] [--batch 60] [--shapes] [--input 28,28,1]
+ *
+ * --input: the example shape (default: the bench's, [32,32,3] for conv nets; 28,28,1 is Fashion-MNIST's).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import Table from 'cli-table3';
@@ -27,7 +29,7 @@ async function main() {
   const steps = Number(arg('steps', '20'));
   const batch = Number(arg('batch', '60'));
   await initBackend(be);
-  const shape = inputShapeFor(modelName);
+  const shape = process.argv.includes('--input') ? arg('input', '').split(',').map(Number) : inputShapeFor(modelName);
   const model = buildModel(modelName, shape, 10);
   const split = randomSplit(shape, batch * 8, 'train');
   const data = {

@@ -16,9 +16,10 @@ export interface Args {
   json?: string;
   quick: boolean;
   'cpu-conv': boolean;
+  'protocol-iterations'?: number;
 }
 
-const ALL_SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory'];
+const ALL_SECTIONS = ['step', 'eval', 'protocol', 'quickstart', 'workers', 'memory'];
 
 export const bench: CommandModule<object, Args> = {
   command: 'bench',
@@ -35,6 +36,8 @@ export const bench: CommandModule<object, Args> = {
       .option('json', { type: 'string', describe: 'also write the full report as JSON here' })
       .option('quick', { type: 'boolean', default: false, describe: 'tiny sizes: a smoke test in seconds (numbers meaningless)' })
       .option('cpu-conv', { type: 'boolean', default: false, describe: 'also run conv nets on the cpu backend (tens of seconds per step)' })
+      .option('protocol-iterations', { type: 'number', describe: 'training steps of the protocol level (default 1000 for lenet-300-100, 200 for conv-2)' })
+      .example('$0 bench --only protocol --models lenet-300-100 conv-2', "one level at Frankle & Carbin's evaluation protocol: level time over step time")
       .example('$0 bench --only step --models lenet-300-100 --backends wasm', 'LeNet step time on wasm')
       .example('$0 bench --json results/bench.json', 'everything (about 10 minutes on 2 cores)'),
   handler: async (a) => {
@@ -44,6 +47,8 @@ export const bench: CommandModule<object, Args> = {
     for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string)) throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow, webgpu)`);
     for (const [k, v] of [['steps', a.steps], ['batch', a.batch]] as const) if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k} must be a whole number ≥ 1`);
     if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UserError('--warmup must be a whole number ≥ 0');
+    const pi = a['protocol-iterations'];
+    if (pi !== undefined && (!Number.isInteger(pi) || pi < 1)) throw new UserError('--protocol-iterations must be a whole number ≥ 1');
     const { runBench, formatReport } = await import('../../bench/index.js');
     const report = await runBench({
       models: parseStringList(a.models) ?? benchModels(a.quick),
@@ -55,6 +60,7 @@ export const bench: CommandModule<object, Args> = {
       only: only as never,
       quick: a.quick,
       cpuConv: a['cpu-conv'],
+      protocolIterations: pi,
       log: (m) => process.stderr.write(`bench: ${m}\n`),
     });
     process.stdout.write(formatReport(report) + '\n');
