@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { cifarDataset, extractMembers } from './cifar.js';
@@ -49,6 +49,25 @@ function missingError(name: FileDataset, src: DataSource, missing: DataFile[], o
   const what = missing.map((f) => f.name).join(', ') + (extracted ? ` (or its extracted folder ${extracted.folder}/)` : '');
   const install = src.installHint ? `, or run: ${src.installHint}` : '';
   return new UserError(`${name}: missing ${what} (${why}); put the file${missing.length > 1 ? 's' : ''} in ${where.join(' or in ')}${install}`);
+}
+
+/**
+ * Where each of the data set's files is on this machine (path, bytes, modification time), or
+ * null when one is missing (it would be downloaded): what the prepared-data cache key
+ * (data/cache.ts) records about the source, so replacing a file invalidates the cache.
+ */
+export function localFiles(name: FileDataset, opts: DataOptions): { path: string; size: number; mtimeMs: number }[] | null {
+  if (opts.dataDir && !existsSync(opts.dataDir)) return null;
+  const src = sourceFor(name, opts.files);
+  const dirs = searchDirs(name, src, opts);
+  const out: { path: string; size: number; mtimeMs: number }[] = [];
+  for (const f of src.files) {
+    const hit = locate(f, dirs);
+    if (!hit) return null;
+    const st = statSync(hit.path);
+    out.push({ path: hit.path, size: st.size, mtimeMs: st.mtimeMs });
+  }
+  return out;
 }
 
 /** Loads a file-backed data set: locate or download, verify, parse. */
