@@ -14,7 +14,15 @@ function dataset(nTrain: number): Dataset {
     y: Uint8Array.from({ length: n }, (_, i) => (i + off) % 10),
     n,
   });
-  return { name: 'fashion-mnist', inputShape: [2, 2, 3], numClasses: 10, train: split(nTrain, 0), val: split(3, 1000), test: split(5, 2000), source: '/somewhere (system folder)' };
+  return {
+    name: 'fashion-mnist',
+    inputShape: [2, 2, 3],
+    numClasses: 10,
+    train: split(nTrain, 0),
+    val: split(3, 1000),
+    test: split(5, 2000),
+    source: '/somewhere (system folder)',
+  };
 }
 
 test('prepared data: written once, read back value for value, views aligned', () => {

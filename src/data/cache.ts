@@ -119,7 +119,7 @@ export function writePrepared(dir: string, d: Dataset, key: string): void {
     const fd = openSync(tmp, 'w');
     try {
       for (const p of [head, Buffer.from(json), ...parts]) {
-        for (let off = 0; off < p.length; ) off += writeSync(fd, p, off, p.length - off);
+        for (let off = 0; off < p.length;) off += writeSync(fd, p, off, p.length - off);
       }
       fsyncSync(fd);
     } finally {
