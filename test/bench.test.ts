@@ -11,7 +11,7 @@ test('lth bench --quick: table and JSON for step, eval, quickstart and memory', 
   assert.equal(r.status, 0, r.stderr);
   for (const head of ['training step, batch', 'median ms', 'examples/s', 'quickstart', 'live tensors', 'load average at start']) assert.ok(r.stdout.includes(head), `table lacks "${head}":\n${r.stdout}`);
   const rep = JSON.parse(readFileSync(json, 'utf8'));
-  assert.deepEqual(Object.keys(rep).sort(), ['eval', 'info', 'memory', 'runs', 'speedup', 'step']);
+  assert.deepEqual(Object.keys(rep).sort(), ['eval', 'info', 'memory', 'protocol', 'runs', 'speedup', 'step']);
   assert.equal(rep.info.quick, true);
   assert.equal(rep.info.loadavgStart.length, 3);
   const wasm = rep.step.find((s: { backend: string }) => s.backend.startsWith('wasm'));
@@ -33,4 +33,17 @@ test('lth bench rejects unknown sections and models', () => {
   const b = lth(['bench', '--only', 'step', '--models', 'resnet']);
   assert.equal(b.status, 2);
   assert.match(b.stderr, /unknown model "resnet"/);
+});
+
+test('lth bench --only protocol --quick: one level at the evaluation cadence, level time over step time', { timeout: 120_000 }, () => {
+  const json = join(tmp('lth-bench-'), 'bench.json');
+  const r = lth(['bench', '--quick', '--only', 'protocol', '--models', 'lenet-300-100', '--backends', 'wasm', '--json', json]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.includes('level/steps'), r.stdout);
+  const [row] = JSON.parse(readFileSync(json, 'utf8')).protocol;
+  assert.equal(row.model, 'lenet-300-100');
+  // quick: 20 iterations, evaluated at 0, 10 and 20 on 100 + 200 examples
+  assert.deepEqual([row.iterations, row.evalEvery, row.evaluations, row.valExamples, row.testExamples], [20, 10, 3, 100, 200]);
+  assert.ok(row.levelS > 0 && row.stepSumS > 0);
+  assert.ok(Math.abs(row.ratio - row.levelS / row.stepSumS) < 1e-9);
 });

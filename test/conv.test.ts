@@ -8,6 +8,7 @@ import { loadDataset } from '../src/data/index.js';
 import { buildModel, type Masks, type Weights } from '../src/models/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
+import { trialSeed } from '../src/orchestration/context.js';
 import { Store } from '../src/storage/db.js';
 import { train } from '../src/training/loop.js';
 import { planTraining } from '../src/training/schedule.js';
@@ -117,8 +118,8 @@ describe('Conv-2 end to end on synthetic images', () => {
     const data = await loadDataset(spec.spec.data, spec.spec.seed);
     const model = buildModel('conv-2', data.inputShape, data.numClasses);
     const plan = planTraining(spec.spec.training, data.train.n);
-    // the orchestrator's data order for (trial 0, level 2): ['data', seed + trial, level]
-    const res = await train({ model, data, plan, schedule: { kind: 'replay', from: 0 }, init, masks: stored.m, orderKey: ['data', spec.spec.seed, 2] });
+    // the orchestrator's data order for (trial 0, level 2): ['data', trial seed, level] (orchestration/levels.ts dataOrder)
+    const res = await train({ model, data, plan, schedule: { kind: 'replay', from: 0 }, init, masks: stored.m, orderKey: ['data', trialSeed(spec.spec, 0), 2] });
     for (const p of model.params) assert.deepEqual(res.weights[p.name], stored.w[p.name], p.name);
   });
 });

@@ -163,3 +163,26 @@ test('issue #10 example: the early-stop iteration is the independent argmin of t
     r.close();
   }
 });
+
+test('one fused evaluation of validation and test gives each split what evaluating it alone gives, for any chunking', async () => {
+  const { buildModel, initialize } = await import('../src/models/index.js');
+  const { evaluate, evaluateSplits, evalChunk, toTensors } = await import('../src/training/evaluate.js');
+  const model = buildModel('lenet-300-100', [784], 10);
+  const w = toTensors(model, initialize(model, 'glorot-normal', 'fused'));
+  const split = (n: number, k: number) => ({ x: Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i * 0.37 + k)), y: Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) % 10), n });
+  const [a, b] = [split(701, 1), split(333, 2)];
+  try {
+    const fused = await evaluateSplits(model, w, [a, b, { x: new Float32Array(0), y: new Uint8Array(0), n: 0 }], 250);
+    for (const [i, s] of [a, b].entries()) {
+      const alone = await evaluate(model, w, s, 1000);
+      assert.ok(Math.abs(fused[i].loss - alone.loss) < 1e-5 * alone.loss, `${fused[i].loss} vs ${alone.loss}`);
+      assert.equal(fused[i].accuracy, alone.accuracy);
+    }
+    assert.ok(Number.isNaN(fused[2].loss) && Number.isNaN(fused[2].accuracy));
+    // the chunk rule: LeNet's widest per-example tensor is its 784 inputs → 64 MB / (4 B × 784), capped at 5,000
+    assert.equal(evalChunk(model), 5000);
+    assert.equal(evalChunk(buildModel('conv-2', [28, 28, 1], 10)), Math.floor((64 * 2 ** 20) / (4 * 28 * 28 * 64)));
+  } finally {
+    Object.values(w).forEach((t) => t.dispose());
+  }
+});

@@ -27,6 +27,11 @@ export function formatReport(r: BenchReport): string {
     for (const e of r.eval) t.push([e.model, e.backend, e.examples, num(e.examplesPerS, 0), e.note ?? '']);
     out.push(t.toString());
   }
+  if (r.protocol?.length) {
+    const t = table(['protocol level', 'backend', 'iterations', 'eval every', 'val+test', 'evaluations', 'level s', 'steps s', 'level/steps', 'note']);
+    for (const x of r.protocol) t.push([x.model, x.backend, x.iterations, x.evalEvery, `${x.valExamples}+${x.testExamples}`, x.evaluations, num(x.levelS, 1), num(x.stepSumS, 1), num(x.ratio), x.note ?? '']);
+    out.push(t.toString());
+  }
   if (r.runs.length) {
     const t = table(['run', 'workers', 'backend', 'seconds', 'levels', 'levels/s', 'chain levels/s', 'peak RSS MB main', 'peak RSS MB workers', 'note']);
     for (const x of r.runs) {

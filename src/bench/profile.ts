@@ -3,7 +3,7 @@
  * `tf.profile` and sums kernel time by kernel name. The gap between the wall time per step and
  * the kernel sum is per-op overhead in JS (engine bookkeeping, tape, tensor creation).
  *
- *   lth bench --only profile [--models lenet-300-100] [--backends wasm] [--steps 30] [--batch 60] [--shapes]
+ *   lth bench --only profile [--models lenet-300-100] [--backends wasm] [--steps 30] [--batch 60] [--shapes] [--input 28,28,1]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import Table from 'cli-table3';
@@ -23,6 +23,8 @@ export interface ProfileArgs {
   batch?: number;
   /** group kernels by name and input shapes, not by name alone */
   shapes?: boolean;
+  /** the example shape (default: the bench's, [32, 32, 3] for conv nets; [28, 28, 1] is Fashion-MNIST's) */
+  input?: readonly number[];
 }
 
 export async function profileStep(args: ProfileArgs): Promise<void> {
@@ -31,7 +33,7 @@ export async function profileStep(args: ProfileArgs): Promise<void> {
   const steps = Number(args.steps ?? 20);
   const batch = Number(args.batch ?? 60);
   await initBackend(be);
-  const shape = inputShapeFor(modelName);
+  const shape = args.input ?? inputShapeFor(modelName);
   const model = buildModel(modelName, shape, 10);
   const split = randomSplit(shape, batch * 8, 'train');
   const data = {

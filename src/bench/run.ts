@@ -22,7 +22,7 @@ import { clusterSection, type ClusterBench } from './cluster.js';
  * quickstart and the workers experiment, which use Fashion-MNIST when it is installed.
  */
 
-export const SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory', 'cluster'] as const;
+export const SECTIONS = ['step', 'eval', 'protocol', 'quickstart', 'workers', 'memory', 'cluster'] as const;
 export type Section = (typeof SECTIONS)[number];
 /** The models timed by default: those the model registry marks for the bench (src/models/registry.ts). */
 export const BENCH_MODELS = benchModels();
@@ -42,6 +42,8 @@ export interface BenchOptions {
   quick: boolean;
   /** run the cpu backend on conv nets too (tens of seconds per step) */
   cpuConv: boolean;
+  /** training steps of the protocol level (default: 1000 for MLPs, 200 for conv nets) */
+  protocolIterations?: number;
   log: (msg: string) => void;
 }
 
@@ -83,10 +85,28 @@ export interface MemoryRow {
   numBytes: number;
   rssMb: number;
 }
+/** One level at the papers' evaluation protocol (F&C 2019: 5,000 validation + 10,000 test examples every 100 iterations). */
+export interface ProtocolRow {
+  backend: string;
+  model: string;
+  iterations: number;
+  evalEvery: number;
+  valExamples: number;
+  testExamples: number;
+  evaluations: number;
+  /** wall seconds of the whole level (train() from start to return) */
+  levelS: number | null;
+  /** mean gap between steps without an evaluation × iterations: the level's training time */
+  stepSumS: number | null;
+  /** levelS / stepSumS (issue 16 target: ≤ 1.3) */
+  ratio: number | null;
+  note?: string;
+}
 export interface BenchReport {
   info: Record<string, unknown>;
   step: StepRow[];
   eval: EvalRow[];
+  protocol: ProtocolRow[];
   runs: RunRow[];
   /** workers=2 levels/s over workers=1, end to end and over the chain phase */
   speedup: { endToEnd: number; chainPhase: number | null } | null;
@@ -232,6 +252,58 @@ async function benchKernelsSections(o: BenchOptions, report: BenchReport): Promi
   }
 }
 
+/** The models the protocol section times (issue 16): the MLP and the smallest conv net. */
+export const PROTOCOL_MODELS = ['lenet-300-100', 'conv-2'];
+
+/**
+ * One level of `train()` at Frankle & Carbin's evaluation protocol (2019, §2 and App. G/H: 5,000
+ * validation and 10,000 test examples every 100 iterations; random data of the model's
+ * shape), timed as a whole and step by step. A step's time is the gap between consecutive
+ * onStep callbacks; the gaps that contain an evaluation are left out of the step mean.
+ */
+async function protocolSection(o: BenchOptions, report: BenchReport): Promise<void> {
+  const be = o.backends[0];
+  let label: string;
+  try {
+    const got = await initBackend(be);
+    label = got === 'wasm' ? `wasm×${await wasmThreadsInUse()}` : backendLabel();
+  } catch (e) {
+    report.protocol.push({ backend: be, model: '—', iterations: 0, evalEvery: 0, valExamples: 0, testExamples: 0, evaluations: 0, levelS: null, stepSumS: null, ratio: null, note: `does not load: ${errMsg(e)}` });
+    return;
+  }
+  for (const m of o.models.filter((x) => PROTOCOL_MODELS.includes(x))) {
+    const every = o.quick ? 10 : 100;
+    const iterations = o.protocolIterations ?? (o.quick ? 20 : isConv(m) ? 200 : 1000);
+    const [nVal, nTest] = o.quick ? [100, 200] : [5000, 10000];
+    const shape = inputShapeFor(m);
+    const data: Dataset = { name: 'bench-random', inputShape: shape, numClasses: 10, train: randomSplit(shape, o.batch * 20, 'train'), val: randomSplit(shape, nVal, 'val'), test: randomSplit(shape, nTest, 'test'), source: 'random' };
+    const model = buildModel(m, shape, 10);
+    o.log(`protocol: ${label} ${m}, ${iterations} iterations, ${nVal}+${nTest} examples every ${every}`);
+    const plan = planTraining(trainingSchema.parse({ batchSize: o.batch, iterations: `${iterations}it`, evalEvery: `${every}it` }), data.train.n);
+    const init = initialize(model, 'glorot-normal', 'bench');
+    const masks = benchMasks(model);
+    const small = (x: Split): Split => ({ x: x.x.subarray(0, 100 * (x.x.length / x.n)), y: x.y.subarray(0, 100), n: 100 });
+    const run = (n: number, onStep?: () => void) =>
+      train({ model, data: n === iterations ? data : { ...data, val: small(data.val), test: small(data.test) }, plan: n === iterations ? plan : { ...plan, iterations: n, evalEvery: n + 1 }, schedule: { kind: 'replay', from: 0 }, init, masks, orderKey: ['bench'], callbacks: onStep ? { onStep } : {} });
+    try {
+      await run(o.quick ? 2 : 5); // warm-up: kernels compiled, weights packed once
+      const stamps: number[] = [];
+      const t0 = performance.now();
+      const r = await run(iterations, () => stamps.push(performance.now()));
+      const levelS = (performance.now() - t0) / 1000;
+      // onStep(k) runs at step k (k ≥ 1) before that step's evaluation; the gap to onStep(k+1)
+      // holds update k and, when k is a multiple of `every`, an evaluation
+      const gaps: number[] = [];
+      for (let i = 1; i < stamps.length; i++) if ((i % every) !== 0) gaps.push(stamps[i] - stamps[i - 1]);
+      const mean = gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length);
+      const stepSumS = (mean * iterations) / 1000;
+      report.protocol.push({ backend: label, model: m, iterations, evalEvery: every, valExamples: nVal, testExamples: nTest, evaluations: r.curve.length, levelS, stepSumS, ratio: levelS / stepSumS });
+    } catch (e) {
+      report.protocol.push({ backend: label, model: m, iterations, evalEvery: every, valExamples: nVal, testExamples: nTest, evaluations: 0, levelS: null, stepSumS: null, ratio: null, note: `fails: ${errMsg(e)}` });
+    }
+  }
+}
+
 const FASHION = '/usr/share/datasets/fashion-mnist';
 const haveFashion = () => existsSync(path.join(FASHION, 'train-images-idx3-ubyte.gz'));
 const QUICKSTART = fileURLToPath(new URL('../../../experiments/quickstart.json', import.meta.url));
@@ -366,11 +438,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     },
     step: [],
     eval: [],
+    protocol: [],
     runs: [],
     speedup: null,
     memory: [],
   };
   if (o.only.includes('step') || o.only.includes('eval')) await benchKernelsSections(o, report);
+  if (o.only.includes('protocol')) await protocolSection(o, report);
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lth-bench-'));
   try {

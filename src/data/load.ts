@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DataSpec } from '../spec/index.js';
 import { UserError } from '../util/index.js';
@@ -10,6 +10,8 @@ import { prepareSplits, type RawDataset } from './splits.js';
 import { NORMALIZATION, sourceFor } from './registry.js';
 import { syntheticDataset } from './synthetic.js';
 import type { DataFile, DataOptions, DataSource, Dataset, FileDataset } from './types.js';
+import { preparedKey, readPrepared, writePrepared } from './cache.js';
+import { cacheRoot } from './files.js';
 
 const ORIGIN_LABEL: Record<Found['origin'], string> = { 'data-dir': '--data-dir', system: 'system folder', cache: 'cache' };
 
@@ -51,6 +53,25 @@ function missingError(name: FileDataset, src: DataSource, missing: DataFile[], o
   const what = missing.map((f) => f.name).join(', ') + (extracted ? ` (or its extracted folder ${extracted.folder}/)` : '');
   const install = src.installHint ? `, or run: ${src.installHint}` : '';
   return new UserError(`${name}: missing ${what} (${why}); put the file${missing.length > 1 ? 's' : ''} in ${where.join(' or in ')}${install}`);
+}
+
+/**
+ * Where each of the data set's files is on this machine (path, bytes, modification time), or
+ * null when one is missing (it would be downloaded): what the prepared-data cache key
+ * (data/cache.ts) records about the source, so replacing a file invalidates the cache.
+ */
+export function localFiles(name: FileDataset, opts: DataOptions): { path: string; size: number; mtimeMs: number }[] | null {
+  if (opts.dataDir && !existsSync(opts.dataDir)) return null;
+  const src = sourceFor(name, opts.files);
+  const dirs = searchDirs(name, src, opts);
+  const out: { path: string; size: number; mtimeMs: number }[] = [];
+  for (const f of src.files) {
+    const hit = locate(f, dirs);
+    if (!hit) return null;
+    const st = statSync(hit.path);
+    out.push({ path: hit.path, size: st.size, mtimeMs: st.mtimeMs });
+  }
+  return out;
 }
 
 /** Loads a file-backed data set: locate or download, verify, parse. */
@@ -96,6 +117,25 @@ export async function loadFileDataset(name: FileDataset, opts: DataOptions): Pro
  */
 export async function loadDataset(spec: DataSpec, seed: number, opts: DataOptions = {}): Promise<Dataset> {
   if (spec.dataset === 'synthetic') return prepareSplits(syntheticDataset(spec, seed), spec, null);
+  // The prepared arrays are cached (data/cache.ts), keyed by everything they depend on: the
+  // first process of a run prepares and writes them, --workers processes read them.
+  const name: FileDataset = spec.dataset;
+  const cache = opts.preparedCache === false ? null : join(cacheRoot(opts), 'prepared');
+  const key = () => {
+    const files = localFiles(name, opts);
+    if (!files) return null;
+    const { dataset, validation, trainSubset, testSubset, normalize } = spec;
+    return preparedKey({ format: 1, dataset, validation, trainSubset, testSubset, normalize, stats: NORMALIZATION[name], files });
+  };
+  const before = cache ? key() : null;
+  if (cache && before) {
+    const hit = readPrepared(cache, spec.dataset, before);
+    if (hit) return hit;
+  }
   const raw = await loadFileDataset(spec.dataset, opts);
-  return prepareSplits(raw, spec, NORMALIZATION[spec.dataset]);
+  const d = prepareSplits(raw, spec, NORMALIZATION[spec.dataset]);
+  // after a download the files exist and the key can be computed now
+  const after = cache ? (before ?? key()) : null;
+  if (cache && after) writePrepared(cache, d, after);
+  return d;
 }

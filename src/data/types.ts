@@ -35,6 +35,8 @@ export interface DataOptions {
   files?: Partial<FileTable>;
   /** abort a download that receives nothing for this long (default 60 s) */
   idleTimeoutMs?: number;
+  /** read and write the prepared-data cache in <cache>/prepared (data/cache.ts; default true) */
+  preparedCache?: boolean;
 }
 
 /** Size and digests of a byte string; any field may be unknown. */

@@ -70,7 +70,9 @@ export function buildModel(name: string, inputShape: readonly number[], numClass
     numClasses,
     params: p.params,
     forward: (w, x) => (lth ? denseStack : denseStackPredict)(w, features(p, w, x, lth), p.dense),
-    predict: (w, x) => denseStackPredict(w, features(p, w, x, lth), p.dense),
+    // inference needs no gradients: tfjs's fused conv (bias and ReLU in the conv kernel, one
+    // pass instead of three) on every backend
+    predict: (w, x) => denseStackPredict(w, features(p, w, x, false), p.dense),
   };
 }
 

@@ -19,58 +19,92 @@ export function toTensors(model: Model, w: Weights): Record<string, tf.Tensor> {
 }
 
 /**
- * Loss and accuracy of the network on a split, in chunks of `chunk` examples to bound memory.
- * loss = mean over the split's n examples of the cross-entropy −log softmax(logits)[label]
+ * Examples per evaluation chunk for `model`: as many as keep the largest activation of a chunk
+ * near 64 MB (fewer, larger GEMMs and kernel dispatches per evaluation; LeNet-300-100 takes
+ * 5,000 at a time, Conv-2 on 28×28 about 300), between 250 and 5,000.
+ */
+export function evalChunk(model: Model): number {
+  // the widest layer output per example: the first conv's [h, w, filters] for conv nets (the
+  // largest map), else the widest dense layer; the input counts too
+  const inputSize = model.inputShape.reduce((a, b) => a * b, 1);
+  let widest = inputSize;
+  const hw = model.inputShape.length === 3 ? model.inputShape[0] * model.inputShape[1] : 1;
+  for (const p of model.params) {
+    if (p.kind === 'none') continue;
+    const out = p.shape[p.shape.length - 1];
+    widest = Math.max(widest, p.shape.length === 4 ? hw * out : out);
+  }
+  return Math.max(250, Math.min(5000, Math.floor((64 * 2 ** 20) / (4 * widest))));
+}
+
+/**
+ * Loss and accuracy of the network on each of `splits`, in one pass: the weights are brought to
+ * predict's layout once, every chunk of every split is enqueued, and all the sums are read in
+ * one asynchronous read. Chunks of `chunk` examples (default `evalChunk(model)`) bound memory.
+ * Per split: loss = mean over its n examples of the cross-entropy −log softmax(logits)[label]
  * (nats); accuracy = fraction of examples whose argmax logit is the label. Both NaN when n = 0.
  * `w` is in held layout.
  */
-export async function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Split, chunk = 1000): Promise<{ loss: number; accuracy: number }> {
-  if (split.n === 0) return { loss: NaN, accuracy: NaN };
-  const dim = split.x.length / split.n;
+export async function evaluateSplits(model: Model, w: Record<string, tf.Tensor>, splits: readonly Split[], chunk = evalChunk(model)): Promise<{ loss: number; accuracy: number }[]> {
   const stored = storedLayout(model.params, w);
   // Per-chunk sums stay on the device and are read once, asynchronously: webgpu cannot read
-  // synchronously in Node, and one read per split keeps a GPU busy.
+  // synchronously in Node, and one read per evaluation keeps a GPU busy.
   const sums: tf.Tensor[] = [];
+  const owner: number[] = [];
   let flat: Float32Array;
   try {
-    for (let s = 0; s < split.n; s += chunk) {
-      const e = Math.min(split.n, s + chunk);
-      sums.push(
-        tf.tidy(() => {
-          const x = tf.tensor2d(split.x.subarray(s * dim, e * dim), [e - s, dim]);
-          const y = tf.tensor1d(Int32Array.from(split.y.subarray(s, e)), 'int32');
-          const logits = model.predict(stored.w, x);
-          // Per-example losses, summed here and divided by the split's size below: the mean over
-          // the whole split whatever the chunking. The reduction is softmaxCrossEntropy's 5th
-          // argument (weights, labelSmoothing come first); lth 0.1.0 passed it 4th, as a label
-          // smoothing of 0, so each chunk gave its mean and losses were ~1/1000 (docs/SCHEMA.md).
-          const perExample = tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, 0, tf.Reduction.NONE);
-          const acc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-          return tf.stack([tf.sum(perExample), acc]);
-        }),
-      );
-    }
-    const all = tf.concat(sums);
-    try {
-      flat = (await all.data()) as Float32Array;
-    } finally {
-      all.dispose();
+    splits.forEach((split, k) => {
+      if (split.n === 0) return;
+      const dim = split.x.length / split.n;
+      for (let s = 0; s < split.n; s += chunk) {
+        const e = Math.min(split.n, s + chunk);
+        owner.push(k);
+        sums.push(
+          tf.tidy(() => {
+            const x = tf.tensor2d(split.x.subarray(s * dim, e * dim), [e - s, dim]);
+            const y = tf.tensor1d(Int32Array.from(split.y.subarray(s, e)), 'int32');
+            const logits = model.predict(stored.w, x);
+            // Per-example losses, summed here and divided by the split's size below: the mean over
+            // the whole split whatever the chunking. The reduction is softmaxCrossEntropy's 5th
+            // argument (weights, labelSmoothing come first); lth 0.1.0 passed it 4th, as a label
+            // smoothing of 0, so each chunk gave its mean and losses were ~1/1000 (docs/SCHEMA.md).
+            const perExample = tf.losses.softmaxCrossEntropy(tf.oneHot(y, model.numClasses), logits, undefined, 0, tf.Reduction.NONE);
+            const acc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
+            return tf.stack([tf.sum(perExample), acc]);
+          }),
+        );
+      }
+    });
+    if (sums.length === 0) flat = new Float32Array(0);
+    else {
+      const all = tf.concat(sums);
+      try {
+        flat = (await all.data()) as Float32Array;
+      } finally {
+        all.dispose();
+      }
     }
   } finally {
     tf.dispose(sums);
     tf.dispose(stored.created);
   }
-  let lossSum = 0;
-  let correct = 0;
-  for (let i = 0; i < flat.length; i += 2) {
-    lossSum += flat[i];
-    correct += flat[i + 1];
+  const lossSum = new Float64Array(splits.length);
+  const correct = new Float64Array(splits.length);
+  for (let i = 0; i < owner.length; i++) {
+    lossSum[owner[i]] += flat[2 * i];
+    correct[owner[i]] += flat[2 * i + 1];
   }
-  return { loss: lossSum / split.n, accuracy: correct / split.n };
+  return splits.map((s, k) => (s.n === 0 ? { loss: NaN, accuracy: NaN } : { loss: lossSum[k] / s.n, accuracy: correct[k] / s.n }));
+}
+
+/** `evaluateSplits` on one split. */
+export async function evaluate(model: Model, w: Record<string, tf.Tensor>, split: Split, chunk?: number): Promise<{ loss: number; accuracy: number }> {
+  return (await evaluateSplits(model, w, [split], chunk))[0];
 }
 
 /**
- * Validation and test of a network given as tensors (held layout) at step `iteration`.
+ * Validation and test of a network given as tensors (held layout) at step `iteration`, in one
+ * fused pass (`evaluateSplits`).
  * @param trainLoss what the point reports as training loss (null = none measured)
  */
 export async function evaluatePoint(
@@ -81,8 +115,7 @@ export async function evaluatePoint(
   trainLoss: number | null,
   chunk?: number,
 ): Promise<CurvePoint> {
-  const v = await evaluate(model, w, data.val, chunk);
-  const t = await evaluate(model, w, data.test, chunk);
+  const [v, t] = await evaluateSplits(model, w, [data.val, data.test], chunk);
   return { iteration, trainLoss, valLoss: v.loss, valAccuracy: v.accuracy, testLoss: t.loss, testAccuracy: t.accuracy };
 }
 

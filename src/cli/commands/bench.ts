@@ -18,9 +18,11 @@ export interface Args {
   'cpu-conv': boolean;
   nets?: string[];
   shapes: boolean;
+  input?: string;
+  'protocol-iterations'?: number;
 }
 
-const ALL_SECTIONS = ['step', 'eval', 'quickstart', 'workers', 'memory', 'cluster'];
+const ALL_SECTIONS = ['step', 'eval', 'protocol', 'quickstart', 'workers', 'memory', 'cluster'];
 // Run alone (--only kernels, --only profile): their own reports, not part of the default set.
 const SOLO_SECTIONS = ['kernels', 'profile'];
 
@@ -37,10 +39,13 @@ export const bench: CommandModule<object, Args> = {
       .option('budget', { type: 'number', default: 30, describe: 'seconds per step measurement before it stops early' })
       .option('only', { type: 'string', array: true, describe: `sections: ${ALL_SECTIONS.join(',')} (default all); or, alone, kernels or profile` })
       .option('nets', { type: 'string', array: true, describe: '--only kernels: nets to time, naive tfjs vs lth ops (default lenet,conv2,conv4,conv6)' })
+      .option('input', { type: 'string', describe: '--only profile: the example shape, e.g. 28,28,1 (default: the bench\'s)' })
       .option('shapes', { type: 'boolean', default: false, describe: '--only profile: kernel time in train() by name and input shapes' })
       .option('json', { type: 'string', describe: 'also write the full report as JSON here' })
       .option('quick', { type: 'boolean', default: false, describe: 'tiny sizes: a smoke test in seconds (numbers meaningless)' })
       .option('cpu-conv', { type: 'boolean', default: false, describe: 'also run conv nets on the cpu backend (tens of seconds per step)' })
+      .option('protocol-iterations', { type: 'number', describe: 'training steps of the protocol level (default 1000 for lenet-300-100, 200 for conv-2)' })
+      .example('$0 bench --only protocol --models lenet-300-100 conv-2', "one level at Frankle & Carbin's evaluation protocol: level time over step time")
       .example('$0 bench --only step --models lenet-300-100 --backends wasm', 'LeNet step time on wasm')
       .example('$0 bench --json results/bench.json', 'everything (about 10 minutes on 2 cores)')
       .example('$0 bench --only profile --models lenet-300-100 --backends wasm', "where a training step's time goes, by kernel"),
@@ -54,6 +59,8 @@ export const bench: CommandModule<object, Args> = {
     for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string)) throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow, webgpu)`);
     for (const [k, v] of [['steps', a.steps], ['batch', a.batch]] as const) if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k} must be a whole number ≥ 1`);
     if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UserError('--warmup must be a whole number ≥ 0');
+    const pi = a['protocol-iterations'];
+    if (pi !== undefined && (!Number.isInteger(pi) || pi < 1)) throw new UserError('--protocol-iterations must be a whole number ≥ 1');
     const { runBench, formatReport, benchKernels, profileStep } = await import('../../bench/index.js');
     const steps = a.quick ? Math.min(a.steps, 3) : a.steps;
     const batch = a.quick ? Math.min(a.batch, 8) : a.batch;
@@ -62,7 +69,7 @@ export const bench: CommandModule<object, Args> = {
     if (solo === 'profile') {
       const models = parseStringList(a.models);
       if (models && models.length > 1) throw new UserError(`--only profile: give one model in --models, not ${models.length}`);
-      return profileStep({ model: models?.[0], backend: a.backends ? backends[0] : undefined, steps, batch, shapes: a.shapes });
+      return profileStep({ model: models?.[0], backend: a.backends ? backends[0] : undefined, steps, batch, shapes: a.shapes, input: a.input?.split(',').map(Number) });
     }
     const report = await runBench({
       models: parseStringList(a.models) ?? benchModels(a.quick),
@@ -74,6 +81,7 @@ export const bench: CommandModule<object, Args> = {
       only: only as never,
       quick: a.quick,
       cpuConv: a['cpu-conv'],
+      protocolIterations: pi,
       log: (m) => process.stderr.write(`bench: ${m}\n`),
     });
     process.stdout.write(formatReport(report) + '\n');
