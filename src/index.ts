@@ -6,7 +6,25 @@ export { loadDataset, listDatasets, type Dataset, type DataOptions } from './dat
 export { buildModel, initialize, type Model, type Weights, type Masks } from './models/index.js';
 export { prune, sparsity, maskHash, CRITERIA } from './pruning/index.js';
 export { resolveStrategy, strategyNames } from './resets/index.js';
-export { train, evaluate, runLoop, type TrainResult, type CurvePoint, type LevelSchedule, type StepCallback, type Trainee, type TrainControl, atSteps, everySteps, evaluation, interruption, progress, snapshots, EarlyStopTracker, standardCallbacks } from './training/index.js';
+export {
+  train,
+  evaluate,
+  runLoop,
+  type TrainResult,
+  type CurvePoint,
+  type LevelSchedule,
+  type StepCallback,
+  type Trainee,
+  type TrainControl,
+  atSteps,
+  everySteps,
+  evaluation,
+  interruption,
+  progress,
+  snapshots,
+  EarlyStopTracker,
+  standardCallbacks,
+} from './training/index.js';
 export { Store, DEFAULT_DB, SCHEMA_SQL, SCHEMA_VERSION } from './storage/index.js';
 export * as reporting from './reporting/index.js';
 export { UserError } from './util/index.js';

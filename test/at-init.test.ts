@@ -30,7 +30,10 @@ const tiny: Model = {
     throw new Error('not used');
   },
   predict: (w, x) =>
-    tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, w['fc1/kernel'] as tf.Tensor2D), w['fc1/bias'])), w['output/kernel'] as tf.Tensor2D), w['output/bias']) as tf.Tensor2D,
+    tf.add(
+      tf.matMul(tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, w['fc1/kernel'] as tf.Tensor2D), w['fc1/bias'])), w['output/kernel'] as tf.Tensor2D),
+      w['output/bias'],
+    ) as tf.Tensor2D,
 };
 const tinyWeights: Weights = {
   'fc1/kernel': Float32Array.from(W1),
@@ -43,7 +46,8 @@ const tinySample: SaliencySample = { x: Float32Array.from([1, 2, -1, 0.5, -1, 2,
 /** Dense layers of an MLP: [kernel, bias] names and sizes, in order. */
 function layersOf(model: Model): { k: string; b: string; nin: number; nout: number }[] {
   const out = [];
-  for (let i = 0; i < model.params.length; i += 2) out.push({ k: model.params[i].name, b: model.params[i + 1].name, nin: model.params[i].shape[0], nout: model.params[i].shape[1] });
+  for (let i = 0; i < model.params.length; i += 2)
+    out.push({ k: model.params[i].name, b: model.params[i + 1].name, nin: model.params[i].shape[0], nout: model.params[i].shape[1] });
   return out;
 }
 
@@ -88,7 +92,8 @@ function lossAndGrad(model: Model, w: W64, s: SaliencySample): { loss: number; g
   return { loss, grad };
 }
 
-const to64 = (w: Weights, masks: Masks): W64 => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, Array.from(v, (x, i) => (masks[k] && !masks[k][i] ? 0 : x))]));
+const to64 = (w: Weights, masks: Masks): W64 =>
+  Object.fromEntries(Object.entries(w).map(([k, v]) => [k, Array.from(v, (x, i) => (masks[k] && !masks[k][i] ? 0 : x))]));
 
 /** Hg by central differences of the hand-written gradient: (g(θ + εg) − g(θ − εg)) / 2ε. */
 function hessianGrad(model: Model, w: W64, s: SaliencySample): W64 {
@@ -118,7 +123,8 @@ function expectedScores(model: Model, c: AtInitCriterion, w: Weights, masks: Mas
   }
   const g = lossAndGrad(model, w64, s).grad;
   const hg = c === 'grasp' ? hessianGrad(model, w64, s) : null;
-  for (const p of model.params) if (p.kind !== 'none') out[p.name] = w64[p.name].map((v, i) => (c === 'snip' ? Math.abs(v * g[p.name][i]) : v * hg![p.name][i]));
+  for (const p of model.params)
+    if (p.kind !== 'none') out[p.name] = w64[p.name].map((v, i) => (c === 'snip' ? Math.abs(v * g[p.name][i]) : v * hg![p.name][i]));
   return out;
 }
 
@@ -140,7 +146,10 @@ for (const c of ['snip', 'grasp', 'synflow'] as const) {
   test(`${c} on a tiny 3-2-2 network equals the hand computation (masked θ0)`, () => {
     const s = atInitScores(tiny, c, tinyWeights, tinyMasks, tinySample);
     assertClose(s, expectedScores(tiny, c, tinyWeights, tinyMasks, tinySample), c);
-    assert.ok(Object.values(s).some((v) => v.some((x) => Math.abs(x) > 1e-3)), 'all scores ~0: the check would be vacuous');
+    assert.ok(
+      Object.values(s).some((v) => v.some((x) => Math.abs(x) > 1e-3)),
+      'all scores ~0: the check would be vacuous',
+    );
   });
 
   test(`${c} on the zoo's mlp-small (the model's own predict) equals the hand computation`, () => {
@@ -164,8 +173,20 @@ test('GraSP keeps the highest θ ⊙ Hg, i.e. removes the highest −θ ⊙ Hg (
   const all = [...exp['fc1/kernel'], ...exp['output/kernel']];
   const order = all.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]);
   const keep = new Set(order.slice(0, 5).map((x) => x[1]));
-  const m = prune({ model: tiny, masks: denseMasks(tiny), init: tinyWeights, final: tinyWeights, spec, criterion: 'grasp', rng: makeRng(1), saliency: (mm) => atInitScores(tiny, 'grasp', tinyWeights, mm, tinySample) });
-  assert.deepEqual([...m['fc1/kernel'], ...m['output/kernel']], all.map((_, i) => (keep.has(i) ? 1 : 0)));
+  const m = prune({
+    model: tiny,
+    masks: denseMasks(tiny),
+    init: tinyWeights,
+    final: tinyWeights,
+    spec,
+    criterion: 'grasp',
+    rng: makeRng(1),
+    saliency: (mm) => atInitScores(tiny, 'grasp', tinyWeights, mm, tinySample),
+  });
+  assert.deepEqual(
+    [...m['fc1/kernel'], ...m['output/kernel']],
+    all.map((_, i) => (keep.has(i) ? 1 : 0)),
+  );
 });
 
 test('SynFlow in n rounds: exact final count, kept fraction shrinking geometrically, rescored each round', () => {
@@ -184,14 +205,34 @@ test('SynFlow in n rounds: exact final count, kept fraction shrinking geometrica
   const kept = Object.values(m).reduce((a, v) => a + v.reduce((x, y) => x + y, 0), 0);
   assert.equal(kept, target);
   // Rounds 1..4 saw the masks before each round: total, then round(total·(target/total)^(k/4)).
-  assert.deepEqual(seen, [0, 1, 2, 3].map((k) => Math.round(total * (target / total) ** (k / 4))));
-  const once = prune({ model, masks: denseMasks(model), init: w, final: w, spec, criterion: 'synflow', rng: makeRng(1), rounds: 5, saliency: (mm) => atInitScores(model, 'synflow', w, mm, null) });
-  assert.notDeepEqual(Object.values(once).map((v) => v.join('')), Object.values(m).map((v) => v.join('')), 'rescoring changed nothing');
+  assert.deepEqual(
+    seen,
+    [0, 1, 2, 3].map((k) => Math.round(total * (target / total) ** (k / 4))),
+  );
+  const once = prune({
+    model,
+    masks: denseMasks(model),
+    init: w,
+    final: w,
+    spec,
+    criterion: 'synflow',
+    rng: makeRng(1),
+    rounds: 5,
+    saliency: (mm) => atInitScores(model, 'synflow', w, mm, null),
+  });
+  assert.notDeepEqual(
+    Object.values(once).map((v) => v.join('')),
+    Object.values(m).map((v) => v.join('')),
+    'rescoring changed nothing',
+  );
 });
 
 test('at-init criteria without a saliency function: one clear error', () => {
   const spec = specSchema.parse({ name: 'x' }).pruning;
-  assert.throws(() => prune({ model: tiny, masks: denseMasks(tiny), init: tinyWeights, final: tinyWeights, spec, criterion: 'snip', rng: makeRng(1) }), /snip scores the network at θ0/);
+  assert.throws(
+    () => prune({ model: tiny, masks: denseMasks(tiny), init: tinyWeights, final: tinyWeights, spec, criterion: 'snip', rng: makeRng(1) }),
+    /snip scores the network at θ0/,
+  );
 });
 
 test('the saliency sample is fixed by its seed, drawn without replacement, and checks its size', () => {
@@ -209,10 +250,15 @@ test('layer-shuffle keeps each layer’s count, moves positions, and is seeded',
   const model = buildModel('mlp-small', [6], 3);
   const masks: Masks = {};
   const rng = makeRng('m');
-  for (const p of model.params) if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape[0] * p.shape[1] }, () => (rng.uniform() < 0.3 ? 1 : 0));
+  for (const p of model.params)
+    if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape[0] * p.shape[1] }, () => (rng.uniform() < 0.3 ? 1 : 0));
   const s = shuffledMasks(model, masks, makeRng('shuffle', 1));
   for (const [k, m] of Object.entries(masks)) {
-    assert.equal(s[k].reduce((a, b) => a + b, 0), m.reduce((a, b) => a + b, 0), k);
+    assert.equal(
+      s[k].reduce((a, b) => a + b, 0),
+      m.reduce((a, b) => a + b, 0),
+      k,
+    );
     assert.notDeepEqual([...s[k]], [...m], k);
   }
   assert.deepEqual(shuffledMasks(model, masks, makeRng('shuffle', 1)), s);
@@ -223,7 +269,12 @@ test('one-shot at-init chains: masks come from θ0 alone (same masks whatever th
   const { validateSpec } = await import('../src/spec/index.js');
   const { levelRows, tinySpec, tmp } = await import('./helpers.js');
   const { join } = await import('node:path');
-  const chains = [{ reset: 'rewind', criterion: 'snip' as const }, { reset: 'rewind', criterion: 'grasp' as const }, { reset: 'rewind', criterion: 'synflow' as const }, 'rewind'];
+  const chains = [
+    { reset: 'rewind', criterion: 'snip' as const },
+    { reset: 'rewind', criterion: 'grasp' as const },
+    { reset: 'rewind', criterion: 'synflow' as const },
+    'rewind',
+  ];
   const run = async (iterations: string) => {
     const db = join(tmp(), 'a.db');
     const spec = validateSpec(
@@ -241,7 +292,8 @@ test('one-shot at-init chains: masks come from θ0 alone (same masks whatever th
   const a = await run('20it');
   const b = await run('40it');
   const again = await run('20it');
-  const hash = (rows: typeof a, strategy: string, level: number, branch: string | null = null) => rows.find((r) => r.strategy === strategy && r.level === level && r.branch === branch)!.mask_hash;
+  const hash = (rows: typeof a, strategy: string, level: number, branch: string | null = null) =>
+    rows.find((r) => r.strategy === strategy && r.level === level && r.branch === branch)!.mask_hash;
   for (const s of ['rewind/snip', 'rewind/grasp', 'rewind/synflow'])
     for (const level of [1, 2]) {
       assert.equal(hash(a, s, level), hash(b, s, level), `${s} level ${level} depends on the dense training`);

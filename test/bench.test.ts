@@ -9,7 +9,8 @@ test('lth bench --quick: table and JSON for step, eval, quickstart and memory', 
   const json = join(tmp('lth-bench-'), 'bench.json');
   const r = lth(['bench', '--quick', '--only', 'step,eval,quickstart,memory', '--models', 'lenet-300-100', '--backends', 'wasm,cpu', '--json', json]);
   assert.equal(r.status, 0, r.stderr);
-  for (const head of ['training step, batch', 'median ms', 'examples/s', 'quickstart', 'live tensors', 'load average at start']) assert.ok(r.stdout.includes(head), `table lacks "${head}":\n${r.stdout}`);
+  for (const head of ['training step, batch', 'median ms', 'examples/s', 'quickstart', 'live tensors', 'load average at start'])
+    assert.ok(r.stdout.includes(head), `table lacks "${head}":\n${r.stdout}`);
   const rep = JSON.parse(readFileSync(json, 'utf8'));
   assert.deepEqual(Object.keys(rep).sort(), ['eval', 'info', 'memory', 'protocol', 'runs', 'speedup', 'step']);
   assert.equal(rep.info.quick, true);
@@ -22,7 +23,10 @@ test('lth bench --quick: table and JSON for step, eval, quickstart and memory', 
   assert.equal(qs.what, 'quickstart');
   assert.equal(qs.levels, 3); // dense + 2 chains × 1 level
   assert.ok(qs.seconds > 0 && qs.mainRssMb > 0);
-  assert.deepEqual(rep.memory.map((m: { level: number }) => m.level), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    rep.memory.map((m: { level: number }) => m.level),
+    [0, 1, 2, 3, 4, 5],
+  );
   for (const m of rep.memory) assert.ok(Number.isInteger(m.numTensors) && m.rssMb > 0);
 });
 

@@ -18,7 +18,8 @@ before(async () => {
 });
 
 /** Short training: branches multiply the rows, and these tests check bookkeeping, not accuracy. */
-const fast = (over: Partial<SpecInput> = {}): SpecInput => tinySpec({ training: { iterations: '20it', evalEvery: '10it', batchSize: 30 }, strategies: ['rewind'], ...over });
+const fast = (over: Partial<SpecInput> = {}): SpecInput =>
+  tinySpec({ training: { iterations: '20it', evalEvery: '10it', batchSize: 30 }, strategies: ['rewind'], ...over });
 
 const branches: SpecInput['branches'] = [
   { kind: 'random-reinit', count: 2 },
@@ -46,7 +47,10 @@ test('branch rows: labels, replicates, levels, iterations, mask reuse; a re-run 
   const at = (branch: string | null, level: number) => rows.filter((x) => x.branch === branch && x.level === level);
   for (const level of [1, 2]) {
     const chain = at(null, level)[0];
-    assert.deepEqual(at('random-reinit', level).map((x) => x.replicate), [0, 1]);
+    assert.deepEqual(
+      at('random-reinit', level).map((x) => x.replicate),
+      [0, 1],
+    );
     for (const x of at('random-reinit', level)) {
       assert.equal(x.strategy, 'rewind');
       assert.equal(x.mask_hash, chain.mask_hash, 'random-reinit reuses the ticket’s mask');
@@ -68,7 +72,12 @@ test('branch rows: labels, replicates, levels, iterations, mask reuse; a re-run 
   assert.ok((ls.percent_remaining as number) < 100, 'a sampled supermask drops weights');
   // per-layer counts of the random mask equal the chain's, layer by layer
   const layers = (branch: string, level: number) =>
-    query<{ layer: string; remaining: number }>(db, "SELECT layer, remaining FROM layer_sparsity s JOIN results r ON r.id = s.result_id WHERE r.strategy = 'rewind' AND r.branch = ? AND r.level = ? ORDER BY layer", branch, level);
+    query<{ layer: string; remaining: number }>(
+      db,
+      "SELECT layer, remaining FROM layer_sparsity s JOIN results r ON r.id = s.result_id WHERE r.strategy = 'rewind' AND r.branch = ? AND r.level = ? ORDER BY layer",
+      branch,
+      level,
+    );
   assert.deepEqual(layers('random-mask', 2), layers('', 2));
   const again = await runExperiment(spec, { db, backend: 'wasm' });
   assert.equal(again.levelsTrained, 0);
@@ -76,7 +85,16 @@ test('branch rows: labels, replicates, levels, iterations, mask reuse; a re-run 
 });
 
 test('an interrupt between branch rows resumes to the same rows as an uninterrupted run', async () => {
-  const spec = validateSpec(fast({ pruning: { levels: 1 }, branches: [{ kind: 'random-reinit', count: 2 }, { kind: 'supermask', weights: ['init'] }] }), 't');
+  const spec = validateSpec(
+    fast({
+      pruning: { levels: 1 },
+      branches: [
+        { kind: 'random-reinit', count: 2 },
+        { kind: 'supermask', weights: ['init'] },
+      ],
+    }),
+    't',
+  );
   const ref = join(tmp(), 'ref.db');
   await runExperiment(spec, { db: ref, backend: 'wasm' });
   {
@@ -95,13 +113,25 @@ test('an interrupt between branch rows resumes to the same rows as an uninterrup
 
 test('branches can be limited to chains and levels; unknown chains and levels are refused before anything runs', async () => {
   const db = join(tmp(), 'l.db');
-  const spec = validateSpec(fast({ strategies: ['rewind', 'fine-tune'], branches: [{ kind: 'supermask', weights: ['init'], chains: ['fine-tune'], levels: [2] }] }), 't');
+  const spec = validateSpec(
+    fast({ strategies: ['rewind', 'fine-tune'], branches: [{ kind: 'supermask', weights: ['init'], chains: ['fine-tune'], levels: [2] }] }),
+    't',
+  );
   await runExperiment(spec, { db, backend: 'wasm' });
   const b = levelRows(db).filter((x) => x.branch !== null);
-  assert.deepEqual(b.map((x) => [x.strategy, x.branch, x.level]), [['fine-tune', 'supermask', 2]]);
+  assert.deepEqual(
+    b.map((x) => [x.strategy, x.branch, x.level]),
+    [['fine-tune', 'supermask', 2]],
+  );
   const bad = join(tmp(), 'bad.db');
-  await assert.rejects(runExperiment(validateSpec(fast({ branches: [{ kind: 'supermask', chains: ['nope'] }] }), 't'), { db: bad, backend: 'wasm' }), /no chain is named "nope"/);
-  await assert.rejects(runExperiment(validateSpec(fast({ branches: [{ kind: 'supermask', levels: [9] }] }), 't'), { db: bad, backend: 'wasm' }), /beyond pruning.levels/);
+  await assert.rejects(
+    runExperiment(validateSpec(fast({ branches: [{ kind: 'supermask', chains: ['nope'] }] }), 't'), { db: bad, backend: 'wasm' }),
+    /no chain is named "nope"/,
+  );
+  await assert.rejects(
+    runExperiment(validateSpec(fast({ branches: [{ kind: 'supermask', levels: [9] }] }), 't'), { db: bad, backend: 'wasm' }),
+    /beyond pruning.levels/,
+  );
   await assert.rejects(
     runExperiment(validateSpec(fast({ branches: [{ kind: 'random-mask' }, { kind: 'random-mask', levels: [1] }] }), 't'), { db: bad, backend: 'wasm' }),
     /both labelled "random-mask"/,

@@ -46,7 +46,11 @@ const bad: [string, unknown, RegExp][] = [
   ['bad step', tinySpec({ training: { iterations: '10 epochs' } }), /training.iterations: step "10 epochs"/],
   ['unknown strategy', tinySpec({ strategies: ['rewind', 'rewnd'] }), /unknown strategy "rewnd"/],
   ['rewind point after the end', tinySpec({ strategies: ['rewind@999it'] }), /rewind point 999 must be before the end/],
-  ['subset larger than the data', tinySpec({ data: { dataset: 'synthetic', validation: 200, trainSubset: 10000, synthetic: { train: 600 } } }), /trainSubset|subset/],
+  [
+    'subset larger than the data',
+    tinySpec({ data: { dataset: 'synthetic', validation: 200, trainSubset: 10000, synthetic: { train: 600 } } }),
+    /trainSubset|subset/,
+  ],
   ['duplicate strategy', tinySpec({ strategies: ['rewind', 'rewind'] }), /appears twice/],
   ['not an object', [1, 2], /must be a JSON object/],
 ];
@@ -114,7 +118,9 @@ test('SIGKILL in the middle of a level, then re-run: same rows as an uninterrupt
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(levelRows(db), levelRows(ref));
   const d = new Database(db, { readonly: true });
-  const dup = d.prepare('SELECT count(*) n FROM (SELECT 1 FROM results GROUP BY experiment_id, strategy, branch, replicate, trial, level HAVING count(*) > 1)').get() as { n: number };
+  const dup = d
+    .prepare('SELECT count(*) n FROM (SELECT 1 FROM results GROUP BY experiment_id, strategy, branch, replicate, trial, level HAVING count(*) > 1)')
+    .get() as { n: number };
   d.close();
   assert.equal(dup.n, 0);
 });

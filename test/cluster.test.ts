@@ -15,14 +15,37 @@ export function clusterSpec(over: Record<string, unknown> = {}) {
 }
 
 test('tasksOf: one dense task per trial; K (chain, trial) pairs per chains task, rows counted with their branches', () => {
-  const spec = validateSpec(tinySpec({ trials: 3, strategies: ['rewind', 'fine-tune'], pruning: { levels: 4 }, branches: [{ kind: 'random-mask', levels: [0, 2] }, { kind: 'supermask', weights: ['init'], chains: ['rewind'], levels: [1] }] }), 't').spec;
+  const spec = validateSpec(
+    tinySpec({
+      trials: 3,
+      strategies: ['rewind', 'fine-tune'],
+      pruning: { levels: 4 },
+      branches: [
+        { kind: 'random-mask', levels: [0, 2] },
+        { kind: 'supermask', weights: ['init'], chains: ['rewind'], levels: [1] },
+      ],
+    }),
+    't',
+  ).spec;
   const t = tasksOf(spec, 4);
-  assert.deepEqual(t.dense.map((d) => d.jobs), [[{ kind: 'dense', trial: 0 }], [{ kind: 'dense', trial: 1 }], [{ kind: 'dense', trial: 2 }]]);
+  assert.deepEqual(
+    t.dense.map((d) => d.jobs),
+    [[{ kind: 'dense', trial: 0 }], [{ kind: 'dense', trial: 1 }], [{ kind: 'dense', trial: 2 }]],
+  );
   // 3 trials × 2 chains = 6 pairs → tasks of 4 and 2
-  assert.deepEqual(t.chains.map((c) => c.jobs.length), [4, 2]);
-  assert.deepEqual(t.chains[1].jobs, [{ kind: 'chain', chain: 'rewind', trial: 2 }, { kind: 'chain', chain: 'fine-tune', trial: 2 }]);
+  assert.deepEqual(
+    t.chains.map((c) => c.jobs.length),
+    [4, 2],
+  );
+  assert.deepEqual(t.chains[1].jobs, [
+    { kind: 'chain', chain: 'rewind', trial: 2 },
+    { kind: 'chain', chain: 'fine-tune', trial: 2 },
+  ]);
   // rewind: 4 levels + random-mask at 0 and 2 + supermask at 1 = 7 rows; fine-tune: 4 + 2 = 6
-  assert.deepEqual(t.chains.map((c) => c.rows), [7 + 6 + 7 + 6, 7 + 6]);
+  assert.deepEqual(
+    t.chains.map((c) => c.rows),
+    [7 + 6 + 7 + 6, 7 + 6],
+  );
   assert.equal(arrayRanges([7, 0, 1, 2, 5, 8, 8]), '0-2,5,7-8');
 });
 
@@ -46,14 +69,42 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   assert.match(bad.stderr, /--time "4h" is not HH:MM:SS/);
   assert.equal(existsSync(out), false, 'nothing written on bad input');
 
-  const r = lth(['plan', spec, '--out', out, '--max-parallel', '3', '--partition', 'gpu', '--time', '02:00:00', '--cpus-per-task', '4', '--gpus-per-task', '1', '--chains-per-task', '3', '--backend', 'cpu']);
+  const r = lth([
+    'plan',
+    spec,
+    '--out',
+    out,
+    '--max-parallel',
+    '3',
+    '--partition',
+    'gpu',
+    '--time',
+    '02:00:00',
+    '--cpus-per-task',
+    '4',
+    '--gpus-per-task',
+    '1',
+    '--chains-per-task',
+    '3',
+    '--backend',
+    'cpu',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8'));
   assert.equal(plan.tasks.dense.length, 2);
   assert.equal(plan.tasks.chains.length, 2, '4 (chain, trial) pairs, 3 per task');
   assert.equal(plan.specHash, validateSpec(clusterSpec(), 'x').hash);
   const chains = readFileSync(join(out, 'chains.sbatch'), 'utf8');
-  for (const line of ['#SBATCH --array=0-1%3', '#SBATCH --requeue', '#SBATCH --signal=B:TERM@120', '#SBATCH --partition=gpu', '#SBATCH --time=02:00:00', '#SBATCH --cpus-per-task=4', '#SBATCH --gpus-per-task=1', 'export LTH_PLAN_PHASE=chains'])
+  for (const line of [
+    '#SBATCH --array=0-1%3',
+    '#SBATCH --requeue',
+    '#SBATCH --signal=B:TERM@120',
+    '#SBATCH --partition=gpu',
+    '#SBATCH --time=02:00:00',
+    '#SBATCH --cpus-per-task=4',
+    '#SBATCH --gpus-per-task=1',
+    'export LTH_PLAN_PHASE=chains',
+  ])
     assert.ok(chains.includes(line + '\n'), `chains.sbatch has ${line}`);
   assert.ok(chains.includes(`${process.execPath} ${CLI} run --plan ${out} --task auto &`), 'the same node and CLI, absolute paths');
   assert.match(readFileSync(join(out, 'dense.sbatch'), 'utf8'), /#SBATCH --array=0-1%3\n/);
@@ -77,7 +128,10 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
 });
 
 /** Runs a CLI command; resolves on exit. `onStderr` sees the stderr so far and may signal the child. */
-function lthAsync(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function lthAsync(
+  args: string[],
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -102,7 +102,10 @@ describe('lth compare', () => {
     assert.ok(Math.abs(j.levels[1].diff - 1) < 0.2, 'json difference in percentage points');
     assert.equal(renderComparison(c, 'csv').trim().split('\n').length, 1 + 7);
     assert.match(renderComparison(c, 'markdown'), /\| 1 \| 80\.0 \| 5 \|/);
-    assert.throws(() => compareStrategies(dbFile, 'known-diff', 'A', 'C'), (e: Error) => e instanceof UserError && /choose from: A, B/.test(e.message));
+    assert.throws(
+      () => compareStrategies(dbFile, 'known-diff', 'A', 'C'),
+      (e: Error) => e instanceof UserError && /choose from: A, B/.test(e.message),
+    );
     assert.throws(() => compareStrategies(dbFile, 'known-diff', 'A', 'A'), UserError);
   });
 });

@@ -66,7 +66,10 @@ describe('Conv-2 end to end on synthetic images', () => {
 
   test('every level is stored; the net learns the images; live tensors stay flat across levels', () => {
     const rows = levelRows(db);
-    assert.deepEqual(rows.map((r) => r.level), [0, 1, 2, 3]);
+    assert.deepEqual(
+      rows.map((r) => r.level),
+      [0, 1, 2, 3],
+    );
     assert.ok(rows.every((r) => r.iterations === 40));
     // 4 classes: chance is 0.25 (40 steps of batch 20 reach 0.575 on wasm)
     assert.ok((rows[0].final_test_accuracy as number) > 0.45, `level-0 accuracy ${rows[0].final_test_accuracy}`);
@@ -119,7 +122,15 @@ describe('Conv-2 end to end on synthetic images', () => {
     const model = buildModel('conv-2', data.inputShape, data.numClasses);
     const plan = planTraining(spec.spec.training, data.train.n);
     // the orchestrator's data order for (trial 0, level 2): ['data', trial seed, level] (orchestration/levels.ts dataOrder)
-    const res = await train({ model, data, plan, schedule: { kind: 'replay', from: 0 }, init, masks: stored.m, orderKey: ['data', trialSeed(spec.spec, 0), 2] });
+    const res = await train({
+      model,
+      data,
+      plan,
+      schedule: { kind: 'replay', from: 0 },
+      init,
+      masks: stored.m,
+      orderKey: ['data', trialSeed(spec.spec, 0), 2],
+    });
     for (const p of model.params) assert.deepEqual(res.weights[p.name], stored.w[p.name], p.name);
   });
 });
@@ -142,7 +153,10 @@ describe('Conv-2 on a small Fashion-MNIST subset', { skip: existsSync(FASHION) ?
     const db = join(tmp(), 'fm.db');
     await runExperiment(spec, { db, backend: 'wasm', data: { offline: true, cacheDir: tmp('lth-cache-') } });
     const rows = levelRows(db);
-    assert.deepEqual(rows.map((r) => r.level), [0, 1]);
+    assert.deepEqual(
+      rows.map((r) => r.level),
+      [0, 1],
+    );
     // 10 classes: chance is 0.1
     for (const r of rows) assert.ok((r.final_test_accuracy as number) > 0.4, `level ${r.level}: accuracy ${r.final_test_accuracy}`);
     const store = new Store(db);

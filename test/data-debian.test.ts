@@ -32,6 +32,10 @@ describe('Fashion-MNIST from the Debian package', { skip }, () => {
   it('listDatasets reports the Debian copies as verified', async () => {
     const f = (await listDatasets({ cacheDir: tempDir('cache') })).find((d) => d.name === 'fashion-mnist')!;
     assert.equal(f.ready, true);
-    for (const file of f.files) assert.deepEqual(file.copies.map((c) => [c.origin, c.verified]), [['system', true]]);
+    for (const file of f.files)
+      assert.deepEqual(
+        file.copies.map((c) => [c.origin, c.verified]),
+        [['system', true]],
+      );
   });
 });

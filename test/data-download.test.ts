@@ -51,7 +51,10 @@ describe('downloads', () => {
     const cached = readdirSync(join(o.cacheDir, 'mnist')).sort();
     assert.deepEqual(cached, Object.keys(gzipped).sort(), 'only the files, no temp files left');
     assert.deepEqual(new Uint8Array(readFileSync(join(o.cacheDir, 'mnist', 't10k-images-idx3-ubyte.gz'))), gzipped['t10k-images-idx3-ubyte.gz']);
-    assert.ok(log.some((m) => /downloaded train-images-idx3-ubyte\.gz .*checksum verified/.test(m)), log.join('\n'));
+    assert.ok(
+      log.some((m) => /downloaded train-images-idx3-ubyte\.gz .*checksum verified/.test(m)),
+      log.join('\n'),
+    );
     const again = await loadDataset(spec, 0, { ...o, offline: true });
     assert.deepEqual(again.train.x, d.train.x);
     assert.match(again.source, /\(cache\)/);
@@ -61,7 +64,10 @@ describe('downloads', () => {
     const o = opts(['bad']);
     await assert.rejects(loadDataset(spec, 0, o), (e: Error) => {
       assert.ok(e instanceof UserError);
-      assert.match(e.message, /mnist: missing train-images-idx3-ubyte\.gz.*download failed: .*\/bad\/train-images-idx3-ubyte\.gz: corrupt download \(sha256 mismatch\), deleted/);
+      assert.match(
+        e.message,
+        /mnist: missing train-images-idx3-ubyte\.gz.*download failed: .*\/bad\/train-images-idx3-ubyte\.gz: corrupt download \(sha256 mismatch\), deleted/,
+      );
       assert.ok(!e.message.includes('\n'));
       return true;
     });
@@ -110,8 +116,14 @@ describe('downloads', () => {
   });
 
   it('offline Fashion-MNIST also suggests the Debian package', async () => {
-    const o = opts([], { offline: true, files: { 'fashion-mnist': { ...source, systemDirs: [tempDir('no-debian')], installHint: 'apt-get install dataset-fashion-mnist' } } });
-    await assert.rejects(loadDataset({ ...spec, dataset: 'fashion-mnist' }, 0, o), /fashion-mnist: missing .*t10k-labels-idx1-ubyte\.gz \(offline\); put the files in .*, or run: apt-get install dataset-fashion-mnist$/);
+    const o = opts([], {
+      offline: true,
+      files: { 'fashion-mnist': { ...source, systemDirs: [tempDir('no-debian')], installHint: 'apt-get install dataset-fashion-mnist' } },
+    });
+    await assert.rejects(
+      loadDataset({ ...spec, dataset: 'fashion-mnist' }, 0, o),
+      /fashion-mnist: missing .*t10k-labels-idx1-ubyte\.gz \(offline\); put the files in .*, or run: apt-get install dataset-fashion-mnist$/,
+    );
   });
 
   it('the real table: offline CIFAR-10 names the archive and its extracted folder', async () => {

@@ -24,8 +24,14 @@ describe('IDX data sets from --data-dir', () => {
     const d = await loadDataset(none('mnist'), 0, isolated({ mnist: source }, { dataDir: dir }));
     assert.deepEqual(d.inputShape, [4, 4, 1]);
     assert.deepEqual([d.train.n, d.val.n, d.test.n], [10, 2, 5]);
-    assert.deepEqual(bytes(d.train.x.subarray(16, 32)), Array.from({ length: 16 }, (_, i) => pixel(1, i)));
-    assert.deepEqual(bytes(d.val.x.subarray(0, 16)), Array.from({ length: 16 }, (_, i) => pixel(10, i)));
+    assert.deepEqual(
+      bytes(d.train.x.subarray(16, 32)),
+      Array.from({ length: 16 }, (_, i) => pixel(1, i)),
+    );
+    assert.deepEqual(
+      bytes(d.val.x.subarray(0, 16)),
+      Array.from({ length: 16 }, (_, i) => pixel(10, i)),
+    );
     assert.deepEqual([...d.test.y], [0, 1, 2, 3, 4]);
     assert.match(d.source, new RegExp(`${dir} \\(--data-dir\\)`));
   });
@@ -51,16 +57,25 @@ describe('IDX data sets from --data-dir', () => {
     const flipped = gz(mnistLike(12, 5)['t10k-images-idx3-ubyte'].map((b, i) => (i === 40 ? b ^ 1 : b)));
     writeFileSync(bad, flipped);
     const opts = isolated({ mnist: source }, { dataDir: dir });
-    await assert.rejects(loadDataset(none('mnist'), 0, opts), (e: Error) => e instanceof UserError && e.message.includes(bad) && /sha256 differs/.test(e.message) && !e.message.includes('\n'));
+    await assert.rejects(
+      loadDataset(none('mnist'), 0, opts),
+      (e: Error) => e instanceof UserError && e.message.includes(bad) && /sha256 differs/.test(e.message) && !e.message.includes('\n'),
+    );
     writeFileSync(bad, gzipped['t10k-images-idx3-ubyte.gz'].subarray(0, 30));
     await assert.rejects(loadDataset(none('mnist'), 0, opts), (e: Error) => e instanceof UserError && e.message.includes(bad));
     // with no digests to check against, the IDX parser still catches truncation
     writeFileSync(bad, gz(mnistLike(12, 5)['t10k-images-idx3-ubyte'].subarray(0, 50)));
     const unchecked = { ...source, files: source.files.map((f) => ({ name: f.name })) };
-    await assert.rejects(loadDataset(none('mnist'), 0, isolated({ mnist: unchecked }, { dataDir: dir })), (e: Error) => e instanceof UserError && e.message.includes(bad) && /truncated/.test(e.message));
+    await assert.rejects(
+      loadDataset(none('mnist'), 0, isolated({ mnist: unchecked }, { dataDir: dir })),
+      (e: Error) => e instanceof UserError && e.message.includes(bad) && /truncated/.test(e.message),
+    );
   });
   it('a --data-dir that does not exist is an error, not a silent download', async () => {
-    await assert.rejects(loadDataset(none('mnist'), 0, { dataDir: '/nonexistent/lth-data', cacheDir: tempDir('cache') }), /--data-dir \/nonexistent\/lth-data does not exist/);
+    await assert.rejects(
+      loadDataset(none('mnist'), 0, { dataDir: '/nonexistent/lth-data', cacheDir: tempDir('cache') }),
+      /--data-dir \/nonexistent\/lth-data does not exist/,
+    );
   });
 });
 
@@ -75,7 +90,10 @@ describe('CIFAR-10 binary', () => {
     for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) assert.equal(img[p * 3 + c], cifarPixel(k, c, p), `pixel ${p} channel ${c}`);
     assert.deepEqual([...d.train.y], [0, 1, 2, 3, 4, 5, 6, 7]);
     assert.deepEqual([...d.val.y], [8, 9]);
-    assert.deepEqual(bytes(d.test.x.subarray(3072, 3075)), [0, 1, 2].map((c) => cifarPixel(1001, c, 0)));
+    assert.deepEqual(
+      bytes(d.test.x.subarray(3072, 3075)),
+      [0, 1, 2].map((c) => cifarPixel(1001, c, 0)),
+    );
   };
 
   it('reads the tar.gz (node-tar) and reorders CHW records to NHWC', async () => {
@@ -94,7 +112,10 @@ describe('CIFAR-10 binary', () => {
     check(await loadDataset(none('cifar10'), 0, isolated({ cifar10: source }, { dataDir: root })), 2);
     const batch = join(root, 'cifar-10-batches-bin', 'data_batch_2.bin');
     writeFileSync(batch, new Uint8Array(3073));
-    await assert.rejects(loadDataset(none('cifar10'), 0, isolated({ cifar10: source }, { dataDir: root })), (e: Error) => e instanceof UserError && e.message.includes(batch));
+    await assert.rejects(
+      loadDataset(none('cifar10'), 0, isolated({ cifar10: source }, { dataDir: root })),
+      (e: Error) => e instanceof UserError && e.message.includes(batch),
+    );
   });
 
   it("'dataset' normalization uses CIFAR-10's per-channel statistics", async () => {
@@ -118,22 +139,42 @@ describe('listDatasets', () => {
     const root = tempDir('cifar');
     const cifar = await writeCifarLike(root);
     const empty: DataSource = { files: [], mirrors: [], systemDirs: [], subdirs: [] };
-    const all = await listDatasets({ dataDir: dir, cacheDir: cache, files: { mnist: source, 'fashion-mnist': { ...source, subdirs: ['nothing-here'] }, cifar10: cifar.source } });
+    const all = await listDatasets({
+      dataDir: dir,
+      cacheDir: cache,
+      files: { mnist: source, 'fashion-mnist': { ...source, subdirs: ['nothing-here'] }, cifar10: cifar.source },
+    });
     const mnist = all.find((d) => d.name === 'mnist')!;
     assert.equal(mnist.ready, true);
     assert.equal(mnist.cacheDir, join(cache, 'mnist'));
     const labels = mnist.files.find((f) => f.name === 'train-labels-idx1-ubyte.gz')!;
-    assert.deepEqual(labels.copies.map((c) => [c.origin, c.verified]), [['data-dir', true], ['cache', true]]);
+    assert.deepEqual(
+      labels.copies.map((c) => [c.origin, c.verified]),
+      [
+        ['data-dir', true],
+        ['cache', true],
+      ],
+    );
     const bad = mnist.files.find((f) => f.name === 't10k-labels-idx1-ubyte.gz')!.copies[1];
     assert.equal(bad.verified, false);
     assert.match(bad.problem!, /corrupt data file .*t10k-labels/);
-    const c = (await listDatasets({ dataDir: root, cacheDir: cache, files: { mnist: empty, 'fashion-mnist': empty, cifar10: cifar.source } })).find((d) => d.name === 'cifar10')!;
+    const c = (await listDatasets({ dataDir: root, cacheDir: cache, files: { mnist: empty, 'fashion-mnist': empty, cifar10: cifar.source } })).find(
+      (d) => d.name === 'cifar10',
+    )!;
     assert.equal(c.ready, true);
     // the extracted folder is found before the archive beside it (it is read without unpacking)
-    assert.deepEqual(c.files[0].copies.map((x) => [x.kind, x.verified]), [['folder', true]]);
+    assert.deepEqual(
+      c.files[0].copies.map((x) => [x.kind, x.verified]),
+      [['folder', true]],
+    );
     rmSync(join(root, 'cifar-10-batches-bin', CIFAR_MEMBERS[0]));
-    const c2 = (await listDatasets({ dataDir: root, cacheDir: cache, verify: false, files: { mnist: empty, 'fashion-mnist': empty, cifar10: cifar.source } })).find((d) => d.name === 'cifar10')!;
-    assert.deepEqual(c2.files[0].copies.map((x) => [x.kind, x.verified]), [['file', null]]);
+    const c2 = (
+      await listDatasets({ dataDir: root, cacheDir: cache, verify: false, files: { mnist: empty, 'fashion-mnist': empty, cifar10: cifar.source } })
+    ).find((d) => d.name === 'cifar10')!;
+    assert.deepEqual(
+      c2.files[0].copies.map((x) => [x.kind, x.verified]),
+      [['file', null]],
+    );
     assert.ok(readdirSync(root).includes('cifar-10-binary.tar.gz'));
   });
 });

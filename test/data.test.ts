@@ -18,7 +18,10 @@ describe('parseIdx', () => {
   });
   it('rejects truncated, padded and non-IDX files, naming the file', () => {
     const ok = idx([2, 3, 4], new Uint8Array(24));
-    assert.throws(() => parseIdx(ok.subarray(0, ok.length - 1), '/x/a.idx'), (e: Error) => e instanceof UserError && /\/x\/a\.idx.*truncated/.test(e.message));
+    assert.throws(
+      () => parseIdx(ok.subarray(0, ok.length - 1), '/x/a.idx'),
+      (e: Error) => e instanceof UserError && /\/x\/a\.idx.*truncated/.test(e.message),
+    );
     assert.throws(() => parseIdx(ok.subarray(0, 10), '/x/a.idx'), /a\.idx: truncated header/);
     const padded = new Uint8Array(ok.length + 1);
     padded.set(ok);
@@ -48,7 +51,10 @@ describe('validation split and subsets', () => {
     assert.equal(d.val.n, 3);
     assert.equal(d.test.n, 4);
     assert.deepEqual(bytesOf(d.train.x), [...Array(42).keys()]);
-    assert.deepEqual(bytesOf(d.val.x), [...Array(18).keys()].map((i) => 42 + i));
+    assert.deepEqual(
+      bytesOf(d.val.x),
+      [...Array(18).keys()].map((i) => 42 + i),
+    );
     assert.deepEqual([...d.val.y], [1, 2, 0]);
     const s = prepareSplits(raw(), spec({ validation: 3, trainSubset: 2, testSubset: 1, normalize: 'none' }), null);
     assert.equal(s.train.n, 2);
@@ -58,7 +64,10 @@ describe('validation split and subsets', () => {
     assert.equal(prepareSplits(raw(), spec({ validation: 0 }), null).val.n, 0);
   });
   it('rejects impossible sizes with one-line UserErrors', () => {
-    assert.throws(() => prepareSplits(raw(), spec({ validation: 10 }), null), (e: Error) => e instanceof UserError && /data\.validation = 10 leaves no training examples: toy has 10/.test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => prepareSplits(raw(), spec({ validation: 10 }), null),
+      (e: Error) => e instanceof UserError && /data\.validation = 10 leaves no training examples: toy has 10/.test(e.message) && !e.message.includes('\n'),
+    );
     assert.throws(() => prepareSplits(raw(), spec({ validation: 3, trainSubset: 8 }), null), /trainSubset = 8 exceeds the 7/);
     assert.throws(() => prepareSplits(raw(), spec({ validation: 3, testSubset: 5 }), null), /testSubset = 5 exceeds the 4/);
   });
@@ -83,7 +92,10 @@ describe('normalization', () => {
     assert.ok(Math.abs(px(one, 7) - (7 / 255 - 0.1) / 0.2) < 1e-6);
     const per = prepareSplits(raw(), spec({ validation: 0, normalize: { mean: [0, 0.1, 0.2], std: [1, 2, 4] } }), stats);
     assert.ok(Math.abs(px(per, 5) - (5 / 255 - 0.2) / 4) < 1e-6);
-    assert.throws(() => prepareSplits(raw(), spec({ normalize: { mean: [0, 0], std: [1, 1] }, validation: 0 }), stats), (e: Error) => e instanceof UserError && /mean has 2 values and std 2, but toy has 3 channels; give 1 or 3/.test(e.message));
+    assert.throws(
+      () => prepareSplits(raw(), spec({ normalize: { mean: [0, 0], std: [1, 1] }, validation: 0 }), stats),
+      (e: Error) => e instanceof UserError && /mean has 2 values and std 2, but toy has 3 channels; give 1 or 3/.test(e.message),
+    );
   });
 });
 

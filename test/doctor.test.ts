@@ -31,7 +31,10 @@ describe('lth doctor', () => {
     assert.equal(row('wasm').loads, true);
     assert.match(row('wasm').device ?? '', /XNNPACK, \d+ threads?/);
     for (const x of rep.rows) if (!x.loads) assert.ok(x.problem && x.fix, `${x.backend}: a failure without reason and fix`);
-    assert.deepEqual(row('tensorflow').libraries?.map((l) => l.needed), [...CUDA_NEEDED]);
+    assert.deepEqual(
+      row('tensorflow').libraries?.map((l) => l.needed),
+      [...CUDA_NEEDED],
+    );
     if (mesa) {
       assert.equal(row('webgpu').loads, true, row('webgpu').problem ?? '');
       assert.match(row('webgpu').device ?? '', /^webgpu:llvmpipe \(software\)/);

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { buildModel, initialize, type Masks, type Weights } from '../src/models/index.js';
-import { cosineDropFraction, cubicKept, dynamicSparsity, earlyBirdDetect, gradualPruning, gradualSteps, levelTargets, maskDistance } from '../src/pruning/during.js';
+import {
+  cosineDropFraction,
+  cubicKept,
+  dynamicSparsity,
+  earlyBirdDetect,
+  gradualPruning,
+  gradualSteps,
+  levelTargets,
+  maskDistance,
+} from '../src/pruning/during.js';
 import { denseMasks, prune, prunePools } from '../src/pruning/index.js';
 import { specSchema } from '../src/spec/index.js';
 import { train, type StepCallback } from '../src/training/loop.js';
@@ -46,11 +55,14 @@ function zeroCheck(bad: string[]): StepCallback {
   };
 }
 
-test("cubic schedule (Zhu & Gupta 2017, Eq. 1): exact kept counts at each update", () => {
+test('cubic schedule (Zhu & Gupta 2017, Eq. 1): exact kept counts at each update', () => {
   // n0 = 1000, target 200 (s_f = 0.8), t0 = 0, nΔt = 1000, Δt = 250:
   // p = 0, .25, .5, .75, 1 → 1 − (1 − p)³ = 0, .578125, .875, .984375, 1 → removed round(800·…) = 0, 463, 700, 788, 800
   assert.deepEqual(gradualSteps(0, 1000, 250), [0, 250, 500, 750, 1000]);
-  assert.deepEqual([0, 250, 500, 750, 1000].map((t) => cubicKept(1000, 200, t, 0, 1000)), [1000, 537, 300, 212, 200]);
+  assert.deepEqual(
+    [0, 250, 500, 750, 1000].map((t) => cubicKept(1000, 200, t, 0, 1000)),
+    [1000, 537, 300, 212, 200],
+  );
   // before t0 nothing is removed, after the end exactly the target remains; an end not on the grid is still an update
   assert.equal(cubicKept(1000, 200, -5, 0, 1000), 1000);
   assert.equal(cubicKept(1000, 200, 5000, 0, 1000), 200);
@@ -72,10 +84,25 @@ test('gradual pruning in training: per-layer counts follow the cubic schedule at
   const sched = gradualPruning({ pools, masks: dense, targets, start: 10, end: 40, every: 10, rng: makeRng('g') });
   const bad: string[] = [];
   const seen: { step: number; masks: Masks }[] = [];
-  const after: StepCallback = { at: (s) => [10, 20, 30, 40].includes(s), run: async (s, t) => void seen.push({ step: s, masks: await t.control!.readMasks() }) };
-  const res = await train({ model, data, plan, schedule: { kind: 'replay', from: 0 }, init, masks: dense, orderKey: ['g'], stepCallbacks: [sched, after, zeroCheck(bad)] });
+  const after: StepCallback = {
+    at: (s) => [10, 20, 30, 40].includes(s),
+    run: async (s, t) => void seen.push({ step: s, masks: await t.control!.readMasks() }),
+  };
+  const res = await train({
+    model,
+    data,
+    plan,
+    schedule: { kind: 'replay', from: 0 },
+    init,
+    masks: dense,
+    orderKey: ['g'],
+    stepCallbacks: [sched, after, zeroCheck(bad)],
+  });
   assert.deepEqual(bad, []);
-  assert.deepEqual(seen.map((x) => x.step), [10, 20, 30, 40]);
+  assert.deepEqual(
+    seen.map((x) => x.step),
+    [10, 20, 30, 40],
+  );
   pools.forEach((p, j) => {
     const [n] = p.names;
     const n0 = dense[n].length;
@@ -89,7 +116,10 @@ test('gradual pruning in training: per-layer counts follow the cubic schedule at
     }
     assert.equal(ones(sched.masks()[n]), target);
     const rows = sched.churn.filter((c) => c.layer === n);
-    assert.deepEqual(rows.map((c) => c.step), [10, 20, 30, 40]);
+    assert.deepEqual(
+      rows.map((c) => c.step),
+      [10, 20, 30, 40],
+    );
     let prev = n0;
     for (const c of rows) {
       assert.equal(c.dropped, prev - c.remaining);
@@ -118,7 +148,16 @@ for (const regrow of ['gradient', 'random'] as const) {
     });
     const nextStep: StepCallback = { at: (s) => s > 1 && s <= end && s % 10 === 1, run: async (s, t) => void next.set(s - 1, await t.control!.readWeights()) };
     const masked = Object.fromEntries(Object.entries(init).map(([k, v]) => [k, start[k] ? v.map((x, i) => (start[k][i] ? x : 0)) : v]));
-    await train({ model, data, plan, schedule: { kind: 'replay', from: 0 }, init: masked, masks: start, orderKey: ['d'], stepCallbacks: [snap(pre), sched, snap(post), nextStep, zeroCheck(bad)] });
+    await train({
+      model,
+      data,
+      plan,
+      schedule: { kind: 'replay', from: 0 },
+      init: masked,
+      masks: start,
+      orderKey: ['d'],
+      stepCallbacks: [snap(pre), sched, snap(post), nextStep, zeroCheck(bad)],
+    });
     assert.deepEqual(bad, []);
     assert.deepEqual([...pre.keys()], [10, 20, 30, 40]);
     const adam = spec.training.optimizer as { lr: number; beta1: number; beta2: number; epsilon: number };
@@ -140,11 +179,17 @@ for (const regrow of ['gradient', 'random'] as const) {
         // Dropped: no surviving weight has a smaller |w| than a dropped one.
         const survivors = [...m0.keys()].filter((i) => m0[i] && m1[i]);
         const maxDropped = Math.max(...dropped.map((i) => Math.abs(before.w[n][i])));
-        assert.ok(survivors.every((i) => Math.abs(before.w[n][i]) >= maxDropped), `${n} at ${s}: a larger weight was dropped`);
+        assert.ok(
+          survivors.every((i) => Math.abs(before.w[n][i]) >= maxDropped),
+          `${n} at ${s}: a larger weight was dropped`,
+        );
         if (regrow === 'gradient') {
           const minGrown = Math.min(...grown.map((i) => Math.abs(before.g[n][i])));
           const others = [...m0.keys()].filter((i) => !m0[i] && !m1[i]);
-          assert.ok(others.every((i) => Math.abs(before.g[n][i]) <= minGrown), `${n} at ${s}: a larger gradient was not grown`);
+          assert.ok(
+            others.every((i) => Math.abs(before.g[n][i]) <= minGrown),
+            `${n} at ${s}: a larger gradient was not grown`,
+          );
         }
         for (const i of [...dropped, ...grown]) assert.ok(after.w[n][i] === 0, `${n}[${i}] not 0 after the update at ${s}`);
         // One Adam step later a regrown weight moved exactly as from fresh state (m = v = 0) at t = s + 1:

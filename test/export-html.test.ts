@@ -18,15 +18,15 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      if (ch === '"' && text[i + 1] === '"') ((field += '"'), i++);
       else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
-    else if (ch === '\n') row.push(field), rows.push(row), (row = []), (field = '');
+    else if (ch === ',') (row.push(field), (field = ''));
+    else if (ch === '\n') (row.push(field), rows.push(row), (row = []), (field = ''));
     else field += ch;
   }
-  if (field || row.length) row.push(field), rows.push(row);
+  if (field || row.length) (row.push(field), rows.push(row));
   return rows;
 }
 
@@ -42,7 +42,17 @@ function chromium(bin: string, dir: string, args: string[]) {
   const profile = fs.mkdtempSync(path.join(dir, 'chromium-profile-'));
   return spawnSync(
     bin,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, ...args],
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      `--user-data-dir=${profile}`,
+      ...args,
+    ],
     { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
   );
 }
@@ -53,12 +63,22 @@ describe('lth export and the HTML report', () => {
   it('exports the levels view, the learning curves and the summary as CSV', () => {
     const out = path.join(fx.dir, 'csv');
     const files = exportExperiment(fx.db, 'lenet-mnist', out);
-    assert.deepEqual(files.map((f) => path.basename(f.file)), ['levels.csv', 'curves.csv', 'summary.csv']);
+    assert.deepEqual(
+      files.map((f) => path.basename(f.file)),
+      ['levels.csv', 'curves.csv', 'summary.csv'],
+    );
     const db = new Database(fx.db, { readonly: true });
     const nLevels = db.prepare("SELECT count(*) FROM levels WHERE experiment = 'lenet-mnist'").pluck().get();
     const nCurves = db.prepare("SELECT count(*) FROM curves WHERE experiment = 'lenet-mnist'").pluck().get();
-    const viewColumns = db.prepare('SELECT * FROM levels LIMIT 1').columns().map((c) => c.name);
-    const some = db.prepare("SELECT * FROM levels WHERE experiment = 'lenet-mnist' AND strategy = 'rewind' AND branch = 'random-mask' AND trial = 1 AND level = 5 AND replicate = 1").get() as Record<string, unknown>;
+    const viewColumns = db
+      .prepare('SELECT * FROM levels LIMIT 1')
+      .columns()
+      .map((c) => c.name);
+    const some = db
+      .prepare(
+        "SELECT * FROM levels WHERE experiment = 'lenet-mnist' AND strategy = 'rewind' AND branch = 'random-mask' AND trial = 1 AND level = 5 AND replicate = 1",
+      )
+      .get() as Record<string, unknown>;
     db.close();
     const levels = parseCsv(fs.readFileSync(path.join(out, 'levels.csv'), 'utf8'));
     assert.deepEqual(levels[0], viewColumns);

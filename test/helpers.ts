@@ -27,7 +27,11 @@ export function tinySpec(over: Partial<SpecInput> = {}): SpecInput {
 }
 
 export function lth(args: string[], opts: { cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, LTH_CACHE: join(tmpdir(), 'lth-test-cache') } });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, LTH_CACHE: join(tmpdir(), 'lth-test-cache') },
+  });
 }
 
 /** The `levels` view without the columns that legitimately differ between runs. */

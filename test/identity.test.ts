@@ -48,9 +48,22 @@ test('random streams: keys are encoded without ambiguity', () => {
 
 test('diffIdentity names changed fields by dotted path, and tells extension from shrinking', () => {
   const base = validateSpec(tinySpec(), 't').spec;
-  const other = validateSpec(tinySpec({ training: { iterations: '60it', evalEvery: '20it', batchSize: 20 }, data: { dataset: 'synthetic', validation: 100 } }), 't').spec;
-  assert.deepEqual(diffIdentity(base, other).changed, ['data.synthetic.classes', 'data.synthetic.features', 'data.synthetic.test', 'data.synthetic.train', 'data.validation', 'training.batchSize']);
-  const more = validateSpec(tinySpec({ trials: 3, pruning: { levels: 4 }, strategies: ['rewind', 'fine-tune', 'lr-rewind'], branches: [{ kind: 'supermask' }] }), 't').spec;
+  const other = validateSpec(
+    tinySpec({ training: { iterations: '60it', evalEvery: '20it', batchSize: 20 }, data: { dataset: 'synthetic', validation: 100 } }),
+    't',
+  ).spec;
+  assert.deepEqual(diffIdentity(base, other).changed, [
+    'data.synthetic.classes',
+    'data.synthetic.features',
+    'data.synthetic.test',
+    'data.synthetic.train',
+    'data.validation',
+    'training.batchSize',
+  ]);
+  const more = validateSpec(
+    tinySpec({ trials: 3, pruning: { levels: 4 }, strategies: ['rewind', 'fine-tune', 'lr-rewind'], branches: [{ kind: 'supermask' }] }),
+    't',
+  ).spec;
   assert.deepEqual(diffIdentity(base, more), { changed: [], shrunk: [], extended: true });
   assert.deepEqual(diffIdentity(more, base).shrunk, ['trials', 'pruning.levels', 'strategies[lr-rewind]', 'branches.0']);
   assert.equal(identityOf(base).hash, identityOf(more).hash);
@@ -70,10 +83,19 @@ test('resume: more levels and trials extend a finished experiment; a changed fie
   const stored = JSON.parse((h.prepare('SELECT spec_json FROM experiments').get() as { spec_json: string }).spec_json);
   assert.equal(stored.pruning.levels, 2);
   assert.equal(stored.trials, 2);
-  assert.deepEqual(h.prepare('SELECT level, percent_remaining, final_test_accuracy FROM results WHERE trial = 0 AND level <= 1 ORDER BY level').all(), rowsBefore);
+  assert.deepEqual(
+    h.prepare('SELECT level, percent_remaining, final_test_accuracy FROM results WHERE trial = 0 AND level <= 1 ORDER BY level').all(),
+    rowsBefore,
+  );
   h.close();
   await assert.rejects(
-    runExperiment(validateSpec(tinySpec({ pruning: { levels: 2 }, trials: 2, strategies: ['rewind'], training: { iterations: '60it', evalEvery: '20it', batchSize: 20 } }), 't'), { db, backend: 'wasm' }),
+    runExperiment(
+      validateSpec(
+        tinySpec({ pruning: { levels: 2 }, trials: 2, strategies: ['rewind'], training: { iterations: '60it', evalEvery: '20it', batchSize: 20 } }),
+        't',
+      ),
+      { db, backend: 'wasm' },
+    ),
     /different spec: training\.batchSize differ; .*new "name"/,
   );
   await assert.rejects(runExperiment(first, { db, backend: 'wasm' }), /already goes further than this spec: trials, pruning\.levels may only grow/);

@@ -128,10 +128,16 @@ describe('fused wasm kernels', () => {
     assert.equal(countDifferent(w.w1, plain.w1), 0);
   });
 
-  it('transpose: every permutation of rank 2–4 gives tf.transpose\'s exact values', () => {
+  it("transpose: every permutation of rank 2–4 gives tf.transpose's exact values", () => {
     const perms = (r: number): number[][] =>
       r === 1 ? [[0]] : perms(r - 1).flatMap((p) => Array.from({ length: r }, (_, i) => [...p.slice(0, i), r - 1, ...p.slice(i)]));
-    const shapes = [[5, 7], [3, 4, 5], [2, 3, 4, 5], [6, 1, 9], [60, 4, 4, 8]];
+    const shapes = [
+      [5, 7],
+      [3, 4, 5],
+      [2, 3, 4, 5],
+      [6, 1, 9],
+      [60, 4, 4, 8],
+    ];
     for (const shape of shapes) {
       const x = tf.randomNormal(shape);
       for (const perm of perms(shape.length)) {
@@ -153,7 +159,9 @@ describe('fused wasm kernels', () => {
     await initBackend('cpu');
     const want = tf.tidy(() => {
       const dy = tf.tensor4d(dya, [3, 3, 3, 4]);
-      return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), dy)))(tf.tensor4d(xa, [3, 7, 6, 4])).dataSync() as Float32Array;
+      return tf
+        .grad((x: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), dy)))(tf.tensor4d(xa, [3, 7, 6, 4]))
+        .dataSync() as Float32Array;
     });
     await initBackend('wasm');
     assert.equal(countDifferent(got, want), 0);
@@ -166,8 +174,19 @@ describe('fused wasm kernels', () => {
       const got = kernels.columnSums(m).dataSync();
       for (let j = 0; j < 13; j++) assert.ok(Math.abs(got[j] - want[j]) <= 1e-4 * (1 + Math.abs(want[j])), `column ${j}`);
       const x = tf.randomNormal([2, 3, 5, 4]) as tf.Tensor4D;
-      for (const [dh, dw] of [[-1, -1], [-1, 0], [0, 1], [1, 1], [0, 0]]) {
-        const padded = tf.pad(x, [[0, 0], [0, 0], [1, 1], [1, 1]]);
+      for (const [dh, dw] of [
+        [-1, -1],
+        [-1, 0],
+        [0, 1],
+        [1, 1],
+        [0, 0],
+      ]) {
+        const padded = tf.pad(x, [
+          [0, 0],
+          [0, 0],
+          [1, 1],
+          [1, 1],
+        ]);
         const ref = tf.slice(padded, [0, 0, 1 + dh, 1 + dw], [2, 3, 5, 4]);
         assert.equal(countDifferent(kernels.shift2d(x, dh, dw).dataSync() as Float32Array, ref.dataSync() as Float32Array), 0, `shift ${dh},${dw}`);
       }
@@ -177,7 +196,13 @@ describe('fused wasm kernels', () => {
   it('small GEMM and fused bias+ReLU (forward and gradient) match plain tensor ops', () => {
     tf.tidy(() => {
       const rel = (a: tf.Tensor, b: tf.Tensor) => tf.norm(tf.sub(a, b)).dataSync()[0] / Math.max(tf.norm(b).dataSync()[0], 1e-30);
-      for (const [m, k, n] of [[10, 100, 60], [7, 13, 5], [1, 300, 60], [100, 60, 10], [3, 1, 9]]) {
+      for (const [m, k, n] of [
+        [10, 100, 60],
+        [7, 13, 5],
+        [1, 300, 60],
+        [100, 60, 10],
+        [3, 1, 9],
+      ]) {
         const a = tf.randomNormal([m, k]) as tf.Tensor2D;
         const b = tf.randomNormal([k, n]) as tf.Tensor2D;
         const e = rel(kernels.matMul(a, b), tf.matMul(a, b));
@@ -225,7 +250,10 @@ describe('fused wasm kernels', () => {
   });
 
   it('the modules import only memory and have no data of their own to write into the tfjs heap', () => {
-    for (const [name, b64] of [['kernels', kernelsWasm], ['kernels-shared', kernelsSharedWasm]]) {
+    for (const [name, b64] of [
+      ['kernels', kernelsWasm],
+      ['kernels-shared', kernelsSharedWasm],
+    ]) {
       const bytes = Buffer.from(b64, 'base64');
       const mod = new WebAssembly.Module(bytes);
       assert.deepEqual(

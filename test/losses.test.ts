@@ -24,7 +24,13 @@ type Arrays = Record<string, Float32Array | Uint8Array>;
 
 /** Mean cross-entropy and accuracy of an MLP (kernels [in, out] row-major, ReLU between layers). */
 function reference(w: Arrays, prefix: string, split: Split): { loss: number; accuracy: number } {
-  const layers = [...new Set(Object.keys(w).filter((k) => k.startsWith(prefix) && k.endsWith('/kernel')).map((k) => k.slice(prefix.length, -'/kernel'.length)))];
+  const layers = [
+    ...new Set(
+      Object.keys(w)
+        .filter((k) => k.startsWith(prefix) && k.endsWith('/kernel'))
+        .map((k) => k.slice(prefix.length, -'/kernel'.length)),
+    ),
+  ];
   // fc1, fc2, … then output
   layers.sort((a, b) => (a === 'output' ? 1 : b === 'output' ? -1 : Number(a.slice(2)) - Number(b.slice(2))));
   const dim = split.x.length / split.n;
@@ -169,7 +175,11 @@ test('one fused evaluation of validation and test gives each split what evaluati
   const { evaluate, evaluateSplits, evalChunk, toTensors } = await import('../src/training/evaluate.js');
   const model = buildModel('lenet-300-100', [784], 10);
   const w = toTensors(model, initialize(model, 'glorot-normal', 'fused'));
-  const split = (n: number, k: number) => ({ x: Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i * 0.37 + k)), y: Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) % 10), n });
+  const split = (n: number, k: number) => ({
+    x: Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i * 0.37 + k)),
+    y: Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) % 10),
+    n,
+  });
   const [a, b] = [split(701, 1), split(333, 2)];
   try {
     const fused = await evaluateSplits(model, w, [a, b, { x: new Float32Array(0), y: new Uint8Array(0), n: 0 }], 250);

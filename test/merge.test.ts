@@ -47,13 +47,20 @@ test('merge: partial + full in any order gives the full run; merging again chang
   const ra = mergeDatabases([other, partial, full], a);
   assert.deepEqual(
     ra.sources.map((s) => [s.added, s.duplicates]),
-    [[5, 0], [4, 0], [10 - 4, 4]],
+    [
+      [5, 0],
+      [4, 0],
+      [10 - 4, 4],
+    ],
   );
   mergeDatabases([full, other, partial], b);
   assert.deepEqual(dump(a), dump(b));
   const before = dump(a);
   const again = mergeDatabases([partial, full, other], a);
-  assert.equal(again.sources.reduce((n, s) => n + s.added, 0), 0);
+  assert.equal(
+    again.sources.reduce((n, s) => n + s.added, 0),
+    0,
+  );
   assert.deepEqual(dump(a), before);
   // tiny's rows equal those of the full run (levels view, timing aside), each with its own curve
   const tinyRows = levelRows(a).filter((r) => r.experiment === 'tiny');
@@ -87,7 +94,8 @@ test('merge: a conflicting duplicate is refused naming experiment, strategy, tri
   const before = dump(into);
   assert.throws(
     () => mergeDatabases([partial, full, bad], into),
-    (e: Error) => e.name === 'UserError' && /experiment "tiny", strategy "fine-tune", trial 1, level 2/.test(e.message) && /early_stop_test_accuracy/.test(e.message),
+    (e: Error) =>
+      e.name === 'UserError' && /experiment "tiny", strategy "fine-tune", trial 1, level 2/.test(e.message) && /early_stop_test_accuracy/.test(e.message),
   );
   assert.deepEqual(dump(into), before, 'no source was merged, not even the ones before the conflict');
 });

@@ -30,11 +30,7 @@ function relErr(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int
 type Arrays = Record<string, Float32Array>;
 
 /** A small conv net through all four ops: conv-conv-pool-flatten-dense. */
-function convNet(
-  ops: { conv: typeof conv2d; dense: typeof dense },
-  p: Record<string, tf.Tensor>,
-  x: tf.Tensor4D,
-): tf.Scalar {
+function convNet(ops: { conv: typeof conv2d; dense: typeof dense }, p: Record<string, tf.Tensor>, x: tf.Tensor4D): tf.Scalar {
   let h = tf.relu(ops.conv(x, p.c1 as tf.Tensor4D, p.b1 as tf.Tensor1D));
   h = tf.relu(ops.conv(h, p.c2 as tf.Tensor4D, p.b2 as tf.Tensor1D));
   const f = flatten(maxPool(h));
@@ -118,10 +114,7 @@ for (const be of backends) {
         const ref = await reference(data);
         await initBackend(be);
         const got = lossAndGrads(fast, data);
-        assert.ok(
-          Math.abs(got.loss - ref.loss) <= TOL * Math.max(1, Math.abs(ref.loss)),
-          `loss ${got.loss} vs ${ref.loss}`,
-        );
+        assert.ok(Math.abs(got.loss - ref.loss) <= TOL * Math.max(1, Math.abs(ref.loss)), `loss ${got.loss} vs ${ref.loss}`);
         for (const k of PARAMS) {
           const e = relErr(got.grads[k], ref.grads[k]);
           assert.ok(e <= TOL, `${be} d/d${k}: rel. error ${e.toExponential(2)} > ${TOL}`);
@@ -139,9 +132,11 @@ for (const be of backends) {
         tf.tidy(() => {
           const x = tf.tensor2d(xa, [60, 784]);
           const r = tf.tensor2d(ra, [60, 300]);
-          const gs = tf.grads((xx: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
-            tf.sum(tf.mul(op(xx as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D), r)),
-          )([x, tf.tensor2d(wa, [784, 300]), tf.tensor1d(ba)]);
+          const gs = tf.grads((xx: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(xx as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D), r)))([
+            x,
+            tf.tensor2d(wa, [784, 300]),
+            tf.tensor1d(ba),
+          ]);
           return gs.map((g) => g.dataSync() as Float32Array);
         });
       await initBackend('cpu');
@@ -154,36 +149,37 @@ for (const be of backends) {
       });
     });
 
-    for (const relu of [false, true]) it(`denseT (column layout, kernel held [out, in]${relu ? ', ReLU' : ''}) matches naive row-layout dense, forward and gradients`, async (t) => {
-      if (!ok) return t.skip(`${be} backend does not load here`);
-      const xa = tf.tidy(() => tf.randomNormal([60, 784]).dataSync() as Float32Array);
-      const wa = tf.tidy(() => tf.randomNormal([784, 300], 0, 0.05).dataSync() as Float32Array);
-      const ba = tf.tidy(() => tf.randomNormal([300]).dataSync() as Float32Array);
-      const ra = tf.tidy(() => tf.randomNormal([60, 300]).dataSync() as Float32Array);
-      // returns [out, dx, dW, db], all in row layout
-      const run = (column: boolean): Float32Array[] =>
-        tf.tidy(() => {
-          const r = tf.tensor2d(ra, [60, 300]);
-          const w = tf.tensor2d(wa, [784, 300]);
-          const f = (xx: tf.Tensor, ww: tf.Tensor, b: tf.Tensor) =>
-            column
-              ? tf.transpose(denseT(tf.transpose(xx) as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D, { relu }))
-              : (relu ? tf.relu : (v: tf.Tensor) => v)(naive.dense(xx as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D));
-          const args = [tf.tensor2d(xa, [60, 784]), column ? tf.transpose(w) : w, tf.tensor1d(ba)];
-          const out = f(args[0], args[1], args[2]);
-          const gs = tf.grads((xx: tf.Tensor, ww: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xx, ww, b), r)))(args);
-          if (column) gs[1] = tf.transpose(gs[1]);
-          return [out, ...gs].map((g) => g.dataSync() as Float32Array);
+    for (const relu of [false, true])
+      it(`denseT (column layout, kernel held [out, in]${relu ? ', ReLU' : ''}) matches naive row-layout dense, forward and gradients`, async (t) => {
+        if (!ok) return t.skip(`${be} backend does not load here`);
+        const xa = tf.tidy(() => tf.randomNormal([60, 784]).dataSync() as Float32Array);
+        const wa = tf.tidy(() => tf.randomNormal([784, 300], 0, 0.05).dataSync() as Float32Array);
+        const ba = tf.tidy(() => tf.randomNormal([300]).dataSync() as Float32Array);
+        const ra = tf.tidy(() => tf.randomNormal([60, 300]).dataSync() as Float32Array);
+        // returns [out, dx, dW, db], all in row layout
+        const run = (column: boolean): Float32Array[] =>
+          tf.tidy(() => {
+            const r = tf.tensor2d(ra, [60, 300]);
+            const w = tf.tensor2d(wa, [784, 300]);
+            const f = (xx: tf.Tensor, ww: tf.Tensor, b: tf.Tensor) =>
+              column
+                ? tf.transpose(denseT(tf.transpose(xx) as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D, { relu }))
+                : (relu ? tf.relu : (v: tf.Tensor) => v)(naive.dense(xx as tf.Tensor2D, ww as tf.Tensor2D, b as tf.Tensor1D));
+            const args = [tf.tensor2d(xa, [60, 784]), column ? tf.transpose(w) : w, tf.tensor1d(ba)];
+            const out = f(args[0], args[1], args[2]);
+            const gs = tf.grads((xx: tf.Tensor, ww: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xx, ww, b), r)))(args);
+            if (column) gs[1] = tf.transpose(gs[1]);
+            return [out, ...gs].map((g) => g.dataSync() as Float32Array);
+          });
+        await initBackend('cpu');
+        const ref = run(false);
+        await initBackend(be);
+        const got = run(true);
+        ['out', 'x', 'w', 'b'].forEach((n, i) => {
+          const e = relErr(got[i], ref[i]);
+          assert.ok(e <= TOL, `${be} denseT ${n}: rel. error ${e.toExponential(2)}`);
         });
-      await initBackend('cpu');
-      const ref = run(false);
-      await initBackend(be);
-      const got = run(true);
-      ['out', 'x', 'w', 'b'].forEach((n, i) => {
-        const e = relErr(got[i], ref[i]);
-        assert.ok(e <= TOL, `${be} denseT ${n}: rel. error ${e.toExponential(2)}`);
       });
-    });
 
     it('a zoo model computes in held layout what the naive row-layout net computes from stored weights', async (t) => {
       if (!ok) return t.skip(`${be} backend does not load here`);

@@ -79,7 +79,10 @@ test('a changed spec under the same name is refused and nothing is written', asy
   const db = join(tmp(), 'c.db');
   await runExperiment(validateSpec(tinySpec({ pruning: { levels: 1 } }), 't'), { db, backend: 'wasm' });
   const before = levelRows(db);
-  await assert.rejects(runExperiment(validateSpec(tinySpec({ pruning: { levels: 1 }, seed: 8 }), 't'), { db, backend: 'wasm' }), /already exists with a different spec: seed differ/);
+  await assert.rejects(
+    runExperiment(validateSpec(tinySpec({ pruning: { levels: 1 }, seed: 8 }), 't'), { db, backend: 'wasm' }),
+    /already exists with a different spec: seed differ/,
+  );
   assert.deepEqual(levelRows(db), before);
 });
 

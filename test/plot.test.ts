@@ -16,7 +16,9 @@ function seriesInSvg(svg: string) {
     lines.set(series, m[2].split('L').length);
   }
   const points = new Map<string, { x: number; percent: number }[]>();
-  for (const m of svg.matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point" transform="translate\(([-\d.]+),([-\d.]+)\)"/g)) {
+  for (const m of svg.matchAll(
+    /<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point" transform="translate\(([-\d.]+),([-\d.]+)\)"/g,
+  )) {
     const series = /Strategy: ([^;]+);/.exec(m[1])![1];
     const percent = Number(/Percent of weights remaining: ([\d.]+)/.exec(m[1])![1]);
     const list = points.get(series) ?? [];
@@ -37,7 +39,12 @@ describe('lth plot', () => {
     assert.deepEqual([...lines.values()], [19, 18, 19, 19]);
     assert.deepEqual(
       [...points].map(([k, v]) => [k, v.length]),
-      [['rewind', 19], ['rewind:random-mask', 18], ['random-reinit', 19], ['fine-tune', 19]],
+      [
+        ['rewind', 19],
+        ['rewind:random-mask', 18],
+        ['random-reinit', 19],
+        ['fine-tune', 19],
+      ],
     );
     // reversed: x grows as % remaining shrinks
     const rw = points.get('rewind')!.sort((a, b) => b.percent - a.percent);
@@ -60,7 +67,10 @@ describe('lth plot', () => {
     assert.deepEqual([...lines.keys()], ['rewind', 'random-reinit']);
     assert.ok(svg.includes('Early-stop iteration</text>'));
     assert.ok(svg.includes('error bars min–max over trials'));
-    await assert.rejects(plotSvg(fx.db, 'lenet-mnist', { series: ['nope'] }), (e: Error) => e instanceof UserError && /rewind, rewind:random-mask/.test(e.message));
+    await assert.rejects(
+      plotSvg(fx.db, 'lenet-mnist', { series: ['nope'] }),
+      (e: Error) => e instanceof UserError && /rewind, rewind:random-mask/.test(e.message),
+    );
   });
 
   it('learning curves: one line per chosen level per strategy', async () => {

@@ -10,7 +10,15 @@ const dir = join(ROOT, 'experiments');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 test('the paper presets of issue 5 are all there, each with a -quick variant', () => {
-  for (const name of ['frankle-carbin-lenet', 'frankle-carbin-lenet-oneshot', 'zhou-mask-criteria', 'zhou-mask1-actions', 'zhou-mask0-actions', 'zhou-supermask', 'renda-rewinding-vs-finetuning'])
+  for (const name of [
+    'frankle-carbin-lenet',
+    'frankle-carbin-lenet-oneshot',
+    'zhou-mask-criteria',
+    'zhou-mask1-actions',
+    'zhou-mask0-actions',
+    'zhou-supermask',
+    'renda-rewinding-vs-finetuning',
+  ])
     for (const f of [`${name}.json`, `${name}-quick.json`]) assert.ok(files.includes(f), `experiments/${f} is missing`);
 });
 
@@ -29,8 +37,14 @@ for (const f of files) {
       // same structure as the full preset: same chains (by reset kind) and branch kinds
       // the Fashion-MNIST stand-ins for CIFAR-10 (issue 16) mirror the CIFAR-10 preset
       const full = loadSpec(join(dir, f.replace(/(-fmnist)?-quick/, ''))).spec;
-      assert.deepEqual(spec.strategies.map((c) => [c.reset.split('@')[0], c.criterion, c.mask0]), full.strategies.map((c) => [c.reset.split('@')[0], c.criterion, c.mask0]));
-      assert.deepEqual(spec.branches.map((b) => b.kind), full.branches.map((b) => b.kind));
+      assert.deepEqual(
+        spec.strategies.map((c) => [c.reset.split('@')[0], c.criterion, c.mask0]),
+        full.strategies.map((c) => [c.reset.split('@')[0], c.criterion, c.mask0]),
+      );
+      assert.deepEqual(
+        spec.branches.map((b) => b.kind),
+        full.branches.map((b) => b.kind),
+      );
       assert.equal(spec.pruning.schedule, full.pruning.schedule);
     }
   });
@@ -38,7 +52,11 @@ for (const f of files) {
 
 test("the conv presets have Fashion-MNIST quick variants at the paper's rates, optimizer and learning rate (F&C 2019, Fig. 2 table)", () => {
   // Frankle & Carbin's table: conv-2 Adam 2e-4, conv 10%; conv-4 Adam 3e-4, conv 10%; conv-6 Adam 3e-4, conv 15%; fc 20%, output 10%
-  const paper: Record<string, { lr: number; conv: number }> = { conv2: { lr: 2e-4, conv: 0.1 }, conv4: { lr: 3e-4, conv: 0.1 }, conv6: { lr: 3e-4, conv: 0.15 } };
+  const paper: Record<string, { lr: number; conv: number }> = {
+    conv2: { lr: 2e-4, conv: 0.1 },
+    conv4: { lr: 3e-4, conv: 0.1 },
+    conv6: { lr: 3e-4, conv: 0.15 },
+  };
   for (const [k, p] of Object.entries(paper)) {
     const f = `frankle-carbin-${k}-fmnist-quick.json`;
     assert.ok(files.includes(f), `experiments/${f} is missing`);

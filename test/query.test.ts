@@ -20,8 +20,14 @@ describe('lth query', () => {
     const r = runQuery(fx.db, 'SELECT experiment, count(*) AS n FROM levels GROUP BY experiment ORDER BY experiment');
     assert.deepEqual(r.columns, ['experiment', 'n']);
     // lenet-mnist: 3 chains × 19 levels + 1 branch × 18 levels × 2 replicates, per trial
-    assert.deepEqual(r.rows, [['lenet-mnist', 3 * (3 * 19 + 18 * 2)], ['small', 2 * (3 * 4 + 3 * 2)]]);
-    const cte = runQuery(fx.db, "-- a comment\nWITH d AS (SELECT * FROM levels WHERE level = 0) SELECT count(DISTINCT result_id) FROM d WHERE experiment = 'lenet-mnist';");
+    assert.deepEqual(r.rows, [
+      ['lenet-mnist', 3 * (3 * 19 + 18 * 2)],
+      ['small', 2 * (3 * 4 + 3 * 2)],
+    ]);
+    const cte = runQuery(
+      fx.db,
+      "-- a comment\nWITH d AS (SELECT * FROM levels WHERE level = 0) SELECT count(DISTINCT result_id) FROM d WHERE experiment = 'lenet-mnist';",
+    );
     assert.deepEqual(cte.rows, [[3]], 'level 0 stored once per trial');
     assert.ok(runQuery(fx.db, 'PRAGMA table_info(levels)').rows.length >= 18);
     assert.deepEqual(runQuery(fx.db, 'PRAGMA user_version').rows, [[0]]);
@@ -60,7 +66,7 @@ describe('lth query', () => {
     'REINDEX',
     'ANALYZE',
     "WITH x AS (SELECT 1) INSERT INTO meta SELECT 'k', 'v' FROM x",
-    "SELECT 1; DELETE FROM results",
+    'SELECT 1; DELETE FROM results',
   ];
   for (const sql of writes) {
     it(`refuses: ${sql.replace(/\s+/g, ' ').slice(0, 60)}`, () => {
@@ -81,7 +87,10 @@ describe('lth query', () => {
   }
 
   it('a bad query is a user error that points at the schema doc', () => {
-    assert.throws(() => runQuery(fx.db, 'SELECT nope FROM levels'), (e: Error) => e instanceof UserError && /SCHEMA\.md/.test(e.message));
+    assert.throws(
+      () => runQuery(fx.db, 'SELECT nope FROM levels'),
+      (e: Error) => e instanceof UserError && /SCHEMA\.md/.test(e.message),
+    );
     assert.throws(() => runQuery(fx.db, '   '), UserError);
   });
 });

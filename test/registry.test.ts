@@ -17,7 +17,10 @@ function helpSection(help: string, title: string): string[] {
   const start = help.indexOf(`\n${title} (`);
   assert.ok(start >= 0, `--help has no "${title}" section`);
   const body = help.slice(help.indexOf('\n', start + 1) + 1).split('\n\n')[0];
-  return body.split('\n').filter((l) => l.trim()).map((l) => l.trim().split(' — ')[0]);
+  return body
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => l.trim().split(' — ')[0]);
 }
 
 test('each registry is the only list: spec enums, --help and the README all equal its keys', () => {
@@ -32,8 +35,14 @@ test('each registry is the only list: spec enums, --help and the README all equa
   assert.deepEqual(helpSection(help.stdout, 'mask criteria'), Object.keys(CRITERIA));
   assert.deepEqual([...MASK0_ACTIONS], Object.keys(MASK0));
   assert.deepEqual(helpSection(help.stdout, 'mask-0 actions'), Object.keys(MASK0));
-  assert.deepEqual(helpSection(help.stdout, 'reset strategies').map((n) => n.replace('[@k]', '')), strategyNames());
-  assert.deepEqual(helpSection(help.stdout, 'branch kinds'), branchSchema.options.map((o) => o.shape.kind.value));
+  assert.deepEqual(
+    helpSection(help.stdout, 'reset strategies').map((n) => n.replace('[@k]', '')),
+    strategyNames(),
+  );
+  assert.deepEqual(
+    helpSection(help.stdout, 'branch kinds'),
+    branchSchema.options.map((o) => o.shape.kind.value),
+  );
   // the bench's default models are registered ones, and the bench accepts every registered model
   for (const m of BENCH_MODELS) assert.ok(models.includes(m));
   const bad = lth(['bench', '--only', 'step', '--models', 'resnet']);
@@ -78,7 +87,10 @@ test('checkInput: conv nets need [h, w, c] images that survive their pools; MLPs
   assert.deepEqual(checkInput('conv-6', [28, 28, 1]).params.find((p) => p.name === 'fc1/kernel')!.shape, [3 * 3 * 256, 256]);
   assert.deepEqual(checkInput('conv-6', [8, 8, 3]).params.find((p) => p.name === 'fc1/kernel')!.shape, [256, 256]);
   const flat = buildModel('lenet-300-100', [784], 10).params.map((p) => [p.name, p.shape]);
-  assert.deepEqual(buildModel('lenet-300-100', [28, 28, 1], 10).params.map((p) => [p.name, p.shape]), flat);
+  assert.deepEqual(
+    buildModel('lenet-300-100', [28, 28, 1], 10).params.map((p) => [p.name, p.shape]),
+    flat,
+  );
   assert.deepEqual(flat[0], ['fc1/kernel', [784, 300]]);
 });
 

@@ -89,7 +89,9 @@ describe('lth report', () => {
   });
 
   it('csv: one row per level, mean/std/n columns per strategy and metric', () => {
-    const csv = report(fx.db, 'small', { format: 'csv', metrics: ['es-accuracy'] }).trim().split('\n');
+    const csv = report(fx.db, 'small', { format: 'csv', metrics: ['es-accuracy'] })
+      .trim()
+      .split('\n');
     assert.equal(csv.length, 1 + 4);
     const head = csv[0].split(',');
     assert.deepEqual(head.slice(0, 3), ['level', 'percent_remaining', 'dense']);
@@ -103,7 +105,10 @@ describe('lth report', () => {
     const md = report(fx.db, 'small', { format: 'markdown', metrics: ['es-val-loss', 'wall-seconds'] });
     assert.ok(md.includes('Validation loss at early stop') && md.includes('Wall time per level (s)'));
     assert.ok(!md.includes('Test accuracy at early stop'));
-    assert.throws(() => report(fx.db, 'small', { metrics: ['nope'] }), (e: Error) => e instanceof UserError && /es-accuracy/.test(e.message));
+    assert.throws(
+      () => report(fx.db, 'small', { metrics: ['nope'] }),
+      (e: Error) => e instanceof UserError && /es-accuracy/.test(e.message),
+    );
   });
 
   it('marks cells with fewer trials than the experiment', () => {
@@ -129,6 +134,9 @@ describe('lth report', () => {
     assert.ok(!fs.existsSync(path.join(fx.dir, 'missing.db')), 'a missing database is not created');
     const junk = path.join(fx.dir, 'junk.db');
     fs.writeFileSync(junk, 'not sqlite at all, just text that is long enough to be read as a header....');
-    assert.throws(() => report(junk, 'x'), (e: Error) => e instanceof UserError && /lth database/.test(e.message));
+    assert.throws(
+      () => report(junk, 'x'),
+      (e: Error) => e instanceof UserError && /lth database/.test(e.message),
+    );
   });
 });

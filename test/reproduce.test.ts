@@ -14,7 +14,14 @@ test('scripts/reproduce runs a preset-shaped spec, writes report, figure and com
   writeFileSync(
     spec,
     JSON.stringify(
-      tinySpec({ name: 'frankle-carbin-lenet-quick', trials: 2, pruning: { levels: 1 }, training: { iterations: '20it', evalEvery: '10it', batchSize: 30 }, strategies: ['rewind'], branches: [{ kind: 'random-reinit', count: 1 }] }),
+      tinySpec({
+        name: 'frankle-carbin-lenet-quick',
+        trials: 2,
+        pruning: { levels: 1 },
+        training: { iterations: '20it', evalEvery: '10it', batchSize: 30 },
+        strategies: ['rewind'],
+        branches: [{ kind: 'random-reinit', count: 1 }],
+      }),
     ),
   );
   const db = join(dir, 'r.db');

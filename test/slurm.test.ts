@@ -29,88 +29,104 @@ async function waitFor(what: string, cond: () => boolean, timeoutS: number, diag
   }
 }
 
-test('a sweep through a real one-node Slurm: arrays, requeue mid-level, status, merge in any order = one lth run', { skip: reason ?? false, timeout: 900_000 }, async () => {
-  const dir = tmp('lth-slurm-test-');
-  const spec = join(dir, 'spec.json');
-  writeFileSync(
-    spec,
-    JSON.stringify(tinySpec({ trials: 2, strategies: ['rewind', 'fine-tune'], pruning: { levels: 2 }, branches: [{ kind: 'random-mask', levels: [1] }], training: { iterations: '200it', evalEvery: '50it', batchSize: 30 } })),
-  );
-  const out = join(dir, 'plan');
-  const p = lth(['plan', spec, '--out', out, '--max-parallel', '2', '--backend', 'cpu']);
-  assert.equal(p.status, 0, p.stderr);
+test(
+  'a sweep through a real one-node Slurm: arrays, requeue mid-level, status, merge in any order = one lth run',
+  { skip: reason ?? false, timeout: 900_000 },
+  async () => {
+    const dir = tmp('lth-slurm-test-');
+    const spec = join(dir, 'spec.json');
+    writeFileSync(
+      spec,
+      JSON.stringify(
+        tinySpec({
+          trials: 2,
+          strategies: ['rewind', 'fine-tune'],
+          pruning: { levels: 2 },
+          branches: [{ kind: 'random-mask', levels: [1] }],
+          training: { iterations: '200it', evalEvery: '50it', batchSize: 30 },
+        }),
+      ),
+    );
+    const out = join(dir, 'plan');
+    const p = lth(['plan', spec, '--out', out, '--max-parallel', '2', '--backend', 'cpu']);
+    assert.equal(p.status, 0, p.stderr);
 
-  let cluster: LocalSlurm | null = null;
-  try {
-    cluster = await startLocalSlurm({ cpus: 2 });
-    const c = cluster;
-    const pids = { ...c.pids };
-    const logs = () => readdirSync(join(out, 'logs')).map((f) => `--- ${f}\n${read(join(out, 'logs', f))}`).join('\n') + '\n' + c.logs();
+    let cluster: LocalSlurm | null = null;
+    try {
+      cluster = await startLocalSlurm({ cpus: 2 });
+      const c = cluster;
+      const pids = { ...c.pids };
+      const logs = () =>
+        readdirSync(join(out, 'logs'))
+          .map((f) => `--- ${f}\n${read(join(out, 'logs', f))}`)
+          .join('\n') +
+        '\n' +
+        c.logs();
 
-    const sub = spawnSync('sh', [join(out, 'submit.sh')], { env: c.env, encoding: 'utf8' });
-    assert.equal(sub.status, 0, sub.stderr);
-    const dense = /^dense: (\d+)$/m.exec(sub.stdout)?.[1];
-    const chains = /^chains: (\d+)$/m.exec(sub.stdout)?.[1];
-    assert.ok(dense && chains, `submit.sh prints both job ids: ${sub.stdout}`);
+      const sub = spawnSync('sh', [join(out, 'submit.sh')], { env: c.env, encoding: 'utf8' });
+      assert.equal(sub.status, 0, sub.stderr);
+      const dense = /^dense: (\d+)$/m.exec(sub.stdout)?.[1];
+      const chains = /^chains: (\d+)$/m.exec(sub.stdout)?.[1];
+      assert.ok(dense && chains, `submit.sh prints both job ids: ${sub.stdout}`);
 
-    // chains:0 — requeued by Slurm while it trains a level
-    const log0 = join(out, 'logs', 'chains-0.out');
-    await waitFor('chains:0 to start a level', () => /rewind t0 level \d: started/.test(read(log0)), 300, logs);
-    const level0 = Number(/rewind t0 level (\d): started/.exec(read(log0))![1]);
-    c.cmd(['scontrol', 'requeue', `${chains}_0`]);
-    // chains:1 — SIGTERM to the batch shell only, as slurmstepd sends it before the time limit
-    // (--signal=B:TERM@120): the task must requeue itself. (Not `scancel --signal=TERM --batch`:
-    // scancel retries while the job is requeueing and then signals the restarted task too.)
-    const log1 = join(out, 'logs', 'chains-1.out');
-    await waitFor('chains:1 to start a level', () => /fine-tune t0 level \d: started/.test(read(log1)), 300, logs);
-    const level1 = Number(/fine-tune t0 level (\d): started/.exec(read(log1))![1]);
-    process.kill(Number(/shell pid (\d+)/.exec(read(log1))![1]), 'SIGTERM');
+      // chains:0 — requeued by Slurm while it trains a level
+      const log0 = join(out, 'logs', 'chains-0.out');
+      await waitFor('chains:0 to start a level', () => /rewind t0 level \d: started/.test(read(log0)), 300, logs);
+      const level0 = Number(/rewind t0 level (\d): started/.exec(read(log0))![1]);
+      c.cmd(['scontrol', 'requeue', `${chains}_0`]);
+      // chains:1 — SIGTERM to the batch shell only, as slurmstepd sends it before the time limit
+      // (--signal=B:TERM@120): the task must requeue itself. (Not `scancel --signal=TERM --batch`:
+      // scancel retries while the job is requeueing and then signals the restarted task too.)
+      const log1 = join(out, 'logs', 'chains-1.out');
+      await waitFor('chains:1 to start a level', () => /fine-tune t0 level \d: started/.test(read(log1)), 300, logs);
+      const level1 = Number(/fine-tune t0 level (\d): started/.exec(read(log1))![1]);
+      process.kill(Number(/shell pid (\d+)/.exec(read(log1))![1]), 'SIGTERM');
 
-    await c.waitEmpty([dense!, chains!], 600);
-    const l0 = read(log0);
-    const l1 = read(log1);
-    // both ran twice, and resumed at the level they were in: trained again, stored once
-    assert.match(l0, /restart 0,[\s\S]*restart 1,/, l0);
-    assert.match(l1, /SIGTERM: stopping[\s\S]*requeueing job[\s\S]*restart 1,/, l1);
-    const count = (text: string, re: RegExp) => text.match(new RegExp(re, 'g'))?.length ?? 0;
-    assert.equal(count(l0, new RegExp(`rewind t0 level ${level0}: started`)), 2, l0);
-    assert.equal(count(l0, new RegExp(`rewind t0 level ${level0}: [\\d.]+% remaining`)), 1, l0);
-    assert.equal(count(l1, new RegExp(`fine-tune t0 level ${level1}: started`)), 2, l1);
-    assert.equal(count(l1, new RegExp(`fine-tune t0 level ${level1}: [\\d.]+% remaining`)), 1, l1);
+      await c.waitEmpty([dense!, chains!], 600);
+      const l0 = read(log0);
+      const l1 = read(log1);
+      // both ran twice, and resumed at the level they were in: trained again, stored once
+      assert.match(l0, /restart 0,[\s\S]*restart 1,/, l0);
+      assert.match(l1, /SIGTERM: stopping[\s\S]*requeueing job[\s\S]*restart 1,/, l1);
+      const count = (text: string, re: RegExp) => text.match(new RegExp(re, 'g'))?.length ?? 0;
+      assert.equal(count(l0, new RegExp(`rewind t0 level ${level0}: started`)), 2, l0);
+      assert.equal(count(l0, new RegExp(`rewind t0 level ${level0}: [\\d.]+% remaining`)), 1, l0);
+      assert.equal(count(l1, new RegExp(`fine-tune t0 level ${level1}: started`)), 2, l1);
+      assert.equal(count(l1, new RegExp(`fine-tune t0 level ${level1}: [\\d.]+% remaining`)), 1, l1);
 
-    const st = lth(['status', '--plan', out]);
-    assert.equal(st.status, 0, st.stderr);
-    assert.match(st.stdout, /6 done, 0 partial, 0 missing of 6 task\(s\)/, st.stdout + logs());
+      const st = lth(['status', '--plan', out]);
+      assert.equal(st.status, 0, st.stderr);
+      assert.match(st.stdout, /6 done, 0 partial, 0 missing of 6 task\(s\)/, st.stdout + logs());
 
-    const shards = readdirSync(join(out, 'shards'))
-      .filter((f) => f.endsWith('.db'))
-      .sort()
-      .map((f) => join(out, 'shards', f));
-    assert.equal(shards.length, 6);
-    const m1 = join(dir, 'm1.db');
-    const m2 = join(dir, 'm2.db');
-    assert.equal(lth(['merge', ...shards, '--into', m1]).status, 0);
-    const first = dump(m1);
-    const again = lth(['merge', ...shards, '--into', m1]);
-    assert.equal(again.status, 0, again.stderr);
-    assert.match(again.stdout, /0 row\(s\) added/);
-    assert.deepEqual(dump(m1), first, 'merging twice changes nothing');
-    assert.equal(lth(['merge', ...[...shards].reverse(), '--into', m2]).status, 0);
-    assert.deepEqual(dump(m2), first, 'the reverse order gives the same database');
+      const shards = readdirSync(join(out, 'shards'))
+        .filter((f) => f.endsWith('.db'))
+        .sort()
+        .map((f) => join(out, 'shards', f));
+      assert.equal(shards.length, 6);
+      const m1 = join(dir, 'm1.db');
+      const m2 = join(dir, 'm2.db');
+      assert.equal(lth(['merge', ...shards, '--into', m1]).status, 0);
+      const first = dump(m1);
+      const again = lth(['merge', ...shards, '--into', m1]);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /0 row\(s\) added/);
+      assert.deepEqual(dump(m1), first, 'merging twice changes nothing');
+      assert.equal(lth(['merge', ...[...shards].reverse(), '--into', m2]).status, 0);
+      assert.deepEqual(dump(m2), first, 'the reverse order gives the same database');
 
-    const single = join(dir, 'single.db');
-    const s = lth(['run', spec, '--db', single, '--backend', 'cpu', '--quiet']);
-    assert.equal(s.status, 0, s.stderr);
-    const rows = levelRows(m1);
-    // 2 trials × 2 strategies × (3 levels + the branch at level 1)
-    assert.equal(rows.length, 2 * 2 * 4);
-    assert.deepEqual(rows, levelRows(single), 'the merged levels view equals a single-process lth run, row for row (backend included)');
+      const single = join(dir, 'single.db');
+      const s = lth(['run', spec, '--db', single, '--backend', 'cpu', '--quiet']);
+      assert.equal(s.status, 0, s.stderr);
+      const rows = levelRows(m1);
+      // 2 trials × 2 strategies × (3 levels + the branch at level 1)
+      assert.equal(rows.length, 2 * 2 * 4);
+      assert.deepEqual(rows, levelRows(single), 'the merged levels view equals a single-process lth run, row for row (backend included)');
 
-    await c.stop();
-    cluster = null;
-    for (const [name, pid] of Object.entries(pids)) assert.equal(alive(pid), false, `${name} (pid ${pid}) stopped`);
-  } finally {
-    await cluster?.stop();
-  }
-});
-
+      await c.stop();
+      cluster = null;
+      for (const [name, pid] of Object.entries(pids)) assert.equal(alive(pid), false, `${name} (pid ${pid}) stopped`);
+    } finally {
+      await cluster?.stop();
+    }
+  },
+);

@@ -25,22 +25,45 @@ test('a typo in a reset name is reported before the data: a bad --data-dir does 
 test('every kind of mistake is found from the spec alone, naming the field', () => {
   assert.throws(() => check({ strategies: ['rewind@abc'] }), /strategies\.0: strategy "rewind@abc": step "abc" is not of the form/);
   assert.throws(() => check({ strategies: ['fine-tune@10it'] }), /strategies\.0: strategy "fine-tune" takes no rewind point/);
-  assert.throws(() => check({ strategies: ['rewind@60it'] }), /strategies\.0: strategy "rewind@60it": rewind point 60 must be before the end of training \(60 iterations\)/);
+  assert.throws(
+    () => check({ strategies: ['rewind@60it'] }),
+    /strategies\.0: strategy "rewind@60it": rewind point 60 must be before the end of training \(60 iterations\)/,
+  );
   assert.throws(() => check({ branches: [{ kind: 'supermask', chains: ['rewnid'] }] }), /branches\.0\.chains: no chain is named "rewnid"/);
   assert.throws(() => check({ branches: [{ kind: 'supermask', levels: [3] }] }), /branches\.0\.levels: level 3 is beyond pruning\.levels \(2\)/);
   // MNIST keeps its image shape [28, 28, 1] (conv nets take it); flat synthetic vectors do not
   assert.throws(() => check({ model: { name: 'conv-2' } }), /model\.name: model conv-2 needs image input \[h, w, c\].*shape \[\d+\]/);
   assert.throws(() => mnist({ data: { validation: 60000 } }), /data\.validation = 60000 leaves no training examples: mnist has 60000/);
   assert.throws(() => mnist({ data: { testSubset: 10001 } }), /data\.testSubset = 10001 exceeds the 10000 test examples/);
-  assert.throws(() => mnist({ data: { dataset: 'cifar10', normalize: { mean: [0.5, 0.5], std: [0.2] } }, model: { name: 'conv-2' } }), /data\.normalize: mean has 2 values .* 3 channels/);
-  assert.throws(() => mnist({ pruning: { exclude: ['fc3'] } }), /pruning\.exclude: lenet-300-100 has no layer or kind "fc3" \(layers: fc1, fc2, output; kinds: fc, output\)/);
+  assert.throws(
+    () => mnist({ data: { dataset: 'cifar10', normalize: { mean: [0.5, 0.5], std: [0.2] } }, model: { name: 'conv-2' } }),
+    /data\.normalize: mean has 2 values .* 3 channels/,
+  );
+  assert.throws(
+    () => mnist({ pruning: { exclude: ['fc3'] } }),
+    /pruning\.exclude: lenet-300-100 has no layer or kind "fc3" \(layers: fc1, fc2, output; kinds: fc, output\)/,
+  );
   // a training length in epochs resolves against the split size the spec asks for: 1 epoch = floor(540 / 30) = 18 steps
-  assert.throws(() => check({ training: { iterations: '1ep', batchSize: 30 }, data: { dataset: 'synthetic', validation: 60, synthetic: { train: 540 } }, strategies: ['rewind@18it'] }), /rewind point 18 must be before the end of training \(18 iterations\)/);
-  assert.equal(check({ training: { iterations: '1ep', batchSize: 30 }, data: { dataset: 'synthetic', validation: 60, synthetic: { train: 540 } } }).plan.iterations, 18);
+  assert.throws(
+    () =>
+      check({
+        training: { iterations: '1ep', batchSize: 30 },
+        data: { dataset: 'synthetic', validation: 60, synthetic: { train: 540 } },
+        strategies: ['rewind@18it'],
+      }),
+    /rewind point 18 must be before the end of training \(18 iterations\)/,
+  );
+  assert.equal(
+    check({ training: { iterations: '1ep', batchSize: 30 }, data: { dataset: 'synthetic', validation: 60, synthetic: { train: 540 } } }).plan.iterations,
+    18,
+  );
 });
 
 test('all-zero pruning rates are refused with the fix; one zero rate, or no levels, stays allowed', () => {
-  assert.throws(() => mnist({ pruning: { rates: { fc: 0, output: 0 } } }), /pruning\.rates: every rate that applies to lenet-300-100 \(fc, output\) is 0.*set one above 0/);
+  assert.throws(
+    () => mnist({ pruning: { rates: { fc: 0, output: 0 } } }),
+    /pruning\.rates: every rate that applies to lenet-300-100 \(fc, output\) is 0.*set one above 0/,
+  );
   assert.throws(() => mnist({ pruning: { scope: 'global', globalRate: 0 } }), /pruning\.globalRate is 0.*set it above 0/);
   // conv rate 0 is irrelevant to an MLP: still all-zero for what it has
   assert.throws(() => mnist({ pruning: { rates: { conv: 0.5, fc: 0, output: 0 } } }), /pruning\.rates/);
@@ -57,18 +80,25 @@ test('errors name --set when the bad value came from --set, and the file otherwi
   const file = join(dir, 's.json');
   writeFileSync(file, JSON.stringify({ name: 's', pruning: { levels: 2 } }));
   assert.throws(() => checkSpec(loadSpec(file, ['strategies=["rewnid"]'])), /^UserError: --set strategies=\["rewnid"\]: strategies\.0: unknown strategy/);
-  assert.throws(() => checkSpec(loadSpec(file, ['branches=[{"kind":"supermask","levels":[5]}]'])), /--set branches=.*: branches\.0\.levels: level 5 is beyond pruning\.levels \(2\)/);
+  assert.throws(
+    () => checkSpec(loadSpec(file, ['branches=[{"kind":"supermask","levels":[5]}]'])),
+    /--set branches=.*: branches\.0\.levels: level 5 is beyond pruning\.levels \(2\)/,
+  );
   assert.throws(() => loadSpec(file, ['training.batchSize=0']), /--set training\.batchSize=0: training\.batchSize: /);
   assert.throws(() => loadSpec(file, ['trainig.batchSize=30']), /--set trainig\.batchSize=30: \(top level\): unknown field "trainig"/);
   assert.throws(() => loadSpec(file, ['pruning.nope=1']), /--set pruning\.nope=1: pruning: unknown field "nope"/);
   // the same mistake in the file names the file
   writeFileSync(file, JSON.stringify({ name: 's', strategies: ['rewnid'], training: { batchSize: 30 } }));
-  assert.throws(() => checkSpec(loadSpec(file, ['training.batchSize=20'])), (e: Error) => e.message.startsWith(`invalid spec ${file}: strategies.0`));
+  assert.throws(
+    () => checkSpec(loadSpec(file, ['training.batchSize=20'])),
+    (e: Error) => e.message.startsWith(`invalid spec ${file}: strategies.0`),
+  );
 });
 
 /** Dotted paths of every field of a resolved spec, with its value (plain objects recursed, the rest whole). */
 function leaves(v: unknown, path: string, out: Map<string, unknown>): Map<string, unknown> {
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && !('unit' in v) && !TAGGED.includes(path)) for (const [k, x] of Object.entries(v)) leaves(x, path ? `${path}.${k}` : k, out);
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && !('unit' in v) && !TAGGED.includes(path))
+    for (const [k, x] of Object.entries(v)) leaves(x, path ? `${path}.${k}` : k, out);
   else out.set(path, v);
   return out;
 }
@@ -92,7 +122,8 @@ test('lth spec lists every field of the resolved defaults with its default, and 
     assert.deepEqual(resolved, value, `${path}: listed default ${shown}`);
   }
   const adam = specSchema.parse({ name: 'x' }).training.optimizer;
-  for (const [k, v] of Object.entries(adam)) if (k !== 'name') assert.ok(listed.get(`training.optimizer(name=adam).${k}`)?.endsWith(`default ${JSON.stringify(v)}`), k);
+  for (const [k, v] of Object.entries(adam))
+    if (k !== 'name') assert.ok(listed.get(`training.optimizer(name=adam).${k}`)?.endsWith(`default ${JSON.stringify(v)}`), k);
   for (const kind of ['random-reinit', 'random-mask', 'supermask', 'learned-supermask']) assert.ok(listed.has(`branches[](kind=${kind})`), kind);
   assert.match(r.stdout, /^ {2}lr-rewind\[@k\]: /m);
 });
@@ -116,16 +147,52 @@ test('lth spec FILE --set prints the resolved spec and its identity', () => {
 test('two chains that are one computation are named in a warning before any level trains', async () => {
   const constant = check({ strategies: ['lr-rewind', 'fine-tune', 'rewind'] }).warnings;
   assert.equal(constant.length, 1);
-  assert.match(constant[0], /strategies "lr-rewind" and "fine-tune" are the same computation: .*fineTuneIterations = iterations.*Renda et al\. \(2020\).*"kind":"step"/);
+  assert.match(
+    constant[0],
+    /strategies "lr-rewind" and "fine-tune" are the same computation: .*fineTuneIterations = iterations.*Renda et al\. \(2020\).*"kind":"step"/,
+  );
   // a decaying schedule, a shorter fine-tune or a rewind point other than 0: different computations
-  assert.deepEqual(check({ strategies: ['lr-rewind', 'fine-tune'], training: { iterations: '60it', evalEvery: '20it', batchSize: 30, schedule: { kind: 'step', milestones: ['30it'] } } }).warnings, []);
-  assert.deepEqual(check({ strategies: ['lr-rewind', 'fine-tune'], training: { iterations: '60it', evalEvery: '20it', batchSize: 30, fineTuneIterations: '40it' } }).warnings, []);
+  assert.deepEqual(
+    check({
+      strategies: ['lr-rewind', 'fine-tune'],
+      training: { iterations: '60it', evalEvery: '20it', batchSize: 30, schedule: { kind: 'step', milestones: ['30it'] } },
+    }).warnings,
+    [],
+  );
+  assert.deepEqual(
+    check({ strategies: ['lr-rewind', 'fine-tune'], training: { iterations: '60it', evalEvery: '20it', batchSize: 30, fineTuneIterations: '40it' } }).warnings,
+    [],
+  );
   assert.deepEqual(check({ strategies: ['lr-rewind@20it', 'fine-tune'] }).warnings, []);
   // the same reset under two names
-  assert.match(check({ strategies: [{ reset: 'rewind', name: 'a' }, { reset: 'rewind', name: 'b' }] }).warnings[0], /strategies "a" and "b" are the same computation/);
-  assert.deepEqual(check({ strategies: [{ reset: 'rewind', name: 'a' }, { reset: 'rewind', name: 'b', mask0: 'freeze-init' }] }).warnings, []);
+  assert.match(
+    check({
+      strategies: [
+        { reset: 'rewind', name: 'a' },
+        { reset: 'rewind', name: 'b' },
+      ],
+    }).warnings[0],
+    /strategies "a" and "b" are the same computation/,
+  );
+  assert.deepEqual(
+    check({
+      strategies: [
+        { reset: 'rewind', name: 'a' },
+        { reset: 'rewind', name: 'b', mask0: 'freeze-init' },
+      ],
+    }).warnings,
+    [],
+  );
   // random draws keyed by the chain name: independent, not twins
-  assert.deepEqual(check({ strategies: [{ reset: 'random-reinit', name: 'a' }, { reset: 'random-reinit', name: 'b' }] }).warnings, []);
+  assert.deepEqual(
+    check({
+      strategies: [
+        { reset: 'random-reinit', name: 'a' },
+        { reset: 'random-reinit', name: 'b' },
+      ],
+    }).warnings,
+    [],
+  );
   assert.deepEqual(check({ strategies: ['lr-rewind', 'fine-tune'], pruning: { levels: 2, criterion: 'random' } }).warnings, []);
 
   const events: string[] = [];

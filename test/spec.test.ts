@@ -46,7 +46,12 @@ test('mistakes are one clear message naming the field', () => {
 });
 
 test('--set overrides nested fields, parsing JSON values', () => {
-  const raw = applySets({ name: 'x', training: { batchSize: 60 } }, ['training.batchSize=30', 'pruning.levels=3', 'training.iterations=2ep', 'strategies=["rewind","fine-tune"]']);
+  const raw = applySets({ name: 'x', training: { batchSize: 60 } }, [
+    'training.batchSize=30',
+    'pruning.levels=3',
+    'training.iterations=2ep',
+    'strategies=["rewind","fine-tune"]',
+  ]);
   assert.deepEqual(raw, { name: 'x', training: { batchSize: 30, iterations: '2ep' }, pruning: { levels: 3 }, strategies: ['rewind', 'fine-tune'] });
   assert.throws(() => applySets({}, ['nothing']), /path=value/);
 });

@@ -33,7 +33,12 @@ function filesUnder(dir: string): string[] {
 const count = (db: string, sql: string, ...args: unknown[]): number => {
   const d = new Database(db, { readonly: true });
   try {
-    return (d.prepare(sql).pluck().get(...args) as number) ?? 0;
+    return (
+      (d
+        .prepare(sql)
+        .pluck()
+        .get(...args) as number) ?? 0
+    );
   } finally {
     d.close();
   }
@@ -103,7 +108,8 @@ test('status: a run stopped in level 1 of 2 with branches is not complete; a fin
   assert.equal(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']).status, 0);
   // Drop level 2 (chain and branch rows) as if the run had stopped after level 1.
   const d = new Database(db);
-  for (const t of ['curve_points', 'layer_sparsity', 'compute', 'activation_sparsity', 'unit_counts']) d.prepare(`DELETE FROM ${t} WHERE result_id IN (SELECT id FROM results WHERE level = 2)`).run();
+  for (const t of ['curve_points', 'layer_sparsity', 'compute', 'activation_sparsity', 'unit_counts'])
+    d.prepare(`DELETE FROM ${t} WHERE result_id IN (SELECT id FROM results WHERE level = 2)`).run();
   const dropped = d.prepare('DELETE FROM results WHERE level = 2').run().changes;
   d.close();
   assert.equal(dropped, 4); // 2 chains + 2 random-mask rows
@@ -221,7 +227,10 @@ test('a weight write that hits a full disk throws one clear error and leaves no 
     },
     fsyncSync: () => {},
   };
-  assert.throws(() => writeArrays(file, arrays, full), (e: Error) => e.name === 'UserError' && /w\.bin: the disk is full; free space/.test(e.message));
+  assert.throws(
+    () => writeArrays(file, arrays, full),
+    (e: Error) => e.name === 'UserError' && /w\.bin: the disk is full; free space/.test(e.message),
+  );
   assert.deepEqual(readdirSync(join(dir, 'a')), [], 'neither the final file nor its temporary is left');
   // A writer that takes at most 33 bytes per call: every byte still lands, and the checksum is of the file.
   const short: FileIo = { writeSync: (fd, buf, off, len) => execWrite(fd, buf, off, Math.min(33, len)), fsyncSync: () => {} };
@@ -249,7 +258,10 @@ test('a full weights folder (tmpfs): run fails in one line, leaves no truncated 
     assertOneLineError(r, /cannot write weight file .*: the disk is full; free space/);
     // no temporaries, nothing truncated under a final name (the file that did not fit is absent), no row or checksum recorded
     const left = filesUnder(weights);
-    assert.deepEqual(left.filter((f) => f.includes('.tmp-')), []);
+    assert.deepEqual(
+      left.filter((f) => f.includes('.tmp-')),
+      [],
+    );
     assert.ok(!left.includes(join('tiny', 'trial-0', 'theta-0.bin')), left.join(', '));
     assert.equal(count(db, 'SELECT count(*) FROM results'), 0);
     assert.equal(count(db, 'SELECT count(*) FROM artifacts'), 0);
@@ -397,7 +409,8 @@ test('lth rm: asks for --yes without a terminal; deletes one experiment’s rows
   assert.match(r.stdout, /a: removed 5 row\(s\)/);
   const ids = count(db, "SELECT count(*) FROM experiments WHERE name = 'a'");
   assert.equal(ids, 0);
-  for (const t of ['results', 'chains', 'artifacts']) assert.equal(count(db, `SELECT count(*) FROM ${t} WHERE experiment_id NOT IN (SELECT id FROM experiments)`), 0, t);
+  for (const t of ['results', 'chains', 'artifacts'])
+    assert.equal(count(db, `SELECT count(*) FROM ${t} WHERE experiment_id NOT IN (SELECT id FROM experiments)`), 0, t);
   assert.equal(count(db, 'SELECT count(*) FROM curve_points WHERE result_id NOT IN (SELECT id FROM results)'), 0);
   assert.equal(existsSync(join(weights, 'a')), false);
   assert.deepEqual(filesUnder(join(weights, 'b')), bFiles);

@@ -8,7 +8,10 @@ import { planTraining } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 
 const model = buildModel('lenet-300-100', [784], 10);
-const spec = specSchema.parse({ name: 'x', training: { iterations: '1000it', fineTuneIterations: '300it', schedule: { kind: 'step', milestones: ['500it'], gamma: 0.1 } } });
+const spec = specSchema.parse({
+  name: 'x',
+  training: { iterations: '1000it', fineTuneIterations: '300it', schedule: { kind: 'step', milestones: ['500it'], gamma: 0.1 } },
+});
 const plan = planTraining(spec.training, 55000);
 const theta0 = initialize(model, 'glorot-normal', 'theta0', 1);
 const thetaK = initialize(model, 'glorot-normal', 'thetaK', 1);

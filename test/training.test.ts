@@ -37,7 +37,8 @@ test('pruned weights stay exactly zero through 100 Adam steps; kept weights move
   let moved = 0;
   for (const [name, m] of Object.entries(masks)) {
     res.weights[name].forEach((v, i) => {
-      if (!m[i]) assert.ok(v === 0, `${name}[${i}] was revived: ${v}`); // -0 counts as zero
+      if (!m[i])
+        assert.ok(v === 0, `${name}[${i}] was revived: ${v}`); // -0 counts as zero
       else if (v !== init[name][i]) moved++;
     });
   }
@@ -88,7 +89,13 @@ test('callbacks run before the update of the steps they name, and once after the
   ]);
   assert.equal(updates, 15);
   // every 7 steps counted from `from` (5, 12, 19) and at the end (20); at9 saw 4 updates done (5…8)
-  assert.deepEqual(seen, [['every7', 5], ['at9', 0], ['every7', 12], ['every7', 19], ['every7', 20]]);
+  assert.deepEqual(seen, [
+    ['every7', 5],
+    ['at9', 0],
+    ['every7', 12],
+    ['every7', 19],
+    ['every7', 20],
+  ]);
 });
 
 test('a mask-update callback: newly pruned weights are zero at once and stay zero, regrown ones train from 0', async () => {
@@ -100,8 +107,8 @@ test('a mask-update callback: newly pruned weights are zero at once and stay zer
   const pruned: number[] = [];
   const grown: number[] = [];
   for (let i = 0; i < old.length && (pruned.length < 20 || grown.length < 20); i++) {
-    if (old[i] && pruned.length < 20) (next[i] = 0), pruned.push(i);
-    else if (!old[i] && grown.length < 20) (next[i] = 1), grown.push(i);
+    if (old[i] && pruned.length < 20) ((next[i] = 0), pruned.push(i));
+    else if (!old[i] && grown.length < 20) ((next[i] = 1), grown.push(i));
   }
   let atUpdate: { w: Float32Array; m: Uint8Array } | null = null;
   const res = await train({
@@ -135,7 +142,7 @@ test('a mask-update callback: newly pruned weights are zero at once and stay zer
   assert.ok(grown.filter((i) => res.weights[name][i] !== 0).length > 10, 'regrown weights train after the update');
 });
 
-test('resetOptimizerState zeroes Adam\'s moments at the given entries only', async () => {
+test("resetOptimizerState zeroes Adam's moments at the given entries only", async () => {
   const w = tf.variable(tf.tensor1d([1, 1, 1, 1]));
   const opt = makeOptimizer({ name: 'adam', lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, { vars: { w }, masks: {} });
   const g = tf.tensor1d([1, 1, 1, 1]);

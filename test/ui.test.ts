@@ -59,11 +59,32 @@ function buildDb(file: string): void {
       return { esAcc, esIter: 1000 + 100 * level, finalAcc: esAcc - 0.001 };
     },
   });
-  insertExperiment(db, { name: XSS, strategies: ['rewind', '<img src=x onerror=alert(2)>'], trials: 1, levels: 2, values: () => ({ esAcc: 0.9, esIter: 100, finalAcc: 0.9 }) });
-  insertExperiment(db, { name: 'anat', strategies: ['rewind', 'random-reinit'], trials: 1, levels: ANAT_LEVELS, values: () => ({ esAcc: 0.9, esIter: 100, finalAcc: 0.9 }) });
+  insertExperiment(db, {
+    name: XSS,
+    strategies: ['rewind', '<img src=x onerror=alert(2)>'],
+    trials: 1,
+    levels: 2,
+    values: () => ({ esAcc: 0.9, esIter: 100, finalAcc: 0.9 }),
+  });
+  insertExperiment(db, {
+    name: 'anat',
+    strategies: ['rewind', 'random-reinit'],
+    trials: 1,
+    levels: ANAT_LEVELS,
+    values: () => ({ esAcc: 0.9, esIter: 100, finalAcc: 0.9 }),
+  });
   // the anatomy experiment: a LeNet spec, its stored masks and per-layer counts, as `lth run` leaves them
   const eid = db.prepare("SELECT id FROM experiments WHERE name = 'anat'").pluck().get() as number;
-  db.prepare('UPDATE experiments SET spec_json = ? WHERE id = ?').run(JSON.stringify({ name: 'anat', trials: 1, model: { name: 'lenet-300-100' }, strategies: [{ name: 'rewind' }, { name: 'random-reinit' }], pruning: { levels: ANAT_LEVELS } }), eid);
+  db.prepare('UPDATE experiments SET spec_json = ? WHERE id = ?').run(
+    JSON.stringify({
+      name: 'anat',
+      trials: 1,
+      model: { name: 'lenet-300-100' },
+      strategies: [{ name: 'rewind' }, { name: 'random-reinit' }],
+      pruning: { levels: ANAT_LEVELS },
+    }),
+    eid,
+  );
   const weights = file.replace(/\.db$/, '.weights');
   const art = db.prepare('INSERT INTO artifacts(experiment_id, key, file, sha256) VALUES (?, ?, ?, ?)');
   const ls = db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?, ?, ?, ?)');
@@ -71,12 +92,33 @@ function buildDb(file: string): void {
     const key = level === 0 ? 'trial-0/level-0' : `trial-0/${strategy}/level-${level}`;
     const masks = lenetMasks(strategy, level);
     const rel = `anat/${key}.bin`;
-    art.run(eid, key, rel, writeArrays(path.join(weights, rel), { ...Object.fromEntries(Object.keys(masks).map((k) => [`w/${k}`, new Float32Array(1)])), ...Object.fromEntries(Object.entries(masks).map(([k, v]) => [`m/${k}`, v])) }));
+    art.run(
+      eid,
+      key,
+      rel,
+      writeArrays(path.join(weights, rel), {
+        ...Object.fromEntries(Object.keys(masks).map((k) => [`w/${k}`, new Float32Array(1)])),
+        ...Object.fromEntries(Object.entries(masks).map(([k, v]) => [`m/${k}`, v])),
+      }),
+    );
     const rid = db.prepare('SELECT id FROM results WHERE experiment_id = ? AND strategy = ? AND level = ?').pluck().get(eid, strategy, level) as number;
-    for (const [layer, m] of Object.entries(masks)) ls.run(rid, layer, m.length, m.reduce((a, b) => a + b, 0));
+    for (const [layer, m] of Object.entries(masks))
+      ls.run(
+        rid,
+        layer,
+        m.length,
+        m.reduce((a, b) => a + b, 0),
+      );
   }
   // a run stopped part-way: 2 trials × (dense + 2 chains × 2 of 3 levels + 2 branch replicates × 2 levels) stored
-  insertExperiment(db, { name: 'partial', strategies: ['rewind', 'fine-tune'], trials: 2, levels: 2, branches: [{ strategy: 'rewind', branch: 'random-reinit', replicates: 2 }], values: () => ({ esAcc: 0.9, esIter: 100, finalAcc: 0.9 }) });
+  insertExperiment(db, {
+    name: 'partial',
+    strategies: ['rewind', 'fine-tune'],
+    trials: 2,
+    levels: 2,
+    branches: [{ strategy: 'rewind', branch: 'random-reinit', replicates: 2 }],
+    values: () => ({ esAcc: 0.9, esIter: 100, finalAcc: 0.9 }),
+  });
   db.prepare("UPDATE experiments SET spec_json = ? WHERE name = 'partial'").run(
     JSON.stringify({
       name: 'partial',
@@ -188,7 +230,18 @@ describe('lth ui', () => {
   it('serves only its own assets: traversal and unknown paths are 404, never a file', async () => {
     assert.equal((await get('/assets/app.js')).status, 200);
     const secret = fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8');
-    for (const p of ['/assets/../../package.json', '/assets/..%2f..%2fpackage.json', '/assets/%2e%2e/%2e%2e/package.json', '/assets/..%5c..%5cpackage.json', '/../package.json', '/assets/index.html', '/assets/', '/dist/ui/app.js', '/package.json', '/%2e%2e/%2e%2e/etc/passwd']) {
+    for (const p of [
+      '/assets/../../package.json',
+      '/assets/..%2f..%2fpackage.json',
+      '/assets/%2e%2e/%2e%2e/package.json',
+      '/assets/..%5c..%5cpackage.json',
+      '/../package.json',
+      '/assets/index.html',
+      '/assets/',
+      '/dist/ui/app.js',
+      '/package.json',
+      '/%2e%2e/%2e%2e/etc/passwd',
+    ]) {
       // fetch normalizes "..": send the raw path through a socket-level request instead
       const r = await rawGet(server!.url, p);
       assert.ok(r.status === 404 || r.status === 400, `${p} → ${r.status}`);
@@ -227,7 +280,9 @@ describe('lth ui', () => {
   });
 
   it('the experiments list: status, progress and ETA from the spec and the stored wall times', async () => {
-    const { experiments } = (await (await get('/api/experiments')).json()) as { experiments: { name: string; stored: number; planned: number | null; status: string; etaSeconds: number | null; backend: string }[] };
+    const { experiments } = (await (await get('/api/experiments')).json()) as {
+      experiments: { name: string; stored: number; planned: number | null; status: string; etaSeconds: number | null; backend: string }[];
+    };
     const partial = experiments.find((e) => e.name === 'partial')!;
     // per trial: dense 1 + 2 chains × 3 levels + 1 chain × 2 replicates × 3 levels = 13
     assert.equal(partial.planned, 2 * 13);
@@ -241,7 +296,14 @@ describe('lth ui', () => {
   });
 
   it('the query box has exactly the guard of lth query', async () => {
-    for (const sql of ['DELETE FROM results', 'WITH x AS (SELECT 1) INSERT INTO meta VALUES (1, 2)', 'PRAGMA journal_mode = DELETE', 'ATTACH DATABASE ":memory:" AS m', 'SELECT 1; DELETE FROM results', '']) {
+    for (const sql of [
+      'DELETE FROM results',
+      'WITH x AS (SELECT 1) INSERT INTO meta VALUES (1, 2)',
+      'PRAGMA journal_mode = DELETE',
+      'ATTACH DATABASE ":memory:" AS m',
+      'SELECT 1; DELETE FROM results',
+      '',
+    ]) {
       let expected = '';
       try {
         runQuery(db, sql);
@@ -255,7 +317,10 @@ describe('lth ui', () => {
       assert.equal(((await r.json()) as { error: string }).error, expected, sql);
     }
     const sql = "SELECT strategy, level, early_stop_test_accuracy FROM levels WHERE experiment = 'cmp' ORDER BY strategy, level, trial";
-    const r = (await (await get('/api/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql }) })).json()) as { columns: string[]; rows: unknown[][] };
+    const r = (await (await get('/api/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql }) })).json()) as {
+      columns: string[];
+      rows: unknown[][];
+    };
     const ro = new Database(db, { readonly: true });
     const direct = ro.prepare(sql).raw(true).all();
     ro.close();
@@ -266,7 +331,14 @@ describe('lth ui', () => {
   it('never writes the database', async () => {
     const files = [db, `${db}-wal`];
     const before = files.map(sha);
-    for (const p of ['/api/experiments', '/api/experiments/cmp', '/api/experiments/cmp/compare?a=rewind&b=random-reinit', '/api/experiments/anat/anatomy', '/api/experiments/cmp/curves?levels=0,2']) assert.equal((await get(p)).status, 200, p);
+    for (const p of [
+      '/api/experiments',
+      '/api/experiments/cmp',
+      '/api/experiments/cmp/compare?a=rewind&b=random-reinit',
+      '/api/experiments/anat/anatomy',
+      '/api/experiments/cmp/curves?levels=0,2',
+    ])
+      assert.equal((await get(p)).status, 200, p);
     assert.deepEqual(files.map(sha), before);
   });
 
@@ -314,131 +386,135 @@ describe('lth ui', () => {
     assert.ok(png.width > 600 && png.height > 600, `${png.width}×${png.height}`);
   });
 
-  describe('in Chromium', { skip: haveChromium ? false : `${CHROMIUM} is not installed (Debian: apt-get install -y chromium) — the pages were not opened in a browser` }, () => {
-    const ready = async () => page!.waitForFunction(() => document.body.dataset.state === 'ready');
-    const marks = (fig: string, mark: string) => page!.$$eval(`${fig} g.mark-${mark}.role-mark > path`, (els) => els.length);
+  describe(
+    'in Chromium',
+    { skip: haveChromium ? false : `${CHROMIUM} is not installed (Debian: apt-get install -y chromium) — the pages were not opened in a browser` },
+    () => {
+      const ready = async () => page!.waitForFunction(() => document.body.dataset.state === 'ready');
+      const marks = (fig: string, mark: string) => page!.$$eval(`${fig} g.mark-${mark}.role-mark > path`, (els) => els.length);
 
-    it('lists the experiments and escapes what comes from the database', async () => {
-      await page!.goto(server!.url);
-      await page!.waitForSelector('#experiments');
-      const names = await page!.$$eval('#experiments tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.experiment));
-      assert.deepEqual([...names].sort(), ['anat', 'cmp', 'lenet-mnist', 'partial', XSS].sort());
-      const shown = await page!.$eval(`#experiments tr[data-experiment="${XSS.replace(/"/g, '\\"')}"] td.name`, (td) => td.textContent);
-      assert.equal(shown, XSS);
-      await page!.click(`#experiments tr[data-experiment="${XSS}"] a`);
-      await page!.waitForSelector('#fig-accuracy svg');
-      assert.equal(await page!.$eval('h1', (e) => e.textContent), XSS);
-      const labels = await page!.$$eval('#series-toggles label', (ls) => ls.map((l) => l.textContent));
-      assert.ok(labels.includes('<img src=x onerror=alert(2)>'));
-      assert.equal(await page!.$$eval('script', (s) => s.length), 1, 'only the app bundle is a script');
-      assert.equal(await page!.$$eval('img', (s) => s.length), 0);
-      assert.deepEqual(dialogs, []);
-    });
-
-    it('opens an experiment: one accuracy series per strategy, one point per level, toggles hide a series', async () => {
-      await page!.goto(server!.url);
-      await page!.click('#experiments tr[data-experiment="lenet-mnist"] a');
-      await page!.waitForSelector('#fig-accuracy svg');
-      await ready();
-      // lenetFixture: 3 chains and one branch (rewind:random-mask) → 4 series; levels 0..8 on chains, 1..8 on the branch
-      const series = await page!.$$eval('#series-toggles input[data-series]', (i) => i.map((x) => (x as HTMLInputElement).dataset.series));
-      assert.deepEqual(series, ['rewind', 'rewind:random-mask', 'random-reinit', 'fine-tune']);
-      assert.equal(await marks('#fig-accuracy', 'line'), 4);
-      assert.equal(await marks('#fig-accuracy', 'symbol'), 3 * 9 + 8);
-      assert.equal(await marks('#fig-early-stop', 'line'), 4);
-      await page!.click('#series-toggles input[data-series="random-reinit"]');
-      await page!.waitForFunction(() => document.querySelectorAll('#fig-accuracy g.mark-line.role-mark > path').length === 3);
-      assert.equal(await marks('#fig-accuracy', 'symbol'), 2 * 9 + 8);
-      assert.equal(await marks('#fig-early-stop', 'line'), 3);
-      await page!.click('#series-toggles input[data-series="random-reinit"]');
-      await page!.waitForFunction(() => document.querySelectorAll('#fig-accuracy g.mark-line.role-mark > path').length === 4);
-      // learning curves of the default levels are drawn
-      assert.ok((await marks('#fig-curves', 'line')) >= 3);
-      // the report table: same rows as lth report's (levels 0..8)
-      assert.equal(await page!.$$eval('#report-0 tbody tr', (r) => r.length), 9);
-    });
-
-    it('the compare page shows the constructed difference with its CI', async () => {
-      await page!.goto(`${server!.url}#/e/cmp/compare?a=rewind&b=random-reinit`);
-      await page!.waitForSelector('#compare-table');
-      await ready();
-      const rows = await page!.$$eval('#compare-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
-      const head = await page!.$$eval('#compare-table thead th', (ths) => ths.map((th) => th.textContent));
-      const iDiff = head.indexOf('rewind − random-reinit');
-      const iCi = head.indexOf('95% CI');
-      assert.equal(rows.length, CMP_LEVELS + 1);
-      const sign = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(2)}`;
-      for (let l = 1; l <= CMP_LEVELS; l++) {
-        const d = OFFSET.map((o) => 0.3 * l + o);
-        const mean = d.reduce((a, b) => a + b, 0) / 3;
-        const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / 2);
-        const hw = (T_975_2 * sd) / Math.sqrt(3);
-        assert.equal(rows[l][iDiff], sign(mean), `level ${l}`);
-        assert.equal(rows[l][iCi], `[${sign(mean - hw)}, ${sign(mean + hw)}]`, `level ${l}`);
-      }
-      assert.equal(await marks('#fig-compare', 'symbol'), CMP_LEVELS + 1);
-    });
-
-    it('draws the LeNet input heat map as 28×28 cells per level', async () => {
-      await page!.goto(`${server!.url}#/e/anat/anatomy`);
-      await page!.waitForSelector('#fig-pixels svg');
-      await ready();
-      const perPanel = await page!.$$eval('#fig-pixels g.mark-rect.role-mark', (gs) => gs.map((g) => g.querySelectorAll(':scope > path').length));
-      assert.deepEqual(perPanel, new Array(ANAT_LEVELS + 1).fill(28 * 28));
-      assert.ok((await marks('#fig-profile', 'line')) >= 3);
-      for (const k of ['strategies', 'trials', 'levels']) assert.ok(await page!.$(`#fig-matrix-${k} svg`), k);
-    });
-
-    it('a run started in the background appears and advances live, without a reload', async () => {
-      await page!.goto(server!.url);
-      await page!.waitForSelector('#experiments');
-      await page!.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
-      const spec = path.join(dir, 'live.json');
-      fs.writeFileSync(
-        spec,
-        JSON.stringify({
-          name: 'live',
-          trials: 1,
-          seed: 3,
-          data: { dataset: 'synthetic', validation: 200, synthetic: { train: 600, test: 200, features: 784, classes: 3 } },
-          model: { name: 'lenet-300-100' },
-          training: { iterations: '60it', evalEvery: '20it', batchSize: 30 },
-          pruning: { levels: 3 },
-          strategies: ['rewind', 'random-reinit'],
-        }),
-      );
-      const run = spawn(process.execPath, [CLI, 'run', spec, '--db', db, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-      let runErr = '';
-      run.stderr!.on('data', (d) => (runErr += d));
-      const runExit = new Promise<number | null>((r) => run.on('exit', r));
-      try {
-        await page!.waitForSelector('#experiments tr[data-experiment="live"]');
-        await page!.click('#experiments tr[data-experiment="live"] a');
-        await page!.waitForSelector('#fig-accuracy svg');
-        const first = await marks('#fig-accuracy', 'symbol');
-        // 7 rows planned (dense + 2 chains × 3 levels): at least one more must arrive while we watch
-        await page!.waitForFunction((n) => document.querySelectorAll('#fig-accuracy g.mark-symbol.role-mark > path').length > n, first);
-        await page!.waitForFunction(() => document.querySelectorAll('#fig-accuracy g.mark-symbol.role-mark > path').length === 8);
-        assert.equal(await page!.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'the page was not reloaded');
-        assert.equal(await runExit, 0, runErr);
+      it('lists the experiments and escapes what comes from the database', async () => {
         await page!.goto(server!.url);
-        await page!.waitForSelector('#experiments tr[data-experiment="live"][data-status="complete"]');
-      } finally {
-        if (run.exitCode === null) process.kill(run.pid!, 'SIGTERM');
-        await runExit;
-      }
-    });
+        await page!.waitForSelector('#experiments');
+        const names = await page!.$$eval('#experiments tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.experiment));
+        assert.deepEqual([...names].sort(), ['anat', 'cmp', 'lenet-mnist', 'partial', XSS].sort());
+        const shown = await page!.$eval(`#experiments tr[data-experiment="${XSS.replace(/"/g, '\\"')}"] td.name`, (td) => td.textContent);
+        assert.equal(shown, XSS);
+        await page!.click(`#experiments tr[data-experiment="${XSS}"] a`);
+        await page!.waitForSelector('#fig-accuracy svg');
+        assert.equal(await page!.$eval('h1', (e) => e.textContent), XSS);
+        const labels = await page!.$$eval('#series-toggles label', (ls) => ls.map((l) => l.textContent));
+        assert.ok(labels.includes('<img src=x onerror=alert(2)>'));
+        assert.equal(await page!.$$eval('script', (s) => s.length), 1, 'only the app bundle is a script');
+        assert.equal(await page!.$$eval('img', (s) => s.length), 0);
+        assert.deepEqual(dialogs, []);
+      });
 
-    it('takes the README screenshot', async () => {
-      await page!.goto(`${server!.url}#/e/lenet-mnist`);
-      await page!.waitForSelector('#fig-curves svg');
-      await ready();
-      const file = process.env.LTH_UI_SCREENSHOT ?? path.join(dir, 'ui.png');
-      await page!.screenshot({ path: file, clip: { x: 0, y: 0, width: 1400, height: 900 } });
-      const png = decodePng(fs.readFileSync(file));
-      assert.equal(png.width, 1400);
-    });
-  });
+      it('opens an experiment: one accuracy series per strategy, one point per level, toggles hide a series', async () => {
+        await page!.goto(server!.url);
+        await page!.click('#experiments tr[data-experiment="lenet-mnist"] a');
+        await page!.waitForSelector('#fig-accuracy svg');
+        await ready();
+        // lenetFixture: 3 chains and one branch (rewind:random-mask) → 4 series; levels 0..8 on chains, 1..8 on the branch
+        const series = await page!.$$eval('#series-toggles input[data-series]', (i) => i.map((x) => (x as HTMLInputElement).dataset.series));
+        assert.deepEqual(series, ['rewind', 'rewind:random-mask', 'random-reinit', 'fine-tune']);
+        assert.equal(await marks('#fig-accuracy', 'line'), 4);
+        assert.equal(await marks('#fig-accuracy', 'symbol'), 3 * 9 + 8);
+        assert.equal(await marks('#fig-early-stop', 'line'), 4);
+        await page!.click('#series-toggles input[data-series="random-reinit"]');
+        await page!.waitForFunction(() => document.querySelectorAll('#fig-accuracy g.mark-line.role-mark > path').length === 3);
+        assert.equal(await marks('#fig-accuracy', 'symbol'), 2 * 9 + 8);
+        assert.equal(await marks('#fig-early-stop', 'line'), 3);
+        await page!.click('#series-toggles input[data-series="random-reinit"]');
+        await page!.waitForFunction(() => document.querySelectorAll('#fig-accuracy g.mark-line.role-mark > path').length === 4);
+        // learning curves of the default levels are drawn
+        assert.ok((await marks('#fig-curves', 'line')) >= 3);
+        // the report table: same rows as lth report's (levels 0..8)
+        assert.equal(await page!.$$eval('#report-0 tbody tr', (r) => r.length), 9);
+      });
+
+      it('the compare page shows the constructed difference with its CI', async () => {
+        await page!.goto(`${server!.url}#/e/cmp/compare?a=rewind&b=random-reinit`);
+        await page!.waitForSelector('#compare-table');
+        await ready();
+        const rows = await page!.$$eval('#compare-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+        const head = await page!.$$eval('#compare-table thead th', (ths) => ths.map((th) => th.textContent));
+        const iDiff = head.indexOf('rewind − random-reinit');
+        const iCi = head.indexOf('95% CI');
+        assert.equal(rows.length, CMP_LEVELS + 1);
+        const sign = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(2)}`;
+        for (let l = 1; l <= CMP_LEVELS; l++) {
+          const d = OFFSET.map((o) => 0.3 * l + o);
+          const mean = d.reduce((a, b) => a + b, 0) / 3;
+          const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / 2);
+          const hw = (T_975_2 * sd) / Math.sqrt(3);
+          assert.equal(rows[l][iDiff], sign(mean), `level ${l}`);
+          assert.equal(rows[l][iCi], `[${sign(mean - hw)}, ${sign(mean + hw)}]`, `level ${l}`);
+        }
+        assert.equal(await marks('#fig-compare', 'symbol'), CMP_LEVELS + 1);
+      });
+
+      it('draws the LeNet input heat map as 28×28 cells per level', async () => {
+        await page!.goto(`${server!.url}#/e/anat/anatomy`);
+        await page!.waitForSelector('#fig-pixels svg');
+        await ready();
+        const perPanel = await page!.$$eval('#fig-pixels g.mark-rect.role-mark', (gs) => gs.map((g) => g.querySelectorAll(':scope > path').length));
+        assert.deepEqual(perPanel, new Array(ANAT_LEVELS + 1).fill(28 * 28));
+        assert.ok((await marks('#fig-profile', 'line')) >= 3);
+        for (const k of ['strategies', 'trials', 'levels']) assert.ok(await page!.$(`#fig-matrix-${k} svg`), k);
+      });
+
+      it('a run started in the background appears and advances live, without a reload', async () => {
+        await page!.goto(server!.url);
+        await page!.waitForSelector('#experiments');
+        await page!.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+        const spec = path.join(dir, 'live.json');
+        fs.writeFileSync(
+          spec,
+          JSON.stringify({
+            name: 'live',
+            trials: 1,
+            seed: 3,
+            data: { dataset: 'synthetic', validation: 200, synthetic: { train: 600, test: 200, features: 784, classes: 3 } },
+            model: { name: 'lenet-300-100' },
+            training: { iterations: '60it', evalEvery: '20it', batchSize: 30 },
+            pruning: { levels: 3 },
+            strategies: ['rewind', 'random-reinit'],
+          }),
+        );
+        const run = spawn(process.execPath, [CLI, 'run', spec, '--db', db, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+        let runErr = '';
+        run.stderr!.on('data', (d) => (runErr += d));
+        const runExit = new Promise<number | null>((r) => run.on('exit', r));
+        try {
+          await page!.waitForSelector('#experiments tr[data-experiment="live"]');
+          await page!.click('#experiments tr[data-experiment="live"] a');
+          await page!.waitForSelector('#fig-accuracy svg');
+          const first = await marks('#fig-accuracy', 'symbol');
+          // 7 rows planned (dense + 2 chains × 3 levels): at least one more must arrive while we watch
+          await page!.waitForFunction((n) => document.querySelectorAll('#fig-accuracy g.mark-symbol.role-mark > path').length > n, first);
+          await page!.waitForFunction(() => document.querySelectorAll('#fig-accuracy g.mark-symbol.role-mark > path').length === 8);
+          assert.equal(await page!.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'the page was not reloaded');
+          assert.equal(await runExit, 0, runErr);
+          await page!.goto(server!.url);
+          await page!.waitForSelector('#experiments tr[data-experiment="live"][data-status="complete"]');
+        } finally {
+          if (run.exitCode === null) process.kill(run.pid!, 'SIGTERM');
+          await runExit;
+        }
+      });
+
+      it('takes the README screenshot', async () => {
+        await page!.goto(`${server!.url}#/e/lenet-mnist`);
+        await page!.waitForSelector('#fig-curves svg');
+        await ready();
+        const file = process.env.LTH_UI_SCREENSHOT ?? path.join(dir, 'ui.png');
+        await page!.screenshot({ path: file, clip: { x: 0, y: 0, width: 1400, height: 900 } });
+        const png = decodePng(fs.readFileSync(file));
+        assert.equal(png.width, 1400);
+      });
+    },
+  );
 });
 
 /** GET with the path sent exactly as written (no URL normalization), over a plain socket. */

@@ -23,7 +23,10 @@ import { levelRows, lth, tinySpec, tmp } from './helpers.js';
 const MESA = ['libEGL.so.1', 'libEGL_mesa.so.0', 'libGLESv2.so.2'];
 const LIBDIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'];
 const missingLibs = MESA.filter((l) => !LIBDIRS.some((d) => existsSync(join(d, l))));
-const skip = missingLibs.length > 0 ? `Mesa's EGL/GLES libraries are missing (${missingLibs.join(', ')}): apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri` : false;
+const skip =
+  missingLibs.length > 0
+    ? `Mesa's EGL/GLES libraries are missing (${missingLibs.join(', ')}): apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri`
+    : false;
 if (skip) process.stdout.write(`# webgpu tests skipped: ${skip}\n`);
 
 const TOL = 1e-5;
@@ -112,7 +115,10 @@ describe('webgpu backend (Dawn on llvmpipe)', { skip }, () => {
       for (const p of ref.model.params) {
         const e = relErr(got.grads[p.name], ref.grads[p.name]);
         assert.ok(e <= TOL, `${p.name}: relative error ${e.toExponential(2)} > ${TOL}`);
-        assert.ok(ref.grads[p.name].some((v) => v !== 0), `${p.name}: gradient all zero`);
+        assert.ok(
+          ref.grads[p.name].some((v) => v !== 0),
+          `${p.name}: gradient all zero`,
+        );
       }
     });
   }

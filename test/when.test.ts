@@ -55,14 +55,20 @@ test('when to prune: one experiment, same % remaining per level, churn, distance
   await runExperiment(spec(), { db, backend: 'wasm' });
   const rows = q<Row>(db, 'SELECT * FROM levels ORDER BY strategy, level, branch');
   const at = (s: string, level: number, branch: string | null = null) => rows.find((r) => r.strategy === s && r.level === level && r.branch === branch)!;
-  const layers = (id: unknown) => q<{ layer: string; total: number; remaining: number }>(db, 'SELECT layer, total, remaining FROM layer_sparsity WHERE result_id = ? ORDER BY layer', id);
+  const layers = (id: unknown) =>
+    q<{ layer: string; total: number; remaining: number }>(db, 'SELECT layer, total, remaining FROM layer_sparsity WHERE result_id = ? ORDER BY layer', id);
   const kept = (id: unknown) => layers(id).reduce((a, l) => a + l.remaining, 0);
   const stepMacs = (k: number) => 3 * B * k; // mlp-small: one multiply-add per kept weight per example
 
   // Same per-layer counts at every level, whatever the method.
   for (const level of [1, 2]) {
     const ref = layers(at('rewind', level).result_id).map((l) => l.remaining);
-    for (const s of ['gradual', 'rigl', 'early-bird@0.5', 'snip']) assert.deepEqual(layers(at(s, level).result_id).map((l) => l.remaining), ref, `${s} level ${level}`);
+    for (const s of ['gradual', 'rigl', 'early-bird@0.5', 'snip'])
+      assert.deepEqual(
+        layers(at(s, level).result_id).map((l) => l.remaining),
+        ref,
+        `${s} level ${level}`,
+      );
   }
 
   const dense = at('rewind', 0);
@@ -90,15 +96,24 @@ test('when to prune: one experiment, same % remaining per level, churn, distance
   for (const level of [1, 2]) {
     // Gradual: updates at 10, 20, 30, 40; cost of each segment at the counts then in force.
     const g = at('gradual', level);
-    const churn = q<{ step: number; layer: string; dropped: number; regrown: number; remaining: number }>(db, 'SELECT * FROM mask_updates WHERE result_id = ? ORDER BY step, layer', g.result_id);
+    const churn = q<{ step: number; layer: string; dropped: number; regrown: number; remaining: number }>(
+      db,
+      'SELECT * FROM mask_updates WHERE result_id = ? ORDER BY step, layer',
+      g.result_id,
+    );
     assert.deepEqual([...new Set(churn.map((c) => c.step))], [10, 20, 30, 40]);
     const finals = layers(g.result_id);
     for (const l of finals) {
       const mine = churn.filter((c) => c.layer === l.layer);
-      assert.equal(mine.reduce((a, c) => a + c.dropped, 0), l.total - l.remaining, `${l.layer}: dropped in all = pruned`);
+      assert.equal(
+        mine.reduce((a, c) => a + c.dropped, 0),
+        l.total - l.remaining,
+        `${l.layer}: dropped in all = pruned`,
+      );
       assert.equal(mine[mine.length - 1].remaining, l.remaining);
     }
-    const keptAt = (s: number) => (s < 10 ? denseKept : churn.filter((c) => c.step === Math.floor(Math.min(s, 40) / 10) * 10).reduce((a, c) => a + c.remaining, 0));
+    const keptAt = (s: number) =>
+      s < 10 ? denseKept : churn.filter((c) => c.step === Math.floor(Math.min(s, 40) / 10) * 10).reduce((a, c) => a + c.remaining, 0);
     let gm = 0;
     for (let s = 0; s < T; s++) gm += stepMacs(keptAt(s));
     assert.equal(g.total_iterations, T);
@@ -107,13 +122,20 @@ test('when to prune: one experiment, same % remaining per level, churn, distance
     // RigL: fixed counts, updates every 10 steps before 45 (75% of 60), one dense step per update for the gradient.
     const r = at('rigl', level);
     const rc = q<{ step: number; dropped: number; regrown: number }>(db, 'SELECT step, dropped, regrown FROM mask_updates WHERE result_id = ?', r.result_id);
-    assert.deepEqual([...new Set(rc.map((c) => c.step))].sort((a, b) => a - b), [10, 20, 30, 40]);
+    assert.deepEqual(
+      [...new Set(rc.map((c) => c.step))].sort((a, b) => a - b),
+      [10, 20, 30, 40],
+    );
     assert.ok(rc.every((c) => c.dropped === c.regrown) && rc.some((c) => c.dropped > 0));
     assert.equal(r.total_multiply_adds, T * stepMacs(kept(r.result_id)) + 4 * stepMacs(denseKept));
 
     // Early-bird: distances every evaluation after the first, detection where two in a row are < 0.5.
     const e = at('early-bird@0.5', level);
-    const dist = q<{ iteration: number; distance: number }>(db, 'SELECT iteration, distance FROM mask_distances WHERE result_id = ? ORDER BY iteration', e.result_id);
+    const dist = q<{ iteration: number; distance: number }>(
+      db,
+      'SELECT iteration, distance FROM mask_distances WHERE result_id = ? ORDER BY iteration',
+      e.result_id,
+    );
     assert.ok(dist.length >= 2);
     const d = e.detection_iteration as number;
     assert.equal(d, dist[dist.length - 1].iteration, 'the search stops at detection');
@@ -126,7 +148,9 @@ test('when to prune: one experiment, same % remaining per level, churn, distance
 
   // lth plot --kind compute: one point per (series, level), at the stored totals and accuracies.
   const { figureSpec } = await import('../src/reporting/plot.js');
-  const fig = withDb(db, (d) => figureSpec(d, 'tiny', { kind: 'compute' })) as { data: { values: { series: string; level: number; macs: number; accuracy: number }[] } };
+  const fig = withDb(db, (d) => figureSpec(d, 'tiny', { kind: 'compute' })) as {
+    data: { values: { series: string; level: number; macs: number; accuracy: number }[] };
+  };
   const pts = fig.data.values;
   const chainRows = rows.filter((r) => r.total_multiply_adds !== null);
   assert.equal(pts.length, chainRows.length);
@@ -142,10 +166,17 @@ test('when to prune: one experiment, same % remaining per level, churn, distance
   await runExperiment(spec(), { db: db2, backend: 'wasm' });
   assert.deepEqual(levelRows(db2), levelRows(db));
   const strip = (xs: Record<string, unknown>[]) => xs.map(({ result_id, ...x }) => (void result_id, x));
-  for (const t of ['mask_updates', 'mask_distances']) assert.deepEqual(strip(q(db2, `SELECT * FROM ${t} ORDER BY result_id, 2, 3`)).length, strip(q(db, `SELECT * FROM ${t} ORDER BY result_id, 2, 3`)).length);
+  for (const t of ['mask_updates', 'mask_distances'])
+    assert.deepEqual(strip(q(db2, `SELECT * FROM ${t} ORDER BY result_id, 2, 3`)).length, strip(q(db, `SELECT * FROM ${t} ORDER BY result_id, 2, 3`)).length);
   assert.deepEqual(
-    q(db2, 'SELECT l.strategy, l.level, u.step, u.layer, u.dropped, u.remaining FROM mask_updates u JOIN levels l ON l.result_id = u.result_id ORDER BY 1, 2, 3, 4'),
-    q(db, 'SELECT l.strategy, l.level, u.step, u.layer, u.dropped, u.remaining FROM mask_updates u JOIN levels l ON l.result_id = u.result_id ORDER BY 1, 2, 3, 4'),
+    q(
+      db2,
+      'SELECT l.strategy, l.level, u.step, u.layer, u.dropped, u.remaining FROM mask_updates u JOIN levels l ON l.result_id = u.result_id ORDER BY 1, 2, 3, 4',
+    ),
+    q(
+      db,
+      'SELECT l.strategy, l.level, u.step, u.layer, u.dropped, u.remaining FROM mask_updates u JOIN levels l ON l.result_id = u.result_id ORDER BY 1, 2, 3, 4',
+    ),
   );
 });
 
@@ -157,11 +188,14 @@ test('during-training chains: bad settings are one clear spec error', () => {
   bad([{ reset: 'rewind', criterion: 'snip', during: { kind: 'gradual' } }], /remove "criterion"/);
   bad([{ reset: 'rewind', during: { kind: 'gradual', end: '500it' } }], /past the end of training/);
   const s = validateSpec(tinySpec({ strategies: ['gradual', 'set', 'rigl', 'early-bird', 'early-bird@0.05'] }), 't').spec;
-  assert.deepEqual(s.strategies.map((c) => [c.name, c.reset, c.during?.kind]), [
-    ['gradual', 'rewind', 'gradual'],
-    ['set', 'rewind', 'dynamic'],
-    ['rigl', 'rewind', 'dynamic'],
-    ['early-bird', 'rewind', 'early-bird'],
-    ['early-bird@0.05', 'rewind', 'early-bird'],
-  ]);
+  assert.deepEqual(
+    s.strategies.map((c) => [c.name, c.reset, c.during?.kind]),
+    [
+      ['gradual', 'rewind', 'gradual'],
+      ['set', 'rewind', 'dynamic'],
+      ['rigl', 'rewind', 'dynamic'],
+      ['early-bird', 'rewind', 'early-bird'],
+      ['early-bird@0.05', 'rewind', 'early-bird'],
+    ],
+  );
 });

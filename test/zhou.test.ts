@@ -33,7 +33,9 @@ const wf = Float32Array.from([0.8, -0.1, -0.6, 0.45, 0.05, -0.25]);
 const theta0: Weights = { k: wi, b: Float32Array.from([0.01, 0.02, 0.03]) };
 const final: Weights = { k: wf, b: Float32Array.from([0.5, 0.5, 0.5]) };
 const pruningAt = (fc: number) => specSchema.parse({ name: 'x', pruning: { rates: { fc } } }).pruning;
-const maskWith = (criterion: Criterion, fc = 0.5, seed = 1) => [...prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningAt(fc), criterion, rng: makeRng(seed) }).k];
+const maskWith = (criterion: Criterion, fc = 0.5, seed = 1) => [
+  ...prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningAt(fc), criterion, rng: makeRng(seed) }).k,
+];
 
 // |w_i| = .1 .9 .5 .3 .7 .2   |w_f| = .8 .1 .6 .45 .05 .25   signs i: + - + - + +   f: + - - + + -
 const expected: Record<Exclude<Criterion, 'random' | AtInitCriterion>, { fc: number; mask: number[] }> = {
@@ -67,7 +69,10 @@ test('every criterion of the schema has a hand-computed test (random is tested f
 
 test('random criterion: exact count, reproducible from the seed, different across seeds', () => {
   const a = maskWith('random', 0.5, 1);
-  assert.equal(a.reduce((s, v) => s + v, 0), 3);
+  assert.equal(
+    a.reduce((s, v) => s + v, 0),
+    3,
+  );
   assert.deepEqual(maskWith('random', 0.5, 1), a);
   const masks = new Set(Array.from({ length: 8 }, (_, s) => maskWith('random', 0.5, s).join('')));
   assert.ok(masks.size > 1, 'eight seeds gave one mask');
@@ -122,7 +127,10 @@ test('mask-1 signed-reinit: fresh magnitudes, θ0’s signs', () => {
   const draw = Array.from({ length: 6 }, () => Math.abs(rng.normal() * sigmaD));
   const w = resetWith('signed-reinit', 'r');
   assert.deepEqual([...w.k], f32(draw.map((v, i) => (m1.k[i] ? Math.sign(wi[i]) * v : 0))));
-  assert.deepEqual(kept.map((i) => Math.sign(w.k[i])), [1, 1, -1]);
+  assert.deepEqual(
+    kept.map((i) => Math.sign(w.k[i])),
+    [1, 1, -1],
+  );
 });
 
 test('mask-1 signed-reshuffle: kept magnitudes permuted, each weight keeps θ0’s sign', () => {
@@ -181,7 +189,11 @@ test('one-shot level L prunes the dense network to exactly the per-layer counts 
   for (const L of [1, 2, 3, 7]) {
     const oneShot = prune({ model: lenet, masks: denseMasks(lenet), init: i0, final: fin, spec: ps, rng: makeRng('o', L), rounds: L });
     const a = sparsity(lenet, oneShot).layers.map((l) => l.remaining);
-    assert.deepEqual(a, sparsity(lenet, iterative[L]).layers.map((l) => l.remaining), `level ${L}`);
+    assert.deepEqual(
+      a,
+      sparsity(lenet, iterative[L]).layers.map((l) => l.remaining),
+      `level ${L}`,
+    );
     // hand check on fc1: 235200 → 188160 → 150528 → 120422 (round at each step)
     if (L === 3) assert.equal(a[0], 120422);
     // one-shot keeps the largest dense-final weights of each layer outright
@@ -205,14 +217,24 @@ test('pruning.schedule is documented, defaults to iterative and keeps old hashes
   // mask0 'zero' written out or not: same experiment; a chain's mask0 changed: a different one
   const a = validateSpec({ name: 'h', strategies: ['rewind', 'fine-tune'] }, 't').spec;
   assert.deepEqual(diffIdentity(a, validateSpec({ name: 'h', strategies: [{ reset: 'rewind', mask0: 'zero' }, 'fine-tune'] }, 't').spec).changed, []);
-  assert.deepEqual(diffIdentity(a, validateSpec({ name: 'h', strategies: [{ reset: 'rewind', name: 'rewind', mask0: 'freeze-init' }, 'fine-tune'] }, 't').spec).changed, ['strategies[rewind].mask0']);
+  assert.deepEqual(
+    diffIdentity(a, validateSpec({ name: 'h', strategies: [{ reset: 'rewind', name: 'rewind', mask0: 'freeze-init' }, 'fine-tune'] }, 't').spec).changed,
+    ['strategies[rewind].mask0'],
+  );
   assert.equal(validateSpec({ name: 'h', strategies: [{ reset: 'rewind', mask0: 'freeze-init' }] }, 't').spec.strategies[0].name, 'rewind/freeze-init');
 });
 
 test('random masks keep each layer’s count and move the positions', () => {
   const lenet = buildModel('lenet-300-100', [784], 10);
   const ps = specSchema.parse({ name: 'x' }).pruning;
-  const m = prune({ model: lenet, masks: denseMasks(lenet), init: initialize(lenet, 'glorot-normal', 'a', 1), final: initialize(lenet, 'glorot-normal', 'b', 1), spec: ps, rng: makeRng(1) });
+  const m = prune({
+    model: lenet,
+    masks: denseMasks(lenet),
+    init: initialize(lenet, 'glorot-normal', 'a', 1),
+    final: initialize(lenet, 'glorot-normal', 'b', 1),
+    spec: ps,
+    rng: makeRng(1),
+  });
   const r = randomMasks(lenet, m, makeRng(2));
   assert.deepEqual(sparsity(lenet, r).layers, sparsity(lenet, m).layers);
   assert.notDeepEqual(r['fc1/kernel'], m['fc1/kernel']);

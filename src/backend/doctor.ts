@@ -117,12 +117,28 @@ async function load(name: BackendName): Promise<string | null> {
 
 async function cpuRow(): Promise<DoctorRow> {
   const problem = await load('cpu');
-  return { backend: 'cpu', package: pkgLabel('@tensorflow/tfjs-backend-cpu'), loads: problem == null, device: 'CPU (JavaScript, 1 thread)', problem, fix: problem ? 'reinstall: npm ci' : null, warning: null };
+  return {
+    backend: 'cpu',
+    package: pkgLabel('@tensorflow/tfjs-backend-cpu'),
+    loads: problem == null,
+    device: 'CPU (JavaScript, 1 thread)',
+    problem,
+    fix: problem ? 'reinstall: npm ci' : null,
+    warning: null,
+  };
 }
 
 async function wasmRow(): Promise<DoctorRow> {
   const problem = await load('wasm');
-  const row: DoctorRow = { backend: 'wasm', package: pkgLabel('@tensorflow/tfjs-backend-wasm'), loads: problem == null, device: null, problem, fix: problem ? 'reinstall: npm ci' : null, warning: null };
+  const row: DoctorRow = {
+    backend: 'wasm',
+    package: pkgLabel('@tensorflow/tfjs-backend-wasm'),
+    loads: problem == null,
+    device: null,
+    problem,
+    fix: problem ? 'reinstall: npm ci' : null,
+    warning: null,
+  };
   if (problem == null) {
     const threads = await wasmThreadsInUse();
     row.device = `CPU (XNNPACK, ${threads} thread${threads === 1 ? '' : 's'})`;

@@ -132,7 +132,9 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   if (choice === 'webgpu') {
     throw new UserError(`backend "webgpu" is not available: ${lastFailure.get('webgpu') ?? 'it failed to load'}; see lth doctor`);
   }
-  throw new UserError(`backend "${choice}" failed to load${lastFailure.has(choice as BackendName) ? ` (${lastFailure.get(choice as BackendName)})` : ''}; try --backend auto, and see lth doctor`);
+  throw new UserError(
+    `backend "${choice}" failed to load${lastFailure.has(choice as BackendName) ? ` (${lastFailure.get(choice as BackendName)})` : ''}; try --backend auto, and see lth doctor`,
+  );
 }
 
 /**

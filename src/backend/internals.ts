@@ -22,7 +22,10 @@ export function checkWasmInternals(backend: unknown): InternalsCheck {
     makeOutput?: unknown;
     disposeData?: unknown;
   } | null;
-  const missing = (what: string): InternalsCheck => ({ ok: false, problem: `the wasm backend object has no ${what} (a tfjs-backend-wasm version lth was not built for)` });
+  const missing = (what: string): InternalsCheck => ({
+    ok: false,
+    problem: `the wasm backend object has no ${what} (a tfjs-backend-wasm version lth was not built for)`,
+  });
   if (be == null || typeof be !== 'object') return missing('state at all');
   if (be.wasm == null) return missing('`wasm` module');
   const memory = be.wasm.wasmMemory ?? be.wasm.asm?.memory;

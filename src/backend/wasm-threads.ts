@@ -85,42 +85,41 @@ export async function registerThreadedWasm(threads: number): Promise<boolean> {
   const stock = tf.findBackendFactory('wasm');
   if (tf.findBackend('wasm') != null || stock != null) tf.removeBackend('wasm');
   const threaded = async (): Promise<tf.KernelBackend> => {
-      const worker = writeWorkerScript(outDir);
-      const realCpus = os.cpus;
-      // reason 3 above: make the C++ pool cap (logical cores / 2) equal the real core count
-      os.cpus = () => {
-        const c = realCpus();
-        return [...c, ...c];
-      };
-      let module: ThreadedModule;
-      try {
-        module = await factory({
-          locateFile: (p: string) =>
-            p.endsWith('.worker.js') ? worker : p.endsWith('.wasm') ? wasmBinary : path.join(outDir, p),
-          mainScriptUrlOrBlob: mainScript,
-          // Created here (as Emscripten would) so that src/kernels can import the same memory.
-          wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true }),
-        });
-      } finally {
-        os.cpus = realCpus;
-      }
-      const cw = module.cwrap.bind(module);
-      module.tfjs = {
-        init: cw('init', null, []),
-        initWithThreadsCount: cw('init_with_threads_count', null, ['number']),
-        getThreadsCount: cw('get_threads_count', 'number', []),
-        registerTensor: cw('register_tensor', null, ['number', 'number', 'number']),
-        disposeData: cw('dispose_data', null, ['number']),
-        dispose: cw('dispose', null, []),
-      };
-      pkg.setThreadsCount(threads);
-      const backend = new pkg.BackendWasm(module);
-      // pthreadpool threads block on a futex while idle; a running pthread's worker is ref()ed
-      // by Emscripten, which would keep Node alive after main() returns.
-      for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) {
-        w.unref?.();
-      }
-      return backend;
+    const worker = writeWorkerScript(outDir);
+    const realCpus = os.cpus;
+    // reason 3 above: make the C++ pool cap (logical cores / 2) equal the real core count
+    os.cpus = () => {
+      const c = realCpus();
+      return [...c, ...c];
+    };
+    let module: ThreadedModule;
+    try {
+      module = await factory({
+        locateFile: (p: string) => (p.endsWith('.worker.js') ? worker : p.endsWith('.wasm') ? wasmBinary : path.join(outDir, p)),
+        mainScriptUrlOrBlob: mainScript,
+        // Created here (as Emscripten would) so that src/kernels can import the same memory.
+        wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true }),
+      });
+    } finally {
+      os.cpus = realCpus;
+    }
+    const cw = module.cwrap.bind(module);
+    module.tfjs = {
+      init: cw('init', null, []),
+      initWithThreadsCount: cw('init_with_threads_count', null, ['number']),
+      getThreadsCount: cw('get_threads_count', 'number', []),
+      registerTensor: cw('register_tensor', null, ['number', 'number', 'number']),
+      disposeData: cw('dispose_data', null, ['number']),
+      dispose: cw('dispose', null, []),
+    };
+    pkg.setThreadsCount(threads);
+    const backend = new pkg.BackendWasm(module);
+    // pthreadpool threads block on a futex while idle; a running pthread's worker is ref()ed
+    // by Emscripten, which would keep Node alive after main() returns.
+    for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) {
+      w.unref?.();
+    }
+    return backend;
   };
   tf.registerBackend(
     'wasm',

@@ -39,7 +39,11 @@ function clusterSpec(quick: boolean): SpecInput {
   return {
     name: 'bench-cluster',
     trials: 2,
-    data: { dataset: 'synthetic', validation: quick ? 120 : 1000, synthetic: { train: quick ? 480 : 6000, test: quick ? 120 : 2000, features: 784, classes: 10 } },
+    data: {
+      dataset: 'synthetic',
+      validation: quick ? 120 : 1000,
+      synthetic: { train: quick ? 480 : 6000, test: quick ? 120 : 2000, features: 784, classes: 10 },
+    },
     model: { name: 'lenet-300-100' },
     training: quick ? { iterations: '20it', evalEvery: '10it' } : { iterations: '400it', evalEvery: '200it' },
     pruning: { levels: quick ? 1 : 3 },
@@ -59,7 +63,14 @@ export function mergeBench(dir: string): ClusterBench['merge1000'] {
     const store = new Store(p, { weightsDir: weights, journal: 'delete' });
     const id = store.registerExperiment('bench-merge', 'h', '{}', 'lth bench', [{ strategy: `c${s}`, trial: 0, seed: s }]);
     for (let l = 1; l <= perShard; l++) {
-      const curve = Array.from({ length: 10 }, (_, i) => ({ iteration: 10 * i, trainLoss: rng.uniform(), valLoss: rng.uniform(), valAccuracy: rng.uniform(), testLoss: rng.uniform(), testAccuracy: rng.uniform() }));
+      const curve = Array.from({ length: 10 }, (_, i) => ({
+        iteration: 10 * i,
+        trainLoss: rng.uniform(),
+        valLoss: rng.uniform(),
+        valAccuracy: rng.uniform(),
+        testLoss: rng.uniform(),
+        testAccuracy: rng.uniform(),
+      }));
       const w = Float32Array.from({ length: 4096 }, () => rng.normal());
       store.commitLevel('bench-merge', {
         experimentId: id,

@@ -29,16 +29,42 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.protocol?.length) {
     const t = table(['protocol level', 'backend', 'iterations', 'eval every', 'val+test', 'evaluations', 'level s', 'steps s', 'level/steps', 'note']);
-    for (const x of r.protocol) t.push([x.model, x.backend, x.iterations, x.evalEvery, `${x.valExamples}+${x.testExamples}`, x.evaluations, num(x.levelS, 1), num(x.stepSumS, 1), num(x.ratio), x.note ?? '']);
+    for (const x of r.protocol)
+      t.push([
+        x.model,
+        x.backend,
+        x.iterations,
+        x.evalEvery,
+        `${x.valExamples}+${x.testExamples}`,
+        x.evaluations,
+        num(x.levelS, 1),
+        num(x.stepSumS, 1),
+        num(x.ratio),
+        x.note ?? '',
+      ]);
     out.push(t.toString());
   }
   if (r.runs.length) {
     const t = table(['run', 'workers', 'backend', 'seconds', 'levels', 'levels/s', 'chain levels/s', 'peak RSS MB main', 'peak RSS MB workers', 'note']);
     for (const x of r.runs) {
-      t.push([x.what, x.workers, x.backend, num(x.seconds, 1), x.levels, num(x.levelsPerS, 3), num(x.chainLevelsPerS, 3), num(x.mainRssMb, 0), x.workerRssMb.map((m) => m.toFixed(0)).join(', ') || '—', x.note ?? '']);
+      t.push([
+        x.what,
+        x.workers,
+        x.backend,
+        num(x.seconds, 1),
+        x.levels,
+        num(x.levelsPerS, 3),
+        num(x.chainLevelsPerS, 3),
+        num(x.mainRssMb, 0),
+        x.workerRssMb.map((m) => m.toFixed(0)).join(', ') || '—',
+        x.note ?? '',
+      ]);
     }
     out.push(t.toString());
-    if (r.speedup) out.push(`--workers 2 vs 1: ${num(r.speedup.endToEnd)}× levels/s end to end; ${num(r.speedup.chainPhase)}× over the chain phase (after the shared dense level)`);
+    if (r.speedup)
+      out.push(
+        `--workers 2 vs 1: ${num(r.speedup.endToEnd)}× levels/s end to end; ${num(r.speedup.chainPhase)}× over the chain phase (after the shared dense level)`,
+      );
   }
   if (r.memory.length) {
     const t = table(['after level', 'live tensors', 'tensor MB', 'RSS MB']);

@@ -147,7 +147,8 @@ function randomDataset(model: string, nTrain: number, nEval: number): Dataset {
 function benchMasks(model: Model): Masks {
   const rng = makeRng('bench', 'mask');
   const masks: Masks = {};
-  for (const p of model.params) if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < 0.8 ? 1 : 0));
+  for (const p of model.params)
+    if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < 0.8 ? 1 : 0));
   return masks;
 }
 
@@ -194,7 +195,11 @@ async function stepTimes(model: Model, data: Dataset, o: BenchOptions): Promise<
 async function evalThroughput(model: Model, split: Split): Promise<number> {
   const w = toTensors(model, initialize(model, 'glorot-normal', 'bench'));
   try {
-    await evaluate(model, w, { x: split.x.subarray(0, Math.min(split.n, 100) * (split.x.length / split.n)), y: split.y.subarray(0, 100), n: Math.min(split.n, 100) }); // warm-up
+    await evaluate(model, w, {
+      x: split.x.subarray(0, Math.min(split.n, 100) * (split.x.length / split.n)),
+      y: split.y.subarray(0, 100),
+      n: Math.min(split.n, 100),
+    }); // warm-up
     const ts: number[] = [];
     for (let r = 0; r < 3; r++) {
       const s = performance.now();
@@ -207,7 +212,10 @@ async function evalThroughput(model: Model, split: Split): Promise<number> {
   }
 }
 
-const errMsg = (e: unknown) => String(e instanceof Error ? e.message : e).split('\n')[0].slice(0, 100);
+const errMsg = (e: unknown) =>
+  String(e instanceof Error ? e.message : e)
+    .split('\n')[0]
+    .slice(0, 100);
 
 async function benchKernelsSections(o: BenchOptions, report: BenchReport): Promise<void> {
   for (const be of o.backends) {
@@ -234,7 +242,15 @@ async function benchKernelsSections(o: BenchOptions, report: BenchReport): Promi
         try {
           const data = randomDataset(m, o.batch * (o.quick ? 4 : 20), o.batch);
           const ts = await stepTimes(model, data, o);
-          report.step.push({ backend: label, model: m, ms: median(ts), p10: quantile(ts, 0.1), p90: quantile(ts, 0.9), steps: ts.length, note: ts.length < o.steps ? `budget ${o.budgetS} s reached` : undefined });
+          report.step.push({
+            backend: label,
+            model: m,
+            ms: median(ts),
+            p10: quantile(ts, 0.1),
+            p90: quantile(ts, 0.9),
+            steps: ts.length,
+            note: ts.length < o.steps ? `budget ${o.budgetS} s reached` : undefined,
+          });
         } catch (e) {
           report.step.push({ backend: label, model: m, ms: null, p10: null, p90: null, steps: 0, note: `fails: ${errMsg(e)}` });
         }
@@ -268,7 +284,19 @@ async function protocolSection(o: BenchOptions, report: BenchReport): Promise<vo
     const got = await initBackend(be);
     label = got === 'wasm' ? `wasm×${await wasmThreadsInUse()}` : backendLabel();
   } catch (e) {
-    report.protocol.push({ backend: be, model: '—', iterations: 0, evalEvery: 0, valExamples: 0, testExamples: 0, evaluations: 0, levelS: null, stepSumS: null, ratio: null, note: `does not load: ${errMsg(e)}` });
+    report.protocol.push({
+      backend: be,
+      model: '—',
+      iterations: 0,
+      evalEvery: 0,
+      valExamples: 0,
+      testExamples: 0,
+      evaluations: 0,
+      levelS: null,
+      stepSumS: null,
+      ratio: null,
+      note: `does not load: ${errMsg(e)}`,
+    });
     return;
   }
   for (const m of o.models.filter((x) => PROTOCOL_MODELS.includes(x))) {
@@ -276,7 +304,15 @@ async function protocolSection(o: BenchOptions, report: BenchReport): Promise<vo
     const iterations = o.protocolIterations ?? (o.quick ? 20 : isConv(m) ? 200 : 1000);
     const [nVal, nTest] = o.quick ? [100, 200] : [5000, 10000];
     const shape = inputShapeFor(m);
-    const data: Dataset = { name: 'bench-random', inputShape: shape, numClasses: 10, train: randomSplit(shape, o.batch * 20, 'train'), val: randomSplit(shape, nVal, 'val'), test: randomSplit(shape, nTest, 'test'), source: 'random' };
+    const data: Dataset = {
+      name: 'bench-random',
+      inputShape: shape,
+      numClasses: 10,
+      train: randomSplit(shape, o.batch * 20, 'train'),
+      val: randomSplit(shape, nVal, 'val'),
+      test: randomSplit(shape, nTest, 'test'),
+      source: 'random',
+    };
     const model = buildModel(m, shape, 10);
     o.log(`protocol: ${label} ${m}, ${iterations} iterations, ${nVal}+${nTest} examples every ${every}`);
     const plan = planTraining(trainingSchema.parse({ batchSize: o.batch, iterations: `${iterations}it`, evalEvery: `${every}it` }), data.train.n);
@@ -284,7 +320,16 @@ async function protocolSection(o: BenchOptions, report: BenchReport): Promise<vo
     const masks = benchMasks(model);
     const small = (x: Split): Split => ({ x: x.x.subarray(0, 100 * (x.x.length / x.n)), y: x.y.subarray(0, 100), n: 100 });
     const run = (n: number, onStep?: () => void) =>
-      train({ model, data: n === iterations ? data : { ...data, val: small(data.val), test: small(data.test) }, plan: n === iterations ? plan : { ...plan, iterations: n, evalEvery: n + 1 }, schedule: { kind: 'replay', from: 0 }, init, masks, orderKey: ['bench'], callbacks: onStep ? { onStep } : {} });
+      train({
+        model,
+        data: n === iterations ? data : { ...data, val: small(data.val), test: small(data.test) },
+        plan: n === iterations ? plan : { ...plan, iterations: n, evalEvery: n + 1 },
+        schedule: { kind: 'replay', from: 0 },
+        init,
+        masks,
+        orderKey: ['bench'],
+        callbacks: onStep ? { onStep } : {},
+      });
     try {
       await run(o.quick ? 2 : 5); // warm-up: kernels compiled, weights packed once
       const stamps: number[] = [];
@@ -294,12 +339,35 @@ async function protocolSection(o: BenchOptions, report: BenchReport): Promise<vo
       // onStep(k) runs at step k (k ≥ 1) before that step's evaluation; the gap to onStep(k+1)
       // holds update k and, when k is a multiple of `every`, an evaluation
       const gaps: number[] = [];
-      for (let i = 1; i < stamps.length; i++) if ((i % every) !== 0) gaps.push(stamps[i] - stamps[i - 1]);
+      for (let i = 1; i < stamps.length; i++) if (i % every !== 0) gaps.push(stamps[i] - stamps[i - 1]);
       const mean = gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length);
       const stepSumS = (mean * iterations) / 1000;
-      report.protocol.push({ backend: label, model: m, iterations, evalEvery: every, valExamples: nVal, testExamples: nTest, evaluations: r.curve.length, levelS, stepSumS, ratio: levelS / stepSumS });
+      report.protocol.push({
+        backend: label,
+        model: m,
+        iterations,
+        evalEvery: every,
+        valExamples: nVal,
+        testExamples: nTest,
+        evaluations: r.curve.length,
+        levelS,
+        stepSumS,
+        ratio: levelS / stepSumS,
+      });
     } catch (e) {
-      report.protocol.push({ backend: label, model: m, iterations, evalEvery: every, valExamples: nVal, testExamples: nTest, evaluations: 0, levelS: null, stepSumS: null, ratio: null, note: `fails: ${errMsg(e)}` });
+      report.protocol.push({
+        backend: label,
+        model: m,
+        iterations,
+        evalEvery: every,
+        valExamples: nVal,
+        testExamples: nTest,
+        evaluations: 0,
+        levelS: null,
+        stepSumS: null,
+        ratio: null,
+        note: `fails: ${errMsg(e)}`,
+      });
     }
   }
 }
@@ -338,7 +406,9 @@ function workersSpec(quick: boolean): SpecInput {
   if (quick) return tinySpec('bench-workers', strategies, 1);
   return {
     name: 'bench-workers',
-    data: haveFashion() ? { dataset: 'fashion-mnist', testSubset: 2000 } : { dataset: 'synthetic', validation: 1000, synthetic: { train: 6000, test: 2000, features: 784, classes: 10 } },
+    data: haveFashion()
+      ? { dataset: 'fashion-mnist', testSubset: 2000 }
+      : { dataset: 'synthetic', validation: 1000, synthetic: { train: 6000, test: 2000, features: 784, classes: 10 } },
     model: { name: 'lenet-300-100' },
     training: { iterations: '400it', evalEvery: '200it' },
     pruning: { levels: 4 },
@@ -420,7 +490,8 @@ function gitCommit(): string | null {
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (o.only.length === 0) throw new UserError('--only: give at least one of ' + SECTIONS.join(', '));
-  for (const m of o.models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new UserError(`--models: unknown model "${m}" (use ${MODEL_NAMES.join(', ')})`);
+  for (const m of o.models)
+    if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new UserError(`--models: unknown model "${m}" (use ${MODEL_NAMES.join(', ')})`);
   const report: BenchReport = {
     info: {
       date: new Date().toISOString(),
@@ -466,10 +537,26 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const useFile = !o.quick && existsSync(QUICKSTART);
       const spec = useFile ? QUICKSTART : quickstartSpec(o.quick);
       if (!useFile && !o.quick && !haveFashion()) {
-        report.runs.push({ what: 'quickstart', workers: 1, backend: runBackend!, seconds: NaN, levels: 0, levelsPerS: NaN, chainLevelsPerS: null, mainRssMb: null, workerRssMb: [], command: '', note: `Fashion-MNIST not installed (${FASHION})` });
+        report.runs.push({
+          what: 'quickstart',
+          workers: 1,
+          backend: runBackend!,
+          seconds: NaN,
+          levels: 0,
+          levelsPerS: NaN,
+          chainLevelsPerS: null,
+          mainRssMb: null,
+          workerRssMb: [],
+          command: '',
+          note: `Fashion-MNIST not installed (${FASHION})`,
+        });
       } else {
         const row = await runCli('quickstart', spec, 1, runBackend!, o, tmp);
-        row.note = useFile ? 'experiments/quickstart.json' : o.quick ? 'quick: tiny synthetic stand-in' : 'built-in spec: Fashion-MNIST LeNet-300-100, rewind + fine-tune, levels 0–5, 1200 it, eval every 200';
+        row.note = useFile
+          ? 'experiments/quickstart.json'
+          : o.quick
+            ? 'quick: tiny synthetic stand-in'
+            : 'built-in spec: Fashion-MNIST LeNet-300-100, rewind + fine-tune, levels 0–5, 1200 it, eval every 200';
         report.runs.push(row);
       }
     }

@@ -27,7 +27,14 @@ export type BranchWork =
   /** evaluate `weights` (already ⊙ `masks`) with no training: iterations 0 */
   | { readonly kind: 'evaluate'; readonly weights: Weights; readonly masks: Masks }
   /** learn a supermask over `masks` with the weights frozen at `frozen` (already ⊙ `masks`) */
-  | { readonly kind: 'learn-mask'; readonly frozen: Weights; readonly masks: Masks; readonly iterations: Step | null; readonly lr: number; readonly scoreInit: number };
+  | {
+      readonly kind: 'learn-mask';
+      readonly frozen: Weights;
+      readonly masks: Masks;
+      readonly iterations: Step | null;
+      readonly lr: number;
+      readonly scoreInit: number;
+    };
 
 export interface BranchTask {
   /** the `branch` column */
@@ -94,7 +101,14 @@ export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
       {
         label: labelFor(b, b.weights),
         replicate: 0,
-        build: (x) => ({ kind: 'learn-mask', frozen: supermaskWeights(b.weights, x), masks: x.masks, iterations: b.iterations, lr: b.lr, scoreInit: b.scoreInit }),
+        build: (x) => ({
+          kind: 'learn-mask',
+          frozen: supermaskWeights(b.weights, x),
+          masks: x.masks,
+          iterations: b.iterations,
+          lr: b.lr,
+          scoreInit: b.scoreInit,
+        }),
       },
     ],
   },

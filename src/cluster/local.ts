@@ -170,7 +170,8 @@ export async function startLocalSlurm(opts: { cpus?: number; keep?: boolean } = 
       for (;;) {
         const left = cluster.queue().filter((j) => jobIds.some((id) => j.id === id || j.id.startsWith(`${id}_`)));
         if (left.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`jobs still queued after ${timeoutS} s: ${left.map((j) => `${j.id} ${j.state} (${j.reason})`).join(', ')}\n${cluster.logs()}`);
+        if (Date.now() > deadline)
+          throw new Error(`jobs still queued after ${timeoutS} s: ${left.map((j) => `${j.id} ${j.state} (${j.reason})`).join(', ')}\n${cluster.logs()}`);
         await sleep(500);
       }
     },

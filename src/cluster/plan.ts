@@ -77,7 +77,8 @@ export function writePlan(loaded: LoadedSpec, o: PlanOptions): PlanFile {
   int(o.maxParallel, 'max-parallel', 1);
   int(o.cpusPerTask, 'cpus-per-task', 1);
   int(o.gpusPerTask, 'gpus-per-task', 1);
-  if (o.time !== undefined && !/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/.test(o.time)) throw new UserError(`--time "${o.time}" is not HH:MM:SS (or D-HH:MM:SS), e.g. --time 04:00:00`);
+  if (o.time !== undefined && !/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/.test(o.time))
+    throw new UserError(`--time "${o.time}" is not HH:MM:SS (or D-HH:MM:SS), e.g. --time 04:00:00`);
   if (o.partition !== undefined && !/^[\w.,-]+$/.test(o.partition)) throw new UserError(`--partition "${o.partition}" is not a partition name`);
   const dir = resolve(o.out);
   const planFile = join(dir, 'plan.json');
@@ -99,7 +100,13 @@ export function writePlan(loaded: LoadedSpec, o: PlanOptions): PlanFile {
     chainsPerTask: o.chainsPerTask ?? 1,
     command: o.lth ?? defaultLthCommand(),
     emit: o.emit ?? 'slurm',
-    slurm: { maxParallel: o.maxParallel ?? null, partition: o.partition ?? null, time: o.time ?? null, cpusPerTask: o.cpusPerTask ?? 1, gpusPerTask: o.gpusPerTask ?? null },
+    slurm: {
+      maxParallel: o.maxParallel ?? null,
+      partition: o.partition ?? null,
+      time: o.time ?? null,
+      cpusPerTask: o.cpusPerTask ?? 1,
+      gpusPerTask: o.gpusPerTask ?? null,
+    },
     tasks,
   };
   for (const d of ['shards', 'weights', 'logs']) mkdirSync(join(dir, d), { recursive: true });
@@ -107,7 +114,8 @@ export function writePlan(loaded: LoadedSpec, o: PlanOptions): PlanFile {
     for (const phase of ['dense', 'chains'] as const) writeAtomic(join(dir, `${phase}.sbatch`), sbatchScript(plan, dir, phase), 0o755);
     writeAtomic(join(dir, 'submit.sh'), submitScript(plan), 0o755);
   } else {
-    for (const phase of ['dense', 'chains'] as const) writeAtomic(join(dir, `${phase}.job.json`), JSON.stringify(k8sJob(plan, dir, phase, o.image), null, 2) + '\n');
+    for (const phase of ['dense', 'chains'] as const)
+      writeAtomic(join(dir, `${phase}.job.json`), JSON.stringify(k8sJob(plan, dir, phase, o.image), null, 2) + '\n');
     writeAtomic(join(dir, 'submit.sh'), k8sSubmitScript(plan), 0o755);
   }
   // plan.json last: a folder with plan.json is a complete plan
@@ -123,12 +131,18 @@ export function readPlan(dir: string): PlanFile & { loaded: LoadedSpec } {
     plan = JSON.parse(readFileSync(file, 'utf8')) as PlanFile;
   } catch (e) {
     throw new UserError(
-      existsSync(file) ? `${file} is not valid JSON (${(e as Error).message}): write the plan again with lth plan` : `no plan at ${file}: write one with lth plan SPEC --out ${dir}`,
+      existsSync(file)
+        ? `${file} is not valid JSON (${(e as Error).message}): write the plan again with lth plan`
+        : `no plan at ${file}: write one with lth plan SPEC --out ${dir}`,
     );
   }
-  if (plan.format !== 1 || !plan.tasks?.dense || !plan.tasks?.chains) throw new UserError(`${file} is not an lth plan (format ${String(plan.format)}): write the plan again with lth plan`);
+  if (plan.format !== 1 || !plan.tasks?.dense || !plan.tasks?.chains)
+    throw new UserError(`${file} is not an lth plan (format ${String(plan.format)}): write the plan again with lth plan`);
   const loaded = validateSpec(plan.spec, file);
-  if (loaded.hash !== plan.specHash) throw new UserError(`${file}: the spec was edited after planning (hash ${loaded.hash.slice(0, 12)} ≠ ${plan.specHash.slice(0, 12)}): write the plan again with lth plan`);
+  if (loaded.hash !== plan.specHash)
+    throw new UserError(
+      `${file}: the spec was edited after planning (hash ${loaded.hash.slice(0, 12)} ≠ ${plan.specHash.slice(0, 12)}): write the plan again with lth plan`,
+    );
   return { ...plan, loaded };
 }
 

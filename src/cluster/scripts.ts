@@ -90,11 +90,24 @@ export function submitScript(plan: PlanFile): string {
 export function k8sJob(plan: PlanFile, dir: string, phase: Phase, image = 'REPLACE-WITH-AN-IMAGE-WITH-NODE-AND-LTH'): Record<string, unknown> {
   const n = plan.tasks[phase].length;
   const s = plan.slurm;
-  const name = `lth-${plan.experiment}-${phase}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 52);
+  const name = `lth-${plan.experiment}-${phase}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 52);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, labels: { app: 'lth', experiment: plan.experiment.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63), phase } },
+    metadata: {
+      name,
+      labels: {
+        app: 'lth',
+        experiment: plan.experiment
+          .toLowerCase()
+          .replace(/[^a-z0-9.-]/g, '-')
+          .slice(0, 63),
+        phase,
+      },
+    },
     spec: {
       completionMode: 'Indexed',
       completions: n,

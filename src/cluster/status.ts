@@ -78,8 +78,14 @@ export function planStatus(dir: string): PlanStatus {
   const dense = notDone('dense');
   const chains = notDone('chains');
   if (plan.emit === 'slurm') {
-    if (dense.length) resubmit.push(`${chains.length ? 'dense=$(' : ''}sbatch ${chains.length ? '--parsable ' : ''}--array=${arrayRanges(dense)}${throttle} ${join(abs, 'dense.sbatch')}${chains.length ? ')' : ''}`);
-    if (chains.length) resubmit.push(`sbatch ${dense.length ? '--dependency=afterok:${dense%%;*} ' : ''}--array=${arrayRanges(chains)}${throttle} ${join(abs, 'chains.sbatch')}`);
+    if (dense.length)
+      resubmit.push(
+        `${chains.length ? 'dense=$(' : ''}sbatch ${chains.length ? '--parsable ' : ''}--array=${arrayRanges(dense)}${throttle} ${join(abs, 'dense.sbatch')}${chains.length ? ')' : ''}`,
+      );
+    if (chains.length)
+      resubmit.push(
+        `sbatch ${dense.length ? '--dependency=afterok:${dense%%;*} ' : ''}--array=${arrayRanges(chains)}${throttle} ${join(abs, 'chains.sbatch')}`,
+      );
   }
   return { dir: abs, experiment: plan.experiment, tasks, resubmit };
 }

@@ -22,9 +22,13 @@ export function resolveTask(arg: string, env: NodeJS.ProcessEnv = process.env): 
   };
   if (arg === 'auto') {
     const name = INDEX_ENVS.find((k) => env[k] !== undefined && env[k] !== '');
-    if (!name) throw new UserError(`--task auto: none of ${INDEX_ENVS.join(', ')} is set: run it from the generated batch scripts, or give --task dense:I or chains:I`);
+    if (!name)
+      throw new UserError(`--task auto: none of ${INDEX_ENVS.join(', ')} is set: run it from the generated batch scripts, or give --task dense:I or chains:I`);
     const phase = env[PHASE_ENV];
-    if (!phase || !(PHASES as readonly string[]).includes(phase)) throw new UserError(`--task auto: ${PHASE_ENV} is "${phase ?? ''}", not dense or chains: run it from the generated batch scripts, or give --task dense:I or chains:I`);
+    if (!phase || !(PHASES as readonly string[]).includes(phase))
+      throw new UserError(
+        `--task auto: ${PHASE_ENV} is "${phase ?? ''}", not dense or chains: run it from the generated batch scripts, or give --task dense:I or chains:I`,
+      );
     return { phase: phase as Phase, index: parseIndex(env[name]!, name) };
   }
   const m = /^(dense|chains):(\d+)$/.exec(arg);
@@ -94,12 +98,18 @@ export async function runTask(
   });
   let interrupted = false;
   try {
-    emit({ type: 'log', message: `${spec.name}: task ${phase}:${index} (${task.jobs.length} job${task.jobs.length === 1 ? '' : 's'}) on ${ctx.backend} → ${shard}` });
+    emit({
+      type: 'log',
+      message: `${spec.name}: task ${phase}:${index} (${task.jobs.length} job${task.jobs.length === 1 ? '' : 's'}) on ${ctx.backend} → ${shard}`,
+    });
     // A twin chain copies its source's levels only from this shard: a source in another task is
     // not here, so such a twin trains its own levels (the same numbers, computed again).
     const here = (c: string, t: number) => task.jobs.some((j) => j.kind === 'chain' && j.chain === c && j.trial === t);
     for (const job of task.jobs) {
-      const local = job.kind === 'chain' ? { ...ctx, chains: ctx.chains.map((c) => (c.name === job.chain && c.twinOf !== null && !here(c.twinOf, job.trial) ? { ...c, twinOf: null } : c)) } : ctx;
+      const local =
+        job.kind === 'chain'
+          ? { ...ctx, chains: ctx.chains.map((c) => (c.name === job.chain && c.twinOf !== null && !here(c.twinOf, job.trial) ? { ...c, twinOf: null } : c)) }
+          : ctx;
       await runJob(local, job);
     }
   } catch (e) {

@@ -56,7 +56,7 @@ export function tasksOf(spec: Spec, chainsPerTask = 1): TaskList {
 export function arrayRanges(indices: readonly number[]): string {
   const s = [...new Set(indices)].sort((a, b) => a - b);
   const out: string[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     let j = i;
     while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
     out.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`);

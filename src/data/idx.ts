@@ -42,7 +42,8 @@ function split(images: IdxInput, labels: IdxInput, numClasses: number): RawSplit
   const lb = parseIdx(labels.bytes, labels.what);
   if (im.dims.length !== 3) throw new UserError(`corrupt IDX file ${images.what}: expected 3 dimensions (n, rows, cols), found ${im.dims.length}`);
   if (lb.dims.length !== 1) throw new UserError(`corrupt IDX file ${labels.what}: expected 1 dimension, found ${lb.dims.length}`);
-  if (im.dims[0] !== lb.dims[0]) throw new UserError(`IDX files disagree: ${images.what} has ${im.dims[0]} images, ${labels.what} ${lb.dims[0]} labels; use files of the same release`);
+  if (im.dims[0] !== lb.dims[0])
+    throw new UserError(`IDX files disagree: ${images.what} has ${im.dims[0]} images, ${labels.what} ${lb.dims[0]} labels; use files of the same release`);
   for (let i = 0; i < lb.data.length; i++) {
     if (lb.data[i] >= numClasses) throw new UserError(`corrupt IDX file ${labels.what}: label ${lb.data[i]} at ${i} is not below ${numClasses}`);
   }
@@ -54,7 +55,8 @@ export function idxDataset(name: string, files: Record<IdxRole, IdxInput>, sourc
   const train = split(files['train-images'], files['train-labels'], 10);
   const test = split(files['t10k-images'], files['t10k-labels'], 10);
   const [, h, w] = train.dims;
-  if (test.dims[1] !== h || test.dims[2] !== w) throw new UserError(`IDX files disagree: train images are ${h}×${w}, test images ${test.dims[1]}×${test.dims[2]}`);
+  if (test.dims[1] !== h || test.dims[2] !== w)
+    throw new UserError(`IDX files disagree: train images are ${h}×${w}, test images ${test.dims[1]}×${test.dims[2]}`);
   return {
     name,
     inputShape: [h, w, 1],

@@ -11,17 +11,65 @@ import type { DataSource, FileTable } from './types.js';
  * - CIFAR-10 members: md5 of the extracted .bin files, 30 730 000 bytes each (10 000 × 3073).
  */
 const MNIST_FILES = [
-  { name: 'train-images-idx3-ubyte.gz', size: 9912422, md5: 'f68b3c2dcbeaaa9fbdd348bbdeb94873', sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609', raw: { size: 47040016, sha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db' } },
-  { name: 'train-labels-idx1-ubyte.gz', size: 28881, md5: 'd53e105ee54ea40749a09fcbcd1e9432', sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c', raw: { size: 60008, sha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5' } },
-  { name: 't10k-images-idx3-ubyte.gz', size: 1648877, md5: '9fb629c4189551a2d022fa330f9573f3', sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6', raw: { size: 7840016, sha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7' } },
-  { name: 't10k-labels-idx1-ubyte.gz', size: 4542, md5: 'ec29112dd5afa0611ce80d1b7f02629c', sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6', raw: { size: 10008, sha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2' } },
+  {
+    name: 'train-images-idx3-ubyte.gz',
+    size: 9912422,
+    md5: 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
+    sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
+    raw: { size: 47040016, sha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db' },
+  },
+  {
+    name: 'train-labels-idx1-ubyte.gz',
+    size: 28881,
+    md5: 'd53e105ee54ea40749a09fcbcd1e9432',
+    sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c',
+    raw: { size: 60008, sha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5' },
+  },
+  {
+    name: 't10k-images-idx3-ubyte.gz',
+    size: 1648877,
+    md5: '9fb629c4189551a2d022fa330f9573f3',
+    sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6',
+    raw: { size: 7840016, sha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7' },
+  },
+  {
+    name: 't10k-labels-idx1-ubyte.gz',
+    size: 4542,
+    md5: 'ec29112dd5afa0611ce80d1b7f02629c',
+    sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6',
+    raw: { size: 10008, sha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2' },
+  },
 ];
 
 const FASHION_FILES = [
-  { name: 'train-images-idx3-ubyte.gz', size: 26421880, md5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d', sha256: '3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84', raw: { size: 47040016, sha256: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888' } },
-  { name: 'train-labels-idx1-ubyte.gz', size: 29515, md5: '25c81989df183df01b3e8a0aad5dffbe', sha256: 'a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845', raw: { size: 60008, sha256: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9' } },
-  { name: 't10k-images-idx3-ubyte.gz', size: 4422102, md5: 'bef4ecab320f06d8554ea6380940ec79', sha256: '346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073', raw: { size: 7840016, sha256: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b' } },
-  { name: 't10k-labels-idx1-ubyte.gz', size: 5148, md5: 'bb300cfdad3c16e7a12a480ee83cd310', sha256: '67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5', raw: { size: 10008, sha256: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34' } },
+  {
+    name: 'train-images-idx3-ubyte.gz',
+    size: 26421880,
+    md5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
+    sha256: '3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84',
+    raw: { size: 47040016, sha256: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888' },
+  },
+  {
+    name: 'train-labels-idx1-ubyte.gz',
+    size: 29515,
+    md5: '25c81989df183df01b3e8a0aad5dffbe',
+    sha256: 'a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845',
+    raw: { size: 60008, sha256: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9' },
+  },
+  {
+    name: 't10k-images-idx3-ubyte.gz',
+    size: 4422102,
+    md5: 'bef4ecab320f06d8554ea6380940ec79',
+    sha256: '346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073',
+    raw: { size: 7840016, sha256: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b' },
+  },
+  {
+    name: 't10k-labels-idx1-ubyte.gz',
+    size: 5148,
+    md5: 'bb300cfdad3c16e7a12a480ee83cd310',
+    sha256: '67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5',
+    raw: { size: 10008, sha256: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34' },
+  },
 ];
 
 const CIFAR_BATCH = 30730000;
@@ -130,7 +178,10 @@ export function sourceFor(name: FileDataset, override?: Partial<FileTable>): Dat
 }
 
 /** The usual per-channel statistics of each file-backed data set (see DATASETS). */
-export const NORMALIZATION = Object.fromEntries(fileEntries.map(([n, d]) => [n, d.normalization])) as Record<FileDataset, { readonly mean: readonly number[]; readonly std: readonly number[] }>;
+export const NORMALIZATION = Object.fromEntries(fileEntries.map(([n, d]) => [n, d.normalization])) as Record<
+  FileDataset,
+  { readonly mean: readonly number[]; readonly std: readonly number[] }
+>;
 
 /**
  * The per-example shape a data spec yields, known before any file is read (for checking the

@@ -62,13 +62,23 @@ export function prepareSplits(raw: RawDataset, spec: DataSpec, stats: Stats | nu
  */
 export function checkSplits(d: { name: string; trainN: number; testN: number; channels: number }, spec: DataSpec): void {
   const v = spec.validation;
-  if (v >= d.trainN) throw new SpecError('data.validation', `data.validation = ${v} leaves no training examples: ${d.name} has ${d.trainN}; set data.validation below ${d.trainN}`);
+  if (v >= d.trainN)
+    throw new SpecError(
+      'data.validation',
+      `data.validation = ${v} leaves no training examples: ${d.name} has ${d.trainN}; set data.validation below ${d.trainN}`,
+    );
   const rest = d.trainN - v;
   if (spec.trainSubset !== null && spec.trainSubset > rest) {
-    throw new SpecError('data.trainSubset', `data.trainSubset = ${spec.trainSubset} exceeds the ${rest} training examples of ${d.name} left after the validation split; lower it or set it to null`);
+    throw new SpecError(
+      'data.trainSubset',
+      `data.trainSubset = ${spec.trainSubset} exceeds the ${rest} training examples of ${d.name} left after the validation split; lower it or set it to null`,
+    );
   }
   if (spec.testSubset !== null && spec.testSubset > d.testN) {
-    throw new SpecError('data.testSubset', `data.testSubset = ${spec.testSubset} exceeds the ${d.testN} test examples of ${d.name}; lower it or set it to null`);
+    throw new SpecError(
+      'data.testSubset',
+      `data.testSubset = ${spec.testSubset} exceeds the ${d.testN} test examples of ${d.name}; lower it or set it to null`,
+    );
   }
   const n = spec.normalize;
   const c = d.channels;

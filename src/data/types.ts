@@ -73,4 +73,3 @@ export interface DataSource {
 export type { FileDataset } from './registry.js';
 import type { FileDataset } from './registry.js';
 export type FileTable = Record<FileDataset, DataSource>;
-

@@ -30,8 +30,22 @@ interface WasmHeapBackend {
 
 /** The C functions (src/kernels/*.c); pointers are byte offsets into the tfjs heap. */
 interface Exports {
-  masked_adam(w: number, g: number, mask: number, m: number, v: number, fixed: number, out: number, n: number,
-    b1: number, c1: number, b2: number, c2: number, a: number, eps: number): void;
+  masked_adam(
+    w: number,
+    g: number,
+    mask: number,
+    m: number,
+    v: number,
+    fixed: number,
+    out: number,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    a: number,
+    eps: number,
+  ): void;
   transpose3(inp: number, out: number, e0: number, e1: number, e2: number, s0: number, s1: number, s2: number): void;
   maxpool2_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
   column_sums(m: number, acc: number, out: number, rows: number, cols: number): void;
@@ -75,8 +89,22 @@ function maskedAdamWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { beta1, beta2, a, epsilon } = attrs as unknown as MaskedAdamAttrs;
   const out = k.be.makeOutput(w.shape, 'float32');
   // 1 − β is rounded to float32 from the float64 difference, as tf.mul(g, 1 − β) rounds its scalar.
-  k.fns.masked_adam(k.ptr(w), k.ptr(g), k.ptr(mask), k.ptr(m), k.ptr(v), k.ptr(fixed), k.ptr(out), size(w.shape),
-    beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
+  k.fns.masked_adam(
+    k.ptr(w),
+    k.ptr(g),
+    k.ptr(mask),
+    k.ptr(m),
+    k.ptr(v),
+    k.ptr(fixed),
+    k.ptr(out),
+    size(w.shape),
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    a,
+    epsilon,
+  );
   return out;
 }
 
@@ -94,7 +122,10 @@ export function mergeAxes(shape: readonly number[], perm: readonly number[]): { 
   }
   const groupOf = (ax: number) => groups.findIndex((g) => g[0] === ax);
   // merged input shape: groups in input order
-  const inputOrder = groups.map((g) => g[0]).sort((a, b) => a - b).map(groupOf);
+  const inputOrder = groups
+    .map((g) => g[0])
+    .sort((a, b) => a - b)
+    .map(groupOf);
   const ext = groups.map((g) => g.reduce((p, ax) => p * shape[ax], 1));
   const stride = new Array<number>(groups.length);
   let s = 1;
@@ -114,7 +145,10 @@ function transposeWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const k = bind(backend);
   const { x } = inputs as Record<string, tf.TensorInfo>;
   const perm = (attrs as { perm: number[] }).perm;
-  const out = k.be.makeOutput(perm.map((p) => x.shape[p]), 'float32');
+  const out = k.be.makeOutput(
+    perm.map((p) => x.shape[p]),
+    'float32',
+  );
   const m = mergeAxes(x.shape, perm)!;
   k.fns.transpose3(k.ptr(x), k.ptr(out), m.extents[0], m.extents[1], m.extents[2], m.strides[0], m.strides[1], m.strides[2]);
   return out;

@@ -47,7 +47,8 @@ const DEFS = {
   // Authors' code (train_lottery.py, freeze_init_zero_mask): zero where |w_i| > |w_f|, θ0 otherwise.
   // The decision is made once, when the weight is pruned; later levels keep the value it got.
   'freeze-init-or-zero': {
-    describe: 'a newly pruned weight is frozen at θ0 if it moved away from zero in the training that pruned it (|w_f| ≥ |w_i|), else 0 (Zhou et al.: better than either)',
+    describe:
+      'a newly pruned weight is frozen at θ0 if it moved away from zero in the training that pruned it (|w_f| ≥ |w_i|), else 0 (Zhou et al.: better than either)',
     frozen: (x) =>
       perPruned(x, (n, i) => {
         if (!x.prevMasks[n][i]) return x.prevFinal[n][i];

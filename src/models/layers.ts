@@ -73,12 +73,16 @@ export function plan(model: string, layers: readonly Layer[], inputShape: readon
     const min = 2 ** pools;
     const sizes = `images of at least ${min}×${min} (${pools} 2×2 max-pool${pools === 1 ? '' : 's'})`;
     if (inputShape.length !== 3 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
-      throw new UserError(`model ${model} needs image input [h, w, c], ${sizes}; this data set has shape [${inputShape.join(', ')}]: use an image data set or an MLP such as lenet-300-100`);
+      throw new UserError(
+        `model ${model} needs image input [h, w, c], ${sizes}; this data set has shape [${inputShape.join(', ')}]: use an image data set or an MLP such as lenet-300-100`,
+      );
     }
     let [h, w, c] = inputShape;
     image = [h, w, c];
     if (h < min || w < min) {
-      throw new UserError(`model ${model} needs ${sizes}; this data set's images are ${h}×${w}, which its pools reduce to nothing: use larger images or a model with fewer pools`);
+      throw new UserError(
+        `model ${model} needs ${sizes}; this data set's images are ${h}×${w}, which its pools reduce to nothing: use larger images or a model with fewer pools`,
+      );
     }
     let k = 0;
     for (const l of imagePart) {

@@ -77,8 +77,7 @@ function lazyGradOp<T extends tf.Tensor>(
     save([...(args.slice(0, -1) as tf.Tensor[]), ...extra]);
     return {
       value,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        backward(dy as T, saved).map((g) => g()),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => backward(dy as T, saved).map((g) => g()),
     };
   });
   return f(...inputs) as T;
@@ -147,7 +146,11 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D): tf.Tenso
  *  there is a naive loop: ~150 ms of a 1.5 s Conv-2 step); elsewhere tf.maxPool's own. */
 export function maxPool(x: tf.Tensor4D): tf.Tensor4D {
   if (!kernels.hasMaxPool2Grad()) return tf.maxPool(x, 2, 2, 'valid');
-  return lazyGradOp<tf.Tensor4D>([x], () => tf.maxPool(x, 2, 2, 'valid'), (dy, [sx]) => [() => kernels.maxPool2Grad(sx as tf.Tensor4D, dy)]);
+  return lazyGradOp<tf.Tensor4D>(
+    [x],
+    () => tf.maxPool(x, 2, 2, 'valid'),
+    (dy, [sx]) => [() => kernels.maxPool2Grad(sx as tf.Tensor4D, dy)],
+  );
 }
 
 /**

@@ -52,7 +52,8 @@ export function checkInput(name: string, inputShape: readonly number[], numClass
 }
 
 /** The models `lth bench` times by default (`quick`: with --quick). */
-export const benchModels = (quick = false): ModelName[] => MODEL_NAMES.filter((n) => {
-  const b = (MODELS[n] as ModelDef).bench;
-  return quick ? b === 'quick' : b !== undefined;
-});
+export const benchModels = (quick = false): ModelName[] =>
+  MODEL_NAMES.filter((n) => {
+    const b = (MODELS[n] as ModelDef).bench;
+    return quick ? b === 'quick' : b !== undefined;
+  });

@@ -27,7 +27,8 @@ export function pendingBranches(ctx: Context, chain: Chain, trial: number): Pend
   const have = new Set(ctx.store.storedBranchRows(ctx.experimentId, chain.name, trial).map((r) => `${r.level}/${r.branch}/${r.replicate}`));
   const out: PendingBranch[] = [];
   for (const level of stored)
-    for (const task of chain.branches) if (branchApplies(ctx.spec, task, level) && !have.has(`${level}/${task.label}/${task.replicate}`)) out.push({ task, level });
+    for (const task of chain.branches)
+      if (branchApplies(ctx.spec, task, level) && !have.has(`${level}/${task.label}/${task.replicate}`)) out.push({ task, level });
   return out;
 }
 
@@ -60,7 +61,17 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
     }
     case 'evaluate': {
       const p = await evaluateWeights(ctx.model, work.weights, ctx.data);
-      return record(ctx, job, row, work.masks, { curve: [p], earlyStop: p, final: p, iterations: 0 }, started, {}, { compute: plus(maskCost(ctx, chain, trial, level), 0, 0) }, work.weights);
+      return record(
+        ctx,
+        job,
+        row,
+        work.masks,
+        { curve: [p], earlyStop: p, final: p, iterations: 0 },
+        started,
+        {},
+        { compute: plus(maskCost(ctx, chain, trial, level), 0, 0) },
+        work.weights,
+      );
     }
     case 'learn-mask': {
       const steps = work.iterations ? stepToIterations(work.iterations, ctx.plan.itersPerEpoch) : ctx.plan.iterations;

@@ -45,7 +45,17 @@ export async function runDense(ctx: Context, trial: number): Promise<void> {
   };
   for (const k of ks) artifacts[keys.thetaK(trial, k)] = res.snapshots.get(k)!;
   const n = res.iterations;
-  await record(ctx, job, { strategy: '', trial, level: 0 }, masks, res, started, artifacts, { compute: { totalIterations: n, totalMultiplyAdds: n * denseStepMultiplyAdds(ctx.model, ctx.plan.spec.batchSize) } }, res.weights);
+  await record(
+    ctx,
+    job,
+    { strategy: '', trial, level: 0 },
+    masks,
+    res,
+    started,
+    artifacts,
+    { compute: { totalIterations: n, totalMultiplyAdds: n * denseStepMultiplyAdds(ctx.model, ctx.plan.spec.batchSize) } },
+    res.weights,
+  );
 }
 
 /** Levels a chain still has to train (empty when done). Needs level 0 of its trial to be stored. */
@@ -95,7 +105,9 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.dense(trial) : keys.chainLevel(trial, chain.name, level - 1));
     const p = ctx.spec.pruning;
     const dataDriven = p.granularity !== 'weight' && UNIT_CRITERIA[chain.unitCriterion].needsData;
-    const unitStats = dataDriven ? await unitStatistics(ctx.model, prev.weights, ctx.data.train, sampleIndices(ctx.data.train.n, p.sample.size, p.sample.seed)) : undefined;
+    const unitStats = dataDriven
+      ? await unitStatistics(ctx.model, prev.weights, ctx.data.train, sampleIndices(ctx.data.train.n, p.sample.size, p.sample.seed))
+      : undefined;
     const masks = prune({
       model: ctx.model,
       masks: prev.masks,
@@ -123,21 +135,35 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     const frozen = MASK0[chain.mask0].frozen({ model: ctx.model, theta0, prevFinal: prev.weights, prevMasks: prev.masks, masks }) ?? undefined;
     const res = await trainLevel(ctx, job, level, { init, masks, frozen, schedule: chain.strategy.schedule(ctx.plan), trial });
     const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, masks, res.iterations));
-    await record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks) }, { compute }, res.weights);
+    await record(
+      ctx,
+      job,
+      { strategy: chain.name, trial, level },
+      masks,
+      res,
+      started,
+      { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks) },
+      { compute },
+      res.weights,
+    );
   }
 }
 
 /** Stores level `level` of twin `chain` as a copy of the source's (false: not stored there yet). */
 function copyTwinLevel(ctx: Context, chain: Chain, source: string, trial: number, level: number): boolean {
   if (!ctx.store.doneLevels(ctx.experimentId, source, trial).includes(level)) return false;
-  ctx.store.copyLevel(ctx.experimentId, { strategy: source, trial, level }, chain.name, [{ from: keys.level(trial, source, level), to: keys.level(trial, chain.name, level) }]);
+  ctx.store.copyLevel(ctx.experimentId, { strategy: source, trial, level }, chain.name, [
+    { from: keys.level(trial, source, level), to: keys.level(trial, chain.name, level) },
+  ]);
   ctx.emit({ type: 'level-copied', job: `${chain.name} t${trial}`, level, from: source });
   return true;
 }
 
 /** θ0 ⊙ m, biases from θ0. */
 const maskedTheta0 = (ctx: Context, theta0: Weights, masks: Masks): Weights =>
-  Object.fromEntries(ctx.model.params.map((p) => [p.name, masks[p.name] ? theta0[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : Float32Array.from(theta0[p.name])]));
+  Object.fromEntries(
+    ctx.model.params.map((p) => [p.name, masks[p.name] ? theta0[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : Float32Array.from(theta0[p.name])]),
+  );
 
 /**
  * Level L of a chain that prunes during training (docs/PAPERS.md#when-to-prune): θ0 trained
@@ -164,7 +190,14 @@ async function runDuringLevel(ctx: Context, chain: Chain, trial: number, level: 
     let detection: number;
     try {
       // The dense replay of level 0 (same θ0, same batches) until the ticket is found.
-      const res = await trainLevel(ctx, `${job} search`, level, { init: theta0, masks: dense, schedule: replay, trial, stepCallbacks: [search], orderLevel: 0 });
+      const res = await trainLevel(ctx, `${job} search`, level, {
+        init: theta0,
+        masks: dense,
+        schedule: replay,
+        trial,
+        stepCallbacks: [search],
+        orderLevel: 0,
+      });
       // Never detected: the mask of the fully trained dense network.
       detection = res.iterations;
       masks = Object.fromEntries(Object.entries(dense).map(([k, v]) => [k, Uint8Array.from(v)]));
@@ -176,7 +209,11 @@ async function runDuringLevel(ctx: Context, chain: Chain, trial: number, level: 
     }
     const res = await trainLevel(ctx, job, level, { init: maskedTheta0(ctx, theta0, masks), masks, schedule: replay, trial });
     const searchMacs = detection * denseStepMultiplyAdds(ctx.model, batch);
-    const compute = { totalIterations: detection + res.iterations, totalMultiplyAdds: searchMacs + fixedMaskMacs(ctx, masks, res.iterations), detectionIteration: detection };
+    const compute = {
+      totalIterations: detection + res.iterations,
+      totalMultiplyAdds: searchMacs + fixedMaskMacs(ctx, masks, res.iterations),
+      detectionIteration: detection,
+    };
     file[keys.level(trial, chain.name, level)] = packLevel(res.weights, masks);
     await record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, file, { compute, distances: search.distances }, res.weights);
     return;
@@ -195,7 +232,24 @@ async function runDuringLevel(ctx: Context, chain: Chain, trial: number, level: 
   const res = await trainLevel(ctx, job, level, { init: maskedTheta0(ctx, theta0, start), masks: start, schedule: replay, trial, stepCallbacks: [schedule] });
   const masks = schedule.masks();
   const updates = new Set(schedule.churn.map((c) => c.step)).size;
-  const macs = scheduleMultiplyAdds(ctx.model, batch, { from: 0, to: res.iterations }, keptCounts(start), schedule.churn, d.kind === 'dynamic' && d.regrow === 'gradient' ? updates : 0);
+  const macs = scheduleMultiplyAdds(
+    ctx.model,
+    batch,
+    { from: 0, to: res.iterations },
+    keptCounts(start),
+    schedule.churn,
+    d.kind === 'dynamic' && d.regrow === 'gradient' ? updates : 0,
+  );
   file[keys.level(trial, chain.name, level)] = packLevel(res.weights, masks);
-  await record(ctx, job, { strategy: chain.name, trial, level }, masks, res, started, file, { compute: { totalIterations: res.iterations, totalMultiplyAdds: macs }, churn: schedule.churn }, res.weights);
+  await record(
+    ctx,
+    job,
+    { strategy: chain.name, trial, level },
+    masks,
+    res,
+    started,
+    file,
+    { compute: { totalIterations: res.iterations, totalMultiplyAdds: macs }, churn: schedule.churn },
+    res.weights,
+  );
 }

@@ -28,5 +28,5 @@ export function maskCost(ctx: Context, chain: Chain, trial: number, level: numbe
 }
 
 /** Multiply-adds of `iterations` training steps with fixed `masks`. */
-export const fixedMaskMacs = (ctx: Context, masks: Masks, iterations: number): number => iterations * stepMultiplyAdds(ctx.model, ctx.plan.spec.batchSize, keptCounts(masks));
-
+export const fixedMaskMacs = (ctx: Context, masks: Masks, iterations: number): number =>
+  iterations * stepMultiplyAdds(ctx.model, ctx.plan.spec.batchSize, keptCounts(masks));

@@ -13,7 +13,16 @@ export type ProgressEvent =
   | { type: 'plan'; experiment: string; backend: string; totalLevels: number; doneLevels: number }
   | { type: 'level-start'; job: string; level: number; steps: number }
   | { type: 'step'; job: string; done: number; total: number }
-  | { type: 'level-done'; job: string; level: number; percentRemaining: number; earlyStopIteration: number; earlyStopTestAccuracy: number; finalTestAccuracy: number; seconds: number }
+  | {
+      type: 'level-done';
+      job: string;
+      level: number;
+      percentRemaining: number;
+      earlyStopIteration: number;
+      earlyStopTestAccuracy: number;
+      finalTestAccuracy: number;
+      seconds: number;
+    }
   /** a twin chain's level stored as a copy of the level of the chain it duplicates (nothing trained) */
   | { type: 'level-copied'; job: string; level: number; from: string }
   | { type: 'log'; message: string };

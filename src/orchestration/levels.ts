@@ -16,7 +16,16 @@ export async function trainLevel(
   ctx: Context,
   job: string,
   level: number,
-  args: { init: Weights; masks: Masks; frozen?: Weights; schedule: LevelSchedule; trial: number; snapshotAt?: number[]; stepCallbacks?: StepCallback[]; orderLevel?: number },
+  args: {
+    init: Weights;
+    masks: Masks;
+    frozen?: Weights;
+    schedule: LevelSchedule;
+    trial: number;
+    snapshotAt?: number[];
+    stepCallbacks?: StepCallback[];
+    orderLevel?: number;
+  },
 ): Promise<TrainResult> {
   const steps = args.schedule.kind === 'replay' ? ctx.plan.iterations - args.schedule.from : args.schedule.steps;
   ctx.emit({ type: 'level-start', job, level, steps });

@@ -79,7 +79,8 @@ export function branchTasksByChain(spec: Spec): Map<string, BranchTask[]> {
 export const branchApplies = (spec: Spec, task: Pick<BranchTask, 'levels'>, level: number): boolean =>
   task.levels === 'all' ? level >= 1 && level <= spec.pruning.levels : task.levels.includes(level);
 
-const rowKey = (r: { strategy: string; branch: string; replicate: number; trial: number; level: number }) => `${r.strategy}\u0000${r.branch}\u0000${r.replicate}\u0000${r.trial}\u0000${r.level}`;
+const rowKey = (r: { strategy: string; branch: string; replicate: number; trial: number; level: number }) =>
+  `${r.strategy}\u0000${r.branch}\u0000${r.replicate}\u0000${r.trial}\u0000${r.level}`;
 
 /** Whether a stored chain level's final test accuracy is more than `maxDrop` points (percent) below its trial's dense level's. */
 function accuracyDropped(maxDrop: number | null, dense: PlannedRow, level: StoredRow | undefined, have: Map<string, StoredRow>): boolean {

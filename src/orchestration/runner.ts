@@ -192,7 +192,14 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
   const retryAt = new Map<Job, number>();
   const runnable = () => pending.findIndex((j) => (j.kind === 'dense' || denseReady.has(j.trial)) && (retryAt.get(j) ?? 0) <= Date.now());
   const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));
-  const config = JSON.stringify({ spec: JSON.parse(loaded.json), source: 'worker', db: ctx.store.path, store: opts.store, backend: ctx.backend, data: opts.data ?? {} });
+  const config = JSON.stringify({
+    spec: JSON.parse(loaded.json),
+    source: 'worker',
+    db: ctx.store.path,
+    store: opts.store,
+    backend: ctx.backend,
+    data: opts.data ?? {},
+  });
   const children: ChildProcess[] = [];
   let failure: Error | null = null;
   let stopping = false;

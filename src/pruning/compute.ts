@@ -29,7 +29,8 @@ export function macsPerWeight(model: Model): Record<string, number> {
 }
 
 /** Kept weights per prunable tensor. */
-export const keptCounts = (masks: Masks): Record<string, number> => Object.fromEntries(Object.entries(masks).map(([k, m]) => [k, m.reduce((a, b) => a + b, 0)]));
+export const keptCounts = (masks: Masks): Record<string, number> =>
+  Object.fromEntries(Object.entries(masks).map(([k, m]) => [k, m.reduce((a, b) => a + b, 0)]));
 
 /** Multiply-adds of one training step of `batch` examples with `kept` weights per tensor. */
 export function stepMultiplyAdds(model: Model, batch: number, kept: Record<string, number>): number {

@@ -42,10 +42,12 @@ const jointRank = (a: Float32Array, b: Float32Array, alive: Uint8Array): Float32
 };
 
 /** The network-level saliency, which the masker is given for the at-init criteria. */
-const given = (name: string) => (x: ScoreInputs): Float32Array => {
-  if (!x.saliency) throw new Error(`criterion ${name} scores the network at θ0: pass prune() a saliency function`);
-  return x.saliency;
-};
+const given =
+  (name: string) =>
+  (x: ScoreInputs): Float32Array => {
+    if (!x.saliency) throw new Error(`criterion ${name} scores the network at θ0: pass prune() a saliency function`);
+    return x.saliency;
+  };
 
 /** A score function carrying its one-line help (what is kept). */
 export type CriterionDef = ScoreFn & { readonly help: string };
@@ -57,10 +59,18 @@ export const CRITERIA = {
   large_init: criterion('keep the largest |w_i|', (x) => map(x, (wi) => Math.abs(wi))),
   small_init: criterion('keep the smallest |w_i|', (x) => map(x, (wi) => -Math.abs(wi))),
   large_init_large_final: criterion('keep weights above a shared percentile in both |w_i| and |w_f|', (x) =>
-    jointRank(map(x, (wi) => Math.abs(wi)), map(x, (_, wf) => Math.abs(wf)), x.alive),
+    jointRank(
+      map(x, (wi) => Math.abs(wi)),
+      map(x, (_, wf) => Math.abs(wf)),
+      x.alive,
+    ),
   ),
   small_init_small_final: criterion('keep weights below a shared percentile in both |w_i| and |w_f|', (x) =>
-    jointRank(map(x, (wi) => -Math.abs(wi)), map(x, (_, wf) => -Math.abs(wf)), x.alive),
+    jointRank(
+      map(x, (wi) => -Math.abs(wi)),
+      map(x, (_, wf) => -Math.abs(wf)),
+      x.alive,
+    ),
   ),
   magnitude_increase: criterion('keep the largest |w_f| − |w_i|', (x) => map(x, (wi, wf) => Math.abs(wf) - Math.abs(wi))),
   movement: criterion('keep the largest |w_f − w_i|', (x) => map(x, (wi, wf) => Math.abs(wf - wi))),

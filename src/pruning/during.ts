@@ -25,7 +25,13 @@ const count = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0);
 
 /** Kept weights of each pool at pruning level `level`: the counts `level` iterative rounds leave. */
 export function levelTargets(pools: readonly PrunePool[], masks: Masks, level: number): number[] {
-  return pools.map((p) => remainingAfter(p.names.reduce((a, n) => a + masks[n].length, 0), p.rate, level));
+  return pools.map((p) =>
+    remainingAfter(
+      p.names.reduce((a, n) => a + masks[n].length, 0),
+      p.rate,
+      level,
+    ),
+  );
 }
 
 /** The steps Zhu & Gupta's schedule updates the mask at: t0, t0 + Δt, … up to `end`, and `end` itself. */
@@ -68,7 +74,15 @@ export interface MaskSchedule extends StepCallback {
  * Gradual magnitude pruning: from `masks` (dense), at each step of gradualSteps the smallest
  * |w| of each pool are removed down to cubicKept(…) weights, reaching `targets` at `end`.
  */
-export function gradualPruning(o: { pools: readonly PrunePool[]; masks: Masks; targets: readonly number[]; start: number; end: number; every: number; rng: Rng }): MaskSchedule {
+export function gradualPruning(o: {
+  pools: readonly PrunePool[];
+  masks: Masks;
+  targets: readonly number[];
+  start: number;
+  end: number;
+  every: number;
+  rng: Rng;
+}): MaskSchedule {
   let masks: Masks = Object.fromEntries(Object.entries(o.masks).map(([k, v]) => [k, Uint8Array.from(v)]));
   const n0 = o.pools.map((p) => p.names.reduce((a, n) => a + count(masks[n]), 0));
   const steps = new Set(gradualSteps(o.start, o.end, o.every));
@@ -198,7 +212,15 @@ export class EarlyBirdFound extends Error {
  * magnitude mask with the pools' `targets` counts and its distance to the previous such mask;
  * throws EarlyBirdFound (the mask and the step) once earlyBirdDetect fires.
  */
-export function earlyBirdSearch(o: { pools: readonly PrunePool[]; dense: Masks; targets: readonly number[]; every: number; epsilon: number; window: number; rng: Rng }): StepCallback & {
+export function earlyBirdSearch(o: {
+  pools: readonly PrunePool[];
+  dense: Masks;
+  targets: readonly number[];
+  every: number;
+  epsilon: number;
+  window: number;
+  rng: Rng;
+}): StepCallback & {
   readonly distances: { iteration: number; distance: number }[];
 } {
   const names = o.pools.flatMap((p) => p.names);
@@ -213,7 +235,15 @@ export function earlyBirdSearch(o: { pools: readonly PrunePool[]; dense: Masks; 
       o.pools.forEach((p, j) => keepTop(m, p.names, absOf(w, p.names), o.targets[j], o.rng));
       if (prev) {
         distances.push({ iteration: s, distance: maskDistance(prev, m, names) });
-        if (earlyBirdDetect(distances.map((d) => d.distance), o.epsilon, o.window) === distances.length - 1) throw new EarlyBirdFound(s, m);
+        if (
+          earlyBirdDetect(
+            distances.map((d) => d.distance),
+            o.epsilon,
+            o.window,
+          ) ===
+          distances.length - 1
+        )
+          throw new EarlyBirdFound(s, m);
       }
       prev = m;
     },

@@ -101,7 +101,8 @@ export interface PruneArgs {
 export const layerOf = (paramName: string): string => paramName.split('/')[0];
 
 /** Whether pruning.exclude names this tensor's layer or its kind (such layers are never pruned). */
-export const isExcluded = (p: { name: string; kind: string }, exclude: readonly string[]): boolean => exclude.includes(layerOf(p.name)) || exclude.includes(p.kind);
+export const isExcluded = (p: { name: string; kind: string }, exclude: readonly string[]): boolean =>
+  exclude.includes(layerOf(p.name)) || exclude.includes(p.kind);
 
 /**
  * One pruning level: score alive weights with the criterion, remove the lowest fraction of what

@@ -129,21 +129,22 @@ export function anatomy(db: Db, experiment: string, opts: AnatomyOptions = {}): 
   const reached = strategies.map((s) => Math.max(...rows.filter((r) => r.strategy === s && r.trial === trial).map((r) => r.level), 0));
   const level = opts.level ?? Math.min(...reached);
   if (!levels.includes(level)) throw new UserError(`experiment "${experiment}" has no level ${level} — levels stored: ${levels.join(', ')}`);
-  const spec = JSON.parse((db.prepare('SELECT spec_json FROM experiments WHERE name = ?').pluck().get(experiment) as string) ?? '{}') as { model?: { name?: string } };
+  const spec = JSON.parse((db.prepare('SELECT spec_json FROM experiments WHERE name = ?').pluck().get(experiment) as string) ?? '{}') as {
+    model?: { name?: string };
+  };
   const model = spec.model?.name ?? 'unknown';
 
-  const profile = (
-    db
-      .prepare(
-        `SELECT l.strategy, l.level, s.layer, avg(100.0 * s.remaining / s.total) AS percent
+  const profile = db
+    .prepare(
+      `SELECT l.strategy, l.level, s.layer, avg(100.0 * s.remaining / s.total) AS percent
            FROM levels l JOIN layer_sparsity s ON s.result_id = l.result_id
           WHERE l.experiment = ? AND l.branch IS NULL
           GROUP BY l.strategy, l.level, s.layer ORDER BY l.strategy, s.layer, l.level`,
-      )
-      .all(experiment) as ProfilePoint[]
-  );
+    )
+    .all(experiment) as ProfilePoint[];
 
-  const masksOf = (s: string, t: number, l: number) => (rows.some((r) => r.strategy === s && r.trial === t && r.level === l) ? chainLevelMasks(db, experiment, s, t, l) : null);
+  const masksOf = (s: string, t: number, l: number) =>
+    rows.some((r) => r.strategy === s && r.trial === t && r.level === l) ? chainLevelMasks(db, experiment, s, t, l) : null;
   const pctOf = (l: number) => {
     const at = rows.filter((r) => r.level === l && r.strategy === strategy);
     return at.length ? at.reduce((a, r) => a + r.pct, 0) / at.length : NaN;
@@ -162,9 +163,24 @@ export function anatomy(db: Db, experiment: string, opts: AnatomyOptions = {}): 
 
   const chainLevels = levels.filter((l) => rows.some((r) => r.strategy === strategy && r.trial === trial && r.level === l));
   const matrices = [
-    matrix('strategies', `trial ${trial}, level ${level}`, strategies, strategies.map((s) => masksOf(s, trial, level))),
-    matrix('trials', `${strategy}, level ${level}`, trials.map((t) => `trial ${t}`), trials.map((t) => masksOf(strategy, t, level))),
-    matrix('levels', `${strategy}, trial ${trial}`, chainLevels.map((l) => `L${l} (${formatPercent(pctOf(l))}%)`), chainLevels.map((l) => masksOf(strategy, trial, l))),
+    matrix(
+      'strategies',
+      `trial ${trial}, level ${level}`,
+      strategies,
+      strategies.map((s) => masksOf(s, trial, level)),
+    ),
+    matrix(
+      'trials',
+      `${strategy}, level ${level}`,
+      trials.map((t) => `trial ${t}`),
+      trials.map((t) => masksOf(strategy, t, level)),
+    ),
+    matrix(
+      'levels',
+      `${strategy}, trial ${trial}`,
+      chainLevels.map((l) => `L${l} (${formatPercent(pctOf(l))}%)`),
+      chainLevels.map((l) => masksOf(strategy, trial, l)),
+    ),
   ];
   return { experiment, model, strategies, trials, levels, strategy, trial, level, profile, pixels, matrices };
 }
@@ -186,7 +202,10 @@ export function profileSpec(a: Anatomy): VlSpec | null {
       height: 180,
       layer: [
         { mark: { type: 'line', strokeWidth: 2 } },
-        { mark: { type: 'point', filled: true }, encoding: { tooltip: [{ field: 'layer' }, { field: 'level' }, { field: 'percent', title: '% remaining', format: '.2f' }] } },
+        {
+          mark: { type: 'point', filled: true },
+          encoding: { tooltip: [{ field: 'layer' }, { field: 'level' }, { field: 'percent', title: '% remaining', format: '.2f' }] },
+        },
       ],
       encoding: {
         x: { field: 'level', type: 'quantitative', title: 'Level', axis: { tickMinStep: 1 } },
@@ -201,11 +220,20 @@ export function profileSpec(a: Anatomy): VlSpec | null {
 export function pixelSpec(a: Anatomy): VlSpec | null {
   if (!a.pixels) return null;
   const values = a.pixels.flatMap((p) =>
-    p.counts.map((count, i) => ({ level: p.level, panel: `level ${p.level} (${formatPercent(p.percentRemaining)}%)`, row: Math.floor(i / p.side), col: i % p.side, count })),
+    p.counts.map((count, i) => ({
+      level: p.level,
+      panel: `level ${p.level} (${formatPercent(p.percentRemaining)}%)`,
+      row: Math.floor(i / p.side),
+      col: i % p.side,
+      count,
+    })),
   );
   const panels = a.pixels.map((p) => `level ${p.level} (${formatPercent(p.percentRemaining)}%)`);
   return {
-    title: { text: 'Input connectivity of the first layer', subtitle: `${a.experiment}, ${a.strategy}, trial ${a.trial}: surviving connections per input pixel (of ${a.pixels[0].fanOut})` },
+    title: {
+      text: 'Input connectivity of the first layer',
+      subtitle: `${a.experiment}, ${a.strategy}, trial ${a.trial}: surviving connections per input pixel (of ${a.pixels[0].fanOut})`,
+    },
     data: { values },
     facet: { field: 'panel', type: 'ordinal', title: null, sort: panels },
     columns: Math.min(4, panels.length),

@@ -127,7 +127,12 @@ export function compareRows(rows: LevelRow[], experiment: string, a: string, b: 
     const pairs: Pair[] = [...va.keys()].filter((k) => vb.has(k)).map((k) => ({ a: va.get(k)!, b: vb.get(k)! }));
     const unpaired = va.size + vb.size - 2 * pairs.length;
     const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : null);
-    const ci = pairedInterval(pairs.map((p) => p.a - p.b), confidence, method, opts);
+    const ci = pairedInterval(
+      pairs.map((p) => p.a - p.b),
+      confidence,
+      method,
+      opts,
+    );
     let verdict: Verdict = 'too few pairs';
     if (ci) {
       const significant = ci.low > 0 || ci.high < 0;
@@ -204,7 +209,19 @@ export function comparisonTable(c: Comparison, machine = false): Tabular {
     : ['Level', '% remaining', 'pairs', `${c.a}`, `${c.b}`, `${c.a} − ${c.b}`, `${pct}% CI`, 'p', `${c.a} is`];
   const rows = c.levels.map((l) =>
     machine
-      ? [l.level, Number(l.percentRemaining.toFixed(4)), l.n, l.unpaired, show(l.meanA), show(l.meanB), show(l.diff), show(l.ciLow), show(l.ciHigh), l.p, l.verdict]
+      ? [
+          l.level,
+          Number(l.percentRemaining.toFixed(4)),
+          l.n,
+          l.unpaired,
+          show(l.meanA),
+          show(l.meanB),
+          show(l.diff),
+          show(l.ciLow),
+          show(l.ciHigh),
+          l.p,
+          l.verdict,
+        ]
       : [
           l.level === 0 ? '0 (dense)' : String(l.level),
           formatPercent(l.percentRemaining),

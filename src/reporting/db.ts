@@ -45,7 +45,7 @@ export function withDb<T>(dbOrPath: Db | string, fn: (db: Db) => T): T {
 
 /** Names of the experiments in the database, alphabetically. */
 export function listExperiments(db: Db): string[] {
-  return (db.prepare('SELECT name FROM experiments ORDER BY name').pluck().all() as string[]);
+  return db.prepare('SELECT name FROM experiments ORDER BY name').pluck().all() as string[];
 }
 
 /** Throw a UserError naming the experiments that do exist when `name` is not one of them. */

@@ -35,7 +35,12 @@ export function exportExperiment(db: Db | string, experiment: string, outDir: st
     const curvesFile = path.join(outDir, 'curves.csv');
     const summaryFile = path.join(outDir, 'summary.csv');
     const nLevels = writeQueryCsv(h, levelsFile, 'SELECT * FROM levels WHERE experiment = ? ORDER BY strategy, branch, replicate, trial, level', experiment);
-    const nCurves = writeQueryCsv(h, curvesFile, 'SELECT * FROM curves WHERE experiment = ? ORDER BY strategy, branch, replicate, trial, level, iteration', experiment);
+    const nCurves = writeQueryCsv(
+      h,
+      curvesFile,
+      'SELECT * FROM curves WHERE experiment = ? ORDER BY strategy, branch, replicate, trial, level, iteration',
+      experiment,
+    );
     const out: ExportedFile[] = [
       { file: levelsFile, rows: nLevels, what: 'the levels view: one row per trained level (accuracy as a fraction)' },
       { file: curvesFile, rows: nCurves, what: 'the curves view: one row per evaluation of each level' },

@@ -83,7 +83,9 @@ function mdCell(v: string | number | null): string {
 }
 
 export function toMarkdown(columns: string[], rows: (string | number | null)[][], caption: string[] = []): string {
-  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === '' || typeof r[i] === 'number' || /^[-+\d.–<[]/.test(String(r[i]))));
+  const numeric = columns.map(
+    (_, i) => rows.length > 0 && rows.every((r) => r[i] === null || r[i] === '' || typeof r[i] === 'number' || /^[-+\d.–<[]/.test(String(r[i]))),
+  );
   const lines = [
     `| ${columns.map(mdCell).join(' | ')} |`,
     `| ${numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`,
@@ -104,7 +106,13 @@ export function renderTabular(t: Tabular, format: Format): string {
     case 'csv':
       return toCsv(t.columns, t.rows);
     case 'json':
-      return JSON.stringify(t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c, r[i] ?? null]))), null, 2) + '\n';
+      return (
+        JSON.stringify(
+          t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c, r[i] ?? null]))),
+          null,
+          2,
+        ) + '\n'
+      );
     case 'markdown':
       return toMarkdown(t.columns, t.rows, t.caption);
     case 'table':
@@ -192,7 +200,16 @@ export function reportJson(s: Summary): unknown {
               .filter((m) => cell[m.id])
               .map((m) => {
                 const st = cell[m.id];
-                return [m.id, { n: st.n, mean: machineValue(m.unit, st.mean), std: machineValue(m.unit, st.std), min: machineValue(m.unit, st.min), max: machineValue(m.unit, st.max) }];
+                return [
+                  m.id,
+                  {
+                    n: st.n,
+                    mean: machineValue(m.unit, st.mean),
+                    std: machineValue(m.unit, st.std),
+                    min: machineValue(m.unit, st.min),
+                    max: machineValue(m.unit, st.max),
+                  },
+                ];
               }),
           ),
         ]),

@@ -75,9 +75,24 @@ export async function htmlReport(db: Db | string, experiment: string, opts: Html
   const { s, meta, comparisons, specs } = work;
   const bars = opts.errorBars === 'minmax' ? 'min–max over trials' : opts.errorBars === 'none' ? 'not shown' : '±1 sample standard deviation over trials';
   const figures = [
-    await figure(specs.accuracy, 'Test accuracy at early stop vs percent of weights remaining', `Figure 1. Test accuracy at early stop vs % of weights remaining (log scale, reversed, as in Frankle & Carbin 2019, Fig. 3). Points: mean over ${s.trials} trials; error bars: ${bars}.`, 'fig-accuracy'),
-    await figure(specs.earlyStop, 'Early-stop iteration vs percent of weights remaining', `Figure 2. Early-stop iteration (minimum validation loss) vs % of weights remaining. Points: mean over ${s.trials} trials; error bars: ${bars}.`, 'fig-early-stop'),
-    await figure(specs.curves, 'Learning curves: test accuracy vs training iteration', 'Figure 3. Test accuracy during training, mean over trials at each evaluation, for selected levels (legend: % of weights remaining).', 'fig-curves'),
+    await figure(
+      specs.accuracy,
+      'Test accuracy at early stop vs percent of weights remaining',
+      `Figure 1. Test accuracy at early stop vs % of weights remaining (log scale, reversed, as in Frankle & Carbin 2019, Fig. 3). Points: mean over ${s.trials} trials; error bars: ${bars}.`,
+      'fig-accuracy',
+    ),
+    await figure(
+      specs.earlyStop,
+      'Early-stop iteration vs percent of weights remaining',
+      `Figure 2. Early-stop iteration (minimum validation loss) vs % of weights remaining. Points: mean over ${s.trials} trials; error bars: ${bars}.`,
+      'fig-early-stop',
+    ),
+    await figure(
+      specs.curves,
+      'Learning curves: test accuracy vs training iteration',
+      'Figure 3. Test accuracy during training, mean over trials at each evaluation, for selected levels (legend: % of weights remaining).',
+      'fig-curves',
+    ),
   ];
   const tables = s.metrics.map((m) => `<h3>${escapeHtml(m.label)}</h3>\n${htmlTable(metricTable(s, m), 'report')}`).join('\n');
   const compareHtml = comparisons.length

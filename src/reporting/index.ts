@@ -23,15 +23,7 @@ export {
 } from './aggregate.js';
 export { FORMATS, type Format, renderReport, renderTabular, formatStat, formatPercent, type Tabular } from './format.js';
 export { report, type ReportOptions } from './report.js';
-export {
-  compareStrategies,
-  compareRows,
-  pairedInterval,
-  renderComparison,
-  type Comparison,
-  type CompareOptions,
-  type LevelComparison,
-} from './compare.js';
+export { compareStrategies, compareRows, pairedInterval, renderComparison, type Comparison, type CompareOptions, type LevelComparison } from './compare.js';
 export { runQuery, renderQuery, prepareReadOnly, type QueryResult } from './query.js';
 export {
   PLOT_KINDS,

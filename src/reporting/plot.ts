@@ -93,7 +93,15 @@ export function curveData(db: Db, experiment: string, levels: number[], series?:
         GROUP BY strategy, branch, level, iteration
         ORDER BY strategy, branch, level, iteration`,
     )
-    .all(experiment, ...levels) as { strategy: string; branch: string | null; level: number; percent: number; iteration: number; accuracy: number; n: number }[];
+    .all(experiment, ...levels) as {
+    strategy: string;
+    branch: string | null;
+    level: number;
+    percent: number;
+    iteration: number;
+    accuracy: number;
+    n: number;
+  }[];
   return rows
     .map((r) => ({
       series: seriesKey(r.strategy, r.branch),
@@ -157,7 +165,8 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
   const errorBars = opts.errorBars ?? 'std';
   const m = s.metrics.find((x) => x.id === metricId)!;
   const data = pointData(s, metricId, errorBars, opts.series);
-  if (!data.length) throw new UserError(`nothing to plot for ${s.experiment}: no ${m.label.toLowerCase()} values${opts.series ? ` for ${opts.series.join(', ')}` : ''}`);
+  if (!data.length)
+    throw new UserError(`nothing to plot for ${s.experiment}: no ${m.label.toLowerCase()} values${opts.series ? ` for ${opts.series.join(', ')}` : ''}`);
   const x = xAxis(data.map((d) => d.percent));
   const y = { field: 'mean', type: 'quantitative' as const, title: m.label, scale: { zero: false } };
   const spec = {
@@ -169,7 +178,12 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
     layer: [
       ...(errorBars === 'none'
         ? []
-        : [{ mark: { type: 'errorbar' as const, ticks: true, opacity: 0.75 }, encoding: { y: { field: 'low', type: 'quantitative' as const, title: m.label, scale: { zero: false } }, y2: { field: 'high' } } }]),
+        : [
+            {
+              mark: { type: 'errorbar' as const, ticks: true, opacity: 0.75 },
+              encoding: { y: { field: 'low', type: 'quantitative' as const, title: m.label, scale: { zero: false } }, y2: { field: 'high' } },
+            },
+          ]),
       { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { y } },
       {
         mark: { type: 'point' as const, filled: true, size: 36 },
@@ -191,7 +205,10 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
 
 /** Learning curves: test accuracy vs iteration, one panel per series, one line per level. */
 export function curvesSpec(s: Summary, data: CurveDatum[]): VlSpec {
-  if (!data.length) throw new UserError(`no learning curves for the chosen levels of ${s.experiment} — pick levels that exist with --levels (0..${Math.max(...s.levels.map((l) => l.level))})`);
+  if (!data.length)
+    throw new UserError(
+      `no learning curves for the chosen levels of ${s.experiment} — pick levels that exist with --levels (0..${Math.max(...s.levels.map((l) => l.level))})`,
+    );
   // zoom past the first 10% of training, as the papers' curve plots do (clip the climb from chance)
   const maxIt = Math.max(...data.map((d) => d.iteration));
   const late = data.filter((d) => d.iteration >= 0.1 * maxIt).map((d) => d.accuracy);
@@ -244,13 +261,23 @@ export function computeData(s: Summary, series?: string[]): ComputeDatum[] {
 
 /** Test accuracy at early stop vs the training compute spent to reach each level (log scale). */
 export function computeSpec(s: Summary, data: ComputeDatum[]): VlSpec {
-  if (!data.length) throw new UserError(`nothing to plot for ${s.experiment}: no compute totals (rows written before schema version 3 have none; re-run into a new database)`);
-  const x = { field: 'macs', type: 'quantitative' as const, title: 'Training multiply-adds to reach the level (log)', scale: { type: 'log' as const }, axis: { format: '.0e' } };
+  if (!data.length)
+    throw new UserError(`nothing to plot for ${s.experiment}: no compute totals (rows written before schema version 3 have none; re-run into a new database)`);
+  const x = {
+    field: 'macs',
+    type: 'quantitative' as const,
+    title: 'Training multiply-adds to reach the level (log)',
+    scale: { type: 'log' as const },
+    axis: { format: '.0e' },
+  };
   const y = { field: 'accuracy', type: 'quantitative' as const, title: 'Test accuracy at early stop (%)', scale: { zero: false } };
   return {
     width: 420,
     height: 300,
-    title: { text: 'Accuracy vs training compute', subtitle: `${s.experiment}: mean over trials; dense training and earlier levels included; sparse steps at dense cost × density (RigL's count)` },
+    title: {
+      text: 'Accuracy vs training compute',
+      subtitle: `${s.experiment}: mean over trials; dense training and earlier levels included; sparse steps at dense cost × density (RigL's count)`,
+    },
     data: { values: data },
     encoding: { x, y, color: SERIES_COLOR, order: { field: 'level' } },
     layer: [
@@ -284,11 +311,15 @@ const CONFIG = {
 export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): VlSpec {
   const kind = opts.kind ?? 'accuracy';
   if (!(PLOT_KINDS as readonly string[]).includes(kind)) throw new UserError(`unknown plot kind "${kind}" — choose from: ${PLOT_KINDS.join(', ')}`);
-  if (opts.errorBars && !(ERROR_BARS as readonly string[]).includes(opts.errorBars)) throw new UserError(`unknown --error-bars "${opts.errorBars}" — choose from: ${ERROR_BARS.join(', ')}`);
+  if (opts.errorBars && !(ERROR_BARS as readonly string[]).includes(opts.errorBars))
+    throw new UserError(`unknown --error-bars "${opts.errorBars}" — choose from: ${ERROR_BARS.join(', ')}`);
   const s = summarizeExperiment(db, experiment, ['es-accuracy', 'es-iteration', 'final-accuracy']);
   if (opts.series) {
     const unknown = opts.series.filter((x) => !s.series.some((se) => se.key === x));
-    if (unknown.length) throw new UserError(`experiment "${experiment}" has no strategy ${unknown.map((u) => `"${u}"`).join(', ')} — choose from: ${s.series.map((x) => x.key).join(', ')}`);
+    if (unknown.length)
+      throw new UserError(
+        `experiment "${experiment}" has no strategy ${unknown.map((u) => `"${u}"`).join(', ')} — choose from: ${s.series.map((x) => x.key).join(', ')}`,
+      );
   }
   const curves = () => {
     const levels = opts.levels?.length ? opts.levels : defaultCurveLevels(s);
@@ -306,7 +337,12 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
     case 'masks': {
       // the first chosen strategy's ticket; heat maps at the chosen levels, matrices at the deepest of them
       const levels = opts.levels?.length ? opts.levels : undefined;
-      const a = anatomy(db, experiment, { strategy: opts.series?.[0], trial: opts.trial, heatmapLevels: levels, level: levels ? Math.max(...levels) : undefined });
+      const a = anatomy(db, experiment, {
+        strategy: opts.series?.[0],
+        trial: opts.trial,
+        heatmapLevels: levels,
+        level: levels ? Math.max(...levels) : undefined,
+      });
       return { ...schema, ...anatomySpec(a) };
     }
     case 'compute':
@@ -337,7 +373,8 @@ export async function renderSvg(spec: VlSpec): Promise<string> {
 
 /** SVG → PNG with resvg, text drawn with the system's fonts (Debian: fonts-dejavu-core). */
 export function svgToPng(svg: string, width?: number): { png: Buffer; width: number; height: number } {
-  if (width !== undefined && !(Number.isInteger(width) && width > 0 && width <= 20000)) throw new UserError(`--width must be a whole number of pixels between 1 and 20000 (got ${width})`);
+  if (width !== undefined && !(Number.isInteger(width) && width > 0 && width <= 20000))
+    throw new UserError(`--width must be a whole number of pixels between 1 and 20000 (got ${width})`);
   const r = new Resvg(svg, {
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
     fitTo: width ? { mode: 'width', value: width } : { mode: 'zoom', value: 2 },

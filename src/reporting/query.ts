@@ -13,14 +13,35 @@ const READ_KEYWORDS = new Set(['SELECT', 'WITH', 'VALUES', 'EXPLAIN', 'PRAGMA'])
 
 /** Informational pragmas that take a table / index argument: `PRAGMA table_info(levels)`. */
 const PRAGMA_WITH_ARGUMENT = new Set([
-  'table_info', 'table_xinfo', 'table_list', 'index_list', 'index_info', 'index_xinfo',
-  'foreign_key_list', 'foreign_key_check', 'integrity_check', 'quick_check',
+  'table_info',
+  'table_xinfo',
+  'table_list',
+  'index_list',
+  'index_info',
+  'index_xinfo',
+  'foreign_key_list',
+  'foreign_key_check',
+  'integrity_check',
+  'quick_check',
 ]);
 /** Pragmas that only report when given no argument (with one, some of them would set). */
 const PRAGMA_BARE = new Set([
-  ...PRAGMA_WITH_ARGUMENT, 'database_list', 'collation_list', 'function_list', 'pragma_list', 'module_list',
-  'compile_options', 'user_version', 'schema_version', 'application_id', 'page_count', 'page_size',
-  'freelist_count', 'encoding', 'journal_mode', 'foreign_keys',
+  ...PRAGMA_WITH_ARGUMENT,
+  'database_list',
+  'collation_list',
+  'function_list',
+  'pragma_list',
+  'module_list',
+  'compile_options',
+  'user_version',
+  'schema_version',
+  'application_id',
+  'page_count',
+  'page_size',
+  'freelist_count',
+  'encoding',
+  'journal_mode',
+  'foreign_keys',
 ]);
 
 /** The SQL with leading whitespace and comments removed (to read its first keyword). */
@@ -98,5 +119,12 @@ function cell(v: unknown): string | number | null {
 
 export function renderQuery(r: QueryResult, format: Format = 'table'): string {
   checkFormat(format);
-  return renderTabular({ columns: r.columns, rows: r.rows.map((row) => row.map(cell)), caption: format === 'table' ? [`${r.rows.length} row${r.rows.length === 1 ? '' : 's'}`] : [] }, format);
+  return renderTabular(
+    {
+      columns: r.columns,
+      rows: r.rows.map((row) => row.map(cell)),
+      caption: format === 'table' ? [`${r.rows.length} row${r.rows.length === 1 ? '' : 's'}`] : [],
+    },
+    format,
+  );
 }

@@ -52,7 +52,11 @@ function perLayer(x: ResetInputs, f: (name: string, theta0: Float32Array, mask: 
 
 const fullSchedule = (): LevelSchedule => ({ kind: 'replay', from: 0 });
 
-const sigmaOf = (x: ResetInputs, name: string): number => initStd(x.model.params.find((p) => p.name === name)!, x.init);
+const sigmaOf = (x: ResetInputs, name: string): number =>
+  initStd(
+    x.model.params.find((p) => p.name === name)!,
+    x.init,
+  );
 
 /** θ0's surviving values of one layer, permuted among the surviving positions. */
 function shuffledKept(t0: Float32Array, m: Uint8Array, rng: Rng): Float32Array {
@@ -168,7 +172,8 @@ export function describeStrategies(): { name: string; describe: string }[] {
 export function resolveStrategy(text: string, plan: TrainingPlan): Strategy {
   const [base, arg, ...rest] = text.split('@');
   const def = REGISTRY[base];
-  if (!def || rest.length > 0) throw new UserError(`unknown strategy "${text}": use one of ${strategyNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)`);
+  if (!def || rest.length > 0)
+    throw new UserError(`unknown strategy "${text}": use one of ${strategyNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)`);
   if (arg !== undefined && def.rewindPoint === 'none') throw new UserError(`strategy "${base}" takes no rewind point: write "${base}"`);
   let k = 0;
   if (arg !== undefined) {

@@ -43,7 +43,11 @@ export function checkSpec(loaded: LoadedSpec): CheckedSpec {
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
     const sets = (loaded.sets ?? []).filter((s) => overlaps(s.slice(0, s.indexOf('=')), e.path));
-    throw new UserError(sets.length ? `${sets.map((s) => `--set ${s}`).join(', ')}: ${e.message}` : `invalid spec ${loaded.source ?? ''}: ${e.message}`.replace('spec :', 'spec:'));
+    throw new UserError(
+      sets.length
+        ? `${sets.map((s) => `--set ${s}`).join(', ')}: ${e.message}`
+        : `invalid spec ${loaded.source ?? ''}: ${e.message}`.replace('spec :', 'spec:'),
+    );
   }
 }
 
@@ -80,14 +84,16 @@ export function checkChainsAndBranches(spec: Spec): BranchTask[] {
   const tasks = spec.branches.flatMap(expandBranch);
   const names = new Set<string>();
   spec.strategies.forEach((c, i) => {
-    if (names.has(c.name)) throw new SpecError(`strategies.${i}`, `strategies.${i}: strategy "${c.name}" appears twice in the spec: give one of them a distinct "name"`);
+    if (names.has(c.name))
+      throw new SpecError(`strategies.${i}`, `strategies.${i}: strategy "${c.name}" appears twice in the spec: give one of them a distinct "name"`);
     names.add(c.name);
   });
   spec.branches.forEach((b, i) => {
     for (const n of b.chains === 'all' ? [] : b.chains)
       if (!names.has(n)) throw new SpecError(`branches.${i}.chains`, `branches.${i}.chains: no chain is named "${n}" (chains: ${[...names].join(', ')})`);
     for (const l of b.levels === 'all' ? [] : b.levels)
-      if (l > spec.pruning.levels) throw new SpecError(`branches.${i}.levels`, `branches.${i}.levels: level ${l} is beyond pruning.levels (${spec.pruning.levels})`);
+      if (l > spec.pruning.levels)
+        throw new SpecError(`branches.${i}.levels`, `branches.${i}.levels: level ${l} is beyond pruning.levels (${spec.pruning.levels})`);
   });
   for (const c of names) {
     const seen = new Set<string>();
@@ -105,9 +111,15 @@ function checkDuring(spec: Spec, plan: TrainingPlan): void {
   spec.strategies.forEach((c, i) => {
     if (!c.during) return;
     const at = `strategies.${i}`;
-    if (c.reset !== 'rewind') throw new SpecError(`${at}.reset`, `${at}.reset: a chain with "during" trains θ0 once per level, so its reset must be "rewind" (got "${c.reset}")`);
-    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: a chain with "during" keeps pruned weights at zero (regrown ones start at 0): remove mask0 "${c.mask0}"`);
-    if (c.criterion !== null) throw new SpecError(`${at}.criterion`, `${at}.criterion: a chain with "during" prunes by magnitude as it trains: remove "criterion"`);
+    if (c.reset !== 'rewind')
+      throw new SpecError(`${at}.reset`, `${at}.reset: a chain with "during" trains θ0 once per level, so its reset must be "rewind" (got "${c.reset}")`);
+    if (c.mask0 !== 'zero')
+      throw new SpecError(
+        `${at}.mask0`,
+        `${at}.mask0: a chain with "during" keeps pruned weights at zero (regrown ones start at 0): remove mask0 "${c.mask0}"`,
+      );
+    if (c.criterion !== null)
+      throw new SpecError(`${at}.criterion`, `${at}.criterion: a chain with "during" prunes by magnitude as it trains: remove "criterion"`);
     const d = c.during;
     const steps = (x: Parameters<typeof stepToIterations>[0]) => stepToIterations(x, plan.itersPerEpoch);
     if (d.kind === 'early-bird') {
@@ -117,7 +129,11 @@ function checkDuring(spec: Spec, plan: TrainingPlan): void {
     const end = d.end === null ? Math.floor(0.75 * plan.iterations) : steps(d.end);
     const start = d.kind === 'gradual' ? steps(d.start) : 0;
     if (steps(d.every) < 1) throw new SpecError(`${at}.during.every`, `${at}.during.every: must be at least 1 step`);
-    if (end > plan.iterations) throw new SpecError(`${at}.during.end`, `${at}.during.end: step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}`);
+    if (end > plan.iterations)
+      throw new SpecError(
+        `${at}.during.end`,
+        `${at}.during.end: step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}`,
+      );
     if (start > end) throw new SpecError(`${at}.during.start`, `${at}.during.start: step ${start} comes after end (${end}): start earlier or end later`);
   });
 }
@@ -130,15 +146,24 @@ function checkPruning(spec: Spec, model: Model): void {
   const kinds = [...new Set(layers.map((x) => x.kind))];
   for (const e of p.exclude)
     if (!names.includes(e) && !(kinds as string[]).includes(e))
-      throw new SpecError('pruning.exclude', `pruning.exclude: ${model.name} has no layer or kind "${e}" (layers: ${names.join(', ')}; kinds: ${kinds.join(', ')})`);
+      throw new SpecError(
+        'pruning.exclude',
+        `pruning.exclude: ${model.name} has no layer or kind "${e}" (layers: ${names.join(', ')}; kinds: ${kinds.join(', ')})`,
+      );
   const pruned = layers.filter((x) => !isExcluded(x, p.exclude));
   if (pruned.length === 0 && p.levels > 0)
-    throw new SpecError('pruning.exclude', `pruning.exclude leaves no layer of ${model.name} to prune: remove an entry, or set pruning.levels to 0 for dense training only`);
+    throw new SpecError(
+      'pruning.exclude',
+      `pruning.exclude leaves no layer of ${model.name} to prune: remove an entry, or set pruning.levels to 0 for dense training only`,
+    );
   if (p.levels === 0) return;
   if (p.granularity !== 'weight') {
     // Unit scores of different layers are not on one scale (a norm grows with fan-in), so units are pruned layer by layer.
     if (p.scope === 'global')
-      throw new SpecError('pruning.scope', `pruning.scope: granularity "${p.granularity}" prunes units layer by layer with pruning.rates; set pruning.scope to "layerwise"`);
+      throw new SpecError(
+        'pruning.scope',
+        `pruning.scope: granularity "${p.granularity}" prunes units layer by layer with pruning.rates; set pruning.scope to "layerwise"`,
+      );
     const units = unitLayers(model, p.granularity).filter((l) => !isExcluded({ name: l.kernel, kind: l.kind }, p.exclude));
     if (units.length === 0 || units.every((l) => p.rates[l.kind] === 0))
       throw new SpecError(
@@ -148,7 +173,10 @@ function checkPruning(spec: Spec, model: Model): void {
     return;
   }
   if (p.scope === 'global' && p.globalRate === 0)
-    throw new SpecError('pruning.globalRate', 'pruning.globalRate is 0, so no level would prune anything: set it above 0 (e.g. 0.2), or pruning.levels to 0 for dense training only');
+    throw new SpecError(
+      'pruning.globalRate',
+      'pruning.globalRate is 0, so no level would prune anything: set it above 0 (e.g. 0.2), or pruning.levels to 0 for dense training only',
+    );
   if (p.scope === 'layerwise' && pruned.every((x) => p.rates[x.kind as 'conv' | 'fc' | 'output'] === 0)) {
     const used = [...new Set(pruned.map((x) => x.kind))];
     throw new SpecError(
@@ -186,7 +214,13 @@ export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: Tra
   // Under neuron/filter granularity the unit criterion decides the mask; the weight criterion is unused.
   const criterionOf = (c: Spec['strategies'][number]): string =>
     spec.pruning.granularity === 'weight' ? (c.criterion ?? spec.pruning.criterion) : (c.unitCriterion ?? spec.pruning.unitCriterion);
-  const chains = spec.strategies.map((c, i) => ({ name: c.name, s: strategies[i], criterion: criterionOf(c), mask0: c.mask0, during: JSON.stringify(c.during) }));
+  const chains = spec.strategies.map((c, i) => ({
+    name: c.name,
+    s: strategies[i],
+    criterion: criterionOf(c),
+    mask0: c.mask0,
+    during: JSON.stringify(c.during),
+  }));
   const constantLr = spec.training.schedule.kind === 'constant' && plan.warmup === 0;
   const sourceOf = new Map<string, string>();
   for (let j = 1; j < chains.length; j++)
@@ -198,7 +232,10 @@ export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: Tra
       let reason: string | null = null;
       if (a.s.base === b.s.base && a.s.k === b.s.k && DETERMINISTIC_RESETS.includes(a.s.base))
         reason = `strategies "${a.name}" and "${b.name}" are the same computation (reset ${a.s.base}${a.s.k ? `@${a.s.k}it` : ''}, criterion ${a.criterion}, mask0 ${a.mask0}): drop one, or change its reset, criterion or mask0`;
-      const pair = [a, b].map((c) => (c.s.base === 'lr-rewind' && c.s.k === 0 ? 'lr' : c.s.base === 'fine-tune' ? 'ft' : '')).sort().join('+');
+      const pair = [a, b]
+        .map((c) => (c.s.base === 'lr-rewind' && c.s.k === 0 ? 'lr' : c.s.base === 'fine-tune' ? 'ft' : ''))
+        .sort()
+        .join('+');
       if (pair === 'ft+lr' && constantLr && plan.fineTuneIterations === plan.iterations)
         reason = `strategies "${a.name}" and "${b.name}" are the same computation: under a constant learning rate with fineTuneIterations = iterations, lr-rewind and fine-tune both train θ_final ⊙ m for ${plan.iterations} steps at lr ${spec.training.optimizer.lr}; Renda et al. (2020) compare them under a decaying schedule, e.g. training.schedule = {"kind":"step","milestones":[…],"gamma":0.1}`;
       if (reason === null) continue;

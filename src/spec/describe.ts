@@ -48,7 +48,9 @@ function typeName(s: Schema): string {
     case 'pipe':
       return typeName(d.in!);
     case 'enum':
-      return Object.values(d.entries!).map((v) => JSON.stringify(v)).join(' | ');
+      return Object.values(d.entries!)
+        .map((v) => JSON.stringify(v))
+        .join(' | ');
     case 'literal':
       return d.values!.map((v) => JSON.stringify(v)).join(' | ');
     case 'array':
@@ -78,7 +80,12 @@ function walk(s: Schema, path: string, out: FieldDoc[], help = '', dflt = ''): v
   help = help || s.description || '';
   if (d.type === 'default' || d.type === 'prefault') {
     const v = typeof d.defaultValue === 'function' ? (d.defaultValue as () => unknown)() : d.defaultValue;
-    const shown = isObj(v) && 'unit' in v ? JSON.stringify(`${v.value}${v.unit}`) : d.type === 'prefault' && isObj(v) && Object.keys(v).length === 0 ? '' : JSON.stringify(v);
+    const shown =
+      isObj(v) && 'unit' in v
+        ? JSON.stringify(`${v.value}${v.unit}`)
+        : d.type === 'prefault' && isObj(v) && Object.keys(v).length === 0
+          ? ''
+          : JSON.stringify(v);
     return walk(d.innerType!, path, out, help, dflt || shown);
   }
   if (d.type === 'optional') return walk(d.innerType!, path, out, help, dflt);

@@ -58,7 +58,9 @@ export function legacyHashV1(spec: Spec): string {
   const LATER_CHAIN_DEFAULTS: Record<string, unknown> = { mask0: 'zero', during: null, unitCriterion: null };
   const strip = (s: Spec) => ({
     ...s,
-    strategies: s.strategies.map((c) => Object.fromEntries(Object.entries(c).filter(([k, v]) => !(k in LATER_CHAIN_DEFAULTS) || LATER_CHAIN_DEFAULTS[k] !== v))),
+    strategies: s.strategies.map((c) =>
+      Object.fromEntries(Object.entries(c).filter(([k, v]) => !(k in LATER_CHAIN_DEFAULTS) || LATER_CHAIN_DEFAULTS[k] !== v)),
+    ),
   });
   const defaults = specSchema.parse({ name: spec.name });
   const nonDefault = (diffValues(strip(spec), strip(defaults)) ?? {}) as Record<string, unknown>;
@@ -86,7 +88,8 @@ function differingPaths(a: unknown, b: unknown, path: string, out: string[]): vo
   if ((isObject(a) && isObject(b)) || (Array.isArray(a) && Array.isArray(b))) {
     const ka = Object.keys(a as object);
     const kb = Object.keys(b as object);
-    for (const k of [...new Set([...ka, ...kb])].sort()) differingPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k, out);
+    for (const k of [...new Set([...ka, ...kb])].sort())
+      differingPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k, out);
     return;
   }
   if (canonicalJson(a) !== canonicalJson(b)) out.push(path || '(spec)');
@@ -177,8 +180,14 @@ export function checkResume(name: string, storedHash: string, storedJson: string
   }
   const d = diffIdentity(stored, spec);
   if (d.changed.length)
-    return { ok: false, reason: `experiment "${name}" already exists with a different spec: ${d.changed.join(', ')} differ; only how far it goes (${EXTENDABLE.join(', ')}) may change on resume: ${fix}` };
+    return {
+      ok: false,
+      reason: `experiment "${name}" already exists with a different spec: ${d.changed.join(', ')} differ; only how far it goes (${EXTENDABLE.join(', ')}) may change on resume: ${fix}`,
+    };
   if (d.shrunk.length)
-    return { ok: false, reason: `experiment "${name}" already goes further than this spec: ${d.shrunk.join(', ')} may only grow on resume; restore the stored values, or ${fix}` };
+    return {
+      ok: false,
+      reason: `experiment "${name}" already goes further than this spec: ${d.shrunk.join(', ')} may only grow on resume; restore the stored values, or ${fix}`,
+    };
   return { ok: true, extended: d.extended };
 }

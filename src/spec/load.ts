@@ -43,7 +43,8 @@ export function applySets(raw: Record<string, unknown>, sets: string[]): Record<
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
-  if (issue.code === 'unrecognized_keys') return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see 'lth spec')`;
+  if (issue.code === 'unrecognized_keys')
+    return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see 'lth spec')`;
   return `${where}: ${issue.message}`;
 }
 

@@ -106,7 +106,7 @@ export const pruningSchema = z.strictObject({
     .enum(['weight', 'neuron', 'filter'])
     .default('weight')
     .describe(
-      'what one pruning decision removes: weight = single weights (criterion); neuron = whole hidden dense units, i.e. incoming weights, bias and the next layer\'s input row (unitCriterion); filter = conv filters (output channel, bias, next layer\'s input channel) and hidden dense units. Rates apply to units; output units are never pruned; layerwise scope only (docs/DESIGN.md#structured)',
+      "what one pruning decision removes: weight = single weights (criterion); neuron = whole hidden dense units, i.e. incoming weights, bias and the next layer's input row (unitCriterion); filter = conv filters (output channel, bias, next layer's input channel) and hidden dense units. Rates apply to units; output units are never pruned; layerwise scope only (docs/DESIGN.md#structured)",
     ),
   unitCriterion: z.enum(UNIT_CRITERION_NAMES).default('l1_norm').describe('unit importance when granularity is neuron or filter; keep the highest scores'),
   sample: z
@@ -140,11 +140,19 @@ export const pruningSchema = z.strictObject({
     ),
   levels: z.number().int().min(0).default(5).describe('pruning levels after the dense level 0; may grow on resume'),
   targetPercent: z.number().gt(0).max(100).nullable().default(null).describe('stop early once % weights remaining ≤ this'),
-  criterion: z.enum(PRUNING_CRITERIA).default('large_final').describe('mask criterion (Zhou et al. 2019; at init: snip, grasp, synflow); keep the highest scores'),
+  criterion: z
+    .enum(PRUNING_CRITERIA)
+    .default('large_final')
+    .describe('mask criterion (Zhou et al. 2019; at init: snip, grasp, synflow); keep the highest scores'),
   atInit: z
     .strictObject({
       sample: z.number().int().positive().default(100).describe('training examples (a fixed sample, seeded per trial) SNIP and GraSP score θ0 on'),
-      synflowIterations: z.number().int().positive().default(100).describe('SynFlow rounds per level, the kept fraction shrinking geometrically (Tanaka et al.: 100)'),
+      synflowIterations: z
+        .number()
+        .int()
+        .positive()
+        .default(100)
+        .describe('SynFlow rounds per level, the kept fraction shrinking geometrically (Tanaka et al.: 100)'),
     })
     .optional()
     .describe('settings of the at-initialization criteria snip, grasp, synflow (absent = {sample: 100, synflowIterations: 100})'),
@@ -173,23 +181,36 @@ export const duringSchema = z.discriminatedUnion('kind', [
       end: step.nullable().default(null).describe("last mask update t0 + nΔt, where the level's sparsity is reached; null = 75% of training.iterations"),
       every: step.default(it(100)).describe('Δt: steps between mask updates'),
     })
-    .describe("gradual magnitude pruning (Zhu & Gupta 2017): from dense, sparsity s_t = s_f(1 − (1 − (t − t0)/(nΔt))³), the smallest |w| removed at each update"),
+    .describe(
+      'gradual magnitude pruning (Zhu & Gupta 2017): from dense, sparsity s_t = s_f(1 − (1 − (t − t0)/(nΔt))³), the smallest |w| removed at each update',
+    ),
   z
     .strictObject({
       kind: z.literal('dynamic'),
-      regrow: z.enum(['random', 'gradient']).describe('random: SET (Mocanu et al. 2018); gradient: RigL (Evci et al. 2020), largest |∂L/∂w| of the step’s batch'),
-      dropFraction: z.number().gt(0).lt(1).default(0.3).describe('α: fraction of each layer’s kept weights moved at the first update, cosine-decayed to 0 at `end` (RigL)'),
+      regrow: z
+        .enum(['random', 'gradient'])
+        .describe('random: SET (Mocanu et al. 2018); gradient: RigL (Evci et al. 2020), largest |∂L/∂w| of the step’s batch'),
+      dropFraction: z
+        .number()
+        .gt(0)
+        .lt(1)
+        .default(0.3)
+        .describe('α: fraction of each layer’s kept weights moved at the first update, cosine-decayed to 0 at `end` (RigL)'),
       end: step.nullable().default(null).describe('T_end: no updates from here on; null = 75% of training.iterations (RigL)'),
       every: step.default(it(100)).describe('ΔT: steps between mask updates'),
     })
-    .describe('dynamic sparse training at a fixed per-layer count, from a random mask: drop the smallest |w|, regrow as many at zero with optimizer state reset'),
+    .describe(
+      'dynamic sparse training at a fixed per-layer count, from a random mask: drop the smallest |w|, regrow as many at zero with optimizer state reset',
+    ),
   z
     .strictObject({
       kind: z.literal('early-bird'),
       epsilon: z.number().gt(0).lt(1).default(0.1).describe('ε: detection threshold on the normalized Hamming distance (You et al.: 0.1)'),
       window: z.number().int().positive().default(5).describe('consecutive distances that must all be below ε (You et al.: 5)'),
     })
-    .describe("early-bird tickets (You et al. 2020): train dense from θ0, at each evaluation take the magnitude mask at the level's counts; prune where the distance between consecutive masks stays below ε, then retrain θ0 ⊙ m"),
+    .describe(
+      "early-bird tickets (You et al. 2020): train dense from θ0, at each evaluation take the magnitude mask at the level's counts; prune where the distance between consecutive masks stays below ε, then retrain θ0 ⊙ m",
+    ),
 ]);
 
 const duringName = (d: z.output<typeof duringSchema>): string =>
@@ -209,14 +230,25 @@ function duringShorthand(s: string): z.output<typeof duringSchema> | null {
 export const chainSchema = z.union([
   z.string().transform((reset) => {
     const during = duringShorthand(reset);
-    return { reset: during ? 'rewind' : reset, name: reset, criterion: null as null | (typeof PRUNING_CRITERIA)[number], unitCriterion: null as null | UnitCriterionName, mask0: 'zero' as Mask0Name, during };
+    return {
+      reset: during ? 'rewind' : reset,
+      name: reset,
+      criterion: null as null | (typeof PRUNING_CRITERIA)[number],
+      unitCriterion: null as null | UnitCriterionName,
+      mask0: 'zero' as Mask0Name,
+      during,
+    };
   }),
   z
     .strictObject({
       reset: z.string().describe(`reset strategy ("mask-1 action"): ${strategyNames().join(', ')}; rewind and lr-rewind take @k, e.g. "rewind@1000it"`),
       name: z.string().min(1).optional().describe('label in the database (default: reset[/criterion][/mask0], the parts that are set)'),
       criterion: z.enum(PRUNING_CRITERIA).nullable().default(null).describe('override pruning.criterion for this chain'),
-      unitCriterion: z.enum(UNIT_CRITERION_NAMES).nullable().default(null).describe('override pruning.unitCriterion for this chain (neuron/filter granularity)'),
+      unitCriterion: z
+        .enum(UNIT_CRITERION_NAMES)
+        .nullable()
+        .default(null)
+        .describe('override pruning.unitCriterion for this chain (neuron/filter granularity)'),
       mask0: z
         .enum(MASK0_ACTIONS)
         .default('zero')
@@ -226,11 +258,15 @@ export const chainSchema = z.union([
       during: duringSchema
         .nullable()
         .default(null)
-        .describe('prune while training (gradual: Zhu & Gupta; dynamic: SET, RigL; early-bird: You et al.) instead of between levels; needs reset "rewind" and mask0 "zero". Shorthand strings: "gradual", "set", "rigl", "early-bird", "early-bird@0.05"'),
+        .describe(
+          'prune while training (gradual: Zhu & Gupta; dynamic: SET, RigL; early-bird: You et al.) instead of between levels; needs reset "rewind" and mask0 "zero". Shorthand strings: "gradual", "set", "rigl", "early-bird", "early-bird@0.05"',
+        ),
     })
     .transform((c) => ({
       reset: c.reset,
-      name: c.name ?? (c.during ? duringName(c.during) : [c.reset, c.criterion, c.unitCriterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
+      name:
+        c.name ??
+        (c.during ? duringName(c.during) : [c.reset, c.criterion, c.unitCriterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
       criterion: c.criterion,
       unitCriterion: c.unitCriterion,
       mask0: c.mask0,
@@ -249,7 +285,9 @@ const branchCommon = {
   chains: z
     .union([z.literal('all'), z.array(z.string().min(1)).min(1)])
     .default('all')
-    .describe("names of the chains this branch hangs off (default 'all'); level-0 branches are identical under every chain, so list one chain to run them once"),
+    .describe(
+      "names of the chains this branch hangs off (default 'all'); level-0 branches are identical under every chain, so list one chain to run them once",
+    ),
 };
 const supermaskWeights = z.enum(['init', 'signed-constant']);
 
@@ -285,7 +323,11 @@ export const branchSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('supermask'),
-      weights: z.array(supermaskWeights).min(1).default(['init', 'signed-constant']).describe("evaluate θ0 ⊙ m_L ('init') and/or sign(θ0)·σ ⊙ m_L ('signed-constant')"),
+      weights: z
+        .array(supermaskWeights)
+        .min(1)
+        .default(['init', 'signed-constant'])
+        .describe("evaluate θ0 ⊙ m_L ('init') and/or sign(θ0)·σ ⊙ m_L ('signed-constant')"),
       levels: branchLevels.default('all'),
       ...branchCommon,
     })
@@ -297,7 +339,7 @@ export const branchSchema = z.discriminatedUnion('kind', [
       iterations: step.nullable().default(null).describe('score-training steps; null = training.iterations'),
       lr: z.number().positive().default(0.1).describe('Adam learning rate of the scores (constant)'),
       scoreInit: z.number().default(0).describe('initial score of every weight: keep probability sigmoid(scoreInit) (0 → 0.5)'),
-      levels: branchLevels.default([0]).describe("levels to learn a supermask at (default [0]: the dense network, as Zhou et al. §5)"),
+      levels: branchLevels.default([0]).describe('levels to learn a supermask at (default [0]: the dense network, as Zhou et al. §5)'),
       ...branchCommon,
     })
     .describe(
@@ -311,7 +353,14 @@ export const specSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"')
     .describe("the experiment's name in the database"),
   description: z.string().default('').describe('free text; cite the paper a preset follows'),
-  seed: z.number().int().nonnegative().default(0).describe('master seed; trial t uses the seed sha256(JSON ["lth-trial", seed, t]) → first 4 bytes, so no two (seed, trial) pairs share randomness (docs/SCHEMA.md, "Seeds and identity")'),
+  seed: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe(
+      'master seed; trial t uses the seed sha256(JSON ["lth-trial", seed, t]) → first 4 bytes, so no two (seed, trial) pairs share randomness (docs/SCHEMA.md, "Seeds and identity")',
+    ),
   trials: z.number().int().positive().default(1).describe('independent repetitions (different seeds); may grow on resume'),
   data: dataSchema.prefault({}),
   model: modelSchema.prefault({}),

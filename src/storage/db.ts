@@ -118,7 +118,9 @@ export function openLthDatabase(path: string, opts: { readonly?: boolean } = {})
       accessSync(existsSync(full) ? full : dirname(full), constants.W_OK);
       if (existsSync(full)) accessSync(dirname(full), constants.W_OK); // SQLite writes its journal beside the file
     } catch (e) {
-      throw new UserError(`cannot write the database ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): lth run needs a writable file and folder; copy it somewhere writable or pass another --db`);
+      throw new UserError(
+        `cannot write the database ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): lth run needs a writable file and folder; copy it somewhere writable or pass another --db`,
+      );
     }
   }
   let db: Database.Database;
@@ -172,7 +174,8 @@ export class Store {
       this.#db.pragma(`journal_mode = ${opts.journal === 'delete' ? 'DELETE' : 'WAL'}`);
       this.#db.pragma('foreign_keys = ON');
       this.migrate();
-      if (opts.weightsDir) this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('weights_dir', ?)").run(relative(dirname(full), this.weightsDir) || '.');
+      if (opts.weightsDir)
+        this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('weights_dir', ?)").run(relative(dirname(full), this.weightsDir) || '.');
     } catch (e) {
       this.#db.close();
       if (e instanceof UserError) throw e;
@@ -182,13 +185,16 @@ export class Store {
 
   private migrate(): void {
     const version = this.schemaVersion();
-    if (version > SCHEMA_VERSION) throw new UserError(`database ${this.path} has schema version ${version}, newer than this lth (${SCHEMA_VERSION}): upgrade lth`);
+    if (version > SCHEMA_VERSION)
+      throw new UserError(`database ${this.path} has schema version ${version}, newer than this lth (${SCHEMA_VERSION}): upgrade lth`);
     if (version === SCHEMA_VERSION) return;
     // Every statement of SCHEMA_SQL is idempotent (IF NOT EXISTS; views re-created), so it also migrates 1 → 2 (adds `locks`) and 2 → 3 (adds `unit_counts`, `activation_sparsity`).
-    this.#db.transaction(() => {
-      this.#db.exec(SCHEMA_SQL);
-      this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        this.#db.exec(SCHEMA_SQL);
+        this.#db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      })
+      .immediate();
   }
 
   private schemaVersion(): number {
@@ -238,28 +244,29 @@ export class Store {
     resume: (storedHash: string, storedJson: string) => ResumeVerdict = (h) =>
       h === specHash ? { ok: true, extended: false } : { ok: false, reason: `experiment "${name}" already exists with a different spec: give it a new "name"` },
   ): number {
-    return this.#db.transaction(() => {
-      const row = this.#db.prepare('SELECT id, spec_hash, spec_json FROM experiments WHERE name = ?').get(name) as
-        | { id: number; spec_hash: string; spec_json: string }
-        | undefined;
-      if (row) {
-        // The identity rules belong to the spec (src/spec/identity.ts); storage only applies the verdict.
-        const check = resume(row.spec_hash, row.spec_json);
-        if (!check.ok) throw new UserError(`${check.reason} [${this.path}]`);
-        // An extended spec (more levels, trials, chains…) becomes the stored one.
-        if (check.extended) this.#db.prepare('UPDATE experiments SET spec_json = ? WHERE id = ?').run(specJson, row.id);
-      }
-      const id = row
-        ? row.id
-        : Number(
-            this.#db
-              .prepare('INSERT INTO experiments(name, spec_hash, spec_json, code_version, created_at) VALUES (?, ?, ?, ?, ?)')
-              .run(name, specHash, specJson, codeVersion, new Date().toISOString()).lastInsertRowid,
-          );
-      const ins = this.#db.prepare('INSERT OR IGNORE INTO chains(experiment_id, strategy, trial, seed) VALUES (?, ?, ?, ?)');
-      for (const c of chains) ins.run(id, c.strategy, c.trial, c.seed);
-      return id;
-    }).immediate();
+    return this.#db
+      .transaction(() => {
+        const row = this.#db.prepare('SELECT id, spec_hash, spec_json FROM experiments WHERE name = ?').get(name) as
+          { id: number; spec_hash: string; spec_json: string } | undefined;
+        if (row) {
+          // The identity rules belong to the spec (src/spec/identity.ts); storage only applies the verdict.
+          const check = resume(row.spec_hash, row.spec_json);
+          if (!check.ok) throw new UserError(`${check.reason} [${this.path}]`);
+          // An extended spec (more levels, trials, chains…) becomes the stored one.
+          if (check.extended) this.#db.prepare('UPDATE experiments SET spec_json = ? WHERE id = ?').run(specJson, row.id);
+        }
+        const id = row
+          ? row.id
+          : Number(
+              this.#db
+                .prepare('INSERT INTO experiments(name, spec_hash, spec_json, code_version, created_at) VALUES (?, ?, ?, ?, ?)')
+                .run(name, specHash, specJson, codeVersion, new Date().toISOString()).lastInsertRowid,
+            );
+        const ins = this.#db.prepare('INSERT OR IGNORE INTO chains(experiment_id, strategy, trial, seed) VALUES (?, ?, ?, ?)');
+        for (const c of chains) ins.run(id, c.strategy, c.trial, c.seed);
+        return id;
+      })
+      .immediate();
   }
 
   /** The experiments in the database, oldest first ([] for a new, empty database). */
@@ -287,7 +294,9 @@ export class Store {
   /** Every stored row of an experiment (chains, dense levels and branches), in no particular order. */
   storedRows(experimentId: number): StoredRow[] {
     return this.#db
-      .prepare('SELECT strategy, branch, replicate, trial, level, percent_remaining AS percentRemaining, final_test_accuracy AS finalTestAccuracy FROM results WHERE experiment_id = ?')
+      .prepare(
+        'SELECT strategy, branch, replicate, trial, level, percent_remaining AS percentRemaining, final_test_accuracy AS finalTestAccuracy FROM results WHERE experiment_id = ?',
+      )
       .all(experimentId) as StoredRow[];
   }
 
@@ -308,7 +317,12 @@ export class Store {
 
   /** The compute stored for a chain row (branch '' replicate 0; level 0 under strategy ''), or null
    *  when the row or its compute is missing (rows written before schema version 3). */
-  computeOf(experimentId: number, strategy: string, trial: number, level: number): { totalIterations: number; totalMultiplyAdds: number; detectionIteration: number | null; iterations: number } | null {
+  computeOf(
+    experimentId: number,
+    strategy: string,
+    trial: number,
+    level: number,
+  ): { totalIterations: number; totalMultiplyAdds: number; detectionIteration: number | null; iterations: number } | null {
     const row = this.#db
       .prepare(
         `SELECT k.total_iterations t, k.total_multiply_adds m, k.detection_iteration d, r.iterations i FROM results r JOIN compute k ON k.result_id = r.id
@@ -321,13 +335,20 @@ export class Store {
   /** Units kept per unit layer of a stored result (neuron/filter granularity), by layer order of insertion. */
   unitCounts(resultId: number): { layer: string; total: number; remaining: number }[] {
     if (!this.hasTable('unit_counts')) return [];
-    return this.#db.prepare('SELECT layer, total, remaining FROM unit_counts WHERE result_id = ? ORDER BY rowid').all(resultId) as { layer: string; total: number; remaining: number }[];
+    return this.#db.prepare('SELECT layer, total, remaining FROM unit_counts WHERE result_id = ? ORDER BY rowid').all(resultId) as {
+      layer: string;
+      total: number;
+      remaining: number;
+    }[];
   }
 
   /** Activation sparsity of a stored result: per hidden layer, the fraction of test-split ReLU outputs exactly 0. */
   activationSparsity(resultId: number): { layer: string; zeroFraction: number }[] {
     if (!this.hasTable('activation_sparsity')) return [];
-    return this.#db.prepare('SELECT layer, zero_fraction AS zeroFraction FROM activation_sparsity WHERE result_id = ? ORDER BY rowid').all(resultId) as { layer: string; zeroFraction: number }[];
+    return this.#db.prepare('SELECT layer, zero_fraction AS zeroFraction FROM activation_sparsity WHERE result_id = ? ORDER BY rowid').all(resultId) as {
+      layer: string;
+      zeroFraction: number;
+    }[];
   }
 
   /** Number of rows stored for an experiment. */
@@ -337,7 +358,8 @@ export class Store {
 
   /** A stored weight file by artifact key (storage/levels.ts `keys`), checked against its sha256. */
   loadArtifact(experimentId: number, key: string): Artifact {
-    const row = this.#db.prepare('SELECT file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?').get(experimentId, key) as { file: string; sha256: string } | undefined;
+    const row = this.#db.prepare('SELECT file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?').get(experimentId, key) as
+      { file: string; sha256: string } | undefined;
     if (!row) throw new UserError(`stored weights "${key}" are missing from ${this.path}: drop the experiment (lth rm NAME) or run with a fresh --db`);
     return readArrays(join(this.weightsDir, row.file), row.sha256);
   }
@@ -362,55 +384,82 @@ export class Store {
       return { key, file, sha: writeArrays(join(this.weightsDir, file), arrays) };
     });
     const db = this.#db;
-    const store = () => db.transaction(() => {
-      const branch = r.branch ?? '';
-      const replicate = r.replicate ?? 0;
-      const exists = db
-        .prepare('SELECT 1 FROM results WHERE experiment_id=? AND strategy=? AND branch=? AND replicate=? AND trial=? AND level=?')
-        .get(r.experimentId, r.strategy, branch, replicate, r.trial, r.level);
-      if (exists) return; // another worker finished it first; never duplicate
-      const id = Number(
-        db
-          .prepare(
-            `INSERT INTO results(experiment_id, strategy, branch, replicate, trial, level, percent_remaining,
+    const store = () =>
+      db
+        .transaction(() => {
+          const branch = r.branch ?? '';
+          const replicate = r.replicate ?? 0;
+          const exists = db
+            .prepare('SELECT 1 FROM results WHERE experiment_id=? AND strategy=? AND branch=? AND replicate=? AND trial=? AND level=?')
+            .get(r.experimentId, r.strategy, branch, replicate, r.trial, r.level);
+          if (exists) return; // another worker finished it first; never duplicate
+          const id = Number(
+            db
+              .prepare(
+                `INSERT INTO results(experiment_id, strategy, branch, replicate, trial, level, percent_remaining,
                early_stop_iteration, early_stop_val_loss, early_stop_val_accuracy, early_stop_test_accuracy,
                final_val_loss, final_val_accuracy, final_test_loss, final_test_accuracy,
                iterations, wall_seconds, backend, mask_hash, weights_file, created_at)
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-          )
-          .run(
-            r.experimentId, r.strategy, branch, replicate, r.trial, r.level, r.sparsity.percentRemaining,
-            r.earlyStop.iteration, num(r.earlyStop.valLoss), num(r.earlyStop.valAccuracy), num(r.earlyStop.testAccuracy),
-            num(r.final.valLoss), num(r.final.valAccuracy), num(r.final.testLoss), num(r.final.testAccuracy),
-            r.iterations, r.wallSeconds, r.backend, r.maskHash, files[0]?.file ?? null, new Date().toISOString(),
-          ).lastInsertRowid,
-      );
-      const ls = db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?,?,?,?)');
-      for (const l of r.sparsity.layers) ls.run(id, l.layer, l.total, l.remaining);
-      const uc = db.prepare('INSERT INTO unit_counts(result_id, layer, total, remaining) VALUES (?,?,?,?)');
-      for (const u of r.units ?? []) uc.run(id, u.layer, u.total, u.remaining);
-      const as = db.prepare('INSERT INTO activation_sparsity(result_id, layer, zero_fraction) VALUES (?,?,?)');
-      for (const a of r.activations ?? []) as.run(id, a.layer, a.zeroFraction);
-      const cp = db.prepare('INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?,?,?,?,?,?,?)');
-      for (const p of r.curve) cp.run(id, p.iteration, num(p.trainLoss), num(p.valLoss), num(p.valAccuracy), num(p.testLoss), num(p.testAccuracy));
-      const mu = db.prepare('INSERT INTO mask_updates(result_id, step, layer, dropped, regrown, remaining) VALUES (?,?,?,?,?,?)');
-      for (const c of r.churn ?? []) mu.run(id, c.step, c.layer, c.dropped, c.regrown, c.remaining);
-      const md = db.prepare('INSERT INTO mask_distances(result_id, iteration, distance) VALUES (?,?,?)');
-      for (const d of r.distances ?? []) md.run(id, d.iteration, d.distance);
-      if (r.compute)
-        db.prepare('INSERT INTO compute(result_id, total_iterations, total_multiply_adds, detection_iteration) VALUES (?,?,?,?)').run(
-          id, r.compute.totalIterations, r.compute.totalMultiplyAdds, r.compute.detectionIteration ?? null,
-        );
-      const art = db.prepare('INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) VALUES (?,?,?,?)');
-      for (const f of files) art.run(r.experimentId, f.key, f.file, f.sha);
-    }).immediate();
+              )
+              .run(
+                r.experimentId,
+                r.strategy,
+                branch,
+                replicate,
+                r.trial,
+                r.level,
+                r.sparsity.percentRemaining,
+                r.earlyStop.iteration,
+                num(r.earlyStop.valLoss),
+                num(r.earlyStop.valAccuracy),
+                num(r.earlyStop.testAccuracy),
+                num(r.final.valLoss),
+                num(r.final.valAccuracy),
+                num(r.final.testLoss),
+                num(r.final.testAccuracy),
+                r.iterations,
+                r.wallSeconds,
+                r.backend,
+                r.maskHash,
+                files[0]?.file ?? null,
+                new Date().toISOString(),
+              ).lastInsertRowid,
+          );
+          const ls = db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?,?,?,?)');
+          for (const l of r.sparsity.layers) ls.run(id, l.layer, l.total, l.remaining);
+          const uc = db.prepare('INSERT INTO unit_counts(result_id, layer, total, remaining) VALUES (?,?,?,?)');
+          for (const u of r.units ?? []) uc.run(id, u.layer, u.total, u.remaining);
+          const as = db.prepare('INSERT INTO activation_sparsity(result_id, layer, zero_fraction) VALUES (?,?,?)');
+          for (const a of r.activations ?? []) as.run(id, a.layer, a.zeroFraction);
+          const cp = db.prepare(
+            'INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?,?,?,?,?,?,?)',
+          );
+          for (const p of r.curve) cp.run(id, p.iteration, num(p.trainLoss), num(p.valLoss), num(p.valAccuracy), num(p.testLoss), num(p.testAccuracy));
+          const mu = db.prepare('INSERT INTO mask_updates(result_id, step, layer, dropped, regrown, remaining) VALUES (?,?,?,?,?,?)');
+          for (const c of r.churn ?? []) mu.run(id, c.step, c.layer, c.dropped, c.regrown, c.remaining);
+          const md = db.prepare('INSERT INTO mask_distances(result_id, iteration, distance) VALUES (?,?,?)');
+          for (const d of r.distances ?? []) md.run(id, d.iteration, d.distance);
+          if (r.compute)
+            db.prepare('INSERT INTO compute(result_id, total_iterations, total_multiply_adds, detection_iteration) VALUES (?,?,?,?)').run(
+              id,
+              r.compute.totalIterations,
+              r.compute.totalMultiplyAdds,
+              r.compute.detectionIteration ?? null,
+            );
+          const art = db.prepare('INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) VALUES (?,?,?,?)');
+          for (const f of files) art.run(r.experimentId, f.key, f.file, f.sha);
+        })
+        .immediate();
     try {
       store();
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
       // The transaction rolled back: nothing of this level is stored, earlier levels are intact.
-      if (code.startsWith('SQLITE_FULL')) throw new UserError(`cannot store level ${r.level} in ${this.path}: the disk is full; free space and run again: stored levels are kept`);
-      if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR')) throw new UserError(`cannot store level ${r.level} in ${this.path} (${code}): check that the database and its folder are writable, then run again`);
+      if (code.startsWith('SQLITE_FULL'))
+        throw new UserError(`cannot store level ${r.level} in ${this.path}: the disk is full; free space and run again: stored levels are kept`);
+      if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR'))
+        throw new UserError(`cannot store level ${r.level} in ${this.path} (${code}): check that the database and its folder are writable, then run again`);
       throw e;
     }
   }
@@ -426,25 +475,36 @@ export class Store {
    */
   copyLevel(experimentId: number, from: { strategy: string; trial: number; level: number }, toStrategy: string, keys: { from: string; to: string }[]): boolean {
     const db = this.#db;
-    return db.transaction(() => {
-      const where = "experiment_id = ? AND strategy = ? AND branch = '' AND replicate = 0 AND trial = ? AND level = ?";
-      if (db.prepare(`SELECT 1 FROM results WHERE ${where}`).get(experimentId, toStrategy, from.trial, from.level)) return false;
-      const src = db.prepare(`SELECT id FROM results WHERE ${where}`).get(experimentId, from.strategy, from.trial, from.level) as { id: number } | undefined;
-      if (!src) throw new Error(`cannot copy level ${from.level} of "${from.strategy}" trial ${from.trial}: it is not stored`);
-      // every column but the id, the chain name and the time of the commit
-      const cols = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('results') as string[]).filter((c) => !['id', 'strategy', 'created_at'].includes(c));
-      const id = Number(
-        db.prepare(`INSERT INTO results(strategy, created_at, ${cols.join(', ')}) SELECT ?, ?, ${cols.join(', ')} FROM results WHERE id = ?`).run(toStrategy, new Date().toISOString(), src.id)
-          .lastInsertRowid,
-      );
-      db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) SELECT ?, layer, total, remaining FROM layer_sparsity WHERE result_id = ?').run(id, src.id);
-      db.prepare(
-        'INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) SELECT ?, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ?',
-      ).run(id, src.id);
-      const art = db.prepare('INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) SELECT experiment_id, ?, file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?');
-      for (const k of keys) if (art.run(k.to, experimentId, k.from).changes !== 1) throw new Error(`cannot copy level ${from.level} of "${from.strategy}": its weights "${k.from}" are not stored`);
-      return true;
-    }).immediate();
+    return db
+      .transaction(() => {
+        const where = "experiment_id = ? AND strategy = ? AND branch = '' AND replicate = 0 AND trial = ? AND level = ?";
+        if (db.prepare(`SELECT 1 FROM results WHERE ${where}`).get(experimentId, toStrategy, from.trial, from.level)) return false;
+        const src = db.prepare(`SELECT id FROM results WHERE ${where}`).get(experimentId, from.strategy, from.trial, from.level) as { id: number } | undefined;
+        if (!src) throw new Error(`cannot copy level ${from.level} of "${from.strategy}" trial ${from.trial}: it is not stored`);
+        // every column but the id, the chain name and the time of the commit
+        const cols = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('results') as string[]).filter(
+          (c) => !['id', 'strategy', 'created_at'].includes(c),
+        );
+        const id = Number(
+          db
+            .prepare(`INSERT INTO results(strategy, created_at, ${cols.join(', ')}) SELECT ?, ?, ${cols.join(', ')} FROM results WHERE id = ?`)
+            .run(toStrategy, new Date().toISOString(), src.id).lastInsertRowid,
+        );
+        db.prepare(
+          'INSERT INTO layer_sparsity(result_id, layer, total, remaining) SELECT ?, layer, total, remaining FROM layer_sparsity WHERE result_id = ?',
+        ).run(id, src.id);
+        db.prepare(
+          'INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) SELECT ?, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ?',
+        ).run(id, src.id);
+        const art = db.prepare(
+          'INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) SELECT experiment_id, ?, file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?',
+        );
+        for (const k of keys)
+          if (art.run(k.to, experimentId, k.from).changes !== 1)
+            throw new Error(`cannot copy level ${from.level} of "${from.strategy}": its weights "${k.from}" are not stored`);
+        return true;
+      })
+      .immediate();
   }
 
   /**
@@ -456,16 +516,17 @@ export class Store {
    */
   tryLock(experimentId: number, job: string): boolean {
     const me = { pid: process.pid, host: hostname() };
-    const got = this.#db.transaction(() => {
-      const row = this.#db.prepare('SELECT pid, host, heartbeat_at FROM locks WHERE experiment_id = ? AND job = ?').get(experimentId, job) as
-        | { pid: number; host: string; heartbeat_at: string }
-        | undefined;
-      if (row && !(row.pid === me.pid && row.host === me.host) && lockAlive(row)) return false;
-      this.#db
-        .prepare('INSERT OR REPLACE INTO locks(experiment_id, job, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?)')
-        .run(experimentId, job, me.pid, me.host, new Date().toISOString());
-      return true;
-    }).immediate();
+    const got = this.#db
+      .transaction(() => {
+        const row = this.#db.prepare('SELECT pid, host, heartbeat_at FROM locks WHERE experiment_id = ? AND job = ?').get(experimentId, job) as
+          { pid: number; host: string; heartbeat_at: string } | undefined;
+        if (row && !(row.pid === me.pid && row.host === me.host) && lockAlive(row)) return false;
+        this.#db
+          .prepare('INSERT OR REPLACE INTO locks(experiment_id, job, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?)')
+          .run(experimentId, job, me.pid, me.host, new Date().toISOString());
+        return true;
+      })
+      .immediate();
     if (got) {
       this.#held.set(`${experimentId}/${job}`, { experimentId, job });
       this.#heartbeat ??= setInterval(() => this.beat(), HEARTBEAT_MS).unref();
@@ -500,19 +561,23 @@ export class Store {
       throw new UserError(`no experiment "${name}" in ${this.path}${names.length ? ` (experiments: ${names.join(', ')})` : ' (it has no experiments)'}`);
     }
     const id = row.id;
-    const live = (this.#db.prepare('SELECT pid, host, heartbeat_at FROM locks WHERE experiment_id = ?').all(id) as { pid: number; host: string; heartbeat_at: string }[]).filter(lockAlive);
+    const live = (
+      this.#db.prepare('SELECT pid, host, heartbeat_at FROM locks WHERE experiment_id = ?').all(id) as { pid: number; host: string; heartbeat_at: string }[]
+    ).filter(lockAlive);
     if (live.length) throw new UserError(`experiment "${name}" is being run now (process ${live[0].pid} on ${live[0].host}): stop that run first`);
     const files = this.#db.prepare('SELECT DISTINCT file FROM artifacts WHERE experiment_id = ?').pluck().all(id) as string[];
-    const rows = this.#db.transaction(() => {
-      const inResults = 'result_id IN (SELECT id FROM results WHERE experiment_id = ?)';
-      this.#db.prepare(`DELETE FROM curve_points WHERE ${inResults}`).run(id);
-      for (const t of ['layer_sparsity', 'mask_updates', 'mask_distances', 'compute']) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
-      for (const t of ['unit_counts', 'activation_sparsity']) if (this.hasTable(t)) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
-      const n = this.#db.prepare('DELETE FROM results WHERE experiment_id = ?').run(id).changes;
-      for (const t of ['artifacts', 'chains', 'locks']) this.#db.prepare(`DELETE FROM ${t} WHERE experiment_id = ?`).run(id);
-      this.#db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
-      return n;
-    }).immediate();
+    const rows = this.#db
+      .transaction(() => {
+        const inResults = 'result_id IN (SELECT id FROM results WHERE experiment_id = ?)';
+        this.#db.prepare(`DELETE FROM curve_points WHERE ${inResults}`).run(id);
+        for (const t of ['layer_sparsity', 'mask_updates', 'mask_distances', 'compute']) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
+        for (const t of ['unit_counts', 'activation_sparsity']) if (this.hasTable(t)) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
+        const n = this.#db.prepare('DELETE FROM results WHERE experiment_id = ?').run(id).changes;
+        for (const t of ['artifacts', 'chains', 'locks']) this.#db.prepare(`DELETE FROM ${t} WHERE experiment_id = ?`).run(id);
+        this.#db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
+        return n;
+      })
+      .immediate();
     // Files after the commit: a crash in between leaves orphan files, never rows without files.
     for (const f of files) rmSync(join(this.weightsDir, f), { force: true });
     pruneEmptyDirs(join(this.weightsDir, name));

@@ -21,7 +21,8 @@ export const keys = {
   level: (t: number, chain: string, level: number) => `${chainDir(t, chain)}/level-${level}`,
   /** a chain level's weights and mask; level 0 is the trial's shared dense level */
   chainLevel: (t: number, chain: string, level: number) => (level === 0 ? keys.dense(t) : keys.level(t, chain, level)),
-  branch: (t: number, chain: string, level: number, label: string, replicate: number) => `${chainDir(t, chain)}/level-${level}-${encodeURIComponent(label)}-${replicate}`,
+  branch: (t: number, chain: string, level: number, label: string, replicate: number) =>
+    `${chainDir(t, chain)}/level-${level}-${encodeURIComponent(label)}-${replicate}`,
 };
 
 /** Weights and mask share one file per level: weights under "w/", masks under "m/". */

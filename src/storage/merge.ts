@@ -118,7 +118,9 @@ class Source {
 /** Layer sparsity and curve of a row, canonical, for comparing two rows' numbers. */
 function rowDetail(db: Database.Database, id: number): string {
   const ls = db.prepare('SELECT layer, total, remaining FROM layer_sparsity WHERE result_id = ? ORDER BY layer').all(id);
-  const cp = db.prepare('SELECT iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ? ORDER BY iteration').all(id);
+  const cp = db
+    .prepare('SELECT iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ? ORDER BY iteration')
+    .all(id);
   return canonicalJson({ ls, cp });
 }
 
@@ -155,9 +157,14 @@ function verifiedBytes(src: Source, file: string, sha: string, experiment: strin
   try {
     buf = readFileSync(full);
   } catch {
-    throw new UserError(`lth merge: weight file ${full} of ${src.path} (experiment "${experiment}", ${key}) is missing: copy the weights folder along with the database`);
+    throw new UserError(
+      `lth merge: weight file ${full} of ${src.path} (experiment "${experiment}", ${key}) is missing: copy the weights folder along with the database`,
+    );
   }
-  if (sha256(buf) !== sha) throw new UserError(`lth merge: weight file ${full} of ${src.path} (experiment "${experiment}", ${key}) is corrupt (sha256 mismatch): rerun that task, nothing was merged from it`);
+  if (sha256(buf) !== sha)
+    throw new UserError(
+      `lth merge: weight file ${full} of ${src.path} (experiment "${experiment}", ${key}) is corrupt (sha256 mismatch): rerun that task, nothing was merged from it`,
+    );
   return buf;
 }
 
@@ -178,14 +185,17 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
     for (const s of sources) opened.push(new Source(s));
     // The target is created only once every check has passed: a refused merge leaves no file behind.
     target = existsSync(into) ? openTarget(into, opts.store) : null;
-    const expOf = (db: Database.Database) => (db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[]).filter((e) => !f.experiment || f.experiment(e.name));
+    const expOf = (db: Database.Database) =>
+      (db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[]).filter((e) => !f.experiment || f.experiment(e.name));
     const resultsOf = (db: Database.Database) =>
       (db.prepare('SELECT r.*, e.name AS experiment FROM results r JOIN experiments e ON e.id = r.experiment_id ORDER BY r.id').all() as ResultRow[]).filter(
         (r) => (!f.experiment || f.experiment(r.experiment)) && (!f.result || f.result(r)),
       );
     const artifactsOf = (db: Database.Database) =>
       (
-        db.prepare('SELECT e.name AS experiment, a.key, a.file, a.sha256 FROM artifacts a JOIN experiments e ON e.id = a.experiment_id ORDER BY a.key').all() as {
+        db
+          .prepare('SELECT e.name AS experiment, a.key, a.file, a.sha256 FROM artifacts a JOIN experiments e ON e.id = a.experiment_id ORDER BY a.key')
+          .all() as {
           experiment: string;
           key: string;
           file: string;
@@ -212,12 +222,16 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
     const versions = new Map<string, Set<string>>();
     for (const src of opened) {
       for (const e of expOf(src.db)) {
-        const known = specs.get(e.name) ?? (() => {
-          const te = targetExperiment.get(e.name) as ExperimentRow | undefined;
-          return te ? { hash: te.spec_hash, where: into } : undefined;
-        })();
+        const known =
+          specs.get(e.name) ??
+          (() => {
+            const te = targetExperiment.get(e.name) as ExperimentRow | undefined;
+            return te ? { hash: te.spec_hash, where: into } : undefined;
+          })();
         if (known && known.hash !== e.spec_hash)
-          throw new UserError(`lth merge: experiment "${e.name}" has a different spec in ${src.path} (hash ${e.spec_hash.slice(0, 12)}) than in ${known.where} (hash ${known.hash.slice(0, 12)}): these are different experiments; merge them into separate databases`);
+          throw new UserError(
+            `lth merge: experiment "${e.name}" has a different spec in ${src.path} (hash ${e.spec_hash.slice(0, 12)}) than in ${known.where} (hash ${known.hash.slice(0, 12)}): these are different experiments; merge them into separate databases`,
+          );
         specs.set(e.name, known ?? { hash: e.spec_hash, where: src.path });
         const v = versions.get(e.name) ?? new Set<string>();
         const te = targetExperiment.get(e.name) as ExperimentRow | undefined;
@@ -228,24 +242,33 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
       for (const r of resultsOf(src.db)) {
         const k = rowKey(r);
         const seen = rows.get(k);
-        const other = seen ?? (() => {
-          const tr = targetResult.get(r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level) as ResultRow | undefined;
-          return tr ? { row: tr, db: target!.db, where: into } : undefined;
-        })();
+        const other =
+          seen ??
+          (() => {
+            const tr = targetResult.get(r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level) as ResultRow | undefined;
+            return tr ? { row: tr, db: target!.db, where: into } : undefined;
+          })();
         if (other) {
           const d = difference(src.db, r, other.db, other.row);
-          if (d) throw new UserError(`lth merge: conflicting results for ${describeRow(r)} in ${src.path} and ${other.where} (${d}): nothing was merged; keep one of the two (merge them into separate databases)`);
+          if (d)
+            throw new UserError(
+              `lth merge: conflicting results for ${describeRow(r)} in ${src.path} and ${other.where} (${d}): nothing was merged; keep one of the two (merge them into separate databases)`,
+            );
         }
         if (!seen) rows.set(k, { row: r, db: src.db, where: src.path });
       }
       for (const a of artifactsOf(src.db)) {
         const k = JSON.stringify([a.experiment, a.key]);
-        const other = files.get(k) ?? (() => {
-          const ta = targetArtifact.get(a.experiment, a.key) as { sha256: string } | undefined;
-          return ta ? { sha: ta.sha256, where: into } : undefined;
-        })();
+        const other =
+          files.get(k) ??
+          (() => {
+            const ta = targetArtifact.get(a.experiment, a.key) as { sha256: string } | undefined;
+            return ta ? { sha: ta.sha256, where: into } : undefined;
+          })();
         if (other && other.sha !== a.sha256)
-          throw new UserError(`lth merge: weight file "${a.key}" of experiment "${a.experiment}" differs between ${src.path} and ${other.where} (sha256 ${a.sha256.slice(0, 12)} vs ${other.sha.slice(0, 12)}): nothing was merged`);
+          throw new UserError(
+            `lth merge: weight file "${a.key}" of experiment "${a.experiment}" differs between ${src.path} and ${other.where} (sha256 ${a.sha256.slice(0, 12)} vs ${other.sha.slice(0, 12)}): nothing was merged`,
+          );
         files.set(k, other ?? { sha: a.sha256, where: src.path });
         verifiedBytes(src, a.file, a.sha256, a.experiment, a.key);
       }
@@ -278,34 +301,44 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
       const srcLs = src.db.prepare('SELECT layer, total, remaining FROM layer_sparsity WHERE result_id = ?');
       const srcCp = src.db.prepare('SELECT iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ?');
       const tLs = t.db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?, ?, ?, ?)');
-      const tCp = t.db.prepare('INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?)');
-      t.db.transaction(() => {
-        const ids = new Map<string, number>();
-        for (const e of expOf(src.db)) {
-          const te = targetExperiment.get(e.name) as ExperimentRow | undefined;
-          if (!te) ids.set(e.name, Number(insExp.run(e.name, e.spec_hash, e.spec_json, e.code_version, e.created_at).lastInsertRowid));
-          else {
-            ids.set(e.name, te.id);
-            if (e.created_at < te.created_at || (e.created_at === te.created_at && e.code_version < te.code_version)) updExp.run(e.spec_json, e.code_version, e.created_at, te.id);
+      const tCp = t.db.prepare(
+        'INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      t.db
+        .transaction(() => {
+          const ids = new Map<string, number>();
+          for (const e of expOf(src.db)) {
+            const te = targetExperiment.get(e.name) as ExperimentRow | undefined;
+            if (!te) ids.set(e.name, Number(insExp.run(e.name, e.spec_hash, e.spec_json, e.code_version, e.created_at).lastInsertRowid));
+            else {
+              ids.set(e.name, te.id);
+              if (e.created_at < te.created_at || (e.created_at === te.created_at && e.code_version < te.code_version))
+                updExp.run(e.spec_json, e.code_version, e.created_at, te.id);
+            }
+            const chains = src.db.prepare('SELECT strategy, trial, seed FROM chains WHERE experiment_id = ?').all(e.id) as {
+              strategy: string;
+              trial: number;
+              seed: number;
+            }[];
+            for (const c of chains) insChain.run(ids.get(e.name)!, c.strategy, c.trial, c.seed);
           }
-          const chains = src.db.prepare('SELECT strategy, trial, seed FROM chains WHERE experiment_id = ?').all(e.id) as { strategy: string; trial: number; seed: number }[];
-          for (const c of chains) insChain.run(ids.get(e.name)!, c.strategy, c.trial, c.seed);
-        }
-        for (const r of resultsOf(src.db)) {
-          const existing = targetResult.get(r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level) as ResultRow | undefined;
-          if (existing) {
-            rep.duplicates++;
-            if (earlier(r, existing)) updTiming.run(r.wall_seconds, r.created_at, existing.id);
-            continue;
+          for (const r of resultsOf(src.db)) {
+            const existing = targetResult.get(r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level) as ResultRow | undefined;
+            if (existing) {
+              rep.duplicates++;
+              if (earlier(r, existing)) updTiming.run(r.wall_seconds, r.created_at, existing.id);
+              continue;
+            }
+            const values = resultCols.map((c) => (c === 'experiment_id' ? ids.get(r.experiment)! : r[c]));
+            const id = Number(insResult.run(...(values as never[])).lastInsertRowid);
+            for (const l of srcLs.all(r.id) as { layer: string; total: number; remaining: number }[]) tLs.run(id, l.layer, l.total, l.remaining);
+            for (const p of srcCp.all(r.id) as Record<string, number | null>[])
+              tCp.run(id, p.iteration, p.train_loss, p.val_loss, p.val_accuracy, p.test_loss, p.test_accuracy);
+            rep.added++;
           }
-          const values = resultCols.map((c) => (c === 'experiment_id' ? ids.get(r.experiment)! : r[c]));
-          const id = Number(insResult.run(...(values as never[])).lastInsertRowid);
-          for (const l of srcLs.all(r.id) as { layer: string; total: number; remaining: number }[]) tLs.run(id, l.layer, l.total, l.remaining);
-          for (const p of srcCp.all(r.id) as Record<string, number | null>[]) tCp.run(id, p.iteration, p.train_loss, p.val_loss, p.val_accuracy, p.test_loss, p.test_accuracy);
-          rep.added++;
-        }
-        for (const a of arts) insArt.run(ids.get(a.experiment)!, a.key, a.file, a.sha256);
-      }).immediate();
+          for (const a of arts) insArt.run(ids.get(a.experiment)!, a.key, a.file, a.sha256);
+        })
+        .immediate();
       report.sources.push(rep);
     }
     for (const [experiment, v] of versions) if (v.size > 1) report.versionMismatches.push({ experiment, versions: [...v].sort() });

@@ -58,7 +58,7 @@ export function writeArrays(file: string, arrays: Arrays, io: FileIo = NODE_IO):
     mkdirSync(dirname(file), { recursive: true });
     const fd = openSync(tmp, 'w');
     try {
-      for (let off = 0; off < buf.length; ) {
+      for (let off = 0; off < buf.length;) {
         const n = io.writeSync(fd, buf, off, buf.length - off);
         if (!(n > 0)) throw Object.assign(new Error(`wrote 0 of ${buf.length - off} remaining bytes`), { code: 'ENOSPC' });
         off += n;

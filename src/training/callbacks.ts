@@ -118,4 +118,3 @@ export function standardCallbacks(o: {
     outcome: () => ({ curve, earlyStop: early.point(), final: curve[curve.length - 1] }),
   };
 }
-

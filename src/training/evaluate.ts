@@ -45,7 +45,12 @@ export function evalChunk(model: Model): number {
  * (nats); accuracy = fraction of examples whose argmax logit is the label. Both NaN when n = 0.
  * `w` is in held layout.
  */
-export async function evaluateSplits(model: Model, w: Record<string, tf.Tensor>, splits: readonly Split[], chunk = evalChunk(model)): Promise<{ loss: number; accuracy: number }[]> {
+export async function evaluateSplits(
+  model: Model,
+  w: Record<string, tf.Tensor>,
+  splits: readonly Split[],
+  chunk = evalChunk(model),
+): Promise<{ loss: number; accuracy: number }[]> {
   const stored = storedLayout(model.params, w);
   // Per-chunk sums stay on the device and are read once, asynchronously: webgpu cannot read
   // synchronously in Node, and one read per evaluation keeps a GPU busy.

@@ -71,7 +71,15 @@ export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
     const plan = planProgress(db, e.id, e.spec_json);
     const planned = plan?.total ?? null;
     const l = lastRow.get(e.id) as
-      | { strategy: string; branch: string; trial: number; level: number; percent_remaining: number; early_stop_test_accuracy: number | null; created_at: string }
+      | {
+          strategy: string;
+          branch: string;
+          trial: number;
+          level: number;
+          percent_remaining: number;
+          early_stop_test_accuracy: number | null;
+          created_at: string;
+        }
       | undefined;
     const complete = plan?.complete ?? false;
     const lastAt = a.last ? Date.parse(a.last) : NaN;
@@ -175,7 +183,8 @@ export interface ComparePage {
 /** The levels' % remaining as axis ticks, thinned so that neighbours on the log axis stay ≥ 15% apart. */
 function levelTicks(percents: number[]): number[] {
   const out: number[] = [];
-  for (const p of [...new Set(percents.map((x) => Number(formatPercent(x))))].sort((a, b) => b - a)) if (!out.length || out[out.length - 1] / p >= 1.15) out.push(p);
+  for (const p of [...new Set(percents.map((x) => Number(formatPercent(x))))].sort((a, b) => b - a))
+    if (!out.length || out[out.length - 1] / p >= 1.15) out.push(p);
   return out;
 }
 
@@ -183,12 +192,23 @@ export function comparePage(db: Db, experiment: string, a: string, b: string, op
   const c = compareRows(loadLevels(db, experiment), experiment, a, b, opts);
   const scale = c.metric.unit === 'accuracy' ? 100 : 1;
   const d = (v: number | null) => (v === null ? null : v * scale);
-  const levels = c.levels.map((l) => ({ level: l.level, percentRemaining: l.percentRemaining, n: l.n, diff: d(l.diff), ciLow: d(l.ciLow), ciHigh: d(l.ciHigh), verdict: l.verdict }));
+  const levels = c.levels.map((l) => ({
+    level: l.level,
+    percentRemaining: l.percentRemaining,
+    n: l.n,
+    diff: d(l.diff),
+    ciLow: d(l.ciLow),
+    ciHigh: d(l.ciHigh),
+    verdict: l.verdict,
+  }));
   const values = levels.filter((l) => l.diff !== null).map((l) => ({ ...l, low: l.ciLow ?? l.diff, high: l.ciHigh ?? l.diff }));
   const label = `${c.a} − ${c.b}, ${c.metric.short}`;
   const figure = values.length
     ? {
-        title: { text: `${c.a} − ${c.b}`, subtitle: `${c.metric.label}; ${Math.round(c.confidence * 1000) / 10}% CI (${c.method === 't' ? 'paired t' : 'bootstrap'})` },
+        title: {
+          text: `${c.a} − ${c.b}`,
+          subtitle: `${c.metric.label}; ${Math.round(c.confidence * 1000) / 10}% CI (${c.method === 't' ? 'paired t' : 'bootstrap'})`,
+        },
         width: 460,
         height: 260,
         data: { values },
@@ -198,7 +218,10 @@ export function comparePage(db: Db, experiment: string, a: string, b: string, op
             type: 'quantitative',
             title: 'Percent of weights remaining',
             scale: { type: 'log', reverse: true, nice: false, domain: [Math.min(...values.map((v) => v.percentRemaining)) / 1.15, 112] },
-            axis: { values: levelTicks(values.map((v) => v.percentRemaining)), labelExpr: "datum.value >= 1 ? format(datum.value, '.1f') : format(datum.value, '.2f')" },
+            axis: {
+              values: levelTicks(values.map((v) => v.percentRemaining)),
+              labelExpr: "datum.value >= 1 ? format(datum.value, '.1f') : format(datum.value, '.2f')",
+            },
           },
         },
         layer: [
@@ -208,7 +231,11 @@ export function comparePage(db: Db, experiment: string, a: string, b: string, op
             mark: { type: 'point', filled: true, size: 50 },
             encoding: {
               y: { field: 'diff', type: 'quantitative' },
-              color: { field: 'verdict', type: 'nominal', scale: { domain: ['better', 'no difference', 'worse', 'too few pairs'], range: ['#2a9d8f', '#777', '#d62828', '#bbb'] } },
+              color: {
+                field: 'verdict',
+                type: 'nominal',
+                scale: { domain: ['better', 'no difference', 'worse', 'too few pairs'], range: ['#2a9d8f', '#777', '#d62828', '#bbb'] },
+              },
               tooltip: [
                 { field: 'level' },
                 { field: 'percentRemaining', title: '% remaining', format: '.1f' },
@@ -253,5 +280,10 @@ export const QUERY_ROW_LIMIT = 5000;
 export function queryPage(db: Db, sql: string) {
   const r = runQuery(db, sql);
   const cell = (v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? `<blob ${v.length} bytes>` : v);
-  return { columns: r.columns, rows: r.rows.slice(0, QUERY_ROW_LIMIT).map((row) => row.map(cell)), total: r.rows.length, truncated: r.rows.length > QUERY_ROW_LIMIT };
+  return {
+    columns: r.columns,
+    rows: r.rows.slice(0, QUERY_ROW_LIMIT).map((row) => row.map(cell)),
+    total: r.rows.length,
+    truncated: r.rows.length > QUERY_ROW_LIMIT,
+  };
 }

@@ -66,7 +66,8 @@ function loadAssets(dir: string): { index: string; files: Map<string, { body: Bu
 }
 
 /** Vega compiles expressions with `new Function` (unsafe-eval); no inline script ever runs. */
-const CSP = "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 const nameParam = { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 500 } }, required: ['name'] } as const;
 
@@ -107,13 +108,28 @@ export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } =
 
   app.get<{ Params: { name: string }; Querystring: { errorBars?: 'std' | 'minmax' | 'none' } }>(
     '/api/experiments/:name',
-    { schema: { params: nameParam, querystring: { type: 'object', properties: { errorBars: { enum: ['std', 'minmax', 'none'] } }, additionalProperties: false } } },
+    {
+      schema: {
+        params: nameParam,
+        querystring: { type: 'object', properties: { errorBars: { enum: ['std', 'minmax', 'none'] } }, additionalProperties: false },
+      },
+    },
     (req) => experimentPage(db, req.params.name, req.query.errorBars),
   );
 
   app.get<{ Params: { name: string }; Querystring: { levels: string } }>(
     '/api/experiments/:name/curves',
-    { schema: { params: nameParam, querystring: { type: 'object', properties: { levels: { type: 'string', pattern: '^\\d{1,4}(,\\d{1,4}){0,63}$' } }, required: ['levels'], additionalProperties: false } } },
+    {
+      schema: {
+        params: nameParam,
+        querystring: {
+          type: 'object',
+          properties: { levels: { type: 'string', pattern: '^\\d{1,4}(,\\d{1,4}){0,63}$' } },
+          required: ['levels'],
+          additionalProperties: false,
+        },
+      },
+    },
     (req) => ({ figure: curvesFigure(db, req.params.name, req.query.levels.split(',').map(Number)) }),
   );
 
@@ -136,7 +152,8 @@ export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } =
         },
       },
     },
-    (req) => comparePage(db, req.params.name, req.query.a, req.query.b, { metric: req.query.metric, confidence: req.query.confidence, method: req.query.method }),
+    (req) =>
+      comparePage(db, req.params.name, req.query.a, req.query.b, { metric: req.query.metric, confidence: req.query.confidence, method: req.query.method }),
   );
 
   app.get<{ Params: { name: string }; Querystring: { strategy?: string; trial?: number; level?: number } }>(
@@ -146,7 +163,11 @@ export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } =
         params: nameParam,
         querystring: {
           type: 'object',
-          properties: { strategy: { type: 'string', minLength: 1, maxLength: 500 }, trial: { type: 'integer', minimum: 0 }, level: { type: 'integer', minimum: 0 } },
+          properties: {
+            strategy: { type: 'string', minLength: 1, maxLength: 500 },
+            trial: { type: 'integer', minimum: 0 },
+            level: { type: 'integer', minimum: 0 },
+          },
           additionalProperties: false,
         },
       },
@@ -214,7 +235,8 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
     db.close();
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') throw new UserError(`port ${port} on ${host} is in use — pass another --port (0 picks a free one)`);
-    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new UserError(`cannot listen on host "${host}" — pass --host 127.0.0.1 or an address of this machine`);
+    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+      throw new UserError(`cannot listen on host "${host}" — pass --host 127.0.0.1 or an address of this machine`);
     throw e;
   }
   const addr = app.server.address();

@@ -18,7 +18,10 @@ export interface Rng {
  * (seed 5, trial 1) and (seed 6, trial 0) never share randomness (docs/SCHEMA.md, "Seeds").
  */
 export function deriveSeed(tag: string, ...parts: (string | number)[]): number {
-  return createHash('sha256').update(JSON.stringify([tag, ...parts])).digest().readUInt32BE(0);
+  return createHash('sha256')
+    .update(JSON.stringify([tag, ...parts]))
+    .digest()
+    .readUInt32BE(0);
 }
 
 export function makeRng(...key: (string | number)[]): Rng {

@@ -5,7 +5,7 @@ export function dump(path: string): Record<string, unknown[]> {
   const db = new Database(path, { readonly: true });
   try {
     const q = (sql: string) => db.prepare(sql).all();
-    const key = "e.name, r.strategy, r.branch, r.replicate, r.trial, r.level";
+    const key = 'e.name, r.strategy, r.branch, r.replicate, r.trial, r.level';
     return {
       experiments: q('SELECT name, spec_hash, spec_json, code_version, created_at FROM experiments ORDER BY name'),
       chains: q('SELECT e.name, c.strategy, c.trial, c.seed FROM chains c JOIN experiments e ON e.id = c.experiment_id ORDER BY 1, 2, 3'),

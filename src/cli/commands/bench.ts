@@ -31,15 +31,23 @@ export const bench: CommandModule<object, Args> = {
   describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory, Slurm overhead',
   builder: (y) =>
     y
-      .option('models', { type: 'string', array: true, describe: `models for step/eval (default ${benchModels().join(',')}; --quick: ${benchModels(true).join(',')})` })
-      .option('backends', { type: 'string', array: true, describe: 'backends to measure, in order; whole runs use the first that loads (default wasm,cpu,tensorflow; webgpu on request)' })
+      .option('models', {
+        type: 'string',
+        array: true,
+        describe: `models for step/eval (default ${benchModels().join(',')}; --quick: ${benchModels(true).join(',')})`,
+      })
+      .option('backends', {
+        type: 'string',
+        array: true,
+        describe: 'backends to measure, in order; whole runs use the first that loads (default wasm,cpu,tensorflow; webgpu on request)',
+      })
       .option('steps', { type: 'number', default: 30, describe: 'timed training steps per model (median reported)' })
       .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
       .option('batch', { type: 'number', default: 60, describe: 'batch size' })
       .option('budget', { type: 'number', default: 30, describe: 'seconds per step measurement before it stops early' })
       .option('only', { type: 'string', array: true, describe: `sections: ${ALL_SECTIONS.join(',')} (default all); or, alone, kernels or profile` })
       .option('nets', { type: 'string', array: true, describe: '--only kernels: nets to time, naive tfjs vs lth ops (default lenet,conv2,conv4,conv6)' })
-      .option('input', { type: 'string', describe: '--only profile: the example shape, e.g. 28,28,1 (default: the bench\'s)' })
+      .option('input', { type: 'string', describe: "--only profile: the example shape, e.g. 28,28,1 (default: the bench's)" })
       .option('shapes', { type: 'boolean', default: false, describe: '--only profile: kernel time in train() by name and input shapes' })
       .option('json', { type: 'string', describe: 'also write the full report as JSON here' })
       .option('quick', { type: 'boolean', default: false, describe: 'tiny sizes: a smoke test in seconds (numbers meaningless)' })
@@ -56,8 +64,14 @@ export const bench: CommandModule<object, Args> = {
     const solo = only.find((s) => SOLO_SECTIONS.includes(s));
     if (solo && only.length > 1) throw new UserError(`--only ${solo} runs alone: drop ${only.filter((s) => s !== solo).join(', ')}`);
     const backends = (parseStringList(a.backends) ?? ['wasm', 'cpu', 'tensorflow']) as BackendName[];
-    for (const b of backends) if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string)) throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow, webgpu)`);
-    for (const [k, v] of [['steps', a.steps], ['batch', a.batch]] as const) if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k} must be a whole number ≥ 1`);
+    for (const b of backends)
+      if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string))
+        throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow, webgpu)`);
+    for (const [k, v] of [
+      ['steps', a.steps],
+      ['batch', a.batch],
+    ] as const)
+      if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k} must be a whole number ≥ 1`);
     if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UserError('--warmup must be a whole number ≥ 0');
     const pi = a['protocol-iterations'];
     if (pi !== undefined && (!Number.isInteger(pi) || pi < 1)) throw new UserError('--protocol-iterations must be a whole number ≥ 1');
@@ -65,11 +79,26 @@ export const bench: CommandModule<object, Args> = {
     const steps = a.quick ? Math.min(a.steps, 3) : a.steps;
     const batch = a.quick ? Math.min(a.batch, 8) : a.batch;
     const budget = a.quick ? Math.min(a.budget, 1) : a.budget;
-    if (solo === 'kernels') return benchKernels({ backends: parseStringList(a.backends)?.join(','), nets: parseStringList(a.nets)?.join(','), batch, iters: steps, budget, json: a.json });
+    if (solo === 'kernels')
+      return benchKernels({
+        backends: parseStringList(a.backends)?.join(','),
+        nets: parseStringList(a.nets)?.join(','),
+        batch,
+        iters: steps,
+        budget,
+        json: a.json,
+      });
     if (solo === 'profile') {
       const models = parseStringList(a.models);
       if (models && models.length > 1) throw new UserError(`--only profile: give one model in --models, not ${models.length}`);
-      return profileStep({ model: models?.[0], backend: a.backends ? backends[0] : undefined, steps, batch, shapes: a.shapes, input: a.input?.split(',').map(Number) });
+      return profileStep({
+        model: models?.[0],
+        backend: a.backends ? backends[0] : undefined,
+        steps,
+        batch,
+        shapes: a.shapes,
+        input: a.input?.split(',').map(Number),
+      });
     }
     const report = await runBench({
       models: parseStringList(a.models) ?? benchModels(a.quick),

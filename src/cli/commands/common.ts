@@ -20,7 +20,10 @@ export const formatOption: Options = {
 /** "0,3,7" or ["0", "3,7"] → [0, 3, 7]; an integer list for --levels. */
 export function parseIntList(v: unknown, flag: string): number[] | undefined {
   if (v === undefined || v === null) return undefined;
-  const parts = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+  const parts = (Array.isArray(v) ? v : [v])
+    .flatMap((x) => String(x).split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
   const out = parts.map(Number);
   const bad = parts.filter((_, i) => !Number.isInteger(out[i]) || out[i] < 0);
   if (bad.length) throw new UserError(`${flag} takes level numbers like 0,3,7 (got ${bad.join(', ')})`);
@@ -30,6 +33,9 @@ export function parseIntList(v: unknown, flag: string): number[] | undefined {
 /** "a,b" or ["a", "b,c"] → ["a", "b", "c"]. */
 export function parseStringList(v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;
-  const out = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+  const out = (Array.isArray(v) ? v : [v])
+    .flatMap((x) => String(x).split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
   return out.length ? out : undefined;
 }

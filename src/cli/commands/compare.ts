@@ -25,7 +25,11 @@ export const command: CommandModule<object, Args> = {
       .positional('b', { type: 'string', demandOption: true, describe: 'strategy B' })
       .option('db', dbOption)
       .option('metric', { alias: 'm', choices: METRIC_IDS, default: 'es-accuracy', describe: 'what to compare' })
-      .option('method', { choices: ['t', 'bootstrap'], default: 't', describe: 'paired t interval, or percentile bootstrap of the paired differences (too narrow with few trials)' })
+      .option('method', {
+        choices: ['t', 'bootstrap'],
+        default: 't',
+        describe: 'paired t interval, or percentile bootstrap of the paired differences (too narrow with few trials)',
+      })
       .option('confidence', { type: 'number', default: 0.95, describe: 'confidence level of the interval' })
       .option('resamples', { type: 'number', default: 10000, describe: 'bootstrap resamples' })
       .option('seed', { type: 'number', default: 0, describe: 'bootstrap seed' })

@@ -18,4 +18,21 @@ import { merge } from './merge.js';
 
 /** Every CLI command, in the order `lth --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module has its own argument type
-export const commands: CommandModule<any, any>[] = [run, spec, status, report, plot, compare, query, exportCmd, exportModelCmd, ui, plan, merge, datasets, bench, doctor, rm];
+export const commands: CommandModule<any, any>[] = [
+  run,
+  spec,
+  status,
+  report,
+  plot,
+  compare,
+  query,
+  exportCmd,
+  exportModelCmd,
+  ui,
+  plan,
+  merge,
+  datasets,
+  bench,
+  doctor,
+  rm,
+];

@@ -9,7 +9,7 @@ export interface Args {
 /** `lth merge`: shards of a plan, or any lth databases, into one (src/storage/merge.ts). */
 export const merge: CommandModule<object, Args> = {
   command: 'merge <dbs..>',
-  describe: 'merge lth databases (a plan\'s shards, or two runs of one experiment) into one; safe to repeat',
+  describe: "merge lth databases (a plan's shards, or two runs of one experiment) into one; safe to repeat",
   builder: (y) =>
     y
       .positional('dbs', { type: 'string', array: true, demandOption: true, describe: 'lth databases, e.g. DIR/shards/*.db' })
@@ -23,7 +23,10 @@ export const merge: CommandModule<object, Args> = {
     const added = r.sources.reduce((n, s) => n + s.added, 0);
     const dup = r.sources.reduce((n, s) => n + s.duplicates, 0);
     const files = r.sources.reduce((n, s) => n + s.files, 0);
-    for (const v of r.versionMismatches) process.stderr.write(`lth merge: note: experiment "${v.experiment}" was run by different lth versions: ${v.versions.join(', ')}\n`);
-    process.stdout.write(`merged ${r.sources.length} database(s) into ${a.into}: ${added} row(s) added, ${dup} already there, ${files} weight file(s) verified (${((performance.now() - t0) / 1000).toFixed(2)} s)\n`);
+    for (const v of r.versionMismatches)
+      process.stderr.write(`lth merge: note: experiment "${v.experiment}" was run by different lth versions: ${v.versions.join(', ')}\n`);
+    process.stdout.write(
+      `merged ${r.sources.length} database(s) into ${a.into}: ${added} row(s) added, ${dup} already there, ${files} weight file(s) verified (${((performance.now() - t0) / 1000).toFixed(2)} s)\n`,
+    );
   },
 };

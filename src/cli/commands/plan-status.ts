@@ -10,6 +10,7 @@ export async function printPlanStatus(dir: string): Promise<void> {
   process.stdout.write(`${s.experiment}: plan ${s.dir}\n${t.toString()}\n`);
   const count = (st: string) => s.tasks.filter((k) => k.state === st).length;
   process.stdout.write(`${count('done')} done, ${count('partial')} partial, ${count('missing')} missing of ${s.tasks.length} task(s)\n`);
-  if (s.resubmit.length) process.stdout.write(`resubmit the tasks not done (partial ones resume after their last stored level):\n${s.resubmit.map((l) => `  ${l}`).join('\n')}\n`);
+  if (s.resubmit.length)
+    process.stdout.write(`resubmit the tasks not done (partial ones resume after their last stored level):\n${s.resubmit.map((l) => `  ${l}`).join('\n')}\n`);
   else process.stdout.write(`every task is done: lth merge ${s.dir}/shards/*.db --into results/lth.db\n`);
 }

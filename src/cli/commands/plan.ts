@@ -35,8 +35,12 @@ export const plan: CommandModule<object, Args> = {
       .option('cpus-per-task', { type: 'number', default: 1, describe: 'CPUs per task (also its wasm threads)' })
       .option('gpus-per-task', { type: 'number', describe: 'GPUs per task (use with --backend tensorflow and tfjs-node-gpu)' })
       .option('emit', { choices: ['slurm', 'k8s'] as const, default: 'slurm' as const, describe: 'Slurm batch scripts, or Kubernetes Indexed Job manifests' })
-      .option('lth', { type: 'string', describe: "the shell command that runs lth on the compute nodes (default: this node and CLI, absolute paths)" })
-      .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tensor backend of every task (the same numbers need the same backend)' })
+      .option('lth', { type: 'string', describe: 'the shell command that runs lth on the compute nodes (default: this node and CLI, absolute paths)' })
+      .option('backend', {
+        choices: BACKENDS,
+        default: 'auto' as BackendChoice,
+        describe: 'tensor backend of every task (the same numbers need the same backend)',
+      })
       .option('data-dir', { type: 'string', describe: 'folder with the data set files, as the nodes see it' })
       .option('image', { type: 'string', describe: 'container image of the Kubernetes jobs (--emit k8s)' })
       .example('$0 plan experiments/frankle-carbin-lenet.json --out /shared/lenet --max-parallel 20 --time 12:00:00', 'then: sh /shared/lenet/submit.sh')

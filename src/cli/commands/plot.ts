@@ -26,17 +26,29 @@ export const command: CommandModule<object, Args> = {
         alias: 'k',
         choices: PLOT_KINDS as unknown as string[],
         default: 'accuracy',
-        describe: 'accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; compute: test accuracy at early stop vs training multiply-adds to reach each level; all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap)',
+        describe:
+          'accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; compute: test accuracy at early stop vs training multiply-adds to reach each level; all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap)',
       })
-      .option('error-bars', { choices: ERROR_BARS as unknown as string[], default: 'std', describe: 'error bars over trials: ±1 sample std, min–max, or none (the caption says which)' })
+      .option('error-bars', {
+        choices: ERROR_BARS as unknown as string[],
+        default: 'std',
+        describe: 'error bars over trials: ±1 sample std, min–max, or none (the caption says which)',
+      })
       .option('strategy', { alias: 's', type: 'string', array: true, describe: 'only these strategies (a branch: strategy:branch)' })
-      .option('levels', { type: 'string', array: true, describe: 'levels whose learning curves to draw, e.g. 0,3,7,12 (default: nearest 100, 51.3, 21.1, 7.0, 3.6, 1.9%)' })
+      .option('levels', {
+        type: 'string',
+        array: true,
+        describe: 'levels whose learning curves to draw, e.g. 0,3,7,12 (default: nearest 100, 51.3, 21.1, 7.0, 3.6, 1.9%)',
+      })
       .option('trial', { type: 'number', describe: 'masks: the trial whose masks the heat maps and overlap matrices use (default 0)' })
       .option('width', { type: 'number', describe: 'PNG width in pixels; height follows the figure (default: 2× the SVG size)' })
       .example('$0 plot lenet-mnist --out fig3.svg', 'test accuracy at early stop vs % weights remaining, one line per strategy')
       .example('$0 plot lenet-mnist --kind curves --levels 0,3,7 --out curves.png --width 1600', 'learning curves of three levels as a PNG')
       .example('$0 plot lenet-mnist --kind all --out all.png', 'all three figures on one image')
-      .example('$0 plot quickstart --kind masks -s rewind --levels 0,3,6 --out masks.png', 'ticket anatomy: heat maps at levels 0, 3, 6; overlap matrices at level 6') as unknown as Argv<Args>,
+      .example(
+        '$0 plot quickstart --kind masks -s rewind --levels 0,3,6 --out masks.png',
+        'ticket anatomy: heat maps at levels 0, 3, 6; overlap matrices at level 6',
+      ) as unknown as Argv<Args>,
   handler: async (argv) => {
     const r = await plotExperiment(argv.db, argv.experiment, argv.out, {
       kind: argv.kind,

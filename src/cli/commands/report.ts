@@ -1,5 +1,15 @@
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_METRICS, METRIC_IDS, type Format, shownByMetrics, storedNumberNotes, writeHtmlReport, type ErrorBars, ERROR_BARS, report } from '../../reporting/index.js';
+import {
+  DEFAULT_METRICS,
+  METRIC_IDS,
+  type Format,
+  shownByMetrics,
+  storedNumberNotes,
+  writeHtmlReport,
+  type ErrorBars,
+  ERROR_BARS,
+  report,
+} from '../../reporting/index.js';
 import { dbOption, formatOption, parseIntList, parseStringList } from './common.js';
 
 interface Args {
@@ -28,7 +38,11 @@ export const command: CommandModule<object, Args> = {
         describe: `columns to show (default: ${DEFAULT_METRICS.join(', ')})`,
       })
       .option('html', { type: 'string', normalize: true, describe: 'also write a self-contained HTML page with the tables and figures to FILE' })
-      .option('error-bars', { choices: ERROR_BARS as unknown as string[], default: 'std', describe: 'error bars of the HTML figures: ±std or min–max over trials' })
+      .option('error-bars', {
+        choices: ERROR_BARS as unknown as string[],
+        default: 'std',
+        describe: 'error bars of the HTML figures: ±std or min–max over trials',
+      })
       .option('levels', { type: 'string', array: true, describe: 'levels whose learning curves the HTML page shows, e.g. 0,3,7' })
       .example('$0 report lenet-mnist', 'test accuracy at early stop, early-stop iteration and final accuracy per level')
       .example('$0 report lenet-mnist --format markdown --metric es-accuracy', 'one markdown table to paste into notes')

@@ -6,7 +6,7 @@ import { dbOption } from './common.js';
 
 export const rm: CommandModule<object, { name: string; db: string; yes: boolean }> = {
   command: 'rm <name>',
-  describe: "drop one experiment from the database: its rows and only its weight files",
+  describe: 'drop one experiment from the database: its rows and only its weight files',
   builder: (y) =>
     y
       .positional('name', { type: 'string', demandOption: true, describe: 'the experiment (its spec "name"; see lth status)' })
@@ -25,7 +25,8 @@ export const rm: CommandModule<object, { name: string; db: string; yes: boolean 
       ro.close();
     }
     if (!a.yes) {
-      if (!process.stdin.isTTY) throw new UserError(`lth rm deletes experiment "${a.name}" and its weight files: pass --yes to confirm (no terminal to ask on)`);
+      if (!process.stdin.isTTY)
+        throw new UserError(`lth rm deletes experiment "${a.name}" and its weight files: pass --yes to confirm (no terminal to ask on)`);
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       const answer = await rl.question(`delete experiment "${a.name}" (its rows and weight files) from ${a.db}? [y/N] `);
       rl.close();

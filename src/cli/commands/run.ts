@@ -29,7 +29,11 @@ export const run: CommandModule<object, Args> = {
       .option('set', { type: 'string', array: true, default: [], describe: 'override a spec field: path=value (repeatable)' })
       .option('db', dbOption)
       .option('workers', { type: 'number', default: 1, describe: 'run independent chains in N processes' })
-      .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tensor backend (auto: tensorflow, then webgpu on a GPU, then wasm, then cpu; lth doctor lists what loads here)' })
+      .option('backend', {
+        choices: BACKENDS,
+        default: 'auto' as BackendChoice,
+        describe: 'tensor backend (auto: tensorflow, then webgpu on a GPU, then wasm, then cpu; lth doctor lists what loads here)',
+      })
       .option('data-dir', { type: 'string', describe: 'folder with the data set files as distributed' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output (for scripts)' })
       .example('$0 run experiments/quickstart.json', 'the quickstart: Fashion-MNIST LeNet-300-100, rewind vs fine-tune')
@@ -37,8 +41,10 @@ export const run: CommandModule<object, Args> = {
       .example('$0 run --plan plans/lenet --task chains:3', 'one task of a cluster plan (docs/CLUSTER.md)')
       .epilogue(catalogText())
       .check((a) => {
-        if ((a.spec === undefined) === (a.plan === undefined)) throw new UserError('give a spec (lth run SPEC) or a plan task (lth run --plan DIR --task dense:I), not both or neither');
-        if (a.plan !== undefined && (a.set.length > 0 || a.workers !== 1)) throw new UserError('--plan runs one task as its plan says: --set and --workers do not apply (write a new plan with lth plan)');
+        if ((a.spec === undefined) === (a.plan === undefined))
+          throw new UserError('give a spec (lth run SPEC) or a plan task (lth run --plan DIR --task dense:I), not both or neither');
+        if (a.plan !== undefined && (a.set.length > 0 || a.workers !== 1))
+          throw new UserError('--plan runs one task as its plan says: --set and --workers do not apply (write a new plan with lth plan)');
         if (!Number.isInteger(a.workers) || a.workers < 1) throw new UserError(`--workers ${a.workers} must be a whole number ≥ 1`);
         return true;
       }),
@@ -68,7 +74,9 @@ export const run: CommandModule<object, Args> = {
       });
       progress.stop();
       const what = r.interrupted ? 'stopped' : 'done';
-      process.stdout.write(`${r.experiment}: ${what}; ${r.levelsTrained} level(s) trained in ${r.seconds.toFixed(1)} s on ${r.backend}; results in ${r.db} (lth report ${r.experiment})\n`);
+      process.stdout.write(
+        `${r.experiment}: ${what}; ${r.levelsTrained} level(s) trained in ${r.seconds.toFixed(1)} s on ${r.backend}; results in ${r.db} (lth report ${r.experiment})\n`,
+      );
       if (r.interrupted) process.exitCode = 130;
     } finally {
       progress.stop();

@@ -32,7 +32,9 @@ export const spec: CommandModule<object, Args> = {
     const { checkSpec } = await import('../../spec/index.js');
     const checked = checkSpec(loaded);
     process.stdout.write(`${JSON.stringify(JSON.parse(loaded.json), null, 2)}\n`);
-    process.stdout.write(`identity ${loaded.hash} (compute version ${COMPUTE_VERSION}; excludes name, description and how far it goes: ${EXTENDABLE.join(', ')})\n`);
+    process.stdout.write(
+      `identity ${loaded.hash} (compute version ${COMPUTE_VERSION}; excludes name, description and how far it goes: ${EXTENDABLE.join(', ')})\n`,
+    );
     for (const w of checked.warnings) process.stderr.write(`lth: warning: ${w}\n`);
   },
 };

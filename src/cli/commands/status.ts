@@ -25,7 +25,10 @@ export const status: CommandModule<object, { db: string; plan?: string }> = {
         return;
       }
       const plain = !process.stdout.isTTY;
-      const t = new Table({ head: ['experiment', 'spec', 'trials × chains', 'levels stored', 'backend', 'last level'], style: plain ? { head: [], border: [] } : {} });
+      const t = new Table({
+        head: ['experiment', 'spec', 'trials × chains', 'levels stored', 'backend', 'last level'],
+        style: plain ? { head: [], border: [] } : {},
+      });
       for (const r of rows) {
         const spec = JSON.parse(r.specJson) as Spec;
         // The same plan `lth run` follows (orchestration/plan.ts): no data, no backend needed.

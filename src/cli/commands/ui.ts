@@ -31,7 +31,9 @@ export const ui: CommandModule<object, Args> = {
       .example('$0 ui --db runs/sweep.db --port 9000 --open', 'another database, another port, open a browser') as unknown as Argv<Args>,
   handler: async (argv) => {
     if (!isLoopback(argv.host)) {
-      process.stderr.write(`lth ui: warning: binding to ${argv.host} makes the dashboard (and read-only SQL on your results) reachable from other machines; use --host 127.0.0.1 to keep it local\n`);
+      process.stderr.write(
+        `lth ui: warning: binding to ${argv.host} makes the dashboard (and read-only SQL on your results) reachable from other machines; use --host 127.0.0.1 to keep it local\n`,
+      );
     }
     const server = await startUi({ db: argv.db, host: argv.host, port: argv.port });
     process.stdout.write(`lth ui: serving ${argv.db} (read-only) at ${server.url} — Ctrl-C to stop\n`);

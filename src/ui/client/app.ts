@@ -10,7 +10,11 @@ type Json = Record<string, any>; // API payloads, shaped by src/ui/data.ts
 // ---------- DOM helpers ----------
 
 type Child = Node | string | number | null | undefined | false;
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | boolean | ((e: Event) => void)> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | boolean | ((e: Event) => void)> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
@@ -63,7 +67,11 @@ async function figure(key: string, el: HTMLElement, spec: Json | null): Promise<
   views.delete(key);
   el.replaceChildren();
   if (!spec) return null;
-  const full = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: { font: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', title: { anchor: 'start', subtitleColor: '#555' } }, ...spec };
+  const full = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    config: { font: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', title: { anchor: 'start', subtitleColor: '#555' } },
+    ...spec,
+  };
   const res = await embed(el, full as never, { renderer: 'svg', actions: { export: true, source: false, compiled: false, editor: false } });
   views.set(key, res);
   return res;
@@ -101,12 +109,24 @@ async function experimentsPage(): Promise<HTMLElement> {
     'section',
     {},
     h('h1', {}, 'Experiments'),
-    h('p', { class: 'muted' }, 'Status and progress from each spec\'s plan; ETA assumes the remaining levels take the mean stored wall time, one at a time. The page follows the database live.'),
+    h(
+      'p',
+      { class: 'muted' },
+      "Status and progress from each spec's plan; ETA assumes the remaining levels take the mean stored wall time, one at a time. The page follows the database live.",
+    ),
     experiments.length
       ? h(
           'table',
           { id: 'experiments' },
-          h('thead', {}, h('tr', {}, ...['experiment', 'model / data', 'strategies', 'trials', 'status', 'progress', 'backend', 'ETA', 'last level'].map((c) => h('th', {}, c)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['experiment', 'model / data', 'strategies', 'trials', 'status', 'progress', 'backend', 'ETA', 'last level'].map((c) => h('th', {}, c)),
+            ),
+          ),
           h('tbody', {}, ...rows),
         )
       : h('p', {}, 'No experiments yet: run one with ', h('code', {}, 'lth run experiments/quickstart.json'), '.'),
@@ -115,7 +135,13 @@ async function experimentsPage(): Promise<HTMLElement> {
 
 function tabs(name: string, active: string): HTMLElement {
   const t = (label: string, href: string, key: string) => h('a', { href, class: key === active ? 'active' : '' }, label);
-  return h('p', { class: 'tabs' }, t('Overview', `#/e/${enc(name)}`, 'overview'), t('Compare', `#/e/${enc(name)}/compare`, 'compare'), t('Ticket anatomy', `#/e/${enc(name)}/anatomy`, 'anatomy'));
+  return h(
+    'p',
+    { class: 'tabs' },
+    t('Overview', `#/e/${enc(name)}`, 'overview'),
+    t('Compare', `#/e/${enc(name)}/compare`, 'compare'),
+    t('Ticket anatomy', `#/e/${enc(name)}/anatomy`, 'anatomy'),
+  );
 }
 
 /** Strategy toggles survive live refreshes; per experiment. */
@@ -138,22 +164,33 @@ async function experimentPage(name: string): Promise<HTMLElement> {
   };
   const toggles = h('div', { class: 'controls', id: 'series-toggles' }, h('strong', {}, 'Strategies:'));
   for (const s of p.series as string[]) {
-    const box = h('input', { type: 'checkbox', 'data-series': s, onchange: (e: Event) => {
-      if ((e.target as HTMLInputElement).checked) off.delete(s);
-      else off.add(s);
-      void applyHidden();
-    } });
+    const box = h('input', {
+      type: 'checkbox',
+      'data-series': s,
+      onchange: (e: Event) => {
+        if ((e.target as HTMLInputElement).checked) off.delete(s);
+        else off.add(s);
+        void applyHidden();
+      },
+    });
     box.checked = !off.has(s);
     toggles.append(h('label', {}, box, h('span', { class: 'swatch', 'data-swatch': s }), s));
   }
-  const barsSel = h('select', { id: 'error-bars', onchange: (e: Event) => {
-    errorBars = (e.target as HTMLSelectElement).value as typeof errorBars;
-    void render();
-  } }, ...(['std', 'minmax', 'none'] as const).map((v) => {
-    const o = h('option', { value: v }, v === 'std' ? '±1 std' : v === 'minmax' ? 'min–max' : 'none');
-    o.selected = v === errorBars;
-    return o;
-  }));
+  const barsSel = h(
+    'select',
+    {
+      id: 'error-bars',
+      onchange: (e: Event) => {
+        errorBars = (e.target as HTMLSelectElement).value as typeof errorBars;
+        void render();
+      },
+    },
+    ...(['std', 'minmax', 'none'] as const).map((v) => {
+      const o = h('option', { value: v }, v === 'std' ? '±1 std' : v === 'minmax' ? 'min–max' : 'none');
+      o.selected = v === errorBars;
+      return o;
+    }),
+  );
   toggles.append(h('label', {}, 'error bars: ', barsSel));
 
   const levelsChosen = (chosenCurveLevels.get(name) ?? (p.defaultCurveLevels as number[])).filter((l) => (p.levels as Json[]).some((x) => x.level === l));
@@ -176,7 +213,11 @@ async function experimentPage(name: string): Promise<HTMLElement> {
     {},
     h('h1', {}, name),
     tabs(name, 'overview'),
-    h('p', { class: 'muted' }, `spec ${String(p.specHash).slice(0, 12)} · ${p.trials} trial${p.trials === 1 ? '' : 's'} · ${(p.levels as Json[]).length} levels stored`),
+    h(
+      'p',
+      { class: 'muted' },
+      `spec ${String(p.specHash).slice(0, 12)} · ${p.trials} trial${p.trials === 1 ? '' : 's'} · ${(p.levels as Json[]).length} levels stored`,
+    ),
     h('h2', {}, 'Accuracy and early stopping'),
     toggles,
     h('div', { class: 'row' }, figAcc, figEs),
@@ -218,11 +259,29 @@ async function comparePageView(name: string, params: URLSearchParams): Promise<H
   const opts = series.map((s) => ({ value: s, label: s }));
   const selA = select('compare-a', opts, a, go);
   const selB = select('compare-b', opts, b, go);
-  const selM = select('compare-metric', (meta.metrics as Json[]).map((m) => ({ value: m.id, label: m.label })), metric, go);
-  const selC = select('compare-confidence', ['0.9', '0.95', '0.99'].map((c) => ({ value: c, label: `${Number(c) * 100}%` })), confidence, go);
+  const selM = select(
+    'compare-metric',
+    (meta.metrics as Json[]).map((m) => ({ value: m.id, label: m.label })),
+    metric,
+    go,
+  );
+  const selC = select(
+    'compare-confidence',
+    ['0.9', '0.95', '0.99'].map((c) => ({ value: c, label: `${Number(c) * 100}%` })),
+    confidence,
+    go,
+  );
   const out = h('div', { id: 'compare-result' });
   const fig = h('div', { id: 'fig-compare', class: 'figure' });
-  const section = h('section', {}, h('h1', {}, name), tabs(name, 'compare'), h('div', { class: 'controls' }, h('label', {}, 'A ', selA), h('label', {}, 'B ', selB), h('label', {}, 'metric ', selM), h('label', {}, 'CI ', selC)), fig, out);
+  const section = h(
+    'section',
+    {},
+    h('h1', {}, name),
+    tabs(name, 'compare'),
+    h('div', { class: 'controls' }, h('label', {}, 'A ', selA), h('label', {}, 'B ', selB), h('label', {}, 'metric ', selM), h('label', {}, 'CI ', selC)),
+    fig,
+    out,
+  );
   main().replaceChildren(section);
   try {
     const c = await api(`/api/experiments/${enc(name)}/compare?${new URLSearchParams({ a, b, metric, confidence })}`);
@@ -241,9 +300,24 @@ async function anatomyPageView(name: string, params: URLSearchParams): Promise<H
   const go = () => {
     location.hash = `#/e/${enc(name)}/anatomy?${new URLSearchParams({ strategy: selS.value, trial: selT.value, level: selL.value })}`;
   };
-  const selS = select('anatomy-strategy', (p.strategies as string[]).map((s) => ({ value: s, label: s })), p.strategy, go);
-  const selT = select('anatomy-trial', (p.trials as number[]).map((t) => ({ value: String(t), label: String(t) })), String(p.trial), go);
-  const selL = select('anatomy-level', (p.levels as number[]).map((l) => ({ value: String(l), label: String(l) })), String(p.level), go);
+  const selS = select(
+    'anatomy-strategy',
+    (p.strategies as string[]).map((s) => ({ value: s, label: s })),
+    p.strategy,
+    go,
+  );
+  const selT = select(
+    'anatomy-trial',
+    (p.trials as number[]).map((t) => ({ value: String(t), label: String(t) })),
+    String(p.trial),
+    go,
+  );
+  const selL = select(
+    'anatomy-level',
+    (p.levels as number[]).map((l) => ({ value: String(l), label: String(l) })),
+    String(p.level),
+    go,
+  );
   const figProfile = h('div', { id: 'fig-profile', class: 'figure' });
   const figPixels = h('div', { id: 'fig-pixels', class: 'figure' });
   const figMatrices = (p.figures.matrices as Json[]).map((_, i) => h('div', { id: `fig-matrix-${p.matrices[i].kind}`, class: 'figure' }));
@@ -252,11 +326,19 @@ async function anatomyPageView(name: string, params: URLSearchParams): Promise<H
     {},
     h('h1', {}, name),
     tabs(name, 'anatomy'),
-    h('div', { class: 'controls' }, h('label', {}, 'strategy ', selS), h('label', {}, 'trial ', selT), h('label', {}, 'level (overlap between strategies / trials) ', selL)),
+    h(
+      'div',
+      { class: 'controls' },
+      h('label', {}, 'strategy ', selS),
+      h('label', {}, 'trial ', selT),
+      h('label', {}, 'level (overlap between strategies / trials) ', selL),
+    ),
     h('h2', {}, 'Per-layer sparsity'),
     p.figures.profile ? figProfile : h('p', { class: 'muted' }, 'No per-layer counts stored for this experiment.'),
     h('h2', {}, 'Input connectivity'),
-    p.figures.pixels ? figPixels : h('p', { class: 'muted' }, `Heat maps of input pixels are drawn for LeNet-300-100 on square images (this model: ${p.model}).`),
+    p.figures.pixels
+      ? figPixels
+      : h('p', { class: 'muted' }, `Heat maps of input pixels are drawn for LeNet-300-100 on square images (this model: ${p.model}).`),
     h('h2', {}, 'Mask overlap (Jaccard)'),
     h('div', { class: 'row' }, ...figMatrices),
   );
@@ -267,7 +349,8 @@ async function anatomyPageView(name: string, params: URLSearchParams): Promise<H
   return section;
 }
 
-let lastSql = "SELECT experiment, strategy, level, round(percent_remaining, 1) AS pct,\n       round(100 * early_stop_test_accuracy, 2) AS es_acc\n  FROM levels ORDER BY experiment, strategy, level LIMIT 50";
+let lastSql =
+  'SELECT experiment, strategy, level, round(percent_remaining, 1) AS pct,\n       round(100 * early_stop_test_accuracy, 2) AS es_acc\n  FROM levels ORDER BY experiment, strategy, level LIMIT 50';
 
 async function queryPageView(): Promise<HTMLElement> {
   const box = h('textarea', { id: 'sql', spellcheck: 'false' });
@@ -277,7 +360,10 @@ async function queryPageView(): Promise<HTMLElement> {
     lastSql = box.value;
     try {
       const r = await api('/api/query', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sql: box.value }) });
-      out.replaceChildren(h('p', { class: 'muted' }, `${r.total} row${r.total === 1 ? '' : 's'}${r.truncated ? ` (first ${r.rows.length} shown)` : ''}`), table(r as never, 'query-table'));
+      out.replaceChildren(
+        h('p', { class: 'muted' }, `${r.total} row${r.total === 1 ? '' : 's'}${r.truncated ? ` (first ${r.rows.length} shown)` : ''}`),
+        table(r as never, 'query-table'),
+      );
     } catch (e) {
       out.replaceChildren(h('p', { class: 'error', id: 'query-error' }, (e as Error).message));
     }
