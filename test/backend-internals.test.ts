@@ -27,7 +27,7 @@ describe('private internals of @tensorflow/tfjs-backend-wasm', () => {
     assert.ok(tfDeps.length >= 5, `only ${tfDeps.length} @tensorflow packages`);
     for (const [name, range] of tfDeps) {
       assert.match(range, /^\d+\.\d+\.\d+$/, `${name}: "${range}" is a range, not an exact version`);
-      let installed: string | null = null;
+      let installed: string;
       try {
         installed = (require(`${name}/package.json`) as { version: string }).version;
       } catch {

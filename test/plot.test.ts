@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { plotExperiment, plotSvg } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
-import { lenetDbSuite, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite } from './helpers/fixture.js';
 import { countColor, countDark, decodePng } from './helpers/png.js';
 
 /** The series drawn in a Vega SVG: one `line mark` path per series, its vertex count, and the points per series. */

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { renderQuery, runQuery } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
-import { lenetDbSuite, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite } from './helpers/fixture.js';
 
 function fingerprint(dbFile: string): string {
   const h = crypto.createHash('sha256');

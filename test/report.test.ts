@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openReadOnly, report, summarizeExperiment } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
-import { lenetDbSuite, createDb, insertExperiment, lenetFixture, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite, createDb, insertExperiment, lenetFixture } from './helpers/fixture.js';
 
 /**
  * Independent aggregation straight from the `results` and `chains` tables (not the `levels`

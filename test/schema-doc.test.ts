@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runQuery } from '../src/reporting/index.js';
 import { SCHEMA_SQL } from '../src/storage/schema.js';
-import { lenetDbSuite, tempDir } from './helpers/fixture.js';
+import { lenetDbSuite } from './helpers/fixture.js';
 
 // dist/test/schema-doc.test.js → repository root
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

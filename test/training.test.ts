@@ -107,8 +107,13 @@ test('a mask-update callback: newly pruned weights are zero at once and stay zer
   const pruned: number[] = [];
   const grown: number[] = [];
   for (let i = 0; i < old.length && (pruned.length < 20 || grown.length < 20); i++) {
-    if (old[i] && pruned.length < 20) ((next[i] = 0), pruned.push(i));
-    else if (!old[i] && grown.length < 20) ((next[i] = 1), grown.push(i));
+    if (old[i] && pruned.length < 20) {
+      next[i] = 0;
+      pruned.push(i);
+    } else if (!old[i] && grown.length < 20) {
+      next[i] = 1;
+      grown.push(i);
+    }
   }
   let atUpdate: { w: Float32Array; m: Uint8Array } | null = null;
   const res = await train({

@@ -90,7 +90,7 @@ export async function findAdapter(hardwareOnly = false): Promise<{ gpu: GpuLike;
   try {
     dawn = (await import(DAWN_PKG)) as unknown as typeof dawn;
   } catch (e) {
-    throw new Error(`the optional package "webgpu" (Dawn for Node) is not installed or failed to load (${firstLine(e)}); run npm install`);
+    throw new Error(`the optional package "webgpu" (Dawn for Node) is not installed or failed to load (${firstLine(e)}); run npm install`, { cause: e });
   }
   // GPUBufferUsage, GPUMapMode, … : tfjs-backend-webgpu reads these as globals.
   Object.assign(globalThis, dawn.globals);
@@ -159,7 +159,7 @@ export async function registerWebgpu(hardwareOnly = false): Promise<WebgpuAdapte
   try {
     pkg = (await import(TFJS_WEBGPU_PKG)) as unknown as WebgpuPkg;
   } catch (e) {
-    throw new Error(`the optional package @tensorflow/tfjs-backend-webgpu is not installed or failed to load (${firstLine(e)}); run npm install`);
+    throw new Error(`the optional package @tensorflow/tfjs-backend-webgpu is not installed or failed to load (${firstLine(e)}); run npm install`, { cause: e });
   }
   const { gpu, adapter, info } = await findAdapter(hardwareOnly);
   if (tf.findBackend('webgpu') != null || tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu');

@@ -1,4 +1,4 @@
-export { BENCH_MODELS, readReport, runBench } from './run.js';
+export { BENCH_MODELS, runBench } from './run.js';
 export { formatReport } from './format.js';
 export { benchKernels } from './kernels.js';
 export { profileStep } from './profile.js';

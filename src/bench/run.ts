@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -581,5 +581,3 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   report.info.benchPeakRssMb = selfPeakRssMb();
   return report;
 }
-
-export const readReport = (file: string): BenchReport => JSON.parse(readFileSync(file, 'utf8')) as BenchReport;

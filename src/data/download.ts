@@ -57,7 +57,7 @@ async function fetchTo(url: string, tmp: string, file: DataFile, opts: DownloadO
     try {
       res = await fetch(url, { signal: ctrl.signal, redirect: 'follow' });
     } catch (e) {
-      throw new Error(ctrl.signal.aborted ? `no answer in ${idle / 1000} s` : describeFetchError(e));
+      throw new Error(ctrl.signal.aborted ? `no answer in ${idle / 1000} s` : describeFetchError(e), { cause: e });
     }
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
     const total = Number(res.headers.get('content-length')) || file.size || 0;
@@ -79,7 +79,7 @@ async function fetchTo(url: string, tmp: string, file: DataFile, opts: DownloadO
         }
       }
     } catch (e) {
-      throw new Error(ctrl.signal.aborted ? `stalled: nothing received for ${idle / 1000} s` : `connection lost: ${describeFetchError(e)}`);
+      throw new Error(ctrl.signal.aborted ? `stalled: nothing received for ${idle / 1000} s` : `connection lost: ${describeFetchError(e)}`, { cause: e });
     }
     await out.sync();
     if (file.size !== undefined && got !== file.size) throw new Error(`corrupt download (${got} bytes, expected ${file.size}), deleted`);

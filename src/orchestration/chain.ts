@@ -1,6 +1,6 @@
 import { initialize, type Weights } from '../models/index.js';
 import { AT_INIT_DEFAULTS, atInitScores, denseMasks, isAtInit, keepTop, prune, prunePools, saliencySample, type SaliencySample } from '../pruning/index.js';
-import { denseStepMultiplyAdds, keptCounts, scheduleMultiplyAdds, stepMultiplyAdds } from '../pruning/compute.js';
+import { denseStepMultiplyAdds, keptCounts, scheduleMultiplyAdds } from '../pruning/compute.js';
 import { dynamicSparsity, earlyBirdSearch, EarlyBirdFound, gradualPruning, levelTargets, type MaskSchedule } from '../pruning/during.js';
 import type { Masks } from '../models/index.js';
 import { stepToIterations } from '../spec/index.js';

@@ -248,9 +248,5 @@ export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: Tra
   return out;
 }
 
-/** The warnings of twinPairs: one line per twin chain, naming both chains and the likely intended setting. */
-export function twinChains(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): string[] {
-  return twinPairs(spec, strategies, plan).map(twinWarning);
-}
-
+/** The warning of a twin pair: one line naming both chains and the likely intended setting. */
 const twinWarning = (p: TwinPair): string => `${p.reason}; "${p.chain}" is not trained: its levels are copies of "${p.twinOf}"'s`;

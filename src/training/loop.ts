@@ -7,7 +7,7 @@ import type { CurvePoint } from './evaluate.js';
 import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';
 import { lrAt, type TrainingPlan } from './schedule.js';
 
-export { evaluate, evaluatePoint, evaluateWeights, toTensors, type CurvePoint } from './evaluate.js';
+export { evaluate, toTensors, type CurvePoint } from './evaluate.js';
 
 /**
  * The training loop, built like OpenLTH's training/standard_callbacks.py: one loop that runs a

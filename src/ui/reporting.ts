@@ -4,5 +4,5 @@ export { DEFAULT_METRICS, loadLevels, metricDef, summarizeExperiment } from '../
 export { type Tabular, formatPercent, metricTable, reportCaption } from '../reporting/format.js';
 export { compareRows, comparisonTable, type CompareOptions } from '../reporting/compare.js';
 export { curveData, curvesSpec, defaultCurveLevels, levelSpec } from '../reporting/plot.js';
-export { prepareReadOnly, runQuery } from '../reporting/query.js';
+export { runQuery } from '../reporting/query.js';
 export { anatomy, matrixSpec, pixelSpec, profileSpec, type AnatomyOptions } from '../reporting/anatomy.js';

@@ -5,7 +5,8 @@
  */
 import embed, { type Result } from 'vega-embed';
 
-type Json = Record<string, any>; // API payloads, shaped by src/ui/data.ts
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API payloads, shaped (and typed) by src/ui/data.ts on the server
+type Json = Record<string, any>;
 
 // ---------- DOM helpers ----------
 
