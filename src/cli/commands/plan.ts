@@ -43,7 +43,7 @@ export const plan: CommandModule<object, Args> = {
       })
       .option('data-dir', { type: 'string', describe: 'folder with the data set files, as the nodes see it' })
       .option('image', { type: 'string', describe: 'container image of the Kubernetes jobs (--emit k8s)' })
-      .example('$0 plan experiments/frankle-carbin-lenet.json --out /shared/lenet --max-parallel 20 --time 12:00:00', 'then: sh /shared/lenet/submit.sh')
+      .example('$0 plan experiments/frankle-carbin-lenet.json --out /nfs/plans/lenet --max-parallel 20 --time 12:00:00', 'then: sh /nfs/plans/lenet/submit.sh')
       .example('$0 plan experiments/quickstart.json --out plans/qs --emit k8s', 'Kubernetes Indexed Jobs instead'),
   handler: async (a) => {
     const loaded = loadSpec(a.spec, a.set);
