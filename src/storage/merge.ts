@@ -298,12 +298,15 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
         if (!same && !(existsSync(dest) && sha256(readFileSync(dest)) === a.sha256)) writeAtomic(dest, buf);
         rep.files++;
       }
-      const srcLs = src.db.prepare('SELECT layer, total, remaining FROM layer_sparsity WHERE result_id = ?');
-      const srcCp = src.db.prepare('SELECT iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ?');
-      const tLs = t.db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?, ?, ?, ?)');
-      const tCp = t.db.prepare(
-        'INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      );
+      // Every table hanging off a result row (layer_sparsity, curve_points, compute, unit_counts,
+      // activation_sparsity, mask_updates, mask_distances, …), copied whole with result_id remapped.
+      const children = childTables(src.db)
+        .filter((c) => childTables(t.db).some((d) => d.table === c.table))
+        .map((c) => ({
+          read: src.db.prepare(`SELECT ${c.columns.join(', ')} FROM ${c.table} WHERE result_id = ?`),
+          write: t.db.prepare(`INSERT INTO ${c.table}(result_id, ${c.columns.join(', ')}) VALUES (?, ${c.columns.map(() => '?').join(', ')})`),
+          columns: c.columns,
+        }));
       t.db
         .transaction(() => {
           const ids = new Map<string, number>();
@@ -331,9 +334,8 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
             }
             const values = resultCols.map((c) => (c === 'experiment_id' ? ids.get(r.experiment)! : r[c]));
             const id = Number(insResult.run(...(values as never[])).lastInsertRowid);
-            for (const l of srcLs.all(r.id) as { layer: string; total: number; remaining: number }[]) tLs.run(id, l.layer, l.total, l.remaining);
-            for (const p of srcCp.all(r.id) as Record<string, number | null>[])
-              tCp.run(id, p.iteration, p.train_loss, p.val_loss, p.val_accuracy, p.test_loss, p.test_accuracy);
+            for (const c of children)
+              for (const row of c.read.all(r.id) as Record<string, unknown>[]) c.write.run(id, ...(c.columns.map((k) => row[k]) as never[]));
             rep.added++;
           }
           for (const a of arts) insArt.run(ids.get(a.experiment)!, a.key, a.file, a.sha256);
@@ -365,4 +367,13 @@ function openTarget(into: string, opts?: StoreOptions): MergeTarget {
   db.pragma('busy_timeout = 30000');
   db.pragma('foreign_keys = ON');
   return { db, weightsDir, close: () => db.close() };
+}
+
+/** Tables with a `result_id` column besides `results` itself, with their other columns. */
+function childTables(db: Database.Database): { table: string; columns: string[] }[] {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'results'").pluck().all() as string[];
+  return tables
+    .map((table) => ({ table, columns: (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name) }))
+    .filter((t) => t.columns.includes('result_id'))
+    .map((t) => ({ table: t.table, columns: t.columns.filter((c) => c !== 'result_id') }));
 }
