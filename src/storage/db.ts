@@ -490,12 +490,12 @@ export class Store {
             .prepare(`INSERT INTO results(strategy, created_at, ${cols.join(', ')}) SELECT ?, ?, ${cols.join(', ')} FROM results WHERE id = ?`)
             .run(toStrategy, new Date().toISOString(), src.id).lastInsertRowid,
         );
-        db.prepare(
-          'INSERT INTO layer_sparsity(result_id, layer, total, remaining) SELECT ?, layer, total, remaining FROM layer_sparsity WHERE result_id = ?',
-        ).run(id, src.id);
-        db.prepare(
-          'INSERT INTO curve_points(result_id, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy) SELECT ?, iteration, train_loss, val_loss, val_accuracy, test_loss, test_accuracy FROM curve_points WHERE result_id = ?',
-        ).run(id, src.id);
+        // every table hanging off the row: layer_sparsity, curve_points, compute, unit_counts, …
+        for (const c of childTables(db))
+          db.prepare(`INSERT INTO ${c.table}(result_id, ${c.columns.join(', ')}) SELECT ?, ${c.columns.join(', ')} FROM ${c.table} WHERE result_id = ?`).run(
+            id,
+            src.id,
+          );
         const art = db.prepare(
           'INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) SELECT experiment_id, ?, file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?',
         );
@@ -599,3 +599,12 @@ function pruneEmptyDirs(dir: string): void {
 
 /** SQLite has no NaN: store it as NULL. */
 const num = (v: number | null): number | null => (v === null || Number.isNaN(v) ? null : v);
+
+/** Tables with a `result_id` column besides `results` itself, with their other columns (copy and merge take them whole). */
+export function childTables(db: Database.Database): { table: string; columns: string[] }[] {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'results'").pluck().all() as string[];
+  return tables
+    .map((table) => ({ table, columns: (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name) }))
+    .filter((t) => t.columns.includes('result_id'))
+    .map((t) => ({ table: t.table, columns: t.columns.filter((c) => c !== 'result_id') }));
+}

@@ -3,7 +3,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { canonicalJson, sha256 } from '../util/hash.js';
-import { defaultWeightsDir, Store, type StoreOptions } from './db.js';
+import { childTables, defaultWeightsDir, Store, type StoreOptions } from './db.js';
 import { SCHEMA_VERSION } from './schema.js';
 
 /**
@@ -367,13 +367,4 @@ function openTarget(into: string, opts?: StoreOptions): MergeTarget {
   db.pragma('busy_timeout = 30000');
   db.pragma('foreign_keys = ON');
   return { db, weightsDir, close: () => db.close() };
-}
-
-/** Tables with a `result_id` column besides `results` itself, with their other columns. */
-function childTables(db: Database.Database): { table: string; columns: string[] }[] {
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'results'").pluck().all() as string[];
-  return tables
-    .map((table) => ({ table, columns: (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name) }))
-    .filter((t) => t.columns.includes('result_id'))
-    .map((t) => ({ table: t.table, columns: t.columns.filter((c) => c !== 'result_id') }));
 }
