@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { after, before } from 'node:test';
-import { SCHEMA_SQL } from '../../src/storage/schema.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from '../../src/storage/schema.js';
 import { makeRng } from '../../src/util/rng.js';
 
 /** % remaining of LeNet-300-100 after k rounds (hidden 20%, output 10%), as in Frankle & Carbin. */
@@ -45,6 +45,8 @@ export function createDb(file: string): Database.Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.exec(SCHEMA_SQL);
+  // what makes it lth's (storage refuses to write into another program's SQLite file)
+  db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
   return db;
 }
 
