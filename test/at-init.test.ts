@@ -3,12 +3,22 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.js';
 import { buildModel, initialize, type Masks, type Model, type Weights } from '../src/models/index.js';
-import { atInitScores, denseMasks, prune, saliencySample, shuffledMasks, type AtInitCriterion, type SaliencySample } from '../src/pruning/index.js';
+import {
+  atInitScores,
+  denseMasks,
+  obdScores,
+  prune,
+  sampleAt,
+  saliencySample,
+  shuffledMasks,
+  type AtInitCriterion,
+  type SaliencySample,
+} from '../src/pruning/index.js';
 import { specSchema } from '../src/spec/index.js';
 import { makeRng } from '../src/util/rng.js';
 
 /**
- * SNIP, GraSP and SynFlow (docs/PAPERS.md#when-to-prune) against an independent float64
+ * SNIP, GraSP and SynFlow (docs/PAPERS.md#when-to-prune), and OBD (docs/PAPERS.md#obd), against an independent float64
  * computation: a hand-written forward and backward pass of a ReLU MLP, the Hessian-vector
  * product by central differences of that gradient, and SynFlow's path norm by its closed form.
  */
@@ -231,7 +241,7 @@ test('at-init criteria without a saliency function: one clear error', () => {
   const spec = specSchema.parse({ name: 'x' }).pruning;
   assert.throws(
     () => prune({ model: tiny, masks: denseMasks(tiny), init: tinyWeights, final: tinyWeights, spec, criterion: 'snip', rng: makeRng(1) }),
-    /snip scores the network at θ0/,
+    /snip scores the network, not single weights/,
   );
 });
 
@@ -306,5 +316,103 @@ test('one-shot at-init chains: masks come from θ0 alone (same masks whatever th
     const sh = a.find((r) => r.strategy === 'rewind/snip' && r.level === level && r.branch === 'layer-shuffle')!;
     assert.equal(sh.percent_remaining, chain.percent_remaining);
     assert.notEqual(sh.mask_hash, chain.mask_hash);
+  }
+});
+
+/** OBD by hand: ½·F_ii·w_i², F the mean of the squared per-example gradients (empirical Fisher), float64. */
+function expectedObd(model: Model, w: Weights, masks: Masks, s: SaliencySample): W64 {
+  const w64 = to64(w, masks);
+  const dim = s.x.length / s.n;
+  const fisher: W64 = Object.fromEntries(Object.entries(w64).map(([k, v]) => [k, v.map(() => 0)]));
+  for (let e = 0; e < s.n; e++) {
+    const one: SaliencySample = { x: s.x.slice(e * dim, (e + 1) * dim), y: s.y.slice(e, e + 1), n: 1 };
+    const g = lossAndGrad(model, w64, one).grad;
+    for (const k of Object.keys(fisher)) fisher[k] = fisher[k].map((f, i) => f + g[k][i] ** 2 / s.n);
+  }
+  const out: W64 = {};
+  for (const p of model.params) if (p.kind !== 'none') out[p.name] = w64[p.name].map((v, i) => 0.5 * fisher[p.name][i] * v * v);
+  return out;
+}
+
+test('obd on a tiny 3-2-2 network equals ½·F_ii·w² by hand (empirical Fisher of per-example gradients, masked θ)', () => {
+  const s = obdScores(tiny, tinyWeights, tinyMasks, tinySample);
+  assertClose(s, expectedObd(tiny, tinyWeights, tinyMasks, tinySample), 'obd');
+  assert.equal(s['fc1/kernel'][3], 0, 'a pruned weight scores 0');
+  assert.ok(
+    Object.values(s).some((v) => v.some((x) => x > 1e-4)),
+    'all scores ~0: the check would be vacuous',
+  );
+  // Not the same ranking as magnitude: otherwise the criterion would add nothing.
+  const byObd = [...s['fc1/kernel'].keys()].sort((a, b) => s['fc1/kernel'][b] - s['fc1/kernel'][a]);
+  const byMag = [...tinyWeights['fc1/kernel'].keys()].sort((a, b) => Math.abs(tinyWeights['fc1/kernel'][b]) - Math.abs(tinyWeights['fc1/kernel'][a]));
+  assert.notDeepEqual(byObd, byMag);
+});
+
+test('obd on the zoo mlp-small: equals the hand computation, no tensors leak, and prune keeps the highest saliencies', () => {
+  const model = buildModel('mlp-small', [5], 3);
+  const w = initialize(model, 'glorot-normal', 'theta0', 4);
+  const rng = makeRng('obd');
+  const split = { x: Float32Array.from({ length: 40 * 5 }, () => rng.normal()), y: Uint8Array.from({ length: 40 }, (_, i) => i % 3), n: 40 };
+  const sample = sampleAt(split, [3, 7, 11, 20, 31, 39]);
+  assert.deepEqual([...sample.y], [0, 1, 2, 2, 1, 0]);
+  const before = tf.memory().numTensors;
+  const s = obdScores(model, w, denseMasks(model), sample);
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+  const exp = expectedObd(model, w, denseMasks(model), sample);
+  assertClose(s, exp, 'obd');
+  const spec = specSchema.parse({ name: 'x', pruning: { scope: 'layerwise', rates: { fc: 0.5, output: 0.5 } } }).pruning;
+  const m = prune({
+    model,
+    masks: denseMasks(model),
+    init: w,
+    final: w,
+    spec,
+    criterion: 'obd',
+    rng: makeRng(1),
+    saliency: (mm) => obdScores(model, w, mm, sample),
+  });
+  for (const [k, e] of Object.entries(exp)) {
+    const keep = Math.round(e.length / 2);
+    const top = new Set(
+      e
+        .map((v, i) => [v, i])
+        .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+        .slice(0, keep)
+        .map((x) => x[1]),
+    );
+    assert.deepEqual(
+      [...m[k]],
+      e.map((_, i) => (top.has(i) ? 1 : 0)),
+      k,
+    );
+  }
+});
+
+test('an obd chain runs end to end, is deterministic, and differs from magnitude pruning', async () => {
+  const { runExperiment } = await import('../src/orchestration/index.js');
+  const { validateSpec } = await import('../src/spec/index.js');
+  const { levelRows, tinySpec, tmp } = await import('./helpers.js');
+  const { join } = await import('node:path');
+  const run = async () => {
+    const db = join(tmp(), 'o.db');
+    const spec = validateSpec(
+      tinySpec({
+        training: { iterations: '20it', evalEvery: '10it', batchSize: 30 },
+        pruning: { levels: 2, sample: { size: 40, seed: 3 } },
+        strategies: ['rewind', { reset: 'rewind', criterion: 'obd' as const }],
+      }),
+      't',
+    );
+    await runExperiment(spec, { db, backend: 'wasm' });
+    return levelRows(db);
+  };
+  const a = await run();
+  const b = await run();
+  const hash = (rows: typeof a, strategy: string, level: number) => rows.find((r) => r.strategy === strategy && r.level === level)!.mask_hash;
+  for (const level of [1, 2]) {
+    assert.equal(hash(a, 'rewind/obd', level), hash(b, 'rewind/obd', level), `level ${level} not deterministic`);
+    assert.notEqual(hash(a, 'rewind/obd', level), hash(a, 'rewind', level), `level ${level}: obd gave magnitude's mask`);
+    const pr = (s: string) => a.find((r) => r.strategy === s && r.level === level)!.percent_remaining;
+    assert.equal(pr('rewind/obd'), pr('rewind'), 'same rates, same % remaining');
   }
 });

@@ -38,7 +38,7 @@ const maskWith = (criterion: Criterion, fc = 0.5, seed = 1) => [
 ];
 
 // |w_i| = .1 .9 .5 .3 .7 .2   |w_f| = .8 .1 .6 .45 .05 .25   signs i: + - + - + +   f: + - - + + -
-const expected: Record<Exclude<Criterion, 'random' | AtInitCriterion>, { fc: number; mask: number[] }> = {
+const expected: Record<Exclude<Criterion, 'random' | 'obd' | AtInitCriterion>, { fc: number; mask: number[] }> = {
   large_final: { fc: 0.5, mask: [1, 0, 1, 1, 0, 0] },
   small_final: { fc: 0.5, mask: [0, 1, 0, 0, 1, 1] },
   large_init: { fc: 0.5, mask: [0, 1, 1, 0, 1, 0] },
@@ -63,8 +63,8 @@ for (const [criterion, e] of Object.entries(expected)) {
   });
 }
 
-test('every criterion of the schema has a hand-computed test (random is tested for counts and seeding; snip, grasp, synflow in test/at-init.test.ts)', () => {
-  assert.deepEqual([...Object.keys(expected), 'random', ...AT_INIT_CRITERIA].sort(), [...PRUNING_CRITERIA].sort());
+test('every criterion of the schema has a hand-computed test (random is tested for counts and seeding; snip, grasp, synflow in test/at-init.test.ts; obd in test/at-init.test.ts)', () => {
+  assert.deepEqual([...Object.keys(expected), 'random', 'obd', ...AT_INIT_CRITERIA].sort(), [...PRUNING_CRITERIA].sort());
 });
 
 test('random criterion: exact count, reproducible from the seed, different across seeds', () => {

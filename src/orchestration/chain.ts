@@ -1,5 +1,17 @@
 import { initialize, type Weights } from '../models/index.js';
-import { AT_INIT_DEFAULTS, atInitScores, denseMasks, isAtInit, keepTop, prune, prunePools, saliencySample, type SaliencySample } from '../pruning/index.js';
+import {
+  AT_INIT_DEFAULTS,
+  atInitScores,
+  denseMasks,
+  isAtInit,
+  keepTop,
+  obdScores,
+  prune,
+  prunePools,
+  sampleAt,
+  saliencySample,
+  type SaliencySample,
+} from '../pruning/index.js';
 import { denseStepMultiplyAdds, keptCounts, scheduleMultiplyAdds } from '../pruning/compute.js';
 import { dynamicSparsity, earlyBirdSearch, EarlyBirdFound, gradualPruning, levelTargets, type MaskSchedule } from '../pruning/during.js';
 import type { Masks } from '../models/index.js';
@@ -87,6 +99,8 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
   // every chain and level); SynFlow is data-free (docs/PAPERS.md#when-to-prune).
   let sample: SaliencySample | null = null;
   if (isAtInit(criterion) && criterion !== 'synflow') sample = saliencySample(ctx.data.train, atInit.sample, makeRng('saliency-sample', seed));
+  // OBD scores the trained weights on pruning.sample, the draw the data-driven unit criteria read.
+  if (criterion === 'obd') sample = sampleAt(ctx.data.train, sampleIndices(ctx.data.train.n, ctx.spec.pruning.sample.size, ctx.spec.pruning.sample.seed));
   const thetaK = chain.strategy.needsThetaK ? (ctx.store.loadArtifact(ctx.experimentId, keys.thetaK(trial, chain.strategy.k)) as Weights) : null;
   for (;;) {
     await runBranches(ctx, chain, trial, theta0);
@@ -118,7 +132,11 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
       rng: makeRng('prune', seed, chain.name, level),
       rounds: oneShot ? level : 1,
       // At-init criteria score θ0 under the masks pruned so far, never trained weights.
-      saliency: isAtInit(criterion) ? (m) => atInitScores(ctx.model, criterion, theta0, m, sample) : undefined,
+      saliency: isAtInit(criterion)
+        ? (m) => atInitScores(ctx.model, criterion, theta0, m, sample)
+        : criterion === 'obd' && sample
+          ? (m) => obdScores(ctx.model, prev.weights, m, sample)
+          : undefined,
       iterations: criterion === 'synflow' ? atInit.synflowIterations : 1,
       unitCriterion: chain.unitCriterion,
       unitStats,

@@ -12,7 +12,7 @@ export interface ScoreInputs {
   readonly final: Float32Array;
   readonly alive: Uint8Array;
   readonly rng: Rng;
-  /** the score computed from the network (SNIP, GraSP, SynFlow: src/pruning/saliency.ts) */
+  /** the score computed from the network (SNIP, GraSP, SynFlow, OBD: src/pruning/saliency.ts) */
   readonly saliency?: Float32Array;
 }
 
@@ -41,11 +41,11 @@ const jointRank = (a: Float32Array, b: Float32Array, alive: Uint8Array): Float32
   return ra.map((v, i) => Math.min(v, rb[i]));
 };
 
-/** The network-level saliency, which the masker is given for the at-init criteria. */
+/** The network-level saliency, which the masker is given for the at-init criteria and OBD. */
 const given =
   (name: string) =>
   (x: ScoreInputs): Float32Array => {
-    if (!x.saliency) throw new Error(`criterion ${name} scores the network at θ0: pass prune() a saliency function`);
+    if (!x.saliency) throw new Error(`criterion ${name} scores the network, not single weights: pass prune() a saliency function`);
     return x.saliency;
   };
 
@@ -86,6 +86,11 @@ export const CRITERIA = {
   snip: criterion('keep the largest |g ⊙ θ0| on a data sample (Lee et al. 2019, SNIP)', given('snip')),
   grasp: criterion('keep the largest θ0 ⊙ Hg, i.e. remove the highest −θ0 ⊙ Hg (Wang et al. 2020, GraSP)', given('grasp')),
   synflow: criterion('keep the largest data-free path-norm saliency θ ⊙ ∂R/∂θ, iterated (Tanaka et al. 2020, SynFlow)', given('synflow')),
+  // Trained weights, data-driven (docs/PAPERS.md#obd).
+  obd: criterion(
+    'keep the largest Optimal Brain Damage saliency ½·h_ii·w_f², h_ii the empirical-Fisher diagonal on pruning.sample (LeCun et al. 1990)',
+    given('obd'),
+  ),
 } satisfies Record<string, CriterionDef>;
 
 export type CriterionName = keyof typeof CRITERIA;

@@ -17,6 +17,16 @@ export {
   type Sparsity,
 } from './masker.js';
 export type { CriterionName } from './criteria.js';
-export { AT_INIT_CRITERIA, AT_INIT_DEFAULTS, atInitScores, isAtInit, saliencySample, type AtInitCriterion, type SaliencySample } from './saliency.js';
+export {
+  AT_INIT_CRITERIA,
+  AT_INIT_DEFAULTS,
+  atInitScores,
+  isAtInit,
+  obdScores,
+  sampleAt,
+  saliencySample,
+  type AtInitCriterion,
+  type SaliencySample,
+} from './saliency.js';
 export { UNIT_CRITERIA, unitCounts, unitLayers, withBiasMasks, type Granularity, type UnitCriterionName, type UnitStats } from './units.js';
 export { sampleIndices, unitStatistics } from './statistics.js';

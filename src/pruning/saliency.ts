@@ -28,6 +28,18 @@ export interface SaliencySample {
   readonly n: number;
 }
 
+/** The examples `idx` of `split` (e.g. pruning.sample's draw, src/pruning/statistics.ts). */
+export function sampleAt(split: Split, idx: readonly number[]): SaliencySample {
+  const dim = split.x.length / split.n;
+  const x = new Float32Array(idx.length * dim);
+  const y = new Uint8Array(idx.length);
+  idx.forEach((i, k) => {
+    x.set(split.x.subarray(i * dim, (i + 1) * dim), k * dim);
+    y[k] = split.y[i];
+  });
+  return { x, y, n: idx.length };
+}
+
 /** `n` examples of `split` drawn without replacement by `rng` (a fixed, seeded sample). */
 export function saliencySample(split: Split, n: number, rng: Rng): SaliencySample {
   if (n > split.n) throw new Error(`pruning.atInit.sample is ${n} but the training split has ${split.n} examples: use at most ${split.n}`);
@@ -163,5 +175,48 @@ function synflowScores(model: Model, weights: Weights, masks: Masks): Weights {
     }
   } finally {
     tf.dispose([...ws, ones]);
+  }
+}
+
+/**
+ * Optimal Brain Damage saliency of the trained weights θ ⊙ m (LeCun, Denker & Solla 1990,
+ * Eq. 5): s_i = ½·h_ii·w_i², the loss increase a second-order Taylor expansion predicts for
+ * setting w_i to 0 at a minimum, off-diagonal terms dropped.
+ *
+ * h_ii is approximated by the diagonal of the **empirical Fisher**, F_ii = (1/N) Σ_n (∂ℓ_n/∂w_i)²,
+ * with ℓ_n the cross-entropy of example n of the sample (per-example gradients, one backward
+ * pass per example). At a minimum of the negative log-likelihood the Fisher equals the expected
+ * Hessian and, like OBD's own Levenberg–Marquardt diagonal, it is never negative (Martens 2020,
+ * "New insights and perspectives on the natural gradient method", JMLR, §9; used for pruning by
+ * Theis et al. 2018, "Faster gaze prediction with dense networks and Fisher pruning"). The exact
+ * diagonal LeCun et al. back-propagate needs second derivatives per layer, which tfjs's
+ * autodiff cannot give without one Hessian-vector product per weight. docs/PAPERS.md#obd.
+ *
+ * Shapes: one Float32Array per prunable tensor in stored layout, like atInitScores; pruned
+ * entries score 0. Units: nats (½·F·w² is a predicted loss increase). Throws on an empty sample.
+ */
+export function obdScores(model: Model, weights: Weights, masks: Masks, sample: SaliencySample): Weights {
+  if (sample.n < 1) throw new Error('obd needs a data sample: set pruning.sample.size ≥ 1');
+  const dim = sample.x.length / sample.n;
+  const ws = maskedTensors(model, weights, masks);
+  const fisher = ws.map((w) => tf.zerosLike(w));
+  try {
+    for (let n = 0; n < sample.n; n++) {
+      const next = tf.tidy(() => {
+        const x = tf.tensor2d(sample.x.subarray(n * dim, (n + 1) * dim), [1, dim]);
+        const label = tf.oneHot(tf.tensor1d([sample.y[n]], 'int32'), model.numClasses).toFloat() as tf.Tensor2D;
+        const g = tf.grads((...t: tf.Tensor[]) => meanCrossEntropy(model.predict(named(model, t), x), label))(ws);
+        return fisher.map((f, i) => tf.add(f, tf.square(g[i])));
+      });
+      tf.dispose(fisher.splice(0, fisher.length, ...next));
+    }
+    const scores = tf.tidy(() => ws.map((w, i) => tf.mul(tf.mul(fisher[i], 0.5 / sample.n), tf.square(w))));
+    try {
+      return prunableValues(model, scores);
+    } finally {
+      tf.dispose(scores);
+    }
+  } finally {
+    tf.dispose([...ws, ...fisher]);
   }
 }
