@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { runQuery } from '../src/reporting/query.js';
+import { QUERY_ROW_LIMIT, QUERY_TIME_LIMIT_MS, queryPage } from '../src/ui/data.js';
 import { writeArrays } from '../src/storage/weights.js';
 import { UserError } from '../src/util/errors.js';
 import { CLI, ROOT } from './helpers.js';
@@ -328,6 +329,32 @@ describe('lth ui', () => {
     assert.deepEqual(r.rows, direct);
   });
 
+  it('the query box reads at most 5,000 rows, and a statement that never ends is stopped while the server keeps answering', async () => {
+    const post = (sql: string) => get('/api/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql }) });
+    const big = (await (await post('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000) SELECT x FROM c')).json()) as {
+      rows: number[][];
+      truncated: boolean;
+    };
+    assert.equal(big.rows.length, QUERY_ROW_LIMIT);
+    assert.equal(big.truncated, true);
+    assert.deepEqual(big.rows[QUERY_ROW_LIMIT - 1], [QUERY_ROW_LIMIT]);
+    const t0 = Date.now();
+    const runaway = post('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c');
+    await new Promise((r) => setTimeout(r, 300));
+    const list = await get('/api/experiments');
+    assert.equal(list.status, 200, 'the server answers while the runaway statement runs');
+    assert.ok(Date.now() - t0 < QUERY_TIME_LIMIT_MS, 'the list was not held up by the statement');
+    const r = await runaway;
+    assert.equal(r.status, 400);
+    assert.match(((await r.json()) as { error: string }).error, /ran longer than 10 s and was stopped/);
+    // the same function with a short limit, and its process is gone afterwards
+    await assert.rejects(queryPage(db, 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', 500), /ran longer than 0.5 s/);
+    const ok = await queryPage(db, "SELECT count(*) AS n FROM levels WHERE experiment = 'cmp'", 5000);
+    const ro = new Database(db, { readonly: true });
+    assert.deepEqual(ok.rows, ro.prepare("SELECT count(*) AS n FROM levels WHERE experiment = 'cmp'").raw(true).all());
+    ro.close();
+  });
+
   it('never writes the database', async () => {
     const files = [db, `${db}-wal`];
     const before = files.map(sha);
@@ -408,6 +435,16 @@ describe('lth ui', () => {
         assert.equal(await page!.$$eval('script', (s) => s.length), 1, 'only the app bundle is a script');
         assert.equal(await page!.$$eval('img', (s) => s.length), 0);
         assert.deepEqual(dialogs, []);
+      });
+
+      it('a malformed address shows an error, and the next link still navigates', async () => {
+        await page!.goto(`${server!.url}#/e/%E0%A4%A`);
+        await page!.waitForSelector('#page-error');
+        assert.match(await page!.$eval('#page-error', (e) => e.textContent ?? ''), /malformed address/);
+        await page!.evaluate(() => (location.hash = '#/'));
+        await page!.waitForSelector('#experiments');
+        await page!.evaluate(() => (location.hash = '#/e/cmp'));
+        await page!.waitForFunction(() => document.querySelector('h1')?.textContent === 'cmp');
       });
 
       it('opens an experiment: one accuracy series per strategy, one point per level, toggles hide a series', async () => {

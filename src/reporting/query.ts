@@ -6,6 +6,8 @@ import { type Format, checkFormat, renderTabular } from './format.js';
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
+  /** true when the statement had more than `maxRows` rows and reading stopped there */
+  truncated?: boolean;
 }
 
 /** Statements `lth query` runs: reads only. */
@@ -93,15 +95,25 @@ export function prepareReadOnly(db: Db, sql: string): Statement {
   return stmt;
 }
 
-/** `lth query`: run one read-only statement. */
-export function runQuery(db: Db | string, sql: string, params: unknown[] = []): QueryResult {
+/** `lth query`: run one read-only statement; with `maxRows`, stop reading after that many rows
+ *  (the rest is never materialized, so a huge result cannot exhaust memory). */
+export function runQuery(db: Db | string, sql: string, params: unknown[] = [], opts: { maxRows?: number } = {}): QueryResult {
   return withDb(db, (h) => {
     const stmt = prepareReadOnly(h, sql);
     if (!stmt.reader) return { columns: [], rows: [] };
     try {
       const columns = stmt.columns().map((c) => c.name);
-      const rows = stmt.raw(true).all(...params) as unknown[][];
-      return { columns, rows };
+      if (opts.maxRows === undefined) return { columns, rows: stmt.raw(true).all(...params) as unknown[][] };
+      const rows: unknown[][] = [];
+      let truncated = false;
+      for (const row of stmt.raw(true).iterate(...params) as IterableIterator<unknown[]>) {
+        if (rows.length === opts.maxRows) {
+          truncated = true;
+          break; // leaving the loop early resets the statement
+        }
+        rows.push(row);
+      }
+      return { columns, rows, truncated };
     } catch (e) {
       if (/readonly|read-only/i.test((e as Error).message)) refuse('this statement');
       throw new UserError(`SQL error: ${(e as Error).message}`);

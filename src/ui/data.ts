@@ -15,7 +15,6 @@ import {
   metricDef,
   metricTable,
   reportCaption,
-  runQuery,
   summarizeExperiment,
   DEFAULT_METRICS,
   formatPercent,
@@ -26,7 +25,11 @@ import {
   type AnatomyOptions,
   type CompareOptions,
 } from './reporting.js';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../util/errors.js';
 import { planProgress } from './plan.js';
+import type { QueryReply, QueryRequest } from './query-process.js';
 
 type VlSpec = Record<string, unknown>;
 
@@ -274,16 +277,42 @@ export function anatomyPage(db: Db, experiment: string, opts: AnatomyOptions) {
   };
 }
 
-/** Cap on rows sent to the browser by the query box; the SQL still runs whole. */
+/** Cap on rows the query box reads: the statement stops there (nothing more is materialized). */
 export const QUERY_ROW_LIMIT = 5000;
+/** How long one query-box statement may run before it is stopped, ms. */
+export const QUERY_TIME_LIMIT_MS = 10_000;
 
-export function queryPage(db: Db, sql: string) {
-  const r = runQuery(db, sql);
-  const cell = (v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? `<blob ${v.length} bytes>` : v);
-  return {
-    columns: r.columns,
-    rows: r.rows.slice(0, QUERY_ROW_LIMIT).map((row) => row.map(cell)),
-    total: r.rows.length,
-    truncated: r.rows.length > QUERY_ROW_LIMIT,
-  };
+/**
+ * One statement of the query box, with exactly `lth query`'s guard, run in a child process
+ * (src/ui/query-process.ts) that is killed after `timeLimitMs`: the server stays responsive
+ * whatever the SQL. Rows beyond QUERY_ROW_LIMIT are never read.
+ * @throws UserError for a refused or failing statement, or one that ran too long
+ */
+export function queryPage(
+  dbPath: string,
+  sql: string,
+  timeLimitMs = QUERY_TIME_LIMIT_MS,
+): Promise<{ columns: string[]; rows: unknown[][]; total: number; truncated: boolean }> {
+  const cell = (v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) || v instanceof Uint8Array ? `<blob ${v.length} bytes>` : v);
+  return new Promise((resolve, reject) => {
+    // 'advanced' serialization carries bigint and Buffer cells as they are
+    const child = fork(fileURLToPath(new URL('./query-process.js', import.meta.url)), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new UserError(`the query ran longer than ${timeLimitMs / 1000} s and was stopped — narrow it with WHERE or LIMIT`));
+    }, timeLimitMs);
+    child.once('message', (r: QueryReply) => {
+      clearTimeout(timer);
+      if (!r.ok) return reject(r.userError ? new UserError(r.message) : new Error(r.message));
+      resolve({ columns: r.columns, rows: r.rows.map((row) => row.map(cell)), total: r.rows.length, truncated: r.truncated });
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the query process ended without an answer (code ${code}, signal ${signal})`));
+    });
+    child.send({ db: dbPath, sql, maxRows: QUERY_ROW_LIMIT } satisfies QueryRequest);
+  });
 }

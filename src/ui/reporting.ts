@@ -1,5 +1,5 @@
 /** The parts of src/reporting the dashboard reuses, so every number matches the CLI's. */
-export { type Db } from '../reporting/db.js';
+export { type Db, openReadOnly } from '../reporting/db.js';
 export { DEFAULT_METRICS, loadLevels, metricDef, summarizeExperiment } from '../reporting/aggregate.js';
 export { type Tabular, formatPercent, metricTable, reportCaption } from '../reporting/format.js';
 export { compareRows, comparisonTable, type CompareOptions } from '../reporting/compare.js';

@@ -178,7 +178,7 @@ export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } =
   app.post<{ Body: { sql: string } }>(
     '/api/query',
     { schema: { body: { type: 'object', properties: { sql: { type: 'string', maxLength: 100_000 } }, required: ['sql'], additionalProperties: false } } },
-    (req) => queryPage(db, req.body.sql),
+    (req) => queryPage(db.name, req.body.sql),
   );
 
   // ---------- live updates ----------

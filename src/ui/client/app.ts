@@ -362,7 +362,11 @@ async function queryPageView(): Promise<HTMLElement> {
     try {
       const r = await api('/api/query', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sql: box.value }) });
       out.replaceChildren(
-        h('p', { class: 'muted' }, `${r.total} row${r.total === 1 ? '' : 's'}${r.truncated ? ` (first ${r.rows.length} shown)` : ''}`),
+        h(
+          'p',
+          { class: 'muted' },
+          r.truncated ? `more than ${r.total} rows: the first ${r.total} shown (add a LIMIT or a WHERE)` : `${r.total} row${r.total === 1 ? '' : 's'}`,
+        ),
         table(r as never, 'query-table'),
       );
     } catch (e) {
@@ -392,11 +396,19 @@ async function renderNow(): Promise<void> {
   const hash = location.hash.replace(/^#/, '') || '/';
   const [pathPart, query = ''] = hash.split('?');
   const params = new URLSearchParams(query);
-  const parts = pathPart.split('/').filter(Boolean).map(decodeURIComponent);
+  // a malformed escape (#/e/%E0%A4%A) is shown as an error page, never thrown out of the render
+  let parts: string[] = [];
+  let badAddress = '';
+  try {
+    parts = pathPart.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    badAddress = `malformed address #${hash} — go back to the experiments list`;
+  }
   // a live refresh of the same page keeps the reader's place
   const keepScroll = hash === renderedHash ? window.scrollY : 0;
   document.body.dataset.state = 'loading';
   try {
+    if (badAddress) throw new Error(badAddress);
     if (parts[0] === 'e' && parts[1] !== undefined) {
       document.title = `${parts[1]} · lth ui`;
       if (parts[2] === 'compare') await comparePageView(parts[1], params);
@@ -426,11 +438,14 @@ function render(): Promise<void> {
     return rendering;
   }
   rendering = (async () => {
-    do {
-      again = false;
-      await renderNow();
-    } while (again);
-    rendering = null;
+    try {
+      do {
+        again = false;
+        await renderNow();
+      } while (again);
+    } finally {
+      rendering = null; // whatever a render throws, the next navigation renders again
+    }
   })();
   return rendering;
 }
