@@ -144,6 +144,22 @@ test('lth spec FILE --set prints the resolved spec and its identity', () => {
   assert.match(bad.stderr, /^lth: error: --set model\.name=conv-2: model\.name: /);
 });
 
+test('--set into a section chosen by its name (optimizer): one line naming the --set and the missing name', () => {
+  const dir = tmp();
+  const file = join(dir, 's.json');
+  writeFileSync(file, JSON.stringify({ name: 'x' }));
+  const r = lth(['spec', file, '--set', 'training.optimizer.lr=0.01']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^lth: error: --set training\.optimizer\.lr=0\.01: training\.optimizer\.name must be one of adam, sgd .*--set training\.optimizer\.name=adam/,
+  );
+  const ok = lth(['spec', file, '--set', 'training.optimizer.name=adam', '--set', 'training.optimizer.lr=0.01']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout.slice(0, ok.stdout.lastIndexOf('\nidentity '))).training.optimizer.lr, 0.01);
+});
+
 test('two chains that are one computation are named in a warning before any level trains', async () => {
   const constant = check({ strategies: ['lr-rewind', 'fine-tune', 'rewind'] }).warnings;
   assert.equal(constant.length, 1);

@@ -45,6 +45,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys')
     return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see 'lth spec')`;
+  // A section chosen by a name ("optimizer": {"name": "sgd", …}) needs that name whenever it is written at all.
+  const u = issue as { discriminator?: unknown; options?: unknown[] };
+  if (issue.code === 'invalid_union' && u.discriminator !== undefined && Array.isArray(u.options)) {
+    const options = u.options.map(String);
+    const key = String(u.discriminator);
+    return `${where} must be one of ${options.join(', ')} — a ${issue.path.slice(0, -1).join('.')} section needs its ${key} (add "${key}": "${options[0]}", or --set ${where}=${options[0]})`;
+  }
   return `${where}: ${issue.message}`;
 }
 
@@ -59,7 +66,10 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
     const first = r.error.issues[0];
     const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
     const path = [...first.path, ...(first.code === 'unrecognized_keys' ? [first.keys[0]] : [])].join('.');
-    const from = sets.filter((s) => overlaps(s.slice(0, s.indexOf('=')), path));
+    // the --set that wrote this field, or else one that wrote into its section (it may have created it)
+    const section = path.split('.').slice(0, -1).join('.');
+    let from = sets.filter((s) => overlaps(s.slice(0, s.indexOf('=')), path));
+    if (!from.length && section) from = sets.filter((s) => s.startsWith(`${section}.`));
     throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
   }
   const spec = r.data;
