@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import Database from 'better-sqlite3';
@@ -23,6 +23,7 @@ async function load(dir: string): Promise<tfjs.LayersModel> {
       modelTopology: json.modelTopology,
       weightSpecs: json.weightsManifest[0].weights,
       weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+      userDefinedMetadata: json.userDefinedMetadata,
     }),
   );
 }
@@ -67,7 +68,30 @@ test('export-model: a neuron-pruned level loads with plain tfjs, is physically s
   assert.notEqual(again.status, 0);
   assert.match(again.stderr, /--out .* is not empty/);
   const missing = lth(['export-model', 'tiny', '--strategy', 'rewind', '--level', '5', '--out', join(tmp(), 'x'), '--db', db]);
-  assert.match(missing.stderr, /level 5 of rewind trial 0 is not stored .*stored levels: 1, 2/);
+  assert.match(missing.stderr, /level 5 of rewind trial 0 is not stored .*stored levels: 0, 1, 2/);
+  // what a user of the file needs: input shape and normalization, and that the outputs are logits
+  const meta = m.getUserDefinedMetadata() as {
+    lth: { input: { shape: number[]; normalization: { rule: string } }; output: { classes: number; kind: string }; level: number };
+  };
+  assert.deepEqual(meta.lth.input.shape, [16]);
+  assert.equal(meta.lth.output.classes, 3);
+  assert.match(meta.lth.output.kind, /^logits/);
+  assert.equal(meta.lth.level, 2);
+  // bad --level, --trial and --out: one line each, exit 2, nothing written
+  const file = join(tmp(), 'a-file');
+  writeFileSync(file, 'x');
+  for (const [args, pattern] of [
+    [['--level', '1.5', '--out', join(tmp(), 'y')], /--level must be a whole number/],
+    [['--level', 'abc', '--out', join(tmp(), 'y')], /--level must be a whole number/],
+    [['--level', '1', '--trial', '5', '--out', join(tmp(), 'y')], /trial 5 is not stored .*\(trials: 0\)/],
+    [['--level', '1', '--out', file], /--out .*a-file is a file/],
+  ] as const) {
+    const bad = lth(['export-model', 'tiny', '--strategy', 'rewind', ...args, '--db', db]);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, pattern);
+  }
+  assert.equal(readFileSync(file, 'utf8'), 'x');
 });
 
 test('export-model: a weight-pruned conv level exports w ⊙ m at full size with the masks alongside, and matches the stored accuracy', async () => {

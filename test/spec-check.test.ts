@@ -226,3 +226,16 @@ test('two chains that are one computation are named in a warning before any leve
   assert.equal(of('lr-rewind').length, 3);
   assert.deepEqual(of('fine-tune'), of('lr-rewind'));
 });
+
+test('a weight criterion under neuron or filter granularity is refused, not silently unused', () => {
+  for (const over of [
+    { pruning: { granularity: 'neuron' as const, criterion: 'obd' as const } },
+    { pruning: { granularity: 'neuron' as const }, strategies: [{ reset: 'rewind', criterion: 'magnitude_increase' as const }] },
+  ])
+    assert.throws(
+      () => check(over),
+      /ranks single weights, but pruning\.granularity "neuron" removes whole units: choose a unit score with pruning\.unitCriterion/,
+    );
+  assert.doesNotThrow(() => check({ pruning: { granularity: 'neuron', unitCriterion: 'apoz' } }));
+  assert.doesNotThrow(() => check({ pruning: { criterion: 'obd' } }));
+});

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { datasetMeta } from '../data/meta.js';
+import { NORMALIZATION } from '../data/registry.js';
 import type { Plan } from '../models/layers.js';
 import { checkInput } from '../models/registry.js';
 import type { Masks, Model, Weights } from '../models/types.js';
@@ -131,6 +132,26 @@ function layersModel(p: Plan, inputShape: readonly number[], w: Record<string, {
   return m;
 }
 
+/** What a user of the exported file must know: the input it expects and what it outputs. */
+function usage(spec: Spec, inputShape: readonly number[], numClasses: number, from: { experiment: string } & LevelRef) {
+  const n = spec.data.normalize;
+  const stats = n === 'dataset' ? ((NORMALIZATION as Record<string, { mean: readonly number[]; std: readonly number[] }>)[spec.data.dataset] ?? null) : null;
+  const norm = typeof n === 'object' ? n : stats;
+  const pixels = spec.data.dataset === 'synthetic' ? 'the generated values' : 'pixel bytes / 255';
+  return {
+    ...from,
+    dataset: spec.data.dataset,
+    input: {
+      shape: [...inputShape],
+      layout: inputShape.length === 3 ? 'NHWC' : 'flat',
+      normalization: norm
+        ? { mean: [...norm.mean], std: [...norm.std], rule: `x = (${pixels} − mean) / std, per channel` }
+        : { rule: `x = ${pixels}, unchanged` },
+    },
+    output: { classes: numClasses, kind: 'logits: argmax is the predicted class; apply softmax for probabilities' },
+  };
+}
+
 /**
  * Writes one stored level of `experiment` to `out` (created; refused when it holds files).
  * @throws UserError for an unknown experiment, a level not stored, or a non-empty `out`
@@ -149,11 +170,18 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
     throw new UserError(
       `experiment "${experiment}" has no chain "${ref.strategy}" (chains: ${chains.join(', ') || 'none stored'}): pass --strategy with one of them`,
     );
-  const stored = store.doneLevels(id, ref.level === 0 ? '' : ref.strategy, ref.trial);
+  if (!Number.isInteger(ref.level) || ref.level < 0) throw new UserError(`--level must be a whole number ≥ 0 (0 = dense), got ${ref.level}`);
+  if (!Number.isInteger(ref.trial) || ref.trial < 0) throw new UserError(`--trial must be a whole number ≥ 0, got ${ref.trial}`);
+  const trials = [...new Set(store.storedRows(id).map((r) => r.trial))].sort((a, b) => a - b);
+  if (!trials.includes(ref.trial))
+    throw new UserError(`trial ${ref.trial} is not stored in "${experiment}" (trials: ${trials.join(', ') || 'none'}): pass a stored --trial`);
+  // level 0 is the dense level, stored once per trial and shared by every chain
+  const stored = [...store.doneLevels(id, '', ref.trial), ...(chains.includes(ref.strategy) ? store.doneLevels(id, ref.strategy, ref.trial) : [])];
   if (!stored.includes(ref.level))
     throw new UserError(
-      `level ${ref.level} of ${ref.strategy} trial ${ref.trial} is not stored in "${experiment}" (stored levels: ${stored.join(', ') || 'none'}): pass a stored --level/--trial, or run the experiment further`,
+      `level ${ref.level} of ${ref.strategy} trial ${ref.trial} is not stored in "${experiment}" (stored levels: ${stored.join(', ') || 'none'}): pass a stored --level, or run the experiment further`,
     );
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file: pass a new or empty folder`);
   if (existsSync(out) && readdirSync(out).length > 0) throw new UserError(`--out ${out} is not empty: pass a new or empty folder`);
   const { weights, masks } = store.loadLevel(id, keys.chainLevel(ref.trial, ref.strategy, ref.level));
   const meta = datasetMeta(spec.data);
@@ -173,6 +201,8 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
         const json = {
           format: 'layers-model',
           generatedBy: `lth export-model (${experiment} ${ref.strategy} trial ${ref.trial} level ${ref.level})`,
+          // read back with model.getUserDefinedMetadata() after tf.loadLayersModel
+          userDefinedMetadata: { lth: usage(spec, meta.inputShape, meta.numClasses, { experiment, ...ref }) },
           modelTopology: a.modelTopology,
           weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
         };

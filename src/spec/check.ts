@@ -164,6 +164,13 @@ function checkPruning(spec: Spec, model: Model): void {
         'pruning.scope',
         `pruning.scope: granularity "${p.granularity}" prunes units layer by layer with pruning.rates; set pruning.scope to "layerwise"`,
       );
+    // A weight criterion would be silently unused: the unit criterion decides which units go.
+    const weightCriterion = p.criterion !== 'large_final' ? p.criterion : spec.strategies.find((c) => c.criterion != null)?.criterion;
+    if (weightCriterion)
+      throw new SpecError(
+        'pruning.criterion',
+        `criterion "${weightCriterion}" ranks single weights, but pruning.granularity "${p.granularity}" removes whole units: choose a unit score with pruning.unitCriterion (or a chain's unitCriterion), or use granularity "weight"`,
+      );
     const units = unitLayers(model, p.granularity).filter((l) => !isExcluded({ name: l.kernel, kind: l.kind }, p.exclude));
     if (units.length === 0 || units.every((l) => p.rates[l.kind] === 0))
       throw new SpecError(

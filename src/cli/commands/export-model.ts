@@ -6,7 +6,8 @@ import { dbOption } from './common.js';
 
 export const exportModelCmd: CommandModule<object, { experiment: string; strategy: string; trial: number; level: number; out: string; db: string }> = {
   command: 'export-model <experiment>',
-  describe: 'write a stored level as a TensorFlow.js LayersModel (model.json + weights.bin) that tf.loadLayersModel loads without lth',
+  describe:
+    'write a stored level as a TensorFlow.js LayersModel (model.json + weights.bin) that tf.loadLayersModel loads without lth; its outputs are logits, and model.getUserDefinedMetadata().lth gives the input shape and normalization',
   builder: (y) =>
     y
       .positional('experiment', { type: 'string', demandOption: true, describe: 'the experiment (its spec "name")' })
