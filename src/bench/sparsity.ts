@@ -34,7 +34,7 @@ export interface SpeedOptions {
   batch?: number;
   /** untimed predict calls per level first; default 2 */
   warmup?: number;
-  /** timed predict calls per level (median reported); default 7 */
+  /** timed predict calls per level (median reported); default 9 */
   repeats?: number;
   log?: (msg: string) => void;
 }
@@ -71,6 +71,8 @@ export interface SpeedResult {
   batch: number;
   warmup: number;
   repeats: number;
+  /** os.loadavg() when the timing ended: the numbers are only as good as the machine was idle */
+  loadavg: number[];
   rows: SpeedRow[];
 }
 
@@ -84,7 +86,9 @@ export function speedChains(store: Store, experiment: string, strategies: string
   const stored = [...new Set(rows.map((r) => r.strategy))];
   const unknown = (strategies ?? []).filter((s) => !stored.includes(s));
   if (unknown.length)
-    throw new UserError(`experiment "${experiment}" has no chain ${unknown.map((u) => `"${u}"`).join(', ')}: pass --strategy with one of ${stored.join(', ') || '(none stored)'}`);
+    throw new UserError(
+      `experiment "${experiment}" has no chain ${unknown.map((u) => `"${u}"`).join(', ')}: pass --strategy with one of ${stored.join(', ') || '(none stored)'}`,
+    );
   const chosen = (strategies ?? stored).filter((s) => rows.some((r) => r.strategy === s && r.trial === trial));
   if (!chosen.length)
     throw new UserError(
@@ -139,7 +143,7 @@ async function timeCall(m: tfl.LayersModel, x: tf.Tensor, call: 'predict' | 'for
 export async function measureSpeed(store: Store, chains: ChainRef[], opts: SpeedOptions = {}): Promise<SpeedResult> {
   const batch = opts.batch ?? 1000;
   const warmup = opts.warmup ?? 2;
-  const repeats = opts.repeats ?? 7;
+  const repeats = opts.repeats ?? 9;
   for (const [k, v, min] of [
     ['batch', batch, 1],
     ['warmup', warmup, 0],
@@ -222,7 +226,7 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
       r.speedup = r.examplesPerSecond / dense.examplesPerSecond;
       r.forwardSpeedup = r.forwardExamplesPerSecond / dense.forwardExamplesPerSecond;
     }
-    return { backend: backendLabel(), batch, warmup, repeats, rows };
+    return { backend: backendLabel(), batch, warmup, repeats, loadavg: os.loadavg(), rows };
   } finally {
     for (const m of models) m.model.dispose();
     tf.dispose([...inputs.values()]);
@@ -252,8 +256,7 @@ export function formatSpeed(r: SpeedResult): string {
     ]);
   return (
     `inference speed on ${r.backend}: calls of ${r.batch} examples, median of ${r.repeats} after ${r.warmup} warm-up, levels timed round-robin; ` +
-    `predict = model.predict (copies its input per call), forward = model.apply (the layers alone); load average ${os
-      .loadavg()
+    `predict = model.predict (copies its input per call), forward = model.apply (the layers alone); load average ${r.loadavg
       .map((v) => v.toFixed(2))
       .join(' ')}\n${t.toString()}`
   );
@@ -276,4 +279,4 @@ export function speedFigureData(r: SpeedResult): SpeedDatum[] {
 
 /** The figure's subtitle: where and how it was measured. */
 export const speedSubtitle = (r: SpeedResult): string =>
-  `${r.backend}, ${r.batch} examples per call, median of ${r.repeats}, load ${os.loadavg()[0].toFixed(1)}; weight levels are dense kernels holding zeros`;
+  `${r.backend}, ${r.batch} examples per call, median of ${r.repeats}, load ${r.loadavg[0].toFixed(1)}; weight levels are dense kernels holding zeros`;

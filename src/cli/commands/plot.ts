@@ -42,7 +42,10 @@ export const command: CommandModule<object, Args> = {
         array: true,
         describe: 'levels whose learning curves to draw, e.g. 0,3,7,12 (default: nearest 100, 51.3, 21.1, 7.0, 3.6, 1.9%)',
       })
-      .option('trial', { type: 'number', describe: 'masks: the trial whose masks the heat maps and overlap matrices use; speed: the trial whose chains are timed (default 0)' })
+      .option('trial', {
+        type: 'number',
+        describe: 'masks: the trial whose masks the heat maps and overlap matrices use; speed: the trial whose chains are timed (default 0)',
+      })
       .option('backend', {
         choices: BACKENDS,
         default: 'auto' as BackendChoice,
@@ -56,7 +59,10 @@ export const command: CommandModule<object, Args> = {
         '$0 plot quickstart --kind masks -s rewind --levels 0,3,6 --out masks.png',
         'ticket anatomy: heat maps at levels 0, 3, 6; overlap matrices at level 6',
       )
-      .example('$0 plot quickstart --kind speed --out speed.png', 'examples/s of every exported level of each chain vs % weights remaining') as unknown as Argv<Args>,
+      .example(
+        '$0 plot quickstart --kind speed --out speed.png',
+        'examples/s of every exported level of each chain vs % weights remaining',
+      ) as unknown as Argv<Args>,
   handler: async (argv) => {
     if (argv.kind === 'speed') return plotSpeedCommand(argv);
     const r = await plotExperiment(argv.db, argv.experiment, argv.out, {
@@ -86,13 +92,7 @@ async function plotSpeedCommand(argv: Args): Promise<void> {
     const chains = speedChains(store, argv.experiment, parseStringList(argv.strategy), argv.trial ?? 0);
     const r = await measureSpeed(store, chains, { log: (m) => process.stderr.write(`${m}\n`) });
     process.stdout.write(formatSpeed(r) + '\n');
-    const p = await plotSpeed(
-      speedFigureData(r),
-      argv.out,
-      `Inference speed vs sparsity: ${argv.experiment}`,
-      speedSubtitle(r),
-      argv.width,
-    );
+    const p = await plotSpeed(speedFigureData(r), argv.out, `Inference speed vs sparsity: ${argv.experiment}`, speedSubtitle(r), argv.width);
     process.stderr.write(`wrote ${p.file} (speed, ${p.width}×${p.height}${p.format === 'png' ? ' px' : ''})\n`);
   } finally {
     store.close();
