@@ -70,7 +70,10 @@ export const bench: CommandModule<object, Args> = {
       .example('$0 bench --only step --models lenet-300-100 --backends wasm', 'LeNet step time on wasm')
       .example('$0 bench --json results/bench.json', 'everything (about 10 minutes on 2 cores)')
       .example('$0 bench --only profile --models lenet-300-100 --backends wasm', "where a training step's time goes, by kernel")
-      .example('$0 bench --only sparsity --backends wasm --out speed.png', 'examples/s of weight- vs neuron-pruned LeNet levels (trains a small pair first; about 15 s on 2 cores)'),
+      .example(
+        '$0 bench --only sparsity --backends wasm --out speed.png',
+        'examples/s of weight- vs neuron-pruned LeNet levels (trains a small pair first; about 15 s on 2 cores)',
+      ),
   handler: async (a) => {
     const only = parseStringList(a.only) ?? ALL_SECTIONS;
     const known = [...ALL_SECTIONS, ...SOLO_SECTIONS];
