@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import Table from 'cli-table3';
 import path from 'node:path';
+import Table from 'cli-table3';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { backendLabel } from '../backend/index.js';
@@ -30,11 +30,11 @@ export interface ChainRef {
 }
 
 export interface SpeedOptions {
-  /** examples per predict call (one call, batchSize = batch); default 1000 */
+  /** examples per call (predict gets batchSize = batch: one batch); default 1000 */
   batch?: number;
-  /** untimed predict calls per level first; default 2 */
+  /** untimed calls of each kind (predict, forward) per level first; default 2 */
   warmup?: number;
-  /** timed predict calls per level (median reported); default 9 */
+  /** timed calls of each kind per level (median reported); default 9 */
   repeats?: number;
   log?: (msg: string) => void;
 }

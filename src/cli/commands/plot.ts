@@ -18,7 +18,8 @@ interface Args {
 
 export const command: CommandModule<object, Args> = {
   command: 'plot <experiment>',
-  describe: "The papers' figures: accuracy or early-stop iteration vs % weights remaining, learning curves (SVG or PNG)",
+  describe:
+    "The papers' figures: accuracy or early-stop iteration vs % weights remaining, learning curves; inference speed of the exported levels (SVG or PNG)",
   builder: (y) =>
     y
       .positional('experiment', { type: 'string', demandOption: true, describe: "the experiment's spec name" })
