@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { BenchReport } from './run.js';
+import { formatSpeed } from './sparsity.js';
 
 const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
 
@@ -81,5 +82,6 @@ export function formatReport(r: BenchReport): string {
     else out.push(`cluster: ${c.note}`);
     out.push(`lth merge of ${c.merge1000.levels} levels (${c.merge1000.shards} shards, one weight file per level): ${num(c.merge1000.seconds)} s`);
   }
+  if (r.sparsity) out.push(`sparsity: ${r.sparsity.source}`, formatSpeed(r.sparsity));
   return out.join('\n');
 }

@@ -9,11 +9,13 @@ import { backendLabel, initBackend, wasmThreadsInUse, type BackendName } from '.
 import type { Dataset, Split } from '../data/index.js';
 import { benchModels, buildModel, initialize, MODEL_NAMES, needsImage, type Masks, type Model } from '../models/index.js';
 import { runExperiment } from '../orchestration/index.js';
-import { loadSpec, trainingSchema, type SpecInput } from '../spec/index.js';
+import { loadSpec, trainingSchema, validateSpec, type SpecInput } from '../spec/index.js';
+import { Store } from '../storage/index.js';
 import { evaluate, toTensors, train, planTraining } from '../training/index.js';
 import { Interrupted, UserError, makeRng } from '../util/index.js';
 import { runNodeSampled, selfPeakRssMb } from './proc.js';
 import { clusterSection, type ClusterBench } from './cluster.js';
+import { measureSpeed, speedChains, type ChainRef, type SpeedResult } from './sparsity.js';
 
 /**
  * `lth bench`: how fast the REAL code path runs — `train()` from src/training/loop.ts with
@@ -22,7 +24,7 @@ import { clusterSection, type ClusterBench } from './cluster.js';
  * quickstart and the workers experiment, which use Fashion-MNIST when it is installed.
  */
 
-export const SECTIONS = ['step', 'eval', 'protocol', 'quickstart', 'workers', 'memory', 'cluster'] as const;
+export const SECTIONS = ['step', 'eval', 'protocol', 'quickstart', 'workers', 'memory', 'cluster', 'sparsity'] as const;
 export type Section = (typeof SECTIONS)[number];
 /** The models timed by default: those the model registry marks for the bench (src/models/registry.ts). */
 export const BENCH_MODELS = benchModels();
@@ -44,6 +46,8 @@ export interface BenchOptions {
   cpuConv: boolean;
   /** training steps of the protocol level (default: 1000 for MLPs, 200 for conv nets) */
   protocolIterations?: number;
+  /** sparsity: measure these chains of a stored experiment instead of training the built-in pair */
+  sparsity?: { experiment: string; db: string; strategies?: string[]; trial?: number };
   log: (msg: string) => void;
 }
 
@@ -113,6 +117,8 @@ export interface BenchReport {
   memory: MemoryRow[];
   /** Slurm (local, 2 slots) vs --workers 2, and merge time; only when the section ran */
   cluster?: ClusterBench;
+  /** inference examples/s of every level's exported network (src/bench/sparsity.ts); only when the section ran */
+  sparsity?: SpeedResult & { source: string };
 }
 
 const median = (xs: number[]): number => quantile(xs, 0.5);
@@ -480,6 +486,53 @@ async function memorySection(o: BenchOptions, backend: BackendName, tmp: string)
   return rows;
 }
 
+/**
+ * The built-in pair of the sparsity section: LeNet-300-100 on synthetic MNIST-shaped data, one
+ * rewind chain, half of the hidden weights (weight) or units (neuron, l1_norm) removed per level,
+ * so 4 levels reach ≈6% of weights remaining. Accuracy is not the point: few steps per level.
+ */
+function sparsitySpec(granularity: 'weight' | 'neuron', quick: boolean): SpecInput {
+  return {
+    name: `bench-sparsity-${granularity}`,
+    data: { dataset: 'synthetic', validation: 100, synthetic: { train: 600, test: 200, features: 784, classes: 10 } },
+    model: { name: 'lenet-300-100' },
+    training: { iterations: quick ? '4it' : '20it', evalEvery: quick ? '2it' : '10it', batchSize: 60 },
+    pruning: { granularity, levels: quick ? 2 : 4, rates: { fc: 0.5, output: 0.5 } },
+    strategies: ['rewind'],
+  };
+}
+
+/** Trains the built-in weight/neuron pair in a temporary database (or opens --experiment's) and times every level's exported network. */
+async function sparsitySection(o: BenchOptions, backend: BackendName, tmp: string): Promise<SpeedResult & { source: string }> {
+  const opts = { ...(o.quick ? { batch: 100, warmup: 1, repeats: 3 } : {}), log: o.log };
+  if (o.sparsity) {
+    const store = new Store(o.sparsity.db, { readonly: true });
+    try {
+      const chains = speedChains(store, o.sparsity.experiment, o.sparsity.strategies, o.sparsity.trial ?? 0);
+      return { ...(await measureSpeed(store, chains, opts)), source: `${o.sparsity.experiment} in ${o.sparsity.db}` };
+    } finally {
+      store.close();
+    }
+  }
+  const db = path.join(tmp, 'sparsity.db');
+  const chains: ChainRef[] = [];
+  for (const g of ['weight', 'neuron'] as const) {
+    const spec = sparsitySpec(g, o.quick);
+    o.log(`sparsity: training ${spec.name} (${spec.pruning?.levels} levels, ${spec.training?.iterations} each)`);
+    await runExperiment(validateSpec(spec, `<${spec.name} spec>`), { db, backend });
+    chains.push({ experiment: spec.name, strategy: 'rewind', trial: 0 });
+  }
+  const store = new Store(db, { readonly: true });
+  try {
+    return {
+      ...(await measureSpeed(store, chains, opts)),
+      source: `built-in pair: LeNet-300-100, synthetic data, rewind, ${o.quick ? 2 : 4} levels at rate 0.5, weight vs neuron (l1_norm) granularity`,
+    };
+  } finally {
+    store.close();
+  }
+}
+
 function gitCommit(): string | null {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.dirname(CLI), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -521,7 +574,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   try {
     // whole-run sections use the first backend asked for that loads
     let runBackend: BackendName | null = null;
-    if (o.only.some((s) => s === 'quickstart' || s === 'workers' || s === 'memory' || s === 'cluster')) {
+    if (o.only.some((s) => s === 'quickstart' || s === 'workers' || s === 'memory' || s === 'cluster' || s === 'sparsity')) {
       for (const be of o.backends) {
         try {
           await initBackend(be);
@@ -574,6 +627,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
     if (o.only.includes('memory')) report.memory = await memorySection(o, runBackend!, tmp);
     if (o.only.includes('cluster')) report.cluster = await clusterSection(o.quick, runBackend!, tmp, o.log);
+    if (o.only.includes('sparsity')) report.sparsity = await sparsitySection(o, runBackend!, tmp);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
 import { anatomy, anatomySpec } from './anatomy.js';
 
-export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'compute', 'all', 'masks'] as const;
+export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'compute', 'all', 'masks', 'speed'] as const;
 export type PlotKind = (typeof PLOT_KINDS)[number];
 export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
 export type ErrorBars = (typeof ERROR_BARS)[number];
@@ -298,6 +298,65 @@ export function computeSpec(s: Summary, data: ComputeDatum[]): VlSpec {
   };
 }
 
+/** One measured level of the speed figure (src/bench/sparsity.ts measures them). */
+export interface SpeedDatum {
+  /** legend label, e.g. "rewind (neuron)" */
+  series: string;
+  /** which call was timed: "predict" or "forward" (the layers alone) */
+  call: string;
+  level: number;
+  percent: number;
+  examplesPerSecond: number;
+  speedup: number;
+}
+
+/**
+ * Inference throughput (examples/s) of the exported network vs % weights remaining, reversed
+ * log x axis as the accuracy figure; one line per series (strategy and granularity).
+ * @param subtitle what was measured where, e.g. "wasm, predict of 1000 examples, median of 7"
+ */
+export function speedSpec(data: SpeedDatum[], title: string, subtitle: string): VlSpec {
+  if (!data.length) throw new UserError('nothing to plot: no level was measured');
+  const x = xAxis(data.map((d) => d.percent));
+  const y = { field: 'examplesPerSecond', type: 'quantitative' as const, title: 'Inference throughput (examples/s)', scale: { zero: true } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    config: CONFIG,
+    width: 420,
+    height: 300,
+    title: { text: title, subtitle },
+    data: { values: data },
+    encoding: {
+      x,
+      y,
+      color: { ...SERIES_COLOR, title: 'Chain' },
+      detail: { field: 'call' },
+      order: { field: 'level' },
+    },
+    layer: [
+      {
+        mark: { type: 'line' as const, strokeWidth: 2 },
+        encoding: {
+          strokeDash: { field: 'call', type: 'nominal' as const, title: 'Timed call', sort: null, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
+        },
+      },
+      {
+        mark: { type: 'point' as const, filled: true, size: 36 },
+        encoding: {
+          tooltip: [
+            { field: 'series', title: 'Chain' },
+            { field: 'call', title: 'Call' },
+            { field: 'level', title: 'Level' },
+            { field: 'percent', title: '% remaining', format: '.1f' },
+            { field: 'examplesPerSecond', title: 'examples/s', format: '.0f' },
+            { field: 'speedup', title: 'vs dense', format: '.2f' },
+          ],
+        },
+      },
+    ],
+  };
+}
+
 const CONFIG = {
   font: FONT,
   background: 'white',
@@ -345,6 +404,9 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
       });
       return { ...schema, ...anatomySpec(a) };
     }
+    case 'speed':
+      // measured, not read from the database: src/bench/sparsity.ts, then speedSpec
+      throw new UserError('the speed figure is measured, not stored: lth plot EXPERIMENT --kind speed measures it (or lth bench --only sparsity)');
     case 'compute':
       return { ...schema, ...computeSpec(s, computeData(summarizeExperiment(db, experiment, ['es-accuracy', 'total-macs']), opts.series)) };
     case 'all':
@@ -401,17 +463,35 @@ export async function plotSvg(db: Db | string, experiment: string, opts: PlotOpt
 
 /** `lth plot`: write FILE.svg or FILE.png. */
 export async function plotExperiment(db: Db | string, experiment: string, out: string, opts: PlotOptions = {}): Promise<PlotResult> {
+  checkPlotOut(out);
+  return writeFigure(await plotSvg(db, experiment, opts), out, opts.kind ?? 'accuracy', opts.width);
+}
+
+/** The speed figure (speedSpec) written to FILE.svg or FILE.png. */
+export async function plotSpeed(data: SpeedDatum[], out: string, title: string, subtitle: string, width?: number): Promise<PlotResult> {
+  checkPlotOut(out, width);
+  return writeFigure(await renderSvg(speedSpec(data, title, subtitle)), out, 'speed', width);
+}
+
+/**
+ * Refuses an --out that is neither .svg nor .png, and a --width that is not a pixel count, before any work.
+ * @throws UserError naming the option and what it takes
+ */
+export function checkPlotOut(out: string, width?: number): void {
   const ext = path.extname(out).toLowerCase();
   if (ext !== '.svg' && ext !== '.png') throw new UserError(`--out must end in .svg or .png (got "${out}")`);
-  const svg = await plotSvg(db, experiment, opts);
+  if (width !== undefined && !(Number.isInteger(width) && width > 0 && width <= 20000))
+    throw new UserError(`--width must be a whole number of pixels between 1 and 20000 (got ${width})`);
+}
+
+function writeFigure(svg: string, out: string, kind: PlotKind, width?: number): PlotResult {
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  const kind = opts.kind ?? 'accuracy';
-  if (ext === '.svg') {
+  if (path.extname(out).toLowerCase() === '.svg') {
     fs.writeFileSync(out, svg);
     const m = /<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"/.exec(svg);
     return { file: out, format: 'svg', kind, width: m ? Number(m[1]) : 0, height: m ? Number(m[2]) : 0 };
   }
-  const { png, width, height } = svgToPng(svg, opts.width);
+  const { png, width: w, height } = svgToPng(svg, width);
   fs.writeFileSync(out, png);
-  return { file: out, format: 'png', kind, width, height };
+  return { file: out, format: 'png', kind, width: w, height };
 }

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { BACKENDS, type BackendName } from '../../backend/names.js';
 import { benchModels } from '../../models/registry.js';
 import { UserError } from '../../util/index.js';
-import { parseStringList } from './common.js';
+import { dbOption, parseStringList } from './common.js';
 
 export interface Args {
   models?: string[];
@@ -20,15 +20,20 @@ export interface Args {
   shapes: boolean;
   input?: string;
   'protocol-iterations'?: number;
+  experiment?: string;
+  db: string;
+  strategy?: string[];
+  trial?: number;
+  out?: string;
 }
 
-const ALL_SECTIONS = ['step', 'eval', 'protocol', 'quickstart', 'workers', 'memory', 'cluster'];
+const ALL_SECTIONS = ['step', 'eval', 'protocol', 'quickstart', 'workers', 'memory', 'cluster', 'sparsity'];
 // Run alone (--only kernels, --only profile): their own reports, not part of the default set.
 const SOLO_SECTIONS = ['kernels', 'profile'];
 
 export const bench: CommandModule<object, Args> = {
   command: 'bench',
-  describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory, Slurm overhead',
+  describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory, Slurm overhead, inference speed vs sparsity',
   builder: (y) =>
     y
       .option('models', {
@@ -53,10 +58,22 @@ export const bench: CommandModule<object, Args> = {
       .option('quick', { type: 'boolean', default: false, describe: 'tiny sizes: a smoke test in seconds (numbers meaningless)' })
       .option('cpu-conv', { type: 'boolean', default: false, describe: 'also run conv nets on the cpu backend (tens of seconds per step)' })
       .option('protocol-iterations', { type: 'number', describe: 'training steps of the protocol level (default 1000 for lenet-300-100, 200 for conv-2)' })
+      .option('experiment', {
+        type: 'string',
+        describe: "--only sparsity: time this stored experiment's levels (in --db) instead of the built-in weight/neuron pair",
+      })
+      .option('db', { ...dbOption, describe: '--only sparsity with --experiment: the results database' })
+      .option('strategy', { type: 'string', array: true, describe: '--only sparsity with --experiment: only these chains (default: all)' })
+      .option('trial', { type: 'number', describe: '--only sparsity with --experiment: the trial (default 0)' })
+      .option('out', { type: 'string', normalize: true, describe: 'sparsity: also draw examples/s vs % remaining to FILE.png or FILE.svg' })
       .example('$0 bench --only protocol --models lenet-300-100 conv-2', "one level at Frankle & Carbin's evaluation protocol: level time over step time")
       .example('$0 bench --only step --models lenet-300-100 --backends wasm', 'LeNet step time on wasm')
       .example('$0 bench --json results/bench.json', 'everything (about 10 minutes on 2 cores)')
-      .example('$0 bench --only profile --models lenet-300-100 --backends wasm', "where a training step's time goes, by kernel"),
+      .example('$0 bench --only profile --models lenet-300-100 --backends wasm', "where a training step's time goes, by kernel")
+      .example(
+        '$0 bench --only sparsity --backends wasm --out speed.png',
+        'examples/s of weight- vs neuron-pruned LeNet levels (trains a small pair first; about 15 s on 2 cores)',
+      ),
   handler: async (a) => {
     const only = parseStringList(a.only) ?? ALL_SECTIONS;
     const known = [...ALL_SECTIONS, ...SOLO_SECTIONS];
@@ -73,6 +90,23 @@ export const bench: CommandModule<object, Args> = {
     ] as const)
       if (!Number.isInteger(v) || v < 1) throw new UserError(`--${k} must be a whole number ≥ 1`);
     if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UserError('--warmup must be a whole number ≥ 0');
+    for (const [flag, v] of [
+      ['experiment', a.experiment],
+      ['strategy', a.strategy],
+      ['trial', a.trial],
+      ['out', a.out],
+    ] as const)
+      if (v !== undefined && !only.includes('sparsity'))
+        throw new UserError(`--${flag} is an option of the sparsity section: add --only sparsity, or drop --${flag}`);
+    for (const [flag, v] of [
+      ['strategy', a.strategy],
+      ['trial', a.trial],
+    ] as const)
+      if (v !== undefined && a.experiment === undefined)
+        throw new UserError(`--${flag} picks chains of --experiment: give --experiment NAME (and --db), or drop --${flag}`);
+    if (a.trial !== undefined && (!Number.isInteger(a.trial) || a.trial < 0)) throw new UserError('--trial must be a whole number ≥ 0');
+    const { checkPlotOut, plotSpeed } = await import('../../reporting/index.js');
+    if (a.out) checkPlotOut(a.out);
     const pi = a['protocol-iterations'];
     if (pi !== undefined && (!Number.isInteger(pi) || pi < 1)) throw new UserError('--protocol-iterations must be a whole number ≥ 1');
     const { runBench, formatReport, benchKernels, profileStep } = await import('../../bench/index.js');
@@ -111,12 +145,19 @@ export const bench: CommandModule<object, Args> = {
       quick: a.quick,
       cpuConv: a['cpu-conv'],
       protocolIterations: pi,
+      sparsity: a.experiment ? { experiment: a.experiment, db: a.db, strategies: parseStringList(a.strategy), trial: a.trial } : undefined,
       log: (m) => process.stderr.write(`bench: ${m}\n`),
     });
     process.stdout.write(formatReport(report) + '\n');
     if (a.json) {
       writeFileSync(a.json, JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(`wrote ${a.json}\n`);
+    }
+    if (a.out && report.sparsity) {
+      const { speedFigureData, speedSubtitle } = await import('../../bench/sparsity.js');
+      const title = a.experiment ? `Inference speed vs sparsity: ${a.experiment}` : 'Inference speed vs sparsity: LeNet-300-100, weight vs neuron pruning';
+      const p = await plotSpeed(speedFigureData(report.sparsity), a.out, title, speedSubtitle(report.sparsity));
+      process.stdout.write(`wrote ${p.file}\n`);
     }
   },
 };
