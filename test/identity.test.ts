@@ -96,7 +96,7 @@ test('resume: more levels and trials extend a finished experiment; a changed fie
       ),
       { db, backend: 'wasm' },
     ),
-    /different spec: training\.batchSize differ; .*new "name"/,
+    /different spec: training\.batchSize differs; .*new "name"/,
   );
   await assert.rejects(runExperiment(first, { db, backend: 'wasm' }), /already goes further than this spec: trials, pruning\.levels may only grow/);
 });

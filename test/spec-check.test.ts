@@ -239,3 +239,22 @@ test('a weight criterion under neuron or filter granularity is refused, not sile
   assert.doesNotThrow(() => check({ pruning: { granularity: 'neuron', unitCriterion: 'apoz' } }));
   assert.doesNotThrow(() => check({ pruning: { criterion: 'obd' } }));
 });
+
+test('a folder given as the spec or the database, and several unknown fields: one line each that names them all', () => {
+  const dir = tmp();
+  const folder = lth(['run', dir, '--db', join(dir, 'x.db')]);
+  assert.equal(folder.status, 2);
+  assert.match(folder.stderr, /is a folder: give the path of a JSON spec in it/);
+  for (const cmd of [['status'], ['report', 'x'], ['query', 'SELECT 1']]) {
+    const r = lth([...cmd, '--db', dir]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /is a folder, not a database file: pass --db FOLDER\/lth\.db/);
+  }
+  const file = join(dir, 's.json');
+  writeFileSync(file, JSON.stringify({ name: 'x', foo: 1, training: { bar: 2 } }));
+  const r = lth(['spec', file]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown field "(foo|bar)".*\(also: (foo|training\.bar)\)/);
+  assert.equal(existsSync(join(dir, 'x.db')), false, 'nothing written');
+});

@@ -16,6 +16,7 @@ export function openReadOnly(path: string): Db {
   if (!fs.existsSync(path)) {
     throw new UserError(`database not found: ${path} — run \`lth run SPEC\` first, or pass --db PATH to an existing lth database`);
   }
+  if (fs.statSync(path).isDirectory()) throw new UserError(`${path} is a folder, not a database file: pass --db FOLDER/lth.db`);
   let db: Db;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });

@@ -182,7 +182,7 @@ export function checkResume(name: string, storedHash: string, storedJson: string
   if (d.changed.length)
     return {
       ok: false,
-      reason: `experiment "${name}" already exists with a different spec: ${d.changed.join(', ')} differ; only how far it goes (${EXTENDABLE.join(', ')}) may change on resume: ${fix}`,
+      reason: `experiment "${name}" already exists with a different spec: ${d.changed.join(', ')} ${d.changed.length === 1 ? 'differs' : 'differ'}; only how far it goes (${EXTENDABLE.join(', ')}) may change on resume: ${fix}`,
     };
   if (d.shrunk.length)
     return {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
@@ -64,7 +64,9 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
   const r = specSchema.safeParse(raw);
   if (!r.success) {
     const first = r.error.issues[0];
-    const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
+    // name the other problems too, so one fix-and-rerun does not reveal them one at a time
+    const rest = r.error.issues.slice(1).map((i) => [...i.path, ...(i.code === 'unrecognized_keys' ? [i.keys.join(', ')] : [])].join('.') || '(top level)');
+    const more = rest.length ? ` (also: ${rest.slice(0, 5).join('; ')}${rest.length > 5 ? `; ${rest.length - 5} more` : ''})` : '';
     const path = [...first.path, ...(first.code === 'unrecognized_keys' ? [first.keys[0]] : [])].join('.');
     // the --set that wrote this field, or else one that wrote into its section (it may have created it)
     const section = path.split('.').slice(0, -1).join('.');
@@ -81,6 +83,8 @@ const overlaps = (setPath: string, path: string): boolean => setPath === path ||
 
 export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   let text: string;
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new UserError(`${path} is a folder: give the path of a JSON spec in it, e.g. ${path.replace(/\/+$/, '')}/quickstart.json`);
   try {
     text = readFileSync(path, 'utf8');
   } catch {
@@ -90,7 +94,16 @@ export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`spec ${path} is not valid JSON: ${(e as Error).message}`);
+    // V8 gives a character position; an editor wants a line and column
+    const msg = (e as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    let where = '';
+    if (pos) {
+      const before = text.slice(0, Number(pos[1]));
+      const line = before.split('\n').length;
+      where = ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+    }
+    throw new UserError(`spec ${path} is not valid JSON${where}: ${msg}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`spec ${path} must be a JSON object with at least a "name"`);
   return validateSpec(applySets(raw as Record<string, unknown>, sets), path, sets);

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { UserError } from '../util/index.js';
@@ -112,6 +112,7 @@ export function openLthDatabase(path: string, opts: { readonly?: boolean } = {})
   const full = resolve(path);
   const ro = opts.readonly === true;
   if (ro && !existsSync(full)) throw new UserError(`no database at ${path}: run an experiment first (lth run SPEC) or pass --db`);
+  if (existsSync(full) && statSync(full).isDirectory()) throw new UserError(`${path} is a folder, not a database file: pass --db FOLDER/lth.db`);
   if (!ro) {
     try {
       mkdirSync(dirname(full), { recursive: true });
