@@ -102,6 +102,10 @@ async function tryRegister(name: BackendName, hardwareOnly = false): Promise<boo
       return true;
     }
     await import('@tensorflow/tfjs-backend-cpu');
+    // The cpu backend's first write prints "install our node backend" to stderr; lth's way to
+    // native TensorFlow is --backend tensorflow (lth doctor says what is missing), so the
+    // banner only misleads. PROD silences tfjs's console warnings and nothing else.
+    tf.env().set('PROD', true);
     return await tf.setBackend('cpu');
   } catch (e) {
     lastFailure.set(name, firstLine(e));
