@@ -167,29 +167,28 @@ describe('fused wasm kernels', () => {
     assert.equal(countDifferent(got, want), 0);
   });
 
-  it('columnSums and shift2d match plain tensor ops', () => {
+  it('columnSums and im2col3x3 match plain tensor ops', () => {
     tf.tidy(() => {
       const m = tf.randomNormal([1000, 13]) as tf.Tensor2D;
       const want = tf.sum(m, 0).dataSync();
       const got = kernels.columnSums(m).dataSync();
       for (let j = 0; j < 13; j++) assert.ok(Math.abs(got[j] - want[j]) <= 1e-4 * (1 + Math.abs(want[j])), `column ${j}`);
+      // x [c, n, h, w]; tap t = 3·kh + kw reads x at (i + kh − 1, j + kw − 1): a window of the zero-padded planes
       const x = tf.randomNormal([2, 3, 5, 4]) as tf.Tensor4D;
-      for (const [dh, dw] of [
-        [-1, -1],
-        [-1, 0],
-        [0, 1],
-        [1, 1],
+      const padded = tf.pad(x, [
         [0, 0],
-      ]) {
-        const padded = tf.pad(x, [
-          [0, 0],
-          [0, 0],
-          [1, 1],
-          [1, 1],
-        ]);
-        const ref = tf.slice(padded, [0, 0, 1 + dh, 1 + dw], [2, 3, 5, 4]);
-        assert.equal(countDifferent(kernels.shift2d(x, dh, dw).dataSync() as Float32Array, ref.dataSync() as Float32Array), 0, `shift ${dh},${dw}`);
-      }
+        [0, 0],
+        [1, 1],
+        [1, 1],
+      ]);
+      const cols = kernels.im2col3x3(x);
+      assert.deepEqual(cols.shape, [9, 2, 3, 5, 4]);
+      for (let kh = 0; kh < 3; kh++)
+        for (let kw = 0; kw < 3; kw++) {
+          const ref = tf.slice(padded, [0, 0, kh, kw], [2, 3, 5, 4]);
+          const tap = tf.slice(cols, [3 * kh + kw, 0, 0, 0, 0], [1, 2, 3, 5, 4]);
+          assert.equal(countDifferent(tap.dataSync() as Float32Array, ref.dataSync() as Float32Array), 0, `tap ${kh},${kw}`);
+        }
     });
   });
 

@@ -31,8 +31,9 @@ type Arrays = Record<string, Float32Array>;
 
 /** A small conv net through all four ops: conv-conv-pool-flatten-dense. */
 function convNet(ops: { conv: typeof conv2d; dense: typeof dense }, p: Record<string, tf.Tensor>, x: tf.Tensor4D, abs = false): tf.Scalar {
-  let h = tf.relu(ops.conv(x, p.c1 as tf.Tensor4D, p.b1 as tf.Tensor1D));
-  h = tf.relu(ops.conv(h, p.c2 as tf.Tensor4D, p.b2 as tf.Tensor1D));
+  // the first with the ReLU fused into the conv (as the zoo's models use it), the second without
+  let h = ops.conv(x, p.c1 as tf.Tensor4D, p.b1 as tf.Tensor1D, { relu: true });
+  h = tf.relu(ops.conv(h, p.c2 as tf.Tensor4D, p.b2 as tf.Tensor1D, { relu: false }));
   const f = flatten(maxPool(h));
   const logits = ops.dense(f, p.w3 as tf.Tensor2D, p.b3 as tf.Tensor1D);
   // a loss with a non-uniform upstream gradient; `abs`: Σ|terms|, the scale of its float32 rounding
@@ -45,7 +46,10 @@ const toTensorsStored = (model: { params: readonly { name: string; shape: readon
   Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(w[p.name], p.shape as number[])]));
 
 const naive = {
-  conv: (x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D => tf.add(tf.conv2d(x, f, 1, 'same'), b),
+  conv: (x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, o = { relu: false }): tf.Tensor4D => {
+    const z = tf.add(tf.conv2d(x, f, 1, 'same'), b) as tf.Tensor4D;
+    return o.relu ? tf.relu(z) : z;
+  },
   dense: (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D => tf.add(tf.matMul(x, w), b),
 };
 const fast = { conv: conv2d, dense };

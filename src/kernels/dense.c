@@ -48,6 +48,30 @@ __attribute__((export_name("bias_act_grad"))) void bias_act_grad(const f32 *rest
 }
 
 /*
+ * Backward of a channels-last layer act(z + b[col]) given its output a [rows, cols] (a conv's
+ * NHWC output viewed as [n·h·w, channels]): dz = dy ⊙ [a > 0] (ReLU) or dy, and the bias
+ * gradient db[c] = Σ_r dz[r][c], accumulated in float64 in acc[cols] (scratch).
+ */
+__attribute__((export_name("act_grad_cols"))) void act_grad_cols(const f32 *restrict dy, const f32 *restrict a,
+                                                                 f32 *restrict dz, double *restrict acc,
+                                                                 f32 *restrict db, int32_t rows, int32_t cols,
+                                                                 int32_t relu) {
+  for (int32_t c = 0; c < cols; c++) acc[c] = 0.0;
+  for (int32_t r = 0; r < rows; r++) {
+    const f32 *dyr = dy + (int64_t)r * cols;
+    const f32 *ar = a + (int64_t)r * cols;
+    f32 *dzr = dz + (int64_t)r * cols;
+    for (int32_t c = 0; c < cols; c++) {
+      /* dy·step(a), not a select: the same signed zeros as tfjs's ReLU gradient */
+      f32 g = relu ? dyr[c] * (ar[c] > 0.0f ? 1.0f : 0.0f) : dyr[c];
+      dzr[c] = g;
+      acc[c] += (double)g;
+    }
+  }
+  for (int32_t c = 0; c < cols; c++) db[c] = (f32)acc[c];
+}
+
+/*
  * c = a·b for row-major a [m, k], b [k, n]: for the small products of a training step, where
  * XNNPACK's per-call cost (creating an operator and packing a new b) exceeds the arithmetic.
  * Four rows of c at a time, so each loaded row of b is used four times.

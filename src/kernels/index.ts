@@ -4,16 +4,17 @@
 export { registerWasmKernels } from './wasm.js';
 export { fusedMaskedAdam, hasFusedAdam } from './wasm.js';
 export {
+  actGradCols,
   biasAct,
   biasActGrad,
   columnSums,
   hasBiasAct,
+  hasIm2col3x3,
   hasMaxPool2Grad,
-  hasShift2d,
+  im2col3x3,
   hasSoftmaxCrossEntropy,
   matMul,
   maxPool2Grad,
-  shift2d,
   softmaxCrossEntropyFused,
   transpose,
 } from './wasm.js';

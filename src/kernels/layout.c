@@ -60,27 +60,32 @@ __attribute__((export_name("transpose3"))) void transpose3(const f32 *restrict i
 }
 
 /*
- * out[p][i][j] = in[p][i + dh][j + dw], zero where that falls outside [0, h) × [0, w):
- * one of the nine shifted copies of a 3×3 'same' convolution's input (planes = channels ×
- * batch, in [c, n, h, w] layout), used for the filter gradient as nine GEMMs.
+ * The nine shifted copies of a 3×3 'same' convolution's input, as one im2col matrix: in is
+ * [planes, h, w] (planes = channels × batch, in [c, n, h, w] layout), out is [9, planes, h, w]
+ * with out[t][p][i][j] = in[p][i + t/3 − 1][j + t%3 − 1], zero outside the plane. Viewed as
+ * [9·c, n·h·w] it is the first operand of the filter gradient's single GEMM (src/models/ops.ts).
  */
-__attribute__((export_name("shift2d"))) void shift2d(const f32 *restrict in, f32 *restrict out, int32_t planes,
-                                                     int32_t h, int32_t w, int32_t dh, int32_t dw) {
-  const int32_t j0 = dw < 0 ? -dw : 0, j1 = dw > 0 ? w - dw : w;
-  for (int32_t p = 0; p < planes; p++) {
-    const f32 *ip = in + (int64_t)p * h * w;
-    f32 *op = out + (int64_t)p * h * w;
-    for (int32_t i = 0; i < h; i++) {
-      f32 *orow = op + (int64_t)i * w;
-      const int32_t si = i + dh;
-      if (si < 0 || si >= h) {
-        for (int32_t j = 0; j < w; j++) orow[j] = 0.0f;
-        continue;
+__attribute__((export_name("im2col3x3"))) void im2col3x3(const f32 *restrict in, f32 *restrict out, int32_t planes,
+                                                         int32_t h, int32_t w) {
+  const int64_t plane = (int64_t)h * w;
+  for (int32_t t = 0; t < 9; t++) {
+    const int32_t dh = t / 3 - 1, dw = t % 3 - 1;
+    const int32_t j0 = dw < 0 ? -dw : 0, j1 = dw > 0 ? w - dw : w;
+    for (int32_t p = 0; p < planes; p++) {
+      const f32 *ip = in + (int64_t)p * plane;
+      f32 *op = out + ((int64_t)t * planes + p) * plane;
+      for (int32_t i = 0; i < h; i++) {
+        f32 *orow = op + (int64_t)i * w;
+        const int32_t si = i + dh;
+        if (si < 0 || si >= h) {
+          for (int32_t j = 0; j < w; j++) orow[j] = 0.0f;
+          continue;
+        }
+        const f32 *irow = ip + (int64_t)si * w + dw;
+        for (int32_t j = 0; j < j0; j++) orow[j] = 0.0f;
+        for (int32_t j = j0; j < j1; j++) orow[j] = irow[j];
+        for (int32_t j = j1; j < w; j++) orow[j] = 0.0f;
       }
-      const f32 *irow = ip + (int64_t)si * w + dw;
-      for (int32_t j = 0; j < j0; j++) orow[j] = 0.0f;
-      for (int32_t j = j0; j < j1; j++) orow[j] = irow[j];
-      for (int32_t j = j1; j < w; j++) orow[j] = 0.0f;
     }
   }
 }

@@ -49,9 +49,10 @@ interface Exports {
   transpose3(inp: number, out: number, e0: number, e1: number, e2: number, s0: number, s1: number, s2: number): void;
   maxpool2_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
   column_sums(m: number, acc: number, out: number, rows: number, cols: number): void;
-  shift2d(inp: number, out: number, planes: number, h: number, w: number, dh: number, dw: number): void;
+  im2col3x3(inp: number, out: number, planes: number, h: number, w: number): void;
   bias_act(z: number, b: number, out: number, rows: number, cols: number, relu: number): void;
   bias_act_grad(dy: number, a: number, dz: number, db: number, rows: number, cols: number, relu: number): void;
+  act_grad_cols(dy: number, a: number, dz: number, acc: number, db: number, rows: number, cols: number, relu: number): void;
   gemm_small(a: number, b: number, c: number, m: number, k: number, n: number): void;
 }
 
@@ -154,13 +155,12 @@ function transposeWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   return out;
 }
 
-function shift2dWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+function im2col3x3Wasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const k = bind(backend);
   const { x } = inputs as Record<string, tf.TensorInfo>;
-  const { dh, dw } = attrs as unknown as { dh: number; dw: number };
-  const out = k.be.makeOutput(x.shape, 'float32');
-  const [a, b, h, w] = x.shape;
-  k.fns.shift2d(k.ptr(x), k.ptr(out), a * b, h, w, dh, dw);
+  const [c, n, h, w] = x.shape;
+  const out = k.be.makeOutput([9, c, n, h, w], 'float32');
+  k.fns.im2col3x3(k.ptr(x), k.ptr(out), c * n, h, w);
   return out;
 }
 
@@ -178,6 +178,19 @@ function biasActGradWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[
   const dz = k.be.makeOutput(dy.shape, 'float32');
   const db = k.be.makeOutput([dy.shape[0]], 'float32');
   k.fns.bias_act_grad(k.ptr(dy), k.ptr(a), k.ptr(dz), k.ptr(db), dy.shape[0], dy.shape[1], (attrs as { relu: boolean }).relu ? 1 : 0);
+  return [dz, db];
+}
+
+function actGradColsWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const k = bind(backend);
+  const { dy, a } = inputs as Record<string, tf.TensorInfo>;
+  const cols = dy.shape[dy.shape.length - 1];
+  const rows = dy.shape.reduce((p, d) => p * d, 1) / cols;
+  const dz = k.be.makeOutput(dy.shape, 'float32');
+  const db = k.be.makeOutput([cols], 'float32');
+  const acc = k.be.makeOutput([2 * cols], 'float32'); // float64 scratch
+  k.fns.act_grad_cols(k.ptr(dy), k.ptr(a), k.ptr(dz), k.ptr(acc), k.ptr(db), rows, cols, (attrs as { relu: boolean }).relu ? 1 : 0);
+  k.be.disposeData(acc.dataId);
   return [dz, db];
 }
 
@@ -245,10 +258,11 @@ const TRANSPOSE = 'LthTranspose';
 const MAXPOOL2_GRAD = 'LthMaxPool2Grad';
 const COLUMN_SUMS = 'LthColumnSums';
 const SOFTMAX_CE = 'LthSoftmaxCrossEntropy';
-const SHIFT2D = 'LthShift2d';
+const IM2COL3X3 = 'LthIm2col3x3';
 const BIAS_ACT = 'LthBiasAct';
 const BIAS_ACT_GRAD = 'LthBiasActGrad';
 const GEMM_SMALL = 'LthGemmSmall';
+const ACT_GRAD_COLS = 'LthActGradCols';
 
 let registered = false;
 /** Registers the fused kernels with tfjs (idempotent). Call after the wasm backend is set up. */
@@ -260,10 +274,11 @@ export function registerWasmKernels(): void {
     [MAXPOOL2_GRAD, maxPool2GradWasm],
     [COLUMN_SUMS, columnSumsWasm],
     [SOFTMAX_CE, softmaxCrossEntropyWasm],
-    [SHIFT2D, shift2dWasm],
+    [IM2COL3X3, im2col3x3Wasm],
     [BIAS_ACT, biasActWasm],
     [BIAS_ACT_GRAD, biasActGradWasm],
     [GEMM_SMALL, gemmSmallWasm],
+    [ACT_GRAD_COLS, actGradColsWasm],
   ];
   for (const [kernelName, f] of table) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as tf.KernelFunc });
   // LthTranspose can sit on the tape (a model's last transpose); its gradient is the inverse permutation.
@@ -305,12 +320,16 @@ export function columnSums(m: tf.Tensor2D): tf.Tensor1D {
   return tf.engine().runKernel(COLUMN_SUMS, { m }) as tf.Tensor1D;
 }
 
-/** Whether `shift2d` is available on this backend. */
-export const hasShift2d = (): boolean => fusedOn(SHIFT2D);
+/** Whether `im2col3x3` is available on this backend. */
+export const hasIm2col3x3 = (): boolean => fusedOn(IM2COL3X3);
 
-/** x [a, b, h, w] shifted by (dh, dw) within each h×w plane, zero-filled: out[.., i, j] = x[.., i+dh, j+dw]. */
-export function shift2d(x: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
-  return tf.engine().runKernel(SHIFT2D, { x }, { dh, dw } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+/**
+ * The nine 3×3-tap shifted copies of x [a, b, h, w], zero-filled at the borders of each h×w
+ * plane: [9, a, b, h, w], out[t][.., i, j] = x[.., i + ⌊t/3⌋ − 1, j + t mod 3 − 1].
+ * wasm only (ask `hasIm2col3x3()` first).
+ */
+export function im2col3x3(x: tf.Tensor4D): tf.Tensor5D {
+  return tf.engine().runKernel(IM2COL3X3, { x }) as tf.Tensor5D;
 }
 
 /** Whether `biasAct` / `biasActGrad` are available on this backend. */
@@ -333,6 +352,20 @@ export function biasActGrad(dy: tf.Tensor2D, a: tf.Tensor2D, relu: boolean): [tf
     return [dz, tf.sum(dz, 1)];
   }
   return tf.engine().runKernel(BIAS_ACT_GRAD, { dy, a }, { relu } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor1D];
+}
+
+/**
+ * [dz, db] for a channels-last layer act(z + b) given dy and its output a (same shape, last
+ * axis = channels): dz = dy·step(a) (ReLU) or dy, db = sums of dz over every axis but the last.
+ * One pass on wasm (float64 sums); tfjs ops elsewhere.
+ */
+export function actGradCols<T extends tf.Tensor>(dy: T, a: T, relu: boolean): [T, tf.Tensor1D] {
+  if (!fusedOn(ACT_GRAD_COLS)) {
+    const dz = relu ? (tf.mul(dy, tf.step(a)) as T) : dy;
+    const c = dz.shape[dz.rank - 1];
+    return [dz, tf.sum(tf.reshape(dz, [-1, c]), 0)];
+  }
+  return tf.engine().runKernel(ACT_GRAD_COLS, { dy, a }, { relu } as unknown as tf.NamedAttrMap) as unknown as [T, tf.Tensor1D];
 }
 
 /** Below this many multiply-adds a plain SIMD loop beats XNNPACK's per-call set-up (bench: lth bench --only kernels). */

@@ -47,7 +47,7 @@ function features(p: Plan, w: W, x: tf.Tensor, lthGradients: boolean): tf.Tensor
     else {
       const filter = w[s.kernel] as tf.Tensor4D;
       const bias = w[s.bias] as tf.Tensor1D;
-      h = lthGradients ? tf.relu(ops.conv2d(h, filter, bias)) : tf.fused.conv2d({ x: h, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
+      h = lthGradients ? ops.conv2d(h, filter, bias, { relu: true }) : tf.fused.conv2d({ x: h, filter, bias, strides: 1, pad: 'same', activation: 'relu' });
     }
   }
   return tf.reshape(h, [n, p.flat]);
