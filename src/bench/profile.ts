@@ -1,9 +1,10 @@
 /**
  * Where a training step's time goes: runs `train()` (the real loop) for 2·S steps and takes
- * the median time between successive steps; then, inside `tf.profile`, for S and for 2·S steps,
- * and reports kernel time by kernel name from the difference divided by S. Both remove what
- * every `train()` call pays once (weights and optimizer state set up, the evaluations at its
- * start and end), which at S = 8 was a third of the "step" time of the whole-call measurement. The gap between the wall time per step and the kernel sum is per-op overhead in
+ * the median time between successive steps; then S + 1 steps inside `tf.profile`, and sums
+ * kernel time by kernel name over the S steps between the first and the last update. Both
+ * leave out what every `train()` call pays once (weights and optimizer state set up, the
+ * evaluations at its start and end), which at S = 8 was a third of the "step" time of the
+ * earlier whole-call measurement. The gap between the wall time per step and the kernel sum is per-op overhead in
  * JS (engine bookkeeping, tape, tensor creation).
  *
  *   lth bench --only profile [--models lenet-300-100] [--backends wasm] [--steps 30] [--batch 60] [--shapes] [--input 28,28,1]
@@ -75,26 +76,38 @@ export async function profileStep(args: ProfileArgs): Promise<void> {
     .sort((a, b) => a - b);
   const wall = per[Math.floor(per.length / 2)];
   const p10 = per[Math.floor(per.length / 10)];
-  const byName = async (n: number): Promise<{ by: Map<string, { ms: number; n: number }>; count: number }> => {
-    const prof = await tf.profile(async () => {
-      await run(n);
+  // Kernel time per step: one run of S + 1 steps under tf.profile, with a marker kernel after
+  // every update (a Neg of a [7,1,1,1,1] tensor, which nothing else runs); the kernels between
+  // the first and the last marker are exactly S steps, without train()'s set-up and evaluations.
+  const isMarker = (k: { name: string; inputShapes: unknown }) => k.name === 'Neg' && JSON.stringify(k.inputShapes) === '[[7,1,1,1,1]]';
+  const profStamps: number[] = [];
+  const prof = await tf.profile(async () => {
+    await run(steps + 1, () => {
+      tf.tidy(() => tf.neg(tf.zeros([7, 1, 1, 1, 1]))).dispose();
+      profStamps.push(performance.now());
     });
-    const by = new Map<string, { ms: number; n: number }>();
-    for (const k of prof.kernels) {
-      const key = args.shapes ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
-      const e = by.get(key) ?? { ms: 0, n: 0 };
-      e.ms += Number(k.kernelTimeMs) || 0;
-      e.n++;
-      by.set(key, e);
-    }
-    return { by, count: prof.kernels.length };
-  };
-  const p1 = await byName(steps);
-  const p2 = await byName(2 * steps);
+  });
+  const marks = prof.kernels.flatMap((k, i) => (isMarker(k) ? [i] : []));
+  if (marks.length !== steps + 1) throw new Error(`profile: expected ${steps + 1} step markers, found ${marks.length}`);
+  const stepKernels = prof.kernels.slice(marks[0] + 1, marks[marks.length - 1]).filter((k) => !isMarker(k));
+  // The same steps one by one: wall time (profiled) over GEMM time, median over the steps, so
+  // that both come from the same seconds of a machine whose speed drifts.
+  const isGemm = (k: { name: string }) => GEMM_KERNELS.has(k.name);
+  const ratios = marks
+    .slice(1)
+    .map((m, i) => {
+      const ks = prof.kernels.slice(marks[i] + 1, m);
+      return (profStamps[i + 1] - profStamps[i]) / ks.filter(isGemm).reduce((a, k) => a + (Number(k.kernelTimeMs) || 0), 0);
+    })
+    .sort((a, b) => a - b);
+  const stepRatio = ratios[Math.floor(ratios.length / 2)];
   const by = new Map<string, { ms: number; n: number }>();
-  for (const [key, e2] of p2.by) {
-    const e1 = p1.by.get(key) ?? { ms: 0, n: 0 };
-    if (e2.n > e1.n) by.set(key, { ms: e2.ms - e1.ms, n: e2.n - e1.n });
+  for (const k of stepKernels) {
+    const key = args.shapes ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
+    const e = by.get(key) ?? { ms: 0, n: 0 };
+    e.ms += Number(k.kernelTimeMs) || 0;
+    e.n++;
+    by.set(key, e);
   }
   const rows = [...by].sort((a, b) => b[1].ms - a[1].ms);
   // lth's custom-gradient ops (models/ops.ts lazyGradOp) show up as 'forward' whose time
@@ -106,13 +119,13 @@ export async function profileStep(args: ProfileArgs): Promise<void> {
   for (const [name, e] of rows)
     t.push([name.startsWith('forward') ? `${name} (contains kernels below; not summed)` : name, (e.ms / steps).toFixed(2), (e.n / steps).toFixed(1)]);
   console.log(
-    `${modelName} on ${be}${be === 'wasm' ? `×${await wasmThreadsInUse()}` : ''}, batch ${batch}, input [${shape.join(', ')}], steps ${2 * steps} − ${steps}; load ${os
+    `${modelName} on ${be}${be === 'wasm' ? `×${await wasmThreadsInUse()}` : ''}, batch ${batch}, input [${shape.join(', ')}], ${steps} steps; load ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
   console.log(
-    `wall ${wall.toFixed(2)} ms/step median (p10 ${p10.toFixed(2)}) without profiler; kernels ${sum.toFixed(2)} ms/step, of which GEMM ${gemm.toFixed(2)} (wall/GEMM ${(wall / gemm).toFixed(2)}×); ${((p2.count - p1.count) / steps).toFixed(0)} kernels/step`,
+    `wall ${wall.toFixed(2)} ms/step median (p10 ${p10.toFixed(2)}) without profiler; kernels ${sum.toFixed(2)} ms/step, of which GEMM ${gemm.toFixed(2)} (${((100 * gemm) / sum).toFixed(0)}%); profiled step over its GEMM time ${stepRatio.toFixed(2)}× (median of ${ratios.length} steps); ${(stepKernels.length / steps).toFixed(0)} kernels/step`,
   );
   console.log(t.toString());
 }
