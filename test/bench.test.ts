@@ -51,3 +51,16 @@ test('lth bench --only protocol --quick: one level at the evaluation cadence, le
   assert.ok(row.levelS > 0 && row.stepSumS > 0);
   assert.ok(Math.abs(row.ratio - row.levelS / row.stepSumS) < 1e-9);
 });
+
+/** The profile counts exactly the steps' kernels: one masked-Adam update per parameter tensor per step. */
+test('lth bench --only profile: kernels per step are whole steps (one Adam kernel per parameter tensor)', { timeout: 120_000 }, () => {
+  const r = lth(['bench', '--only', 'profile', '--models', 'lenet-300-100', '--backends', 'wasm', '--steps', '3']);
+  assert.equal(r.status, 0, r.stderr);
+  const head = r.stdout.match(/kernels ([\d.]+) ms\/step, of which GEMM ([\d.]+) \((\d+)%\); profiled step over its GEMM time ([\d.]+)× \(median of 3 steps\)/);
+  assert.ok(head, r.stdout);
+  assert.ok(Number(head[2]) > 0 && Number(head[2]) <= Number(head[1]) && Number(head[4]) >= 1, head[0]);
+  // LeNet-300-100: three weight matrices and three bias vectors, each updated once per step
+  const adam = r.stdout.match(/LthMaskedAdam\s*│\s*[\d.]+\s*│\s*([\d.]+)/);
+  assert.ok(adam, r.stdout);
+  assert.equal(Number(adam[1]), 6);
+});
