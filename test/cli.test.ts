@@ -87,6 +87,15 @@ test('bad flags and files: one error line, exit 2', () => {
   assert.deepEqual(readdirSync(dir).sort(), ['broken.json', 'spec.json']);
 });
 
+test('an unknown option is named once, as typed, with the command help to see', () => {
+  const dir = tmp();
+  const r = lth(['run', specFile(dir, tinySpec()), '--bogus-flag']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, 'lth: error: unknown option --bogus-flag (see lth run --help)\n');
+  const s = lth(['status', '--db', join(dir, 'x.db'), '--bogusFlag=1', '-z']);
+  assert.equal(s.stderr, 'lth: error: unknown options --bogusFlag, -z (see lth status --help)\n');
+});
+
 /** Runs the CLI and SIGKILLs it when `when(line)` first matches a progress line. */
 function runAndKill(args: string[], when: (line: string) => boolean): Promise<void> {
   return new Promise((resolve) => {
