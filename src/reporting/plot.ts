@@ -203,11 +203,14 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
   return spec;
 }
 
-/** Learning curves: test accuracy vs iteration, one panel per series, one line per level. */
-export function curvesSpec(s: Summary, data: CurveDatum[]): VlSpec {
+/**
+ * Learning curves: test accuracy vs iteration, one panel per series, one line per level.
+ * `levelsFrom`: where the levels were chosen (`--levels`, or the web UI's query parameter), for the error.
+ */
+export function curvesSpec(s: Summary, data: CurveDatum[], levelsFrom = '--levels'): VlSpec {
   if (!data.length)
     throw new UserError(
-      `no learning curves for the chosen levels of ${s.experiment} — pick levels that exist with --levels (0..${Math.max(...s.levels.map((l) => l.level))})`,
+      `no learning curves for the chosen levels of ${s.experiment} — pick levels that exist with ${levelsFrom} (0..${Math.max(...s.levels.map((l) => l.level))})`,
     );
   // zoom past the first 10% of training, as the papers' curve plots do (clip the climb from chance)
   const maxIt = Math.max(...data.map((d) => d.iteration));
