@@ -100,7 +100,7 @@ test('malformed JSON spec: one line with the line and column of the error, whate
   const dir = tmp();
   // on Node 20 an unexpected token (') comes without a position, a missing comma with one
   const cases: [string[], string, string][] = [
-    [['{', '  "name": "x",', "  \"trials\": 'two'", '}'], "'", "Unexpected token '''"],
+    [['{', '  "name": "x",', '  "trials": \'two\'', '}'], "'", "Unexpected token '''"],
     [['{', '  "name": "x"', '  "trials": 2', '}'], '"trials"', "Expected ',' or '}' after property value"],
   ];
   for (const [lines, at, reason] of cases) {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { plotExperiment, plotSvg, summarizeExperiment } from '../src/reporting/index.js';
 import { pointData } from '../src/reporting/plot.js';
 import { UserError } from '../src/util/errors.js';

@@ -88,9 +88,7 @@ const overlaps = (setPath: string, path: string): boolean => setPath === path ||
  * "<the text>" is not valid JSON"); then jsonc-parser's scanner locates the first error.
  */
 function jsonError(path: string, text: string, message: string): string {
-  const reason = message
-    .replace(/^(Unexpected token '.'), .* is not valid JSON$/s, '$1')
-    .replace(/( in JSON)? at position \d+.*$/s, '');
+  const reason = message.replace(/^(Unexpected token '.'), .* is not valid JSON$/s, '$1').replace(/( in JSON)? at position \d+.*$/s, '');
   const v8 = /at position (\d+)/.exec(message);
   let pos = v8 ? Number(v8[1]) : undefined;
   if (pos === undefined) {
