@@ -113,7 +113,7 @@ describe('lth export and the HTML report', () => {
     const r = lth(['export', 'lenet-mnist', '--db', fx.db, '--out', out]);
     assert.equal(r.status, 2);
     const existing = path.join(out, 'curves.csv');
-    assert.equal(r.stderr, `lth: error: ${existing} already exists: add --force to overwrite, or give another --out folder\n`);
+    assert.equal(r.stderr, `lth: error: ${out} already has curves.csv: add --force to overwrite, or give another --out folder\n`);
     assert.deepEqual(fs.readdirSync(out), ['curves.csv']);
     assert.equal(fs.readFileSync(existing, 'utf8'), 'mine\n');
     const f = lth(['export', 'lenet-mnist', '--db', fx.db, '--out', out, '--force']);

@@ -37,7 +37,7 @@ export function exportExperiment(db: Db | string, experiment: string, outDir: st
     const summaryFile = path.join(outDir, 'summary.csv');
     const existing = force ? [] : [levelsFile, curvesFile, summaryFile].filter((f) => fs.existsSync(f));
     if (existing.length)
-      throw new UserError(`${existing.join(', ')} already exist${existing.length > 1 ? '' : 's'}: add --force to overwrite, or give another --out folder`);
+      throw new UserError(`${outDir} already has ${existing.map((f) => path.basename(f)).join(', ')}: add --force to overwrite, or give another --out folder`);
     fs.mkdirSync(outDir, { recursive: true });
     const nLevels = writeQueryCsv(h, levelsFile, 'SELECT * FROM levels WHERE experiment = ? ORDER BY strategy, branch, replicate, trial, level', experiment);
     const nCurves = writeQueryCsv(
