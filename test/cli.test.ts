@@ -78,13 +78,39 @@ test('bad flags and files: one error line, exit 2', () => {
     [['status', '--db', join(dir, 'none.db')], /no database at/],
   ];
   writeFileSync(join(dir, 'broken.json'), '{"name": "x",');
-  cases.push([['run', join(dir, 'broken.json')], /not valid JSON/]);
+  cases.push([['run', join(dir, 'broken.json')], /broken\.json: invalid JSON at line 1, column 14: /]);
   for (const [args, msg] of cases) {
     const r = lth(args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, msg);
   }
   assert.deepEqual(readdirSync(dir).sort(), ['broken.json', 'spec.json']);
+});
+
+test('an unknown option is named once, as typed, with the command help to see', () => {
+  const dir = tmp();
+  const r = lth(['run', specFile(dir, tinySpec()), '--bogus-flag']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, 'lth: error: unknown option --bogus-flag (see lth run --help)\n');
+  const s = lth(['status', '--db', join(dir, 'x.db'), '--bogusFlag=1', '-z']);
+  assert.equal(s.stderr, 'lth: error: unknown options --bogusFlag, -z (see lth status --help)\n');
+});
+
+test('malformed JSON spec: one line with the line and column of the error, whatever V8 says', () => {
+  const dir = tmp();
+  // on Node 20 an unexpected token (') comes without a position, a missing comma with one
+  const cases: [string[], string, string][] = [
+    [['{', '  "name": "x",', '  "trials": \'two\'', '}'], "'", "Unexpected token '''"],
+    [['{', '  "name": "x"', '  "trials": 2', '}'], '"trials"', "Expected ',' or '}' after property value"],
+  ];
+  for (const [lines, at, reason] of cases) {
+    const f = join(dir, 'bad.json');
+    writeFileSync(f, lines.join('\n'));
+    const line = lines.findIndex((l) => l.includes(at));
+    const r = lth(['run', f]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `lth: error: ${f}: invalid JSON at line ${line + 1}, column ${lines[line]!.indexOf(at) + 1}: ${reason}\n`);
+  }
 });
 
 /** Runs the CLI and SIGKILLs it when `when(line)` first matches a progress line. */

@@ -108,4 +108,14 @@ describe('lth compare', () => {
     );
     assert.throws(() => compareStrategies(dbFile, 'known-diff', 'A', 'A'), UserError);
   });
+
+  it('an experiment with no finished levels: says to run it, not an empty "choose from"', () => {
+    const db = createDb(dbFile);
+    insertExperiment(db, { name: 'not-run', strategies: ['A', 'B'], trials: 0, levels: 3, values: () => ({ esAcc: 0.9, esIter: 1, finalAcc: 0.9 }) });
+    db.close();
+    assert.throws(
+      () => compareStrategies(dbFile, 'not-run', 'A', 'B'),
+      (e: Error) => e instanceof UserError && /"not-run" has no finished levels yet — run `lth run`/.test(e.message) && !/choose from/.test(e.message),
+    );
+  });
 });

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { exportExperiment, htmlReport, writeHtmlReport } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
 import { lenetDbSuite } from './helpers/fixture.js';
+import { lth } from './helpers.js';
 import { countColor, decodePng } from './helpers/png.js';
 
 /** Split CSV text into rows of fields (RFC 4180 quoting). */
@@ -103,6 +104,22 @@ describe('lth export and the HTML report', () => {
     const summary = parseCsv(fs.readFileSync(path.join(out, 'summary.csv'), 'utf8'));
     assert.equal(summary.length - 1, 19);
     assert.throws(() => exportExperiment(fx.db, 'nope', out), UserError);
+  });
+
+  it('lth export refuses to overwrite CSV files unless --force, and writes nothing when it refuses', () => {
+    const out = path.join(fx.dir, 'csv-again');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'curves.csv'), 'mine\n');
+    const r = lth(['export', 'lenet-mnist', '--db', fx.db, '--out', out]);
+    assert.equal(r.status, 2);
+    const existing = path.join(out, 'curves.csv');
+    assert.equal(r.stderr, `lth: error: ${out} already has curves.csv: add --force to overwrite, or give another --out folder\n`);
+    assert.deepEqual(fs.readdirSync(out), ['curves.csv']);
+    assert.equal(fs.readFileSync(existing, 'utf8'), 'mine\n');
+    const f = lth(['export', 'lenet-mnist', '--db', fx.db, '--out', out, '--force']);
+    assert.equal(f.status, 0, f.stderr);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['curves.csv', 'levels.csv', 'summary.csv']);
+    assert.match(fs.readFileSync(existing, 'utf8'), /^[^\n]*iteration/);
   });
 
   it('the page holds the tables and three figures, self-contained', async () => {

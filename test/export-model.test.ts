@@ -9,6 +9,7 @@ import { loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { lth, tinySpec, tmp } from './helpers.js';
+import { createDb } from './helpers/fixture.js';
 
 before(async () => {
   await initBackend('cpu');
@@ -118,4 +119,12 @@ test('export-model: a weight-pruned conv level exports w ⊙ m at full size with
   assert.equal(kept, 72 - Math.round(0.1 * 72));
   assert.equal(await accuracy(m, over), stored(db, 'rewind', 1));
   m.dispose();
+});
+
+test('export-model from a database with no experiments: says to run one first, not an empty list', () => {
+  const db = join(tmp(), 'empty.db');
+  createDb(db).close();
+  const r = lth(['export-model', 'tiny', '--strategy', 'rewind', '--level', '1', '--out', join(tmp(), 'x'), '--db', db]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, `lth: error: no experiment "tiny" in ${db}: it has no experiments yet — run \`lth run SPEC\` first\n`);
 });

@@ -59,7 +59,7 @@ describe('notes on losses stored by lth 0.1.0', () => {
   test('export always writes loss columns: noted for old rows only', () => {
     const out = path.join(dir, 'csv');
     assert.match(run('export', 'old5000', '--out', out), LOSS_NOTE);
-    assert.doesNotMatch(run('export', 'new1003', '--out', out), /note:/);
+    assert.doesNotMatch(run('export', 'new1003', '--out', out, '--force'), /note:/);
   });
 
   test('plot: early-stop figures are noted where the split is affected, learning curves (test accuracy) are not', () => {

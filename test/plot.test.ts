@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { plotExperiment, plotSvg } from '../src/reporting/index.js';
+import { plotExperiment, plotSvg, summarizeExperiment } from '../src/reporting/index.js';
+import { pointData } from '../src/reporting/plot.js';
 import { UserError } from '../src/util/errors.js';
-import { lenetDbSuite } from './helpers/fixture.js';
+import { createDb, insertExperiment, lenetDbSuite, tempDir } from './helpers/fixture.js';
 import { countColor, countDark, decodePng } from './helpers/png.js';
 
 /** The series drawn in a Vega SVG: one `line mark` path per series, its vertex count, and the points per series. */
@@ -102,5 +103,44 @@ describe('lth plot', () => {
     assert.equal(r.format, 'svg');
     assert.ok(svg.startsWith('<svg') && svg.includes('Early-stop iteration</text>') && svg.includes('Training iteration</text>'));
     await assert.rejects(plotExperiment(fx.db, 'small', path.join(fx.dir, 'x.pdf')), (e: Error) => e instanceof UserError && /\.svg or \.png/.test(e.message));
+  });
+
+  it('early-stop iteration: error bars drawn within [0, the end of training], the stored numbers unchanged', () => {
+    const file = path.join(tempDir(), 'es.db');
+    const db = createDb(file);
+    // 3 trials, 1000 steps evaluated every 100: level 1 stops at 1000, 1000, 100 (mean + std > 1000);
+    // level 2 at 0, 0, 900 (mean − std < 0)
+    const es = [
+      [0, 0, 0],
+      [1000, 1000, 100],
+      [0, 0, 900],
+    ];
+    insertExperiment(db, {
+      name: 'es',
+      strategies: ['rewind'],
+      trials: 3,
+      levels: 2,
+      iterations: 1000,
+      evalEvery: 100,
+      values: (_s, _b, trial, level) => ({ esAcc: 0.9, esIter: es[level][trial], finalAcc: 0.9 }),
+    });
+    const s = summarizeExperiment(db, 'es', ['es-iteration']);
+    const points = pointData(s, 'es-iteration', 'std').filter((p) => p.series === 'rewind');
+    db.close();
+    const meanStd = (v: number[]) => {
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      return [mean, Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1))];
+    };
+    const [m1, sd1] = meanStd(es[1]);
+    const [m2, sd2] = meanStd(es[2]);
+    assert.ok(m1 + sd1 > 1000 && m2 - sd2 < 0, 'the fixture reaches past both ends');
+    const at = (level: number) => points.find((p) => p.level === level)!;
+    assert.deepEqual([at(1).mean, at(1).high], [m1, 1000]);
+    assert.ok(Math.abs(at(1).low - (m1 - sd1)) < 1e-9);
+    assert.deepEqual([at(2).mean, at(2).low], [m2, 0]);
+    assert.ok(Math.abs(at(2).high - (m2 + sd2)) < 1e-9);
+    // the summary (what report and export show) keeps the unclamped std
+    const st = s.levels.find((l) => l.level === 1)!.cells.rewind['es-iteration'];
+    assert.ok(Math.abs(st.std! - sd1) < 1e-9);
   });
 });

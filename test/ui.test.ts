@@ -280,6 +280,15 @@ describe('lth ui', () => {
     assert.equal((await get('/api/experiments')).status, 200);
   });
 
+  it('curves of levels that do not exist: the error names the levels query parameter it got, not a CLI option', async () => {
+    const r = await get('/api/experiments/cmp/curves?levels=98,99');
+    assert.equal(r.status, 400);
+    const { error } = (await r.json()) as { error: string };
+    assert.match(error, /the levels query parameter \(got levels=98,99\)/);
+    assert.match(error, new RegExp(`\\(0\\.\\.${CMP_LEVELS}\\)`));
+    assert.doesNotMatch(error, /--levels/);
+  });
+
   it('the experiments list: status, progress and ETA from the spec and the stored wall times', async () => {
     const { experiments } = (await (await get('/api/experiments')).json()) as {
       experiments: { name: string; stored: number; planned: number | null; status: string; etaSeconds: number | null; backend: string }[];

@@ -21,10 +21,41 @@ export async function main(argv: string[]): Promise<void> {
     .example('$0 plot quickstart --out results/quickstart.png', 'accuracy vs % weights remaining')
     .epilogue('Docs: README.md, docs/SCHEMA.md. Defaults follow Frankle & Carbin (2019).')
     .fail((msg, err) => {
-      throw err ?? new UserError(`${msg} (see lth --help)`);
+      throw err ?? new UserError(`${unknownAsTyped(msg, argv)} (see ${helpFor(argv)})`);
     });
   for (const c of commands) cli = cli.command(c as never);
   await cli.parseAsync();
+}
+
+const names = new Set(commands.map((c) => String(c.command).split(' ')[0]));
+
+/** `lth CMD --help` for the command named in argv, else `lth --help`. */
+function helpFor(argv: string[]): string {
+  const cmd = argv.find((a) => !a.startsWith('-'));
+  return cmd !== undefined && names.has(cmd) ? `lth ${cmd} --help` : 'lth --help';
+}
+
+/**
+ * yargs lists an unknown `--bogus-flag` under both its keys ("bogus-flag, bogusFlag");
+ * name each unknown argument once, as the user typed it.
+ */
+function unknownAsTyped(msg: string, argv: string[]): string {
+  const m = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (!m) return msg;
+  const camel = (s: string) => s.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase());
+  const typed = new Set<string>();
+  let allOptions = true;
+  for (const key of m[1]!.split(', ')) {
+    const opt = argv.find((a) => {
+      const name = /^-+([^=]*)/.exec(a)?.[1];
+      return name !== undefined && (name === key || camel(name) === key);
+    });
+    if (opt === undefined) allOptions = false;
+    typed.add(opt === undefined ? key : opt.split('=')[0]!);
+  }
+  const list = [...typed].join(', ');
+  const kind = allOptions ? 'option' : 'argument';
+  return typed.size === 1 ? `unknown ${kind} ${list}` : `unknown ${kind}s ${list}`;
 }
 
 main(hideBin(process.argv)).catch((e: unknown) => {

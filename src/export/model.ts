@@ -44,7 +44,9 @@ export function storedExperiment(store: Store, experiment: string): { id: number
   const info = store.experiments().find((e) => e.name === experiment);
   if (!info) {
     const names = store.experiments().map((e) => e.name);
-    throw new UserError(`no experiment "${experiment}" in ${store.path}${names.length ? ` (experiments: ${names.join(', ')})` : ''}`);
+    throw new UserError(
+      `no experiment "${experiment}" in ${store.path}${names.length ? ` (experiments: ${names.join(', ')})` : ': it has no experiments yet — run `lth run SPEC` first'}`,
+    );
   }
   const spec = specSchema.parse(JSON.parse(info.specJson));
   const meta = datasetMeta(spec.data);

@@ -30,6 +30,8 @@ export interface LevelRow {
   activation_sparsity?: number | null;
   /** seed of the (strategy, trial) chain; null if the chain row is missing */
   seed: number | null;
+  /** step of the level's last evaluation, i.e. the end of its training: the largest early-stop iteration possible (null: no curve) */
+  last_iteration?: number | null;
 }
 
 export type Unit = 'accuracy' | 'iteration' | 'loss' | 'seconds' | 'multiply-adds';
@@ -156,6 +158,8 @@ export interface LevelSummary {
   dense: boolean;
   /** series key → metric id → statistics over trials (absent where no trial has a value) */
   cells: Record<string, Record<string, Stat>>;
+  /** series key → the largest early-stop iteration possible (the end of training; absent when unknown) */
+  lastIteration?: Record<string, number>;
 }
 
 export interface Summary {
@@ -173,7 +177,7 @@ export function loadLevels(db: Db, experiment: string): LevelRow[] {
   requireExperiment(db, experiment);
   return db
     .prepare(
-      `SELECT l.*, c.seed
+      `SELECT l.*, c.seed, (SELECT max(p.iteration) FROM curve_points p WHERE p.result_id = l.result_id) AS last_iteration
          FROM levels l
          JOIN experiments e ON e.name = l.experiment
          LEFT JOIN chains c ON c.experiment_id = e.id AND c.strategy = l.strategy AND c.trial = l.trial
@@ -255,9 +259,12 @@ export function summarize(rows: LevelRow[], metricIds: string[] = DEFAULT_METRIC
     const pctRows = chainRows.length ? chainRows : atLevel;
     const percentRemaining = pctRows.reduce((a, r) => a + r.percent_remaining, 0) / pctRows.length;
     const cells: LevelSummary['cells'] = {};
+    const lastIteration: Record<string, number> = {};
     for (const s of series) {
       const rs = grouped.get(s.key)?.get(level);
       if (!rs) continue;
+      const ends = rs.map((r) => r.last_iteration).filter((x): x is number => typeof x === 'number');
+      if (ends.length) lastIteration[s.key] = Math.max(...ends);
       const cell: Record<string, Stat> = {};
       for (const m of metrics) {
         const st = stat([...perTrial(rs, m).values()].map((x) => x.value));
@@ -268,7 +275,7 @@ export function summarize(rows: LevelRow[], metricIds: string[] = DEFAULT_METRIC
       }
       cells[s.key] = cell;
     }
-    return { level, percentRemaining, dense: level === 0, cells };
+    return { level, percentRemaining, dense: level === 0, cells, ...(Object.keys(lastIteration).length ? { lastIteration } : {}) };
   });
   return { metrics, series, levels, trials };
 }

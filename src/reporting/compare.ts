@@ -98,6 +98,7 @@ export function pairedInterval(
 function resolveSeries(rows: LevelRow[], key: string, experiment: string): string {
   const keys = seriesOf(rows).map((s) => s.key);
   if (keys.includes(key)) return key;
+  if (!keys.length) throw new UserError(`experiment "${experiment}" has no finished levels yet — run \`lth run\` on its spec, or check \`lth status\``);
   throw new UserError(`experiment "${experiment}" has no strategy "${key}" — choose from: ${keys.join(', ')} (a branch is written strategy:branch)`);
 }
 

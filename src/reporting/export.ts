@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DEFAULT_METRICS, METRIC_IDS, summarizeExperiment } from './aggregate.js';
 import { type Db, requireExperiment, withDb } from './db.js';
 import { reportCsvTable, toCsv } from './format.js';
+import { UserError } from '../util/index.js';
 
 export interface ExportedFile {
   file: string;
@@ -26,14 +27,18 @@ function writeQueryCsv(db: Db, file: string, sql: string, ...params: unknown[]):
  *  - levels.csv  — every row of the `levels` view for the experiment (stored units: accuracy 0–1)
  *  - curves.csv  — every row of the `curves` view (learning curves, one row per evaluation)
  *  - summary.csv — the report: mean/std/n over trials per level and strategy (accuracy in %)
+ * @throws UserError if one of these files already exists in `outDir` and `force` is not set (nothing written)
  */
-export function exportExperiment(db: Db | string, experiment: string, outDir: string): ExportedFile[] {
+export function exportExperiment(db: Db | string, experiment: string, outDir: string, { force = false } = {}): ExportedFile[] {
   return withDb(db, (h) => {
     requireExperiment(h, experiment);
-    fs.mkdirSync(outDir, { recursive: true });
     const levelsFile = path.join(outDir, 'levels.csv');
     const curvesFile = path.join(outDir, 'curves.csv');
     const summaryFile = path.join(outDir, 'summary.csv');
+    const existing = force ? [] : [levelsFile, curvesFile, summaryFile].filter((f) => fs.existsSync(f));
+    if (existing.length)
+      throw new UserError(`${outDir} already has ${existing.map((f) => path.basename(f)).join(', ')}: add --force to overwrite, or give another --out folder`);
+    fs.mkdirSync(outDir, { recursive: true });
     const nLevels = writeQueryCsv(h, levelsFile, 'SELECT * FROM levels WHERE experiment = ? ORDER BY strategy, branch, replicate, trial, level', experiment);
     const nCurves = writeQueryCsv(
       h,

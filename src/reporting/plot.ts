@@ -62,8 +62,10 @@ export function pointData(s: Summary, metricId: string, errorBars: ErrorBars, se
       const st = l.cells[se.key]?.[metricId];
       if (!st) continue;
       const d = (v: number) => toDisplay(m.unit, v);
-      const [lo, hi] =
+      let [lo, hi] =
         errorBars === 'minmax' ? [st.min, st.max] : errorBars === 'std' && st.std !== null ? [st.mean - st.std, st.mean + st.std] : [st.mean, st.mean];
+      // ±1 std can reach past what an early-stop step can be: draw it within [0, the end of training]
+      if (m.column === 'early_stop_iteration') [lo, hi] = [Math.max(0, lo), Math.min(hi, l.lastIteration?.[se.key] ?? Infinity)];
       out.push({ series: se.key, level: l.level, percent: l.percentRemaining, mean: d(st.mean), low: d(lo), high: d(hi), n: st.n });
     }
   }
@@ -203,11 +205,14 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
   return spec;
 }
 
-/** Learning curves: test accuracy vs iteration, one panel per series, one line per level. */
-export function curvesSpec(s: Summary, data: CurveDatum[]): VlSpec {
+/**
+ * Learning curves: test accuracy vs iteration, one panel per series, one line per level.
+ * `levelsFrom`: where the levels were chosen (`--levels`, or the web UI's query parameter), for the error.
+ */
+export function curvesSpec(s: Summary, data: CurveDatum[], levelsFrom = '--levels'): VlSpec {
   if (!data.length)
     throw new UserError(
-      `no learning curves for the chosen levels of ${s.experiment} — pick levels that exist with --levels (0..${Math.max(...s.levels.map((l) => l.level))})`,
+      `no learning curves for the chosen levels of ${s.experiment} — pick levels that exist with ${levelsFrom} (0..${Math.max(...s.levels.map((l) => l.level))})`,
     );
   // zoom past the first 10% of training, as the papers' curve plots do (clip the climb from chance)
   const maxIt = Math.max(...data.map((d) => d.iteration));

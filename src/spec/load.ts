@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { parseTree, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
@@ -81,6 +82,26 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
 /** Whether a value set at `setPath` contains or is contained in the field at `path`. */
 const overlaps = (setPath: string, path: string): boolean => setPath === path || path.startsWith(`${setPath}.`) || setPath.startsWith(`${path}.`);
 
+/**
+ * `FILE: invalid JSON at line L, column C: reason` (line and column from 1) for a JSON.parse error.
+ * Node 20's V8 gives a character position for some errors and none for others ("Unexpected token 'x',
+ * "<the text>" is not valid JSON"); then jsonc-parser's scanner locates the first error.
+ */
+function jsonError(path: string, text: string, message: string): string {
+  const reason = message.replace(/^(Unexpected token '.'), .* is not valid JSON$/s, '$1').replace(/( in JSON)? at position \d+.*$/s, '');
+  const v8 = /at position (\d+)/.exec(message);
+  let pos = v8 ? Number(v8[1]) : undefined;
+  if (pos === undefined) {
+    const errors: ParseError[] = [];
+    parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+    pos = errors[0]?.offset;
+  }
+  if (pos === undefined) return `${path}: invalid JSON: ${reason}`;
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return `${path}: invalid JSON at line ${line}, column ${pos - before.lastIndexOf('\n')}: ${reason}`;
+}
+
 export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   let text: string;
   if (existsSync(path) && statSync(path).isDirectory())
@@ -94,16 +115,7 @@ export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    // V8 gives a character position; an editor wants a line and column
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    let where = '';
-    if (pos) {
-      const before = text.slice(0, Number(pos[1]));
-      const line = before.split('\n').length;
-      where = ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
-    }
-    throw new UserError(`spec ${path} is not valid JSON${where}: ${msg}`);
+    throw new UserError(jsonError(path, text, (e as Error).message));
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`spec ${path} must be a JSON object with at least a "name"`);
   return validateSpec(applySets(raw as Record<string, unknown>, sets), path, sets);

@@ -166,7 +166,7 @@ export function experimentPage(db: Db, experiment: string, errorBars: 'std' | 'm
 export function curvesFigure(db: Db, experiment: string, levels: number[]): VlSpec {
   const s = summarizeExperiment(db, experiment, DEFAULT_METRICS);
   const chains = s.series.filter((x) => x.branch === null).map((x) => x.key);
-  return curvesSpec(s, curveData(db, experiment, levels, chains));
+  return curvesSpec(s, curveData(db, experiment, levels, chains), `the levels query parameter (got levels=${levels.join(',')})`);
 }
 
 export interface ComparePage {
