@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { exportExperiment, htmlReport, writeHtmlReport } from '../src/reporting/index.js';
 import { UserError } from '../src/util/errors.js';
-import { lenetDbSuite } from './helpers/fixture.js';
+import { createDb, insertExperiment, lenetDbSuite } from './helpers/fixture.js';
 import { lth } from './helpers.js';
 import { countColor, decodePng } from './helpers/png.js';
 
@@ -120,6 +120,43 @@ describe('lth export and the HTML report', () => {
     assert.equal(f.status, 0, f.stderr);
     assert.deepEqual(fs.readdirSync(out).sort(), ['curves.csv', 'levels.csv', 'summary.csv']);
     assert.match(fs.readFileSync(existing, 'utf8'), /^[^\n]*iteration/);
+  });
+
+  it('an output path of the wrong type, or a page name that is not .html: one line, no stack, nothing written', () => {
+    const file = path.join(fx.dir, 'a-file.csv');
+    fs.writeFileSync(file, 'mine\n');
+    const folder = path.join(fx.dir, 'a-folder.png');
+    fs.mkdirSync(folder);
+    const cases: [string[], RegExp][] = [
+      [['export', 'lenet-mnist', '--db', fx.db, '--out', file], /a-file\.csv (already exists and is not a folder|: a part of this path is a file)/],
+      [['plot', 'lenet-mnist', '--db', fx.db, '--out', folder], /a-folder\.png is a folder/],
+      [['report', 'lenet-mnist', '--db', fx.db, '--html', folder], /a-folder\.png: the page's file name must end in \.html/],
+      [['report', 'lenet-mnist', '--db', fx.db, '--html', file], /a-file\.csv: the page's file name must end in \.html/],
+    ];
+    for (const [args, want] of cases) {
+      const r = lth(args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^lth: error: [^\n]+\n$/, `${args.join(' ')}: one line, got ${r.stderr}`);
+      assert.match(r.stderr, want);
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), 'mine\n');
+    assert.deepEqual(fs.readdirSync(folder), []);
+    const page = path.join(fx.dir, 'a-folder.html');
+    fs.mkdirSync(page);
+    const r = lth(['report', 'lenet-mnist', '--db', fx.db, '--html', page]);
+    assert.equal(r.stderr, `lth: error: --html ${page} is a folder: give a file name ending in .html\n`);
+  });
+
+  it('lth export of an experiment with no finished levels says to run it and writes nothing', () => {
+    const db = path.join(fx.dir, 'not-run.db');
+    const h = createDb(db);
+    insertExperiment(h, { name: 'not-run', strategies: ['A'], trials: 0, levels: 2, values: () => ({ esAcc: 0.9, esIter: 1, finalAcc: 0.9 }) });
+    h.close();
+    const out = path.join(fx.dir, 'not-run-csv');
+    const r = lth(['export', 'not-run', '--db', db, '--out', out]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, 'lth: error: experiment "not-run" has no finished levels yet — run `lth run` on its spec, or check `lth status`\n');
+    assert.equal(fs.existsSync(out), false);
   });
 
   it('the page holds the tables and three figures, self-contained', async () => {

@@ -128,3 +128,21 @@ test('export-model from a database with no experiments: says to run one first, n
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr, `lth: error: no experiment "tiny" in ${db}: it has no experiments yet — run \`lth run SPEC\` first\n`);
 });
+
+test('export-model of a pruned level before any pruned level is stored: says to run the experiment, no empty chain list', async () => {
+  const db = join(tmp(), 'dense-only.db');
+  const over = tinySpec({ name: 'dense-only', strategies: ['rewind'] });
+  // stop as soon as the dense level is stored
+  let dense = false;
+  await runExperiment(validateSpec(over, 't'), {
+    db,
+    backend: 'cpu',
+    onProgress: (e) => {
+      if (e.type === 'level-done') dense = true;
+    },
+    shouldStop: () => dense,
+  }).catch(() => {});
+  const r = lth(['export-model', 'dense-only', '--strategy', 'rewind', '--level', '1', '--out', join(tmp(), 'x'), '--db', db]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, 'lth: error: experiment "dense-only" has no finished pruned levels yet — run `lth run` on its spec, or check `lth status`\n');
+});

@@ -98,6 +98,30 @@ test('callbacks run before the update of the steps they name, and once after the
   ]);
 });
 
+test('slow steps: the loop hands the event loop a turn within about one step (so Ctrl-C and SIGTERM are handled)', async () => {
+  // Synchronous 150 ms steps, as a conv step on wasm blocks the thread; a macrotask queued before
+  // the loop must run before the third update, not after 32 of them.
+  const busy = (ms: number) => {
+    const t = performance.now();
+    while (performance.now() - t < ms);
+  };
+  let updates = 0;
+  let ranAfter = -1;
+  setImmediate(() => (ranAfter = updates));
+  const trainee: Trainee = {
+    step: () => {
+      busy(150);
+      updates++;
+    },
+    takeTrainLoss: async () => null,
+    evalNetwork: async () => ({ weights: {}, release: () => {} }),
+    readWeights: async () => ({}),
+  };
+  await runLoop(trainee, { from: 0, to: 6 }, []);
+  assert.equal(updates, 6);
+  assert.ok(ranAfter >= 0 && ranAfter <= 2, `the queued task ran after ${ranAfter} updates`);
+});
+
 test('a mask-update callback: newly pruned weights are zero at once and stay zero, regrown ones train from 0', async () => {
   const { data, model, plan, init, masks } = await setup();
   const name = model.params.find((p) => p.kind !== 'none')!.name;

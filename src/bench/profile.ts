@@ -117,15 +117,19 @@ export async function profileStep(args: ProfileArgs): Promise<void> {
   const gemm = summed.filter(([name]) => GEMM_KERNELS.has(name.split(' ')[0])).reduce((s, [, e]) => s + e.ms, 0) / steps;
   const t = new Table({ head: ['kernel', 'ms/step', 'calls/step'], style: { head: [], border: [] } });
   for (const [name, e] of rows)
-    t.push([name.startsWith('forward') ? `${name} (contains kernels below; not summed)` : name, (e.ms / steps).toFixed(2), (e.n / steps).toFixed(1)]);
+    t.push([
+      name.startsWith('forward') ? `${name} (lth's custom-gradient wrapper: its time includes the kernels it runs; not summed)` : name,
+      (e.ms / steps).toFixed(2),
+      (e.n / steps).toFixed(1),
+    ]);
   console.log(
-    `${modelName} on ${be}${be === 'wasm' ? `×${await wasmThreadsInUse()}` : ''}, batch ${batch}, input [${shape.join(', ')}], ${steps} steps; load ${os
+    `${modelName} on ${be}${be === 'wasm' ? `×${await wasmThreadsInUse()}` : ''}, batch ${batch}, input [${shape.join(', ')}], ${steps} step${steps === 1 ? '' : 's'}; load ${os
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
   console.log(
-    `wall ${wall.toFixed(2)} ms/step median (p10 ${p10.toFixed(2)}) without profiler; kernels ${sum.toFixed(2)} ms/step, of which GEMM ${gemm.toFixed(2)} (${((100 * gemm) / sum).toFixed(0)}%); profiled step over its GEMM time ${stepRatio.toFixed(2)}× (median of ${ratios.length} steps); ${(stepKernels.length / steps).toFixed(0)} kernels/step`,
+    `wall ${wall.toFixed(2)} ms/step median (p10 ${p10.toFixed(2)}) without profiler; kernels ${sum.toFixed(2)} ms/step, of which GEMM ${gemm.toFixed(2)} (${((100 * gemm) / sum).toFixed(0)}%); profiled step over its GEMM time ${stepRatio.toFixed(2)}× (median of ${ratios.length} step${ratios.length === 1 ? '' : 's'}); ${(stepKernels.length / steps).toFixed(0)} kernels/step`,
   );
   console.log(t.toString());
 }

@@ -30,7 +30,7 @@ export interface ChainRef {
 }
 
 export interface SpeedOptions {
-  /** examples per call (predict gets batchSize = batch: one batch); default 1000 */
+  /** examples per call (predict gets batchSize = batch: one batch); default 1000, or 100 for image data (conv nets) */
   batch?: number;
   /** untimed calls of each kind (predict, forward) per level first; default 2 */
   warmup?: number;
@@ -141,7 +141,10 @@ async function timeCall(m: tfl.LayersModel, x: tf.Tensor, call: 'predict' | 'for
  * @throws UserError for an unknown experiment or chain, or a level that cannot be exported
  */
 export async function measureSpeed(store: Store, chains: ChainRef[], opts: SpeedOptions = {}): Promise<SpeedResult> {
-  const batch = opts.batch ?? 1000;
+  // Conv nets run ~100× slower per example than LeNet: 100 examples per call keep a 5-level
+  // conv chain to about a minute; MLPs get 1000, enough to amortize the call overhead.
+  const images = chains.some((c) => datasetMeta(storedExperiment(store, c.experiment).spec.data).inputShape.length > 1);
+  const batch = opts.batch ?? (images ? 100 : 1000);
   const warmup = opts.warmup ?? 2;
   const repeats = opts.repeats ?? 9;
   for (const [k, v, min] of [
@@ -203,11 +206,13 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
         await timeCall(m.model, m.x, 'predict');
         await timeCall(m.model, m.x, 'forward');
       }
-    for (let r = 0; r < repeats; r++)
+    for (let r = 0; r < repeats; r++) {
       for (const m of models) {
         m.predict.push(await timeCall(m.model, m.x, 'predict'));
         m.forward.push(await timeCall(m.model, m.x, 'forward'));
       }
+      log(`speed: timed round ${r + 1} of ${repeats} done`);
+    }
     const rows: SpeedRow[] = models.map((m) => {
       const ms = median(m.predict);
       const forwardMs = median(m.forward);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UserError } from '../util/index.js';
+import { UserError, fileErrorLine } from '../util/index.js';
 import { commands } from './commands/index.js';
 
 /** The `lth` command line. Every command is a thin layer over the library in src/. */
@@ -60,8 +60,12 @@ function unknownAsTyped(msg: string, argv: string[]): string {
 
 main(hideBin(process.argv)).catch((e: unknown) => {
   const err = e as Error;
+  const fileLine = fileErrorLine(e);
   if (err instanceof UserError || err?.name === 'UserError') {
     process.stderr.write(`lth: error: ${err.message}\n`);
+    process.exitCode = 2;
+  } else if (fileLine) {
+    process.stderr.write(`lth: error: ${fileLine}\n`);
     process.exitCode = 2;
   } else {
     process.stderr.write(`lth: internal error: ${err?.stack ?? String(e)}\n`);

@@ -32,6 +32,8 @@ function writeQueryCsv(db: Db, file: string, sql: string, ...params: unknown[]):
 export function exportExperiment(db: Db | string, experiment: string, outDir: string, { force = false } = {}): ExportedFile[] {
   return withDb(db, (h) => {
     requireExperiment(h, experiment);
+    const stored = (h.prepare('SELECT COUNT(*) AS n FROM levels WHERE experiment = ?').get(experiment) as { n: number }).n;
+    if (stored === 0) throw new UserError(`experiment "${experiment}" has no finished levels yet — run \`lth run\` on its spec, or check \`lth status\``);
     const levelsFile = path.join(outDir, 'levels.csv');
     const curvesFile = path.join(outDir, 'curves.csv');
     const summaryFile = path.join(outDir, 'summary.csv');

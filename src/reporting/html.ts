@@ -5,6 +5,7 @@ import { compareRows, comparisonTable } from './compare.js';
 import { type Db, withDb } from './db.js';
 import { type Tabular, formatPercent, metricTable, reportCaption } from './format.js';
 import { type ErrorBars, type VlSpec, figureSpec, renderSvg } from './plot.js';
+import { UserError } from '../util/index.js';
 
 export interface HtmlOptions {
   metrics?: string[];
@@ -144,8 +145,18 @@ function prettyJson(s: string): string {
 }
 
 export async function writeHtmlReport(db: Db | string, experiment: string, file: string, opts: HtmlOptions = {}): Promise<string> {
+  // An .html name only: a slip of the argument (a CSV, a weights file) must not be overwritten.
+  if (!/\.html?$/i.test(file)) throw new UserError(`--html ${file}: the page's file name must end in .html`);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UserError(`--html ${file} is a folder: give a file name ending in .html`);
   const html = await htmlReport(db, experiment, opts);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, html);
+  // whole or not at all: written next to the target, then renamed over it
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, html);
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
   return file;
 }

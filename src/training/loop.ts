@@ -109,14 +109,22 @@ export interface StepCallback {
 
 /** The loop: callbacks at s, step s, … for s = from … to−1, then callbacks at `to`. */
 export async function runLoop(trainee: Trainee, range: LoopRange, callbacks: readonly StepCallback[]): Promise<void> {
+  let lastYield = performance.now();
   for (let s = range.from; ; s++) {
     for (const cb of callbacks) if (cb.at(s, range)) await cb.run(s, trainee, range);
     if (s >= range.to) return;
-    // Yield now and then so signals (Ctrl-C) and IPC are handled during long levels.
-    if (s !== range.from && (s & 31) === 0) await new Promise<void>((r) => setImmediate(r));
+    // Yield every YIELD_MS so signals (Ctrl-C, SIGTERM from Slurm) and IPC are handled within
+    // about one step: by time, not by step count, since a conv step takes 0.3–1.5 s.
+    if (performance.now() - lastYield >= YIELD_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
     await trainee.step(s);
   }
 }
+
+/** Longest stretch of training without handing the event loop a turn (ms). */
+const YIELD_MS = 20;
 
 export interface TrainArgs {
   model: Model;

@@ -1,3 +1,3 @@
-export { UserError, Interrupted, SpecError } from './errors.js';
+export { UserError, Interrupted, SpecError, fileErrorLine } from './errors.js';
 export { sha256, canonicalJson } from './hash.js';
 export { makeRng, type Rng, deriveSeed, permutation } from './rng.js';

@@ -109,6 +109,8 @@ export const bench: CommandModule<object, Args> = {
     if (a.out) checkPlotOut(a.out);
     const pi = a['protocol-iterations'];
     if (pi !== undefined && (!Number.isInteger(pi) || pi < 1)) throw new UserError('--protocol-iterations must be a whole number ≥ 1');
+    if (a.input !== undefined && solo !== 'profile') throw new UserError('--input is an option of --only profile: add --only profile, or leave --input out');
+    const input = a.input === undefined ? undefined : parseInputShape(a.input);
     const { runBench, formatReport, benchKernels, profileStep } = await import('../../bench/index.js');
     const steps = a.quick ? Math.min(a.steps, 3) : a.steps;
     const batch = a.quick ? Math.min(a.batch, 8) : a.batch;
@@ -131,7 +133,7 @@ export const bench: CommandModule<object, Args> = {
         steps,
         batch,
         shapes: a.shapes,
-        input: a.input?.split(',').map(Number),
+        input,
       });
     }
     const report = await runBench({
@@ -161,3 +163,12 @@ export const bench: CommandModule<object, Args> = {
     }
   },
 };
+
+/** `--input H,W,C` (or a flat size N for an MLP) → the example shape; one error line otherwise. */
+function parseInputShape(text: string): number[] {
+  const dims = text.split(',').map((d) => d.trim());
+  const shape = dims.map(Number);
+  if ((shape.length !== 1 && shape.length !== 3) || dims.some((d) => !/^\d+$/.test(d)) || shape.some((d) => d < 1))
+    throw new UserError(`--input must be an example shape H,W,C (or a size N for an MLP) of whole numbers ≥ 1, e.g. 28,28,1; got "${text}"`);
+  return shape;
+}

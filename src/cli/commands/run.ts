@@ -36,7 +36,7 @@ export const run: CommandModule<object, Args> = {
       })
       .option('data-dir', { type: 'string', describe: 'folder with the data set files as distributed' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output (for scripts)' })
-      .example('$0 run experiments/quickstart.json', 'the quickstart: Fashion-MNIST LeNet-300-100, rewind vs fine-tune')
+      .example('$0 run experiments/quickstart.json', 'the quickstart: Fashion-MNIST LeNet-300-100, winning tickets (rewind) vs random-reinit')
       .example('$0 run experiments/frankle-carbin-lenet.json --workers 2 --set trials=2', 'a paper preset on two cores')
       .example('$0 run --plan plans/lenet --task chains:3', 'one task of a cluster plan (docs/CLUSTER.md)')
       .epilogue(catalogText())
