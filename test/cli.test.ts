@@ -96,6 +96,33 @@ test('an unknown option is named once, as typed, with the command help to see', 
   assert.equal(s.stderr, 'lth: error: unknown options --bogusFlag, -z (see lth status --help)\n');
 });
 
+test('a mistyped command and an invalid choice: one line each, naming what was typed', () => {
+  const r = lth(['runn', 'x.json']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, 'lth: error: unknown command "runn": did you mean "lth run"? (see lth --help)\n');
+  const m = lth(['report', 'x', '--metric', 'nope']);
+  assert.equal(m.status, 2);
+  assert.match(m.stderr, /^lth: error: Invalid values: Argument: metric, Given: "nope", Choices: "es-accuracy", [^\n]+ \(see lth report --help\)\n$/);
+});
+
+test('spec files: a trailing comma is named at the comma, an empty file is called empty, a byte-order mark is accepted', () => {
+  const dir = tmp();
+  const trailing = join(dir, 'trailing.json');
+  writeFileSync(trailing, '{\n  "name": "x",\n}\n');
+  assert.equal(lth(['run', trailing]).stderr, `lth: error: ${trailing}: invalid JSON at line 2, column 14: a trailing comma before '}': remove it\n`);
+  const empty = join(dir, 'empty.json');
+  writeFileSync(empty, ' \n');
+  assert.equal(
+    lth(['run', empty]).stderr,
+    `lth: error: spec ${empty} is empty: a spec is a JSON object with at least a "name", e.g. experiments/quickstart.json\n`,
+  );
+  const bom = join(dir, 'bom.json');
+  writeFileSync(bom, '\ufeff' + JSON.stringify({ ...tinySpec(), name: 'bom', trials: 0 }));
+  const r = lth(['run', bom, '--db', join(dir, 'bom.db')]);
+  assert.doesNotMatch(r.stderr, /invalid JSON/);
+  assert.match(r.stderr, /trials/); // parsed, then validated: 0 trials is refused by the schema
+});
+
 test('malformed JSON spec: one line with the line and column of the error, whatever V8 says', () => {
   const dir = tmp();
   // on Node 20 an unexpected token (') comes without a position, a missing comma with one

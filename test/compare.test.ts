@@ -109,6 +109,21 @@ describe('lth compare', () => {
     assert.throws(() => compareStrategies(dbFile, 'known-diff', 'A', 'A'), UserError);
   });
 
+  it('one trial: says no level can be tested, instead of "significantly better at levels: none"', () => {
+    const db = createDb(dbFile);
+    insertExperiment(db, {
+      name: 'one-trial',
+      strategies: ['A', 'B'],
+      trials: 1,
+      levels: 2,
+      values: (s) => ({ esAcc: s === 'A' ? 0.9 : 0.8, esIter: 1, finalAcc: 0.9 }),
+    });
+    db.close();
+    const out = renderComparison(compareStrategies(dbFile, 'one-trial', 'A', 'B'), 'table');
+    assert.match(out, /no level has two or more paired trials, so none can be tested/);
+    assert.doesNotMatch(out, /significantly better at levels/);
+  });
+
   it('an experiment with no finished levels: says to run it, not an empty "choose from"', () => {
     const db = createDb(dbFile);
     insertExperiment(db, { name: 'not-run', strategies: ['A', 'B'], trials: 0, levels: 3, values: () => ({ esAcc: 0.9, esIter: 1, finalAcc: 0.9 }) });

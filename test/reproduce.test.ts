@@ -46,3 +46,11 @@ test('scripts/reproduce refuses an unknown preset with the list of presets', () 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no preset experiments\/no-such-preset\.json .*zhou-supermask/);
 });
+
+test('scripts/reproduce: an option without its value is one line, exit 2', () => {
+  for (const opt of ['--db', '--out', '--workers', '--backend']) {
+    const r = reproduce(['frankle-carbin-lenet', opt]);
+    assert.equal(r.status, 2, opt);
+    assert.equal(r.stderr, `reproduce: ${opt} needs a value (see scripts/reproduce --help)\n`);
+  }
+});

@@ -21,10 +21,21 @@ export async function main(argv: string[]): Promise<void> {
     .example('$0 plot quickstart --out results/quickstart.png', 'accuracy vs % weights remaining')
     .epilogue('Docs: README.md, docs/SCHEMA.md. Defaults follow Frankle & Carbin (2019).')
     .fail((msg, err) => {
-      throw err ?? new UserError(`${unknownAsTyped(msg, argv)} (see ${helpFor(argv)})`);
+      throw err ?? new UserError(`${oneLine(unknownAsTyped(msg, argv), argv)} (see ${helpFor(argv)})`);
     });
   for (const c of commands) cli = cli.command(c as never);
   await cli.parseAsync();
+}
+
+/** yargs' messages as one line: "Did you mean run?" names what was typed; multi-line blocks
+ *  ("Invalid values:\n  Argument: …") are joined. */
+function oneLine(msg: string, argv: string[]): string {
+  const m = /^Did you mean (\S+)\?$/.exec(msg.trim());
+  if (m) return `unknown command "${argv.find((a) => !a.startsWith('-')) ?? ''}": did you mean "lth ${m[1]}"?`;
+  return msg
+    .trim()
+    .replace(/:?\s*\n\s*/g, ': ')
+    .replace(/\s+/g, ' ');
 }
 
 const names = new Set(commands.map((c) => String(c.command).split(' ')[0]));

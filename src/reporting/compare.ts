@@ -188,8 +188,9 @@ export function comparisonCaption(c: Comparison): string[] {
   const dir = c.metric.higherIsBetter ? 'higher is better' : 'lower is better';
   return [
     `Experiment ${c.experiment}: ${c.a} − ${c.b}, ${c.metric.label} (${dir}); trials paired by seed; ${pct}% ${how}; per level, not adjusted for multiple levels.`,
-    `${c.a} significantly better at levels: ${levelList(c, c.better)}`,
-    `${c.a} significantly worse at levels: ${levelList(c, c.worse)}`,
+    ...(c.levels.every((l) => l.verdict === 'too few pairs')
+      ? [`no level has two or more paired trials, so none can be tested: run the experiment with more trials (\`trials\` in the spec)`]
+      : [`${c.a} significantly better at levels: ${levelList(c, c.better)}`, `${c.a} significantly worse at levels: ${levelList(c, c.worse)}`]),
   ];
 }
 

@@ -97,6 +97,13 @@ function jsonError(path: string, text: string, message: string): string {
     pos = errors[0]?.offset;
   }
   if (pos === undefined) return `${path}: invalid JSON: ${reason}`;
+  // a comma right before a closing bracket: point at the comma and say so
+  const trailing = /,\s*$/.exec(text.slice(0, pos));
+  if (trailing && /^[}\]]/.test(text.slice(pos))) return jsonAt(path, text, trailing.index, `a trailing comma before '${text[pos]}': remove it`);
+  return jsonAt(path, text, pos, reason);
+}
+
+function jsonAt(path: string, text: string, pos: number, reason: string): string {
   const before = text.slice(0, pos);
   const line = before.split('\n').length;
   return `${path}: invalid JSON at line ${line}, column ${pos - before.lastIndexOf('\n')}: ${reason}`;
@@ -111,6 +118,9 @@ export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   } catch {
     throw new UserError(`spec file ${path} not found: give the path of a JSON spec, e.g. experiments/quickstart.json`);
   }
+  // A byte-order mark (some Windows editors write one) is not JSON, but it is not a mistake either.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === '') throw new UserError(`spec ${path} is empty: a spec is a JSON object with at least a "name", e.g. experiments/quickstart.json`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
