@@ -74,7 +74,7 @@ test('bad flags and files: one error line, exit 2', () => {
     [['run', join(dir, 'missing.json')], /spec file .* not found/],
     [['run', specFile(dir, tinySpec()), '--workers', '0'], /--workers 0 must be/],
     [['run', specFile(dir, tinySpec()), '--backend', 'gpu'], /Invalid values/],
-    [['rnu'], /Unknown argument|Did you mean/],
+    [['rnu'], /unknown command "rnu": did you mean "lth run"\?/],
     [['status', '--db', join(dir, 'none.db')], /no database at/],
   ];
   writeFileSync(join(dir, 'broken.json'), '{"name": "x",');
