@@ -77,7 +77,10 @@ test('scope "erk": iterative and one-shot pruning reach each layer’s ERK count
   assert.equal(K, remainingAfter(total, 0.5, 2));
   const r = layers.map((p) => p.shape.reduce((a, b) => a + b, 0) / size(p.shape));
   const eps = K / layers.reduce((a, p, i) => a + r[i] * size(p.shape), 0);
-  assert.ok(r.every((x) => eps * x <= 1), 'the hand computation assumes no cap here');
+  assert.ok(
+    r.every((x) => eps * x <= 1),
+    'the hand computation assumes no cap here',
+  );
   const expected = layers.map((p, i) => Math.round(eps * r[i] * size(p.shape)));
   const level1 = prune({ model, masks: denseMasks(model), init: w, final: w, spec, rng: makeRng(1), level: 1 });
   const level2 = prune({ model, masks: level1, init: w, final: w, spec, rng: makeRng(1), level: 2 });
@@ -103,15 +106,31 @@ test('SET/RigL cap the weights moved per update at the pruned weights available 
   const plan = planTraining(spec.training, data.train.n);
   const init = initialize(model, 'glorot-normal', 'theta0', 1);
   // 90% dense: α = 0.9 asks for round(f·kept) ≈ 0.9·kept moves, far more than the 10% pruned
-  const start = prune({ model, masks: denseMasks(model), init, final: init, spec: { ...spec.pruning, rates: { conv: 0.1, fc: 0.1, output: 0.1 } }, criterion: 'random', rng: makeRng('r') });
-  const sched = dynamicSparsity({ pools: prunePools(model, spec.pruning), masks: start, regrow: 'random', dropFraction: 0.9, end: 1000, every: 10, rng: makeRng('d') });
+  const start = prune({
+    model,
+    masks: denseMasks(model),
+    init,
+    final: init,
+    spec: { ...spec.pruning, rates: { conv: 0.1, fc: 0.1, output: 0.1 } },
+    criterion: 'random',
+    rng: makeRng('r'),
+  });
+  const sched = dynamicSparsity({
+    pools: prunePools(model, spec.pruning),
+    masks: start,
+    regrow: 'random',
+    dropFraction: 0.9,
+    end: 1000,
+    every: 10,
+    rng: makeRng('d'),
+  });
   await train({ model, data, plan, schedule: { kind: 'replay', from: 0 }, init, masks: start, orderKey: ['cap'], stepCallbacks: [sched] });
   const first = sched.churn.filter((c) => c.step === 10);
   assert.equal(first.length, Object.keys(start).length);
   for (const c of first) {
     const kept = ones(start[c.layer]);
     const pruned = start[c.layer].length - kept;
-    const asked = Math.round(((0.9 / 2) * (1 + Math.cos((Math.PI * 10) / 1000))) * kept);
+    const asked = Math.round((0.9 / 2) * (1 + Math.cos((Math.PI * 10) / 1000)) * kept);
     assert.ok(asked > pruned, `${c.layer}: the cap would not bind (${asked} ≤ ${pruned})`);
     assert.equal(c.dropped, pruned, `${c.layer}: dropped`);
     assert.equal(c.regrown, pruned, `${c.layer}: regrown`);
@@ -147,7 +166,11 @@ test('src/orchestration names no pruner: no registered name as a string or in an
   // words of an identifier: EarlyBirdFound → early, bird, found; l1_norm → l1, norm
   const words = (id: string) => id.split(/_|(?<=[a-z0-9])(?=[A-Z])/).map((x) => x.toLowerCase());
   // identifiers the JS runtime itself defines (Set, Map.prototype.set, …) are not ours
-  const builtins = new Set([...Object.getOwnPropertyNames(globalThis), ...Object.getOwnPropertyNames(Map.prototype), ...Object.getOwnPropertyNames(Array.prototype)]);
+  const builtins = new Set([
+    ...Object.getOwnPropertyNames(globalThis),
+    ...Object.getOwnPropertyNames(Map.prototype),
+    ...Object.getOwnPropertyNames(Array.prototype),
+  ]);
   const found: string[] = [];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
     const code = readFileSync(join(dir, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
@@ -201,7 +224,12 @@ export const holdRandom = during({
     assert.match(run(['run', '--help']).stdout, /\n {2}hold-random — test-only/);
     const spec = join(root, 's.json');
     const db = join(root, 'r.db');
-    writeFileSync(spec, JSON.stringify(tinySpec({ name: 'reg', strategies: ['rewind', 'hold-random', { reset: 'rewind', name: 'hr2', during: { kind: 'hold-random', every: 2 } }] })));
+    writeFileSync(
+      spec,
+      JSON.stringify(
+        tinySpec({ name: 'reg', strategies: ['rewind', 'hold-random', { reset: 'rewind', name: 'hr2', during: { kind: 'hold-random', every: 2 } }] }),
+      ),
+    );
     const r = run(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']);
     assert.equal(r.status, 0, r.stderr);
     const rows = levelRows(db);
@@ -241,7 +269,12 @@ test('during objects: an error names the field, the problem and the fix (issue: 
 
 test('samples larger than the training split: pruning.atInit.sample and pruning.sample.size are capped alike and said so before any work', () => {
   const warn = (pruning: object, strategies: unknown[]) =>
-    checkSpec(validateSpec(tinySpec({ data: { ...tinySpec().data!, trainSubset: 300 }, pruning: { levels: 1, ...pruning }, strategies: strategies as never }), 's.json')).warnings;
+    checkSpec(
+      validateSpec(
+        tinySpec({ data: { ...tinySpec().data!, trainSubset: 300 }, pruning: { levels: 1, ...pruning }, strategies: strategies as never }),
+        's.json',
+      ),
+    ).warnings;
   assert.deepEqual(warn({ criterion: 'grasp', atInit: { sample: 100000 } }, ['rewind']), [
     'pruning.atInit.sample is 100000 but the training split has 300 examples: all 300 are used (set pruning.atInit.sample to at most 300 to say so)',
   ]);
@@ -261,7 +294,14 @@ test('the issue’s reproduction: grasp with pruning.atInit.sample beyond a 400-
     const spec = join(dir, 's.json');
     writeFileSync(
       spec,
-      JSON.stringify(tinySpec({ name: 'big-sample', data: { ...tinySpec().data!, trainSubset: 400 }, pruning: { levels: 1, criterion: 'grasp', atInit: { sample: 100000 } }, strategies: ['rewind'] })),
+      JSON.stringify(
+        tinySpec({
+          name: 'big-sample',
+          data: { ...tinySpec().data!, trainSubset: 400 },
+          pruning: { levels: 1, criterion: 'grasp', atInit: { sample: 100000 } },
+          strategies: ['rewind'],
+        }),
+      ),
     );
     const r = lth(['run', spec, '--db', join(dir, 'r.db'), '--backend', 'wasm']);
     assert.equal(r.status, 0, r.stderr);
@@ -281,8 +321,5 @@ test('SET/RigL under ERK start from a random mask at the ERK per-layer counts of
   const targets = levelTargets(prunePools(model, spec), denseMasks(model), 3);
   const w = initialize(model, 'glorot-normal', 'theta0', 4);
   const m: Masks = prune({ model, masks: denseMasks(model), init: w, final: w, spec, criterion: 'random', rng: makeRng(3), rounds: 3, level: 3 });
-  assert.deepEqual(
-    Object.values(m).map(ones),
-    targets,
-  );
+  assert.deepEqual(Object.values(m).map(ones), targets);
 });

@@ -81,4 +81,3 @@ export const WEIGHT_CRITERIA = {
     map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
   ),
 } satisfies Record<string, CriterionDef>;
-

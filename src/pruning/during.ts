@@ -49,9 +49,7 @@ export function levelPools(x: Pick<DuringLevel, 'model' | 'pruning' | 'level'>):
 
 /** θ ⊙ m; tensors without a mask (biases) copied. */
 export const maskedCopy = (model: Model, w: Weights, masks: Masks): Weights =>
-  Object.fromEntries(
-    model.params.map((p) => [p.name, masks[p.name] ? w[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : Float32Array.from(w[p.name])]),
-  );
+  Object.fromEntries(model.params.map((p) => [p.name, masks[p.name] ? w[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : Float32Array.from(w[p.name])]));
 
 /** Multiply-adds of `iterations` training steps with fixed `masks` (./compute.ts). */
 export const fixedMaskMacs = (model: Model, batch: number, masks: Masks, iterations: number): number =>

@@ -37,14 +37,33 @@ export const dynamic = during({
   check(d, plan, steps) {
     const end = lastUpdate(d.end, { plan, steps });
     if (steps(d.every) < 1) return { field: 'every', message: 'must be at least 1 step' };
-    if (end > plan.iterations) return { field: 'end', message: `step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}` };
+    if (end > plan.iterations)
+      return { field: 'end', message: `step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}` };
     return null;
   },
   run(d, x) {
     const { pools, dense } = levelPools(x);
     // A random mask at the level's counts, as SET and RigL start.
-    const start = prune({ model: x.model, masks: dense, init: x.theta0, final: x.theta0, spec: x.pruning, criterion: 'random', rng: x.rng, rounds: x.level, level: x.level });
-    const schedule = dynamicSparsity({ pools, masks: start, regrow: d.regrow, dropFraction: d.dropFraction, end: lastUpdate(d.end, x), every: x.steps(d.every), rng: x.rng });
+    const start = prune({
+      model: x.model,
+      masks: dense,
+      init: x.theta0,
+      final: x.theta0,
+      spec: x.pruning,
+      criterion: 'random',
+      rng: x.rng,
+      rounds: x.level,
+      level: x.level,
+    });
+    const schedule = dynamicSparsity({
+      pools,
+      masks: start,
+      regrow: d.regrow,
+      dropFraction: d.dropFraction,
+      end: lastUpdate(d.end, x),
+      every: x.steps(d.every),
+      rng: x.rng,
+    });
     return trainScheduled(x, start, schedule, d.regrow === 'gradient');
   },
 });

@@ -26,7 +26,8 @@ export const gradual = during({
   check(d, plan, steps) {
     const end = lastUpdate(d.end, { plan, steps });
     if (steps(d.every) < 1) return { field: 'every', message: 'must be at least 1 step' };
-    if (end > plan.iterations) return { field: 'end', message: `step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}` };
+    if (end > plan.iterations)
+      return { field: 'end', message: `step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}` };
     if (steps(d.start) > end) return { field: 'start', message: `step ${steps(d.start)} comes after end (${end}): start earlier or end later` };
     return null;
   },

@@ -43,8 +43,7 @@ export function chainPruning(a: {
   const need = entry.needs?.sample;
   const pruningSample = () => sampleIndices(a.train.n, p.sample.size, p.sample.seed);
   let sample: SaliencySample | null = null;
-  if (need === 'at-init')
-    sample = saliencySample(a.train, Math.min((p.atInit ?? AT_INIT_DEFAULTS).sample, a.train.n), makeRng('saliency-sample', a.trialSeed));
+  if (need === 'at-init') sample = saliencySample(a.train, Math.min((p.atInit ?? AT_INIT_DEFAULTS).sample, a.train.n), makeRng('saliency-sample', a.trialSeed));
   if (need === 'pruning') sample = sampleAt(a.train, pruningSample());
   const unitData = p.granularity !== 'weight' && UNIT_CRITERIA[a.unitCriterion].needsData;
   return {

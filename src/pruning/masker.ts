@@ -144,7 +144,14 @@ export function prune(a: PruneArgs): Masks {
   const groups = a.spec.scope === 'global' ? [kept] : kept.map((i) => [i]);
   const rate = (g: number[]) => (a.spec.scope === 'layerwise' ? a.spec.rates[layers[g[0]].kind as 'conv' | 'fc' | 'output'] : a.spec.globalRate);
   const start = groups.map((g) => g.reduce((n, i) => n + countAlive(a.masks[names[i]]), 0));
-  const erk = a.spec.scope === 'erk' ? erkTargets(kept.map((i) => layers[i]), a.spec.globalRate, need(a.level)) : null;
+  const erk =
+    a.spec.scope === 'erk'
+      ? erkTargets(
+          kept.map((i) => layers[i]),
+          a.spec.globalRate,
+          need(a.level),
+        )
+      : null;
   // ERK: the level's count per layer from the dense sizes (never more than is alive).
   const target = groups.map((g, j) => (erk ? Math.min(start[j], erk[j]) : remainingAfter(start[j], rate(g), rounds)));
   for (let it = 1; it <= iterations; it++) {

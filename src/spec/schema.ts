@@ -229,7 +229,9 @@ export const chainSchema = z.union([
       reset: c.reset,
       name:
         c.name ??
-        (c.during ? duringPruner(c.during.kind).name(c.during) : [c.reset, c.criterion, c.unitCriterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
+        (c.during
+          ? duringPruner(c.during.kind).name(c.during)
+          : [c.reset, c.criterion, c.unitCriterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
       criterion: c.criterion,
       unitCriterion: c.unitCriterion,
       mask0: c.mask0,
