@@ -214,20 +214,42 @@ export const holdRandom = during({
 });
 `,
     );
+    // and a between-level criterion: keep the largest |w_f − 2·w_i|
+    writeFileSync(
+      join(root, 'dist', 'src', 'pruning', 'far-from-double.js'),
+      `import { criterion } from './pruner.js';
+export const farFromDouble = criterion('test-only: keep the largest |w_f - 2 w_i|', (x) => x.final.map((wf, i) => Math.abs(wf - 2 * x.init[i])));
+`,
+    );
     const reg = join(root, 'dist', 'src', 'pruning', 'registry.js');
     const src = readFileSync(reg, 'utf8');
-    const edited = `import { holdRandom } from './hold-random.js';\n${src.replace(/(DURING_PRUNERS = \[[^\]]*)\]/, '$1, holdRandom]')}`;
-    assert.notEqual(edited.replace(/^import[^\n]*\n/, ''), src, 'the registry line was not found');
+    const edited = [
+      `import { holdRandom } from './hold-random.js';`,
+      `import { farFromDouble } from './far-from-double.js';`,
+      src.replace(/(DURING_PRUNERS = \[[^\]]*)\]/, '$1, holdRandom]').replace(/(CRITERIA = \{)/, '$1 far_from_double: farFromDouble,'),
+    ].join('\n');
+    assert.match(edited, /, holdRandom\]/, 'the DURING_PRUNERS line was not found');
+    assert.match(edited, /\{ far_from_double: farFromDouble,/, 'the CRITERIA line was not found');
     writeFileSync(reg, edited);
     const cli = join(root, 'dist', 'src', 'cli', 'main.js');
     const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
-    assert.match(run(['run', '--help']).stdout, /\n {2}hold-random — test-only/);
+    const help = run(['run', '--help']).stdout;
+    assert.match(help, /\n {2}hold-random — test-only/);
+    assert.match(help, /\n {2}far_from_double — test-only/);
     const spec = join(root, 's.json');
     const db = join(root, 'r.db');
     writeFileSync(
       spec,
       JSON.stringify(
-        tinySpec({ name: 'reg', strategies: ['rewind', 'hold-random', { reset: 'rewind', name: 'hr2', during: { kind: 'hold-random', every: 2 } }] }),
+        tinySpec({
+          name: 'reg',
+          strategies: [
+            'rewind',
+            'hold-random',
+            { reset: 'rewind', name: 'hr2', during: { kind: 'hold-random', every: 2 } },
+            { reset: 'rewind', criterion: 'far_from_double' as never },
+          ],
+        }),
       ),
     );
     const r = run(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']);
@@ -236,6 +258,9 @@ export const holdRandom = during({
     const pct = (s: string) => rows.filter((x) => x.strategy === s).map((x) => [x.level, x.percent_remaining]);
     assert.deepEqual(pct('hold-random'), pct('rewind'), 'the entry reaches the level counts');
     assert.equal(pct('hr2').length, 3);
+    assert.deepEqual(pct('rewind/far_from_double'), pct('rewind'), 'the criterion prunes at the level counts');
+    const masks = (s: string) => rows.filter((x) => x.strategy === s && x.level === 2).map((x) => x.mask_hash);
+    assert.notDeepEqual(masks('rewind/far_from_double'), masks('rewind'), 'the criterion chose its own mask');
     // its check runs before any work
     writeFileSync(spec, JSON.stringify(tinySpec({ name: 'reg2', strategies: [{ reset: 'rewind', during: { kind: 'hold-random', every: 1000 } }] })));
     const bad = run(['run', spec, '--db', join(root, 'r2.db'), '--backend', 'wasm', '--quiet']);
