@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { given } from './criteria.js';
 import { criterion, type CriterionDef } from './pruner.js';
-import { AT_INIT_DEFAULTS, atInitScores, type AtInitCriterion } from './saliency.js';
+import { atInitScores, type AtInitCriterion } from './saliency.js';
 
 /**
  * Pruning at initialization (docs/PAPERS.md#when-to-prune): SNIP, GraSP and SynFlow score θ0
@@ -8,6 +9,22 @@ import { AT_INIT_DEFAULTS, atInitScores, type AtInitCriterion } from './saliency
  * mask costs no training. SNIP and GraSP read `pruning.atInit.sample` examples drawn per trial;
  * SynFlow is data-free and rescores `pruning.atInit.synflowIterations` times per level.
  */
+/** The spec's `pruning.atInit` fields (src/spec/schema.ts uses this object). SNIP and GraSP use
+ *  one batch of 100 examples for MNIST-sized data (Lee et al. 2019 §4); SynFlow prunes in 100
+ *  rounds (Tanaka et al. 2020, Algorithm 1). */
+export const atInitSettings = z.strictObject({
+  sample: z.number().int().positive().default(100).describe('training examples (a fixed sample, seeded per trial) SNIP and GraSP score θ0 on'),
+  synflowIterations: z
+    .number()
+    .int()
+    .positive()
+    .default(100)
+    .describe('SynFlow rounds per level, the kept fraction shrinking geometrically (Tanaka et al.: 100)'),
+});
+
+/** `pruning.atInit` when the spec leaves it out (it is optional, so old specs keep their hash): the schema's defaults. */
+export const AT_INIT_DEFAULTS = atInitSettings.parse({});
+
 const atInit = (name: AtInitCriterion, help: string, more: Pick<CriterionDef, 'needs' | 'rounds'>): CriterionDef =>
   criterion(help, given(name), { atInit: true, saliency: (x) => (m) => atInitScores(x.model, name, x.theta0, m, x.sample), ...more });
 

@@ -20,17 +20,8 @@ export {
   type PruneArgs,
   type Sparsity,
 } from './masker.js';
-export {
-  AT_INIT_CRITERIA,
-  AT_INIT_DEFAULTS,
-  atInitScores,
-  isAtInit,
-  obdScores,
-  sampleAt,
-  saliencySample,
-  type AtInitCriterion,
-  type SaliencySample,
-} from './saliency.js';
+export { AT_INIT_CRITERIA, atInitScores, isAtInit, obdScores, sampleAt, saliencySample, type AtInitCriterion, type SaliencySample } from './saliency.js';
 export { UNIT_CRITERIA, unitCounts, unitLayers, withBiasMasks, type Granularity, type UnitCriterionName, type UnitStats } from './units.js';
 export { sampleIndices, unitStatistics } from './statistics.js';
 export { fixedMaskMacs } from './during.js';
+export { AT_INIT_DEFAULTS, atInitSettings } from './at-init.js';

@@ -4,7 +4,8 @@ import type { PruningSpec } from '../spec/schema.js';
 import { makeRng, type Rng } from '../util/rng.js';
 import { prune } from './masker.js';
 import { CRITERIA, type CriterionName } from './registry.js';
-import { AT_INIT_DEFAULTS, sampleAt, saliencySample, type SaliencySample } from './saliency.js';
+import { AT_INIT_DEFAULTS } from './at-init.js';
+import { sampleAt, saliencySample, type SaliencySample } from './saliency.js';
 import { sampleIndices, unitStatistics } from './statistics.js';
 import { UNIT_CRITERIA, type UnitCriterionName } from './units.js';
 

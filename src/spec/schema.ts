@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DATASET_NAMES } from '../data/index.js';
 import { MODEL_NAMES } from '../models/index.js';
-import { CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
+import { atInitSettings, CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
 import { strategyNames } from '../resets/index.js';
 import { UNIT_CRITERIA, type UnitCriterionName } from '../pruning/index.js';
@@ -143,16 +143,7 @@ export const pruningSchema = z.strictObject({
     .enum(PRUNING_CRITERIA)
     .default('large_final')
     .describe('mask criterion (Zhou et al. 2019; at init: snip, grasp, synflow); keep the highest scores'),
-  atInit: z
-    .strictObject({
-      sample: z.number().int().positive().default(100).describe('training examples (a fixed sample, seeded per trial) SNIP and GraSP score θ0 on'),
-      synflowIterations: z
-        .number()
-        .int()
-        .positive()
-        .default(100)
-        .describe('SynFlow rounds per level, the kept fraction shrinking geometrically (Tanaka et al.: 100)'),
-    })
+  atInit: atInitSettings
     .optional()
     .describe('settings of the at-initialization criteria snip, grasp, synflow (absent = {sample: 100, synflowIterations: 100})'),
   schedule: z
