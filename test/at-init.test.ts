@@ -199,6 +199,29 @@ test('GraSP keeps the highest θ ⊙ Hg, i.e. removes the highest −θ ⊙ Hg (
   );
 });
 
+test('GraSP: the Hessian-gradient product runs over biases as well as kernels (a choice, docs/CONTROLS.md#grasp-biases)', () => {
+  // Hg restricted to the kernels: perturb only the kernels, along the kernels' gradient.
+  const w64 = to64(tinyWeights, tinyMasks);
+  const g = lossAndGrad(tiny, w64, tinySample).grad;
+  const eps = 1e-5;
+  const kernels = (k: string) => k.endsWith('/kernel');
+  const shift = (sign: number) => Object.fromEntries(Object.entries(w64).map(([k, v]) => [k, v.map((x, i) => x + (kernels(k) ? sign * eps * g[k][i] : 0))]));
+  const gp = lossAndGrad(tiny, shift(1), tinySample).grad;
+  const gm = lossAndGrad(tiny, shift(-1), tinySample).grad;
+  const kernelOnly: W64 = Object.fromEntries(
+    Object.keys(w64)
+      .filter(kernels)
+      .map((k) => [k, w64[k].map((v, i) => (v * (gp[k][i] - gm[k][i])) / (2 * eps))]),
+  );
+  const withBiases = expectedScores(tiny, 'grasp', tinyWeights, tinyMasks, tinySample);
+  const s = atInitScores(tiny, 'grasp', tinyWeights, tinyMasks, tinySample);
+  assertClose(s, withBiases, 'grasp (biases in Hg)');
+  // The two differ by more than the tolerance somewhere, so the choice is observable.
+  const gap = Math.max(...Object.keys(kernelOnly).flatMap((k) => kernelOnly[k].map((v, i) => Math.abs(v - withBiases[k][i]))));
+  const scale = Math.max(...Object.values(withBiases).flatMap((v) => v.map(Math.abs)));
+  assert.ok(gap > 1e-2 * scale, `kernel-only Hg is indistinguishable (gap ${gap}, scale ${scale})`);
+});
+
 test('SynFlow in n rounds: exact final count, kept fraction shrinking geometrically, rescored each round', () => {
   const model = buildModel('mlp-small', [6], 3);
   const w = initialize(model, 'glorot-normal', 'theta0', 5);

@@ -1,6 +1,6 @@
 import { DATASETS, DATASET_NAMES } from '../data/index.js';
 import { MODEL_NAMES, modelHelp } from '../models/index.js';
-import { CRITERIA, UNIT_CRITERIA } from '../pruning/index.js';
+import { CRITERIA, DURING_PRUNERS, UNIT_CRITERIA } from '../pruning/index.js';
 import { branchSchema } from '../spec/index.js';
 import { MASK0 } from '../mask0/index.js';
 import { describeStrategies } from '../resets/index.js';
@@ -14,7 +14,7 @@ export interface CatalogSection {
 
 /**
  * Every name a spec may use, read from the registries themselves (models, data sets, reset
- * strategies, criteria, mask-0 actions, branch kinds): what `lth run --help` lists and what
+ * strategies, criteria, during-training pruners, mask-0 actions, branch kinds): what `lth run --help` lists and what
  * test/registry.test.ts checks the README against.
  */
 export function catalog(): CatalogSection[] {
@@ -23,6 +23,14 @@ export function catalog(): CatalogSection[] {
     { title: 'data sets', field: 'data.dataset', entries: DATASET_NAMES.map((name) => ({ name, help: DATASETS[name].help })) },
     { title: 'reset strategies', field: 'strategies[].reset', entries: describeStrategies().map((d) => ({ name: d.name, help: d.describe })) },
     { title: 'mask criteria', field: 'pruning.criterion', entries: Object.entries(CRITERIA).map(([name, c]) => ({ name, help: c.help })) },
+    {
+      title: 'pruning during training',
+      field: 'strategies[].during.kind',
+      entries: DURING_PRUNERS.map((d) => ({
+        name: d.kind,
+        help: `${d.schema.description ?? ''}; as a chain string: ${d.shorthands.map((s) => `"${s.form}"`).join(', ')}`,
+      })),
+    },
     { title: 'unit criteria', field: 'pruning.unitCriterion', entries: Object.entries(UNIT_CRITERIA).map(([name, c]) => ({ name, help: c.help })) },
     { title: 'mask-0 actions', field: 'strategies[].mask0', entries: Object.entries(MASK0).map(([name, m]) => ({ name, help: m.describe })) },
     { title: 'branch kinds', field: 'branches[].kind', entries: branchSchema.options.map((o) => ({ name: o.shape.kind.value, help: o.description ?? '' })) },

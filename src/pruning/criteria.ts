@@ -1,9 +1,11 @@
 import type { Rng } from '../util/index.js';
+import { criterion, type CriterionDef } from './pruner.js';
 
 /**
- * Mask criteria (Zhou et al. 2019, Table 1): each is just a score per weight; the masker
- * keeps the highest scores. Scores are only read where the weight is still alive.
- * Adding a criterion = adding one entry here: the spec's enum and `lth run --help` list CRITERIA.
+ * Mask criteria of single weights (Zhou et al. 2019, Table 1): each is just a score per weight;
+ * the masker keeps the highest scores. Scores are only read where the weight is still alive.
+ * A criterion that is a function of (w_i, w_f) alone is one line here; one that scores the
+ * network (SNIP, GraSP, SynFlow, OBD) is a file of its own; all are listed in ./registry.ts.
  */
 export interface ScoreInputs {
   /** w_i: the weights at initialization (θ0) */
@@ -41,19 +43,15 @@ const jointRank = (a: Float32Array, b: Float32Array, alive: Uint8Array): Float32
   return ra.map((v, i) => Math.min(v, rb[i]));
 };
 
-/** The network-level saliency, which the masker is given for the at-init criteria and OBD. */
-const given =
+/** The network-level saliency, which the masker is given for the criteria that declare one (./pruner.ts). */
+export const given =
   (name: string) =>
   (x: ScoreInputs): Float32Array => {
     if (!x.saliency) throw new Error(`criterion ${name} scores the network, not single weights: pass prune() a saliency function`);
     return x.saliency;
   };
 
-/** A score function carrying its one-line help (what is kept). */
-export type CriterionDef = ScoreFn & { readonly help: string };
-const criterion = (help: string, score: ScoreFn): CriterionDef => Object.assign(score, { help });
-
-export const CRITERIA = {
+export const WEIGHT_CRITERIA = {
   large_final: criterion('keep the largest |w_f| (Frankle & Carbin; the standard)', (x) => map(x, (_, wf) => Math.abs(wf))),
   small_final: criterion('keep the smallest |w_f|', (x) => map(x, (_, wf) => -Math.abs(wf))),
   large_init: criterion('keep the largest |w_i|', (x) => map(x, (wi) => Math.abs(wi))),
@@ -82,15 +80,4 @@ export const CRITERIA = {
   large_final_diff_sign: criterion('keep the largest |w_f| among weights whose sign flipped', (x) =>
     map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
   ),
-  // At initialization (docs/PAPERS.md#when-to-prune): scores of θ0 that need the network.
-  snip: criterion('keep the largest |g ⊙ θ0| on a data sample (Lee et al. 2019, SNIP)', given('snip')),
-  grasp: criterion('keep the largest θ0 ⊙ Hg, i.e. remove the highest −θ0 ⊙ Hg (Wang et al. 2020, GraSP)', given('grasp')),
-  synflow: criterion('keep the largest data-free path-norm saliency θ ⊙ ∂R/∂θ, iterated (Tanaka et al. 2020, SynFlow)', given('synflow')),
-  // Trained weights, data-driven (docs/PAPERS.md#obd).
-  obd: criterion(
-    'keep the largest Optimal Brain Damage saliency ½·h_ii·w_f², h_ii the empirical-Fisher diagonal on pruning.sample (LeCun et al. 1990)',
-    given('obd'),
-  ),
 } satisfies Record<string, CriterionDef>;
-
-export type CriterionName = keyof typeof CRITERIA;

@@ -1,7 +1,10 @@
-import type { Masks, Weights } from '../models/types.js';
+import type { Masks, Model, Weights } from '../models/types.js';
+import type { Step } from '../spec/step.js';
 import type { StepCallback, TrainControl } from '../training/loop.js';
 import type { Rng } from '../util/rng.js';
-import { keepTop, remainingAfter, type PrunePool } from './masker.js';
+import { keptCounts, scheduleMultiplyAdds, stepMultiplyAdds } from './compute.js';
+import { denseMasks, keepTop, prunePools, remainingAfter, type PrunePool } from './masker.js';
+import type { DuringLevel, DuringOutcome } from './pruner.js';
 
 /**
  * Pruning during training (docs/PAPERS.md#when-to-prune), as training-loop callbacks that
@@ -23,15 +26,56 @@ export interface Churn {
 
 const count = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0);
 
-/** Kept weights of each pool at pruning level `level`: the counts `level` iterative rounds leave. */
+/** Kept weights of each pool at pruning level `level`: the counts `level` iterative rounds leave
+ *  (a pool of the ERK distribution: its layer's ERK count at that level). */
 export function levelTargets(pools: readonly PrunePool[], masks: Masks, level: number): number[] {
   return pools.map((p) =>
-    remainingAfter(
-      p.names.reduce((a, n) => a + masks[n].length, 0),
-      p.rate,
-      level,
-    ),
+    p.keptAt
+      ? p.keptAt(level)
+      : remainingAfter(
+          p.names.reduce((a, n) => a + masks[n].length, 0),
+          p.rate,
+          level,
+        ),
   );
+}
+
+/** A during-training level's pools, dense masks and per-pool targets (levelTargets). */
+export function levelPools(x: Pick<DuringLevel, 'model' | 'pruning' | 'level'>): { pools: PrunePool[]; dense: Masks; targets: number[] } {
+  const pools = prunePools(x.model, x.pruning);
+  const dense = denseMasks(x.model);
+  return { pools, dense, targets: levelTargets(pools, dense, x.level) };
+}
+
+/** θ ⊙ m; tensors without a mask (biases) copied. */
+export const maskedCopy = (model: Model, w: Weights, masks: Masks): Weights =>
+  Object.fromEntries(model.params.map((p) => [p.name, masks[p.name] ? w[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : Float32Array.from(w[p.name])]));
+
+/** Multiply-adds of `iterations` training steps with fixed `masks` (./compute.ts). */
+export const fixedMaskMacs = (model: Model, batch: number, masks: Masks, iterations: number): number =>
+  iterations * stepMultiplyAdds(model, batch, keptCounts(masks));
+
+/** The last mask update: `end`, or 75% of training when null (Zhu & Gupta; RigL's T_end). */
+export const lastUpdate = (end: Step | null, x: Pick<DuringLevel, 'plan' | 'steps'>): number =>
+  end === null ? Math.floor(0.75 * x.plan.iterations) : x.steps(end);
+
+/**
+ * Trains θ0 ⊙ `start` for the full schedule while `schedule` moves the mask: the row's final
+ * masks, its churn, and its compute (counted over the mask of each stretch between updates;
+ * with `gradientUpdates`, one dense gradient per update, RigL's grow score).
+ */
+export async function trainScheduled(x: DuringLevel, start: Masks, schedule: MaskSchedule, gradientUpdates: boolean): Promise<DuringOutcome> {
+  const res = await x.trainFrom({ init: maskedCopy(x.model, x.theta0, start), masks: start, stepCallbacks: [schedule] });
+  const updates = new Set(schedule.churn.map((c) => c.step)).size;
+  const macs = scheduleMultiplyAdds(
+    x.model,
+    x.plan.spec.batchSize,
+    { from: 0, to: res.iterations },
+    keptCounts(start),
+    schedule.churn,
+    gradientUpdates ? updates : 0,
+  );
+  return { masks: schedule.masks(), res, compute: { totalIterations: res.iterations, totalMultiplyAdds: macs }, churn: schedule.churn };
 }
 
 /** The steps Zhu & Gupta's schedule updates the mask at: t0, t0 + Δt, … up to `end`, and `end` itself. */
@@ -197,20 +241,11 @@ export function earlyBirdDetect(distances: readonly number[], epsilon: number, w
   return null;
 }
 
-/** Thrown by the early-bird search to end dense training at the detection step. */
-export class EarlyBirdFound extends Error {
-  constructor(
-    readonly step: number,
-    readonly masks: Masks,
-  ) {
-    super(`early-bird ticket found at step ${step}`);
-  }
-}
-
 /**
  * Early-bird search while a dense network trains: at every `every` steps from the first, the
  * magnitude mask with the pools' `targets` counts and its distance to the previous such mask;
- * throws EarlyBirdFound (the mask and the step) once earlyBirdDetect fires.
+ * once earlyBirdDetect fires it keeps the mask and the step in `found` and asks the training
+ * loop to stop (LoopControl.requestStop): training ends there, nothing is thrown.
  */
 export function earlyBirdSearch(o: {
   pools: readonly PrunePool[];
@@ -222,14 +257,18 @@ export function earlyBirdSearch(o: {
   rng: Rng;
 }): StepCallback & {
   readonly distances: { iteration: number; distance: number }[];
+  /** the ticket and the step it was detected at; null until then */
+  found(): { step: number; masks: Masks } | null;
 } {
   const names = o.pools.flatMap((p) => p.names);
   const distances: { iteration: number; distance: number }[] = [];
   let prev: Masks | null = null;
+  let found: { step: number; masks: Masks } | null = null;
   return {
     distances,
-    at: (s, r) => (s - r.from) % o.every === 0,
-    async run(s, trainee) {
+    found: () => found,
+    at: (s, r) => found === null && (s - r.from) % o.every === 0,
+    async run(s, trainee, loop) {
       const w = await need(trainee.control).readWeights();
       const m: Masks = Object.fromEntries(Object.entries(o.dense).map(([k, v]) => [k, Uint8Array.from(v)]));
       o.pools.forEach((p, j) => keepTop(m, p.names, absOf(w, p.names), o.targets[j], o.rng));
@@ -242,8 +281,10 @@ export function earlyBirdSearch(o: {
             o.window,
           ) ===
           distances.length - 1
-        )
-          throw new EarlyBirdFound(s, m);
+        ) {
+          found = { step: s, masks: m };
+          loop.requestStop();
+        }
       }
       prev = m;
     },

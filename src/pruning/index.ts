@@ -1,4 +1,8 @@
-export { CRITERIA, type ScoreFn, type ScoreInputs } from './criteria.js';
+export { type ScoreFn, type ScoreInputs } from './criteria.js';
+export { CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from './registry.js';
+export { criterion, during, type CriterionDef, type DuringLevel, type DuringOutcome, type DuringPruner, type SampleNeed } from './pruner.js';
+export { chainPruning, type ChainPruning } from './level.js';
+export { erkCounts, erkDensities } from './erk.js';
 export {
   denseMasks,
   isExcluded,
@@ -16,17 +20,8 @@ export {
   type PruneArgs,
   type Sparsity,
 } from './masker.js';
-export type { CriterionName } from './criteria.js';
-export {
-  AT_INIT_CRITERIA,
-  AT_INIT_DEFAULTS,
-  atInitScores,
-  isAtInit,
-  obdScores,
-  sampleAt,
-  saliencySample,
-  type AtInitCriterion,
-  type SaliencySample,
-} from './saliency.js';
+export { AT_INIT_CRITERIA, atInitScores, isAtInit, obdScores, sampleAt, saliencySample, type AtInitCriterion, type SaliencySample } from './saliency.js';
 export { UNIT_CRITERIA, unitCounts, unitLayers, withBiasMasks, type Granularity, type UnitCriterionName, type UnitStats } from './units.js';
 export { sampleIndices, unitStatistics } from './statistics.js';
+export { fixedMaskMacs } from './during.js';
+export { AT_INIT_DEFAULTS, atInitSettings } from './at-init.js';

@@ -1,7 +1,8 @@
 import { type Masks, type Model, type Weights, isPrunable } from '../models/index.js';
 import type { Criterion, PruningSpec } from '../spec/index.js';
 import { sha256, permutation, type Rng } from '../util/index.js';
-import { CRITERIA } from './criteria.js';
+import { CRITERIA } from './registry.js';
+import { erkCounts } from './erk.js';
 import { pruneUnits, type UnitCriterionName, type UnitStats } from './units.js';
 
 /** All ones: the dense network's mask. */
@@ -85,6 +86,8 @@ export interface PruneArgs {
   rng: Rng;
   /** prune as many weights as this many iterative rounds would, in one go (one-shot level L: rounds = L); default 1 */
   rounds?: number;
+  /** the level being pruned: the ERK distribution (scope "erk") targets level L's counts; required there */
+  level?: number;
   /** scores that need the network (src/pruning/saliency.ts), for the masks pruned so far;
    *  required by the at-init criteria (snip, grasp, synflow) */
   saliency?: (masks: Masks) => Weights;
@@ -137,11 +140,20 @@ export function prune(a: PruneArgs): Masks {
   for (const p of layers) out[p.name] = Uint8Array.from(a.masks[p.name]);
   const exclude = a.spec.exclude ?? [];
   const kept = layers.map((p, i) => i).filter((i) => !isExcluded(layers[i], exclude));
-  // Pools pruned together: each layer alone (layerwise) or all not excluded (global).
-  const groups = a.spec.scope === 'layerwise' ? kept.map((i) => [i]) : [kept];
+  // Pools pruned together: each layer alone (layerwise, erk) or all not excluded (global).
+  const groups = a.spec.scope === 'global' ? [kept] : kept.map((i) => [i]);
   const rate = (g: number[]) => (a.spec.scope === 'layerwise' ? a.spec.rates[layers[g[0]].kind as 'conv' | 'fc' | 'output'] : a.spec.globalRate);
   const start = groups.map((g) => g.reduce((n, i) => n + countAlive(a.masks[names[i]]), 0));
-  const target = groups.map((g, j) => remainingAfter(start[j], rate(g), rounds));
+  const erk =
+    a.spec.scope === 'erk'
+      ? erkTargets(
+          kept.map((i) => layers[i]),
+          a.spec.globalRate,
+          need(a.level),
+        )
+      : null;
+  // ERK: the level's count per layer from the dense sizes (never more than is alive).
+  const target = groups.map((g, j) => (erk ? Math.min(start[j], erk[j]) : remainingAfter(start[j], rate(g), rounds)));
   for (let it = 1; it <= iterations; it++) {
     const sal = a.saliency?.(out);
     const scores = layers.map((p) => score({ init: a.init[p.name], final: a.final[p.name], alive: out[p.name], rng: a.rng, saliency: sal?.[p.name] }));
@@ -154,16 +166,38 @@ export function prune(a: PruneArgs): Masks {
   return out;
 }
 
-/** Weights pruned together: one pool per layer under layerwise scope (at that layer's rate),
- *  one of every layer not excluded under global scope (at globalRate). Excluded layers are in none. */
+const need = (level: number | undefined): number => {
+  if (level === undefined) throw new Error('pruning.scope "erk" targets a level: pass prune() the level');
+  return level;
+};
+
+/**
+ * Per-layer kept counts of the ERK distribution at `level` (./erk.ts): the overall count is what
+ * `level` rounds at `globalRate` leave of these layers' weights, spread by Erdős–Rényi-Kernel.
+ */
+function erkTargets(layers: readonly { shape: readonly number[] }[], globalRate: number, level: number): number[] {
+  const total = layers.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+  return erkCounts(
+    layers.map((p) => p.shape),
+    remainingAfter(total, globalRate, level),
+  );
+}
+
+/** Weights pruned together: one pool per layer under layerwise scope (at that layer's rate) and
+ *  under ERK (at its ERK count, `keptAt`), one of every layer not excluded under global scope
+ *  (at globalRate). Excluded layers are in none. */
 export interface PrunePool {
   readonly names: readonly string[];
   readonly rate: number;
+  /** weights this pool keeps at a level, where that is not `level` rounds at `rate` (ERK) */
+  readonly keptAt?: (level: number) => number;
 }
 
 export function prunePools(model: Model, spec: PruningSpec): PrunePool[] {
   const layers = model.params.filter(isPrunable).filter((p) => !isExcluded(p, spec.exclude ?? []));
   if (spec.scope === 'layerwise') return layers.map((p) => ({ names: [p.name], rate: spec.rates[p.kind as 'conv' | 'fc' | 'output'] }));
+  if (spec.scope === 'erk')
+    return layers.map((p, j) => ({ names: [p.name], rate: spec.globalRate, keptAt: (level: number) => erkTargets(layers, spec.globalRate, level)[j] }));
   return [{ names: layers.map((p) => p.name), rate: spec.globalRate }];
 }
 

@@ -16,11 +16,6 @@ export const AT_INIT_CRITERIA = ['snip', 'grasp', 'synflow'] as const;
 export type AtInitCriterion = (typeof AT_INIT_CRITERIA)[number];
 export const isAtInit = (c: string): c is AtInitCriterion => (AT_INIT_CRITERIA as readonly string[]).includes(c);
 
-/** Defaults of spec `pruning.atInit` (docs/CONTROLS.md). SNIP and GraSP use one batch of
- *  100 examples for MNIST-sized data (Lee et al. 2019 §4); SynFlow prunes in 100 rounds
- *  (Tanaka et al. 2020, Algorithm 1). */
-export const AT_INIT_DEFAULTS = { sample: 100, synflowIterations: 100 } as const;
-
 /** A sample of the data the saliency is computed on: x [n, prod(inputShape)], y [n]. */
 export interface SaliencySample {
   readonly x: Float32Array;

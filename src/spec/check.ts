@@ -1,13 +1,13 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
 import { buildModel, type Model } from '../models/index.js';
-import { isExcluded, layerOf, unitLayers } from '../pruning/index.js';
+import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, layerOf, UNIT_CRITERIA, unitLayers } from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
 import { planTraining, type TrainingPlan } from '../training/index.js';
 import { SpecError, UserError } from '../util/index.js';
 import type { LoadedSpec } from './load.js';
 import type { Spec } from './schema.js';
-import { stepToIterations } from './step.js';
+import { stepToIterations, type Step } from './step.js';
 
 /**
  * Everything a spec says, checked before any backend, data or database is touched: the data
@@ -57,7 +57,8 @@ const overlaps = (setPath: string, path: string): boolean => setPath === path ||
 function check(spec: Spec): CheckedSpec {
   const meta = datasetMeta(spec.data);
   checkSplits(meta, spec.data);
-  const plan = planTraining(spec.training, spec.data.trainSubset ?? meta.trainN - spec.data.validation);
+  const trainN = spec.data.trainSubset ?? meta.trainN - spec.data.validation;
+  const plan = planTraining(spec.training, trainN);
   let model: Model;
   try {
     model = buildModel(spec.model.name, meta.inputShape, meta.numClasses);
@@ -75,7 +76,7 @@ function check(spec: Spec): CheckedSpec {
   checkPruning(spec, model);
   checkDuring(spec, plan);
   const twins = twinPairs(spec, strategies, plan);
-  return { meta, model, plan, strategies, tasks, twins, warnings: twins.map(twinWarning) };
+  return { meta, model, plan, strategies, tasks, twins, warnings: [...sampleWarnings(spec, trainN), ...twins.map(twinWarning)] };
 }
 
 /** Chain names are unique, and every branch names existing chains and levels and has a label of its own.
@@ -106,7 +107,7 @@ export function checkChainsAndBranches(spec: Spec): BranchTask[] {
   return tasks;
 }
 
-/** Chains that prune while training start from θ0 with pruned weights at zero, and update within the schedule. */
+/** Chains that prune while training start from θ0 with pruned weights at zero, and pass their pruner's own checks. */
 function checkDuring(spec: Spec, plan: TrainingPlan): void {
   spec.strategies.forEach((c, i) => {
     if (!c.during) return;
@@ -120,22 +121,36 @@ function checkDuring(spec: Spec, plan: TrainingPlan): void {
       );
     if (c.criterion !== null)
       throw new SpecError(`${at}.criterion`, `${at}.criterion: a chain with "during" prunes by magnitude as it trains: remove "criterion"`);
-    const d = c.during;
-    const steps = (x: Parameters<typeof stepToIterations>[0]) => stepToIterations(x, plan.itersPerEpoch);
-    if (d.kind === 'early-bird') {
-      if (!(d.epsilon > 0 && d.epsilon < 1)) throw new SpecError(at, `${at}: "${c.name}": ε must be a number in (0, 1), e.g. early-bird@0.1`);
-      return;
-    }
-    const end = d.end === null ? Math.floor(0.75 * plan.iterations) : steps(d.end);
-    const start = d.kind === 'gradual' ? steps(d.start) : 0;
-    if (steps(d.every) < 1) throw new SpecError(`${at}.during.every`, `${at}.during.every: must be at least 1 step`);
-    if (end > plan.iterations)
-      throw new SpecError(
-        `${at}.during.end`,
-        `${at}.during.end: step ${end} is past the end of training (${plan.iterations} steps): set it to at most ${plan.iterations}`,
-      );
-    if (start > end) throw new SpecError(`${at}.during.start`, `${at}.during.start: step ${start} comes after end (${end}): start earlier or end later`);
+    const problem = duringPruner(c.during.kind).check(c.during, plan, (x: Step) => stepToIterations(x, plan.itersPerEpoch));
+    if (!problem) return;
+    const field = problem.field ? `${at}.during.${problem.field}` : at;
+    throw new SpecError(field, problem.field ? `${field}: ${problem.message}` : `${at}: "${c.name}": ${problem.message}`);
   });
+}
+
+/**
+ * Samples larger than the training split: a criterion that scores a sample (its registry entry's
+ * `needs.sample`) or a data-driven unit criterion reads at most the whole split. Both samples are
+ * capped at the split's size, alike, and each cap is reported as a warning before any work.
+ */
+function sampleWarnings(spec: Spec, trainN: number): string[] {
+  const p = spec.pruning;
+  if (p.levels === 0) return [];
+  const between = spec.strategies.filter((c) => !c.during);
+  const needs = new Set<string>();
+  for (const c of between) {
+    if (p.granularity === 'weight') {
+      const need = CRITERIA[c.criterion ?? p.criterion].needs?.sample;
+      if (need) needs.add(need);
+    } else if (UNIT_CRITERIA[c.unitCriterion ?? p.unitCriterion].needsData) needs.add('pruning');
+  }
+  const out: string[] = [];
+  const cap = (field: string, n: number) =>
+    `${field} is ${n} but the training split has ${trainN} examples: all ${trainN} are used (set ${field} to at most ${trainN} to say so)`;
+  const atInit = (p.atInit ?? AT_INIT_DEFAULTS).sample;
+  if (needs.has('at-init') && atInit > trainN) out.push(cap('pruning.atInit.sample', atInit));
+  if (needs.has('pruning') && p.sample.size > trainN) out.push(cap('pruning.sample.size', p.sample.size));
+  return out;
 }
 
 /** pruning.exclude names layers or kinds of the model; some rate applies to some layer that is pruned. */
@@ -159,7 +174,7 @@ function checkPruning(spec: Spec, model: Model): void {
   if (p.levels === 0) return;
   if (p.granularity !== 'weight') {
     // Unit scores of different layers are not on one scale (a norm grows with fan-in), so units are pruned layer by layer.
-    if (p.scope === 'global')
+    if (p.scope !== 'layerwise')
       throw new SpecError(
         'pruning.scope',
         `pruning.scope: granularity "${p.granularity}" prunes units layer by layer with pruning.rates; set pruning.scope to "layerwise"`,
@@ -179,7 +194,7 @@ function checkPruning(spec: Spec, model: Model): void {
       );
     return;
   }
-  if (p.scope === 'global' && p.globalRate === 0)
+  if (p.scope !== 'layerwise' && p.globalRate === 0)
     throw new SpecError(
       'pruning.globalRate',
       'pruning.globalRate is 0, so no level would prune anything: set it above 0 (e.g. 0.2), or pruning.levels to 0 for dense training only',

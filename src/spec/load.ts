@@ -42,13 +42,29 @@ export function applySets(raw: Record<string, unknown>, sets: string[]): Record<
   return out;
 }
 
+/**
+ * The issue inside a union of differently typed forms (a chain: a string or an object) when the
+ * value had the type of exactly one of them: that form's first issue, at its full path — so
+ * `{"reset": "rewind", "during": {"kind": "dynamic", "dropFraction": 2}}` is reported at
+ * strategies.0.during.dropFraction, not as "strategies.0: Invalid input".
+ */
+function throughUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || !issue.errors?.length) return issue;
+  const wrongType = (errs: z.core.$ZodIssue[]) => errs.length === 1 && errs[0].code === 'invalid_type' && errs[0].path.length === 0;
+  const matched = issue.errors.filter((errs) => !wrongType(errs));
+  if (matched.length !== 1 || !matched[0].length) return issue;
+  const inner = matched[0][0];
+  return throughUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys')
     return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see 'lth spec')`;
   // A section chosen by a name ("optimizer": {"name": "sgd", …}) needs that name whenever it is written at all.
   const u = issue as { discriminator?: unknown; options?: unknown[] };
-  if (issue.code === 'invalid_union' && u.discriminator !== undefined && Array.isArray(u.options)) {
+  // (a schema may give its own message instead, e.g. strategies[].during: src/spec/schema.ts)
+  if (issue.code === 'invalid_union' && u.discriminator !== undefined && Array.isArray(u.options) && issue.message.startsWith('Invalid discriminator')) {
     const options = u.options.map(String);
     const key = String(u.discriminator);
     return `${where} must be one of ${options.join(', ')} — a ${issue.path.slice(0, -1).join('.')} section needs its ${key} (add "${key}": "${options[0]}", or --set ${where}=${options[0]})`;
@@ -64,7 +80,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 export function validateSpec(raw: unknown, source: string, sets: string[] = []): LoadedSpec {
   const r = specSchema.safeParse(raw);
   if (!r.success) {
-    const first = r.error.issues[0];
+    const first = r.error.issues.map(throughUnion)[0];
     // name the other problems too, so one fix-and-rerun does not reveal them one at a time
     const rest = r.error.issues.slice(1).map((i) => [...i.path, ...(i.code === 'unrecognized_keys' ? [i.keys.join(', ')] : [])].join('.') || '(top level)');
     const more = rest.length ? ` (also: ${rest.slice(0, 5).join('; ')}${rest.length > 5 ? `; ${rest.length - 5} more` : ''})` : '';

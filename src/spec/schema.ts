@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { DATASET_NAMES } from '../data/index.js';
 import { MODEL_NAMES } from '../models/index.js';
-import { CRITERIA, type CriterionName } from '../pruning/index.js';
+import { atInitSettings, CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
 import { strategyNames } from '../resets/index.js';
 import { UNIT_CRITERIA, type UnitCriterionName } from '../pruning/index.js';
-import { it, parseStep } from './step.js';
+import { it, stepSchema as step } from './step.js';
 
 /**
  * The one declaration of every hyperparameter: its type, its default and its help text.
@@ -13,17 +13,6 @@ import { it, parseStep } from './step.js';
  * derive from this schema. Defaults are Frankle & Carbin (2019)'s LeNet-300-100 / MNIST
  * setup, so a default never silently differs from the paper.
  */
-
-const step = z
-  .union([z.string(), z.number().int().nonnegative(), z.strictObject({ value: z.number().nonnegative(), unit: z.enum(['it', 'ep']) })])
-  .transform((v, ctx) => {
-    try {
-      return typeof v === 'object' ? parseStep(`${v.value}${v.unit}`) : parseStep(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
 
 // The enums come from the registries (src/data/registry.ts, src/models/registry.ts,
 // src/pruning/criteria.ts, src/resets/, src/branches/, src/mask0/): adding an entry there is all a new name needs.
@@ -123,7 +112,12 @@ export const pruningSchema = z.strictObject({
     .nullable()
     .default(null)
     .describe("stop a chain once a level's final test accuracy is more than this many percentage points below the dense level's (null = never)"),
-  scope: z.enum(['layerwise', 'global']).default('layerwise').describe('prune each layer by its own rate, or all prunable weights together'),
+  scope: z
+    .enum(['layerwise', 'global', 'erk'])
+    .default('layerwise')
+    .describe(
+      "how a level's pruning is distributed over layers: layerwise = each layer by its own rate (pruning.rates); global = all prunable weights together at globalRate; erk = each layer at its Erdős–Rényi-Kernel density, ∝ (Σ kernel dims)/(Π kernel dims), scaled so the level keeps what globalRate would overall, a layer that would exceed 1 kept dense (Evci et al. 2020, RigL; docs/CONTROLS.md#erk)",
+    ),
   rates: z
     .strictObject({
       conv: z.number().min(0).lt(1).default(0.1).describe('fraction of remaining conv weights removed per level'),
@@ -131,7 +125,12 @@ export const pruningSchema = z.strictObject({
       output: z.number().min(0).lt(1).default(0.1).describe('fraction of remaining output-layer weights removed per level'),
     })
     .prefault({}),
-  globalRate: z.number().min(0).lt(1).default(0.2).describe('fraction removed per level when scope = global (of every prunable layer not in pruning.exclude)'),
+  globalRate: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.2)
+    .describe('fraction removed per level when scope = global or erk (of every prunable layer not in pruning.exclude)'),
   exclude: z
     .array(z.string().min(1))
     .default([])
@@ -144,16 +143,7 @@ export const pruningSchema = z.strictObject({
     .enum(PRUNING_CRITERIA)
     .default('large_final')
     .describe('mask criterion (Zhou et al. 2019; at init: snip, grasp, synflow); keep the highest scores'),
-  atInit: z
-    .strictObject({
-      sample: z.number().int().positive().default(100).describe('training examples (a fixed sample, seeded per trial) SNIP and GraSP score θ0 on'),
-      synflowIterations: z
-        .number()
-        .int()
-        .positive()
-        .default(100)
-        .describe('SynFlow rounds per level, the kept fraction shrinking geometrically (Tanaka et al.: 100)'),
-    })
+  atInit: atInitSettings
     .optional()
     .describe('settings of the at-initialization criteria snip, grasp, synflow (absent = {sample: 100, synflowIterations: 100})'),
   schedule: z
@@ -171,65 +161,29 @@ export type { Mask0Name };
 /**
  * Pruning during training (docs/PAPERS.md#when-to-prune): level L of such a chain trains θ0
  * once, for the full schedule, while callbacks move the mask to level L's per-layer counts
- * (the counts iterative pruning has at level L).
+ * (the counts iterative pruning has at level L). One variant per entry of src/pruning/registry.ts.
  */
-export const duringSchema = z.discriminatedUnion('kind', [
-  z
-    .strictObject({
-      kind: z.literal('gradual'),
-      start: step.default(it(0)).describe('first mask update t0'),
-      end: step.nullable().default(null).describe("last mask update t0 + nΔt, where the level's sparsity is reached; null = 75% of training.iterations"),
-      every: step.default(it(100)).describe('Δt: steps between mask updates'),
-    })
-    .describe(
-      'gradual magnitude pruning (Zhu & Gupta 2017): from dense, sparsity s_t = s_f(1 − (1 − (t − t0)/(nΔt))³), the smallest |w| removed at each update',
-    ),
-  z
-    .strictObject({
-      kind: z.literal('dynamic'),
-      regrow: z
-        .enum(['random', 'gradient'])
-        .describe('random: SET (Mocanu et al. 2018); gradient: RigL (Evci et al. 2020), largest |∂L/∂w| of the step’s batch'),
-      dropFraction: z
-        .number()
-        .gt(0)
-        .lt(1)
-        .default(0.3)
-        .describe('α: fraction of each layer’s kept weights moved at the first update, cosine-decayed to 0 at `end` (RigL)'),
-      end: step.nullable().default(null).describe('T_end: no updates from here on; null = 75% of training.iterations (RigL)'),
-      every: step.default(it(100)).describe('ΔT: steps between mask updates'),
-    })
-    .describe(
-      'dynamic sparse training at a fixed per-layer count, from a random mask: drop the smallest |w|, regrow as many at zero with optimizer state reset',
-    ),
-  z
-    .strictObject({
-      kind: z.literal('early-bird'),
-      epsilon: z.number().gt(0).lt(1).default(0.1).describe('ε: detection threshold on the normalized Hamming distance (You et al.: 0.1)'),
-      window: z.number().int().positive().default(5).describe('consecutive distances that must all be below ε (You et al.: 5)'),
-    })
-    .describe(
-      "early-bird tickets (You et al. 2020): train dense from θ0, at each evaluation take the magnitude mask at the level's counts; prune where the distance between consecutive masks stays below ε, then retrain θ0 ⊙ m",
-    ),
-]);
-
-const duringName = (d: z.output<typeof duringSchema>): string =>
-  d.kind === 'gradual' ? 'gradual' : d.kind === 'early-bird' ? `early-bird@${d.epsilon}` : d.regrow === 'gradient' ? 'rigl' : 'set';
-
-/** Shorthand chain strings for pruning during training: gradual, set, rigl, early-bird[@ε]. */
-function duringShorthand(s: string): z.output<typeof duringSchema> | null {
-  if (s === 'gradual') return duringSchema.parse({ kind: 'gradual' });
-  if (s === 'set' || s === 'rigl') return duringSchema.parse({ kind: 'dynamic', regrow: s === 'set' ? 'random' : 'gradient' });
-  const eb = /^early-bird(?:@(.+))?$/.exec(s);
-  // ε is range-checked with the other chain settings (spec/check.ts), for one clear message.
-  if (eb) return { kind: 'early-bird', epsilon: eb[1] === undefined ? 0.1 : Number(eb[1]), window: 5 };
-  return null;
-}
+type DuringVariant = z.ZodObject<{ kind: z.ZodLiteral<string> }, z.core.$loose>;
+const duringKinds = DURING_PRUNERS.map((d) => d.kind);
+const duringForms = DURING_PRUNERS.flatMap((d) => d.shorthands.map((s) => s.form));
+export const duringSchema = z.discriminatedUnion(
+  'kind',
+  // typed loosely: each entry's fields are its own business (src/pruning/*.ts); zod checks them strictly
+  DURING_PRUNERS.map((d) => d.schema) as unknown as [DuringVariant, ...DuringVariant[]],
+  {
+    error: (iss: { code?: string }) =>
+      iss.code === 'invalid_type'
+        ? `write an object such as {"kind": "${duringKinds[0]}"} (kinds: ${duringKinds.join(', ')}); a string such as "${duringForms[1] ?? duringForms[0]}" is shorthand for the whole chain: "strategies": ["${duringForms[1] ?? duringForms[0]}"]`
+        : iss.code === 'invalid_union' && 'discriminator' in iss
+          ? `must be one of ${duringKinds.join(', ')} (the chain strings ${duringForms.join(', ')} are shorthands: write one as the whole chain, e.g. "strategies": ["${duringForms[1] ?? duringForms[0]}"])`
+          : undefined,
+  },
+);
 
 /** A chain: a reset strategy, optionally with its own mask criterion and mask-0 action. A plain string is shorthand for {reset}. */
 export const chainSchema = z.union([
   z.string().transform((reset) => {
-    const during = duringShorthand(reset);
+    const during = duringShorthand(reset) as DuringSpec | null;
     return {
       reset: during ? 'rewind' : reset,
       name: reset,
@@ -259,18 +213,20 @@ export const chainSchema = z.union([
         .nullable()
         .default(null)
         .describe(
-          'prune while training (gradual: Zhu & Gupta; dynamic: SET, RigL; early-bird: You et al.) instead of between levels; needs reset "rewind" and mask0 "zero". Shorthand strings: "gradual", "set", "rigl", "early-bird", "early-bird@0.05"',
+          `prune while training (${DURING_PRUNERS.map((d) => d.kind).join(', ')}: lth run --help) instead of between levels; needs reset "rewind" and mask0 "zero". The chain may instead be one of the strings ${duringForms.map((f) => `"${f}"`).join(', ')}`,
         ),
     })
     .transform((c) => ({
       reset: c.reset,
       name:
         c.name ??
-        (c.during ? duringName(c.during) : [c.reset, c.criterion, c.unitCriterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
+        (c.during
+          ? duringPruner(c.during.kind).name(c.during)
+          : [c.reset, c.criterion, c.unitCriterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
       criterion: c.criterion,
       unitCriterion: c.unitCriterion,
       mask0: c.mask0,
-      during: c.during,
+      during: c.during as DuringSpec | null,
     })),
 ]);
 
@@ -380,7 +336,8 @@ export type Spec = z.output<typeof specSchema>;
 export type DataSpec = Spec['data'];
 export type TrainingSpec = Spec['training'];
 export type PruningSpec = Spec['pruning'];
-export type DuringSpec = z.output<typeof duringSchema>;
+/** A chain's `during` settings: an entry's kind and its fields (the entry reads them). */
+export type DuringSpec = { kind: string } & Record<string, unknown>;
 export type Criterion = (typeof PRUNING_CRITERIA)[number];
 export type BranchSpec = Spec['branches'][number];
 export type BranchKind = BranchSpec['kind'];

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** A training length or point in training, as OpenLTH writes it: "2000it" or "40ep".
  *  A bare number means iterations. Epochs resolve to iterations once the data size is known. */
 export interface Step {
@@ -23,3 +25,17 @@ export function parseStep(v: string | number): Step {
 export function stepToIterations(s: Step, itersPerEpoch: number): number {
   return s.unit === 'it' ? s.value : Math.round(s.value * itersPerEpoch);
 }
+
+/** The spec's schema of a step: "2000it", "40ep", a bare number of iterations, or {value, unit}.
+ *  Here rather than in schema.ts so registries (e.g. src/pruning's during-training pruners) can
+ *  declare step fields without importing the whole schema. */
+export const stepSchema = z
+  .union([z.string(), z.number().int().nonnegative(), z.strictObject({ value: z.number().nonnegative(), unit: z.enum(['it', 'ep']) })])
+  .transform((v, ctx) => {
+    try {
+      return typeof v === 'object' ? parseStep(`${v.value}${v.unit}`) : parseStep(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });

@@ -30,6 +30,7 @@ export interface TrainResult {
   /** the point of minimum validation loss (Frankle & Carbin's early-stopping criterion) */
   earlyStop: CurvePoint;
   final: CurvePoint;
+  /** updates run: the schedule's length, or fewer when a callback requested a stop */
   iterations: number;
   weights: Weights;
   /** weights captured at these absolute steps (before the step runs), e.g. θ_k for rewind@k */
@@ -96,23 +97,35 @@ export interface LoopRange {
   readonly to: number;
 }
 
+/** The range, and what a callback may ask of the loop. */
+export interface LoopControl extends LoopRange {
+  /** End training after the callbacks of this step: no further update runs (e.g. an
+   *  early-bird ticket was found, You et al. 2020). The run ends normally, not by a throw. */
+  requestStop(): void;
+}
+
 /**
  * A callback: runs at every step s (from ≤ s ≤ to) where `at(s)` is true, before the update of
  * step s — so at step s it sees the network after s updates; at s = `to` it sees the trained
- * network. Callbacks at one step run in list order. Throwing aborts the run (Interrupted = the
- * level is dropped).
+ * network. Callbacks at one step run in list order. `loop.requestStop()` ends training after
+ * this step's callbacks; throwing aborts the run (Interrupted = the level is dropped).
  */
 export interface StepCallback {
   at(step: number, range: LoopRange): boolean;
-  run(step: number, trainee: Trainee, range: LoopRange): void | Promise<void>;
+  run(step: number, trainee: Trainee, loop: LoopControl): void | Promise<void>;
 }
 
-/** The loop: callbacks at s, step s, … for s = from … to−1, then callbacks at `to`. */
-export async function runLoop(trainee: Trainee, range: LoopRange, callbacks: readonly StepCallback[]): Promise<void> {
+/**
+ * The loop: callbacks at s, step s, … for s = from … to−1, then callbacks at `to`.
+ * @returns the step it ended at: `to`, or the step at which a callback requested a stop
+ */
+export async function runLoop(trainee: Trainee, range: LoopRange, callbacks: readonly StepCallback[]): Promise<number> {
   let lastYield = performance.now();
+  let stop = false;
+  const loop: LoopControl = { from: range.from, to: range.to, requestStop: () => (stop = true) };
   for (let s = range.from; ; s++) {
-    for (const cb of callbacks) if (cb.at(s, range)) await cb.run(s, trainee, range);
-    if (s >= range.to) return;
+    for (const cb of callbacks) if (cb.at(s, range)) await cb.run(s, trainee, loop);
+    if (stop || s >= range.to) return s;
     // Yield every YIELD_MS so signals (Ctrl-C, SIGTERM from Slurm) and IPC are handled within
     // about one step: by time, not by step count, since a conv step takes 0.3–1.5 s.
     if (performance.now() - lastYield >= YIELD_MS) {
@@ -380,9 +393,9 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       snapshotAt: args.snapshotAt,
       hooks: args.callbacks,
     });
-    await runLoop(trainee, range, [...std.callbacks, ...(args.stepCallbacks ?? [])]);
+    const end = await runLoop(trainee, range, [...std.callbacks, ...(args.stepCallbacks ?? [])]);
     const weights = await trainee.readWeights();
-    return { ...std.outcome(), iterations: range.to - range.from, weights, snapshots: std.snapshots };
+    return { ...std.outcome(), iterations: end - range.from, weights, snapshots: std.snapshots };
   } finally {
     trainee.dispose();
   }
