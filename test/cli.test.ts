@@ -105,6 +105,30 @@ test('a mistyped command and an invalid choice: one line each, naming what was t
   assert.match(m.stderr, /^lth: error: Invalid values: Argument: metric, Given: "nope", Choices: "es-accuracy", [^\n]+ \(see lth report --help\)\n$/);
 });
 
+test('a repeated one-value option is refused on one line, before any work; repeatable ones still repeat', () => {
+  const dir = tmp();
+  const a = join(dir, 'a.db');
+  const b = join(dir, 'b.db');
+  for (const cmd of [['status'], ['ui'], ['run', 'experiments/quickstart.json']]) {
+    const r = lth([...cmd, '--db', a, '--db', b]);
+    assert.equal(r.status, 2, cmd[0]);
+    assert.equal(r.stderr, `lth: error: --db given 2 times (${a}, ${b}): it takes one value; give it once\n`, cmd[0]);
+  }
+  assert.equal(
+    lth(['plot', 'x', '-o', 'a.png', '--out=b.png']).stderr,
+    'lth: error: --out / -o given 2 times (a.png, b.png): it takes one value; give it once\n',
+  );
+  assert.deepEqual(readdirSync(dir), []); // nothing created
+  // --set is declared repeatable; a path option is still normalized
+  const spec = join(dir, 'spec.json');
+  writeFileSync(spec, JSON.stringify(tinySpec()));
+  const ok = lth(['spec', spec, '--set', 'trials=2', '--set', 'seed=5']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /"trials": 2/);
+  assert.match(ok.stdout, /"seed": 5/);
+  assert.match(lth(['status', '--db', `${dir}//x/../none.db`]).stderr, new RegExp(`no database at ${join(dir, 'none.db')}:`));
+});
+
 test('spec files: a trailing comma is named at the comma, an empty file is called empty, a byte-order mark is accepted', () => {
   const dir = tmp();
   const trailing = join(dir, 'trailing.json');

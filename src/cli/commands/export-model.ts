@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { initBackend } from '../../backend/index.js';
 import { exportModel } from '../../export/model.js';
 import { Store } from '../../storage/db.js';
-import { dbOption } from './common.js';
+import { dbOption, pathOption } from './common.js';
 
 export const exportModelCmd: CommandModule<object, { experiment: string; strategy: string; trial: number; level: number; out: string; db: string }> = {
   command: 'export-model <experiment>',
@@ -14,7 +14,7 @@ export const exportModelCmd: CommandModule<object, { experiment: string; strateg
       .option('strategy', { type: 'string', demandOption: true, describe: 'the chain, e.g. rewind (any chain for level 0)' })
       .option('trial', { type: 'number', default: 0, describe: 'trial number' })
       .option('level', { type: 'number', demandOption: true, describe: 'pruning level (0 = dense)' })
-      .option('out', { type: 'string', demandOption: true, normalize: true, describe: 'folder to write (new or empty)' })
+      .option('out', { ...pathOption, demandOption: true, describe: 'folder to write (new or empty)' })
       .option('db', dbOption)
       .example(
         '$0 export-model quickstart --strategy rewind --level 3 --out ticket/',
