@@ -68,6 +68,17 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--time "4h" is not HH:MM:SS/);
   assert.equal(existsSync(out), false, 'nothing written on bad input');
+  for (const [time, what] of [
+    ['25:99:00', 'minutes must be below 60 \\(got 99\\)'],
+    ['0:61:00', 'minutes must be below 60 \\(got 61\\)'],
+    ['01:00:60', 'seconds must be below 60 \\(got 60\\)'],
+    ['2-24:00:00', 'hours after a day count must be below 24 \\(got 24\\)'],
+  ]) {
+    const r = lth(['plan', spec, '--out', out, '--time', time!]);
+    assert.equal(r.status, 2, time);
+    assert.match(r.stderr, new RegExp(`^lth: error: --time "${time}": ${what}, e\\.g\\. --time 04:30:00 or 1-02:00:00\\n$`));
+    assert.equal(existsSync(out), false, `nothing written for --time ${time}`);
+  }
 
   const r = lth([
     'plan',
