@@ -160,9 +160,13 @@ test('tasks by hand: SIGTERM drops the level in flight and exits 75; a rerun res
   const dir = tmp('lth-tasks-');
   const spec = join(dir, 'spec.json');
   // one trial, levels long enough that SIGTERM lands inside level 2
-  writeFileSync(spec, JSON.stringify(clusterSpec({ trials: 1, training: { iterations: '200it', evalEvery: '50it', batchSize: 30 } })));
+  const original = JSON.stringify(clusterSpec({ trials: 1, training: { iterations: '200it', evalEvery: '50it', batchSize: 30 } }));
+  writeFileSync(spec, original);
   const out = join(dir, 'plan');
   assert.equal(lth(['plan', spec, '--out', out, '--backend', 'cpu']).status, 0);
+  // plan.json holds a snapshot of the resolved spec: editing the file afterwards changes nothing
+  // the tasks do (the rows below equal a plain run of the original)
+  writeFileSync(spec, JSON.stringify(clusterSpec({ trials: 2, training: { iterations: '20it', evalEvery: '10it', batchSize: 30 } })));
 
   const early = lth(['run', '--plan', out, '--task', 'chains:0']);
   assert.equal(early.status, 2);
@@ -196,6 +200,7 @@ test('tasks by hand: SIGTERM drops the level in flight and exits 75; a rerun res
   const m = lth(['merge', ...shards, '--into', merged]);
   assert.equal(m.status, 0, m.stderr);
   const single = join(dir, 'single.db');
+  writeFileSync(spec, original);
   assert.equal(lth(['run', spec, '--db', single, '--backend', 'cpu', '--quiet']).status, 0);
   const rows = levelRows(merged);
   assert.equal(rows.length, 2 * 3 + 2, '2 strategies × 3 levels, and the branch under each');

@@ -7,7 +7,7 @@ import { dbOption, pathOption } from './common.js';
 export const exportModelCmd: CommandModule<object, { experiment: string; strategy: string; trial: number; level: number; out: string; db: string }> = {
   command: 'export-model <experiment>',
   describe:
-    'write a stored level as a TensorFlow.js LayersModel (model.json + weights.bin) that tf.loadLayersModel loads without lth; its outputs are logits, and model.getUserDefinedMetadata().lth gives the input shape and normalization',
+    "write a stored level's final weights (their accuracy is the level's final_test_accuracy; the tables show early stop) as a TensorFlow.js LayersModel (model.json + weights.bin) that tf.loadLayersModel loads without lth; its outputs are logits, and model.getUserDefinedMetadata().lth gives the input shape and normalization",
   builder: (y) =>
     y
       .positional('experiment', { type: 'string', demandOption: true, describe: 'the experiment (its spec "name")' })
