@@ -109,7 +109,7 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   for (const line of [
     '#SBATCH --array=0-1%3',
     '#SBATCH --requeue',
-    '#SBATCH --signal=B:TERM@120',
+    '#SBATCH --signal=B:USR1@120',
     '#SBATCH --partition=gpu',
     '#SBATCH --time=02:00:00',
     '#SBATCH --cpus-per-task=4',
