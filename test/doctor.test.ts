@@ -59,7 +59,10 @@ describe('lth doctor', () => {
     const all = new Map(EGL_PACKAGES.map((p) => [p, '1.0-1']));
     const some = new Map([...all].filter(([p]) => p !== 'libgles2' && p !== 'libegl-mesa0'));
     assert.match(noAdapterAdvice(undefined, some), /without a GPU install libegl-mesa0 libgles2 \(llvmpipe\)$/);
-    assert.match(noAdapterAdvice(undefined, null), /install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri \(llvmpipe\) \(no dpkg here to check which are installed\)$/);
+    assert.match(
+      noAdapterAdvice(undefined, null),
+      /install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri \(llvmpipe\) \(no dpkg here to check which are installed\)$/,
+    );
     const bogus = noAdapterAdvice('bogus', all);
     assert.match(bogus, /^the EGL\/GLES packages are installed \(libegl1 1\.0-1, libegl-mesa0 1\.0-1, libgles2 1\.0-1, libgl1-mesa-dri 1\.0-1\)/);
     assert.match(bogus, /EGL_PLATFORM=bogus from the environment failed: unset EGL_PLATFORM .* or set EGL_PLATFORM=surfaceless$/);
@@ -79,7 +82,10 @@ describe('lth doctor', () => {
       const row = (JSON.parse(r.stdout) as DoctorReport).rows.find((x) => x.backend === 'webgpu')!;
       assert.equal(row.loads, false);
       assert.match(row.problem ?? '', /^Dawn found no WebGPU adapter \(.*OpenGL ES \(compatibility, EGL_PLATFORM=bogus from the environment\): no adapter\)$/);
-      assert.match(row.fix ?? '', /^the EGL\/GLES packages are installed \(libegl1 \S+, libegl-mesa0 \S+, libgles2 \S+, libgl1-mesa-dri \S+\), but EGL_PLATFORM=bogus/);
+      assert.match(
+        row.fix ?? '',
+        /^the EGL\/GLES packages are installed \(libegl1 \S+, libegl-mesa0 \S+, libgles2 \S+, libgl1-mesa-dri \S+\), but EGL_PLATFORM=bogus/,
+      );
       assert.equal(r.stderr, '', 'no Dawn or EGL warnings without --verbose');
       const v = doctor('--verbose');
       assert.equal(v.status, 0);

@@ -18,7 +18,11 @@ type Version = [number, number, number];
 function satisfies(v: Version, range: string): boolean {
   const cmp = (a: number[], b: number[]) => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!;
   return range.split('||').some((set) => {
-    const tokens = set.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const tokens = set
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     return tokens.every((t) => {
       const m = /^(>=|<=|>|<|=|\^|~)?v?(\*|x|\d+)(?:\.(\*|x|\d+))?(?:\.(\*|x|\d+))?$/.exec(t);
       if (!m) throw new Error(`unparsed engines range "${range}"`);
@@ -88,9 +92,7 @@ test('every package in package-lock.json admits the Node version README.md and p
     if (path === '' || p.engines === undefined) continue;
     // npm's `engines` may also be a list of "node >=x" strings in old packages
     const list = Array.isArray(p.engines) ? p.engines.map(String) : [];
-    const range = Array.isArray(p.engines)
-      ? list.find((s) => s.startsWith('node'))?.replace(/^node\s*/, '')
-      : (p.engines as { node?: string }).node;
+    const range = Array.isArray(p.engines) ? list.find((s) => s.startsWith('node'))?.replace(/^node\s*/, '') : (p.engines as { node?: string }).node;
     if (range === undefined) continue;
     checked++;
     if (!satisfies(min, range)) refused.push(`${path.replace(/^.*node_modules\//, '')}@${p.version}: node ${range}`);

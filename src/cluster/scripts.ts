@@ -23,8 +23,9 @@ export function shellQuote(s: string): string {
  *  - SIGUSR1, only from `--signal=B:USR1@120` (Slurm's warning 120 s before the time limit, to the
  *    batch shell only): the shell sends SIGTERM to lth, waits for it to drop the level in flight,
  *    and requeues the task when lth exits with REQUEUE_EXIT;
- *  - SIGTERM (a user's `scancel`, a preemption, the limit itself): the shell forwards it and does
- *    not requeue, so `scancel` cancels for good (state CANCELLED). A preemption with
+ *  - SIGTERM (a user's `scancel`, a preemption, the limit itself), which Slurm sends to lth as
+ *    well: the shell waits for lth and does not requeue, so `scancel` cancels for good (state
+ *    CANCELLED). A preemption with
  *    PreemptMode=REQUEUE, a node failure or `scontrol requeue` is requeued by Slurm itself
  *    (`--requeue` allows it).
  * Either way the next start of the task resumes after its last stored level.
@@ -58,11 +59,13 @@ export function sbatchScript(plan: PlanFile, dir: string, phase: Phase): string 
     '# USR1: the time limit is 120 s away (--signal above): stop, then requeue',
     'requeue=0',
     'trap \'requeue=1; echo "lth: time limit near (SIGUSR1): stopping after the level in flight is dropped, then requeueing"; kill -TERM "$lth_pid" 2>/dev/null\' USR1',
-    '# TERM: scancel, a preemption, or the limit itself (after USR1: still requeue): stop; requeueing is left to Slurm',
-    'trap \'echo "lth: SIGTERM (scancel, preemption or the limit): stopping"; kill -TERM "$lth_pid" 2>/dev/null\' TERM',
+    '# TERM: scancel, a preemption, a requeue by Slurm, or the limit itself. Slurm sends it to every',
+    '# process of the job, lth included, so it is not forwarded (a second SIGTERM makes lth exit at',
+    '# once); requeueing is left to Slurm (after USR1 the task still requeues itself)',
+    'trap \'echo "lth: SIGTERM (scancel, preemption or the limit): lth stops too; not requeueing here"\' TERM',
     '# wait returns early when a trapped signal arrives: wait until lth itself has exited',
     'while :; do wait "$lth_pid"; rc=$?; kill -0 "$lth_pid" 2>/dev/null || break; done',
-    '# the start and end times let `lth bench --only cluster` split a sweep\'s wall time (docs/CLUSTER.md#overhead)',
+    "# the start and end times let `lth bench --only cluster` split a sweep's wall time (docs/CLUSTER.md#overhead)",
     'echo "lth: task ${SLURM_ARRAY_TASK_ID} ended (exit $rc) at $(date -u +%FT%T.%3NZ)"',
     `if [ "$rc" -eq ${REQUEUE_EXIT} ] && [ "$requeue" -eq 1 ]; then`,
     '  echo "lth: task stopped before it finished; requeueing job ${SLURM_JOB_ID}"',
