@@ -18,7 +18,11 @@ const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : Infinity);
 function upToDate() {
   if (!existsSync(metaFile)) return false;
   const built = Math.min(...['app.js', ...copied].map((f) => (existsSync(join(out, f)) ? statSync(join(out, f)).mtimeMs : -Infinity)));
-  const inputs = [...Object.keys(JSON.parse(readFileSync(metaFile, 'utf8')).inputs).map((f) => join(root, f)), ...copied.map((f) => join(src, f)), fileURLToPath(import.meta.url)];
+  const inputs = [
+    ...Object.keys(JSON.parse(readFileSync(metaFile, 'utf8')).inputs).map((f) => join(root, f)),
+    ...copied.map((f) => join(src, f)),
+    fileURLToPath(import.meta.url),
+  ];
   return inputs.every((f) => mtime(f) < built);
 }
 

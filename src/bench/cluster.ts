@@ -155,7 +155,10 @@ export async function clusterSection(quick: boolean, backend: BackendName, tmp: 
   // A fair pair: both run 2 processes of 1 wasm thread each on 2 slots.
   const env = { ...process.env, LTH_WASM_THREADS: '1' };
   log(`cluster: lth run --workers 2 (${backend})`);
-  const ref = await runNodeSampled([CLI, 'run', spec, '--db', path.join(tmp, 'cluster-w2.db'), '--workers', String(SLOTS), '--backend', backend, '--quiet'], env);
+  const ref = await runNodeSampled(
+    [CLI, 'run', spec, '--db', path.join(tmp, 'cluster-w2.db'), '--workers', String(SLOTS), '--backend', backend, '--quiet'],
+    env,
+  );
   if (ref.code !== 0) throw new Error(`lth run --workers 2 failed: ${ref.stderr.trim().split('\n').slice(-3).join(' ')}`);
 
   const planDir = path.join(tmp, 'cluster-plan');
