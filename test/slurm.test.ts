@@ -93,7 +93,7 @@ test(
       assert.match(l2, /SIGTERM \(scancel, preemption or the limit\): lth stops too; not requeueing here/, l2);
       // one SIGTERM reached lth (from Slurm, not forwarded again): it dropped the level and said so
       assert.match(l2, /task chains:2: stopped before it finished[\s\S]*lth: task 2 ended \(exit 75\)/, l2);
-      assert.doesNotMatch(l2, /requeueing|restart 1,/, l2);
+      assert.doesNotMatch(l2, /requeueing job|restart 1,/, l2);
       const job2 = c.cmd(['scontrol', '-o', 'show', 'job', `${chains}_2`]);
       assert.match(job2, /JobState=CANCELLED /, job2);
       assert.match(job2, / Restarts=0 /, job2);

@@ -48,7 +48,9 @@ function refuseRepeated(parsed: Record<string, unknown>, options: ParsedOptions,
     if (aliasOf.has(key) || options.array.includes(key) || !Array.isArray(v)) continue;
     const names = [key, ...(options.alias[key] ?? [])].map((k) => (k.length === 1 ? `-${k}` : `--${k}`));
     const typed = names.filter((n) => argv.some((a) => a === n || a.startsWith(`${n}=`)));
-    throw new UserError(`${typed.join(' / ')} given ${v.length} times (${v.map(String).join(', ')}): it takes one value; give it once`);
+    throw new UserError(
+      `${(typed.length ? typed : names.slice(0, 1)).join(' / ')} given ${v.length} times (${v.map(String).join(', ')}): it takes one value; give it once`,
+    );
   }
 }
 
