@@ -3,6 +3,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AUTO_ORDER, backendFailure, backendLabel, initBackend } from './init.js';
 import { checkWasmInternals } from './internals.js';
 import { wasmThreadsInUse } from './wasm-threads.js';
@@ -171,7 +172,7 @@ export async function probeWebgpu(): Promise<WebgpuProbe> {
  * process whose stderr is shown only with --verbose.
  */
 function probeInChild(verbose: boolean): Promise<WebgpuProbe> {
-  const script = new URL('./webgpu-probe.js', import.meta.url).pathname;
+  const script = fileURLToPath(new URL('./webgpu-probe.js', import.meta.url));
   return new Promise((done) => {
     execFile(process.execPath, [script], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (verbose && stderr) process.stderr.write(stderr);
