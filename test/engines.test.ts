@@ -100,3 +100,15 @@ test('every package in package-lock.json admits the Node version README.md and p
   assert.ok(checked > 100, `engines ranges were read (${checked})`);
   assert.deepEqual(refused, [], `packages that refuse Node ${min.join('.')}`);
 });
+
+test("package.json's allowScripts says true or false for exactly the locked packages that have install scripts", () => {
+  const allow = (json('package.json') as { allowScripts: Record<string, unknown> }).allowScripts;
+  const lock = json('package-lock.json') as { packages: Record<string, { hasInstallScript?: boolean }> };
+  const withScripts = new Set(
+    Object.entries(lock.packages)
+      .filter(([path, p]) => path !== '' && p.hasInstallScript)
+      .map(([path]) => path.replace(/^.*node_modules\//, '')),
+  );
+  for (const [name, v] of Object.entries(allow)) assert.equal(typeof v, 'boolean', `allowScripts["${name}"] is true or false, not ${JSON.stringify(v)}`);
+  assert.deepEqual(Object.keys(allow).sort(), [...withScripts].sort());
+});
