@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { CLI, levelRows, lth, tinySpec, tmp } from './helpers.js';
@@ -127,6 +128,29 @@ test('a repeated one-value option is refused on one line, before any work; repea
   assert.match(ok.stdout, /"trials": 2/);
   assert.match(ok.stdout, /"seed": 5/);
   assert.match(lth(['status', '--db', `${dir}//x/../none.db`]).stderr, new RegExp(`no database at ${join(dir, 'none.db')}:`));
+});
+
+test('an lth process loads no figure or dashboard library until it draws or serves (each cluster task is one such process)', () => {
+  const dir = tmp();
+  // a module hook that lists every module the process loads
+  const list = join(dir, 'loaded.txt');
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(list)}, url + '\\n'); return next(url, context); }\n`,
+  );
+  writeFileSync(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+  );
+  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), CLI, 'status', '--db', join(dir, 'none.db')], { encoding: 'utf8' });
+  assert.match(r.stderr, /no database at/);
+  const loaded = readFileSync(list, 'utf8').split('\n');
+  assert.ok(
+    loaded.some((u) => u.includes('/node_modules/yargs/')),
+    'the hook saw the modules loaded',
+  );
+  const heavy = loaded.filter((u) => /\/node_modules\/(vega[^/]*|d3-[^/]+|fastify|@resvg\/[^/]+)\//.test(u));
+  assert.deepEqual(heavy, [], 'loaded only when a figure is drawn or the dashboard starts');
 });
 
 test('spec files: a trailing comma is named at the comma, an empty file is called empty, a byte-order mark is accepted', () => {
