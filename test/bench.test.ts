@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { slurmSplit, taskRuns } from '../src/bench/cluster.js';
 import { lth, tmp } from './helpers.js';
 
 /** `lth bench --quick` runs end to end and its table and JSON are well formed. No timing assertions. */
@@ -63,4 +64,28 @@ test('lth bench --only profile: kernels per step are whole steps (one Adam kerne
   const adam = r.stdout.match(/LthMaskedAdam\s*│\s*[\d.]+\s*│\s*([\d.]+)/);
   assert.ok(adam, r.stdout);
   assert.equal(Number(adam[1]), 6);
+});
+
+test('cluster split: task runs and start-ups read from a batch log, the rest of the slot-seconds idle', () => {
+  const log = [
+    'lth: task 0 of job 7 (job id 9, restart 0, shell pid 1) on vm at 2026-12-03T10:00:00.000Z',
+    'lth: start-up 2.50 s',
+    'rewind t0 level 1: started (200 steps)',
+    'lth: time limit near (SIGUSR1): stopping after the level in flight is dropped, then requeueing',
+    'lth: task 0 ended (exit 75) at 2026-12-03T10:00:10.000Z',
+    'lth: task 0 of job 7 (job id 9, restart 1, shell pid 2) on vm at 2026-12-03T10:00:20.500Z',
+    'lth: start-up 1.50 s',
+    'lth: task 0 ended (exit 0) at 2026-12-03T10:00:25.000Z',
+    'lth: task 1 of job 7 (job id 10, restart 0, shell pid 3) on vm at 2026-12-03T10:00:26.000Z', // still running: not counted
+  ].join('\n');
+  assert.deepEqual(taskRuns(log), [
+    { seconds: 10, startup: 2.5 },
+    { seconds: 4.5, startup: 1.5 },
+  ]);
+  assert.deepEqual(slurmSplit([log, 'lth: task 2 of job 7 (…) at 2026-12-03T10:00:00.000Z\nlth: task 2 ended (exit 0) at 2026-12-03T10:00:03.000Z'], 2, 20), {
+    runs: 3,
+    taskSeconds: 17.5,
+    startupSeconds: 4,
+    idleSlotSeconds: 22.5,
+  });
 });

@@ -79,6 +79,10 @@ test('branch rows: labels, replicates, levels, iterations, mask reuse; a re-run 
       level,
     );
   assert.deepEqual(layers('random-mask', 2), layers('', 2));
+  // Branch rows store no trained weights (docs/CONTROLS.md#branches): a file only for a mask
+  // that is not the chain's (random-mask) and for a learned supermask's sample and scores.
+  const files = query<{ key: string }>(db, "SELECT key FROM artifacts WHERE key LIKE '%/level-%-%' ORDER BY key").map((x) => x.key);
+  assert.deepEqual(files, ['trial-0/rewind/level-0-learned-supermask-0', 'trial-0/rewind/level-1-random-mask-0', 'trial-0/rewind/level-2-random-mask-0']);
   const again = await runExperiment(spec, { db, backend: 'wasm' });
   assert.equal(again.levelsTrained, 0);
   assert.deepEqual(levelRows(db), rows);

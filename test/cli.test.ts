@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { CLI, levelRows, lth, tinySpec, tmp } from './helpers.js';
@@ -103,6 +104,53 @@ test('a mistyped command and an invalid choice: one line each, naming what was t
   const m = lth(['report', 'x', '--metric', 'nope']);
   assert.equal(m.status, 2);
   assert.match(m.stderr, /^lth: error: Invalid values: Argument: metric, Given: "nope", Choices: "es-accuracy", [^\n]+ \(see lth report --help\)\n$/);
+});
+
+test('a repeated one-value option is refused on one line, before any work; repeatable ones still repeat', () => {
+  const dir = tmp();
+  const a = join(dir, 'a.db');
+  const b = join(dir, 'b.db');
+  for (const cmd of [['status'], ['ui'], ['run', 'experiments/quickstart.json']]) {
+    const r = lth([...cmd, '--db', a, '--db', b]);
+    assert.equal(r.status, 2, cmd[0]);
+    assert.equal(r.stderr, `lth: error: --db given 2 times (${a}, ${b}): it takes one value; give it once\n`, cmd[0]);
+  }
+  assert.equal(
+    lth(['plot', 'x', '-o', 'a.png', '--out=b.png']).stderr,
+    'lth: error: --out / -o given 2 times (a.png, b.png): it takes one value; give it once\n',
+  );
+  assert.deepEqual(readdirSync(dir), []); // nothing created
+  // --set is declared repeatable; a path option is still normalized
+  const spec = join(dir, 'spec.json');
+  writeFileSync(spec, JSON.stringify(tinySpec()));
+  const ok = lth(['spec', spec, '--set', 'trials=2', '--set', 'seed=5']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /"trials": 2/);
+  assert.match(ok.stdout, /"seed": 5/);
+  assert.match(lth(['status', '--db', `${dir}//x/../none.db`]).stderr, new RegExp(`no database at ${join(dir, 'none.db')}:`));
+});
+
+test('an lth process loads no figure or dashboard library until it draws or serves (each cluster task is one such process)', () => {
+  const dir = tmp();
+  // a module hook that lists every module the process loads
+  const list = join(dir, 'loaded.txt');
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(list)}, url + '\\n'); return next(url, context); }\n`,
+  );
+  writeFileSync(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+  );
+  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), CLI, 'status', '--db', join(dir, 'none.db')], { encoding: 'utf8' });
+  assert.match(r.stderr, /no database at/);
+  const loaded = readFileSync(list, 'utf8').split('\n');
+  assert.ok(
+    loaded.some((u) => u.includes('/node_modules/yargs/')),
+    'the hook saw the modules loaded',
+  );
+  const heavy = loaded.filter((u) => /\/node_modules\/(vega[^/]*|d3-[^/]+|fastify|@resvg\/[^/]+)\//.test(u));
+  assert.deepEqual(heavy, [], 'loaded only when a figure is drawn or the dashboard starts');
 });
 
 test('spec files: a trailing comma is named at the comma, an empty file is called empty, a byte-order mark is accepted', () => {

@@ -68,6 +68,17 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--time "4h" is not HH:MM:SS/);
   assert.equal(existsSync(out), false, 'nothing written on bad input');
+  for (const [time, what] of [
+    ['25:99:00', 'minutes must be below 60 \\(got 99\\)'],
+    ['0:61:00', 'minutes must be below 60 \\(got 61\\)'],
+    ['01:00:60', 'seconds must be below 60 \\(got 60\\)'],
+    ['2-24:00:00', 'hours after a day count must be below 24 \\(got 24\\)'],
+  ]) {
+    const r = lth(['plan', spec, '--out', out, '--time', time!]);
+    assert.equal(r.status, 2, time);
+    assert.match(r.stderr, new RegExp(`^lth: error: --time "${time}": ${what}, e\\.g\\. --time 04:30:00 or 1-02:00:00\\n$`));
+    assert.equal(existsSync(out), false, `nothing written for --time ${time}`);
+  }
 
   const r = lth([
     'plan',
@@ -98,7 +109,7 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   for (const line of [
     '#SBATCH --array=0-1%3',
     '#SBATCH --requeue',
-    '#SBATCH --signal=B:TERM@120',
+    '#SBATCH --signal=B:USR1@120',
     '#SBATCH --partition=gpu',
     '#SBATCH --time=02:00:00',
     '#SBATCH --cpus-per-task=4',
@@ -149,9 +160,13 @@ test('tasks by hand: SIGTERM drops the level in flight and exits 75; a rerun res
   const dir = tmp('lth-tasks-');
   const spec = join(dir, 'spec.json');
   // one trial, levels long enough that SIGTERM lands inside level 2
-  writeFileSync(spec, JSON.stringify(clusterSpec({ trials: 1, training: { iterations: '200it', evalEvery: '50it', batchSize: 30 } })));
+  const original = JSON.stringify(clusterSpec({ trials: 1, training: { iterations: '200it', evalEvery: '50it', batchSize: 30 } }));
+  writeFileSync(spec, original);
   const out = join(dir, 'plan');
   assert.equal(lth(['plan', spec, '--out', out, '--backend', 'cpu']).status, 0);
+  // plan.json holds a snapshot of the resolved spec: editing the file afterwards changes nothing
+  // the tasks do (the rows below equal a plain run of the original)
+  writeFileSync(spec, JSON.stringify(clusterSpec({ trials: 2, training: { iterations: '20it', evalEvery: '10it', batchSize: 30 } })));
 
   const early = lth(['run', '--plan', out, '--task', 'chains:0']);
   assert.equal(early.status, 2);
@@ -185,6 +200,7 @@ test('tasks by hand: SIGTERM drops the level in flight and exits 75; a rerun res
   const m = lth(['merge', ...shards, '--into', merged]);
   assert.equal(m.status, 0, m.stderr);
   const single = join(dir, 'single.db');
+  writeFileSync(spec, original);
   assert.equal(lth(['run', spec, '--db', single, '--backend', 'cpu', '--quiet']).status, 0);
   const rows = levelRows(merged);
   assert.equal(rows.length, 2 * 3 + 2, '2 strategies × 3 levels, and the branch under each');

@@ -1,8 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { checkLibraries, CUDA_NEEDED, type DoctorReport } from '../src/backend/doctor.js';
-import { lth } from './helpers.js';
+import { EGL_PACKAGES, noAdapterAdvice } from '../src/backend/webgpu.js';
+import { CLI, lth } from './helpers.js';
 
 const mesa = existsSync('/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0');
 
@@ -52,4 +54,42 @@ describe('lth doctor', () => {
     assert.match(r.stdout, /libcudart\.so\.11\.0 → /);
     assert.match(r.stdout, /auto picks: (tensorflow|wasm)/);
   });
+
+  it('no WebGPU adapter: the advice names the EGL/GLES packages missing, or those found and the EGL platform that failed', () => {
+    const all = new Map(EGL_PACKAGES.map((p) => [p, '1.0-1']));
+    const some = new Map([...all].filter(([p]) => p !== 'libgles2' && p !== 'libegl-mesa0'));
+    assert.match(noAdapterAdvice(undefined, some), /without a GPU install libegl-mesa0 libgles2 \(llvmpipe\)$/);
+    assert.match(
+      noAdapterAdvice(undefined, null),
+      /install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri \(llvmpipe\) \(no dpkg here to check which are installed\)$/,
+    );
+    const bogus = noAdapterAdvice('bogus', all);
+    assert.match(bogus, /^the EGL\/GLES packages are installed \(libegl1 1\.0-1, libegl-mesa0 1\.0-1, libgles2 1\.0-1, libgl1-mesa-dri 1\.0-1\)/);
+    assert.match(bogus, /EGL_PLATFORM=bogus from the environment failed: unset EGL_PLATFORM .* or set EGL_PLATFORM=surfaceless$/);
+    assert.doesNotMatch(bogus, /install libegl/);
+    assert.match(noAdapterAdvice(undefined, all), /found no device with EGL_PLATFORM=surfaceless/);
+    assert.equal(noAdapterAdvice('surfaceless', all), noAdapterAdvice(undefined, all));
+  });
+
+  it(
+    'EGL_PLATFORM bogus: the webgpu row names what it found and the value that failed; Dawn and EGL stay quiet unless --verbose',
+    { skip: mesa ? false : 'needs Mesa EGL (bash scripts/setup --test)' },
+    () => {
+      const doctor = (...args: string[]) =>
+        spawnSync(process.execPath, [CLI, 'doctor', '--json', ...args], { encoding: 'utf8', env: { ...process.env, EGL_PLATFORM: 'bogus' } });
+      const r = doctor();
+      assert.equal(r.status, 0, r.stderr);
+      const row = (JSON.parse(r.stdout) as DoctorReport).rows.find((x) => x.backend === 'webgpu')!;
+      assert.equal(row.loads, false);
+      assert.match(row.problem ?? '', /^Dawn found no WebGPU adapter \(.*OpenGL ES \(compatibility, EGL_PLATFORM=bogus from the environment\): no adapter\)$/);
+      assert.match(
+        row.fix ?? '',
+        /^the EGL\/GLES packages are installed \(libegl1 \S+, libegl-mesa0 \S+, libgles2 \S+, libgl1-mesa-dri \S+\), but EGL_PLATFORM=bogus/,
+      );
+      assert.equal(r.stderr, '', 'no Dawn or EGL warnings without --verbose');
+      const v = doctor('--verbose');
+      assert.equal(v.status, 0);
+      assert.match(v.stderr, /EGL/, "--verbose passes Dawn's and EGL's messages through");
+    },
+  );
 });

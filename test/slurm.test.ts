@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { slurmSplit, taskRuns } from '../src/bench/cluster.js';
 import { ensureSlurm, startLocalSlurm, type LocalSlurm } from '../src/cluster/local.js';
 import { levelRows, lth, tinySpec, tmp } from './helpers.js';
 import { dump } from './helpers/dump.js';
@@ -10,8 +11,9 @@ import { dump } from './helpers/dump.js';
 /**
  * A real Slurm sweep (docs/CLUSTER.md): munged, slurmctld and slurmd on localhost (2 CPUs), a
  * plan of 2 trials × 2 strategies × 2 levels with one branch, submit.sh, one chain task
- * requeued by `scontrol requeue` mid-level and one stopped by SIGTERM to its batch shell (as
- * before a time limit: it requeues itself), status, merges, and the single-process run.
+ * requeued by `scontrol requeue` mid-level, one stopped by SIGUSR1 to its batch shell (Slurm's
+ * warning before a time limit: it requeues itself), one cancelled by a plain `scancel` (it stays
+ * cancelled), status, merges, and the single-process run.
  * Skipped only where Slurm cannot be installed (not root, no apt-get); it installs it otherwise.
  */
 const reason = ensureSlurm();
@@ -74,25 +76,50 @@ test(
       await waitFor('chains:0 to start a level', () => /rewind t0 level \d: started/.test(read(log0)), 300, logs);
       const level0 = Number(/rewind t0 level (\d): started/.exec(read(log0))![1]);
       c.cmd(['scontrol', 'requeue', `${chains}_0`]);
-      // chains:1 — SIGTERM to the batch shell only, as slurmstepd sends it before the time limit
-      // (--signal=B:TERM@120): the task must requeue itself. (Not `scancel --signal=TERM --batch`:
+      // chains:1 — SIGUSR1 to the batch shell only, as slurmstepd sends it 120 s before the time
+      // limit (--signal=B:USR1@120): the task must requeue itself. (Not `scancel --signal=USR1 --batch`:
       // scancel retries while the job is requeueing and then signals the restarted task too.)
       const log1 = join(out, 'logs', 'chains-1.out');
       await waitFor('chains:1 to start a level', () => /fine-tune t0 level \d: started/.test(read(log1)), 300, logs);
       const level1 = Number(/fine-tune t0 level (\d): started/.exec(read(log1))![1]);
-      process.kill(Number(/shell pid (\d+)/.exec(read(log1))![1]), 'SIGTERM');
+      process.kill(Number(/shell pid (\d+)/.exec(read(log1))![1]), 'SIGUSR1');
+      // chains:2 — a user's plain `scancel` while it trains: cancelled for good, not requeued
+      const log2 = join(out, 'logs', 'chains-2.out');
+      await waitFor('chains:2 to start a level', () => / t\d level \d: started/.test(read(log2)), 300, logs);
+      c.cmd(['scancel', `${chains}_2`]);
 
       await c.waitEmpty([dense!, chains!], 600);
+      const l2 = read(log2);
+      assert.match(l2, /SIGTERM \(scancel, preemption or the limit\): lth stops too; not requeueing here/, l2);
+      // one SIGTERM reached lth (from Slurm, not forwarded again): it dropped the level and said so
+      assert.match(l2, /task chains:2: stopped before it finished[\s\S]*lth: task 2 ended \(exit 75\)/, l2);
+      assert.doesNotMatch(l2, /requeueing job|restart 1,/, l2);
+      const job2 = c.cmd(['scontrol', '-o', 'show', 'job', `${chains}_2`]);
+      assert.match(job2, /JobState=CANCELLED /, job2);
+      assert.match(job2, / Restarts=0 /, job2);
+      const st2 = lth(['status', '--plan', out]);
+      assert.match(st2.stdout, /chains:2\s*│?\s*(partial|missing)/, st2.stdout);
+      // what `lth status` says to do for it; here by hand, outside Slurm
+      const rerun = lth(['run', '--plan', out, '--task', 'chains:2', '--quiet']);
+      assert.equal(rerun.status, 0, rerun.stderr);
       const l0 = read(log0);
       const l1 = read(log1);
       // both ran twice, and resumed at the level they were in: trained again, stored once
       assert.match(l0, /restart 0,[\s\S]*restart 1,/, l0);
-      assert.match(l1, /SIGTERM: stopping[\s\S]*requeueing job[\s\S]*restart 1,/, l1);
+      assert.match(l1, /time limit near \(SIGUSR1\)[\s\S]*requeueing job[\s\S]*restart 1,/, l1);
       const count = (text: string, re: RegExp) => text.match(new RegExp(re, 'g'))?.length ?? 0;
       assert.equal(count(l0, new RegExp(`rewind t0 level ${level0}: started`)), 2, l0);
       assert.equal(count(l0, new RegExp(`rewind t0 level ${level0}: [\\d.]+% remaining`)), 1, l0);
       assert.equal(count(l1, new RegExp(`fine-tune t0 level ${level1}: started`)), 2, l1);
       assert.equal(count(l1, new RegExp(`fine-tune t0 level ${level1}: [\\d.]+% remaining`)), 1, l1);
+
+      // the batch logs time each run of a task and its start-up (lth bench --only cluster reads them)
+      const runs1 = taskRuns(l1);
+      assert.equal(runs1.length, 2, l1);
+      for (const r of runs1) assert.ok(r.startup !== null && r.startup > 0 && r.seconds > r.startup, JSON.stringify(runs1));
+      const split = slurmSplit([l0, l1, l2], 2, 1e4);
+      assert.equal(split.runs, 5, 'chains:0 and chains:1 twice, chains:2 once');
+      assert.ok(split.startupSeconds > 0 && split.startupSeconds < split.taskSeconds, JSON.stringify(split));
 
       const st = lth(['status', '--plan', out]);
       assert.equal(st.status, 0, st.stderr);

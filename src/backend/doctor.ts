@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AUTO_ORDER, backendFailure, backendLabel, initBackend } from './init.js';
 import { checkWasmInternals } from './internals.js';
 import { wasmThreadsInUse } from './wasm-threads.js';
-import { webgpuAdapter } from './webgpu.js';
+import { noAdapterAdvice, webgpuAdapter, type WebgpuAdapterInfo } from './webgpu.js';
 import type { BackendName } from './names.js';
 
 /**
@@ -151,21 +152,54 @@ async function wasmRow(): Promise<DoctorRow> {
   return row;
 }
 
-async function webgpuRow(): Promise<DoctorRow> {
+/** What loading the webgpu backend gave, in the process that tried: see webgpuRow. */
+export interface WebgpuProbe {
+  problem: string | null;
+  adapter: WebgpuAdapterInfo | null;
+  device: string | null;
+}
+
+/** Loads the webgpu backend here and reports (src/backend/webgpu-probe.ts runs it in a child). */
+export async function probeWebgpu(): Promise<WebgpuProbe> {
   const problem = await load('webgpu');
+  const a = problem == null ? webgpuAdapter() : null;
+  return { problem, adapter: a, device: a ? `${backendLabel()} via Dawn ${a.dawnBackend}` : null };
+}
+
+/**
+ * Dawn and Mesa write their own warnings (no Vulkan loader, EGL failures) from native code
+ * straight to file descriptor 2, where JavaScript cannot catch them: the probe runs in a child
+ * process whose stderr is shown only with --verbose.
+ */
+function probeInChild(verbose: boolean): Promise<WebgpuProbe> {
+  const script = fileURLToPath(new URL('./webgpu-probe.js', import.meta.url));
+  return new Promise((done) => {
+    execFile(process.execPath, [script], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (verbose && stderr) process.stderr.write(stderr);
+      try {
+        done(JSON.parse(stdout) as WebgpuProbe);
+      } catch {
+        const how = err ? (err.signal ? `was killed by ${err.signal}` : `exited with ${String(err.code)}`) : 'printed no report';
+        done({ problem: `the webgpu probe ${how} (lth doctor --verbose shows Dawn's messages)`, adapter: null, device: null });
+      }
+    });
+  });
+}
+
+async function webgpuRow(verbose: boolean): Promise<DoctorRow & { adapter: WebgpuAdapterInfo | null }> {
+  const { problem, adapter: a, device } = await probeInChild(verbose);
   const pkg = `${pkgLabel('@tensorflow/tfjs-backend-webgpu')} + ${pkgLabel('webgpu')}`;
-  const row: DoctorRow = { backend: 'webgpu', package: pkg, loads: problem == null, device: null, problem, fix: null, warning: null };
-  const a = webgpuAdapter();
-  if (problem == null && a) {
-    row.device = `${backendLabel()} via Dawn ${a.dawnBackend}`;
-    if (a.software) {
-      row.problem = 'a software adapter (CPU): correct, slower than wasm; auto never picks it';
-      row.fix = 'on a GPU machine: install the GPU driver and the Vulkan loader (libvulkan1)';
-    }
+  const row = { backend: 'webgpu' as const, package: pkg, loads: problem == null, device, problem, fix: null as string | null, warning: null, adapter: a };
+  if (problem == null && a?.software) {
+    row.problem = 'a software adapter (CPU): correct, slower than wasm; auto never picks it';
+    row.fix = 'on a GPU machine: install the GPU driver and the Vulkan loader (libvulkan1)';
+  } else if (problem && /not installed/.test(problem)) {
+    row.fix = 'npm install (webgpu and @tensorflow/tfjs-backend-webgpu are optional dependencies)';
   } else if (problem) {
-    row.fix = /not installed/.test(problem)
-      ? 'npm install (webgpu and @tensorflow/tfjs-backend-webgpu are optional dependencies)'
-      : 'GPU: install the vendor driver and libvulkan1; CPU only: apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri';
+    // the advice the probe appended to its reason (same environment, same packages), as the fix
+    const advice = noAdapterAdvice(process.env.EGL_PLATFORM);
+    row.problem = problem.replace(`; ${advice}`, '');
+    row.fix = advice;
   }
   return row;
 }
@@ -211,16 +245,20 @@ async function tensorflowRow(): Promise<DoctorRow> {
   return row;
 }
 
-/** Loads every backend in turn and reports. Leaves the current backend as whatever loaded last. */
-export async function runDoctor(): Promise<DoctorReport> {
-  const rows: DoctorRow[] = [];
-  for (const f of [tensorflowRow, webgpuRow, wasmRow, cpuRow]) rows.push(await f());
+/**
+ * Loads every backend in turn and reports. Leaves the current backend as whatever loaded last.
+ * `verbose`: pass Dawn's and Mesa's own messages through to stderr.
+ */
+export async function runDoctor(opts: { verbose?: boolean } = {}): Promise<DoctorReport> {
+  const tensorflow = await tensorflowRow();
+  const { adapter, ...webgpu } = await webgpuRow(opts.verbose ?? false);
+  const rows: DoctorRow[] = [tensorflow, webgpu, await wasmRow(), await cpuRow()];
   const byName = new Map(rows.map((r) => [r.backend, r]));
   const auto =
     AUTO_ORDER.find((n) => {
       const r = byName.get(n);
       if (!r?.loads) return false;
-      return n !== 'webgpu' || !webgpuAdapter()?.software;
+      return n !== 'webgpu' || !adapter?.software;
     }) ?? null;
   const warnings = rows.flatMap((r) => (r.warning ? [`${r.backend}: ${r.warning}`] : []));
   return { rows, auto, warnings };

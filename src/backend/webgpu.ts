@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -109,18 +110,54 @@ export async function findAdapter(hardwareOnly = false): Promise<{ gpu: GpuLike;
   // `auto` never runs on a software adapter, so it need not open (and warn about) OpenGL ES.
   if (hardwareOnly) throw new Error(`Dawn found no hardware WebGPU adapter (${tried.join('; ')})`);
   // Mesa's EGL needs no display when told so; set before Dawn first opens EGL.
+  const userEgl = process.env.EGL_PLATFORM;
   process.env.EGL_PLATFORM ??= 'surfaceless';
+  const egl = `EGL_PLATFORM=${process.env.EGL_PLATFORM}${userEgl === undefined ? '' : ' from the environment'}`;
   try {
     const gpu = dawn.create(['backend=opengles']);
     const a = await gpu.requestAdapter({ featureLevel: 'compatibility' });
     if (a) return { gpu, adapter: a, info: describe(a, 'opengles', 'compatibility') };
-    tried.push('OpenGL ES (compatibility): no adapter');
+    tried.push(`OpenGL ES (compatibility, ${egl}): no adapter`);
   } catch (e) {
-    tried.push(`OpenGL ES: ${firstLine(e)}`);
+    tried.push(`OpenGL ES (${egl}): ${firstLine(e)}`);
   }
-  throw new Error(
-    `Dawn found no WebGPU adapter (${tried.join('; ')}); on a GPU machine install the Vulkan loader (libvulkan1) and the vendor's driver; without a GPU install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri (llvmpipe)`,
-  );
+  throw new Error(`Dawn found no WebGPU adapter (${tried.join('; ')}); ${noAdapterAdvice(userEgl)}`);
+}
+
+/** The Debian packages of Mesa's EGL and OpenGL ES with llvmpipe: Dawn's adapter without a GPU. */
+export const EGL_PACKAGES = ['libegl1', 'libegl-mesa0', 'libgles2', 'libgl1-mesa-dri'] as const;
+
+/** Installed Debian packages among `names`, with their versions; null where there is no dpkg. */
+export function installedDebs(names: readonly string[]): Map<string, string> | null {
+  let out: string;
+  try {
+    out = execFileSync('dpkg-query', ['-W', '-f', '${Package} ${Version} ${db:Status-Status}\\n', ...names], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch (e) {
+    // dpkg-query exits 1 when some name is not installed, and still prints the others; no dpkg: no stdout
+    const { code, stdout } = e as { code?: unknown; stdout?: unknown };
+    if (code === 'ENOENT' || typeof stdout !== 'string') return null;
+    out = stdout;
+  }
+  const rows = out.split('\n').map((l) => /^(\S+) (\S+) installed$/.exec(l));
+  return new Map(rows.flatMap((m) => (m ? [[m[1]!, m[2]!] as const] : [])));
+}
+
+/**
+ * What to do when Dawn finds no adapter, from what is on the machine: the EGL/GLES packages
+ * that are missing, or, when all are installed, the EGL platform that failed (`userEgl`: the
+ * EGL_PLATFORM the environment set, undefined where lth chose surfaceless).
+ */
+export function noAdapterAdvice(userEgl: string | undefined, debs: Map<string, string> | null = installedDebs(EGL_PACKAGES)): string {
+  const gpu = "on a GPU machine install the Vulkan loader (libvulkan1) and the vendor's driver";
+  const missing = debs ? EGL_PACKAGES.filter((p) => !debs.has(p)) : [...EGL_PACKAGES];
+  if (missing.length) return `${gpu}; without a GPU install ${missing.join(' ')} (llvmpipe)${debs ? '' : ' (no dpkg here to check which are installed)'}`;
+  const found = `the EGL/GLES packages are installed (${EGL_PACKAGES.map((p) => `${p} ${debs!.get(p)}`).join(', ')})`;
+  if (userEgl !== undefined && userEgl !== 'surfaceless')
+    return `${found}, but EGL_PLATFORM=${userEgl} from the environment failed: unset EGL_PLATFORM (lth then uses surfaceless, which needs no display) or set EGL_PLATFORM=surfaceless`;
+  return `${found}, but Mesa's EGL found no device with EGL_PLATFORM=surfaceless (lth doctor --verbose shows EGL's own messages); ${gpu}`;
 }
 
 /** Whether the Vulkan loader Dawn opens for hardware adapters is on the library path. */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../backend/index.js';
@@ -27,10 +27,56 @@ export interface ClusterBench {
   mergeSeconds?: number;
   /** (slurmSeconds + mergeSeconds) / workersSeconds */
   ratio?: number;
+  /** where the Slurm wall time went, from the batch logs (see taskRuns) */
+  split?: SlurmSplit;
   levels?: number;
   /** merge of synthetic shards: 10 shards × 100 levels, a curve of 10 points and a weight file per level */
   merge1000: { levels: number; shards: number; seconds: number };
 }
+
+/**
+ * How a sweep's slot-seconds (slots × wall) divide: inside the task runs (of which each
+ * process's start-up) and idle (Slurm's scheduling, the chains array waiting for the whole
+ * dense array, submit).
+ */
+export interface SlurmSplit {
+  runs: number;
+  taskSeconds: number;
+  startupSeconds: number;
+  idleSlotSeconds: number;
+}
+
+/**
+ * Each run of a task in one batch log (append mode: a requeued task's runs follow each other),
+ * from the lines the batch script and `lth run --task` write: "lth: task I of job … at T",
+ * "lth: start-up S s", "lth: task I ended (exit N) at T".
+ */
+export function taskRuns(log: string): { seconds: number; startup: number | null }[] {
+  const runs: { seconds: number; startup: number | null }[] = [];
+  let start: number | null = null;
+  let startup: number | null = null;
+  for (const line of log.split('\n')) {
+    const begin = /^lth: task \d+ of job .* at (\S+)$/.exec(line);
+    const up = /^lth: start-up ([\d.]+) s$/.exec(line);
+    const end = /^lth: task \d+ ended \(exit \d+\) at (\S+)$/.exec(line);
+    if (begin) [start, startup] = [Date.parse(begin[1]!), null];
+    else if (up) startup = Number(up[1]);
+    else if (end && start !== null) {
+      runs.push({ seconds: (Date.parse(end[1]!) - start) / 1000, startup });
+      start = null;
+    }
+  }
+  return runs;
+}
+
+export function slurmSplit(logs: string[], slots: number, wallSeconds: number): SlurmSplit {
+  const runs = logs.flatMap(taskRuns);
+  const taskSeconds = runs.reduce((t, r) => t + r.seconds, 0);
+  return { runs: runs.length, taskSeconds, startupSeconds: runs.reduce((t, r) => t + (r.startup ?? 0), 0), idleSlotSeconds: slots * wallSeconds - taskSeconds };
+}
+
+/** Task slots of the local Slurm, and `--workers` of the reference run. */
+const SLOTS = 2;
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -109,14 +155,17 @@ export async function clusterSection(quick: boolean, backend: BackendName, tmp: 
   // A fair pair: both run 2 processes of 1 wasm thread each on 2 slots.
   const env = { ...process.env, LTH_WASM_THREADS: '1' };
   log(`cluster: lth run --workers 2 (${backend})`);
-  const ref = await runNodeSampled([CLI, 'run', spec, '--db', path.join(tmp, 'cluster-w2.db'), '--workers', '2', '--backend', backend, '--quiet'], env);
+  const ref = await runNodeSampled(
+    [CLI, 'run', spec, '--db', path.join(tmp, 'cluster-w2.db'), '--workers', String(SLOTS), '--backend', backend, '--quiet'],
+    env,
+  );
   if (ref.code !== 0) throw new Error(`lth run --workers 2 failed: ${ref.stderr.trim().split('\n').slice(-3).join(' ')}`);
 
   const planDir = path.join(tmp, 'cluster-plan');
   const p = spawnSync(process.execPath, [CLI, 'plan', spec, '--out', planDir, '--backend', backend, '--cpus-per-task', '1'], { encoding: 'utf8' });
   if (p.status !== 0) throw new Error(`lth plan failed: ${p.stderr.trim()}`);
   log('cluster: starting a local one-node Slurm (2 CPUs)');
-  const c = await startLocalSlurm({ cpus: 2 });
+  const c = await startLocalSlurm({ cpus: SLOTS });
   try {
     log('cluster: submit.sh');
     const t0 = performance.now();
@@ -132,7 +181,13 @@ export async function clusterSection(quick: boolean, backend: BackendName, tmp: 
     const m = mergeDatabases(shards, path.join(tmp, 'cluster-merged.db'));
     const mergeSeconds = (performance.now() - t1) / 1000;
     const levels = m.sources.reduce((n, s) => n + s.added, 0);
-    return { workersSeconds: ref.seconds, slurmSeconds, mergeSeconds, ratio: (slurmSeconds + mergeSeconds) / ref.seconds, levels, merge1000 };
+    const logDir = path.join(planDir, 'logs');
+    const split = slurmSplit(
+      readdirSync(logDir).map((f) => readFileSync(path.join(logDir, f), 'utf8')),
+      SLOTS,
+      slurmSeconds,
+    );
+    return { workersSeconds: ref.seconds, slurmSeconds, mergeSeconds, ratio: (slurmSeconds + mergeSeconds) / ref.seconds, levels, split, merge1000 };
   } finally {
     await c.stop();
   }

@@ -79,6 +79,11 @@ export function formatReport(r: BenchReport): string {
         `cluster: 8 chains (${c.levels} levels) through a local one-node Slurm with 2 task slots: ${num(c.slurmSeconds, 1)} s + merge ${num(c.mergeSeconds)} s, ` +
           `vs lth run --workers 2: ${num(c.workersSeconds, 1)} s → ${num(c.ratio)}× (target ≤ 1.2×)`,
       );
+    if (c.split)
+      out.push(
+        `  Slurm's slot-seconds: ${c.split.runs} task runs, ${num(c.split.taskSeconds, 1)} s inside them (${num(c.split.startupSeconds, 1)} s of it process start-up), ` +
+          `${num(c.split.idleSlotSeconds, 1)} s idle (scheduling, the chains array waiting for the whole dense array, submit)`,
+      );
     else out.push(`cluster: ${c.note}`);
     out.push(`lth merge of ${c.merge1000.levels} levels (${c.merge1000.shards} shards, one weight file per level): ${num(c.merge1000.seconds)} s`);
   }

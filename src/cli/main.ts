@@ -20,11 +20,38 @@ export async function main(argv: string[]): Promise<void> {
     .example('$0 report quickstart --format markdown', 'mean ± std per strategy and level')
     .example('$0 plot quickstart --out results/quickstart.png', 'accuracy vs % weights remaining')
     .epilogue('Docs: README.md, docs/SCHEMA.md. Defaults follow Frankle & Carbin (2019).')
+    // yargs passes its instance as a second argument, which @types/yargs does not declare
+    .middleware(((a: Record<string, unknown>, y: { getOptions(): ParsedOptions }) => refuseRepeated(a, y.getOptions(), argv)) as never, true)
     .fail((msg, err) => {
       throw err ?? new UserError(`${oneLine(unknownAsTyped(msg, argv), argv)} (see ${helpFor(argv)})`);
     });
   for (const c of commands) cli = cli.command(c as never);
   await cli.parseAsync();
+}
+
+/** The part of yargs' `getOptions()` that says which options exist, repeat, and alias. */
+interface ParsedOptions {
+  key: Record<string, unknown>;
+  array: string[];
+  alias: Record<string, string[]>;
+}
+
+/**
+ * An option that takes one value, given more than once (`--db a.db --db b.db`): one line naming
+ * it, before any work. Taking the last in silence could write into a database the user did
+ * not mean; options declared as arrays (`--set`, `--strategy`) repeat by design.
+ */
+function refuseRepeated(parsed: Record<string, unknown>, options: ParsedOptions, argv: string[]): void {
+  const aliasOf = new Set(Object.values(options.alias).flat());
+  for (const key of Object.keys(options.key)) {
+    const v = parsed[key];
+    if (aliasOf.has(key) || options.array.includes(key) || !Array.isArray(v)) continue;
+    const names = [key, ...(options.alias[key] ?? [])].map((k) => (k.length === 1 ? `-${k}` : `--${k}`));
+    const typed = names.filter((n) => argv.some((a) => a === n || a.startsWith(`${n}=`)));
+    throw new UserError(
+      `${(typed.length ? typed : names.slice(0, 1)).join(' / ')} given ${v.length} times (${v.map(String).join(', ')}): it takes one value; give it once`,
+    );
+  }
 }
 
 /** yargs' messages as one line: "Did you mean run?" names what was typed; multi-line blocks

@@ -63,6 +63,20 @@ function writeAtomic(file: string, text: string, mode = 0o644): void {
   renameSync(tmp, file);
 }
 
+/** `--time` as Slurm reads it: HH:MM:SS or D-HH:MM:SS, minutes and seconds below 60 (hours below 24 after a day count). */
+function checkTime(time: string): void {
+  const m = /^(?:(\d+)-)?(\d{1,2}):(\d{2}):(\d{2})$/.exec(time);
+  if (!m) throw new UserError(`--time "${time}" is not HH:MM:SS (or D-HH:MM:SS), e.g. --time 04:00:00`);
+  const [, days, h, min, sec] = m;
+  const over = [
+    [Number(min), 60, 'minutes'],
+    [Number(sec), 60, 'seconds'],
+    [days === undefined ? 0 : Number(h), 24, 'hours after a day count'],
+  ] as const;
+  for (const [v, limit, what] of over)
+    if (v >= limit) throw new UserError(`--time "${time}": ${what} must be below ${limit} (got ${v}), e.g. --time 04:30:00 or 1-02:00:00`);
+}
+
 /**
  * Writes a plan folder: plan.json, dense.sbatch, chains.sbatch and submit.sh (or, with emit
  * 'k8s', dense.job.json, chains.job.json and submit.sh applying them in order), plus the empty
@@ -77,8 +91,7 @@ export function writePlan(loaded: LoadedSpec, o: PlanOptions): PlanFile {
   int(o.maxParallel, 'max-parallel', 1);
   int(o.cpusPerTask, 'cpus-per-task', 1);
   int(o.gpusPerTask, 'gpus-per-task', 1);
-  if (o.time !== undefined && !/^(\d+-)?\d{1,2}:\d{2}:\d{2}$/.test(o.time))
-    throw new UserError(`--time "${o.time}" is not HH:MM:SS (or D-HH:MM:SS), e.g. --time 04:00:00`);
+  if (o.time !== undefined) checkTime(o.time);
   if (o.partition !== undefined && !/^[\w.,-]+$/.test(o.partition)) throw new UserError(`--partition "${o.partition}" is not a partition name`);
   const dir = resolve(o.out);
   const planFile = join(dir, 'plan.json');

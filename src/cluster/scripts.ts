@@ -7,8 +7,9 @@ export const PHASE_ENV = 'LTH_PLAN_PHASE';
 
 /**
  * Exit code of a task stopped by SIGTERM (preemption, time limit, scancel) before it finished:
- * EX_TEMPFAIL of sysexits.h, "try again later". The batch script requeues itself on it;
- * a Kubernetes podFailurePolicy ignores it (the pod is replaced without counting a failure).
+ * EX_TEMPFAIL of sysexits.h, "try again later". The batch script requeues itself on it after
+ * Slurm's time-limit warning (SIGUSR1), not after a cancel; a Kubernetes podFailurePolicy
+ * ignores it (the pod is replaced without counting a failure).
  */
 export const REQUEUE_EXIT = 75;
 
@@ -18,11 +19,16 @@ export function shellQuote(s: string): string {
 }
 
 /**
- * One job array per phase. Slurm sends SIGTERM to the batch shell only (`--signal=B:TERM@120`:
- * 120 s before the time limit), so the shell forwards it to lth, waits for it to drop the level
- * in flight, and requeues the task when lth exits with REQUEUE_EXIT. A requeue by Slurm itself
- * (`scontrol requeue`, preemption with PreemptMode=REQUEUE; needs `--requeue`) kills the task
- * and starts it again; either way the task resumes after its last stored level.
+ * One job array per phase. A stop has two causes, told apart by the signal the batch shell gets:
+ *  - SIGUSR1, only from `--signal=B:USR1@120` (Slurm's warning 120 s before the time limit, to the
+ *    batch shell only): the shell sends SIGTERM to lth, waits for it to drop the level in flight,
+ *    and requeues the task when lth exits with REQUEUE_EXIT;
+ *  - SIGTERM (a user's `scancel`, a preemption, the limit itself), which Slurm sends to lth as
+ *    well: the shell waits for lth and does not requeue, so `scancel` cancels for good (state
+ *    CANCELLED). A preemption with
+ *    PreemptMode=REQUEUE, a node failure or `scontrol requeue` is requeued by Slurm itself
+ *    (`--requeue` allows it).
+ * Either way the next start of the task resumes after its last stored level.
  */
 export function sbatchScript(plan: PlanFile, dir: string, phase: Phase): string {
   const n = plan.tasks[phase].length;
@@ -40,20 +46,28 @@ export function sbatchScript(plan: PlanFile, dir: string, phase: Phase): string 
     ...(s.partition ? [`#SBATCH --partition=${s.partition}`] : []),
     ...(s.time ? [`#SBATCH --time=${s.time}`] : []),
     '#SBATCH --requeue',
-    '#SBATCH --signal=B:TERM@120',
+    '#SBATCH --signal=B:USR1@120',
     '#SBATCH --open-mode=append',
     `#SBATCH --output=${join(dir, 'logs', `${phase}-%a.out`)}`,
     '',
     `export ${PHASE_ENV}=${phase}`,
     '# one wasm thread pool per allocated CPU, not per CPU of the node',
     'export LTH_WASM_THREADS="${LTH_WASM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"',
-    'echo "lth: task ${SLURM_ARRAY_TASK_ID} of job ${SLURM_ARRAY_JOB_ID} (job id ${SLURM_JOB_ID}, restart ${SLURM_RESTART_COUNT:-0}, shell pid $$) on $(hostname) at $(date -u +%FT%TZ)"',
+    'echo "lth: task ${SLURM_ARRAY_TASK_ID} of job ${SLURM_ARRAY_JOB_ID} (job id ${SLURM_JOB_ID}, restart ${SLURM_RESTART_COUNT:-0}, shell pid $$) on $(hostname) at $(date -u +%FT%T.%3NZ)"',
     `${plan.command} run --plan ${shellQuote(dir)} --task auto &`,
     'lth_pid=$!',
-    'trap \'echo "lth: SIGTERM: stopping after the level in flight is dropped"; kill -TERM "$lth_pid" 2>/dev/null\' TERM',
+    '# USR1: the time limit is 120 s away (--signal above): stop, then requeue',
+    'requeue=0',
+    'trap \'requeue=1; echo "lth: time limit near (SIGUSR1): stopping after the level in flight is dropped, then requeueing"; kill -TERM "$lth_pid" 2>/dev/null\' USR1',
+    '# TERM: scancel, a preemption, a requeue by Slurm, or the limit itself. Slurm sends it to every',
+    '# process of the job, lth included, so it is not forwarded (a second SIGTERM makes lth exit at',
+    '# once); requeueing is left to Slurm (after USR1 the task still requeues itself)',
+    'trap \'echo "lth: SIGTERM (scancel, preemption or the limit): lth stops too; not requeueing here"\' TERM',
     '# wait returns early when a trapped signal arrives: wait until lth itself has exited',
     'while :; do wait "$lth_pid"; rc=$?; kill -0 "$lth_pid" 2>/dev/null || break; done',
-    `if [ "$rc" -eq ${REQUEUE_EXIT} ]; then`,
+    "# the start and end times let `lth bench --only cluster` split a sweep's wall time (docs/CLUSTER.md#overhead)",
+    'echo "lth: task ${SLURM_ARRAY_TASK_ID} ended (exit $rc) at $(date -u +%FT%T.%3NZ)"',
+    `if [ "$rc" -eq ${REQUEUE_EXIT} ] && [ "$requeue" -eq 1 ]; then`,
     '  echo "lth: task stopped before it finished; requeueing job ${SLURM_JOB_ID}"',
     '  scontrol requeue "$SLURM_JOB_ID" && exit 0',
     'fi',

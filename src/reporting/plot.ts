@@ -3,10 +3,9 @@
  * No SVG is written by hand: every mark, axis and legend comes from the libraries.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as Resvg from '@resvg/resvg-js';
 import type { TopLevelSpec } from 'vega-lite';
 import { UserError } from '../util/index.js';
 import { type Summary, seriesKey, summarizeExperiment } from './aggregate.js';
@@ -428,6 +427,9 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
 
 /** Vega-Lite spec → SVG text (Vega's own SVG renderer, headless). */
 export async function renderSvg(spec: VlSpec): Promise<string> {
+  // Loaded here, not at the top: every lth process imports this module (through the CLI's
+  // commands), and Vega, Vega-Lite and d3 are hundreds of modules only a figure needs.
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   // vega-lite's notes (e.g. "scale property dropped") are for spec authors, not for users
   const compiled = vl.compile(spec as unknown as TopLevelSpec, { logger: vega.logger(vega.Error) }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
@@ -442,7 +444,9 @@ export async function renderSvg(spec: VlSpec): Promise<string> {
 export function svgToPng(svg: string, width?: number): { png: Buffer; width: number; height: number } {
   if (width !== undefined && !(Number.isInteger(width) && width > 0 && width <= 20000))
     throw new UserError(`--width must be a whole number of pixels between 1 and 20000 (got ${width})`);
-  const r = new Resvg(svg, {
+  // a native addon, loaded when a PNG is first drawn (see renderSvg)
+  const { Resvg: Renderer } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof Resvg;
+  const r = new Renderer(svg, {
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
     fitTo: width ? { mode: 'width', value: width } : { mode: 'zoom', value: 2 },
     background: 'white',

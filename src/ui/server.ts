@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { createRequire } from 'node:module';
+import type FastifyFactory from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { openReadOnly } from '../reporting/db.js';
 import { UserError } from '../util/errors.js';
 import { anatomyPage, comparePage, curvesFigure, experimentPage, experimentsInfo, metricChoices, queryPage } from './data.js';
@@ -75,6 +77,8 @@ const nameParam = { type: 'object', properties: { name: { type: 'string', minLen
 export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } = {}): FastifyInstance {
   const assets = loadAssets(opts.assetsDir ?? defaultAssetsDir());
   // unknown query parameters are an error (400), not silently dropped (Fastify's default)
+  // Fastify and its dependencies load when a dashboard is built, not with every lth command
+  const Fastify = createRequire(import.meta.url)('fastify') as typeof FastifyFactory;
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024, routerOptions: { maxParamLength: 500 }, ajv: { customOptions: { removeAdditional: false } } });
 
   app.addHook('onSend', async (_req, reply, payload) => {

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { BACKENDS, type BackendName } from '../../backend/names.js';
 import { benchModels } from '../../models/registry.js';
 import { UserError } from '../../util/index.js';
-import { dbOption, parseStringList } from './common.js';
+import { dbOption, parseStringList, pathOption } from './common.js';
 
 export interface Args {
   models?: string[];
@@ -65,7 +65,7 @@ export const bench: CommandModule<object, Args> = {
       .option('db', { ...dbOption, describe: '--only sparsity with --experiment: the results database' })
       .option('strategy', { type: 'string', array: true, describe: '--only sparsity with --experiment: only these chains (default: all)' })
       .option('trial', { type: 'number', describe: '--only sparsity with --experiment: the trial (default 0)' })
-      .option('out', { type: 'string', normalize: true, describe: 'sparsity: also draw examples/s vs % remaining to FILE.png or FILE.svg' })
+      .option('out', { ...pathOption, describe: 'sparsity: also draw examples/s vs % remaining to FILE.png or FILE.svg' })
       .example('$0 bench --only protocol --models lenet-300-100 conv-2', "one level at Frankle & Carbin's evaluation protocol: level time over step time")
       .example('$0 bench --only step --models lenet-300-100 --backends wasm', 'LeNet step time on wasm')
       .example('$0 bench --json results/bench.json', 'everything (about 10 minutes on 2 cores)')

@@ -1,14 +1,25 @@
+import { normalize } from 'node:path';
 import type { Options } from 'yargs';
 import { DEFAULT_DB } from '../../storage/index.js';
 import { FORMATS } from '../../reporting/index.js';
 import { UserError } from '../../util/index.js';
 
+/**
+ * A path option, normalized ("a//b/../c" → "a/c"). Not yargs' own `normalize: true`: its
+ * parser defines a non-configurable property per key and crashes on a repeated option
+ * (`--db a --db b`); a repeated value stays an array here, which `refuseRepeated` names.
+ */
+export const pathOption = {
+  type: 'string',
+  // typed string as yargs declares it; a repeated option's array passes through untouched
+  coerce: (v: string): string => (typeof v === 'string' ? normalize(v) : v),
+} as const satisfies Options;
+
 /** `--db PATH`, the same on every command (the core may also declare it globally: same default). */
 export const dbOption = {
-  type: 'string',
+  ...pathOption,
   default: DEFAULT_DB as string,
   describe: 'the results database (SQLite)',
-  normalize: true,
 } as const satisfies Options;
 
 export const formatOption: Options = {

@@ -2,19 +2,19 @@ import type { CommandModule } from 'yargs';
 import { initBackend } from '../../backend/index.js';
 import { exportModel } from '../../export/model.js';
 import { Store } from '../../storage/db.js';
-import { dbOption } from './common.js';
+import { dbOption, pathOption } from './common.js';
 
 export const exportModelCmd: CommandModule<object, { experiment: string; strategy: string; trial: number; level: number; out: string; db: string }> = {
   command: 'export-model <experiment>',
   describe:
-    'write a stored level as a TensorFlow.js LayersModel (model.json + weights.bin) that tf.loadLayersModel loads without lth; its outputs are logits, and model.getUserDefinedMetadata().lth gives the input shape and normalization',
+    "write a stored level's final weights (their accuracy is the level's final_test_accuracy; the tables show early stop) as a TensorFlow.js LayersModel (model.json + weights.bin) that tf.loadLayersModel loads without lth; its outputs are logits, and model.getUserDefinedMetadata().lth gives the input shape and normalization",
   builder: (y) =>
     y
       .positional('experiment', { type: 'string', demandOption: true, describe: 'the experiment (its spec "name")' })
       .option('strategy', { type: 'string', demandOption: true, describe: 'the chain, e.g. rewind (any chain for level 0)' })
       .option('trial', { type: 'number', default: 0, describe: 'trial number' })
       .option('level', { type: 'number', demandOption: true, describe: 'pruning level (0 = dense)' })
-      .option('out', { type: 'string', demandOption: true, normalize: true, describe: 'folder to write (new or empty)' })
+      .option('out', { ...pathOption, demandOption: true, describe: 'folder to write (new or empty)' })
       .option('db', dbOption)
       .example(
         '$0 export-model quickstart --strategy rewind --level 3 --out ticket/',

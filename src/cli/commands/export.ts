@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { storedNumberNotes, exportExperiment } from '../../reporting/index.js';
-import { dbOption } from './common.js';
+import { dbOption, pathOption } from './common.js';
 
 interface Args {
   db: string;
@@ -16,7 +16,7 @@ export const command: CommandModule<object, Args> = {
     y
       .positional('experiment', { type: 'string', demandOption: true, describe: "the experiment's spec name" })
       .option('db', dbOption)
-      .option('out', { alias: 'o', type: 'string', demandOption: true, normalize: true, describe: 'folder to write the CSV files into (created if missing)' })
+      .option('out', { alias: 'o', ...pathOption, demandOption: true, describe: 'folder to write the CSV files into (created if missing)' })
       .option('force', { type: 'boolean', default: false, describe: 'overwrite levels.csv, curves.csv and summary.csv if the folder already has them' })
       .example('$0 export lenet-mnist --out results/lenet-csv', 'then pandas.read_csv("results/lenet-csv/levels.csv")') as unknown as Argv<Args>,
   handler: (argv) => {

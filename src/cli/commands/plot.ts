@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '../../backend/names.js';
 import { storedNumberNotes, ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/index.js';
-import { dbOption, parseIntList, parseStringList } from './common.js';
+import { dbOption, parseIntList, parseStringList, pathOption } from './common.js';
 
 interface Args {
   db: string;
@@ -24,7 +24,7 @@ export const command: CommandModule<object, Args> = {
     y
       .positional('experiment', { type: 'string', demandOption: true, describe: "the experiment's spec name" })
       .option('db', dbOption)
-      .option('out', { alias: 'o', type: 'string', demandOption: true, normalize: true, describe: 'FILE.svg or FILE.png' })
+      .option('out', { alias: 'o', ...pathOption, demandOption: true, describe: 'FILE.svg or FILE.png' })
       .option('kind', {
         alias: 'k',
         choices: PLOT_KINDS as unknown as string[],

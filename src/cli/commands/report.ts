@@ -10,7 +10,7 @@ import {
   ERROR_BARS,
   report,
 } from '../../reporting/index.js';
-import { dbOption, formatOption, parseIntList, parseStringList } from './common.js';
+import { dbOption, formatOption, parseIntList, parseStringList, pathOption } from './common.js';
 
 interface Args {
   db: string;
@@ -37,7 +37,7 @@ export const command: CommandModule<object, Args> = {
         choices: METRIC_IDS,
         describe: `columns to show (default: ${DEFAULT_METRICS.join(', ')})`,
       })
-      .option('html', { type: 'string', normalize: true, describe: 'also write a self-contained HTML page with the tables and figures to FILE' })
+      .option('html', { ...pathOption, describe: 'also write a self-contained HTML page with the tables and figures to FILE' })
       .option('error-bars', {
         choices: ERROR_BARS as unknown as string[],
         default: 'std',

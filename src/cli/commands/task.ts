@@ -10,6 +10,7 @@ export async function runPlanTask(dir: string, task: string, quiet: boolean): Pr
   const { REQUEUE_EXIT } = await import('../../cluster/scripts.js');
   const progress = progressReporter(quiet ? 'quiet' : process.stderr.isTTY ? 'bars' : 'lines');
   let stop = false;
+  let started = false;
   const onSignal = (sig: string) => () => {
     if (stop) process.exit(REQUEUE_EXIT);
     stop = true;
@@ -23,7 +24,12 @@ export async function runPlanTask(dir: string, task: string, quiet: boolean): Pr
     const r = await runTask(dir, task, {
       onProgress: (e) => {
         // in a batch log, say when a level starts: a requeue mid-level is then visible
-        if (e.type === 'level-start' && !quiet && !process.stderr.isTTY) process.stderr.write(`${e.job} level ${e.level}: started (${e.steps} steps)\n`);
+        if (e.type === 'level-start' && !quiet && !process.stderr.isTTY) {
+          // the process's start-up (node, tfjs, the data, the shard, a chains task's dense import), once
+          if (!started) process.stderr.write(`lth: start-up ${process.uptime().toFixed(2)} s\n`);
+          started = true;
+          process.stderr.write(`${e.job} level ${e.level}: started (${e.steps} steps)\n`);
+        }
         progress.onProgress(e);
       },
       shouldStop: () => stop,
