@@ -40,8 +40,9 @@ function insertRows(db: Database.Database, table: string, rows: readonly Row[], 
 /** Inserts one experiment; returns its id. */
 export function insertExperiment(db: Database.Database, e: ExperimentRow): number {
   return Number(
-    db.prepare(insertSql('experiments', ['name', 'spec_hash', 'spec_json', 'code_version', 'created_at'])).run(e.name, e.spec_hash, e.spec_json, e.code_version, e.created_at)
-      .lastInsertRowid,
+    db
+      .prepare(insertSql('experiments', ['name', 'spec_hash', 'spec_json', 'code_version', 'created_at']))
+      .run(e.name, e.spec_hash, e.spec_json, e.code_version, e.created_at).lastInsertRowid,
   );
 }
 
@@ -71,7 +72,8 @@ export function readResult(db: Database.Database, id: number): { row: Row; child
   const row = db.prepare('SELECT * FROM results WHERE id = ?').get(id) as Row;
   delete row.id;
   const children: Record<string, Row[]> = {};
-  for (const c of childTables(db)) children[c.table] = db.prepare(`SELECT ${c.columns.join(', ')} FROM ${c.table} WHERE result_id = ? ORDER BY rowid`).all(id) as Row[];
+  for (const c of childTables(db))
+    children[c.table] = db.prepare(`SELECT ${c.columns.join(', ')} FROM ${c.table} WHERE result_id = ? ORDER BY rowid`).all(id) as Row[];
   return { row, children };
 }
 
@@ -135,7 +137,13 @@ export function levelRows(r: LevelRecord, weightsFile: string | null, createdAt:
     mask_updates: (r.churn ?? []).map((c) => ({ step: c.step, layer: c.layer, dropped: c.dropped, regrown: c.regrown, remaining: c.remaining })),
     mask_distances: (r.distances ?? []).map((d) => ({ iteration: d.iteration, distance: d.distance })),
     compute: r.compute
-      ? [{ total_iterations: r.compute.totalIterations, total_multiply_adds: r.compute.totalMultiplyAdds, detection_iteration: r.compute.detectionIteration ?? null }]
+      ? [
+          {
+            total_iterations: r.compute.totalIterations,
+            total_multiply_adds: r.compute.totalMultiplyAdds,
+            detection_iteration: r.compute.detectionIteration ?? null,
+          },
+        ]
       : [],
   };
   return { row, children };
@@ -161,7 +169,8 @@ export function writing<T>(path: string, what: string, fn: () => T): T {
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
     // The transaction rolled back: nothing of it is stored, earlier rows are intact.
-    if (code.startsWith('SQLITE_FULL')) throw new UserError(`cannot store ${what} in ${path}: the disk is full; free space and run again: stored levels are kept`);
+    if (code.startsWith('SQLITE_FULL'))
+      throw new UserError(`cannot store ${what} in ${path}: the disk is full; free space and run again: stored levels are kept`);
     if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_IOERR'))
       throw new UserError(`cannot store ${what} in ${path} (${code}): check that the database and its folder are writable, then run again`);
     throw e;
@@ -173,15 +182,9 @@ export function writing<T>(path: string, what: string, fn: () => T): T {
  * spec text, code version and time, so that `lth merge` does not depend on the order of its sources.
  */
 export function keepEarlierRegistration(db: Database.Database, experimentId: number, e: ExperimentRow): void {
-  db.prepare('UPDATE experiments SET spec_json = ?, code_version = ?, created_at = ? WHERE id = ? AND (created_at > ? OR (created_at = ? AND code_version > ?))').run(
-    e.spec_json,
-    e.code_version,
-    e.created_at,
-    experimentId,
-    e.created_at,
-    e.created_at,
-    e.code_version,
-  );
+  db.prepare(
+    'UPDATE experiments SET spec_json = ?, code_version = ?, created_at = ? WHERE id = ? AND (created_at > ? OR (created_at = ? AND code_version > ?))',
+  ).run(e.spec_json, e.code_version, e.created_at, experimentId, e.created_at, e.created_at, e.code_version);
 }
 
 /** Of two identical rows, the earlier (created_at, then wall_seconds) keeps its timing (see keepEarlierRegistration). */

@@ -1,7 +1,18 @@
 import { rmdirSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/index.js';
-import { applyExtension, childTables, insertArtifacts, insertChains, insertExperiment, insertResult, levelRows, readResult, writing, type PendingExtension } from './commits.js';
+import {
+  applyExtension,
+  childTables,
+  insertArtifacts,
+  insertChains,
+  insertExperiment,
+  insertResult,
+  levelRows,
+  readResult,
+  writing,
+  type PendingExtension,
+} from './commits.js';
 import { Locks } from './locks.js';
 import { closeDatabase, openDatabase, type LthDatabase, type StoreOptions } from './open.js';
 import { Queries } from './queries.js';
@@ -134,19 +145,19 @@ export class Store extends Queries {
   copyLevel(experimentId: number, from: { strategy: string; trial: number; level: number }, toStrategy: string, keys: { from: string; to: string }[]): boolean {
     const db = this.db;
     return this.#commit(experimentId, `level ${from.level}`, () => {
-        const where = "experiment_id = ? AND strategy = ? AND branch = '' AND replicate = 0 AND trial = ? AND level = ?";
-        if (db.prepare(`SELECT 1 FROM results WHERE ${where}`).get(experimentId, toStrategy, from.trial, from.level)) return false;
-        const src = db.prepare(`SELECT id FROM results WHERE ${where}`).get(experimentId, from.strategy, from.trial, from.level) as { id: number } | undefined;
-        if (!src) throw new Error(`cannot copy level ${from.level} of "${from.strategy}" trial ${from.trial}: it is not stored`);
-        const { row, children } = readResult(db, src.id);
-        insertResult(db, { ...row, strategy: toStrategy, created_at: new Date().toISOString() }, children);
-        const art = db.prepare(
-          'INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) SELECT experiment_id, ?, file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?',
-        );
-        for (const k of keys)
-          if (art.run(k.to, experimentId, k.from).changes !== 1)
-            throw new Error(`cannot copy level ${from.level} of "${from.strategy}": its weights "${k.from}" are not stored`);
-        return true;
+      const where = "experiment_id = ? AND strategy = ? AND branch = '' AND replicate = 0 AND trial = ? AND level = ?";
+      if (db.prepare(`SELECT 1 FROM results WHERE ${where}`).get(experimentId, toStrategy, from.trial, from.level)) return false;
+      const src = db.prepare(`SELECT id FROM results WHERE ${where}`).get(experimentId, from.strategy, from.trial, from.level) as { id: number } | undefined;
+      if (!src) throw new Error(`cannot copy level ${from.level} of "${from.strategy}" trial ${from.trial}: it is not stored`);
+      const { row, children } = readResult(db, src.id);
+      insertResult(db, { ...row, strategy: toStrategy, created_at: new Date().toISOString() }, children);
+      const art = db.prepare(
+        'INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) SELECT experiment_id, ?, file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?',
+      );
+      for (const k of keys)
+        if (art.run(k.to, experimentId, k.from).changes !== 1)
+          throw new Error(`cannot copy level ${from.level} of "${from.strategy}": its weights "${k.from}" are not stored`);
+      return true;
     });
   }
 

@@ -75,4 +75,3 @@ export interface ExperimentInfo {
   /** ISO time of its last stored level, or null */
   last: string | null;
 }
-
