@@ -1,4 +1,4 @@
-import { checkChainsAndBranches } from '../orchestration/context.js';
+import { checkChainsAndBranches } from '../spec/index.js';
 import { planRun } from '../orchestration/plan.js';
 import type { Spec } from '../spec/schema.js';
 

@@ -20,7 +20,7 @@ import type { LevelRecord, ResumeVerdict } from './records.js';
 import { removeStaleTemps, writeArrays } from './weights.js';
 
 export type { StoreOptions } from './open.js';
-export type { ExperimentInfo, LevelRecord, ResumeVerdict, StoredPoint, StoredRow, StoredSparsity } from './records.js';
+export type { LevelRecord, ResumeVerdict, StoredRow } from './records.js';
 
 /**
  * A run's database and the weight files beside it: the reads of Queries (queries.ts), the job

@@ -12,10 +12,10 @@ import { removeStaleTemps, writeBytes } from './weights.js';
  * `lth merge`: several lth databases into one — the shards of a cluster plan (docs/CLUSTER.md),
  * or two people's runs of the same experiment.
  *
- * - Rows are matched by their natural key (experiment name; strategy, branch, replicate, trial,
+ * - Rows are matched by their natural key (experiment name; chain, branch, replicate, trial,
  *   level), never by surrogate id: ids are assigned afresh in the target.
  * - A row already there with the same numbers is taken once; with other numbers, the merge is
- *   refused before anything is written, naming the experiment, strategy, trial and level.
+ *   refused before anything is written, naming the experiment, chain, trial and level.
  *   "The same numbers" is every column but the ids and the timing (wall_seconds, created_at),
  *   plus the row's layer sparsity and learning curve. Of two identical rows the earlier
  *   (created_at, then wall_seconds) keeps its timing, and of two registrations of one
@@ -87,11 +87,11 @@ const TIMING = new Set(['id', 'experiment_id', 'wall_seconds', 'created_at']);
 const rowKey = (r: { experiment: string; strategy: string; branch: string; replicate: number; trial: number; level: number }) =>
   JSON.stringify([r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level]);
 
-/** "experiment "x", strategy "rewind", trial 1, level 3 (branch random-mask#0)" */
+/** "experiment "x", chain "rewind", trial 1, level 3 (branch random-mask#0)"; the db column `strategy` holds the chain's name (docs/DESIGN.md#glossary) */
 export function describeRow(r: { experiment: string; strategy: string; branch: string; replicate: number; trial: number; level: number }): string {
-  const strategy = r.strategy === '' ? 'the dense level (strategy "")' : `strategy "${r.strategy}"`;
+  const chain = r.strategy === '' ? 'level 0 (shared by the chains, strategy "")' : `chain "${r.strategy}"`;
   const branch = r.branch ? ` (branch ${r.branch}#${r.replicate})` : '';
-  return `experiment "${r.experiment}", ${strategy}, trial ${r.trial}, level ${r.level}${branch}`;
+  return `experiment "${r.experiment}", ${chain}, trial ${r.trial}, level ${r.level}${branch}`;
 }
 
 /** An lth database opened read-only, its schema version checked. */
