@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { initBackend } from '../src/backend/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec } from '../src/spec/index.js';
-import { lth, tinySpec, tmp } from './helpers.js';
+import { assertOneLineError, filesUnder, lth, tinySpec, tmp } from './helpers.js';
 
 /**
  * Faults of storage that a user meets (issue #22 items 2, 3 and 6): a full disk under `lth merge`,
@@ -21,16 +21,6 @@ function specFile(dir: string, spec: object): string {
   return f;
 }
 
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk : (p: string) => out.push(relative(dir, p)))(join(d, e.name));
-  };
-  walk(dir);
-  return out.sort();
-}
-
 const one = <T>(db: string, sql: string): T => {
   const d = new Database(db, { readonly: true });
   try {
@@ -39,15 +29,6 @@ const one = <T>(db: string, sql: string): T => {
     d.close();
   }
 };
-
-/** The error contract: exit 2, one line "lth: error: …", no stack trace. */
-function assertOneLineError(r: { status: number | null; stderr: string }, msg: RegExp): void {
-  assert.equal(r.status, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^lth: error: /);
-  assert.match(lines[0], msg);
-}
 
 /** A finished run of the tiny spec (1 trial, 2 chains, 2 levels: 5 rows). */
 function finishedRun(dir: string, name = 'src.db'): { db: string; spec: string } {
