@@ -142,15 +142,15 @@ export class Store extends Queries {
    * the twin's row is already there.
    * @throws Error when the source row or one of its artifacts is not stored
    */
-  copyLevel(experimentId: number, from: { strategy: string; trial: number; level: number }, toStrategy: string, keys: { from: string; to: string }[]): boolean {
+  copyLevel(experimentId: number, from: { strategy: string; trial: number; level: number }, toChain: string, keys: { from: string; to: string }[]): boolean {
     const db = this.db;
     return this.#commit(experimentId, `level ${from.level}`, () => {
       const where = "experiment_id = ? AND strategy = ? AND branch = '' AND replicate = 0 AND trial = ? AND level = ?";
-      if (db.prepare(`SELECT 1 FROM results WHERE ${where}`).get(experimentId, toStrategy, from.trial, from.level)) return false;
+      if (db.prepare(`SELECT 1 FROM results WHERE ${where}`).get(experimentId, toChain, from.trial, from.level)) return false;
       const src = db.prepare(`SELECT id FROM results WHERE ${where}`).get(experimentId, from.strategy, from.trial, from.level) as { id: number } | undefined;
       if (!src) throw new Error(`cannot copy level ${from.level} of "${from.strategy}" trial ${from.trial}: it is not stored`);
       const { row, children } = readResult(db, src.id);
-      insertResult(db, { ...row, strategy: toStrategy, created_at: new Date().toISOString() }, children);
+      insertResult(db, { ...row, strategy: toChain, created_at: new Date().toISOString() }, children);
       const art = db.prepare(
         'INSERT OR REPLACE INTO artifacts(experiment_id, key, file, sha256) SELECT experiment_id, ?, file, sha256 FROM artifacts WHERE experiment_id = ? AND key = ?',
       );

@@ -40,12 +40,12 @@ export class Queries {
       .all() as ExperimentInfo[];
   }
 
-  /** Levels already stored for a chain (or '' for the dense level 0), ascending. */
-  doneLevels(experimentId: number, strategy: string, trial: number, branch = ''): number[] {
+  /** Levels already stored for a chain (or '' for level 0), ascending; `chain` is the db column `strategy` (docs/DESIGN.md#glossary). */
+  doneLevels(experimentId: number, chain: string, trial: number, branch = ''): number[] {
     return (
       this.db
         .prepare('SELECT level FROM results WHERE experiment_id = ? AND strategy = ? AND trial = ? AND branch = ? AND replicate = 0 ORDER BY level')
-        .all(experimentId, strategy, trial, branch) as { level: number }[]
+        .all(experimentId, chain, trial, branch) as { level: number }[]
     ).map((r) => r.level);
   }
 
@@ -59,25 +59,25 @@ export class Queries {
   }
 
   /** Branch rows stored under a chain of a trial. */
-  storedBranchRows(experimentId: number, strategy: string, trial: number): { level: number; branch: string; replicate: number }[] {
+  storedBranchRows(experimentId: number, chain: string, trial: number): { level: number; branch: string; replicate: number }[] {
     return this.db
       .prepare("SELECT level, branch, replicate FROM results WHERE experiment_id = ? AND strategy = ? AND trial = ? AND branch <> ''")
-      .all(experimentId, strategy, trial) as { level: number; branch: string; replicate: number }[];
+      .all(experimentId, chain, trial) as { level: number; branch: string; replicate: number }[];
   }
 
   /** % of prunable weights remaining at a stored chain level, or null when the level is not stored. */
-  percentRemaining(experimentId: number, strategy: string, trial: number, level: number): number | null {
+  percentRemaining(experimentId: number, chain: string, trial: number, level: number): number | null {
     const row = this.db
       .prepare("SELECT percent_remaining p FROM results WHERE experiment_id=? AND strategy=? AND trial=? AND level=? AND branch='' AND replicate=0")
-      .get(experimentId, strategy, trial, level) as { p: number } | undefined;
+      .get(experimentId, chain, trial, level) as { p: number } | undefined;
     return row?.p ?? null;
   }
 
-  /** The compute stored for a chain row (branch '' replicate 0; level 0 under strategy ''), or null
+  /** The compute stored for a chain row (branch '' replicate 0; level 0 under chain ''), or null
    *  when the row or its compute is missing (rows written before schema version 3). */
   computeOf(
     experimentId: number,
-    strategy: string,
+    chain: string,
     trial: number,
     level: number,
   ): { totalIterations: number; totalMultiplyAdds: number; detectionIteration: number | null; iterations: number } | null {
@@ -86,7 +86,7 @@ export class Queries {
         `SELECT k.total_iterations t, k.total_multiply_adds m, k.detection_iteration d, r.iterations i FROM results r JOIN compute k ON k.result_id = r.id
           WHERE r.experiment_id=? AND r.strategy=? AND r.trial=? AND r.level=? AND r.branch='' AND r.replicate=0`,
       )
-      .get(experimentId, strategy, trial, level) as { t: number; m: number; d: number | null; i: number } | undefined;
+      .get(experimentId, chain, trial, level) as { t: number; m: number; d: number | null; i: number } | undefined;
     return row ? { totalIterations: row.t, totalMultiplyAdds: row.m, detectionIteration: row.d, iterations: row.i } : null;
   }
 

@@ -23,7 +23,7 @@ export interface StoredSparsity {
 
 export interface LevelRecord {
   experimentId: number;
-  /** '' for the shared dense level 0 */
+  /** the chain's name, stored in the db column `strategy` (docs/DESIGN.md#glossary); '' for level 0, shared by the trial's chains */
   strategy: string;
   branch?: string;
   replicate?: number;
