@@ -52,7 +52,7 @@ test('plan: rows counted by hand for chains, branches with replicates, explicit 
   const perTrial = 1 + 2 * 3 + 2 * 3 * 2 + 2;
   assert.equal(empty.total, 2 * perTrial);
   assert.equal(empty.done, 0);
-  assert.equal(empty.dense.length, 2);
+  assert.equal(empty.level0.length, 2);
   assert.equal(empty.chains.length, 4);
   assert.deepEqual(
     empty.chains.map((c) => [c.job, c.levels.length, c.branches.length]),

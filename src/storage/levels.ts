@@ -21,7 +21,7 @@ export const keys = {
   thetaK: (t: number, k: number) => thetaKey(t, `k${k}`),
   dense: (t: number) => `trial-${t}/level-0`,
   level: (t: number, chain: string, level: number) => `${chainDir(t, chain)}/level-${level}`,
-  /** a chain level's weights and mask; level 0 is the trial's shared dense level */
+  /** a chain level's weights and mask; level 0 is the trial's, shared by its chains */
   chainLevel: (t: number, chain: string, level: number) => (level === 0 ? keys.dense(t) : keys.level(t, chain, level)),
   branch: (t: number, chain: string, level: number, label: string, replicate: number) =>
     `${chainDir(t, chain)}/level-${level}-${encodeURIComponent(label)}-${replicate}`,

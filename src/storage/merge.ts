@@ -38,7 +38,7 @@ export interface MergeFilter {
 export interface MergeOptions {
   /** the target's Store options (its weights folder, journal mode) */
   store?: StoreOptions;
-  /** a subset of the sources' rows (a chain task importing its trial's dense level) */
+  /** a subset of the sources' rows (a chain task importing its trial's level 0) */
   filter?: MergeFilter;
 }
 

@@ -49,7 +49,7 @@ export class Queries {
     ).map((r) => r.level);
   }
 
-  /** Every stored row of an experiment (chains, dense levels and branches), in no particular order. */
+  /** Every stored row of an experiment (chain levels, level 0 and branches), in no particular order. */
   storedRows(experimentId: number): StoredRow[] {
     return this.db
       .prepare(
