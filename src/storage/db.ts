@@ -80,24 +80,33 @@ export class Store extends Queries {
     resume: (storedHash: string, storedJson: string) => ResumeVerdict = (h) =>
       h === specHash ? { ok: true, extended: false } : { ok: false, reason: `experiment "${name}" already exists with a different spec: give it a new "name"` },
   ): number {
-    return this.db
+    const lookup = this.db.prepare('SELECT id, spec_hash, spec_json FROM experiments WHERE name = ?');
+    type Stored = { id: number; spec_hash: string; spec_json: string } | undefined;
+    // The identity rules belong to the spec (src/spec/identity.ts); storage only applies the verdict.
+    const verdict = (row: NonNullable<Stored>) => {
+      const check = resume(row.spec_hash, row.spec_json);
+      if (!check.ok) throw new UserError(`${check.reason} [${this.path}]`);
+      return check.extended;
+    };
+    // Before anything is written, and outside the transaction (hashing files must not hold other writers up).
+    const before = lookup.get(name) as Stored;
+    if (before) {
+      verdict(before);
+      this.verifyInputs(before.id);
+    }
+    const { id, extended } = this.db
       .transaction(() => {
-        const row = this.db.prepare('SELECT id, spec_hash, spec_json FROM experiments WHERE name = ?').get(name) as
-          { id: number; spec_hash: string; spec_json: string } | undefined;
-        if (row) {
-          // The identity rules belong to the spec (src/spec/identity.ts); storage only applies the verdict.
-          const check = resume(row.spec_hash, row.spec_json);
-          if (!check.ok) throw new UserError(`${check.reason} [${this.path}]`);
-          this.verifyInputs(row.id);
-          if (check.extended) this.#extensions.set(row.id, { specJson, resume });
-        }
+        const row = lookup.get(name) as Stored;
+        const extended = row ? verdict(row) : false;
         const id = row
           ? row.id
           : insertExperiment(this.db, { name, spec_hash: specHash, spec_json: specJson, code_version: codeVersion, created_at: new Date().toISOString() });
         insertChains(this.db, id, chains);
-        return id;
+        return { id, extended };
       })
       .immediate();
+    if (extended) this.#extensions.set(id, { specJson, resume });
+    return id;
   }
 
   /** Runs `fn` in one immediate transaction that also stores a pending extension of the experiment's spec. */
