@@ -1,4 +1,4 @@
-/** lth as a library: the CLI in src/cli is built on exactly these functions. */
+/** lth as a library: what `import … from 'lth'` gets. The CLI (src/cli) is a thin layer over the folders' own index.ts files. */
 export { runExperiment, codeVersion, type ProgressEvent, type RunOptions, type RunSummary } from './orchestration/index.js';
 export { loadSpec, validateSpec, specSchema, parseStep, type Spec, type SpecInput, type LoadedSpec } from './spec/index.js';
 export { initBackend, BACKENDS, type BackendChoice, type BackendName } from './backend/index.js';

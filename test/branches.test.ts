@@ -149,12 +149,12 @@ test('mask-0 actions in a chain: pruned weights end exactly at θ0 (freeze-init)
   await runExperiment(spec, { db, backend: 'wasm' });
   const store = new Store(db);
   try {
-    const theta0 = store.readArtifact(1, 'trial-0/theta-0');
+    const theta0 = store.loadArtifact(1, 'trial-0/theta-0');
     for (const [chain, expect] of [
       ['rewind', 'zero'],
       ['rewind/freeze-init', 'theta0'],
     ] as const) {
-      const a = store.readArtifact(1, `trial-0/${encodeURIComponent(chain)}/level-1`);
+      const a = store.loadArtifact(1, `trial-0/${encodeURIComponent(chain)}/level-1`);
       let pruned = 0;
       let moved = 0;
       for (const k of Object.keys(a).filter((k) => k.startsWith('m/'))) {

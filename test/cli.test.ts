@@ -76,7 +76,7 @@ test('bad flags and files: one error line, exit 2', () => {
     [['run', specFile(dir, tinySpec()), '--workers', '0'], /--workers 0 must be/],
     [['run', specFile(dir, tinySpec()), '--backend', 'gpu'], /Invalid values/],
     [['rnu'], /unknown command "rnu": did you mean "lth run"\?/],
-    [['status', '--db', join(dir, 'none.db')], /no database at/],
+    [['status', '--db', join(dir, 'none.db')], /database not found/],
   ];
   writeFileSync(join(dir, 'broken.json'), '{"name": "x",');
   cases.push([['run', join(dir, 'broken.json')], /broken\.json: invalid JSON at line 1, column 14: /]);

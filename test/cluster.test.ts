@@ -170,7 +170,7 @@ test('tasks by hand: SIGTERM drops the level in flight and exits 75; a rerun res
 
   const early = lth(['run', '--plan', out, '--task', 'chains:0']);
   assert.equal(early.status, 2);
-  assert.match(early.stderr, /needs trial 0's dense level.*run task dense:0 first/);
+  assert.match(early.stderr, /needs trial 0's level 0.*run task dense:0 first/);
 
   assert.equal(lth(['run', '--plan', out, '--task', 'dense:0']).status, 0);
   let signalled = false;

@@ -27,7 +27,7 @@ const aliveAt = (n: number, rate: number, level: number): number => {
 };
 
 function readLevel(store: Store, key: string): { w: Weights; m: Masks } {
-  const a = store.readArtifact(1, key);
+  const a = store.loadArtifact(1, key);
   const w: Weights = {};
   const m: Masks = {};
   for (const [k, v] of Object.entries(a)) {
@@ -110,7 +110,7 @@ describe('Conv-2 end to end on synthetic images', () => {
     let theta0: Weights;
     let stored: { w: Weights; m: Masks };
     try {
-      theta0 = store.readArtifact(1, 'trial-0/theta-0') as Weights;
+      theta0 = store.loadArtifact(1, 'trial-0/theta-0') as Weights;
       stored = readLevel(store, 'trial-0/rewind/level-2');
     } finally {
       store.close();

@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import Database from 'better-sqlite3';
@@ -47,4 +48,24 @@ export function levelRows(dbPath: string): Record<string, unknown>[] {
   } finally {
     db.close();
   }
+}
+
+/** Every file under a folder, relative to it. */
+export function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk : (p: string) => out.push(relative(dir, p)))(join(d, e.name));
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** The error contract: exit 2, one line "lth: error: …", no stack trace. */
+export function assertOneLineError(r: { status: number | null; stderr: string }, msg: RegExp): void {
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^lth: error: /);
+  assert.match(lines[0], msg);
 }

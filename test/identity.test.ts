@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,7 +9,7 @@ import { buildModel, initialize } from '../src/models/index.js';
 import { trialSeed, type Context } from '../src/orchestration/context.js';
 import { dataOrder } from '../src/orchestration/levels.js';
 import { runExperiment } from '../src/orchestration/index.js';
-import { COMPUTE_VERSION, diffIdentity, identityOf, validateSpec } from '../src/spec/index.js';
+import { COMPUTE_VERSION, diffIdentity, EXTENDABLE, identityOf, validateSpec } from '../src/spec/index.js';
 import { makeRng, permutation } from '../src/util/rng.js';
 import { lth, ROOT, tinySpec, tmp } from './helpers.js';
 
@@ -123,4 +123,38 @@ test('a database of lth 0.1.0 (test/fixtures/v1.db) still reads, and resuming it
   const h = new Database(db, { readonly: true });
   assert.equal((h.prepare('SELECT count(*) n FROM results').get() as { n: number }).n, 3, 'nothing was added');
   h.close();
+});
+
+// ---------------------------------------------------------------- identity derived from the schema (#21 item 4)
+
+/** Specs and their spec_hash as lth computed them at ddb3b72, when identity kept its own lists of extendable fields. */
+const before21 = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/spec-hashes.json'), 'utf8')) as {
+  specs: { what: string; spec: unknown; hash: string }[];
+  diffs: { stored: unknown; variants: { what: string; spec: unknown; diff: { changed: string[]; shrunk: string[]; extended: boolean } }[] };
+};
+
+test('spec_hash of every preset and of specs with branches, rewind@k, structured, at-init and RigL chains is what the earlier lth stored', () => {
+  assert.ok(before21.specs.length >= 30);
+  for (const { what, spec, hash } of before21.specs) assert.equal(validateSpec(spec, what).hash, hash, what);
+});
+
+test('resuming: changed, shrunk and extended are what the earlier lth decided, for growing, shrinking and changed fields', () => {
+  const stored = validateSpec(before21.diffs.stored, 'stored').spec;
+  for (const v of before21.diffs.variants) {
+    const d = diffIdentity(stored, validateSpec(v.spec, v.what).spec);
+    assert.deepEqual([...d.changed].sort(), [...v.diff.changed].sort(), v.what);
+    assert.deepEqual([...d.shrunk].sort(), [...v.diff.shrunk].sort(), v.what);
+    assert.equal(d.extended, v.diff.extended, v.what);
+  }
+});
+
+test('the fields that may grow on resume are the ones the schema declares, and none of them enters the hash', () => {
+  assert.deepEqual([...EXTENDABLE].sort(), ['branches', 'pruning.levels', 'pruning.maxAccuracyDrop', 'pruning.targetPercent', 'strategies', 'trials']);
+  const a = validateSpec(tinySpec(), 't');
+  const b = validateSpec(
+    tinySpec({ trials: 4, pruning: { levels: 9, targetPercent: 3, maxAccuracyDrop: 1 }, strategies: ['lr-rewind'], branches: [{ kind: 'supermask' }] }),
+    't',
+  );
+  assert.equal(a.hash, b.hash);
+  assert.notEqual(validateSpec(tinySpec({ seed: 8 }), 't').hash, a.hash, 'a fixed field does enter it');
 });

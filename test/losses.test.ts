@@ -88,10 +88,10 @@ async function runDense(input: SpecInput) {
   /** stored weights (key prefix '' for θ0 / θ_k, 'w/' inside a level file) after `iteration` steps */
   const weightsAt = (iteration: number, last: number): { w: Arrays; prefix: string } =>
     iteration === 0
-      ? { w: store.readArtifact(id, 'trial-0/theta-0'), prefix: '' }
+      ? { w: store.loadArtifact(id, 'trial-0/theta-0'), prefix: '' }
       : iteration === last
-        ? { w: store.readArtifact(id, 'trial-0/level-0'), prefix: 'w/' }
-        : { w: store.readArtifact(id, `trial-0/theta-k${iteration}`), prefix: '' };
+        ? { w: store.loadArtifact(id, 'trial-0/level-0'), prefix: 'w/' }
+        : { w: store.loadArtifact(id, `trial-0/theta-k${iteration}`), prefix: '' };
   return { data, curve, row, weightsAt, close: () => store.close() };
 }
 

@@ -81,7 +81,7 @@ test('merge: partial + full in any order gives the full run; merging again chang
   for (const art of before.artifacts as { name: string; file: string; sha256: string }[]) assert.equal(fileSha(join(dir, 'a.weights', art.file)), art.sha256);
 });
 
-test('merge: a conflicting duplicate is refused naming experiment, strategy, trial and level; nothing is written', () => {
+test('merge: a conflicting duplicate is refused naming experiment, chain, trial and level; nothing is written', () => {
   const dir2 = tmp('lth-merge-conflict-');
   const bad = join(dir2, 'bad.db');
   copyFileSync(full, bad);
@@ -95,7 +95,7 @@ test('merge: a conflicting duplicate is refused naming experiment, strategy, tri
   assert.throws(
     () => mergeDatabases([partial, full, bad], into),
     (e: Error) =>
-      e.name === 'UserError' && /experiment "tiny", strategy "fine-tune", trial 1, level 2/.test(e.message) && /early_stop_test_accuracy/.test(e.message),
+      e.name === 'UserError' && /experiment "tiny", chain "fine-tune", trial 1, level 2/.test(e.message) && /early_stop_test_accuracy/.test(e.message),
   );
   assert.deepEqual(dump(into), before, 'no source was merged, not even the ones before the conflict');
 });

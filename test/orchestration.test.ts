@@ -40,7 +40,7 @@ test('θ0 stored for a trial is the seeded draw, bit for bit', async () => {
   await runExperiment(spec, { db, backend: 'wasm' });
   const store = new Store(db);
   try {
-    const stored = store.readArtifact(1, 'trial-0/theta-0');
+    const stored = store.loadArtifact(1, 'trial-0/theta-0');
     const model = buildModel('mlp-small', [16], 3);
     const fresh = initialize(model, 'glorot-normal', 'theta0', trialSeed(spec.spec, 0));
     for (const p of model.params) assert.deepEqual(stored[p.name], fresh[p.name]);

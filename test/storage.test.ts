@@ -4,30 +4,19 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync as fsWriteSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { validateSpec } from '../src/spec/index.js';
 import { planRun } from '../src/orchestration/plan.js';
 import { Store } from '../src/storage/db.js';
 import { writeArrays, type FileIo } from '../src/storage/weights.js';
-import { CLI, levelRows, lth, tinySpec, tmp } from './helpers.js';
+import { assertOneLineError, CLI, filesUnder, levelRows, lth, tinySpec, tmp } from './helpers.js';
 
 function specFile(dir: string, spec: object, name = 'spec.json'): string {
   const f = join(dir, name);
   writeFileSync(f, JSON.stringify(spec));
   return f;
-}
-
-/** Every file under a folder, relative to it. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk : (p: string) => out.push(relative(dir, p)))(join(d, e.name));
-  };
-  walk(dir);
-  return out.sort();
 }
 
 const count = (db: string, sql: string, ...args: unknown[]): number => {
@@ -43,15 +32,6 @@ const count = (db: string, sql: string, ...args: unknown[]): number => {
     d.close();
   }
 };
-
-/** The error contract: exit 2, one line "lth: error: …", no stack trace. */
-function assertOneLineError(r: { status: number | null; stderr: string }, msg: RegExp): void {
-  assert.equal(r.status, 2, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^lth: error: /);
-  assert.match(lines[0], msg);
-}
 
 // ---------------------------------------------------------------- the run plan (#10 item 4)
 
@@ -72,7 +52,7 @@ test('plan: rows counted by hand for chains, branches with replicates, explicit 
   const perTrial = 1 + 2 * 3 + 2 * 3 * 2 + 2;
   assert.equal(empty.total, 2 * perTrial);
   assert.equal(empty.done, 0);
-  assert.equal(empty.dense.length, 2);
+  assert.equal(empty.level0.length, 2);
   assert.equal(empty.chains.length, 4);
   assert.deepEqual(
     empty.chains.map((c) => [c.job, c.levels.length, c.branches.length]),

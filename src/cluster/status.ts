@@ -48,7 +48,7 @@ function taskStatus(dir: string, spec: Spec, task: PlanTask): TaskStatus {
     let done = true;
     for (const j of task.jobs) {
       if (j.kind === 'dense') {
-        const d = plan.dense[j.trial];
+        const d = plan.level0[j.trial];
         rows += d.done ? 1 : 0;
         done &&= d.done;
       } else {

@@ -48,7 +48,7 @@ export interface TaskResult {
 /** Shards are written by one process of one host; DELETE journaling keeps them plain files on NFS. */
 const shardStore = (dir: string): StoreOptions => ({ weightsDir: weightsPath(dir), journal: 'delete' });
 
-/** Artifacts of trial t's dense level: θ0, θ_k and level 0 (keys `trial-t/NAME`, src/orchestration/levels.ts; chain files sit one folder deeper). */
+/** Artifacts of trial t's level 0: θ0, θ_k and level 0 (keys `trial-t/NAME`, src/orchestration/levels.ts; chain files sit one folder deeper). */
 const denseArtifact = (t: number) => (key: string) => new RegExp(`^trial-${t}/[^/]+$`).test(key);
 
 /**
@@ -71,7 +71,7 @@ export async function runTask(
   const trials = [...new Set(task.jobs.filter((j) => j.kind === 'chain').map((j) => j.trial))];
   for (const t of trials) {
     const dense = shardPath(dir, 'dense', t);
-    const missing = `task ${phase}:${index} needs trial ${t}'s dense level, which is not in ${dense}: run task dense:${t} first (submit.sh makes the chains array wait for the dense one)`;
+    const missing = `task ${phase}:${index} needs trial ${t}'s level 0, which is not in ${dense}: run task dense:${t} first (submit.sh makes the chains array wait for the dense one)`;
     if (!existsSync(dense)) throw new UserError(missing);
     const r = mergeDatabases([dense], shard, {
       store: shardStore(dir),

@@ -1,11 +1,11 @@
-import { checkChainsAndBranches } from '../orchestration/context.js';
+import { checkChainsAndBranches } from '../spec/index.js';
 import { planRun } from '../orchestration/plan.js';
 import type { Spec } from '../spec/schema.js';
 
 /**
  * The task list of a cluster plan (docs/CLUSTER.md): phase `dense` has one task per trial (its
  * level 0: θ0, dense training, θ_k); phase `chains` has K (chain, trial) pairs per task, each
- * with the branch rows hanging off its levels. A chain needs its trial's dense level, so the
+ * with the branch rows hanging off its levels. A chain needs its trial's level 0, so the
  * chains array runs after the dense array (submit.sh: --dependency=afterok).
  */
 
@@ -38,7 +38,7 @@ export interface TaskList {
 export function tasksOf(spec: Spec, chainsPerTask = 1): TaskList {
   checkChainsAndBranches(spec);
   const plan = planRun(spec, []);
-  const dense: PlanTask[] = plan.dense.map((d) => ({ phase: 'dense', index: d.trial, jobs: [{ kind: 'dense', trial: d.trial }], rows: 1 }));
+  const dense: PlanTask[] = plan.level0.map((d) => ({ phase: 'dense', index: d.trial, jobs: [{ kind: 'dense', trial: d.trial }], rows: 1 }));
   const chains: PlanTask[] = [];
   for (let i = 0; i * chainsPerTask < plan.chains.length; i++) {
     const part = plan.chains.slice(i * chainsPerTask, (i + 1) * chainsPerTask);

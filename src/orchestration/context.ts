@@ -99,6 +99,3 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
   }));
   return { backend, data, model, plan, chains, warnings: checked.warnings, twins: checked.twins };
 }
-
-/** Kept for callers of the earlier API; see spec/check.ts. */
-export { checkChainsAndBranches } from '../spec/index.js';

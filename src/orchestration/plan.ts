@@ -9,10 +9,10 @@ import { expandBranch, type BranchTask } from '../branches/index.js';
  * Needs neither data nor a backend: the spec and the database are enough.
  *
  * What a spec asks for (docs/SCHEMA.md, "Words"):
- * - per trial, the dense level 0 (strategy '');
+ * - per trial, level 0 (chain '', shared by the trial's chains);
  * - per (chain, trial), levels 1..`pruning.levels`, stopping early at the first stored level whose
  *   % remaining is ≤ `pruning.targetPercent`, or whose final test accuracy is more than
- *   `pruning.maxAccuracyDrop` percentage points below the trial's dense level 0 (then the chain
+ *   `pruning.maxAccuracyDrop` percentage points below the trial's level 0 (then the chain
  *   is complete at that level: node pruning's termination condition, Molchanov et al. 2017);
  * - per chain level L (0 included when a branch names it), one row per branch task (label,
  *   replicate) of the chain that applies to L ('all' = every pruned level 1..`pruning.levels`).
@@ -21,9 +21,9 @@ import { expandBranch, type BranchTask } from '../branches/index.js';
 
 /** One row of the `results` table the experiment must have. */
 export interface PlannedRow {
-  /** chain name; '' for the dense level 0 */
+  /** chain name (the db column `strategy`); '' for level 0 */
   readonly strategy: string;
-  /** '' on a chain or dense level; the branch label otherwise */
+  /** '' on a chain level or level 0; the branch label otherwise */
   readonly branch: string;
   readonly replicate: number;
   readonly trial: number;
@@ -31,8 +31,8 @@ export interface PlannedRow {
   readonly done: boolean;
 }
 
-/** The dense level 0 of one trial: the first task of a trial, every chain of it waits for it. */
-export interface DenseTask {
+/** Level 0 of one trial (docs/DESIGN.md#glossary): the first task of a trial, every chain of it waits for it. */
+export interface Level0Task {
   readonly kind: 'dense';
   readonly trial: number;
   /** the job name used in progress events and locks */
@@ -41,7 +41,7 @@ export interface DenseTask {
   readonly done: boolean;
 }
 
-/** One chain of one trial: its pruned levels, then the branch rows hanging off them. Runs after its trial's dense task. */
+/** One chain of one trial: its pruned levels, then the branch rows hanging off them. Runs after its trial's level-0 task. */
 export interface ChainTask {
   readonly kind: 'chain';
   readonly chain: string;
@@ -58,10 +58,10 @@ export interface ChainTask {
 
 export interface RunPlan {
   /** one per trial, by trial */
-  readonly dense: readonly DenseTask[];
+  readonly level0: readonly Level0Task[];
   /** one per (trial, chain), trial-major in spec order */
   readonly chains: readonly ChainTask[];
-  /** every planned row: dense, chain levels and branches */
+  /** every planned row: level 0, chain levels and branches */
   readonly rows: readonly PlannedRow[];
   readonly total: number;
   readonly done: number;
@@ -82,10 +82,10 @@ export const branchApplies = (spec: Spec, task: Pick<BranchTask, 'levels'>, leve
 const rowKey = (r: { strategy: string; branch: string; replicate: number; trial: number; level: number }) =>
   `${r.strategy}\u0000${r.branch}\u0000${r.replicate}\u0000${r.trial}\u0000${r.level}`;
 
-/** Whether a stored chain level's final test accuracy is more than `maxDrop` points (percent) below its trial's dense level's. */
-function accuracyDropped(maxDrop: number | null, dense: PlannedRow, level: StoredRow | undefined, have: Map<string, StoredRow>): boolean {
+/** Whether a stored chain level's final test accuracy is more than `maxDrop` points (percent) below its trial's level 0's. */
+function accuracyDropped(maxDrop: number | null, level0: PlannedRow, level: StoredRow | undefined, have: Map<string, StoredRow>): boolean {
   if (maxDrop === null || !level) return false;
-  const a0 = have.get(rowKey(dense))?.finalTestAccuracy;
+  const a0 = have.get(rowKey(level0))?.finalTestAccuracy;
   const a = level.finalTestAccuracy;
   return a0 != null && a != null && 100 * (a0 - a) > maxDrop;
 }
@@ -104,11 +104,11 @@ export function planRun(spec: Spec, stored: readonly StoredRow[]): RunPlan {
   const target = spec.pruning.targetPercent;
   const maxDrop = spec.pruning.maxAccuracyDrop ?? null;
   const byChain = branchTasksByChain(spec);
-  const dense: DenseTask[] = [];
+  const level0: Level0Task[] = [];
   const chains: ChainTask[] = [];
   for (let trial = 0; trial < spec.trials; trial++) {
     const d = row('', '', 0, trial, 0);
-    dense.push({ kind: 'dense', trial, job: `dense t${trial}`, row: d, done: d.done });
+    level0.push({ kind: 'dense', trial, job: `dense t${trial}`, row: d, done: d.done });
     for (const c of spec.strategies) {
       const levels: PlannedRow[] = [];
       let stoppedAt: number | null = null;
@@ -139,9 +139,9 @@ export function planRun(spec: Spec, stored: readonly StoredRow[]): RunPlan {
   }
   const rows: PlannedRow[] = [];
   for (let t = 0; t < spec.trials; t++) {
-    rows.push(dense[t].row);
+    rows.push(level0[t].row);
     for (const c of chains.filter((c) => c.trial === t)) rows.push(...c.levels, ...c.branches);
   }
   const done = rows.filter((r) => r.done).length;
-  return { dense, chains, rows, total: rows.length, done, complete: done === rows.length };
+  return { level0, chains, rows, total: rows.length, done, complete: done === rows.length };
 }

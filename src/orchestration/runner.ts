@@ -32,7 +32,7 @@ export const currentPlan = (ctx: Context): RunPlan => planRun(ctx.spec, ctx.stor
 /** Jobs with rows still missing, trial by trial: the dense level, then each chain. */
 export function pendingJobs(plan: RunPlan): Job[] {
   const out: Job[] = [];
-  for (const d of plan.dense) {
+  for (const d of plan.level0) {
     if (!d.done) out.push({ kind: 'dense', trial: d.trial });
     for (const c of plan.chains) if (c.trial === d.trial && !c.done) out.push({ kind: 'chain', chain: c.chain, trial: c.trial });
   }
@@ -177,7 +177,7 @@ export type FromWorker =
  */
 async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, n: number, plan: RunPlan): Promise<void> {
   const pending: Job[] = pendingJobs(plan);
-  const denseReady = new Set<number>(plan.dense.filter((d) => d.done).map((d) => d.trial));
+  const denseReady = new Set<number>(plan.level0.filter((d) => d.done).map((d) => d.trial));
   // Fewer dense levels than workers: nothing can run beside them (every chain waits for its
   // trial's dense level), and a worker has only cores/N threads. Train them here, on all cores.
   const denseJobs = pending.filter((j) => j.kind === 'dense');

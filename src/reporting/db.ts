@@ -1,5 +1,5 @@
-import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../storage/index.js';
 import { UserError } from '../util/index.js';
 
 export type Db = Database.Database;
@@ -8,23 +8,12 @@ export type Db = Database.Database;
 export { DEFAULT_DB } from '../storage/index.js';
 
 /**
- * Open an lth database for reading only. A missing file is the user's problem, not a crash:
- * it becomes a one-line UserError that says how to get one. The handle cannot write
+ * Open an lth database for reading only, through storage's one opener (missing file, folder,
+ * not SQLite, another program's database: one UserError line each). The handle cannot write
  * (`readonly: true`), so no reporting command can change results.
  */
 export function openReadOnly(path: string): Db {
-  if (!fs.existsSync(path)) {
-    throw new UserError(`database not found: ${path} — run \`lth run SPEC\` first, or pass --db PATH to an existing lth database`);
-  }
-  if (fs.statSync(path).isDirectory()) throw new UserError(`${path} is a folder, not a database file: pass --db FOLDER/lth.db`);
-  let db: Db;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-    // touch the schema so that a file that is not SQLite fails here, with a clear message
-    db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'levels'").pluck().get();
-  } catch (e) {
-    throw new UserError(`cannot read ${path} as an lth database (${(e as Error).message}) — pass --db PATH to a database written by \`lth run\``);
-  }
+  const { db } = openDatabase(path, { readonly: true });
   const hasLevels = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'levels'").pluck().get() as number;
   if (!hasLevels) {
     db.close();

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { keys, unpackLevel } from '../orchestration/levels.js';
-import { defaultWeightsDir } from '../storage/db.js';
+import { defaultWeightsDir } from '../storage/index.js';
 import { readArrays } from '../storage/weights.js';
 import type { Db } from './db.js';
 

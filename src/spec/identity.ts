@@ -1,5 +1,6 @@
 import { canonicalJson, sha256 } from '../util/index.js';
-import { specSchema, type Spec } from './schema.js';
+import { z } from 'zod';
+import { specSchema, type Growth, type Spec } from './schema.js';
 
 /**
  * What a stored row means: an experiment's identity is its fully resolved spec (every field,
@@ -16,14 +17,65 @@ import { specSchema, type Spec } from './schema.js';
  */
 export const COMPUTE_VERSION = 2;
 
-/** How far an experiment goes: these may only grow on resume. */
-export const EXTENDABLE = ['trials', 'pruning.levels', 'pruning.targetPercent', 'pruning.maxAccuracyDrop', 'strategies', 'branches'] as const;
+/** A schema node's wrappers (default, prefault, nullable, optional), outermost first, down to the node itself. */
+function* wrappers(schema: z.ZodType): Generator<z.ZodType> {
+  let s: z.ZodType | undefined = schema;
+  while (s) {
+    yield s;
+    s = (s.def as { innerType?: z.ZodType }).innerType;
+  }
+}
+
+/** The Growth a field declares (schema.ts mayGrow), on any of its wrappers. */
+function growthOf(schema: z.ZodType): Growth | undefined {
+  for (const s of wrappers(schema)) {
+    const g = (s.meta() as { growth?: Growth } | undefined)?.growth;
+    if (g) return g;
+  }
+  return undefined;
+}
+
+/** The object shapes a schema can take (one for an object, one per option of a union of objects). */
+function shapesOf(schema: z.ZodType): Record<string, z.ZodType>[] {
+  const inner = [...wrappers(schema)].at(-1)!;
+  if (inner instanceof z.ZodObject) return [inner.shape as Record<string, z.ZodType>];
+  if (inner instanceof z.ZodUnion) return (inner.options as z.ZodType[]).flatMap(shapesOf);
+  return [];
+}
+
+/** A spec field that only says how far the experiment goes (declared with mayGrow in schema.ts). */
+interface GrowingField {
+  readonly path: readonly string[];
+  readonly growth: Growth;
+  /** for a list (named, appended): the fields of its entries that may grow, by key */
+  readonly entries: ReadonlyMap<string, Growth>;
+}
+
+function growingFields(schema: z.ZodType, path: string[] = []): GrowingField[] {
+  return shapesOf(schema).flatMap((shape) =>
+    Object.entries(shape).flatMap(([key, field]): GrowingField[] => {
+      const growth = growthOf(field);
+      if (!growth) return growingFields(field, [...path, key]);
+      const list = [...wrappers(field)].at(-1)!;
+      const element = list instanceof z.ZodArray ? (list.element as z.ZodType) : undefined;
+      const entries = new Map<string, Growth>();
+      for (const sh of element ? shapesOf(element) : []) for (const [k, f] of Object.entries(sh)) if (growthOf(f)) entries.set(k, growthOf(f)!);
+      return [{ path: [...path, key], growth, entries }];
+    }),
+  );
+}
+
+/** The spec's fields that may grow on resume, from the schema's declarations. */
+const GROWING: readonly GrowingField[] = growingFields(specSchema);
+
+/** How far an experiment goes: the dotted paths of the fields that may only grow on resume. */
+export const EXTENDABLE: readonly string[] = GROWING.map((f) => f.path.join('.'));
+
+/** Labels, not computation: left out of the identity. */
+const LABELS = ['name', 'description'] as const;
 
 /** Pruning fields added after compute version 2 was fixed, at the values that compute what lth did before them: left out of the hash there, so stored experiments keep their identity. */
 const LATER_PRUNING_DEFAULTS: Record<string, unknown> = { granularity: 'weight', unitCriterion: 'l1_norm', sample: { size: 1000, seed: 0 } };
-
-/** Branch fields that only add rows: more replicates, more levels, more chains. */
-const BRANCH_EXTENDABLE = ['count', 'levels', 'chains'] as const;
 
 export interface Identity {
   /** sha256 of canonical JSON of {compute, spec without name, description and EXTENDABLE} */
@@ -35,14 +87,8 @@ export interface Identity {
 
 function fixedPart(spec: Spec): Record<string, unknown> {
   const s = structuredClone(spec) as Record<string, unknown> & { pruning: Record<string, unknown> };
-  delete s.name;
-  delete s.description;
-  delete s.trials;
-  delete s.strategies;
-  delete s.branches;
-  delete s.pruning.levels;
-  delete s.pruning.targetPercent;
-  delete s.pruning.maxAccuracyDrop;
+  for (const k of LABELS) delete s[k];
+  for (const { path } of GROWING) delete path.slice(0, -1).reduce((o, k) => o[k] as Record<string, unknown>, s as Record<string, unknown>)[path.at(-1)!];
   for (const [k, v] of Object.entries(LATER_PRUNING_DEFAULTS)) if (canonicalJson(s.pruning[k]) === canonicalJson(v)) delete s.pruning[k];
   return s;
 }
@@ -104,53 +150,63 @@ export interface IdentityDiff {
   readonly extended: boolean;
 }
 
-const levelsCover = (n: 'all' | number[], o: 'all' | number[]) => n === 'all' || (o !== 'all' && o.every((l) => n.includes(l)));
-const chainsCover = (n: 'all' | string[], o: 'all' | string[]) => n === 'all' || (o !== 'all' && o.every((c) => n.includes(c)));
+/** What a diff collects: changed and shrunk paths, and whether anything goes further. */
+interface DiffState {
+  changed: string[];
+  shrunk: string[];
+  extended: boolean;
+}
+
+const valueAt = (o: unknown, path: readonly string[]): unknown => path.reduce((v, k) => (v as Record<string, unknown> | undefined)?.[k], o);
+
+/** Compares one growing field's stored value `a` with the resumed `b` (see Growth). */
+function compareGrowing(path: string, growth: Growth, entries: ReadonlyMap<string, Growth>, a: unknown, b: unknown, d: DiffState): void {
+  const further = (cmp: number) => (cmp < 0 ? d.shrunk.push(path) : cmp > 0 && (d.extended = true));
+  switch (growth.kind) {
+    case 'larger':
+    case 'smaller': {
+      const na = (a as number | null | undefined) ?? growth.nullAs;
+      const nb = (b as number | null | undefined) ?? growth.nullAs;
+      further(growth.kind === 'larger' ? Math.sign(nb - na) : Math.sign(na - nb));
+      return;
+    }
+    case 'superset': {
+      const la = a as 'all' | unknown[];
+      const lb = b as 'all' | unknown[];
+      const covers = lb === 'all' || (la !== 'all' && la.every((x) => lb.includes(x)));
+      further(!covers ? -1 : canonicalJson(la) !== canonicalJson(lb) ? 1 : 0);
+      return;
+    }
+    case 'named':
+    case 'appended': {
+      const la = a as Record<string, unknown>[];
+      const lb = b as Record<string, unknown>[];
+      let matched = 0;
+      la.forEach((ea, i) => {
+        const eb = growth.kind === 'named' ? lb.find((e) => e.name === ea.name) : lb[i];
+        const at = growth.kind === 'named' ? `${path}[${String(ea.name)}]` : `${path}.${i}`;
+        if (!eb) return d.shrunk.push(at);
+        matched++;
+        const fixed = (e: Record<string, unknown>) => Object.fromEntries(Object.entries(e).filter(([k]) => !entries.has(k)));
+        differingPaths(fixed(ea), fixed(eb), at, d.changed);
+        for (const [k, g] of entries) compareGrowing(`${at}.${k}`, g, new Map(), ea[k], eb[k], d);
+      });
+      if (lb.length > matched) d.extended = true;
+    }
+  }
+}
 
 /**
- * Compares a stored spec `a` with a spec `b` about to resume it. Strategies are matched by
- * chain name; branches by position (new ones are appended). Paths are dotted, e.g.
+ * Compares a stored spec `a` with a spec `b` about to resume it: the identity's fixed part by
+ * dotted path, and each field that may grow (schema.ts mayGrow) by its Growth. Chains are
+ * matched by name, branches by position (new ones are appended). Paths are dotted, e.g.
  * `training.batchSize`, `strategies[rewind].mask0`, `branches.0.weights`.
  */
 export function diffIdentity(a: Spec, b: Spec): IdentityDiff {
-  const changed: string[] = [];
-  differingPaths(identityOf(a).fixed, identityOf(b).fixed, '', changed);
-  const shrunk: string[] = [];
-  let extended = false;
-  if (b.trials < a.trials) shrunk.push('trials');
-  else if (b.trials > a.trials) extended = true;
-  if (b.pruning.levels < a.pruning.levels) shrunk.push('pruning.levels');
-  else if (b.pruning.levels > a.pruning.levels) extended = true;
-  const ta = a.pruning.targetPercent ?? 0;
-  const tb = b.pruning.targetPercent ?? 0;
-  if (tb > ta) shrunk.push('pruning.targetPercent');
-  else if (tb < ta) extended = true;
-  const da = a.pruning.maxAccuracyDrop ?? Infinity;
-  const db = b.pruning.maxAccuracyDrop ?? Infinity;
-  if (db < da) shrunk.push('pruning.maxAccuracyDrop');
-  else if (db > da) extended = true;
-  for (const ca of a.strategies) {
-    const cb = b.strategies.find((c) => c.name === ca.name);
-    if (!cb) shrunk.push(`strategies[${ca.name}]`);
-    else differingPaths(ca, cb, `strategies[${ca.name}]`, changed);
-  }
-  if (b.strategies.length > a.strategies.filter((ca) => b.strategies.some((c) => c.name === ca.name)).length) extended = true;
-  a.branches.forEach((ba, i) => {
-    const bb = b.branches[i];
-    if (!bb) return shrunk.push(`branches.${i}`);
-    const strip = (x: Record<string, unknown>) => Object.fromEntries(Object.entries(x).filter(([k]) => !(BRANCH_EXTENDABLE as readonly string[]).includes(k)));
-    differingPaths(strip(ba), strip(bb), `branches.${i}`, changed);
-    const oa = ba as { count?: number; levels: 'all' | number[]; chains: 'all' | string[] };
-    const ob = bb as { count?: number; levels: 'all' | number[]; chains: 'all' | string[] };
-    if ((ob.count ?? 1) < (oa.count ?? 1)) shrunk.push(`branches.${i}.count`);
-    else if ((ob.count ?? 1) > (oa.count ?? 1)) extended = true;
-    if (!levelsCover(ob.levels, oa.levels)) shrunk.push(`branches.${i}.levels`);
-    else if (canonicalJson(ob.levels) !== canonicalJson(oa.levels)) extended = true;
-    if (!chainsCover(ob.chains, oa.chains)) shrunk.push(`branches.${i}.chains`);
-    else if (canonicalJson(ob.chains) !== canonicalJson(oa.chains)) extended = true;
-  });
-  if (b.branches.length > a.branches.length) extended = true;
-  return { changed, shrunk, extended };
+  const d: DiffState = { changed: [], shrunk: [], extended: false };
+  differingPaths(identityOf(a).fixed, identityOf(b).fixed, '', d.changed);
+  for (const f of GROWING) compareGrowing(f.path.join('.'), f.growth, f.entries, valueAt(a, f.path), valueAt(b, f.path), d);
+  return d;
 }
 
 /** What resuming a stored experiment with a spec means. */

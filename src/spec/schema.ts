@@ -8,6 +8,20 @@ import { UNIT_CRITERIA, type UnitCriterionName } from '../pruning/index.js';
 import { it, stepSchema as step } from './step.js';
 
 /**
+ * How a field that only says how far an experiment goes may change on resume (docs/SCHEMA.md,
+ * "Identity"). Such a field is left out of the identity hash; a resumed spec may take it further,
+ * never less far (src/spec/identity.ts derives both from these declarations).
+ * - `larger` / `smaller`: a number that goes further when larger / smaller; null (none) counts as `nullAs`
+ * - `superset`: 'all' or a list; goes further when it covers the stored one
+ * - `named` / `appended`: a list whose entries are matched by `name` (chains) or by position
+ *   (branches); more entries go further, and each entry's own fields are compared
+ */
+export type Growth = { kind: 'larger' | 'smaller'; nullAs: number } | { kind: 'superset' } | { kind: 'named' } | { kind: 'appended' };
+
+/** Declares that a spec field may grow on resume (see Growth); put it outside `.describe()`, which replaces metadata. */
+const mayGrow = <T extends z.ZodType>(schema: T, growth: Growth): T => schema.meta({ growth });
+
+/**
  * The one declaration of every hyperparameter: its type, its default and its help text.
  * Validation, `--set` overrides, `lth spec --help` and the experiment's identity hash all
  * derive from this schema. Defaults are Frankle & Carbin (2019)'s LeNet-300-100 / MNIST
@@ -105,13 +119,16 @@ export const pruningSchema = z.strictObject({
     })
     .prefault({})
     .describe('the fixed, seeded sample of the training split that data-driven criteria read'),
-  maxAccuracyDrop: z
-    .number()
-    .gt(0)
-    .max(100)
-    .nullable()
-    .default(null)
-    .describe("stop a chain once a level's final test accuracy is more than this many percentage points below the dense level's (null = never)"),
+  maxAccuracyDrop: mayGrow(
+    z
+      .number()
+      .gt(0)
+      .max(100)
+      .nullable()
+      .default(null)
+      .describe("stop a chain once a level's final test accuracy is more than this many percentage points below the dense level's (null = never)"),
+    { kind: 'larger', nullAs: Infinity },
+  ),
   scope: z
     .enum(['layerwise', 'global', 'erk'])
     .default('layerwise')
@@ -137,8 +154,11 @@ export const pruningSchema = z.strictObject({
     .describe(
       'layers pruning never touches, by layer name (e.g. "fc1", "output") or kind ("conv", "fc", "output"), for either scope; they stay dense and still count in % remaining. OpenLTH\'s LeNet default is scope global with ["output"]',
     ),
-  levels: z.number().int().min(0).default(5).describe('pruning levels after the dense level 0; may grow on resume'),
-  targetPercent: z.number().gt(0).max(100).nullable().default(null).describe('stop early once % weights remaining ≤ this'),
+  levels: mayGrow(z.number().int().min(0).default(5).describe('pruning levels after the dense level 0; may grow on resume'), { kind: 'larger', nullAs: 0 }),
+  targetPercent: mayGrow(z.number().gt(0).max(100).nullable().default(null).describe('stop early once % weights remaining ≤ this'), {
+    kind: 'smaller',
+    nullAs: 0,
+  }),
   criterion: z
     .enum(PRUNING_CRITERIA)
     .default('large_final')
@@ -231,19 +251,22 @@ export const chainSchema = z.union([
 ]);
 
 /** Levels a branch hangs off: 'all' = every pruned level 1…levels of the chain; or an explicit list (0 = the dense level). */
-const branchLevels = z.union([z.literal('all'), z.array(z.number().int().nonnegative()).min(1)]);
+const branchLevels = mayGrow(z.union([z.literal('all'), z.array(z.number().int().nonnegative()).min(1)]), { kind: 'superset' });
 const branchCommon = {
   label: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"')
     .optional()
     .describe('the `branch` value in the database (default: the kind; "-signed-constant" is appended for signed-constant weights)'),
-  chains: z
-    .union([z.literal('all'), z.array(z.string().min(1)).min(1)])
-    .default('all')
-    .describe(
-      "names of the chains this branch hangs off (default 'all'); level-0 branches are identical under every chain, so list one chain to run them once",
-    ),
+  chains: mayGrow(
+    z
+      .union([z.literal('all'), z.array(z.string().min(1)).min(1)])
+      .default('all')
+      .describe(
+        "names of the chains this branch hangs off (default 'all'); level-0 branches are identical under every chain, so list one chain to run them once",
+      ),
+    { kind: 'superset' },
+  ),
 };
 const supermaskWeights = z.enum(['init', 'signed-constant']);
 
@@ -255,7 +278,7 @@ export const branchSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('random-reinit'),
-      count: z.number().int().positive().default(3).describe('fresh initializations per level (Frankle & Carbin: 3)'),
+      count: mayGrow(z.number().int().positive().default(3).describe('fresh initializations per level (Frankle & Carbin: 3)'), { kind: 'larger', nullAs: 1 }),
       levels: branchLevels.default('all'),
       ...branchCommon,
     })
@@ -263,7 +286,7 @@ export const branchSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('random-mask'),
-      count: z.number().int().positive().default(1).describe('random masks per level'),
+      count: mayGrow(z.number().int().positive().default(1).describe('random masks per level'), { kind: 'larger', nullAs: 1 }),
       levels: branchLevels.default('all'),
       ...branchCommon,
     })
@@ -271,7 +294,7 @@ export const branchSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('layer-shuffle'),
-      count: z.number().int().positive().default(1).describe('shuffled masks per level'),
+      count: mayGrow(z.number().int().positive().default(1).describe('shuffled masks per level'), { kind: 'larger', nullAs: 1 }),
       levels: branchLevels.default('all'),
       ...branchCommon,
     })
@@ -317,18 +340,24 @@ export const specSchema = z.strictObject({
     .describe(
       'master seed; trial t uses the seed sha256(JSON ["lth-trial", seed, t]) → first 4 bytes, so no two (seed, trial) pairs share randomness (docs/SCHEMA.md, "Seeds and identity")',
     ),
-  trials: z.number().int().positive().default(1).describe('independent repetitions (different seeds); may grow on resume'),
+  trials: mayGrow(z.number().int().positive().default(1).describe('independent repetitions (different seeds); may grow on resume'), {
+    kind: 'larger',
+    nullAs: 0,
+  }),
   data: dataSchema.prefault({}),
   model: modelSchema.prefault({}),
   training: trainingSchema.prefault({}),
   pruning: pruningSchema.prefault({}),
-  strategies: z.array(chainSchema).min(1).prefault(['rewind']).describe('one chain per strategy per trial'),
-  branches: z
-    .array(branchSchema)
-    .default([])
-    .describe(
-      `controls hanging off chain levels, e.g. [{"kind":"random-reinit","count":3}, {"kind":"supermask"}] (kinds: ${branchSchema.options.map((o) => o.shape.kind.value).join(', ')})`,
-    ),
+  strategies: mayGrow(z.array(chainSchema).min(1).prefault(['rewind']).describe('one chain per strategy per trial'), { kind: 'named' }),
+  branches: mayGrow(
+    z
+      .array(branchSchema)
+      .default([])
+      .describe(
+        `controls hanging off chain levels, e.g. [{"kind":"random-reinit","count":3}, {"kind":"supermask"}] (kinds: ${branchSchema.options.map((o) => o.shape.kind.value).join(', ')})`,
+      ),
+    { kind: 'appended' },
+  ),
 });
 
 export type SpecInput = z.input<typeof specSchema>;

@@ -12,18 +12,23 @@ export type StoredMasks = Record<string, Uint8Array>;
 export type Artifact = Record<string, Float32Array | Uint8Array>;
 
 const chainDir = (trial: number, chain: string) => `trial-${trial}/${encodeURIComponent(chain)}`;
+/** θ0 and θ_k of a trial: the weights every later level of every chain starts from */
+const thetaKey = (trial: number, point: string) => `trial-${trial}/theta-${point}`;
 
 /** Artifact keys (the file is `<experiment>/<key>.bin` under the weights folder). */
 export const keys = {
-  theta0: (t: number) => `trial-${t}/theta-0`,
-  thetaK: (t: number, k: number) => `trial-${t}/theta-k${k}`,
+  theta0: (t: number) => thetaKey(t, '0'),
+  thetaK: (t: number, k: number) => thetaKey(t, `k${k}`),
   dense: (t: number) => `trial-${t}/level-0`,
   level: (t: number, chain: string, level: number) => `${chainDir(t, chain)}/level-${level}`,
-  /** a chain level's weights and mask; level 0 is the trial's shared dense level */
+  /** a chain level's weights and mask; level 0 is the trial's, shared by its chains */
   chainLevel: (t: number, chain: string, level: number) => (level === 0 ? keys.dense(t) : keys.level(t, chain, level)),
   branch: (t: number, chain: string, level: number, label: string, replicate: number) =>
     `${chainDir(t, chain)}/level-${level}-${encodeURIComponent(label)}-${replicate}`,
 };
+
+/** Whether an artifact key is a trial's θ0 or θ_k (Store.verifyInputs checks these when a run opens). */
+export const isTrialInput = (key: string): boolean => /^trial-\d+\/theta-(0|k\d+)$/.test(key);
 
 /** Weights and mask share one file per level: weights under "w/", masks under "m/". */
 export function packLevel(w: StoredWeights, m: StoredMasks): Artifact {

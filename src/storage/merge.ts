@@ -1,19 +1,21 @@
-import Database from 'better-sqlite3';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import type Database from 'better-sqlite3';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { canonicalJson, sha256 } from '../util/hash.js';
-import { childTables, defaultWeightsDir, Store, type StoreOptions } from './db.js';
+import { insertArtifacts, insertChains, insertExperiment, insertResult, keepEarlierRegistration, keepEarlierTiming, readResult, writing } from './commits.js';
+import { closeDatabase, openDatabase, schemaVersion, type LthDatabase, type StoreOptions } from './open.js';
 import { SCHEMA_VERSION } from './schema.js';
+import { removeStaleTemps, writeBytes } from './weights.js';
 
 /**
  * `lth merge`: several lth databases into one — the shards of a cluster plan (docs/CLUSTER.md),
  * or two people's runs of the same experiment.
  *
- * - Rows are matched by their natural key (experiment name; strategy, branch, replicate, trial,
+ * - Rows are matched by their natural key (experiment name; chain, branch, replicate, trial,
  *   level), never by surrogate id: ids are assigned afresh in the target.
  * - A row already there with the same numbers is taken once; with other numbers, the merge is
- *   refused before anything is written, naming the experiment, strategy, trial and level.
+ *   refused before anything is written, naming the experiment, chain, trial and level.
  *   "The same numbers" is every column but the ids and the timing (wall_seconds, created_at),
  *   plus the row's layer sparsity and learning curve. Of two identical rows the earlier
  *   (created_at, then wall_seconds) keeps its timing, and of two registrations of one
@@ -21,7 +23,10 @@ import { SCHEMA_VERSION } from './schema.js';
  *   in which sources are merged, and merging again changes nothing.
  * - Every weight file is read and its sha256 checked against its row before that source's rows
  *   are committed; files are copied atomically into the target's weights folder.
- * - One transaction per source: a source is merged whole or not at all.
+ * - One transaction per source: a source is merged whole or not at all. Rows are inserted by
+ *   the same code as a run's levels (commits.ts).
+ * - Temporary weight files of a merge (or run) killed mid-write are removed first; a full disk
+ *   is one UserError line, with no temporary file left and nothing of that source committed.
  */
 
 export interface MergeFilter {
@@ -33,7 +38,7 @@ export interface MergeFilter {
 export interface MergeOptions {
   /** the target's Store options (its weights folder, journal mode) */
   store?: StoreOptions;
-  /** a subset of the sources' rows (a chain task importing its trial's dense level) */
+  /** a subset of the sources' rows (a chain task importing its trial's level 0) */
   filter?: MergeFilter;
 }
 
@@ -82,37 +87,27 @@ const TIMING = new Set(['id', 'experiment_id', 'wall_seconds', 'created_at']);
 const rowKey = (r: { experiment: string; strategy: string; branch: string; replicate: number; trial: number; level: number }) =>
   JSON.stringify([r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level]);
 
-/** "experiment "x", strategy "rewind", trial 1, level 3 (branch random-mask#0)" */
+/** "experiment "x", chain "rewind", trial 1, level 3 (branch random-mask#0)"; the db column `strategy` holds the chain's name (docs/DESIGN.md#glossary) */
 export function describeRow(r: { experiment: string; strategy: string; branch: string; replicate: number; trial: number; level: number }): string {
-  const strategy = r.strategy === '' ? 'the dense level (strategy "")' : `strategy "${r.strategy}"`;
+  const chain = r.strategy === '' ? 'level 0 (shared by the chains, strategy "")' : `chain "${r.strategy}"`;
   const branch = r.branch ? ` (branch ${r.branch}#${r.replicate})` : '';
-  return `experiment "${r.experiment}", ${strategy}, trial ${r.trial}, level ${r.level}${branch}`;
+  return `experiment "${r.experiment}", ${chain}, trial ${r.trial}, level ${r.level}${branch}`;
 }
 
 /** An lth database opened read-only, its schema version checked. */
-class Source {
-  readonly db: Database.Database;
-  readonly weightsDir: string;
-  constructor(readonly path: string) {
-    if (!existsSync(path)) throw new UserError(`lth merge: ${path} does not exist: give existing lth databases (e.g. DIR/shards/*.db)`);
-    try {
-      this.db = new Database(path, { readonly: true, fileMustExist: true });
-      const meta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").get();
-      if (!meta) throw new UserError(`lth merge: ${path} is not an lth database (no meta table)`);
-      const v = Number((this.db.prepare("SELECT value FROM meta WHERE key='schema_version'").get() as { value: string } | undefined)?.value ?? 0);
-      if (v !== SCHEMA_VERSION)
-        throw new UserError(`lth merge: ${path} has schema version ${v}, this lth has ${SCHEMA_VERSION}: merge with the lth version that wrote it`);
-      const wd = this.db.prepare("SELECT value FROM meta WHERE key='weights_dir'").get() as { value: string } | undefined;
-      this.weightsDir = wd ? resolve(dirname(resolve(path)), wd.value) : defaultWeightsDir(path);
-    } catch (e) {
-      (this as { db?: Database.Database }).db?.close();
-      if (e instanceof UserError) throw e;
-      throw new UserError(`lth merge: cannot read ${path}: ${(e as Error).message}`);
-    }
+function openSource(path: string): LthDatabase {
+  if (!existsSync(path)) throw new UserError(`lth merge: ${path} does not exist: give existing lth databases (e.g. DIR/shards/*.db)`);
+  const src = openDatabase(path, { readonly: true });
+  const v = schemaVersion(src.db);
+  if (v !== SCHEMA_VERSION) {
+    closeDatabase(src);
+    throw new UserError(
+      v === 0
+        ? `lth merge: ${path} is not an lth database (no meta table)`
+        : `lth merge: ${path} has schema version ${v}, this lth has ${SCHEMA_VERSION}: merge with the lth version that wrote it`,
+    );
   }
-  close(): void {
-    this.db.close();
-  }
+  return src;
 }
 
 /** Layer sparsity and curve of a row, canonical, for comparing two rows' numbers. */
@@ -134,24 +129,8 @@ function difference(db1: Database.Database, a: ResultRow, db2: Database.Database
   return null;
 }
 
-const earlier = (a: { created_at: string; wall_seconds: number }, b: { created_at: string; wall_seconds: number }) =>
-  a.created_at < b.created_at || (a.created_at === b.created_at && a.wall_seconds < b.wall_seconds);
-
-function writeAtomic(file: string, buf: Buffer): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, buf);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
-
 /** Reads a source's weight file and checks it against the sha256 its row records. */
-function verifiedBytes(src: Source, file: string, sha: string, experiment: string, key: string): Buffer {
+function verifiedBytes(src: LthDatabase, file: string, sha: string, experiment: string, key: string): Buffer {
   const full = join(src.weightsDir, file);
   let buf: Buffer;
   try {
@@ -179,12 +158,12 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
   const intoFull = resolve(into);
   for (const s of sources) if (resolve(s) === intoFull) throw new UserError(`lth merge: ${s} is also the target (--into): merge into another file`);
   const f = opts.filter ?? {};
-  const opened: Source[] = [];
-  let target: MergeTarget | null = null;
+  const opened: LthDatabase[] = [];
+  let target: LthDatabase | null = null;
   try {
-    for (const s of sources) opened.push(new Source(s));
+    for (const s of sources) opened.push(openSource(s));
     // The target is created only once every check has passed: a refused merge leaves no file behind.
-    target = existsSync(into) ? openTarget(into, opts.store) : null;
+    target = existsSync(into) ? openDatabase(into, opts.store) : null;
     const expOf = (db: Database.Database) =>
       (db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[]).filter((e) => !f.experiment || f.experiment(e.name));
     const resultsOf = (db: Database.Database) =>
@@ -276,18 +255,13 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
 
     // 2. One transaction per source; its weight files are verified and in place before it commits.
     if (!target) {
-      target = openTarget(into, opts.store);
+      target = openDatabase(into, opts.store);
       q = lookups(target.db);
     }
     const t = target;
+    // A merge killed mid-write (SIGKILL) left `<file>.tmp-<pid>`; its process is gone now.
+    removeStaleTemps(t.weightsDir);
     const report: MergeReport = { into, sources: [], versionMismatches: [] };
-    const insExp = t.db.prepare('INSERT INTO experiments(name, spec_hash, spec_json, code_version, created_at) VALUES (?, ?, ?, ?, ?)');
-    const updExp = t.db.prepare('UPDATE experiments SET spec_json = ?, code_version = ?, created_at = ? WHERE id = ?');
-    const insChain = t.db.prepare('INSERT OR IGNORE INTO chains(experiment_id, strategy, trial, seed) VALUES (?, ?, ?, ?)');
-    const updTiming = t.db.prepare('UPDATE results SET wall_seconds = ?, created_at = ? WHERE id = ?');
-    const insArt = t.db.prepare('INSERT OR IGNORE INTO artifacts(experiment_id, key, file, sha256) VALUES (?, ?, ?, ?)');
-    const resultCols = (t.db.prepare('PRAGMA table_info(results)').all() as { name: string }[]).map((c) => c.name).filter((c) => c !== 'id');
-    const insResult = t.db.prepare(`INSERT INTO results(${resultCols.join(', ')}) VALUES (${resultCols.map(() => '?').join(', ')})`);
     for (const src of opened) {
       const rep: SourceReport = { path: src.path, added: 0, duplicates: 0, files: 0 };
       const arts = artifactsOf(src.db);
@@ -295,76 +269,42 @@ export function mergeDatabases(sources: string[], into: string, opts: MergeOptio
         const buf = verifiedBytes(src, a.file, a.sha256, a.experiment, a.key);
         const dest = join(t.weightsDir, a.file);
         const same = resolve(dest) === resolve(join(src.weightsDir, a.file));
-        if (!same && !(existsSync(dest) && sha256(readFileSync(dest)) === a.sha256)) writeAtomic(dest, buf);
+        if (!same && !(existsSync(dest) && sha256(readFileSync(dest)) === a.sha256)) writeBytes(dest, buf);
         rep.files++;
       }
-      // Every table hanging off a result row (layer_sparsity, curve_points, compute, unit_counts,
-      // activation_sparsity, mask_updates, mask_distances, …), copied whole with result_id remapped.
-      const children = childTables(src.db)
-        .filter((c) => childTables(t.db).some((d) => d.table === c.table))
-        .map((c) => ({
-          read: src.db.prepare(`SELECT ${c.columns.join(', ')} FROM ${c.table} WHERE result_id = ?`),
-          write: t.db.prepare(`INSERT INTO ${c.table}(result_id, ${c.columns.join(', ')}) VALUES (?, ${c.columns.map(() => '?').join(', ')})`),
-          columns: c.columns,
-        }));
-      t.db
-        .transaction(() => {
-          const ids = new Map<string, number>();
-          for (const e of expOf(src.db)) {
-            const te = targetExperiment.get(e.name) as ExperimentRow | undefined;
-            if (!te) ids.set(e.name, Number(insExp.run(e.name, e.spec_hash, e.spec_json, e.code_version, e.created_at).lastInsertRowid));
-            else {
-              ids.set(e.name, te.id);
-              if (e.created_at < te.created_at || (e.created_at === te.created_at && e.code_version < te.code_version))
-                updExp.run(e.spec_json, e.code_version, e.created_at, te.id);
+      writing(into, `the rows of ${src.path}`, () =>
+        t.db
+          .transaction(() => {
+            const ids = new Map<string, number>();
+            for (const e of expOf(src.db)) {
+              const te = targetExperiment.get(e.name) as ExperimentRow | undefined;
+              const id = te ? te.id : insertExperiment(t.db, e);
+              if (te) keepEarlierRegistration(t.db, id, e);
+              ids.set(e.name, id);
+              insertChains(t.db, id, src.db.prepare('SELECT strategy, trial, seed FROM chains WHERE experiment_id = ?').all(e.id) as never[]);
             }
-            const chains = src.db.prepare('SELECT strategy, trial, seed FROM chains WHERE experiment_id = ?').all(e.id) as {
-              strategy: string;
-              trial: number;
-              seed: number;
-            }[];
-            for (const c of chains) insChain.run(ids.get(e.name)!, c.strategy, c.trial, c.seed);
-          }
-          for (const r of resultsOf(src.db)) {
-            const existing = targetResult.get(r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level) as ResultRow | undefined;
-            if (existing) {
-              rep.duplicates++;
-              if (earlier(r, existing)) updTiming.run(r.wall_seconds, r.created_at, existing.id);
-              continue;
+            for (const r of resultsOf(src.db)) {
+              const existing = targetResult.get(r.experiment, r.strategy, r.branch, r.replicate, r.trial, r.level) as ResultRow | undefined;
+              if (existing) {
+                rep.duplicates++;
+                keepEarlierTiming(t.db, existing.id, r);
+                continue;
+              }
+              // Every table hanging off the row (layer_sparsity, curve_points, compute, unit_counts, …), result_id remapped.
+              const { row, children } = readResult(src.db, r.id);
+              insertResult(t.db, { ...row, experiment_id: ids.get(r.experiment)! }, children);
+              rep.added++;
             }
-            const values = resultCols.map((c) => (c === 'experiment_id' ? ids.get(r.experiment)! : r[c]));
-            const id = Number(insResult.run(...(values as never[])).lastInsertRowid);
-            for (const c of children)
-              for (const row of c.read.all(r.id) as Record<string, unknown>[]) c.write.run(id, ...(c.columns.map((k) => row[k]) as never[]));
-            rep.added++;
-          }
-          for (const a of arts) insArt.run(ids.get(a.experiment)!, a.key, a.file, a.sha256);
-        })
-        .immediate();
+            for (const a of arts) insertArtifacts(t.db, ids.get(a.experiment)!, [a]);
+          })
+          .immediate(),
+      );
       report.sources.push(rep);
     }
     for (const [experiment, v] of versions) if (v.size > 1) report.versionMismatches.push({ experiment, versions: [...v].sort() });
     return report;
   } finally {
-    for (const s of opened) s.close();
-    target?.close();
+    for (const s of opened) closeDatabase(s);
+    if (target) closeDatabase(target);
   }
-}
-
-/** The merge's target: a connection of its own, inside storage (Store keeps its connection private). */
-interface MergeTarget {
-  readonly db: Database.Database;
-  readonly weightsDir: string;
-  close(): void;
-}
-
-/** Creates or migrates the target through Store (schema, weights folder), then opens it for the merge. */
-function openTarget(into: string, opts?: StoreOptions): MergeTarget {
-  const store = new Store(into, opts);
-  const weightsDir = store.weightsDir;
-  store.close();
-  const db = new Database(into);
-  db.pragma('busy_timeout = 30000');
-  db.pragma('foreign_keys = ON');
-  return { db, weightsDir, close: () => db.close() };
 }

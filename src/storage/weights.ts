@@ -51,7 +51,15 @@ const tmpSuffix = () => `.tmp-${process.pid}@${hostname()}`;
  * On failure the temporary file is removed and the error names the file and the fix.
  */
 export function writeArrays(file: string, arrays: Arrays, io: FileIo = NODE_IO): string {
-  const buf = encode(arrays);
+  return writeBytes(file, encode(arrays), io);
+}
+
+/**
+ * writeArrays for bytes already encoded (`lth merge` copies a verified file): the same temporary
+ * name, fsync, read-back check and rename; on failure (a full disk: ENOSPC) the temporary file is
+ * removed and one UserError line names the file and the fix. Returns the sha256 of the bytes.
+ */
+export function writeBytes(file: string, buf: Buffer, io: FileIo = NODE_IO): string {
   const want = sha256(buf);
   const tmp = file + tmpSuffix();
   try {
