@@ -112,7 +112,7 @@ export function resolveGraph(model: string, layers: readonly Node[], inputShape:
   const { shapes, failed } = walk(all, named, inputShape, kinds);
   if (failed && spatial) {
     const m = minSide();
-    if (inputShape[0] < m || inputShape[1] < m)
+    if (Number.isFinite(m) && (inputShape[0] < m || inputShape[1] < m))
       throw new UserError(
         `model ${model} needs images of at least ${m}×${m} (${reducers(all)}); this data set's images are ${inputShape[0]}×${inputShape[1]}, which its pools reduce to nothing: use larger images or a model with fewer pools`,
       );
@@ -321,6 +321,13 @@ export function toLayersModel(g: Graph, weight: (param: string) => ExportWeight,
   return model;
 }
 
-/** A node list in words, e.g. "conv3×3 64, relu, maxpool2×2, flatten, fc 256, relu, output". */
-export const describeLayers = (layers: readonly Node[], kinds: LayerKinds = LAYERS): string =>
-  [...layers.map((n) => kinds[n.kind].describe(parts(n).cfg)), 'output'].join(', ');
+/** A node list in words, a ReLU joined to the layer before it, e.g. "conv3×3 64 relu, maxpool2×2, flatten, fc 256 relu, output". */
+export function describeLayers(layers: readonly Node[], kinds: LayerKinds = LAYERS): string {
+  const words: string[] = [];
+  for (const n of layers) {
+    const w = kinds[n.kind].describe(parts(n).cfg);
+    if (n.kind === 'relu' && words.length > 0 && !n.inputs) words[words.length - 1] += ` ${w}`;
+    else words.push(w);
+  }
+  return [...words, 'output'].join(', ');
+}
