@@ -41,7 +41,7 @@ export function killUnit(l: UnitLayer, masks: Masks, u: number): void {
   masks[l.bias][u] = 0;
   const n = masks[l.next];
   for (let row = u; row < l.nextIn; row += l.units) n.fill(0, row * l.nextOut, (row + 1) * l.nextOut);
-  // conv→conv: the next kernel is [3, 3, U, out], so input channel u recurs in each of the 9 taps.
+  // conv→conv: the next kernel is [k, k, U, out], so input channel u recurs in each of the k² taps.
   const taps = n.length / (l.nextIn * l.nextOut);
   for (let t = 1; t < taps; t++)
     for (let row = u; row < l.nextIn; row += l.units) n.fill(0, (t * l.nextIn + row) * l.nextOut, (t * l.nextIn + row + 1) * l.nextOut);
