@@ -4,6 +4,7 @@ import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/backend/index.js';
+import * as ops from '../src/models/ops.js';
 import { loadDataset } from '../src/data/index.js';
 import {
   buildGraphModel,
@@ -151,11 +152,18 @@ test('batchNormalization: training mode normalizes by the batch and moves the ru
     'output/kernel': tf.tensor2d(K, [12, 2]),
     'output/bias': tf.tensor1d(ob),
   };
-  const logits64 = (y: Float64Array) => Array.from({ length: n * 2 }, (_, k) => ob[k % 2] + Array.from({ length: 12 }, (_, i) => y[Math.floor(k / 2) * 12 + i] * K[i * 2 + (k % 2)]).reduce((s, v) => s + v, 0));
+  const logits64 = (y: Float64Array) =>
+    Array.from(
+      { length: n * 2 },
+      (_, k) => ob[k % 2] + Array.from({ length: 12 }, (_, i) => y[Math.floor(k / 2) * 12 + i] * K[i * 2 + (k % 2)]).reduce((s, v) => s + v, 0),
+    );
   for (const training of [true, false]) {
     const ref = batchNorm64(x, 3, g, b, rm, rv, training);
     const state: Record<string, tf.Tensor> = {};
-    const out = runGraph(graph, w, tf.tensor2d(Float32Array.from(x), [n, 12]), { mode: training ? MODES.train : MODES.predict, setState: (p, t) => (state[p] = t) });
+    const out = runGraph(graph, w, tf.tensor2d(Float32Array.from(x), [n, 12]), {
+      mode: training ? MODES.train : MODES.predict,
+      setState: (p, t) => (state[p] = t),
+    });
     const got = out.dataSync();
     logits64(ref.y).forEach((v, i) => assert.ok(Math.abs(v - got[i]) < 1e-4, `${training ? 'training' : 'inference'} logit ${i}: ${got[i]} vs ${v}`));
     if (training) {
@@ -237,6 +245,53 @@ test("unit coupling of conv-2 from the graph: each unit layer and the kernel its
 test('graph errors are one line naming the problem and the fix', () => {
   assert.throws(() => resolveGraph('m', [L.dense(4), L.dense(4, { name: 'fc1' })], [3], 2), /two layers are named "fc1": give each layer its own name/);
   assert.throws(() => resolveGraph('m', [L.dense(4), L.add(['fc1', 'nope'])], [3], 2), /layer "add1" takes "nope", which is not an earlier layer/);
-  assert.throws(() => resolveGraph('m', [L.conv2d(4), L.dense(4)], [6, 6, 1], 2), /model m, layer fc1: dense needs flat input, got \[6, 6, 4\]: put a flatten before it/);
-  assert.throws(() => resolveGraph('m', [L.dense(4, { name: 'a' }), L.dense(5, { name: 'b', inputs: ['input'] }), L.add(['a', 'b'])], [3], 2), /add needs inputs of one shape/);
+  assert.throws(
+    () => resolveGraph('m', [L.conv2d(4), L.dense(4)], [6, 6, 1], 2),
+    /model m, layer fc1: dense needs flat input, got \[6, 6, 4\]: put a flatten before it/,
+  );
+  assert.throws(
+    () => resolveGraph('m', [L.dense(4, { name: 'a' }), L.dense(5, { name: 'b', inputs: ['input'] }), L.add(['a', 'b'])], [3], 2),
+    /add needs inputs of one shape/,
+  );
+});
+
+test('conv2dStrided: the value and the three gradients equal tfjs conv2d’s own for strided, 1×1 and valid convolutions', () => {
+  const rng = makeRng('strided');
+  const r = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+      shape,
+    );
+  for (const [k, s, pad, hw] of [
+    [3, 2, 'same', 7],
+    [1, 2, 'same', 8],
+    [3, 2, 'valid', 9],
+    [3, 1, 'valid', 5],
+    [2, 2, 'same', 5],
+  ] as const) {
+    const x = r([2, hw, hw, 3]) as tf.Tensor4D;
+    const f = r([k, k, 3, 4]) as tf.Tensor4D;
+    const b = r([4]) as tf.Tensor1D;
+    const dy = r([2, ...tf.conv2d(x, f, s, pad).shape.slice(1, 3), 4]);
+    const ours = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+      tf.sum(tf.mul(ops.conv2dStrided(a as tf.Tensor4D, c as tf.Tensor4D, d as tf.Tensor1D, s, pad), dy)),
+    )([x, f, b]);
+    const ref = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, s, pad), d), dy)))([
+      x,
+      f,
+      b,
+    ]);
+    const gap = (p: tf.Tensor, q: tf.Tensor) => tf.max(tf.abs(tf.sub(p, q))).dataSync()[0];
+    assert.ok(gap(ops.conv2dStrided(x, f, b, s, pad), tf.add(tf.conv2d(x, f, s, pad), b)) < 1e-5, `value k${k} s${s} ${pad}`);
+    ['x', 'filter', 'bias'].forEach((what, i) => assert.ok(gap(ours[i], ref[i]) < 1e-4, `∂/∂${what} k${k} s${s} ${pad}: ${gap(ours[i], ref[i])}`));
+    tf.dispose([x, f, b, dy, ...ours, ...ref]);
+  }
+});
+
+test('the residual block trains on wasm too (strided and 1×1 convolutions need no Conv2DBackpropFilter)', async () => {
+  await initBackend('wasm');
+  const model = buildGraphModel('res', residual, [8, 8, 3], 3);
+  const { init, res } = await trainOn(model, [8, 8, 3], 6);
+  assert.ok(Number.isFinite(res.final.valLoss));
+  for (const s of ['b1_conv1/kernel', 'b1_down/kernel', 'b1_down_bn/moving_variance']) assert.notDeepEqual(res.weights[s], init[s], `${s} moved`);
 });

@@ -64,7 +64,12 @@ function names(layers: readonly Node[], kinds: LayerKinds): string[] {
 }
 
 /** Per-example shapes through the graph, or the first node whose inputs do not fit. */
-function walk(layers: readonly Node[], named: readonly string[], inputShape: Shape, kinds: LayerKinds): { shapes: Map<string, Shape>; failed?: { node: string; why: string } } {
+function walk(
+  layers: readonly Node[],
+  named: readonly string[],
+  inputShape: Shape,
+  kinds: LayerKinds,
+): { shapes: Map<string, Shape>; failed?: { node: string; why: string } } {
   const shapes = new Map<string, Shape>([[INPUT, inputShape]]);
   for (const [i, n] of layers.entries()) {
     const { kind, inputs, cfg } = parts(n);
@@ -129,14 +134,18 @@ export function resolveGraph(model: string, layers: readonly Node[], inputShape:
   return { inputShape, nodes, params: nodes.flatMap((n) => n.params) };
 }
 
-/** The nodes that take `name` as an input. */
-const consumers = (g: Graph, name: string): GraphNode[] => g.nodes.filter((n) => n.inputs.includes(name));
+/** Per node name, the nodes that take it as an input (one pass over the graph). */
+function consumerMap(g: Graph): Map<string, GraphNode[]> {
+  const out = new Map<string, GraphNode[]>();
+  for (const n of g.nodes) for (const i of n.inputs) out.set(i, [...(out.get(i) ?? []), n]);
+  return out;
+}
 
 /** ReLU nodes computed by the layer before them (its only consumer, a kind that `fusesRelu`). */
-function fusedRelus(g: Graph): Set<string> {
+function fusedRelus(g: Graph, uses: Map<string, GraphNode[]>): Set<string> {
   const out = new Set<string>();
   for (const n of g.nodes) {
-    const c = consumers(g, n.name);
+    const c = uses.get(n.name) ?? [];
     if (n.def.fusesRelu && c.length === 1 && c[0].kind === 'relu') out.add(c[0].name);
   }
   return out;
@@ -177,14 +186,15 @@ const toRow = (v: Value): Value => (v.col ? { t: transpose(v.t as tf.Tensor2D), 
  */
 export function runGraph(g: Graph, w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor, o: RunOptions): tf.Tensor2D {
   const values = new Map<string, Value>([[INPUT, { t: tf.reshape(x, [x.shape[0], ...g.inputShape]), col: false }]]);
-  const fused = o.mode.fuse ? fusedRelus(g) : new Set<string>();
+  const uses = consumerMap(g);
+  const fused = o.mode.fuse ? fusedRelus(g, uses) : new Set<string>();
   for (const n of g.nodes) {
     if (fused.has(n.name)) {
       values.set(n.name, values.get(n.inputs[0])!);
       continue;
     }
     const inputs = n.inputs.map((i) => (n.def.columns ? values.get(i)! : toRow(values.get(i)!)));
-    const c = consumers(g, n.name);
+    const c = uses.get(n.name) ?? [];
     let v: Value = n.def.forward({
       cfg: n.cfg,
       name: n.name,
@@ -245,6 +255,7 @@ export interface UnitCoupling {
  */
 export function unitCouplings(g: Graph): UnitCoupling[] {
   const out: UnitCoupling[] = [];
+  const uses = consumerMap(g);
   for (const n of g.nodes) {
     if (n.def.units !== 'own' || !n.def.unitParams) continue;
     const up = n.def.unitParams(n.cfg) as { kernel: string; bias: string | null };
@@ -253,7 +264,7 @@ export function unitCouplings(g: Graph): UnitCoupling[] {
     let cur = n.name;
     let next: ParamSpec | undefined;
     for (;;) {
-      const c = consumers(g, cur);
+      const c = uses.get(cur) ?? [];
       if (c.length !== 1 || c[0].inputs.length !== 1) break;
       const d = c[0];
       const dp = d.def.unitParams?.(d.cfg) as { kernel: string } | undefined;
@@ -288,7 +299,8 @@ export function unitCouplings(g: Graph): UnitCoupling[] {
  */
 export function toLayersModel(g: Graph, weight: (param: string) => ExportWeight, layers: typeof tfl): tfl.LayersModel {
   const sym = new Map<string, tfl.SymbolicTensor>([[INPUT, layers.input({ shape: [...g.inputShape] })]]);
-  const fused = fusedRelus(g);
+  const uses = consumerMap(g);
+  const fused = fusedRelus(g, uses);
   const toSet: { layer: TflLayer; weights: ExportWeight[] }[] = [];
   for (const n of g.nodes) {
     const ins = n.inputs.map((i) => sym.get(i)!);
@@ -301,7 +313,7 @@ export function toLayersModel(g: Graph, weight: (param: string) => ExportWeight,
       name: n.name,
       inputShapes: n.inputShapes,
       outputShape: n.outputShape,
-      relu: consumers(g, n.name).some((c) => fused.has(c.name)),
+      relu: (uses.get(n.name) ?? []).some((c) => fused.has(c.name)),
       weight: (s: string) => weight(`${n.name}/${s}`),
       tfl: layers,
     });

@@ -33,7 +33,14 @@ export const batchNormalizationDef: LayerDef<BatchNormConfig> = {
   outputShape: (_c, [x]) => x,
   params: ({ name, inputShapes: [x] }) => {
     const c = x[x.length - 1];
-    const p = (suffix: string, more: Partial<ParamSpec> = {}): ParamSpec => ({ name: `${name}/${suffix}`, shape: [c], kind: 'none', fanIn: c, fanOut: c, ...more });
+    const p = (suffix: string, more: Partial<ParamSpec> = {}): ParamSpec => ({
+      name: `${name}/${suffix}`,
+      shape: [c],
+      kind: 'none',
+      fanIn: c,
+      fanOut: c,
+      ...more,
+    });
     return [p('gamma', { fill: 1 }), p('beta'), p('moving_mean', { role: 'state' }), p('moving_variance', { role: 'state', fill: 1 })];
   },
   forward: ({ cfg, inputs: [x], param, mode, setState }) => {

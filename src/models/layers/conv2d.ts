@@ -6,8 +6,9 @@ import { need, type LayerDef, type Node } from './types.js';
  * A 2-D convolution (tfjs-layers / Keras `conv2d`, NHWC): x [n, h, w, cin], kernel
  * [k, k, cin, filters], optional bias [filters]. 'same' padding gives ⌈h/s⌉ × ⌈w/s⌉ outputs,
  * 'valid' ⌊(h − k)/s⌋ + 1. The 3×3, stride 1, 'same' convolution with bias (Frankle & Carbin
- * 2019, Fig. 2) trains on lth's fused kernel (ops.conv2d, ReLU fused); other shapes use tfjs's
- * ops and gradients (on wasm, whose tfjs has no Conv2DBackpropFilter, they run forward only).
+ * 2019, Fig. 2) trains on lth's fused kernel (ops.conv2d, ReLU fused); other shapes train on
+ * ops.conv2dStrided (wasm's tfjs has no Conv2DBackpropFilter) on wasm/cpu, on tfjs's fused
+ * conv2d elsewhere.
  * Glorot fans count the receptive field: fanIn = k²·cin, fanOut = k²·filters.
  */
 export interface Conv2dConfig {
@@ -64,6 +65,10 @@ export const conv2dDef: LayerDef<Conv2dConfig> = {
     const filter = param('kernel') as tf.Tensor4D;
     const bias = g.bias ? (param('bias') as tf.Tensor1D) : undefined;
     if (mode.lth && bias && g.k === 3 && g.s === 1 && g.pad === 'same') return { t: ops.conv2d(h, filter, bias, { relu }), col: false };
+    if (mode.lth) {
+      const z = ops.conv2dStrided(h, filter, bias, g.s, g.pad);
+      return { t: relu ? tf.relu(z) : z, col: false };
+    }
     if (mode.fuse) return { t: tf.fused.conv2d({ x: h, filter, bias, strides: g.s, pad: g.pad, activation: relu ? 'relu' : 'linear' }), col: false };
     const z = tf.conv2d(h, filter, g.s, g.pad);
     return { t: bias ? tf.add(z, bias) : z, col: false };

@@ -90,7 +90,9 @@ export interface LayerDef<C> {
    * The tfjs-layers layer equal to this node (the node's name, `relu` fused as its activation),
    * and its weights in tfjs-layers' order; null: the node is the identity at export.
    */
-  toLayers(c: LayerContext<C> & { relu: boolean; weight: (suffix: string) => ExportWeight; tfl: typeof tfl }): { layer: TflLayer; weights: ExportWeight[] } | null;
+  toLayers(
+    c: LayerContext<C> & { relu: boolean; weight: (suffix: string) => ExportWeight; tfl: typeof tfl },
+  ): { layer: TflLayer; weights: ExportWeight[] } | null;
 }
 
 /** tfjs-layers' Layer class (the package does not export its name). */
