@@ -288,10 +288,12 @@ test('conv2dStrided: the value and the three gradients equal tfjs conv2d’s own
   }
 });
 
-test('the residual block trains on wasm too (strided and 1×1 convolutions need no Conv2DBackpropFilter)', async () => {
+test('the residual block trains on wasm too (strided and 1×1 convolutions need no Conv2DBackpropFilter), leaving no tensor behind', async () => {
   await initBackend('wasm');
   const model = buildGraphModel('res', residual, [8, 8, 3], 3);
+  const live = tf.memory().numTensors;
   const { init, res } = await trainOn(model, [8, 8, 3], 6);
+  assert.equal(tf.memory().numTensors, live, 'training (running statistics included) leaves no tensor behind');
   assert.ok(Number.isFinite(res.final.valLoss));
   for (const s of ['b1_conv1/kernel', 'b1_down/kernel', 'b1_down_bn/moving_variance']) assert.notDeepEqual(res.weights[s], init[s], `${s} moved`);
 });
