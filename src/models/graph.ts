@@ -128,8 +128,8 @@ export function resolveGraph(model: string, layers: readonly Node[], inputShape:
     const def = kinds[kind];
     const ins = inputs ?? [i === 0 ? INPUT : named[i - 1]];
     const c = { cfg, name: named[i], inputShapes: ins.map((x) => shapes.get(x)!), outputShape: shapes.get(named[i])! };
-    const kind0: LayerKind = (cfg.prune as LayerKind | undefined) ?? (kind === 'conv2d' ? 'conv' : 'fc');
-    return { ...c, kind, def, inputs: ins, params: def.params?.(c, kind0) ?? [] };
+    const prune: LayerKind = (cfg.prune as LayerKind | undefined) ?? def.prune ?? 'none';
+    return { ...c, kind, def, inputs: ins, params: def.params?.(c, prune) ?? [] };
   });
   return { inputShape, nodes, params: nodes.flatMap((n) => n.params) };
 }

@@ -59,6 +59,7 @@ export const conv2dDef: LayerDef<Conv2dConfig> = {
     ];
   },
   fusesRelu: true,
+  prune: 'conv',
   forward: ({ cfg, inputs: [x], param, relu, mode }) => {
     const g = geometry(cfg);
     const h = x.t as tf.Tensor4D;

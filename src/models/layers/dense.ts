@@ -37,6 +37,7 @@ export const denseDef: LayerDef<DenseConfig> = {
   },
   columns: true,
   fusesRelu: true,
+  prune: 'fc',
   forward: ({ cfg, inputs: [x], param, relu, mode }) => {
     const bias = cfg.useBias === false ? null : (param('bias') as tf.Tensor1D);
     if (mode.lth && bias) {

@@ -67,7 +67,9 @@ export interface LayerDef<C> {
    * @throws Error (the interpreter turns it into one UserError naming the model) when the inputs do not fit
    */
   outputShape(cfg: C, inputs: readonly Shape[]): Shape;
-  /** parameters and state, named `${name}/${suffix}`; `kind` is the prune kind the model gives this node */
+  /** the prune kind of its kernel (which rate applies), unless a node's `prune` says otherwise (the output layer) */
+  readonly prune?: Exclude<LayerKind, 'none'>;
+  /** parameters and state, named `${name}/${suffix}`; `kind` is the node's prune kind */
   params?(c: LayerContext<C>, kind: LayerKind): ParamSpec[];
   /** the forward pass on a batch */
   forward(c: ForwardContext<C>): Value;
