@@ -36,7 +36,11 @@ const tiny: Model = {
     { name: 'output/kernel', shape: [2, 2], kind: 'output', fanIn: 2, fanOut: 2 },
     { name: 'output/bias', shape: [2], kind: 'none', fanIn: 2, fanOut: 2 },
   ],
+  graph: { inputShape: [3], nodes: [], params: [] },
   forward: () => {
+    throw new Error('not used');
+  },
+  forwardTrain: () => {
     throw new Error('not used');
   },
   predict: (w, x) =>

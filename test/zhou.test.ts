@@ -21,7 +21,11 @@ const model: Model = {
     { name: 'k', shape: [2, 3], kind: 'fc', fanIn: 2, fanOut: 3 },
     { name: 'b', shape: [3], kind: 'none', fanIn: 2, fanOut: 3 },
   ],
+  graph: { inputShape: [2], nodes: [], params: [] },
   forward: () => {
+    throw new Error('not used');
+  },
+  forwardTrain: () => {
     throw new Error('not used');
   },
   predict: () => {

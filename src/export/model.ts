@@ -4,9 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { datasetMeta } from '../data/meta.js';
 import { NORMALIZATION } from '../data/registry.js';
-import type { Plan } from '../models/layers.js';
+import { toLayersModel, type Graph } from '../models/graph.js';
 import { checkInput } from '../models/registry.js';
-import type { Masks, Model, Weights } from '../models/types.js';
+import type { Masks, Weights } from '../models/types.js';
 import { aliveUnits, unitLayers, type Granularity } from '../pruning/units.js';
 import { specSchema, type Spec } from '../spec/schema.js';
 import type { Store } from '../storage/db.js';
@@ -15,9 +15,10 @@ import { UserError } from '../util/errors.js';
 
 /**
  * A stored level as a TensorFlow.js LayersModel (model.json + weights.bin) that plain
- * `tf.loadLayersModel` loads, with nothing of lth. Layers as src/models/layers.ts declares them:
- * conv2d 3×3 'same' + ReLU, maxPooling2d 2×2, flatten, dense + ReLU, and a linear output
- * (logits: argmax is the prediction; apply softmax for probabilities).
+ * `tf.loadLayersModel` loads, with nothing of lth: the model's layer graph as a tfjs-layers
+ * functional model (src/models/graph.ts toLayersModel; each node its tfjs-layers layer, a ReLU
+ * fused as the activation of the conv2d/dense before it), ending in a linear output (logits:
+ * argmax is the prediction; apply softmax for probabilities).
  *
  * Neuron/filter-pruned levels are physically smaller: dead units (bias mask 0) and the next
  * layer's matching input rows are cut out, so a layer of 300 units with 123 alive exports as
@@ -39,8 +40,8 @@ export interface LevelRef {
   level: number;
 }
 
-/** The stored spec of an experiment, its id, and its model's layer plan. */
-export function storedExperiment(store: Store, experiment: string): { id: number; spec: Spec; plan: Plan } {
+/** The stored spec of an experiment, its id, and its model's layer graph. */
+export function storedExperiment(store: Store, experiment: string): { id: number; spec: Spec; graph: Graph } {
   const info = store.experiments().find((e) => e.name === experiment);
   if (!info) {
     const names = store.experiments().map((e) => e.name);
@@ -50,29 +51,25 @@ export function storedExperiment(store: Store, experiment: string): { id: number
   }
   const spec = specSchema.parse(JSON.parse(info.specJson));
   const meta = datasetMeta(spec.data);
-  return { id: info.id, spec, plan: checkInput(spec.model.name, meta.inputShape, meta.numClasses) };
+  return { id: info.id, spec, graph: checkInput(spec.model.name, meta.inputShape, meta.numClasses) };
 }
-
-/** A Model-shaped view of a plan (params only): what unitLayers reads. */
-const paramsModel = (spec: Spec, p: Plan, inputShape: readonly number[], numClasses: number): Model =>
-  ({ name: spec.model.name, inputShape, numClasses, params: p.params }) as unknown as Model;
 
 /**
  * Weights of the exported network: masked (w ⊙ m) and, under neuron/filter granularity, with
  * dead units and their outgoing rows removed. Returns the weights and the kept units per layer.
  */
 export function slimWeights(
-  model: Model,
+  graph: Graph,
   granularity: Granularity,
   weights: Weights,
   masks: Masks,
 ): { weights: Record<string, { data: Float32Array; shape: number[] }>; units: Record<string, number> } {
   const out: Record<string, { data: Float32Array; shape: number[] }> = {};
-  for (const p of model.params) {
+  for (const p of graph.params) {
     const m = masks[p.name];
     out[p.name] = { data: m ? weights[p.name].map((v, i) => (m[i] ? v : 0)) : Float32Array.from(weights[p.name]), shape: [...p.shape] };
   }
-  for (const l of unitLayers(model, granularity)) {
+  for (const l of unitLayers({ graph }, granularity)) {
     const alive = aliveUnits(l, masks);
     const keep: number[] = [];
     alive.forEach((a, u) => a && keep.push(u));
@@ -97,41 +94,8 @@ export function slimWeights(
     out[l.next] = { data: nn, shape: [...n.shape.slice(0, -2), keptRows.length, outN] };
   }
   const units: Record<string, number> = {};
-  for (const p of model.params) if (p.kind !== 'none') units[p.name.split('/')[0]] = out[p.name].shape[out[p.name].shape.length - 1];
+  for (const p of graph.params) if (p.kind !== 'none') units[p.name.split('/')[0]] = out[p.name].shape[out[p.name].shape.length - 1];
   return { weights: out, units };
-}
-
-/** The tfjs-layers Sequential model for a plan with (possibly slimmed) weights. */
-function layersModel(p: Plan, inputShape: readonly number[], w: Record<string, { data: Float32Array; shape: number[] }>): tfl.Sequential {
-  const m = tfl.sequential();
-  const first = { inputShape: [...inputShape] };
-  let started = false;
-  const opts = () => (started ? {} : ((started = true), first));
-  const values: tf.Tensor[] = [];
-  const push = (name: string) => values.push(tf.tensor(w[name].data, w[name].shape));
-  if (p.image) {
-    for (const s of p.features) {
-      if (s.kind === 'pool') m.add(tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'valid', ...opts() }));
-      else {
-        m.add(
-          tfl.layers.conv2d({ filters: w[s.kernel].shape[3], kernelSize: 3, padding: 'same', activation: 'relu', name: s.kernel.split('/')[0], ...opts() }),
-        );
-        push(s.kernel);
-        push(s.bias);
-      }
-    }
-  }
-  if (inputShape.length > 1 || p.image) m.add(tfl.layers.flatten(opts()));
-  for (let i = 0; i < p.dense.length; i += 2) {
-    const last = i + 2 >= p.dense.length;
-    const name = p.dense[i].name;
-    m.add(tfl.layers.dense({ units: w[name].shape[1], activation: last ? 'linear' : 'relu', name: name.split('/')[0], ...opts() }));
-    push(name);
-    push(p.dense[i + 1].name);
-  }
-  m.setWeights(values);
-  tf.dispose(values);
-  return m;
 }
 
 /** What a user of the exported file must know: the input it expects and what it outputs. */
@@ -159,7 +123,7 @@ function usage(spec: Spec, inputShape: readonly number[], numClasses: number, fr
  * @throws UserError for an unknown experiment, a level not stored, or a non-empty `out`
  */
 export async function exportModel(store: Store, experiment: string, ref: LevelRef, out: string): Promise<ExportedModel> {
-  const { id, spec, plan } = storedExperiment(store, experiment);
+  const { id, spec, graph } = storedExperiment(store, experiment);
   const chains = [
     ...new Set(
       store
@@ -187,10 +151,9 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
   if (existsSync(out) && readdirSync(out).length > 0) throw new UserError(`--out ${out} is not empty: pass a new or empty folder`);
   const { weights, masks } = store.loadLevel(id, keys.chainLevel(ref.trial, ref.strategy, ref.level));
   const meta = datasetMeta(spec.data);
-  const model = paramsModel(spec, plan, meta.inputShape, meta.numClasses);
   const granularity = spec.pruning.granularity;
-  const slim = slimWeights(model, granularity, weights, masks);
-  const net = layersModel(plan, meta.inputShape, slim.weights);
+  const slim = slimWeights(graph, granularity, weights, masks);
+  const net = toLayersModel(graph, (name) => slim.weights[name], tfl);
   // Written to a temporary folder and renamed: an interrupted export leaves nothing half-written.
   const tmp = `${out.replace(/[/\\]+$/, '')}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -218,7 +181,7 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
       let o = 0;
       const entries = names.map((n) => {
         bytes.set(masks[n], o);
-        const e = { name: n, shape: model.params.find((p) => p.name === n)!.shape, offset: o, length: masks[n].length };
+        const e = { name: n, shape: graph.params.find((p) => p.name === n)!.shape, offset: o, length: masks[n].length };
         o += masks[n].length;
         return e;
       });

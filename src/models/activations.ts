@@ -1,27 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Split } from '../data/types.js';
-import { checkInput } from './registry.js';
+import { MODES, runGraph, unitOwner, type GraphNode } from './graph.js';
 import type { Model, Weights } from './types.js';
 
 /**
  * The network's hidden ReLU outputs, for statistics (activation sparsity, data-driven unit
- * criteria). A plain-op forward pass in stored layout, layer by layer as src/models/layers.ts
- * declares it: 3×3 'same' conv + bias + ReLU, 2×2 max-pool, flatten (row-major NHWC), dense +
- * bias + ReLU, output dense. It is not the training forward (fused ops, column layout), so a
- * pre-activation within rounding of 0 may land on the other side of the ReLU; counts of exact
- * zeros can differ from the training graph's by such ties only.
+ * criteria): the graph interpreter's taps pass (src/models/graph.ts MODES.taps), plain ops one
+ * per step on weights in stored layout. It is not the training forward (fused ops, column
+ * layout), so a pre-activation within rounding of 0 may land on the other side of the ReLU;
+ * counts of exact zeros can differ from the training graph's by such ties only.
  */
 export interface Hidden {
-  /** "conv1", "fc2": the layer whose ReLU output this is */
+  /** "conv1", "fc2": the layer whose units this ReLU output carries (graph.unitOwner) */
   readonly layer: string;
   /** [n, h, w, c] for conv layers, [n, units] for dense layers */
   readonly value: tf.Tensor;
 }
 
 /**
- * Logits [n, classes] and every hidden ReLU output for a batch x [n, prod(inputShape)].
- * `probes` (one per hidden layer, shaped like its output) are added to the ReLU outputs: with
- * zeros, ∂loss/∂probe = ∂loss/∂a, the gradient the Taylor criterion needs (Molchanov et al. 2017).
+ * Logits [n, classes] and every ReLU output for a batch x [n, prod(inputShape)], in graph order.
+ * `probes` (one per ReLU, shaped like its output) are added to the ReLU outputs: with zeros,
+ * ∂loss/∂probe = ∂loss/∂a, the gradient the Taylor criterion needs (Molchanov et al. 2017).
  */
 export function forwardHidden(
   model: Model,
@@ -29,29 +28,13 @@ export function forwardHidden(
   x: tf.Tensor2D,
   probes?: readonly tf.Tensor[],
 ): { logits: tf.Tensor2D; hidden: Hidden[] } {
-  const p = checkInput(model.name, model.inputShape, model.numClasses);
-  const n = x.shape[0];
   const hidden: Hidden[] = [];
-  const tap = (layer: string, a: tf.Tensor): tf.Tensor => {
+  const tap = (relu: GraphNode, a: tf.Tensor): tf.Tensor => {
     const v = probes ? tf.add(a, probes[hidden.length]) : a;
-    hidden.push({ layer, value: v });
+    hidden.push({ layer: unitOwner(model.graph, relu.inputs[0]), value: v });
     return v;
   };
-  let flat: tf.Tensor2D;
-  if (p.image) {
-    let h = tf.reshape(x, [n, ...p.image]) as tf.Tensor4D;
-    for (const s of p.features) {
-      if (s.kind === 'pool') h = tf.maxPool(h, 2, 2, 'valid');
-      else h = tap(s.kernel.split('/')[0], tf.relu(tf.add(tf.conv2d(h, w[s.kernel] as tf.Tensor4D, 1, 'same'), w[s.bias]))) as tf.Tensor4D;
-    }
-    flat = tf.reshape(h, [n, p.flat]);
-  } else flat = tf.reshape(x, [n, p.flat]);
-  let h: tf.Tensor2D = flat;
-  for (let i = 0; i < p.dense.length; i += 2) {
-    const z = tf.add(tf.matMul(h, w[p.dense[i].name] as tf.Tensor2D), w[p.dense[i + 1].name]) as tf.Tensor2D;
-    h = i + 2 < p.dense.length ? (tap(p.dense[i].name.split('/')[0], tf.relu(z)) as tf.Tensor2D) : z;
-  }
-  return { logits: h, hidden };
+  return { logits: runGraph(model.graph, w, x, { mode: MODES.taps, tap }), hidden };
 }
 
 /** Weights (stored layout) as tensors for forwardHidden; the caller disposes them. */

@@ -1,4 +1,4 @@
-import { conv, dense, pool } from './layers.js';
+import { conv2d, dense, flatten, maxPooling2d, relu } from './layers/index.js';
 import type { ModelDef } from './registry.js';
 
 /**
@@ -8,5 +8,5 @@ import type { ModelDef } from './registry.js';
  */
 export const convTiny: ModelDef = {
   help: 'a one-block conv net for tests and smoke runs',
-  layers: [conv(8), pool(), dense(32)],
+  layers: [conv2d(8), relu(), maxPooling2d(), flatten(), dense(32), relu()],
 };

@@ -1,8 +1,20 @@
 export type { LayerKind, Masks, Model, ParamSpec, Weights } from './types.js';
-export { isPrunable } from './types.js';
-export { buildModel } from './zoo.js';
+export { isPrunable, isTrained } from './types.js';
+export { buildGraphModel, buildModel } from './zoo.js';
 export { MODELS, MODEL_NAMES, benchModels, checkInput, modelHelp, needsImage, type ModelDef, type ModelName } from './registry.js';
-export { conv, convBlocks, dense, pool, type Layer } from './layers.js';
+export {
+  macsPerWeight,
+  MODES,
+  resolveGraph,
+  runGraph,
+  toLayersModel,
+  unitCouplings,
+  type Graph,
+  type GraphNode,
+  type LayerKinds,
+  type UnitCoupling,
+} from './graph.js';
+export * as layers from './layers/index.js';
 export { initialize, initStd, type InitName } from './init.js';
 export { fromHeld, heldShape, toHeld } from './layout.js';
 export { storedLayout } from './layout.js';

@@ -147,6 +147,43 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, opts: { r
   );
 }
 
+/**
+ * conv(x, f) (+ b): any square k×k convolution with stride s and 'same' or 'valid' padding, x
+ * [n, h, w, in] (NHWC), f [k, k, in, out], b [out] or absent → [n, h', w', out]. For what the
+ * 3×3 stride-1 kernel above does not cover (a ResNet's strided and 1×1 shortcut convolutions):
+ * tfjs's own gradient needs Conv2DBackpropFilter, which wasm lacks. Here the input gradient is
+ * tfjs's conv2dTranspose (Conv2DBackpropInput, on every backend) and the filter gradient one
+ * forward convolution: dW[kh, kw, ci, co] = Σ_{n,y,x} xpad[n, y·s + kh, x·s + kw, ci]·dy[n, y, x, co],
+ * i.e. xpad laid out [ci, H, W, n] convolved ('valid', dilation s) with dy laid out
+ * [h', w', n, co], cropped to k×k.
+ */
+export function conv2dStrided(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D | undefined, strides: number, pad: 'same' | 'valid'): tf.Tensor4D {
+  const k = f.shape[0];
+  return lazyGradOp<tf.Tensor4D>(
+    b ? [x, f, b] : [x, f],
+    () => {
+      const z = tf.conv2d(x, f, strides, pad);
+      return b ? tf.add(z, b) : z;
+    },
+    (dy, [sx, sf]) => {
+      const [, h, w, ci] = sx.shape;
+      const [, oh, ow, co] = dy.shape;
+      const padding = (size: number, out: number): [number, number] => {
+        const total = pad === 'same' ? Math.max((out - 1) * strides + k - size, 0) : 0;
+        return [Math.floor(total / 2), total - Math.floor(total / 2)];
+      };
+      const filterGrad = () => {
+        const xpad = tf.pad(sx, [[0, 0], padding(h, oh), padding(w, ow), [0, 0]]);
+        const xT = kernels.transpose(xpad as tf.Tensor4D, [3, 1, 2, 0]);
+        const dyT = kernels.transpose(dy, [1, 2, 0, 3]);
+        const full = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', strides);
+        return kernels.transpose(tf.slice(full, [0, 0, 0, 0], [ci, k, k, co]), [1, 2, 0, 3]);
+      };
+      return [() => tf.conv2dTranspose(dy, sf as tf.Tensor4D, [sx.shape[0], h, w, ci], strides, pad), filterGrad, () => tf.sum(dy, [0, 1, 2])];
+    },
+  );
+}
+
 /** 2×2 max pooling, stride 2. On wasm its gradient is one fused pass (tfjs's MaxPoolGrad
  *  there is a naive loop: ~150 ms of a 1.5 s Conv-2 step); elsewhere tf.maxPool's own. */
 export function maxPool(x: tf.Tensor4D): tf.Tensor4D {

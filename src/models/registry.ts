@@ -1,28 +1,34 @@
 import { UserError } from '../util/index.js';
 import { convTiny } from './conv-tiny.js';
-import { convBlocks, dense, describeLayers, plan, type Layer } from './layers.js';
+import { describeLayers, resolveGraph, type Graph } from './graph.js';
+import { conv2d, dense, flatten, LAYERS, maxPooling2d, relu, type Node } from './layers/index.js';
 
 /**
  * Every model lth knows, by the name a spec gives in `model.name`. The spec's enum, `lth run
  * --help`, the bench's model list and the README table all derive from this object. Adding a
  * model = one file declaring its ModelDef (see conv-tiny.ts) + one line here.
- * Pure data (no tfjs): src/models/zoo.ts builds the tensors' side from `layers`.
+ * Pure data (no tensors): src/models/graph.ts resolves and interprets `layers`.
  */
 export interface ModelDef {
   /** one line for --help and the README: what the model is and where it comes from */
   readonly help: string;
-  /** the layers before the output layer, which every model gets (see layers.ts) */
-  readonly layers: readonly Layer[];
+  /** the layer graph before the output dense layer ("output", numClasses units), which every model gets */
+  readonly layers: readonly Node[];
   /** in `lth bench`'s default model list ('quick': also in --quick's) */
   readonly bench?: 'quick' | 'full';
 }
 
+/** Hidden dense layers, each followed by ReLU. */
+const fc = (...units: number[]): Node[] => units.flatMap((u) => [dense(u), relu()]);
+/** VGG-style blocks (Frankle & Carbin's Conv-2/4/6): per entry, two 3×3 'same' convs of that width with ReLU, then a 2×2 max-pool. */
+const convBlocks = (...filters: number[]): Node[] => filters.flatMap((f) => [conv2d(f), relu(), conv2d(f), relu(), maxPooling2d()]);
+
 export const MODELS = {
-  'lenet-300-100': { help: 'LeNet-300-100 (Frankle & Carbin 2019, Fig. 2)', layers: [dense(300), dense(100)], bench: 'quick' },
-  'conv-2': { help: 'Conv-2 (Frankle & Carbin 2019, Fig. 2; a VGG-style net)', layers: [...convBlocks(64), dense(256), dense(256)], bench: 'quick' },
-  'conv-4': { help: 'Conv-4 (Frankle & Carbin 2019, Fig. 2)', layers: [...convBlocks(64, 128), dense(256), dense(256)], bench: 'full' },
-  'conv-6': { help: 'Conv-6 (Frankle & Carbin 2019, Fig. 2)', layers: [...convBlocks(64, 128, 256), dense(256), dense(256)], bench: 'full' },
-  'mlp-small': { help: 'a small MLP for tests and smoke runs', layers: [dense(32), dense(16)] },
+  'lenet-300-100': { help: 'LeNet-300-100 (Frankle & Carbin 2019, Fig. 2)', layers: [flatten(), ...fc(300, 100)], bench: 'quick' },
+  'conv-2': { help: 'Conv-2 (Frankle & Carbin 2019, Fig. 2; a VGG-style net)', layers: [...convBlocks(64), flatten(), ...fc(256, 256)], bench: 'quick' },
+  'conv-4': { help: 'Conv-4 (Frankle & Carbin 2019, Fig. 2)', layers: [...convBlocks(64, 128), flatten(), ...fc(256, 256)], bench: 'full' },
+  'conv-6': { help: 'Conv-6 (Frankle & Carbin 2019, Fig. 2)', layers: [...convBlocks(64, 128, 256), flatten(), ...fc(256, 256)], bench: 'full' },
+  'mlp-small': { help: 'a small MLP for tests and smoke runs', layers: [flatten(), ...fc(32, 16)] },
   'conv-tiny': convTiny,
 } as const satisfies Record<string, ModelDef>;
 
@@ -35,20 +41,20 @@ const defOf = (name: string): ModelDef => {
   return d;
 };
 
-/** The model's layers in words, e.g. "LeNet-300-100 (…): fc 300, fc 100, output". */
+/** The model's layers in words, e.g. "LeNet-300-100 (…): flatten, fc 300, relu, fc 100, relu, output". */
 export const modelHelp = (name: string): string => `${defOf(name).help}: ${describeLayers(defOf(name).layers)}`;
 
-/** Whether the model starts with convolutions, i.e. needs [h, w, c] input. */
-export const needsImage = (name: string): boolean => defOf(name).layers.some((l) => l.kind !== 'dense');
+/** Whether the model has image layers (convolutions, pools), i.e. needs [h, w, c] input. */
+export const needsImage = (name: string): boolean => defOf(name).layers.some((n) => LAYERS[n.kind]?.spatial);
 
 /**
  * Checks that the model can take examples of `inputShape` (per example, e.g. [784] or
- * [28, 28, 1]); returns its layer plan.
+ * [28, 28, 1]); returns its resolved layer graph.
  * @throws UserError naming the model and the sizes it accepts (unknown model; convolutions on
  *   flat input; images too small for the model's pools).
  */
-export function checkInput(name: string, inputShape: readonly number[], numClasses = 10): ReturnType<typeof plan> {
-  return plan(name, defOf(name).layers, inputShape, numClasses);
+export function checkInput(name: string, inputShape: readonly number[], numClasses = 10): Graph {
+  return resolveGraph(name, defOf(name).layers, inputShape, numClasses);
 }
 
 /** The models `lth bench` times by default (`quick`: with --quick). */

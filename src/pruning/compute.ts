@@ -1,3 +1,4 @@
+import { macsPerWeight as graphMacs } from '../models/graph.js';
 import type { Masks, Model } from '../models/types.js';
 import { isPrunable } from '../models/types.js';
 
@@ -10,23 +11,10 @@ import { isPrunable } from '../models/types.js';
  * (they are ≪ 1% of a step for these models). docs/SCHEMA.md, table `compute`.
  */
 
-/** Forward multiply-adds per example of one kept weight of each prunable tensor: 1 for a dense
- *  kernel; H·W (the output positions at that layer's resolution) for a 3×3 'same' convolution,
- *  the resolution halving after every second convolution (the zoo's conv blocks). */
-export function macsPerWeight(model: Model): Record<string, number> {
-  const out: Record<string, number> = {};
-  let conv = 0;
-  for (const p of model.params) {
-    if (!isPrunable(p)) continue;
-    if (p.kind === 'conv') {
-      const [h, w] = model.inputShape;
-      const scale = 2 ** Math.floor(conv / 2);
-      out[p.name] = Math.floor(h / scale) * Math.floor(w / scale);
-      conv++;
-    } else out[p.name] = 1;
-  }
-  return out;
-}
+/** Forward multiply-adds per example of one kept weight of each prunable tensor, read from the
+ *  model's layer graph (src/models/graph.ts macsPerWeight): 1 for a dense kernel, the output
+ *  positions h·w for a convolution's kernel. */
+export const macsPerWeight = (model: Model): Record<string, number> => graphMacs(model.graph);
 
 /** Kept weights per prunable tensor. */
 export const keptCounts = (masks: Masks): Record<string, number> =>

@@ -1,3 +1,4 @@
+import { unitCouplings, type UnitCoupling } from '../models/graph.js';
 import type { Masks, Model, Weights } from '../models/types.js';
 import { permutation, type Rng } from '../util/rng.js';
 
@@ -12,51 +13,22 @@ import { permutation, type Rng } from '../util/rng.js';
  * - its outgoing weights: the next layer's kernel entries whose input index i has i % U = u
  *   (U = L's units). That covers dense→dense and conv→conv (i = u), and conv→dense through the
  *   row-major NHWC flatten, where input i = (y·w + x)·U + c carries channel c = i % U.
+ * Which kernel is "the next layer's" is read from the model's layer graph (unitCouplings:
+ * through ReLU, pooling and flatten; a layer whose units reach an `add`, BatchNorm or two
+ * consumers is not unit-prunable).
  * The output layer's units are never pruned. `percent_remaining` still counts kernel weights
  * (incoming and outgoing weights of a dead unit count as removed; biases never count).
  */
 
 export type Granularity = 'weight' | 'neuron' | 'filter';
 
-/** One prunable layer's units as the masker and the export see them. */
-export interface UnitLayer {
-  /** "fc1", "conv2" */
-  readonly layer: string;
-  readonly kind: 'conv' | 'fc';
-  readonly kernel: string;
-  readonly bias: string;
-  /** units (output channels / neurons) */
-  readonly units: number;
-  /** the next layer's kernel, whose input rows this layer's units feed */
-  readonly next: string;
-  /** the next kernel's input size (U, or h·w·U at the conv→dense flatten) and output size */
-  readonly nextIn: number;
-  readonly nextOut: number;
-}
+/** One prunable layer's units as the masker and the export see them: the graph's unit coupling (src/models/graph.ts). */
+export type UnitLayer = UnitCoupling;
 
 /** The layers whose units `granularity` prunes: hidden dense layers for 'neuron'; conv filters and hidden dense layers for 'filter'. Empty for 'weight'. */
-export function unitLayers(model: Model, granularity: Granularity): UnitLayer[] {
+export function unitLayers(model: Pick<Model, 'graph'>, granularity: Granularity): UnitLayer[] {
   if (granularity === 'weight') return [];
-  const kernels = model.params.filter((p) => p.kind !== 'none');
-  const out: UnitLayer[] = [];
-  for (let i = 0; i < kernels.length - 1; i++) {
-    const k = kernels[i];
-    if (k.kind === 'output' || (k.kind === 'conv' && granularity !== 'filter')) continue;
-    const next = kernels[i + 1];
-    const layer = k.name.split('/')[0];
-    const units = k.shape[k.shape.length - 1];
-    out.push({
-      layer,
-      kind: k.kind as 'conv' | 'fc',
-      kernel: k.name,
-      bias: `${layer}/bias`,
-      units,
-      next: next.name,
-      nextIn: next.shape[next.shape.length - 2],
-      nextOut: next.shape[next.shape.length - 1],
-    });
-  }
-  return out;
+  return unitCouplings(model.graph).filter((l) => l.kind === 'fc' || granularity === 'filter');
 }
 
 /** Alive units of a layer: its bias mask, or all ones before the first unit pruning (the dense level has no bias masks). */
@@ -69,7 +41,7 @@ export function killUnit(l: UnitLayer, masks: Masks, u: number): void {
   masks[l.bias][u] = 0;
   const n = masks[l.next];
   for (let row = u; row < l.nextIn; row += l.units) n.fill(0, row * l.nextOut, (row + 1) * l.nextOut);
-  // conv→conv: the next kernel is [3, 3, U, out], so input channel u recurs in each of the 9 taps.
+  // conv→conv: the next kernel is [k, k, U, out], so input channel u recurs in each of the k² taps.
   const taps = n.length / (l.nextIn * l.nextOut);
   for (let t = 1; t < taps; t++)
     for (let row = u; row < l.nextIn; row += l.units) n.fill(0, (t * l.nextIn + row) * l.nextOut, (t * l.nextIn + row + 1) * l.nextOut);

@@ -85,7 +85,7 @@ export function jaccard(a: StoredMasks, b: StoredMasks): number {
   return union === 0 ? 1 : inter / union;
 }
 
-/** LeNet-300-100's first hidden layer has 300 units (src/models/zoo.ts): its kernel is stored [in, 300]. */
+/** LeNet-300-100's first hidden layer has 300 units (src/models/registry.ts): its kernel is stored [in, 300]. */
 const LENET_HIDDEN = 300;
 
 /** Surviving connections per input pixel of `fc1/kernel` ([in, out], row-major), when `in` is a square image. */

@@ -24,16 +24,9 @@ export function toTensors(model: Model, w: Weights): Record<string, tf.Tensor> {
  * 5,000 at a time, Conv-2 on 28×28 about 300), between 250 and 5,000.
  */
 export function evalChunk(model: Model): number {
-  // the widest layer output per example: the first conv's [h, w, filters] for conv nets (the
-  // largest map), else the widest dense layer; the input counts too
-  const inputSize = model.inputShape.reduce((a, b) => a * b, 1);
-  let widest = inputSize;
-  const hw = model.inputShape.length === 3 ? model.inputShape[0] * model.inputShape[1] : 1;
-  for (const p of model.params) {
-    if (p.kind === 'none') continue;
-    const out = p.shape[p.shape.length - 1];
-    widest = Math.max(widest, p.shape.length === 4 ? hw * out : out);
-  }
+  // the widest value per example on the way through the model's layer graph (the input counts too)
+  const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  const widest = Math.max(size(model.inputShape), ...model.graph.nodes.map((n) => size(n.outputShape)));
   return Math.max(250, Math.min(5000, Math.floor((64 * 2 ** 20) / (4 * widest))));
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, Split } from '../data/index.js';
-import { type Masks, type Model, type Weights, fromHeld, toHeld, softmaxCrossEntropy } from '../models/index.js';
+import { type Masks, type Model, type ParamSpec, type Weights, fromHeld, isTrained, toHeld, softmaxCrossEntropy } from '../models/index.js';
 import { makeRng, permutation } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
 import type { CurvePoint } from './evaluate.js';
@@ -213,6 +213,7 @@ class WeightTrainee implements Trainee {
   private readonly fixed: Record<string, tf.Tensor> = {};
   private readonly vars: Record<string, tf.Variable> = {};
   private readonly varList: tf.Variable[];
+  private readonly trained: ParamSpec[];
   private readonly opt: MaskedOptimizer;
   private readonly batches: BatchSource;
   private lossAcc: tf.Scalar = tf.scalar(0);
@@ -240,10 +241,14 @@ class WeightTrainee implements Trainee {
         return tf.variable(start, true, undefined);
       });
     }
-    this.varList = model.params.map((p) => this.vars[p.name]);
+    // Model state (BatchNorm's running statistics) is not stepped: it is assigned from the
+    // training forward pass after each step (docs/DESIGN.md#model-state).
+    this.trained = model.params.filter(isTrained);
+    this.varList = this.trained.map((p) => this.vars[p.name]);
     // The optimizer reads masks and fixed values from these records at every step, so
     // setMasks() replaces entries in place.
-    this.opt = makeOptimizer(plan.spec.optimizer, { vars: this.vars, masks: this.maskT, fixed: this.fixed });
+    const stepped = Object.fromEntries(this.trained.map((p) => [p.name, this.vars[p.name]]));
+    this.opt = makeOptimizer(plan.spec.optimizer, { vars: stepped, masks: this.maskT, fixed: this.fixed });
     this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
     this.control = this.makeControl();
   }
@@ -252,12 +257,26 @@ class WeightTrainee implements Trainee {
     return this.schedule.kind === 'replay' ? lrAt(this.plan, s) : this.schedule.lr;
   }
 
-  step(s: number): void {
+  /** The loss of batch `s` and its gradients; the model state the batch gives (kept, for the caller to assign or dispose). */
+  private lossAndGrads(s: number) {
     const { x, y } = this.batches.at(s);
-    const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(this.model.forward(this.vars, x), y), this.varList);
+    let state: Record<string, tf.Tensor> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const r = this.model.forwardTrain(this.vars, x);
+      state = r.state;
+      for (const t of Object.values(state)) tf.keep(t);
+      return softmaxCrossEntropy(r.logits, y);
+    }, this.varList);
+    return { x, y, value, grads, state };
+  }
+
+  step(s: number): void {
+    const { x, y, value, grads, state } = this.lossAndGrads(s);
     const named: Record<string, tf.Tensor> = {};
-    for (const p of this.model.params) named[p.name] = grads[this.vars[p.name].name];
+    for (const p of this.trained) named[p.name] = grads[this.vars[p.name].name];
     this.opt.step(named, this.lr(s));
+    for (const [name, t] of Object.entries(state)) this.vars[name].assign(t);
+    tf.dispose(Object.values(state));
     // Summed on the device: no read-back (and no sync) per step.
     const next = tf.add(this.lossAcc, value) as tf.Scalar;
     this.lossAcc.dispose();
@@ -343,14 +362,14 @@ class WeightTrainee implements Trainee {
         }
       },
       gradients: async (step) => {
-        const { x, y } = this.batches.at(step);
-        const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(this.model.forward(this.vars, x), y), this.varList);
+        // a gradient only: the model state does not move
+        const { x, y, value, grads, state } = this.lossAndGrads(step);
         try {
           const out: Weights = {};
-          for (const p of this.model.params) out[p.name] = await fromHeld(p, grads[this.vars[p.name].name]);
+          for (const p of this.trained) out[p.name] = await fromHeld(p, grads[this.vars[p.name].name]);
           return out;
         } finally {
-          tf.dispose([x, y, value, ...Object.values(grads)]);
+          tf.dispose([x, y, value, ...Object.values(grads), ...Object.values(state)]);
         }
       },
       resetOptimizerState: (entries) => {

@@ -1,0 +1,345 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { transpose } from '../kernels/index.js';
+import { UserError } from '../util/index.js';
+import { dense } from './layers/dense.js';
+import { LAYERS } from './layers/registry.js';
+import type { ExportWeight, LayerDef, Mode, Node, Shape, TflLayer, Value } from './layers/types.js';
+import type { LayerKind, ParamSpec } from './types.js';
+
+/**
+ * A model as a graph of named layers and the one interpreter that walks it: the training forward
+ * pass, prediction, activation taps, multiply-add counts, unit coupling and the tfjs-layers
+ * export all read the same resolved graph (docs/DESIGN.md#models). Layer kinds are in
+ * src/models/layers/ (one file each).
+ */
+
+/** A node with its kind, configuration, shapes and parameters resolved. */
+export interface GraphNode {
+  readonly name: string;
+  readonly kind: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the config type is the kind's
+  readonly def: LayerDef<any>;
+  readonly cfg: Record<string, unknown>;
+  /** names of earlier nodes or "input" */
+  readonly inputs: readonly string[];
+  readonly inputShapes: readonly Shape[];
+  readonly outputShape: Shape;
+  readonly params: readonly ParamSpec[];
+}
+
+export interface Graph {
+  /** per example, e.g. [784] or [28, 28, 1] */
+  readonly inputShape: Shape;
+  /** in evaluation order; the last is the output layer "output" (logits) */
+  readonly nodes: readonly GraphNode[];
+  /** every node's parameters and state, in node order: the keys of every stored weight file */
+  readonly params: readonly ParamSpec[];
+}
+
+/** The registry of kinds a graph may use: LAYERS, or LAYERS plus kinds of the caller's own. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see LAYERS
+export type LayerKinds = Readonly<Record<string, LayerDef<any>>>;
+
+const INPUT = 'input';
+
+/** Splits a node into its kind, name, inputs and configuration. */
+function parts(n: Node): { kind: string; name?: string; inputs?: readonly string[]; cfg: Record<string, unknown> } {
+  const { kind, name, inputs, ...cfg } = n;
+  return { kind, name, inputs, cfg };
+}
+
+/** The name each node gets: its own, or its kind's prefix and a running number (conv1, conv2, fc1, …). */
+function names(layers: readonly Node[], kinds: LayerKinds): string[] {
+  const counters = new Map<string, number>();
+  const out = layers.map((n) => {
+    const def = kinds[n.kind];
+    if (!def) throw new UserError(`unknown layer kind "${n.kind}": use one of ${Object.keys(kinds).join(', ')}`);
+    counters.set(def.prefix, (counters.get(def.prefix) ?? 0) + 1);
+    return n.name ?? `${def.prefix}${counters.get(def.prefix)}`;
+  });
+  const dup = out.find((n, i) => out.indexOf(n) !== i || n === INPUT);
+  if (dup) throw new UserError(`two layers are named "${dup}": give each layer its own name ("${INPUT}" is the model's input)`);
+  return out;
+}
+
+/** Per-example shapes through the graph, or the first node whose inputs do not fit. */
+function walk(
+  layers: readonly Node[],
+  named: readonly string[],
+  inputShape: Shape,
+  kinds: LayerKinds,
+): { shapes: Map<string, Shape>; failed?: { node: string; why: string } } {
+  const shapes = new Map<string, Shape>([[INPUT, inputShape]]);
+  for (const [i, n] of layers.entries()) {
+    const { kind, inputs, cfg } = parts(n);
+    const ins = (inputs ?? [i === 0 ? INPUT : named[i - 1]]).map((x) => {
+      const s = shapes.get(x);
+      if (!s) throw new UserError(`layer "${named[i]}" takes "${x}", which is not an earlier layer: name an earlier layer or "${INPUT}"`);
+      return s;
+    });
+    try {
+      shapes.set(named[i], kinds[kind].outputShape(cfg, ins));
+    } catch (e) {
+      return { shapes, failed: { node: named[i], why: (e as Error).message } };
+    }
+  }
+  return { shapes };
+}
+
+/** "3 2×2 max-pools": what makes images smaller, for messages. */
+function reducers(layers: readonly Node[]): string {
+  const pools = layers.filter((n) => n.kind === 'maxPooling2d').length;
+  const others = layers.some((n) => n.kind !== 'maxPooling2d' && ((n.strides as number | undefined) ?? 1) > 1);
+  return others ? 'its pools and strides' : `${pools} 2×2 max-pool${pools === 1 ? '' : 's'}`;
+}
+
+/**
+ * Resolves a model's layers (the output dense layer of `numClasses` units, named "output", is
+ * appended) over examples of `inputShape`: names, shapes and parameters of every node.
+ * @throws UserError naming the model and what it accepts: an image model on flat input, images
+ *   too small for its pools, an unknown kind, a duplicate name, an input that is not an earlier layer
+ */
+export function resolveGraph(model: string, layers: readonly Node[], inputShape: Shape, numClasses: number, kinds: LayerKinds = LAYERS): Graph {
+  const all = [...layers, dense(numClasses, { name: 'output', prune: 'output' })];
+  const named = names(all, kinds);
+  const spatial = all.some((n) => kinds[n.kind]?.spatial);
+  const minSide = () => {
+    for (let s = 1; s <= 4096; s++) if (!walk(all, named, [s, s, inputShape[2] ?? 1], kinds).failed) return s;
+    return Infinity;
+  };
+  if (spatial && (inputShape.length !== 3 || inputShape.some((d) => !Number.isInteger(d) || d < 1))) {
+    const m = minSide();
+    throw new UserError(
+      `model ${model} needs image input [h, w, c], images of at least ${m}×${m} (${reducers(all)}); this data set has shape [${inputShape.join(', ')}]: use an image data set or an MLP such as lenet-300-100`,
+    );
+  }
+  const { shapes, failed } = walk(all, named, inputShape, kinds);
+  if (failed && spatial) {
+    const m = minSide();
+    if (Number.isFinite(m) && (inputShape[0] < m || inputShape[1] < m))
+      throw new UserError(
+        `model ${model} needs images of at least ${m}×${m} (${reducers(all)}); this data set's images are ${inputShape[0]}×${inputShape[1]}, which its pools reduce to nothing: use larger images or a model with fewer pools`,
+      );
+  }
+  if (failed) throw new UserError(`model ${model}, layer ${failed.node}: ${failed.why}`);
+  const nodes: GraphNode[] = all.map((n, i) => {
+    const { kind, cfg, inputs } = parts(n);
+    const def = kinds[kind];
+    const ins = inputs ?? [i === 0 ? INPUT : named[i - 1]];
+    const c = { cfg, name: named[i], inputShapes: ins.map((x) => shapes.get(x)!), outputShape: shapes.get(named[i])! };
+    const prune: LayerKind = (cfg.prune as LayerKind | undefined) ?? def.prune ?? 'none';
+    return { ...c, kind, def, inputs: ins, params: def.params?.(c, prune) ?? [] };
+  });
+  return { inputShape, nodes, params: nodes.flatMap((n) => n.params) };
+}
+
+/** Per node name, the nodes that take it as an input (one pass over the graph). */
+function consumerMap(g: Graph): Map<string, GraphNode[]> {
+  const out = new Map<string, GraphNode[]>();
+  for (const n of g.nodes) for (const i of n.inputs) out.set(i, [...(out.get(i) ?? []), n]);
+  return out;
+}
+
+/** ReLU nodes computed by the layer before them (its only consumer, a kind that `fusesRelu`). */
+function fusedRelus(g: Graph, uses: Map<string, GraphNode[]>): Set<string> {
+  const out = new Set<string>();
+  for (const n of g.nodes) {
+    const c = uses.get(n.name) ?? [];
+    if (n.def.fusesRelu && c.length === 1 && c[0].kind === 'relu') out.add(c[0].name);
+  }
+  return out;
+}
+
+/** The four passes of the interpreter. */
+export const MODES = {
+  /** training on wasm/cpu: lth's gradients, column-layout dense layers, BatchNorm on batch statistics */
+  trainLth: { training: true, lth: true, fuse: true },
+  /** training on webgpu/tensorflow: tfjs's fused ops and gradients */
+  train: { training: true, lth: false, fuse: true },
+  /** evaluation: fused ops, BatchNorm on running statistics, weights in stored layout */
+  predict: { training: false, lth: false, fuse: true },
+  /** activation taps: plain ops, one per step, so every ReLU output exists (src/models/activations.ts) */
+  taps: { training: false, lth: false, fuse: false },
+} as const satisfies Record<string, Mode>;
+
+/** The layer that made the units a node's output carries along its last axis (conv1 for conv1's ReLU and pool). */
+export function unitOwner(g: Graph, name: string): string {
+  const n = g.nodes.find((m) => m.name === name);
+  return n && n.def.units === 'keep' && n.inputs[0] !== INPUT ? unitOwner(g, n.inputs[0]) : name;
+}
+
+export interface RunOptions {
+  readonly mode: Mode;
+  /** called on every ReLU output (unfused modes only); its result flows on (activation taps add probes) */
+  readonly tap?: (relu: GraphNode, value: tf.Tensor) => tf.Tensor;
+  /** receives updated state tensors by parameter name in training mode (BatchNorm's running statistics) */
+  readonly setState?: (param: string, value: tf.Tensor) => void;
+}
+
+const toRow = (v: Value): Value => (v.col ? { t: transpose(v.t as tf.Tensor2D), col: false } : v);
+
+/**
+ * The forward pass of a graph: logits [n, classes] for a batch x [n, prod(inputShape)] (or
+ * already [n, ...inputShape]). `w` holds every parameter and state tensor by name (held layout
+ * in MODES.trainLth, stored layout otherwise).
+ */
+export function runGraph(g: Graph, w: Readonly<Record<string, tf.Tensor>>, x: tf.Tensor, o: RunOptions): tf.Tensor2D {
+  const values = new Map<string, Value>([[INPUT, { t: tf.reshape(x, [x.shape[0], ...g.inputShape]), col: false }]]);
+  const uses = consumerMap(g);
+  const fused = o.mode.fuse ? fusedRelus(g, uses) : new Set<string>();
+  for (const n of g.nodes) {
+    if (fused.has(n.name)) {
+      values.set(n.name, values.get(n.inputs[0])!);
+      continue;
+    }
+    const inputs = n.inputs.map((i) => (n.def.columns ? values.get(i)! : toRow(values.get(i)!)));
+    const c = uses.get(n.name) ?? [];
+    let v: Value = n.def.forward({
+      cfg: n.cfg,
+      name: n.name,
+      inputShapes: n.inputShapes,
+      outputShape: n.outputShape,
+      inputs,
+      param: (s: string) => w[`${n.name}/${s}`],
+      relu: c.length === 1 && fused.has(c[0].name),
+      mode: o.mode,
+      setState: (s: string, t: tf.Tensor) => o.setState?.(`${n.name}/${s}`, t),
+    });
+    if (o.tap && n.kind === 'relu') v = { t: o.tap(n, v.t), col: v.col };
+    values.set(n.name, v);
+  }
+  return toRow(values.get(g.nodes[g.nodes.length - 1].name)!).t as tf.Tensor2D;
+}
+
+/**
+ * Forward multiply-adds per example of one kept weight, per prunable tensor: 1 for a dense
+ * kernel, the output positions h·w for a convolution's kernel (each weight is used once per
+ * position). A layer's forward multiply-adds = Σ its kept weights × this (Evci et al. 2020, App. H).
+ */
+export function macsPerWeight(g: Graph): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of g.nodes) {
+    const m = n.def.macs?.(n) ?? {};
+    for (const [suffix, v] of Object.entries(m)) {
+      const p = n.params.find((q) => q.name === `${n.name}/${suffix}`);
+      if (p && p.kind !== 'none') out[p.name] = v;
+    }
+  }
+  return out;
+}
+
+/** A layer whose units (neurons, filters) can be pruned as wholes, with the kernel its units feed. */
+export interface UnitCoupling {
+  /** "fc1", "conv2" */
+  readonly layer: string;
+  readonly kind: 'conv' | 'fc';
+  readonly kernel: string;
+  readonly bias: string;
+  /** units (output channels / neurons) */
+  readonly units: number;
+  /** the next layer's kernel, whose input rows this layer's units feed */
+  readonly next: string;
+  /** the next kernel's input size (U, or h·w·U through a flatten) and output size */
+  readonly nextIn: number;
+  readonly nextOut: number;
+}
+
+/**
+ * Unit coupling, read from the graph: for each layer that makes units (conv2d, dense; not the
+ * output layer) and has a bias (where dead units are recorded), the one kernel its units feed,
+ * following the graph through layers that keep units (ReLU, pooling, flatten: unit c stays c, or
+ * input i = position·U + c after a flatten). A layer is left out when its units reach more than
+ * one consumer, an `add` (its inputs' units are coupled) or a layer with parameters of its own
+ * (BatchNorm's β would keep a pruned unit alive).
+ */
+export function unitCouplings(g: Graph): UnitCoupling[] {
+  const out: UnitCoupling[] = [];
+  const uses = consumerMap(g);
+  for (const n of g.nodes) {
+    if (n.def.units !== 'own' || !n.def.unitParams) continue;
+    const up = n.def.unitParams(n.cfg) as { kernel: string; bias: string | null };
+    const kernel = n.params.find((p) => p.name === `${n.name}/${up.kernel}`)!;
+    if (up.bias === null || (kernel.kind !== 'conv' && kernel.kind !== 'fc')) continue;
+    let cur = n.name;
+    let next: ParamSpec | undefined;
+    for (;;) {
+      const c = uses.get(cur) ?? [];
+      if (c.length !== 1 || c[0].inputs.length !== 1) break;
+      const d = c[0];
+      const dp = d.def.unitParams?.(d.cfg) as { kernel: string } | undefined;
+      if (d.def.units === 'own' && dp) {
+        next = d.params.find((p) => p.name === `${d.name}/${dp.kernel}`);
+        break;
+      }
+      if (d.def.units !== 'keep' || d.params.length > 0) break;
+      cur = d.name;
+    }
+    if (!next) continue;
+    const s = next.shape;
+    out.push({
+      layer: n.name,
+      kind: kernel.kind,
+      kernel: kernel.name,
+      bias: `${n.name}/${up.bias}`,
+      units: kernel.shape[kernel.shape.length - 1],
+      next: next.name,
+      nextIn: s[s.length - 2],
+      nextOut: s[s.length - 1],
+    });
+  }
+  return out;
+}
+
+/**
+ * The graph as a tfjs-layers functional model (`tf.model({inputs, outputs})`), each node the
+ * kind's tfjs-layers layer under the node's name, a ReLU fused into the layer before it as its
+ * activation (as the training pass fuses it), weights from `weight` (stored layout, by parameter
+ * name; possibly slimmed). Loadable with plain `tf.loadLayersModel` once saved. The caller disposes it.
+ */
+export function toLayersModel(g: Graph, weight: (param: string) => ExportWeight, layers: typeof tfl): tfl.LayersModel {
+  const sym = new Map<string, tfl.SymbolicTensor>([[INPUT, layers.input({ shape: [...g.inputShape] })]]);
+  const uses = consumerMap(g);
+  const fused = fusedRelus(g, uses);
+  const toSet: { layer: TflLayer; weights: ExportWeight[] }[] = [];
+  for (const n of g.nodes) {
+    const ins = n.inputs.map((i) => sym.get(i)!);
+    if (fused.has(n.name)) {
+      sym.set(n.name, ins[0]);
+      continue;
+    }
+    const r = n.def.toLayers({
+      cfg: n.cfg,
+      name: n.name,
+      inputShapes: n.inputShapes,
+      outputShape: n.outputShape,
+      relu: (uses.get(n.name) ?? []).some((c) => fused.has(c.name)),
+      weight: (s: string) => weight(`${n.name}/${s}`),
+      tfl: layers,
+    });
+    if (!r) {
+      sym.set(n.name, ins[0]);
+      continue;
+    }
+    sym.set(n.name, r.layer.apply(ins.length === 1 ? ins[0] : ins) as tfl.SymbolicTensor);
+    toSet.push(r);
+  }
+  const model = layers.model({ inputs: sym.get(INPUT)!, outputs: sym.get(g.nodes[g.nodes.length - 1].name)! });
+  for (const r of toSet) {
+    const values = r.weights.map((v) => tf.tensor(v.data, v.shape));
+    r.layer.setWeights(values);
+    tf.dispose(values);
+  }
+  return model;
+}
+
+/** A node list in words, a ReLU joined to the layer before it, e.g. "conv3×3 64 relu, maxpool2×2, flatten, fc 256 relu, output". */
+export function describeLayers(layers: readonly Node[], kinds: LayerKinds = LAYERS): string {
+  const words: string[] = [];
+  for (const n of layers) {
+    const w = kinds[n.kind].describe(parts(n).cfg);
+    if (n.kind === 'relu' && words.length > 0 && !n.inputs) words[words.length - 1] += ` ${w}`;
+    else words.push(w);
+  }
+  return [...words, 'output'].join(', ');
+}

@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { need, type LayerDef, type Node } from './types.js';
+
+/**
+ * Elementwise sum of two or more inputs of one shape (tfjs-layers / Keras `add`): a residual
+ * block's shortcut (He et al. 2016). Its inputs' units are coupled, so unit pruning does not
+ * cross it (docs/DESIGN.md#adding-a-layer).
+ */
+export const add = (inputs: string[], more: { name?: string } = {}): Node => ({ kind: 'add', inputs, ...more });
+
+export const addDef: LayerDef<object> = {
+  prefix: 'add',
+  describe: () => 'add',
+  outputShape: (_c, xs) => {
+    need(xs.length >= 2, `add needs at least two inputs, got ${xs.length}`);
+    need(
+      xs.every((s) => s.join() === xs[0].join()),
+      `add needs inputs of one shape, got ${xs.map((s) => `[${s.join(', ')}]`).join(' and ')}`,
+    );
+    return xs[0];
+  },
+  forward: ({ inputs }) => ({ t: tf.addN(inputs.map((v) => v.t)), col: false }),
+  toLayers: ({ name, tfl }) => ({ layer: tfl.layers.add({ name }), weights: [] }),
+};

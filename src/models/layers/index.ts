@@ -1,0 +1,11 @@
+export { LAYERS } from './registry.js';
+export { add } from './add.js';
+export { averagePooling2d } from './average-pooling2d.js';
+export { batchNormalization, type BatchNormConfig } from './batch-normalization.js';
+export { conv2d, type Conv2dConfig } from './conv2d.js';
+export { dense, type DenseConfig } from './dense.js';
+export { flatten } from './flatten.js';
+export { globalAveragePooling2d } from './global-average-pooling2d.js';
+export { maxPooling2d, type PoolConfig } from './max-pooling2d.js';
+export { relu } from './relu.js';
+export type { ExportWeight, ForwardContext, LayerContext, LayerDef, Mode, Node, Shape, Value } from './types.js';
