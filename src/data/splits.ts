@@ -1,4 +1,4 @@
-import type { DataSpec } from '../spec/index.js';
+import type { CommonDataSpec } from '../spec/schema.js';
 import { SpecError } from '../util/index.js';
 import type { Dataset, Split } from './types.js';
 
@@ -33,7 +33,7 @@ export interface Stats {
  * trainSubset / testSubset then keep the first N. Only kept examples are converted to floats.
  * `stats` = the data set's usual statistics for normalize 'dataset' (null: leave as is).
  */
-export function prepareSplits(raw: RawDataset, spec: DataSpec, stats: Stats | null): Dataset {
+export function prepareSplits(raw: RawDataset, spec: CommonDataSpec, stats: Stats | null): Dataset {
   const perExample = raw.inputShape.reduce((a, b) => a * b, 1);
   checkSplits({ name: raw.name, trainN: raw.train.n, testN: raw.test.n, channels: raw.channels }, spec);
   const v = spec.validation;
@@ -57,10 +57,10 @@ export function prepareSplits(raw: RawDataset, spec: DataSpec, stats: Stats | nu
 
 /**
  * The split sizes and normalization a spec asks for fit a data set of this size and channel
- * count. Needs only the sizes (data/meta.ts), so a spec is checked before any data loads.
+ * count. Needs only the sizes (registry.ts datasetMeta), so a spec is checked before any data loads.
  * @throws SpecError (a UserError) naming the field and the largest value that fits
  */
-export function checkSplits(d: { name: string; trainN: number; testN: number; channels: number }, spec: DataSpec): void {
+export function checkSplits(d: { name: string; trainN: number; testN: number; channels: number }, spec: CommonDataSpec): void {
   const v = spec.validation;
   if (v >= d.trainN)
     throw new SpecError(
@@ -96,7 +96,7 @@ interface Affine {
   shift: Float64Array;
 }
 
-function affine(raw: RawDataset, spec: DataSpec, stats: Stats | null): Affine {
+function affine(raw: RawDataset, spec: CommonDataSpec, stats: Stats | null): Affine {
   const c = raw.channels;
   const bytes = raw.train.x instanceof Uint8Array;
   const unit = bytes ? 1 / 255 : 1;

@@ -1,3 +1,4 @@
+import { dataIdentity } from '../data/index.js';
 import { canonicalJson, sha256 } from '../util/index.js';
 import { specSchema, type Spec } from './schema.js';
 
@@ -43,6 +44,8 @@ function fixedPart(spec: Spec): Record<string, unknown> {
   delete s.pruning.levels;
   delete s.pruning.targetPercent;
   delete s.pruning.maxAccuracyDrop;
+  // the data set's part: all of `data`, or for user content its digest instead of its path
+  s.data = dataIdentity(spec.data);
   for (const [k, v] of Object.entries(LATER_PRUNING_DEFAULTS)) if (canonicalJson(s.pruning[k]) === canonicalJson(v)) delete s.pruning[k];
   return s;
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseTree, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
+import { withDigest } from '../data/index.js';
 import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
 import { specSchema, type Spec } from './schema.js';
@@ -75,7 +76,8 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
     if (!from.length && section) from = sets.filter((s) => s.startsWith(`${section}.`));
     throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
   }
-  const spec = r.data;
+  // data with user content: its digest enters the resolved spec, hence the identity (data/def.ts)
+  const spec = { ...r.data, data: withDigest(r.data.data) };
   return { spec, hash: identityOf(spec).hash, json: canonicalJson(spec), source, sets };
 }
 
