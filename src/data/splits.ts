@@ -139,3 +139,32 @@ function normalize(x: Uint8Array | Float32Array, channels: number, { scale, shif
   }
   return out;
 }
+
+/**
+ * Per-channel mean and population std of the examples that train: the first `train.n −
+ * validation` of the training set (the validation examples are held out, see prepareSplits), in
+ * the units normalization works in (bytes / 255, floats as they are); sums in float64. A
+ * constant channel gets std 1, so it is centred, not divided by 0. Normalize "dataset" for data
+ * sets without published statistics (a user's files).
+ */
+export function trainingStats(raw: RawDataset, validation: number): Stats {
+  const c = raw.channels;
+  const n = Math.max(0, raw.train.n - validation);
+  const values = (n * raw.train.x.length) / Math.max(1, raw.train.n);
+  const unit = raw.train.x instanceof Uint8Array ? 1 / 255 : 1;
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  const x = raw.train.x;
+  for (let i = 0; i < values; i++) {
+    const v = x[i] * unit;
+    sum[i % c] += v;
+    sq[i % c] += v * v;
+  }
+  const count = values / c;
+  const mean = Array.from(sum, (s) => (count ? s / count : 0));
+  const std = Array.from(sq, (s, k) => {
+    const variance = count ? s / count - mean[k] * mean[k] : 0;
+    return variance > 1e-24 ? Math.sqrt(variance) : 1;
+  });
+  return { mean, std };
+}
