@@ -43,15 +43,21 @@ export function applySets(raw: Record<string, unknown>, sets: string[]): Record<
   return out;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys')
     return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see 'lth spec')`;
   // A section chosen by a name ("optimizer": {"name": "sgd", …}) needs that name whenever it is written at all.
   const u = issue as { discriminator?: unknown; options?: unknown[] };
   if (issue.code === 'invalid_union' && u.discriminator !== undefined && Array.isArray(u.options)) {
-    const options = u.options.map(String);
+    // (a variant chosen by default, as data's mnist, lists undefined among the options)
+    const options = u.options.filter((o) => o !== undefined).map(String);
     const key = String(u.discriminator);
+    const given = issue.path.reduce<unknown>(
+      (node, k) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[k] : undefined),
+      raw,
+    );
+    if (given !== undefined) return `${where}: ${JSON.stringify(given)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')} (see lth run --help)`;
     return `${where} must be one of ${options.join(', ')} — a ${issue.path.slice(0, -1).join('.')} section needs its ${key} (add "${key}": "${options[0]}", or --set ${where}=${options[0]})`;
   }
   return `${where}: ${issue.message}`;
@@ -74,7 +80,7 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
     const section = path.split('.').slice(0, -1).join('.');
     let from = sets.filter((s) => overlaps(s.slice(0, s.indexOf('=')), path));
     if (!from.length && section) from = sets.filter((s) => s.startsWith(`${section}.`));
-    throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
+    throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first, raw)}${more}`);
   }
   // data with user content: its digest enters the resolved spec, hence the identity (data/def.ts)
   const spec = { ...r.data, data: withDigest(r.data.data) };
