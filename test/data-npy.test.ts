@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { zipSync } from 'fflate';
 import { initBackend } from '../src/backend/index.js';
 import { datasetMeta, loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
@@ -113,6 +114,25 @@ describe('npy data set (a folder of .npy files)', () => {
     const digest = (spec.data as { digest: string }).digest;
     assert.doesNotThrow(() => validateSpec(npySpec(dir, { digest }), 't'));
     assert.throws(() => validateSpec(npySpec(dir, { digest: '0'.repeat(64) }), 't'), /data\.digest: .* has sha256 [0-9a-f]{64}, not 0{64}/);
+  });
+
+  it('npz: one archive of the same arrays loads the same examples and has the same digest; a missing member is named', async () => {
+    const dir = imagesDir();
+    const file = join(tmp(), 'd.npz');
+    const member = (r: string) => new Uint8Array(readFileSync(join(dir, `${r}.npy`)));
+    writeFileSync(
+      file,
+      zipSync({ 'x_train.npy': member('x_train'), 'y_train.npy': member('y_train'), 'x_test.npy': member('x_test'), 'y_test.npy': member('y_test') }),
+    );
+    const a = validateSpec(npySpec(dir), 't').spec.data;
+    const b = validateSpec(tinySpec({ data: { dataset: 'npz', path: file, validation: 20 } as never }), 't').spec.data;
+    assert.equal((b as { digest?: string }).digest, (a as { digest?: string }).digest);
+    const [da, db] = [await loadDataset(a, 0, { preparedCache: false }), await loadDataset(b, 0, { preparedCache: false })];
+    assert.deepEqual([db.inputShape, db.numClasses, db.train.n], [da.inputShape, da.numClasses, da.train.n]);
+    assert.deepEqual(db.train.x, da.train.x);
+    assert.deepEqual(db.test.y, da.test.y);
+    writeFileSync(file, zipSync({ 'x_train.npy': member('x_train'), 'y_train.npy': member('y_train'), 'x_test.npy': member('x_test') }));
+    assert.throws(() => validateSpec(tinySpec({ data: { dataset: 'npz', path: file } as never }), 't'), /d\.npz lacks y_test; write it with numpy\.savez/);
   });
 
   describe('bad input: one line naming the file and the fix', () => {

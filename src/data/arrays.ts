@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { UserError } from '../util/index.js';
 import type { DatasetMeta } from './def.js';
 import type { NpyArray, NpyHeader } from './npy.js';
@@ -102,4 +103,15 @@ export function arraysDataset(name: string, a: Record<ArrayRole, Named<NpyArray>
     test: split(a.x_test, meta.labels.test),
     source,
   };
+}
+
+/**
+ * sha256 over the four arrays' .npy bytes in a fixed order, each preceded by its file name and
+ * length: the content, wherever it is kept (a folder of .npy files and an .npz of the same
+ * files give the same digest).
+ */
+export function arraysDigest(bytes: Record<ArrayRole, Uint8Array>): string {
+  const h = createHash('sha256');
+  for (const r of ARRAY_ROLES) h.update(`${r}.npy\0${bytes[r].length}\0`).update(bytes[r]);
+  return h.digest('hex');
 }

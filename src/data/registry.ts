@@ -6,6 +6,7 @@ import { fashionMnist } from './sets/fashion-mnist.js';
 import { images } from './sets/images.js';
 import { mnist } from './sets/mnist.js';
 import { npy } from './sets/npy.js';
+import { npz } from './sets/npz.js';
 import { synthetic } from './sets/synthetic.js';
 import type { Stats } from './splits.js';
 import type { DataSource } from './types.js';
@@ -15,7 +16,7 @@ import type { DataSource } from './types.js';
  * spec's `data` union (spec/schema.ts), `lth run --help`, `lth datasets` and the README table
  * derive from this list. Adding a data set = one file plus one line here.
  */
-export const DATASET_DEFS = [mnist, fashionMnist, cifar10, synthetic, npy, images] as const;
+export const DATASET_DEFS = [mnist, fashionMnist, cifar10, synthetic, npy, npz, images] as const;
 
 export type DatasetName = (typeof DATASET_DEFS)[number]['name'];
 export const DATASET_NAMES = DATASET_DEFS.map((d) => d.name) as [DatasetName, ...DatasetName[]];

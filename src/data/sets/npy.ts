@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../util/index.js';
-import { ARRAY_ROLES, arraysDataset, arraysMeta, type ArrayRole } from '../arrays.js';
+import { ARRAY_ROLES, arraysDataset, arraysDigest, arraysMeta, type ArrayRole } from '../arrays.js';
 import type { DatasetDef } from '../def.js';
 import { parseNpy, readNpyHeader } from '../npy.js';
 import { trainingStats } from '../splits.js';
@@ -30,13 +29,6 @@ function filesIn(dir: string): Record<ArrayRole, string> {
   return files;
 }
 
-/** sha256 over the four files in a fixed order, each preceded by its name and length: the content, wherever the folder is. */
-function digestOf(bytes: Record<ArrayRole, Uint8Array>): string {
-  const h = createHash('sha256');
-  for (const r of ARRAY_ROLES) h.update(`${r}.npy\0${bytes[r].length}\0`).update(bytes[r]);
-  return h.digest('hex');
-}
-
 const readAll = (files: Record<ArrayRole, string>) =>
   Object.fromEntries(ARRAY_ROLES.map((r) => [r, new Uint8Array(readFileSync(files[r]))])) as Record<ArrayRole, Uint8Array>;
 
@@ -59,7 +51,7 @@ export const npy: DatasetDef<'npy', typeof fields> = {
   load(spec) {
     const f = filesIn(spec.path);
     const bytes = readAll(f);
-    const now = digestOf(bytes);
+    const now = arraysDigest(bytes);
     if (spec.digest && now !== spec.digest)
       throw new UserError(`the files in ${spec.path} changed since the spec was read (sha256 ${now}, was ${spec.digest}); run again`);
     const arrays = Object.fromEntries(ARRAY_ROLES.map((r) => [r, { ...parseNpy(bytes[r], f[r]), what: f[r] }])) as Parameters<typeof arraysDataset>[1];
@@ -67,6 +59,6 @@ export const npy: DatasetDef<'npy', typeof fields> = {
   },
   stats: (raw, spec) => trainingStats(raw, spec.validation),
   cacheSource: (spec) => spec.digest ?? null,
-  digest: (spec) => digestOf(readAll(filesIn(spec.path))),
+  digest: (spec) => arraysDigest(readAll(filesIn(spec.path))),
   identity: ({ path, ...rest }) => (void path, rest),
 };
