@@ -16,3 +16,4 @@ export {
 export { cacheRoot } from './files.js';
 export { loadDataset } from './load.js';
 export { checkSplits } from './splits.js';
+export { npyUint8 } from './npy.js';

@@ -97,3 +97,18 @@ export function parseNpy(bytes: Uint8Array, what: string): NpyArray {
   const numbers = typed instanceof BigInt64Array || typed instanceof BigUint64Array ? Float64Array.from(typed, Number) : typed;
   return { ...h, data: numbers, bytes: data };
 }
+
+/** The bytes numpy.save writes for a C-order uint8 array of `shape` (format 1.0, header padded to 64 bytes). */
+export function npyUint8(data: Uint8Array, shape: readonly number[]): Uint8Array {
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  const dict = `{'descr': '|u1', 'fortran_order': False, 'shape': (${dims}), }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  const head = Buffer.alloc(total, 0x20);
+  head.write(MAGIC, 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(total - 10, 8);
+  head.write(dict, 10, 'latin1');
+  head[total - 1] = 0x0a;
+  return new Uint8Array(Buffer.concat([head, data]));
+}

@@ -14,6 +14,12 @@ const fields = {
     .tuple([z.number().int().positive(), z.number().int().positive()])
     .optional()
     .describe('[h, w]: resize every image (bilinear); without it all images must have one size'),
+  order: z
+    .enum(['shuffled', 'name'])
+    .default('shuffled')
+    .describe(
+      'order of the examples in each split: shuffled = a fixed permutation of the training images (the same for every seed), so the validation split (the last examples) holds every class; name = sorted by file name across classes (keeps an order the file names encode, e.g. 00001.png …)',
+    ),
   digest: z
     .string()
     .regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')
@@ -156,6 +162,15 @@ function metaOf(spec: ImagesSpec): DatasetMeta & { classes: string[]; entries: E
   };
 }
 
+/** Positions of `es` sorted by file name, then class. */
+const byName = (es: readonly Entry[]): number[] =>
+  es
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const [fa, fb] = [es[a].rel.split('/')[1], es[b].rel.split('/')[1]];
+      return fa < fb ? -1 : fa > fb ? 1 : es[a].cls - es[b].cls;
+    });
+
 /** sha256 over every image's split, class folder, file name and bytes, in listing order: the content wherever the folder is. */
 function digestOf(entries: readonly Entry[], read: (e: Entry) => Uint8Array): string {
   const h = createHash('sha256');
@@ -170,8 +185,8 @@ function digestOf(entries: readonly Entry[], read: (e: Entry) => Uint8Array): st
  * A folder of images in torchvision's ImageFolder layout: DIR/train/<class>/*.png|jpg and
  * DIR/test/<class>/*. Classes are the training class folders, sorted (label = index). Grey
  * images give [h, w, 1], colour [h, w, 3] (alpha dropped; grey images in a colour set are
- * repeated over RGB). The training examples are put in a fixed shuffled order (the same for
- * every seed), so that the validation split, the last examples, holds every class.
+ * repeated over RGB). Example order: `order` (by default the training images in a fixed shuffled
+ * order, the same for every seed, so that the validation split, the last examples, holds every class).
  * Normalize "dataset" = per-channel mean and std of the training examples.
  */
 export const images: DatasetDef<'images', typeof fields> = {
@@ -187,9 +202,9 @@ export const images: DatasetDef<'images', typeof fields> = {
       throw new UserError(`the images in ${spec.path} changed since the spec was read (sha256 ${now}, was ${spec.digest}); run again`);
     const [h, w] = m.size;
     const per = h * w * m.channels;
-    const split = (s: (typeof SPLITS)[number], order: (n: number) => ArrayLike<number>): RawSplit => {
+    const split = (s: (typeof SPLITS)[number], order: (es: readonly Entry[]) => ArrayLike<number>): RawSplit => {
       const es = m.entries.filter((e) => e.split === s);
-      const idx = order(es.length);
+      const idx = order(es);
       const x = new Uint8Array(es.length * per);
       const y = new Uint8Array(es.length);
       for (let i = 0; i < es.length; i++) {
@@ -205,8 +220,8 @@ export const images: DatasetDef<'images', typeof fields> = {
       inputShape: m.inputShape,
       channels: m.channels,
       numClasses: m.numClasses,
-      train: split('train', (n) => permutation(n, makeRng('data', 'images', 'order'))),
-      test: split('test', (n) => Int32Array.from({ length: n }, (_, i) => i)),
+      train: split('train', spec.order === 'shuffled' ? (es) => permutation(es.length, makeRng('data', 'images', 'order')) : byName),
+      test: split('test', spec.order === 'shuffled' ? (es) => es.map((_, i) => i) : byName),
       source: `${resolve(spec.path)} (${m.classes.length} classes: ${m.classes.join(', ')}; sha256 ${now})`,
     });
   },
