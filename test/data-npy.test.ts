@@ -135,6 +135,22 @@ describe('npy data set (a folder of .npy files)', () => {
     assert.throws(() => validateSpec(tinySpec({ data: { dataset: 'npz', path: file } as never }), 't'), /d\.npz lacks y_test; write it with numpy\.savez/);
   });
 
+  it('lth datasets PATH shows shape, classes with counts, value range and digest', () => {
+    const dir = imagesDir();
+    const r = lth(['datasets', dir, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { inputShape: number[]; counts: { train: number[]; test: number[] }; range: number[]; digest: string };
+    const tr = blocks(120, H, W, 0);
+    const te = blocks(40, H, W, 3);
+    const counts = (y: BigInt64Array) => [0, 1, 2, 3].map((k) => [...y].filter((v) => Number(v) === k).length);
+    assert.deepEqual(report.inputShape, [H, W, 1]);
+    assert.deepEqual(report.counts, { train: counts(tr.y), test: counts(te.y) });
+    assert.deepEqual(report.range, [Math.min(...tr.x, ...te.x), Math.max(...tr.x, ...te.x)]);
+    assert.equal(report.digest, (validateSpec(npySpec(dir), 't').spec.data as { digest: string }).digest);
+    const text = lth(['datasets', dir]);
+    assert.match(text.stdout, /^shape +\[6, 6, 1\] per example$/m);
+  });
+
   describe('bad input: one line naming the file and the fix', () => {
     const bad = (mutate: (dir: string) => void) => {
       const dir = imagesDir();

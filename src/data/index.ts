@@ -15,5 +15,6 @@ export {
 } from './registry.js';
 export { cacheRoot } from './files.js';
 export { loadDataset } from './load.js';
+export { dataSpecForPath, inspectData, type DataReport } from './inspect.js';
 export { checkSplits } from './splits.js';
 export { npyUint8 } from './npy.js';
