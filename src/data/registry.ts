@@ -2,6 +2,7 @@ import type { DataSpec } from '../spec/index.js';
 import { UserError } from '../util/index.js';
 import type { AnyDatasetDef, DatasetMeta } from './def.js';
 import { cifar10 } from './sets/cifar10.js';
+import { csv } from './sets/csv.js';
 import { fashionMnist } from './sets/fashion-mnist.js';
 import { images } from './sets/images.js';
 import { mnist } from './sets/mnist.js';
@@ -16,7 +17,7 @@ import type { DataSource } from './types.js';
  * spec's `data` union (spec/schema.ts), `lth run --help`, `lth datasets` and the README table
  * derive from this list. Adding a data set = one file plus one line here.
  */
-export const DATASET_DEFS = [mnist, fashionMnist, cifar10, synthetic, npy, npz, images] as const;
+export const DATASET_DEFS = [mnist, fashionMnist, cifar10, synthetic, npy, npz, images, csv] as const;
 
 export type DatasetName = (typeof DATASET_DEFS)[number]['name'];
 export const DATASET_NAMES = DATASET_DEFS.map((d) => d.name) as [DatasetName, ...DatasetName[]];
