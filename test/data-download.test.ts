@@ -121,7 +121,7 @@ describe('downloads', () => {
       files: { 'fashion-mnist': { ...source, systemDirs: [tempDir('no-debian')], installHint: 'apt-get install dataset-fashion-mnist' } },
     });
     await assert.rejects(
-      loadDataset({ ...spec, dataset: 'fashion-mnist' }, 0, o),
+      loadDataset(dataSchema.parse({ ...spec, dataset: 'fashion-mnist' }), 0, o),
       /fashion-mnist: missing .*t10k-labels-idx1-ubyte\.gz \(offline\); put the files in .*, or run: apt-get install dataset-fashion-mnist$/,
     );
   });

@@ -5,7 +5,7 @@ import Table from 'cli-table3';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { backendLabel } from '../backend/index.js';
-import { datasetMeta } from '../data/meta.js';
+import { datasetMeta } from '../data/registry.js';
 import { exportModel, storedExperiment } from '../export/model.js';
 import type { Granularity } from '../pruning/units.js';
 import type { SpeedDatum } from '../reporting/plot.js';

@@ -1,4 +1,4 @@
-import { DATASETS, DATASET_NAMES } from '../data/index.js';
+import { DATASET_DEFS } from '../data/index.js';
 import { MODEL_NAMES, modelHelp } from '../models/index.js';
 import { CRITERIA, DURING_PRUNERS, UNIT_CRITERIA } from '../pruning/index.js';
 import { branchSchema } from '../spec/index.js';
@@ -20,7 +20,7 @@ export interface CatalogSection {
 export function catalog(): CatalogSection[] {
   return [
     { title: 'models', field: 'model.name', entries: MODEL_NAMES.map((name) => ({ name, help: modelHelp(name) })) },
-    { title: 'data sets', field: 'data.dataset', entries: DATASET_NAMES.map((name) => ({ name, help: DATASETS[name].help })) },
+    { title: 'data sets', field: 'data.dataset', entries: DATASET_DEFS.map((d) => ({ name: d.name, help: d.help })) },
     { title: 'reset strategies', field: 'strategies[].reset', entries: describeStrategies().map((d) => ({ name: d.name, help: d.describe })) },
     { title: 'mask criteria', field: 'pruning.criterion', entries: Object.entries(CRITERIA).map(([name, c]) => ({ name, help: c.help })) },
     {

@@ -1,6 +1,8 @@
 import { posix } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { UserError } from '../util/index.js';
+import { hasDigest, mismatch, readFolderMembers, readVerified } from './files.js';
+import type { ParseFiles } from './published.js';
 import type { RawDataset, RawSplit } from './splits.js';
 
 const SIDE = 32;
@@ -68,7 +70,7 @@ export function parseCifarBatches(batches: readonly { bytes: Uint8Array; what: s
 }
 
 /** members: the six .bin files by base name; `where` names their origin for errors and the record. */
-export function cifarDataset(members: ReadonlyMap<string, Uint8Array>, where: string, source: string): RawDataset {
+function cifarDataset(members: ReadonlyMap<string, Uint8Array>, where: string, source: string): RawDataset {
   const names = [...members.keys()];
   const get = (n: string) => ({ bytes: members.get(n)!, what: `${where}:${n}` });
   const trainNames = names.filter((n) => n.startsWith('data_batch')).sort();
@@ -83,3 +85,20 @@ export function cifarDataset(members: ReadonlyMap<string, Uint8Array>, where: st
     source,
   };
 }
+
+/** Reads CIFAR-10's six binary batches from the archive or its extracted folder, verified (published.ts). */
+export const cifarFiles: ParseFiles = async (name, src, found, source) => {
+  const [file] = src.files;
+  const at = found.get(file)!;
+  if (at.kind === 'folder') return cifarDataset(await readFolderMembers(name, file, at), at.path, source);
+  const archive = await readVerified(name, file, at);
+  const members = await extractMembers(archive, Object.keys(file.members ?? {}), at.path);
+  if (!hasDigest(file)) {
+    // nothing vouched for the archive: check what we took out of it instead
+    for (const [m, bytes] of members) {
+      const problem = mismatch(bytes, file.members![m]);
+      if (problem) throw new UserError(`corrupt archive ${at.path}: ${m} is not the published one (${problem}); delete or replace it`);
+    }
+  }
+  return cifarDataset(members, at.path, source);
+};

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { UserError } from '../util/index.js';
-import type { Checksum, DataFile, DataOptions, DataSource, FileDataset } from './types.js';
+import type { Checksum, DataFile, DataOptions, DataSource } from './types.js';
 
 /** Where a copy of a file was found, in the order they are searched. */
 export type Origin = 'data-dir' | 'system' | 'cache';
@@ -27,12 +27,12 @@ export function cacheRoot(opts: DataOptions): string {
   return opts.cacheDir ?? process.env.LTH_CACHE ?? join(homedir(), '.cache', 'lth');
 }
 
-export function cacheDirFor(name: FileDataset, opts: DataOptions): string {
+export function cacheDirFor(name: string, opts: DataOptions): string {
   return join(cacheRoot(opts), name);
 }
 
 /** --data-dir (its per-data-set sub-folders first, since MNIST and Fashion-MNIST share file names), system folders, cache. */
-export function searchDirs(name: FileDataset, src: DataSource, opts: DataOptions): SearchDir[] {
+export function searchDirs(name: string, src: DataSource, opts: DataOptions): SearchDir[] {
   const dirs: SearchDir[] = [];
   if (opts.dataDir) {
     for (const sub of src.subdirs) dirs.push({ origin: 'data-dir', dir: join(opts.dataDir, sub) });

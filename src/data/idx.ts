@@ -1,4 +1,6 @@
 import { UserError } from '../util/index.js';
+import { readVerified } from './files.js';
+import type { ParseFiles } from './published.js';
 import type { RawDataset, RawSplit } from './splits.js';
 
 export interface IdxArray {
@@ -28,10 +30,10 @@ export function parseIdx(bytes: Uint8Array, what: string): IdxArray {
 }
 
 /** The four files of an MNIST-style set, by their distributed names' prefixes. */
-export const IDX_ROLES = ['train-images', 'train-labels', 't10k-images', 't10k-labels'] as const;
-export type IdxRole = (typeof IDX_ROLES)[number];
+const IDX_ROLES = ['train-images', 'train-labels', 't10k-images', 't10k-labels'] as const;
+type IdxRole = (typeof IDX_ROLES)[number];
 
-export interface IdxInput {
+interface IdxInput {
   readonly bytes: Uint8Array;
   /** path, for errors */
   readonly what: string;
@@ -51,7 +53,7 @@ function split(images: IdxInput, labels: IdxInput, numClasses: number): RawSplit
 }
 
 /** Assembles an MNIST-shaped data set ([h, w, 1] images, e.g. [28, 28, 1]; 10 classes) from its four decompressed IDX files. */
-export function idxDataset(name: string, files: Record<IdxRole, IdxInput>, source: string): RawDataset {
+function idxDataset(name: string, files: Record<IdxRole, IdxInput>, source: string): RawDataset {
   const train = split(files['train-images'], files['train-labels'], 10);
   const test = split(files['t10k-images'], files['t10k-labels'], 10);
   const [, h, w] = train.dims;
@@ -67,3 +69,18 @@ export function idxDataset(name: string, files: Record<IdxRole, IdxInput>, sourc
     source,
   };
 }
+
+/** Reads, verifies and parses the four IDX files of an MNIST-style set (published.ts). */
+export const idxFiles: ParseFiles = async (name, src, found, source) => {
+  const inputs = {} as Record<IdxRole, IdxInput>;
+  // in parallel: gunzip runs on libuv's thread pool
+  await Promise.all(
+    [...found].map(async ([file, at]) => {
+      const role = IDX_ROLES.find((r) => file.name.startsWith(r));
+      if (role) inputs[role] = { bytes: await readVerified(name, file, at), what: at.path };
+    }),
+  );
+  const absent = IDX_ROLES.filter((r) => !inputs[r]);
+  if (absent.length) throw new Error(`file table for ${name} lacks ${absent.join(', ')} (${src.files.map((f) => f.name).join(', ')})`);
+  return idxDataset(name, inputs, source);
+};

@@ -1,7 +1,7 @@
 import { UserError } from '../util/index.js';
 import { cacheDirFor, hasDigest, locateAll, readFolderMembers, readVerified, searchDirs, type Origin } from './files.js';
-import { FILE_DATASETS, sourceFor } from './registry.js';
-import type { DataOptions, FileDataset } from './types.js';
+import { FILE_DATASETS, sourceFor, type FileDataset } from './registry.js';
+import type { DataOptions } from './types.js';
 
 export interface FileCopy {
   readonly origin: Origin;

@@ -1,4 +1,4 @@
-import type { DataSpec } from '../spec/index.js';
+import type { CommonDataSpec } from '../spec/schema.js';
 import { SpecError } from '../util/index.js';
 import type { Dataset, Split } from './types.js';
 
@@ -33,7 +33,7 @@ export interface Stats {
  * trainSubset / testSubset then keep the first N. Only kept examples are converted to floats.
  * `stats` = the data set's usual statistics for normalize 'dataset' (null: leave as is).
  */
-export function prepareSplits(raw: RawDataset, spec: DataSpec, stats: Stats | null): Dataset {
+export function prepareSplits(raw: RawDataset, spec: CommonDataSpec, stats: Stats | null): Dataset {
   const perExample = raw.inputShape.reduce((a, b) => a * b, 1);
   checkSplits({ name: raw.name, trainN: raw.train.n, testN: raw.test.n, channels: raw.channels }, spec);
   const v = spec.validation;
@@ -57,10 +57,10 @@ export function prepareSplits(raw: RawDataset, spec: DataSpec, stats: Stats | nu
 
 /**
  * The split sizes and normalization a spec asks for fit a data set of this size and channel
- * count. Needs only the sizes (data/meta.ts), so a spec is checked before any data loads.
+ * count. Needs only the sizes (registry.ts datasetMeta), so a spec is checked before any data loads.
  * @throws SpecError (a UserError) naming the field and the largest value that fits
  */
-export function checkSplits(d: { name: string; trainN: number; testN: number; channels: number }, spec: DataSpec): void {
+export function checkSplits(d: { name: string; trainN: number; testN: number; channels: number }, spec: CommonDataSpec): void {
   const v = spec.validation;
   if (v >= d.trainN)
     throw new SpecError(
@@ -96,7 +96,7 @@ interface Affine {
   shift: Float64Array;
 }
 
-function affine(raw: RawDataset, spec: DataSpec, stats: Stats | null): Affine {
+function affine(raw: RawDataset, spec: CommonDataSpec, stats: Stats | null): Affine {
   const c = raw.channels;
   const bytes = raw.train.x instanceof Uint8Array;
   const unit = bytes ? 1 / 255 : 1;
@@ -138,4 +138,33 @@ function normalize(x: Uint8Array | Float32Array, channels: number, { scale, shif
     }
   }
   return out;
+}
+
+/**
+ * Per-channel mean and population std of the examples that train: the first `train.n −
+ * validation` of the training set (the validation examples are held out, see prepareSplits), in
+ * the units normalization works in (bytes / 255, floats as they are); sums in float64. A
+ * constant channel gets std 1, so it is centred, not divided by 0. Normalize "dataset" for data
+ * sets without published statistics (a user's files).
+ */
+export function trainingStats(raw: RawDataset, validation: number): Stats {
+  const c = raw.channels;
+  const n = Math.max(0, raw.train.n - validation);
+  const values = (n * raw.train.x.length) / Math.max(1, raw.train.n);
+  const unit = raw.train.x instanceof Uint8Array ? 1 / 255 : 1;
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  const x = raw.train.x;
+  for (let i = 0; i < values; i++) {
+    const v = x[i] * unit;
+    sum[i % c] += v;
+    sq[i % c] += v * v;
+  }
+  const count = values / c;
+  const mean = Array.from(sum, (s) => (count ? s / count : 0));
+  const std = Array.from(sq, (s, k) => {
+    const variance = count ? s / count - mean[k] * mean[k] : 0;
+    return variance > 1e-24 ? Math.sqrt(variance) : 1;
+  });
+  return { mean, std };
 }

@@ -2,8 +2,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { datasetMeta } from '../data/meta.js';
-import { NORMALIZATION } from '../data/registry.js';
+import { datasetMeta, NORMALIZATION } from '../data/registry.js';
 import { toLayersModel, type Graph } from '../models/graph.js';
 import { checkInput } from '../models/registry.js';
 import type { Masks, Weights } from '../models/types.js';

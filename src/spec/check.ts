@@ -13,7 +13,7 @@ import { stepToIterations, type Step } from './step.js';
  * Everything a spec says, checked before any backend, data or database is touched: the data
  * split sizes, model/data shape compatibility, strategy names and `@k` rewind points, the
  * chains branches refer to, `pruning.exclude` and the pruning rates. Uses only the spec and the
- * data sets' published sizes (data/meta.ts).
+ * data sets' sizes (data/registry.ts datasetMeta).
  *
  * Not re-exported from spec/index.ts: it builds the model, which imports tfjs, and spec
  * validation alone should stay light.

@@ -96,13 +96,29 @@ function walk(s: Schema, path: string, out: FieldDoc[], help = '', dflt = ''): v
   }
   // tagged unions of objects (optimizer, schedule, branches): one block per variant
   const variants = d.type === 'union' ? d.options!.filter((o) => o._zod.def.type === 'object') : [];
+  // (data: a default variant; fields several variants share are listed once, under the union's own path)
   if (d.type === 'union' && d.discriminator && variants.length) {
-    const tags = variants.map((v) => `${d.discriminator}=${JSON.parse(typeName(v._zod.def.shape![d.discriminator!]))}`);
-    out.push({ path, type: `object, one of ${tags.join(' | ')}`, default: dflt, help });
+    const key = d.discriminator;
+    const tagOf = (v: Schema) => JSON.parse(typeName(v._zod.def.shape![key])) as string;
+    out.push({ path, type: `object, one of ${variants.map((v) => `${key}=${tagOf(v)}`).join(' | ')}`, default: dflt, help });
+    const byDefault = variants.find((v) => v._zod.def.shape![key]._zod.def.type === 'default');
+    if (byDefault) {
+      const types = variants.map((v) => JSON.stringify(tagOf(v))).join(' | ');
+      out.push({ path: `${path}.${key}`, type: types, default: JSON.stringify(tagOf(byDefault)), help: `which variant (${path}(${key}=…) below)` });
+    }
+    const uses = new Map<Schema, number>();
+    for (const v of variants) for (const f of Object.values(v._zod.def.shape!)) uses.set(f, (uses.get(f) ?? 0) + 1);
+    const listed = new Set<Schema>();
+    for (const v of variants)
+      for (const [k, f] of Object.entries(v._zod.def.shape!))
+        if (k !== key && uses.get(f)! > 1 && !listed.has(f)) {
+          listed.add(f);
+          walk(f, `${path}.${k}`, out);
+        }
     for (const v of variants) {
-      const tag = `${path}(${d.discriminator}=${JSON.parse(typeName(v._zod.def.shape![d.discriminator]))})`;
+      const tag = `${path}(${key}=${tagOf(v)})`;
       if (v.description) out.push({ path: tag, type: 'object', default: '', help: v.description });
-      for (const [k, f] of Object.entries(v._zod.def.shape!)) if (k !== d.discriminator) walk(f, `${tag}.${k}`, out);
+      for (const [k, f] of Object.entries(v._zod.def.shape!)) if (k !== key && uses.get(f) === 1) walk(f, `${tag}.${k}`, out);
     }
     return;
   }

@@ -1,3 +1,4 @@
+import { dataIdentity } from '../data/index.js';
 import { canonicalJson, sha256 } from '../util/index.js';
 import { z } from 'zod';
 import { specSchema, type Growth, type Spec } from './schema.js';
@@ -89,6 +90,8 @@ function fixedPart(spec: Spec): Record<string, unknown> {
   const s = structuredClone(spec) as Record<string, unknown> & { pruning: Record<string, unknown> };
   for (const k of LABELS) delete s[k];
   for (const { path } of GROWING) delete path.slice(0, -1).reduce((o, k) => o[k] as Record<string, unknown>, s as Record<string, unknown>)[path.at(-1)!];
+  // the data set's part: all of `data`, or for user content its digest instead of its path
+  s.data = dataIdentity(spec.data);
   for (const [k, v] of Object.entries(LATER_PRUNING_DEFAULTS)) if (canonicalJson(s.pruning[k]) === canonicalJson(v)) delete s.pruning[k];
   return s;
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseTree, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
+import { withDigest } from '../data/index.js';
 import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
 import { specSchema, type Spec } from './schema.js';
@@ -57,7 +58,7 @@ function throughUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return throughUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys')
     return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see 'lth spec')`;
@@ -65,8 +66,14 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const u = issue as { discriminator?: unknown; options?: unknown[] };
   // (a schema may give its own message instead, e.g. strategies[].during: src/spec/schema.ts)
   if (issue.code === 'invalid_union' && u.discriminator !== undefined && Array.isArray(u.options) && issue.message.startsWith('Invalid discriminator')) {
-    const options = u.options.map(String);
+    // (a variant chosen by default, as data's mnist, lists undefined among the options)
+    const options = u.options.filter((o) => o !== undefined).map(String);
     const key = String(u.discriminator);
+    const given = issue.path.reduce<unknown>(
+      (node, k) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[k] : undefined),
+      raw,
+    );
+    if (given !== undefined) return `${where}: ${JSON.stringify(given)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')} (see lth run --help)`;
     return `${where} must be one of ${options.join(', ')} — a ${issue.path.slice(0, -1).join('.')} section needs its ${key} (add "${key}": "${options[0]}", or --set ${where}=${options[0]})`;
   }
   return `${where}: ${issue.message}`;
@@ -89,9 +96,10 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
     const section = path.split('.').slice(0, -1).join('.');
     let from = sets.filter((s) => overlaps(s.slice(0, s.indexOf('=')), path));
     if (!from.length && section) from = sets.filter((s) => s.startsWith(`${section}.`));
-    throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
+    throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first, raw)}${more}`);
   }
-  const spec = r.data;
+  // data with user content: its digest enters the resolved spec, hence the identity (data/def.ts)
+  const spec = { ...r.data, data: withDigest(r.data.data) };
   return { spec, hash: identityOf(spec).hash, json: canonicalJson(spec), source, sets };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DATASET_NAMES } from '../data/index.js';
+import { DATASET_DEFS, type DatasetDef } from '../data/index.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { atInitSettings, CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
@@ -30,7 +30,6 @@ const mayGrow = <T extends z.ZodType>(schema: T, growth: Growth): T => schema.me
 
 // The enums come from the registries (src/data/registry.ts, src/models/registry.ts,
 // src/pruning/criteria.ts, src/resets/, src/branches/, src/mask0/): adding an entry there is all a new name needs.
-export const DATASETS = DATASET_NAMES;
 export const MODELS = MODEL_NAMES;
 
 const normalize = z.union([
@@ -39,26 +38,42 @@ const normalize = z.union([
   z.strictObject({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) }),
 ]);
 
-export const dataSchema = z.strictObject({
-  dataset: z.enum(DATASETS).default('mnist').describe('which data set to train on'),
+/** The fields every `data` section has, whichever data set it names. */
+export const commonDataFields = {
   validation: z.number().int().nonnegative().default(5000).describe('examples held out of the training set for early stopping (F&C: 5000)'),
   normalize: normalize.default('dataset').describe("input normalization: 'dataset', 'none' or {mean:[..], std:[..]}"),
   trainSubset: z.number().int().positive().nullable().default(null).describe('use only the first N training examples (after the validation split); null = all'),
   testSubset: z.number().int().positive().nullable().default(null).describe('use only the first N test examples; null = all'),
-  synthetic: z
-    .strictObject({
-      train: z.number().int().positive().default(2000),
-      test: z.number().int().positive().default(500),
-      features: z.number().int().positive().default(64).describe('values per example (Gaussian classes); ignored when shape is given'),
-      shape: z
-        .tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()])
-        .optional()
-        .describe('[h, w, c]: generate images for conv nets instead of flat vectors (one smooth template per class, shifted by up to a pixel, plus noise)'),
-      classes: z.number().int().min(2).default(4),
-    })
-    .prefault({})
-    .describe('size of the generated data set when dataset = synthetic'),
-});
+};
+export type CommonDataSpec = z.output<z.ZodObject<typeof commonDataFields>>;
+
+/** The data set a `data` section without `dataset` trains on. */
+const DEFAULT_DATASET = 'mnist';
+
+type DataVariant<D> =
+  D extends DatasetDef<infer N, infer F>
+    ? z.ZodObject<{ dataset: N extends typeof DEFAULT_DATASET ? z.ZodDefault<z.ZodLiteral<N>> : z.ZodLiteral<N> } & typeof commonDataFields & F, z.core.$strict>
+    : never;
+type DataVariants<T extends readonly unknown[]> = { -readonly [K in keyof T]: DataVariant<T[K]> };
+
+/**
+ * `data`: one variant per registered data set (src/data/registry.ts), chosen by `dataset`: the
+ * common fields plus the data set's own (DatasetDef.fields).
+ */
+export const dataSchema = z
+  .discriminatedUnion(
+    'dataset',
+    DATASET_DEFS.map((d) =>
+      z
+        .strictObject({
+          dataset: d.name === DEFAULT_DATASET ? z.literal(d.name).default(d.name) : z.literal(d.name),
+          ...commonDataFields,
+          ...d.fields,
+        })
+        .describe(d.help),
+    ) as unknown as DataVariants<typeof DATASET_DEFS>,
+  )
+  .describe(`which data set to train on, by data.dataset (default "${DEFAULT_DATASET}"), and how to split and normalize it`);
 
 export const modelSchema = z.strictObject({
   name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),

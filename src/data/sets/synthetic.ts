@@ -1,11 +1,31 @@
-import type { DataSpec } from '../spec/index.js';
-import { UserError, makeRng, type Rng } from '../util/index.js';
-import type { RawDataset, RawSplit } from './splits.js';
+import { z } from 'zod';
+import { UserError, makeRng, type Rng } from '../../util/index.js';
+import type { DatasetDef, DataSpecOf } from '../def.js';
+import type { RawDataset, RawSplit } from '../splits.js';
 
 /** Half the distance between two class centres, in units of the noise std: nearest-centroid error ≈ Φ(−2) per pair. */
 const MARGIN = 2;
 /** Side of the square cells an image template is constant on: smooth templates give convolutions local structure to find. */
 const CELL = 4;
+
+/** synthetic's own field in `data` (published sets accept it too, see published.ts). */
+export const SYNTHETIC_FIELDS = {
+  synthetic: z
+    .strictObject({
+      train: z.number().int().positive().default(2000),
+      test: z.number().int().positive().default(500),
+      features: z.number().int().positive().default(64).describe('values per example (Gaussian classes); ignored when shape is given'),
+      shape: z
+        .tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()])
+        .optional()
+        .describe('[h, w, c]: generate images for conv nets instead of flat vectors (one smooth template per class, shifted by up to a pixel, plus noise)'),
+      classes: z.number().int().min(2).default(4),
+    })
+    .prefault({})
+    .describe('size of the generated data set when dataset = synthetic'),
+};
+
+type SyntheticSpec = DataSpecOf<'synthetic', typeof SYNTHETIC_FIELDS>;
 
 /**
  * A small learnable problem generated from the seed.
@@ -22,7 +42,7 @@ const CELL = 4;
  * one from seeded streams, so the first examples do not change when the sizes do; the test set
  * has its own stream. Same seed ⇒ identical arrays.
  */
-export function syntheticDataset(spec: DataSpec, seed: number): RawDataset {
+function syntheticDataset(spec: SyntheticSpec, seed: number): RawDataset {
   const { train, test, classes, shape } = spec.synthetic;
   if (classes > 256) throw new UserError(`data.synthetic.classes = ${classes}: labels are bytes, use at most 256 classes`);
   if (shape) return syntheticImages(spec, seed, shape);
@@ -53,7 +73,7 @@ function draw(n: number, centres: Float64Array, features: number, classes: numbe
   return { x, y, n };
 }
 
-function syntheticImages(spec: DataSpec, seed: number, [h, w, ch]: readonly [number, number, number]): RawDataset {
+function syntheticImages(spec: SyntheticSpec, seed: number, [h, w, ch]: readonly [number, number, number]): RawDataset {
   const { train, test, classes } = spec.synthetic;
   const size = h * w * ch;
   const s = (2 * MARGIN) / Math.sqrt(2 * size);
@@ -95,3 +115,30 @@ function syntheticImages(spec: DataSpec, seed: number, [h, w, ch]: readonly [num
     source: `synthetic (seed ${seed}: ${classes} classes of ${h}×${w}×${ch} images, shifted templates plus noise)`,
   };
 }
+
+/**
+ * Generated data: its content is a function of the seed and `data.synthetic`, both in the spec,
+ * so it has no digest; it is cheap to make and never cached. Normalize "dataset" leaves the
+ * generated values as they are.
+ */
+export const synthetic: DatasetDef<'synthetic', typeof SYNTHETIC_FIELDS> = {
+  name: 'synthetic',
+  help: 'generated from the seed (data.synthetic): Gaussian classes in `features` dimensions, or images of `shape` [h, w, c]',
+  fields: SYNTHETIC_FIELDS,
+  meta(spec) {
+    const s = spec.synthetic;
+    const inputShape = s.shape ?? [s.features];
+    // the training pool holds synthetic.train + validation examples
+    return {
+      name: 'synthetic',
+      inputShape,
+      channels: inputShape[inputShape.length - 1],
+      numClasses: s.classes,
+      trainN: s.train + spec.validation,
+      testN: s.test,
+    };
+  },
+  load: (spec, seed) => Promise.resolve(syntheticDataset(spec, seed)),
+  stats: () => null,
+  cacheSource: () => null,
+};
