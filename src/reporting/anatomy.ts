@@ -8,6 +8,7 @@
 import { UserError } from '../util/errors.js';
 import { chainOrder } from './aggregate.js';
 import { type Db, requireExperiment } from './db.js';
+import { distinctLines } from './encodings.js';
 import { formatPercent } from './format.js';
 import { type StoredMasks, chainLevelMasks } from './masks.js';
 
@@ -189,11 +190,25 @@ export function anatomy(db: Db, experiment: string, opts: AnatomyOptions = {}): 
 
 type VlSpec = Record<string, unknown>;
 
-/** Per-layer % remaining vs level, one panel per strategy. */
+/** Groups of layers whose % remaining is the same at every level of every strategy (their lines coincide). */
+export function coincidingLayers(profile: ProfilePoint[]): string[][] {
+  const trace = new Map<string, string>();
+  for (const p of [...profile].sort((a, b) => a.strategy.localeCompare(b.strategy) || a.level - b.level))
+    trace.set(p.layer, `${trace.get(p.layer) ?? ''}|${p.strategy}:${p.level}:${p.percent.toFixed(6)}`);
+  const groups = new Map<string, string[]>();
+  for (const [layer, t] of trace) groups.set(t, [...(groups.get(t) ?? []), layer]);
+  return [...groups.values()].filter((g) => g.length > 1);
+}
+
+/** Per-layer % remaining vs level, one panel per strategy; layers at the same rate stay visible (dashes and shapes differ). */
 export function profileSpec(a: Anatomy): VlSpec | null {
   if (!a.profile.length) return null;
+  const layers = [...new Set(a.profile.map((p) => p.layer))];
+  const lines = distinctLines('layer', 'Layer', layers);
+  const same = coincidingLayers(a.profile);
+  const note = same.length ? `; same rate, lines on top of each other: ${same.map((g) => g.join(' = ')).join('; ')}` : '';
   return {
-    title: { text: 'Per-layer sparsity', subtitle: `${a.experiment}: % of each layer's weights remaining, mean over trials` },
+    title: { text: 'Per-layer sparsity', subtitle: `${a.experiment}: % of each layer's weights remaining, mean over trials${note}` },
     data: { values: a.profile },
     facet: { field: 'strategy', type: 'nominal', title: null, sort: a.strategies },
     columns: Math.min(3, a.strategies.length),
@@ -201,16 +216,16 @@ export function profileSpec(a: Anatomy): VlSpec | null {
       width: 260,
       height: 180,
       layer: [
-        { mark: { type: 'line', strokeWidth: 2 } },
+        { mark: { type: 'line', strokeWidth: 2 }, encoding: { strokeDash: lines.strokeDash } },
         {
-          mark: { type: 'point', filled: true },
-          encoding: { tooltip: [{ field: 'layer' }, { field: 'level' }, { field: 'percent', title: '% remaining', format: '.2f' }] },
+          mark: { type: 'point', filled: true, size: 45 },
+          encoding: { shape: lines.shape, tooltip: [{ field: 'layer' }, { field: 'level' }, { field: 'percent', title: '% remaining', format: '.2f' }] },
         },
       ],
       encoding: {
         x: { field: 'level', type: 'quantitative', title: 'Level', axis: { tickMinStep: 1 } },
         y: { field: 'percent', type: 'quantitative', title: '% of layer remaining', scale: { type: 'log' } },
-        color: { field: 'layer', type: 'nominal', title: 'Layer' },
+        color: lines.color,
       },
     },
   };

@@ -12,7 +12,17 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { openReadOnly } from '../reporting/db.js';
 import { UserError } from '../util/errors.js';
-import { anatomyPage, comparePage, curvesFigure, experimentPage, experimentsInfo, metricChoices, queryPage } from './data.js';
+import {
+  analysesPage,
+  anatomyPage,
+  comparePage,
+  curvesFigure,
+  experimentPage,
+  experimentsInfo,
+  metricChoices,
+  queryPage,
+  schemaPage,
+} from './data.js';
 import type { Db } from './reporting.js';
 
 export interface UiOptions {
@@ -174,6 +184,14 @@ export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } =
     },
     (req) => anatomyPage(db, req.params.name, req.query),
   );
+
+  app.get<{ Params: { name: string } }>(
+    '/api/experiments/:name/analyses',
+    { schema: { params: nameParam, querystring: { type: 'object', additionalProperties: false } } },
+    (req) => analysesPage(db, req.params.name),
+  );
+
+  app.get('/api/schema', { schema: { querystring: { type: 'object', additionalProperties: false } } }, () => schemaPage(db));
 
   app.post<{ Body: { sql: string } }>(
     '/api/query',
