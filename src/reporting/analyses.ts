@@ -9,7 +9,7 @@
 import { UserError } from '../util/index.js';
 import { chainOrder, seriesKey, summarizeExperiment } from './aggregate.js';
 import { type Db, requireExperiment } from './db.js';
-import { distinctLines, percentAxis } from './encodings.js';
+import { distinctLayers, distinctLines, percentAxis, subtitleWithOverlaps } from './encodings.js';
 import { type Tabular, formatPercent } from './format.js';
 
 type VlSpec = Record<string, unknown>;
@@ -112,7 +112,13 @@ const units: AnalysisView = {
         caption: [`${experiment}: units alive per layer (mean over trials) at each level; table unit_counts`],
       },
       figure: {
-        title: { text: 'Units alive per layer', subtitle: `${experiment}: mean over trials; a dead unit has lost its incoming and outgoing weights and its bias` },
+        title: {
+          text: 'Units alive per layer',
+          subtitle: subtitleWithOverlaps(
+            `${experiment}: mean over trials; a dead unit has lost its incoming and outgoing weights and its bias`,
+            data.map((d) => ({ line: d.layer, x: `${d.series}|${d.level}`, value: d.remaining })),
+          ),
+        },
         data: { values: data },
         facet: { field: 'series', type: 'nominal', title: null, sort: series },
         columns: columnsFor(series.length),
@@ -124,22 +130,13 @@ const units: AnalysisView = {
             y: { field: 'remaining', type: 'quantitative', title: 'Units alive' },
             color: lines.color,
           },
-          layer: [
-            { mark: { type: 'line', strokeWidth: 2 }, encoding: { strokeDash: lines.strokeDash } },
-            {
-              mark: { type: 'point', filled: true, size: 40 },
-              encoding: {
-                shape: lines.shape,
-                tooltip: [
+          layer: distinctLayers(lines, [
                   { field: 'layer' },
                   { field: 'level' },
                   { field: 'percent', title: '% weights remaining', format: '.1f' },
                   { field: 'remaining', title: 'units alive', format: '.1f' },
                   { field: 'total', title: 'of' },
-                ],
-              },
-            },
-          ],
+                ]),
         },
       },
     };
@@ -380,7 +377,13 @@ const activations: AnalysisView = {
         caption: [`${experiment}: % of each hidden layer's ReLU outputs on the test split that are exactly 0 (mean over trials); table activation_sparsity`],
       },
       figure: {
-        title: { text: 'Activation sparsity per layer', subtitle: `${experiment}: % of ReLU outputs on the test set exactly 0, mean over trials` },
+        title: {
+          text: 'Activation sparsity per layer',
+          subtitle: subtitleWithOverlaps(
+            `${experiment}: % of ReLU outputs on the test set exactly 0, mean over trials`,
+            data.map((d) => ({ line: d.series, x: `${d.layer}|${d.level}`, value: d.zeros })),
+          ),
+        },
         data: { values: data },
         facet: { field: 'layer', type: 'nominal', title: null, sort: layers },
         columns: columnsFor(layers.length),
@@ -392,22 +395,13 @@ const activations: AnalysisView = {
             y: { field: 'zeros', type: 'quantitative', title: 'ReLU outputs exactly 0 (%)', scale: { zero: false } },
             color: lines.color,
           },
-          layer: [
-            { mark: { type: 'line', strokeWidth: 2 }, encoding: { strokeDash: lines.strokeDash } },
-            {
-              mark: { type: 'point', filled: true, size: 40 },
-              encoding: {
-                shape: lines.shape,
-                tooltip: [
+          layer: distinctLayers(lines, [
                   { field: 'series', title: 'Strategy' },
                   { field: 'layer' },
                   { field: 'level' },
                   { field: 'percent', title: '% weights remaining', format: '.1f' },
                   { field: 'zeros', title: 'zeros (%)', format: '.2f' },
-                ],
-              },
-            },
-          ],
+                ]),
         },
       },
     };
@@ -465,31 +459,25 @@ const compute: AnalysisView = {
         height: 300,
         title: {
           text: 'Accuracy vs training compute',
-          subtitle: `${experiment}: test accuracy at early stop, mean over trials; dense training and earlier levels included; sparse steps at dense cost × density (RigL's count)`,
+          subtitle: subtitleWithOverlaps(
+            `${experiment}: test accuracy at early stop, mean over trials; dense training and earlier levels included; sparse steps at dense cost × density (RigL's count)`,
+            data.flatMap((d) => (d.accuracy === null ? [] : [{ line: d.series, x: `${d.level}|${d.macs.toPrecision(6)}`, value: d.accuracy }])),
+          ),
         },
         data: { values: data.filter((d) => d.accuracy !== null) },
         encoding: {
-          x: { field: 'macs', type: 'quantitative', title: 'Training multiply-adds to reach the level (log)', scale: { type: 'log' }, axis: { format: '.0e' } },
+          x: { field: 'macs', type: 'quantitative', title: 'Training multiply-adds to reach the level (log)', scale: { type: 'log' }, axis: { format: '.0e', labelOverlap: 'greedy', labelSeparation: 8 } },
           y: { field: 'accuracy', type: 'quantitative', title: 'Test accuracy at early stop (%)', scale: { zero: false } },
           color: lines.color,
           order: { field: 'level' },
         },
-        layer: [
-          { mark: { type: 'line', strokeWidth: 1.5, opacity: 0.8 }, encoding: { strokeDash: lines.strokeDash } },
-          {
-            mark: { type: 'point', filled: true, size: 40 },
-            encoding: {
-              shape: lines.shape,
-              tooltip: [
+        layer: distinctLayers(lines, [
                 { field: 'series', title: 'Strategy' },
                 { field: 'level', title: 'Level' },
                 { field: 'percent', title: '% remaining', format: '.1f' },
                 { field: 'macs', title: 'multiply-adds', format: '.3e' },
                 { field: 'accuracy', title: 'test acc at early stop (%)', format: '.2f' },
-              ],
-            },
-          },
-        ],
+              ]),
       },
     };
   },

@@ -8,7 +8,7 @@
 import { UserError } from '../util/errors.js';
 import { chainOrder } from './aggregate.js';
 import { type Db, requireExperiment } from './db.js';
-import { distinctLines } from './encodings.js';
+import { INDEPENDENT_LINES, distinctLayers, distinctLines, subtitleWithOverlaps } from './encodings.js';
 import { formatPercent } from './format.js';
 import { type StoredMasks, chainLevelMasks } from './masks.js';
 
@@ -190,38 +190,24 @@ export function anatomy(db: Db, experiment: string, opts: AnatomyOptions = {}): 
 
 type VlSpec = Record<string, unknown>;
 
-/** Groups of layers whose % remaining is the same at every level of every strategy (their lines coincide). */
-export function coincidingLayers(profile: ProfilePoint[]): string[][] {
-  const trace = new Map<string, string>();
-  for (const p of [...profile].sort((a, b) => a.strategy.localeCompare(b.strategy) || a.level - b.level))
-    trace.set(p.layer, `${trace.get(p.layer) ?? ''}|${p.strategy}:${p.level}:${p.percent.toFixed(6)}`);
-  const groups = new Map<string, string[]>();
-  for (const [layer, t] of trace) groups.set(t, [...(groups.get(t) ?? []), layer]);
-  return [...groups.values()].filter((g) => g.length > 1);
-}
-
 /** Per-layer % remaining vs level, one panel per strategy; layers at the same rate stay visible (dashes and shapes differ). */
 export function profileSpec(a: Anatomy): VlSpec | null {
   if (!a.profile.length) return null;
   const layers = [...new Set(a.profile.map((p) => p.layer))];
   const lines = distinctLines('layer', 'Layer', layers);
-  const same = coincidingLayers(a.profile);
-  const note = same.length ? `; same rate, lines on top of each other: ${same.map((g) => g.join(' = ')).join('; ')}` : '';
   return {
-    title: { text: 'Per-layer sparsity', subtitle: `${a.experiment}: % of each layer's weights remaining, mean over trials${note}` },
+    title: { text: 'Per-layer sparsity', subtitle: subtitleWithOverlaps(
+        `${a.experiment}: % of each layer's weights remaining, mean over trials`,
+        a.profile.map((p) => ({ line: p.layer, x: `${p.strategy}|${p.level}`, value: p.percent })),
+      ),
+    },
     data: { values: a.profile },
     facet: { field: 'strategy', type: 'nominal', title: null, sort: a.strategies },
     columns: Math.min(3, a.strategies.length),
     spec: {
       width: 260,
       height: 180,
-      layer: [
-        { mark: { type: 'line', strokeWidth: 2 }, encoding: { strokeDash: lines.strokeDash } },
-        {
-          mark: { type: 'point', filled: true, size: 45 },
-          encoding: { shape: lines.shape, tooltip: [{ field: 'layer' }, { field: 'level' }, { field: 'percent', title: '% remaining', format: '.2f' }] },
-        },
-      ],
+      layer: distinctLayers(lines, [{ field: 'layer' }, { field: 'level' }, { field: 'percent', title: '% remaining', format: '.2f' }]),
       encoding: {
         x: { field: 'level', type: 'quantitative', title: 'Level', axis: { tickMinStep: 1 } },
         y: { field: 'percent', type: 'quantitative', title: '% of layer remaining', scale: { type: 'log' } },
@@ -290,6 +276,8 @@ export function matrixSpec(m: OverlapMatrix): VlSpec {
         },
       },
       {
+        // a mask not stored has no value: an empty cell, not the word "null"
+        transform: [{ filter: 'datum.value !== null' }],
         mark: { type: 'text', fontSize: 10 },
         encoding: {
           text: { field: 'value', type: 'quantitative', format: '.2f' },
@@ -303,5 +291,5 @@ export function matrixSpec(m: OverlapMatrix): VlSpec {
 /** All anatomy figures stacked, for `lth plot --kind masks`. */
 export function anatomySpec(a: Anatomy): VlSpec {
   const parts = [profileSpec(a), pixelSpec(a), { hconcat: a.matrices.map(matrixSpec), resolve: { scale: { color: 'shared' } } }].filter((x) => x !== null);
-  return { vconcat: parts, resolve: { scale: { color: 'independent' } }, spacing: 30 };
+  return { vconcat: parts, resolve: INDEPENDENT_LINES, spacing: 30 };
 }

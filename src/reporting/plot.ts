@@ -14,7 +14,7 @@ import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
 import { anatomy, anatomySpec } from './anatomy.js';
 import { ANALYSIS_IDS, buildAnalysis } from './analyses.js';
-import { PAPER_TICKS, distinctLines, percentAxis } from './encodings.js';
+import { INDEPENDENT_LINES, PAPER_TICKS, distinctLayers, distinctLines, percentAxis, subtitleWithOverlaps } from './encodings.js';
 
 /** The figures of the levels summary, then one per analysis view (src/reporting/analyses.ts). */
 const SUMMARY_KINDS = ['accuracy', 'early-stop', 'curves', 'all', 'masks', 'speed'] as const;
@@ -167,7 +167,13 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
   const spec = {
     width: 420,
     height: 300,
-    title: { text: m.id === 'es-iteration' ? 'Early-stop iteration' : m.label.replace(/ \(%\)$/, ''), subtitle: caption(s, errorBars) },
+    title: {
+      text: m.id === 'es-iteration' ? 'Early-stop iteration' : m.label.replace(/ \(%\)$/, ''),
+      subtitle: subtitleWithOverlaps(
+        caption(s, errorBars),
+        data.map((d) => ({ line: d.series, x: d.level, value: d.mean })),
+      ),
+    },
     data: { values: data },
     encoding: { x, color: lines.color },
     layer: [
@@ -179,21 +185,13 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
               encoding: { y: { field: 'low', type: 'quantitative' as const, title: m.label, scale: { zero: false } }, y2: { field: 'high' } },
             },
           ]),
-      { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { y, strokeDash: lines.strokeDash } },
-      {
-        mark: { type: 'point' as const, filled: true, size: 36 },
-        encoding: {
-          y,
-          shape: lines.shape,
-          tooltip: [
-            { field: 'series', title: 'Strategy' },
-            { field: 'level', title: 'Level' },
-            { field: 'percent', title: '% remaining', format: '.1f' },
-            { field: 'mean', title: m.label, format: m.unit === 'iteration' ? '.0f' : '.2f' },
-            { field: 'n', title: 'trials' },
-          ],
-        },
-      },
+      ...distinctLayers(lines, [
+        { field: 'series', title: 'Strategy' },
+        { field: 'level', title: 'Level' },
+        { field: 'percent', title: '% remaining', format: '.1f' },
+        { field: 'mean', title: m.label, format: m.unit === 'iteration' ? '.0f' : '.2f' },
+        { field: 'n', title: 'trials' },
+      ]).map((l) => ({ ...l, encoding: { ...l.encoding, y } })),
     ],
   };
   return spec;
@@ -347,7 +345,7 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
       return {
         ...schema,
         vconcat: [{ hconcat: [levelSpec(s, 'es-accuracy', opts), levelSpec(s, 'es-iteration', opts)] }, curves()],
-        resolve: { scale: { color: 'independent' } },
+        resolve: INDEPENDENT_LINES,
         spacing: 30,
       };
     default: {
