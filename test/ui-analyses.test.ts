@@ -8,11 +8,10 @@
  * e.g. docs/; otherwise to a temporary folder).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type Database from 'better-sqlite3';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ANALYSES, ANALYSIS_IDS } from '../src/reporting/analyses.js';
 import { SCHEMA_SQL } from '../src/storage/schema.js';
@@ -21,6 +20,7 @@ import { runQuery } from '../src/reporting/query.js';
 import { CLI, ROOT } from './helpers.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from './helpers/fixture.js';
 import { decodePng } from './helpers/png.js';
+import { type UiProcess, startServer, stopServer } from './helpers/ui-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -82,7 +82,12 @@ function buildDb(file: string): void {
     pruning: { levels: UNIT_LEVELS, granularity: 'neuron', criterion: 'large_final', unitCriterion: 'l1_norm' },
     strategies: [{ name: 'rewind' }, { name: 'random-reinit' }],
   });
-  spec('plain', { model: { name: 'conv-2' }, data: { dataset: 'cifar10' }, pruning: { levels: 2, criterion: 'large_final' }, strategies: ['rewind', 'random-reinit', 'fine-tune'] });
+  spec('plain', {
+    model: { name: 'conv-2' },
+    data: { dataset: 'cifar10' },
+    pruning: { levels: 2, criterion: 'large_final' },
+    strategies: ['rewind', 'random-reinit', 'fine-tune'],
+  });
   const results = (name: string) =>
     db.prepare('SELECT r.id, r.strategy, r.trial, r.level FROM results r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?').all(name) as {
       id: number;
@@ -120,26 +125,6 @@ function buildDb(file: string): void {
 
 // ---------- helpers ----------
 
-interface Server {
-  proc: ChildProcess;
-  url: string;
-}
-
-function startServer(db: string): Promise<Server> {
-  const proc = spawn(process.execPath, [CLI, 'ui', '--db', db, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /(http:\/\/\S+\/)/.exec(out);
-      if (m) resolve({ proc, url: m[1] });
-    });
-    proc.on('exit', (code) => reject(new Error(`lth ui exited with ${code}: ${err}`)));
-  });
-}
-
 function lth(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
@@ -164,7 +149,7 @@ describe('analysis views', () => {
   let dir = '';
   let db = '';
   let shots = '';
-  let server: Server | undefined;
+  let server: UiProcess | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
 
@@ -182,11 +167,7 @@ describe('analysis views', () => {
   });
   after(async () => {
     await browser?.close();
-    if (server && server.proc.exitCode === null) {
-      const exited = new Promise((r) => server!.proc.once('exit', r));
-      process.kill(server.proc.pid!, 'SIGTERM');
-      await exited;
-    }
+    await stopServer(server);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -275,7 +256,10 @@ describe('analysis views', () => {
       dyn.views.map((v) => v.id),
       [...ANALYSIS_IDS],
     );
-    assert.deepEqual(dyn.views.filter((v) => v.figure).map((v) => v.id), ['mask-updates', 'early-bird', 'compute', 'activations']);
+    assert.deepEqual(
+      dyn.views.filter((v) => v.figure).map((v) => v.id),
+      ['mask-updates', 'early-bird', 'compute', 'activations'],
+    );
     const plain = (await api('/api/experiments/plain/analyses')) as { views: { figure: unknown }[] };
     assert.equal(plain.views.filter((v) => v.figure).length, 0);
     assert.equal((await fetch(new URL('/api/experiments/nope/analyses', server!.url))).status, 404);
@@ -284,7 +268,10 @@ describe('analysis views', () => {
   it('the experiments list says what each experiment is', async () => {
     const { experiments } = (await api('/api/experiments')) as { experiments: Record<string, unknown>[] };
     const u = experiments.find((e) => e.name === 'units-exp')!;
-    assert.deepEqual([u.model, u.dataset, u.granularity, u.criteria, u.strategies], ['lenet-300-100', 'mnist', 'neuron', ['l1_norm'], ['rewind', 'random-reinit']]);
+    assert.deepEqual(
+      [u.model, u.dataset, u.granularity, u.criteria, u.strategies],
+      ['lenet-300-100', 'mnist', 'neuron', ['l1_norm'], ['rewind', 'random-reinit']],
+    );
     const d = experiments.find((e) => e.name === 'dyn')!;
     assert.deepEqual([d.criteria, d.during], [['large_final'], ['dynamic (random regrowth)', 'dynamic (gradient regrowth)', 'early-bird']]);
   });
@@ -293,11 +280,23 @@ describe('analysis views', () => {
     const ref = (await api('/api/schema')) as { relations: { name: string; kind: string; columns: { name: string }[] }[]; examples: { sql: string }[] };
     const levels = ref.relations.find((r) => r.name === 'levels')!;
     assert.equal(levels.kind, 'view');
-    assert.deepEqual(ref.relations.slice(0, 2).map((r) => r.name).sort(), ['curves', 'levels']);
+    assert.deepEqual(
+      ref.relations
+        .slice(0, 2)
+        .map((r) => r.name)
+        .sort(),
+      ['curves', 'levels'],
+    );
     for (const col of ['early_stop_test_accuracy', 'final_test_accuracy', 'total_multiply_adds', 'detection_iteration', 'activation_sparsity'])
-      assert.ok(levels.columns.some((c) => c.name === col), col);
+      assert.ok(
+        levels.columns.some((c) => c.name === col),
+        col,
+      );
     for (const t of ['unit_counts', 'mask_updates', 'mask_distances', 'compute', 'activation_sparsity', 'layer_sparsity'])
-      assert.ok(ref.relations.some((r) => r.name === t && r.kind === 'table'), t);
+      assert.ok(
+        ref.relations.some((r) => r.name === t && r.kind === 'table'),
+        t,
+      );
     assert.equal(ref.examples.length, QUERY_EXAMPLES.length);
     // each example passes lth query's guard and returns rows on this database
     for (const x of QUERY_EXAMPLES) assert.ok(runQuery(db, x.sql).rows.length > 0, x.title);
@@ -313,14 +312,21 @@ describe('analysis views', () => {
       if (bookkeeping.includes(name)) continue;
       const row = rows.find((r) => r.split('|')[1].includes(`\`${name}\``));
       assert.ok(row, `no row for table ${name}`);
-      const cells = row.split('|').slice(2, 5).map((c) => c.trim());
+      const cells = row
+        .split('|')
+        .slice(2, 5)
+        .map((c) => c.trim());
       assert.ok(cells[1] !== '—' && cells[2] !== '—', `${name}: a figure and a dashboard view`);
     }
     for (const v of ANALYSES) {
       const row = rows.find((r) => r.includes(`\`--view ${v.id}\``))!;
       assert.ok(row, `--view ${v.id}`);
       assert.ok(row.includes(`\`--kind ${v.id}\``), `--kind ${v.id}`);
-      for (const t of v.tables) assert.ok(rows.some((r) => r.includes(`\`${t}\``)), t);
+      for (const t of v.tables)
+        assert.ok(
+          rows.some((r) => r.includes(`\`${t}\``)),
+          t,
+        );
     }
   });
 
@@ -344,11 +350,7 @@ describe('analysis views', () => {
         const heads = await page!.$$eval('#experiments thead th', (ths) => ths.map((t) => t.textContent));
         for (const hd of ['model', 'data', 'granularity', 'criterion', 'chains']) assert.ok(heads.includes(hd), hd);
         const cell = async (name: string, col: string) =>
-          page!.$eval(
-            `#experiments tr[data-experiment="${name}"]`,
-            (tr, i) => tr.querySelectorAll('td')[i].textContent,
-            heads.indexOf(col),
-          );
+          page!.$eval(`#experiments tr[data-experiment="${name}"]`, (tr, i) => tr.querySelectorAll('td')[i].textContent, heads.indexOf(col));
         assert.equal(await cell('units-exp', 'granularity'), 'neuron');
         assert.equal(await cell('units-exp', 'criterion'), 'l1_norm');
         assert.equal(await cell('dyn', 'chains'), 'set, rigl, early-bird');
@@ -374,7 +376,10 @@ describe('analysis views', () => {
         assert.equal(await paths('#fig-analysis-mask-updates g.mark-line.role-mark > path'), 3 * 2 * DYN_LEVELS);
         // early-bird: one line and one detection rule per (trial, level), the rules at the constructed steps
         assert.equal(await paths('#fig-analysis-early-bird g.mark-line.role-mark > path'), DYN_TRIALS * DYN_LEVELS);
-        assert.equal(await paths('#fig-analysis-early-bird g.mark-rule.role-mark > line, #fig-analysis-early-bird g.mark-rule.role-mark > path'), DYN_TRIALS * DYN_LEVELS);
+        assert.equal(
+          await paths('#fig-analysis-early-bird g.mark-rule.role-mark > line, #fig-analysis-early-bird g.mark-rule.role-mark > path'),
+          DYN_TRIALS * DYN_LEVELS,
+        );
         const detected = await page!.$$eval('#analysis-table-early-bird tbody tr', (trs) =>
           trs.filter((tr) => tr.textContent?.includes('mask taken here')).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
         );
@@ -398,7 +403,9 @@ describe('analysis views', () => {
         await page!.waitForSelector('#fig-analysis-units svg');
         await ready();
         assert.equal(await paths('#fig-analysis-units g.mark-line.role-mark > path'), 2 * 2);
-        const table = await page!.$$eval('#analysis-table-units tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+        const table = await page!.$$eval('#analysis-table-units tbody tr', (trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+        );
         for (const r of table) assert.equal(Number(r[4]), alive(Number(r[5]), Number(r[1])));
         await shot('#fig-analysis-units', 'ui-units.png');
 

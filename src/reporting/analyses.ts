@@ -35,10 +35,10 @@ export interface AnalysisView {
 
 // ---------- shared helpers ----------
 
-/** Series keys in the spec's chain order (branches after their chain), for facets and legends. */
-function seriesDomain(db: Db, experiment: string, keys: string[]): string[] {
+/** Series keys of the rows in the spec's chain order (branches after their chain), for facets and legends. */
+function seriesDomain(db: Db, experiment: string, rows: { strategy: string; branch: string | null }[]): string[] {
   const order = chainOrder(db, experiment);
-  const uniq = [...new Set(keys)];
+  const uniq = [...new Set(rows.map((r) => seriesKey(r.strategy, r.branch)))];
   const rank = (k: string) => {
     const i = order.indexOf(k.split(':')[0]);
     return i < 0 ? order.length : i;
@@ -59,18 +59,67 @@ const round = (v: number, digits: number) => Number(v.toFixed(digits));
 /** Facet columns: at most three panels a row. */
 const columnsFor = (n: number) => Math.min(3, Math.max(1, n));
 
-// ---------- units alive per layer (unit_counts) ----------
-
-interface UnitRow {
-  strategy: string;
-  branch: string | null;
-  level: number;
-  percent: number;
-  layer: string;
-  remaining: number;
-  total: number;
-  n: number;
+/**
+ * Per-layer rows of one table joined to the `levels` view: mean over the results (trials) of
+ * each series, level and layer, with `value` the mean of `valueSql` and `total` the max of
+ * `totalSql`; sorted as the figures show them (chains in spec order, levels, layers as stored).
+ */
+function perLayer(db: Db, experiment: string, table: string, valueSql: string, totalSql = 'NULL') {
+  const rows = db
+    .prepare(
+      `SELECT l.strategy, l.branch, l.level, avg(l.percent_remaining) AS percent, t.layer,
+              avg(${valueSql}) AS value, max(${totalSql}) AS total, count(*) AS n
+         FROM levels l JOIN ${table} t ON t.result_id = l.result_id
+        WHERE l.experiment = ?
+        GROUP BY l.strategy, l.branch, l.level, t.layer ORDER BY l.level, min(t.rowid)`,
+    )
+    .all(experiment) as {
+    strategy: string;
+    branch: string | null;
+    level: number;
+    percent: number;
+    layer: string;
+    value: number;
+    total: number | null;
+    n: number;
+  }[];
+  const series = seriesDomain(db, experiment, rows);
+  const layers = [...new Set(rows.map((r) => r.layer))];
+  const data = rows
+    .map((r) => ({ series: seriesKey(r.strategy, r.branch), level: r.level, percent: r.percent, layer: r.layer, value: r.value, total: r.total, n: r.n }))
+    .sort((a, b) => series.indexOf(a.series) - series.indexOf(b.series) || a.level - b.level || layers.indexOf(a.layer) - layers.indexOf(b.layer));
+  return { data, series, layers };
 }
+
+/** Panels of lines (distinctLines), with the subtitle naming lines that coincide within a panel. */
+function panelsOfLines<T extends Record<string, unknown>>(o: {
+  title: string;
+  subtitle: string;
+  data: T[];
+  panel: { field: keyof T & string; sort: string[] };
+  line: { field: keyof T & string; title: string; domain: string[] };
+  x: Record<string, unknown> & { field: string };
+  y: Record<string, unknown> & { field: string };
+  tooltip: unknown[];
+}): VlSpec {
+  const lines = distinctLines(o.line.field, o.line.title, o.line.domain);
+  const at = (d: T) => `${String(d[o.panel.field])}|${String(d[o.x.field as keyof T])}`;
+  return {
+    title: {
+      text: o.title,
+      subtitle: subtitleWithOverlaps(
+        o.subtitle,
+        o.data.map((d) => ({ line: String(d[o.line.field]), x: at(d), value: Number(d[o.y.field as keyof T]) })),
+      ),
+    },
+    data: { values: o.data },
+    facet: { field: o.panel.field, type: 'nominal', title: null, sort: o.panel.sort },
+    columns: columnsFor(o.panel.sort.length),
+    spec: { width: 260, height: 185, encoding: { x: o.x, y: o.y, color: lines.color }, layer: distinctLayers(lines, o.tooltip) },
+  };
+}
+
+// ---------- units alive per layer (unit_counts) ----------
 
 const units: AnalysisView = {
   id: 'units',
@@ -78,67 +127,30 @@ const units: AnalysisView = {
   tables: ['unit_counts'],
   storedBy: 'runs with pruning.granularity neuron or filter store unit counts',
   build(db, experiment) {
-    const rows = db
-      .prepare(
-        `SELECT l.strategy, l.branch, l.level, avg(l.percent_remaining) AS percent, u.layer,
-                avg(u.remaining) AS remaining, max(u.total) AS total, count(*) AS n
-           FROM levels l JOIN unit_counts u ON u.result_id = l.result_id
-          WHERE l.experiment = ?
-          GROUP BY l.strategy, l.branch, l.level, u.layer ORDER BY l.level, u.layer`,
-      )
-      .all(experiment) as UnitRow[];
-    if (!rows.length) return null;
-    const data = rows.map((r) => ({
-      series: seriesKey(r.strategy, r.branch),
-      level: r.level,
-      percent: r.percent,
-      layer: r.layer,
-      remaining: r.remaining,
-      total: r.total,
-      alive: (100 * r.remaining) / r.total,
-    }));
-    const series = seriesDomain(
-      db,
-      experiment,
-      data.map((d) => d.series),
-    );
-    const layers = [...new Set(data.map((d) => d.layer))];
-    data.sort((a, b) => series.indexOf(a.series) - series.indexOf(b.series) || a.level - b.level || layers.indexOf(a.layer) - layers.indexOf(b.layer));
-    const lines = distinctLines('layer', 'Layer', layers);
+    const { data, series, layers } = perLayer(db, experiment, 'unit_counts', 't.remaining', 't.total');
+    if (!data.length) return null;
     return {
       table: {
         columns: ['strategy', 'level', '% weights remaining', 'layer', 'units alive', 'of', '% units alive'],
-        rows: data.map((d) => [d.series, d.level, formatPercent(d.percent), d.layer, round(d.remaining, 2), d.total, d.alive.toFixed(1)]),
+        rows: data.map((d) => [d.series, d.level, formatPercent(d.percent), d.layer, round(d.value, 2), d.total, ((100 * d.value) / d.total!).toFixed(1)]),
         caption: [`${experiment}: units alive per layer (mean over trials) at each level; table unit_counts`],
       },
-      figure: {
-        title: {
-          text: 'Units alive per layer',
-          subtitle: subtitleWithOverlaps(
-            `${experiment}: mean over trials; a dead unit has lost its incoming and outgoing weights and its bias`,
-            data.map((d) => ({ line: d.layer, x: `${d.series}|${d.level}`, value: d.remaining })),
-          ),
-        },
-        data: { values: data },
-        facet: { field: 'series', type: 'nominal', title: null, sort: series },
-        columns: columnsFor(series.length),
-        spec: {
-          width: 260,
-          height: 180,
-          encoding: {
-            x: { field: 'level', type: 'quantitative', title: 'Level', axis: { tickMinStep: 1 } },
-            y: { field: 'remaining', type: 'quantitative', title: 'Units alive' },
-            color: lines.color,
-          },
-          layer: distinctLayers(lines, [
-                  { field: 'layer' },
-                  { field: 'level' },
-                  { field: 'percent', title: '% weights remaining', format: '.1f' },
-                  { field: 'remaining', title: 'units alive', format: '.1f' },
-                  { field: 'total', title: 'of' },
-                ]),
-        },
-      },
+      figure: panelsOfLines({
+        title: 'Units alive per layer',
+        subtitle: `${experiment}: mean over trials; a dead unit has lost its incoming and outgoing weights and its bias`,
+        data,
+        panel: { field: 'series', sort: series },
+        line: { field: 'layer', title: 'Layer', domain: layers },
+        x: { field: 'level', type: 'quantitative', title: 'Level', axis: { tickMinStep: 1 } },
+        y: { field: 'value', type: 'quantitative', title: 'Units alive' },
+        tooltip: [
+          { field: 'layer' },
+          { field: 'level' },
+          { field: 'percent', title: '% weights remaining', format: '.1f' },
+          { field: 'value', title: 'units alive', format: '.1f' },
+          { field: 'total', title: 'of' },
+        ],
+      }),
     };
   },
 };
@@ -177,11 +189,7 @@ const maskUpdates: AnalysisView = {
       )
       .all(experiment) as UpdateRow[];
     if (!rows.length) return null;
-    const series = seriesDomain(
-      db,
-      experiment,
-      rows.map((r) => seriesKey(r.strategy, r.branch)),
-    );
+    const series = seriesDomain(db, experiment, rows);
     const labels = levelLabels(rows);
     const data = rows.flatMap((r) =>
       QUANTITIES.map((q) => ({
@@ -197,7 +205,15 @@ const maskUpdates: AnalysisView = {
     return {
       table: {
         columns: ['strategy', 'level', '% weights remaining', 'step', 'dropped', 'regrown', 'kept after'],
-        rows: sorted.map((r) => [seriesKey(r.strategy, r.branch), r.level, formatPercent(r.percent), r.step, round(r.dropped, 2), round(r.regrown, 2), round(r.kept, 2)]),
+        rows: sorted.map((r) => [
+          seriesKey(r.strategy, r.branch),
+          r.level,
+          formatPercent(r.percent),
+          r.step,
+          round(r.dropped, 2),
+          round(r.regrown, 2),
+          round(r.kept, 2),
+        ]),
         caption: [`${experiment}: weights dropped and regrown by each mask update (all layers, mean over trials); table mask_updates`],
       },
       figure: {
@@ -257,11 +273,7 @@ const earlyBird: AnalysisView = {
       )
       .all(experiment) as DistanceRow[];
     if (!rows.length) return null;
-    const series = seriesDomain(
-      db,
-      experiment,
-      rows.map((r) => seriesKey(r.strategy, r.branch)),
-    );
+    const series = seriesDomain(db, experiment, rows);
     const labels = levelLabels(rows);
     const data = rows.map((r) => ({
       kind: 'distance',
@@ -277,7 +289,14 @@ const earlyBird: AnalysisView = {
     // one rule per (series, trial, level) at the step the mask was taken
     const rules = [
       ...new Map(rows.filter((r) => r.detection !== null).map((r) => [`${seriesKey(r.strategy, r.branch)}|${r.trial}|${r.level}`, r])).values(),
-    ].map((r) => ({ kind: 'detection', series: seriesKey(r.strategy, r.branch), trial: r.trial, level: r.level, label: levelLabel(r.level, r.percent), detection: r.detection }));
+    ].map((r) => ({
+      kind: 'detection',
+      series: seriesKey(r.strategy, r.branch),
+      trial: r.trial,
+      level: r.level,
+      label: levelLabel(r.level, r.percent),
+      detection: r.detection,
+    }));
     const color = { field: 'label', type: 'ordinal', title: 'Level (% remaining)', sort: labels, scale: { scheme: 'viridis' } };
     return {
       table: {
@@ -335,75 +354,37 @@ const earlyBird: AnalysisView = {
 
 // ---------- activation sparsity per layer (activation_sparsity) ----------
 
-interface ActivationRow {
-  strategy: string;
-  branch: string | null;
-  level: number;
-  percent: number;
-  layer: string;
-  zeros: number;
-  n: number;
-}
-
 const activations: AnalysisView = {
   id: 'activations',
   title: 'Activation sparsity per layer',
   tables: ['activation_sparsity'],
   storedBy: 'levels stored from schema version 3 on measure it (not learned-supermask rows)',
   build(db, experiment) {
-    const rows = db
-      .prepare(
-        `SELECT l.strategy, l.branch, l.level, avg(l.percent_remaining) AS percent, a.layer, avg(a.zero_fraction) AS zeros, count(*) AS n
-           FROM levels l JOIN activation_sparsity a ON a.result_id = l.result_id
-          WHERE l.experiment = ?
-          GROUP BY l.strategy, l.branch, l.level, a.layer ORDER BY l.level, a.layer`,
-      )
-      .all(experiment) as ActivationRow[];
+    const { data: rows, series, layers } = perLayer(db, experiment, 'activation_sparsity', 't.zero_fraction');
     if (!rows.length) return null;
-    const series = seriesDomain(
-      db,
-      experiment,
-      rows.map((r) => seriesKey(r.strategy, r.branch)),
-    );
-    const layers = [...new Set(rows.map((r) => r.layer))];
-    const data = rows
-      .map((r) => ({ series: seriesKey(r.strategy, r.branch), level: r.level, percent: r.percent, layer: r.layer, zeros: 100 * r.zeros, n: r.n }))
-      .sort((a, b) => series.indexOf(a.series) - series.indexOf(b.series) || a.level - b.level || layers.indexOf(a.layer) - layers.indexOf(b.layer));
-    const lines = distinctLines('series', 'Strategy', series);
+    const data = rows.map((d) => ({ ...d, zeros: 100 * d.value }));
     return {
       table: {
         columns: ['strategy', 'level', '% weights remaining', 'layer', 'ReLU outputs exactly 0 (%)', 'results'],
         rows: data.map((d) => [d.series, d.level, formatPercent(d.percent), d.layer, d.zeros.toFixed(2), d.n]),
         caption: [`${experiment}: % of each hidden layer's ReLU outputs on the test split that are exactly 0 (mean over trials); table activation_sparsity`],
       },
-      figure: {
-        title: {
-          text: 'Activation sparsity per layer',
-          subtitle: subtitleWithOverlaps(
-            `${experiment}: % of ReLU outputs on the test set exactly 0, mean over trials`,
-            data.map((d) => ({ line: d.series, x: `${d.layer}|${d.level}`, value: d.zeros })),
-          ),
-        },
-        data: { values: data },
-        facet: { field: 'layer', type: 'nominal', title: null, sort: layers },
-        columns: columnsFor(layers.length),
-        spec: {
-          width: 260,
-          height: 190,
-          encoding: {
-            x: percentAxis(data.map((d) => d.percent)),
-            y: { field: 'zeros', type: 'quantitative', title: 'ReLU outputs exactly 0 (%)', scale: { zero: false } },
-            color: lines.color,
-          },
-          layer: distinctLayers(lines, [
-                  { field: 'series', title: 'Strategy' },
-                  { field: 'layer' },
-                  { field: 'level' },
-                  { field: 'percent', title: '% weights remaining', format: '.1f' },
-                  { field: 'zeros', title: 'zeros (%)', format: '.2f' },
-                ]),
-        },
-      },
+      figure: panelsOfLines({
+        title: 'Activation sparsity per layer',
+        subtitle: `${experiment}: % of ReLU outputs on the test set exactly 0, mean over trials`,
+        data,
+        panel: { field: 'layer', sort: layers },
+        line: { field: 'series', title: 'Strategy', domain: series },
+        x: percentAxis(data.map((d) => d.percent)),
+        y: { field: 'zeros', type: 'quantitative', title: 'ReLU outputs exactly 0 (%)', scale: { zero: false } },
+        tooltip: [
+          { field: 'series', title: 'Strategy' },
+          { field: 'layer' },
+          { field: 'level' },
+          { field: 'percent', title: '% weights remaining', format: '.1f' },
+          { field: 'zeros', title: 'zeros (%)', format: '.2f' },
+        ],
+      }),
     };
   },
 };
@@ -440,7 +421,15 @@ const compute: AnalysisView = {
     const lines = distinctLines('series', 'Strategy', series);
     return {
       table: {
-        columns: ['strategy', 'level', '% weights remaining', 'training iterations', 'training multiply-adds', 'test acc at early stop (%)', 'final test acc (%)'],
+        columns: [
+          'strategy',
+          'level',
+          '% weights remaining',
+          'training iterations',
+          'training multiply-adds',
+          'test acc at early stop (%)',
+          'final test acc (%)',
+        ],
         rows: data.map((d) => [
           d.series,
           d.level,
@@ -466,18 +455,24 @@ const compute: AnalysisView = {
         },
         data: { values: data.filter((d) => d.accuracy !== null) },
         encoding: {
-          x: { field: 'macs', type: 'quantitative', title: 'Training multiply-adds to reach the level (log)', scale: { type: 'log' }, axis: { format: '.0e', labelOverlap: 'greedy', labelSeparation: 8 } },
+          x: {
+            field: 'macs',
+            type: 'quantitative',
+            title: 'Training multiply-adds to reach the level (log)',
+            scale: { type: 'log' },
+            axis: { format: '.0e', labelOverlap: 'greedy', labelSeparation: 8 },
+          },
           y: { field: 'accuracy', type: 'quantitative', title: 'Test accuracy at early stop (%)', scale: { zero: false } },
           color: lines.color,
           order: { field: 'level' },
         },
         layer: distinctLayers(lines, [
-                { field: 'series', title: 'Strategy' },
-                { field: 'level', title: 'Level' },
-                { field: 'percent', title: '% remaining', format: '.1f' },
-                { field: 'macs', title: 'multiply-adds', format: '.3e' },
-                { field: 'accuracy', title: 'test acc at early stop (%)', format: '.2f' },
-              ]),
+          { field: 'series', title: 'Strategy' },
+          { field: 'level', title: 'Level' },
+          { field: 'percent', title: '% remaining', format: '.1f' },
+          { field: 'macs', title: 'multiply-adds', format: '.3e' },
+          { field: 'accuracy', title: 'test acc at early stop (%)', format: '.2f' },
+        ]),
       },
     };
   },

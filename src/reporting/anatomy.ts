@@ -196,7 +196,9 @@ export function profileSpec(a: Anatomy): VlSpec | null {
   const layers = [...new Set(a.profile.map((p) => p.layer))];
   const lines = distinctLines('layer', 'Layer', layers);
   return {
-    title: { text: 'Per-layer sparsity', subtitle: subtitleWithOverlaps(
+    title: {
+      text: 'Per-layer sparsity',
+      subtitle: subtitleWithOverlaps(
         `${a.experiment}: % of each layer's weights remaining, mean over trials`,
         a.profile.map((p) => ({ line: p.layer, x: `${p.strategy}|${p.level}`, value: p.percent })),
       ),

@@ -24,7 +24,15 @@ export function percentAxis(percents: number[], field = 'percent') {
 }
 
 /** Dash patterns in the order lines get them: the first solid, then ever sparser dashes. */
-const DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [12, 4], [3, 5], [10, 2, 2, 2, 2, 2]];
+const DASHES = [
+  [1, 0],
+  [6, 3],
+  [2, 2],
+  [8, 3, 2, 3],
+  [12, 4],
+  [3, 5],
+  [10, 2, 2, 2, 2, 2],
+];
 const SHAPES = ['circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle-down', 'triangle-right'];
 
 /** Line widths and point sizes in the same order: each later line is narrower and each later point smaller, so one drawn on top of another leaves it visible around it. */
@@ -50,7 +58,9 @@ export function distinctLines(field: string, title: string, domain: string[], co
 }
 
 /** For vconcat/hconcat of figures with their own colours: every channel of distinctLines independent, so each figure keeps one legend. */
-export const INDEPENDENT_LINES = { scale: { color: 'independent', strokeDash: 'independent', strokeWidth: 'independent', shape: 'independent', size: 'independent' } } as const;
+export const INDEPENDENT_LINES = {
+  scale: { color: 'independent', strokeDash: 'independent', strokeWidth: 'independent', shape: 'independent', size: 'independent' },
+} as const;
 
 /** The line layer and the hollow point layer of distinctLines (the point layer takes the tooltip). */
 export function distinctLayers(lines: ReturnType<typeof distinctLines>, tooltip: unknown[]) {

@@ -149,7 +149,6 @@ function caption(s: Summary, errorBars: ErrorBars): string {
   return `${s.experiment}: mean over ${s.trials} trial${s.trials === 1 ? '' : 's'}; ${bars}`;
 }
 
-
 /** A metric vs % remaining: one line per series, points at each level, error bars over trials. */
 export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}): VlSpec {
   const errorBars = opts.errorBars ?? 'std';

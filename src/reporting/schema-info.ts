@@ -13,7 +13,9 @@ export interface RelationInfo {
 
 /** Views first (the stable interface), then the tables, each with its columns in order. */
 export function relations(db: Db): RelationInfo[] {
-  const rels = db.prepare("SELECT name, type FROM sqlite_master WHERE type IN ('view', 'table') AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, name").all() as {
+  const rels = db
+    .prepare("SELECT name, type FROM sqlite_master WHERE type IN ('view', 'table') AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, name")
+    .all() as {
     name: string;
     type: 'view' | 'table';
   }[];

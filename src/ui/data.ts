@@ -70,7 +70,9 @@ interface StoredSpec {
   data?: { dataset?: string };
   trials?: number;
   pruning?: { criterion?: string; granularity?: string; unitCriterion?: string };
-  strategies?: ({ name?: string; criterion?: string | null; unitCriterion?: string | null; during?: { kind?: string; regrow?: string } | string | null } | string)[];
+  strategies?: (
+    { name?: string; criterion?: string | null; unitCriterion?: string | null; during?: { kind?: string; regrow?: string } | string | null } | string
+  )[];
 }
 
 /** Criterion, granularity and during-training kinds of a spec, as the list shows them. */
@@ -81,7 +83,13 @@ function whatItIs(spec: StoredSpec): Pick<ExperimentInfo, 'criteria' | 'granular
   const criteria = chains.map((c) =>
     unit ? (c.unitCriterion ?? spec.pruning?.unitCriterion ?? null) : (('criterion' in c ? c.criterion : null) ?? spec.pruning?.criterion ?? null),
   );
-  const during = chains.map((c) => ('during' in c && c.during ? (typeof c.during === 'string' ? c.during : `${c.during.kind ?? ''}${c.during.regrow ? ` (${c.during.regrow} regrowth)` : ''}`) : null));
+  const during = chains.map((c) =>
+    'during' in c && c.during
+      ? typeof c.during === 'string'
+        ? c.during
+        : `${c.during.kind ?? ''}${c.during.regrow ? ` (${c.during.regrow} regrowth)` : ''}`
+      : null,
+  );
   const uniq = (xs: (string | null | undefined)[]) => [...new Set(xs.filter((x): x is string => typeof x === 'string' && x !== ''))];
   return { criteria: uniq(criteria), granularity, during: uniq(during) };
 }

@@ -12,17 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { openReadOnly } from '../reporting/db.js';
 import { UserError } from '../util/errors.js';
-import {
-  analysesPage,
-  anatomyPage,
-  comparePage,
-  curvesFigure,
-  experimentPage,
-  experimentsInfo,
-  metricChoices,
-  queryPage,
-  schemaPage,
-} from './data.js';
+import { analysesPage, anatomyPage, comparePage, curvesFigure, experimentPage, experimentsInfo, metricChoices, queryPage, schemaPage } from './data.js';
 import type { Db } from './reporting.js';
 
 export interface UiOptions {

@@ -59,7 +59,8 @@ export const command: CommandModule<object, Args> = {
       .example('$0 report lenet-mnist --html results/lenet.html', 'tables and figures on one page for a browser') as unknown as Argv<Args>,
   handler: async (argv) => {
     if (argv.view) {
-      if (argv.html || argv.metric) throw new UserError('--view prints one stored table: leave out --html and --metric (lth plot EXPERIMENT --kind VIEW draws its figure)');
+      if (argv.html || argv.metric)
+        throw new UserError('--view prints one stored table: leave out --html and --metric (lth plot EXPERIMENT --kind VIEW draws its figure)');
       process.stdout.write(reportView(argv.db, argv.experiment, argv.view, argv.format));
       return;
     }

@@ -137,7 +137,9 @@ async function experimentsPage(): Promise<HTMLElement> {
     const words = listView.filter.toLowerCase().split(/\s+/).filter(Boolean);
     const shown = experiments
       .filter((e) => {
-        const text = EXPERIMENT_COLUMNS.map((c) => c.text(e)).join(' ').toLowerCase();
+        const text = EXPERIMENT_COLUMNS.map((c) => c.text(e))
+          .join(' ')
+          .toLowerCase();
         return words.every((w) => text.includes(w));
       })
       .sort((a, b) => {
@@ -168,7 +170,9 @@ async function experimentsPage(): Promise<HTMLElement> {
         ),
       ),
     );
-    count.textContent = words.length ? `${shown.length} of ${experiments.length} shown` : `${experiments.length} experiment${experiments.length === 1 ? '' : 's'}`;
+    count.textContent = words.length
+      ? `${shown.length} of ${experiments.length} shown`
+      : `${experiments.length} experiment${experiments.length === 1 ? '' : 's'}`;
   };
   const filter = h('input', {
     id: 'experiments-filter',
@@ -455,7 +459,11 @@ async function analysesPageView(name: string): Promise<HTMLElement> {
           'div',
           { id: 'analyses-missing' },
           h('h2', {}, 'Not stored for this experiment'),
-          h('ul', {}, ...missing.map((v) => h('li', { 'data-view': v.id }, h('strong', {}, v.title), ` (table ${(v.tables as string[]).join(', ')}): ${v.storedBy}.`))),
+          h(
+            'ul',
+            {},
+            ...missing.map((v) => h('li', { 'data-view': v.id }, h('strong', {}, v.title), ` (table ${(v.tables as string[]).join(', ')}): ${v.storedBy}.`)),
+          ),
         )
       : null,
   );
