@@ -250,6 +250,15 @@ describe('analysis views', () => {
     assert.ok(text.includes('>rigl<') && !text.includes('>set<'), 'only the rigl panel');
   });
 
+  it('lth report --html adds a figure and table for every view the experiment stores', async () => {
+    const file = path.join(dir, 'dyn.html');
+    const r = await lth(['report', 'dyn', '--db', db, '--html', file]);
+    assert.equal(r.code, 0, r.err);
+    const html = fs.readFileSync(file, 'utf8');
+    const ids = [...html.matchAll(/<figure id="fig-([\w-]+)"><img class="figure"[^>]*src="data:image\/svg\+xml;base64,/g)].map((m) => m[1]);
+    assert.deepEqual(ids, ['accuracy', 'early-stop', 'curves', 'mask-updates', 'early-bird', 'compute', 'activations']);
+  });
+
   it('the Analyses API lists every view, with a figure where the experiment stores rows', async () => {
     const dyn = (await api('/api/experiments/dyn/analyses')) as { views: { id: string; figure: unknown; storedBy: string }[] };
     assert.deepEqual(

@@ -37,7 +37,7 @@ const SHAPES = ['circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle
 
 /** Line widths and point sizes in the same order: each later line is narrower and each later point smaller, so one drawn on top of another leaves it visible around it. */
 const WIDTHS = [4, 2.8, 2, 1.5, 1.2, 1, 1];
-const SIZES = [110, 70, 45, 30, 22, 18, 15];
+const SIZES = [80, 50, 32, 22, 16, 14, 12];
 
 /**
  * Colour, dash, width (lines) and shape, size (hollow points) of one nominal field, each with the

@@ -164,7 +164,7 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
   );
   const y = { field: 'mean', type: 'quantitative' as const, title: m.label, scale: { zero: false } };
   const spec = {
-    width: 420,
+    width: 400,
     height: 300,
     title: {
       text: m.id === 'es-iteration' ? 'Early-stop iteration' : m.label.replace(/ \(%\)$/, ''),
