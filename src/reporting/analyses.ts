@@ -233,7 +233,7 @@ const maskUpdates: AnalysisView = {
           mark: { type: 'line', point: { size: 20 }, strokeWidth: 1.6 },
           encoding: {
             x: { field: 'step', type: 'quantitative', title: 'Training step' },
-            y: { field: 'value', type: 'quantitative', title: 'Weights' },
+            y: { field: 'value', type: 'quantitative', title: 'Weights', scale: { domain: { unionWith: [0, 1] } } }, // a row of zeros (gradual's regrowth) keeps a readable axis
             color: { field: 'label', type: 'ordinal', title: 'Level (% remaining)', sort: labels, scale: { scheme: 'viridis' } },
             detail: { field: 'level' },
             tooltip: [{ field: 'label', title: 'level' }, { field: 'step' }, { field: 'quantity' }, { field: 'value', title: 'weights', format: '.1f' }],

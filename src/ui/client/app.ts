@@ -88,6 +88,8 @@ function finalizeAll(): void {
 /** The experiments list's columns: header, the text shown, and the key it sorts by. */
 const EXPERIMENT_COLUMNS: { head: string; text: (e: Json) => string; key?: (e: Json) => string | number }[] = [
   { head: 'experiment', text: (e) => e.name },
+  { head: 'status', text: (e) => e.status },
+  { head: 'progress', text: (e) => (e.planned ? `${e.stored}/${e.planned}` : String(e.stored)), key: (e) => (e.planned ? e.stored / e.planned : 0) },
   { head: 'model', text: (e) => e.model ?? '' },
   { head: 'data', text: (e) => e.dataset ?? '' },
   { head: 'granularity', text: (e) => e.granularity ?? '' },
@@ -95,8 +97,6 @@ const EXPERIMENT_COLUMNS: { head: string; text: (e: Json) => string; key?: (e: J
   { head: 'chains', text: (e) => (e.strategies as string[]).join(', ') },
   { head: 'during training', text: (e) => (e.during as string[]).join(', ') },
   { head: 'trials', text: (e) => String(e.trials ?? ''), key: (e) => e.trials ?? -1 },
-  { head: 'status', text: (e) => e.status },
-  { head: 'progress', text: (e) => (e.planned ? `${e.stored}/${e.planned}` : String(e.stored)), key: (e) => (e.planned ? e.stored / e.planned : 0) },
   { head: 'backend', text: (e) => e.backend ?? '' },
   { head: 'ETA', text: (e) => (e.status === 'complete' ? '' : fmtDuration(e.etaSeconds)), key: (e) => (e.status === 'complete' ? -1 : (e.etaSeconds ?? -1)) },
   {
@@ -108,6 +108,9 @@ const EXPERIMENT_COLUMNS: { head: string; text: (e: Json) => string; key?: (e: J
     key: (e) => e.last?.at ?? '',
   },
 ];
+
+/** Columns of lists of names, wrapped so that the table fits the page. */
+const WRAPPED = new Set(['chains', 'during training', 'criterion', 'last level']);
 
 /** Sort column, direction and filter text of the list: kept across live refreshes. */
 const listView = { sort: 0, descending: false, filter: '' };
@@ -165,7 +168,7 @@ async function experimentsPage(): Promise<HTMLElement> {
                 ' ',
                 h('span', { class: 'stored' }, c.text(e)),
               );
-            return h('td', {}, c.text(e));
+            return h('td', WRAPPED.has(c.head) ? { class: 'wrap' } : {}, c.text(e));
           }),
         ),
       ),
