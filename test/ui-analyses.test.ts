@@ -37,8 +37,9 @@ function update(strategy: string, trial: number, level: number, step: number, la
   return { dropped, regrown: dropped, remaining: 1000 - 100 * level + (layer === 'fc2' ? -500 : 0) };
 }
 const EB_ITERATIONS = [50, 100, 150, 200, 250, 300];
-const ebDistance = (trial: number, level: number, i: number) => 0.5 / (1 + i) + 0.01 * trial + 0.001 * level;
-const detection = (trial: number) => (trial === 0 ? 200 : 250);
+const ebDistance = (trial: number, level: number, i: number) => 0.5 / (1 + i) + 0.01 * trial + 0.05 * level;
+/** the dense step early-bird took the mask at: one of EB_ITERATIONS */
+const detection = (trial: number, level: number) => 100 + 50 * (trial + level);
 const macs = (strategy: string, level: number) => 1e9 * (level + 1) * (strategy === 'rigl' ? 1.2 : 1);
 const zeros = (level: number, layer: string) => 0.3 + 0.05 * level + (layer === 'fc2' ? 0.1 : 0);
 
@@ -86,7 +87,8 @@ function buildDb(file: string): void {
     model: { name: 'conv-2' },
     data: { dataset: 'cifar10' },
     pruning: { levels: 2, criterion: 'large_final' },
-    strategies: ['rewind', 'random-reinit', 'fine-tune'],
+    strategies: [{ name: 'rewind' }, { name: 'random-reinit' }, { name: 'fine-tune' }],
+    branches: [{ kind: 'random-mask', count: 2, levels: 'all', chains: ['rewind'] }],
   });
   const results = (name: string) =>
     db.prepare('SELECT r.id, r.strategy, r.trial, r.level FROM results r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?').all(name) as {
@@ -100,7 +102,7 @@ function buildDb(file: string): void {
   const comp = db.prepare('INSERT INTO compute(result_id, total_iterations, total_multiply_adds, detection_iteration) VALUES (?, ?, ?, ?)');
   const act = db.prepare('INSERT INTO activation_sparsity(result_id, layer, zero_fraction) VALUES (?, ?, ?)');
   for (const r of results('dyn')) {
-    comp.run(r.id, 1000 * (r.level + 1), macs(r.strategy, r.level), r.strategy === 'early-bird' ? detection(r.trial) : null);
+    comp.run(r.id, 1000 * (r.level + 1), macs(r.strategy, r.level), r.strategy === 'early-bird' && r.level > 0 ? detection(r.trial, r.level) : null);
     for (const layer of LAYERS) act.run(r.id, layer, zeros(r.level, layer));
     if ((r.strategy === 'set' || r.strategy === 'rigl') && r.level > 0)
       for (const step of STEPS)
@@ -205,7 +207,7 @@ describe('analysis views', () => {
     for (const e of eb) {
       const i = EB_ITERATIONS.indexOf(Number(e.iteration));
       assert.ok(Math.abs(Number(e['mask distance']) - ebDistance(Number(e.trial), Number(e.level), i)) < 1e-6);
-      assert.equal(e.detection === 'mask taken here', Number(e.iteration) === detection(Number(e.trial)), JSON.stringify(e));
+      assert.equal(e.detection === 'mask taken here', Number(e.iteration) === detection(Number(e.trial), Number(e.level)), JSON.stringify(e));
     }
 
     const act = csvRows((await lth(['report', 'dyn', '--db', db, '--view', 'activations', '--format', 'csv'])).out);
@@ -364,6 +366,8 @@ describe('analysis views', () => {
         assert.equal(await cell('units-exp', 'criterion'), 'l1_norm');
         assert.equal(await cell('dyn', 'chains'), 'set, rigl, early-bird');
         assert.match((await cell('plain', 'last level')) ?? '', /test acc at early stop \d+\.\d\d%/);
+        // the stored spec plans every row stored, branches included
+        assert.equal(await cell('plain', 'progress'), ' 11/11');
         const order = () => page!.$$eval('#experiments tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.experiment));
         await page!.click('#experiments th[data-column="data"]');
         assert.deepEqual(await order(), ['plain', 'dyn', 'units-exp']); // cifar10 < fashion-mnist < mnist
@@ -393,8 +397,10 @@ describe('analysis views', () => {
           trs.filter((tr) => tr.textContent?.includes('mask taken here')).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
         );
         assert.deepEqual(
-          detected.map((r) => [r[1], r[4]]).sort(),
-          [...Array(DYN_TRIALS).keys()].flatMap((t) => [...Array(DYN_LEVELS).keys()].map(() => [String(t), String(detection(t))])).sort(),
+          detected.map((r) => [r[1], r[2], r[4]]).sort(),
+          [...Array(DYN_TRIALS).keys()]
+            .flatMap((t) => [...Array(DYN_LEVELS).keys()].map((i) => [String(t), String(i + 1), String(detection(t, i + 1))]))
+            .sort(),
         );
         // compute: one line per chain, one point per level; activations: one panel per layer
         assert.equal(await paths('#fig-analysis-compute g.mark-line.role-mark > path'), 3);
