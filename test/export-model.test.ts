@@ -55,6 +55,8 @@ test('export-model: a neuron-pruned level loads with plain tfjs, is physically s
   const out = join(tmp(), 'ticket');
   const r = lth(['export-model', 'tiny', '--strategy', 'rewind', '--level', '2', '--out', out, '--db', db]);
   assert.equal(r.status, 0, r.stderr);
+  // it says which weights it wrote: the level's final ones, whose accuracy is the stored final one checked below
+  assert.match(r.stdout, /final weights of rewind trial 0 level 2 \(after its last training step, not at early stop\)/);
   assert.deepEqual(readdirSync(out).sort(), ['model.json', 'weights.bin']);
   const m = await load(out);
   // mlp-small 32/16 units; two levels at 25%: 32 → 24 → 18, 16 → 12 → 9; inputs 16, classes 3

@@ -5,7 +5,7 @@
  * the reporting code.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { UserError } from '../src/util/errors.js';
 import { CLI, ROOT } from './helpers.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from './helpers/fixture.js';
 import { decodePng } from './helpers/png.js';
+import { type UiProcess, startServer, stopServer } from './helpers/ui-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -134,42 +135,12 @@ function buildDb(file: string): void {
   db.close();
 }
 
-// ---------- the server as a process ----------
-
-interface Server {
-  proc: ChildProcess;
-  url: string;
-  stderr: () => string;
-}
-
-function startServer(db: string, extra: string[] = []): Promise<Server> {
-  const proc = spawn(process.execPath, [CLI, 'ui', '--db', db, '--port', '0', ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /(http:\/\/\S+\/)/.exec(out);
-      if (m) resolve({ proc, url: m[1], stderr: () => err });
-    });
-    proc.on('exit', (code) => reject(new Error(`lth ui exited with ${code}: ${err}`)));
-  });
-}
-
-async function stopServer(s: Server | undefined): Promise<void> {
-  if (!s || s.proc.exitCode !== null) return;
-  const exited = new Promise((r) => s.proc.once('exit', r));
-  process.kill(s.proc.pid!, 'SIGTERM');
-  await exited;
-}
-
 const sha = (file: string) => (fs.existsSync(file) ? createHash('sha256').update(fs.readFileSync(file)).digest('hex') : 'absent');
 
 describe('lth ui', () => {
   let dir = '';
   let db = '';
-  let server: Server | undefined;
+  let server: UiProcess | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
   const dialogs: string[] = [];

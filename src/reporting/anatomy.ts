@@ -8,6 +8,7 @@
 import { UserError } from '../util/errors.js';
 import { chainOrder } from './aggregate.js';
 import { type Db, requireExperiment } from './db.js';
+import { INDEPENDENT_LINES, distinctLayers, distinctLines, subtitleWithOverlaps } from './encodings.js';
 import { formatPercent } from './format.js';
 import { type StoredMasks, chainLevelMasks } from './masks.js';
 
@@ -189,28 +190,30 @@ export function anatomy(db: Db, experiment: string, opts: AnatomyOptions = {}): 
 
 type VlSpec = Record<string, unknown>;
 
-/** Per-layer % remaining vs level, one panel per strategy. */
+/** Per-layer % remaining vs level, one panel per strategy; layers at the same rate stay visible (dashes and shapes differ). */
 export function profileSpec(a: Anatomy): VlSpec | null {
   if (!a.profile.length) return null;
+  const layers = [...new Set(a.profile.map((p) => p.layer))];
+  const lines = distinctLines('layer', 'Layer', layers);
   return {
-    title: { text: 'Per-layer sparsity', subtitle: `${a.experiment}: % of each layer's weights remaining, mean over trials` },
+    title: {
+      text: 'Per-layer sparsity',
+      subtitle: subtitleWithOverlaps(
+        `${a.experiment}: % of each layer's weights remaining, mean over trials`,
+        a.profile.map((p) => ({ line: p.layer, x: `${p.strategy}|${p.level}`, value: p.percent })),
+      ),
+    },
     data: { values: a.profile },
     facet: { field: 'strategy', type: 'nominal', title: null, sort: a.strategies },
     columns: Math.min(3, a.strategies.length),
     spec: {
       width: 260,
       height: 180,
-      layer: [
-        { mark: { type: 'line', strokeWidth: 2 } },
-        {
-          mark: { type: 'point', filled: true },
-          encoding: { tooltip: [{ field: 'layer' }, { field: 'level' }, { field: 'percent', title: '% remaining', format: '.2f' }] },
-        },
-      ],
+      layer: distinctLayers(lines, [{ field: 'layer' }, { field: 'level' }, { field: 'percent', title: '% remaining', format: '.2f' }]),
       encoding: {
         x: { field: 'level', type: 'quantitative', title: 'Level', axis: { tickMinStep: 1 } },
         y: { field: 'percent', type: 'quantitative', title: '% of layer remaining', scale: { type: 'log' } },
-        color: { field: 'layer', type: 'nominal', title: 'Layer' },
+        color: lines.color,
       },
     },
   };
@@ -275,6 +278,8 @@ export function matrixSpec(m: OverlapMatrix): VlSpec {
         },
       },
       {
+        // a mask not stored has no value: an empty cell, not the word "null"
+        transform: [{ filter: 'datum.value !== null' }],
         mark: { type: 'text', fontSize: 10 },
         encoding: {
           text: { field: 'value', type: 'quantitative', format: '.2f' },
@@ -288,5 +293,5 @@ export function matrixSpec(m: OverlapMatrix): VlSpec {
 /** All anatomy figures stacked, for `lth plot --kind masks`. */
 export function anatomySpec(a: Anatomy): VlSpec {
   const parts = [profileSpec(a), pixelSpec(a), { hconcat: a.matrices.map(matrixSpec), resolve: { scale: { color: 'shared' } } }].filter((x) => x !== null);
-  return { vconcat: parts, resolve: { scale: { color: 'independent' } }, spacing: 30 };
+  return { vconcat: parts, resolve: INDEPENDENT_LINES, spacing: 30 };
 }

@@ -6,6 +6,7 @@ import { type Db, withDb } from './db.js';
 import { type Tabular, formatPercent, metricTable, reportCaption } from './format.js';
 import { type ErrorBars, type VlSpec, figureSpec, renderSvg } from './plot.js';
 import { UserError } from '../util/index.js';
+import { ANALYSES } from './analyses.js';
 
 export interface HtmlOptions {
   metrics?: string[];
@@ -71,9 +72,14 @@ export async function htmlReport(db: Db | string, experiment: string, opts: Html
       earlyStop: figureSpec(h, experiment, { kind: 'early-stop', errorBars: opts.errorBars }),
       curves: figureSpec(h, experiment, { kind: 'curves', levels: opts.levels }),
     };
-    return { s, meta, comparisons, specs };
+    // the analysis views this experiment stores rows for (src/reporting/analyses.ts)
+    const analyses = ANALYSES.flatMap((v) => {
+      const r = v.build(h, experiment);
+      return r ? [{ view: v, table: r.table, spec: figureSpec(h, experiment, { kind: v.id }) }] : [];
+    });
+    return { s, meta, comparisons, specs, analyses };
   });
-  const { s, meta, comparisons, specs } = work;
+  const { s, meta, comparisons, specs, analyses } = work;
   const bars = opts.errorBars === 'minmax' ? 'min–max over trials' : opts.errorBars === 'none' ? 'not shown' : '±1 sample standard deviation over trials';
   const figures = [
     await figure(
@@ -95,6 +101,11 @@ export async function htmlReport(db: Db | string, experiment: string, opts: Html
       'fig-curves',
     ),
   ];
+  const analysesHtml: string[] = [];
+  for (const [i, a] of analyses.entries())
+    analysesHtml.push(
+      `<h3>${escapeHtml(a.view.title)}</h3>\n${await figure(a.spec, a.view.title, `Figure ${4 + i}. ${a.table.caption?.[0] ?? a.view.title} (lth report --view ${a.view.id}).`, `fig-${a.view.id}`)}\n<details><summary>Table (${a.table.rows.length} rows)</summary>${htmlTable(a.table, 'analysis')}</details>`,
+    );
   const tables = s.metrics.map((m) => `<h3>${escapeHtml(m.label)}</h3>\n${htmlTable(metricTable(s, m), 'report')}`).join('\n');
   const compareHtml = comparisons.length
     ? `<h2>Paired comparisons</h2>
@@ -129,6 +140,7 @@ ${figures[2]}
 <p class="caption">${reportCaption(s).map(escapeHtml).join('<br>')}</p>
 ${tables}
 ${compareHtml}
+${analysesHtml.length ? `<h2>Stored tables</h2>\n${analysesHtml.join('\n')}` : ''}
 <h2>Spec</h2>
 <details><summary>The resolved spec stored with the experiment</summary><pre>${escapeHtml(prettyJson(meta.spec_json))}</pre></details>
 </body>

@@ -22,7 +22,7 @@ export {
   type LevelSummary,
 } from './aggregate.js';
 export { FORMATS, type Format, renderReport, renderTabular, formatStat, formatPercent, type Tabular } from './format.js';
-export { report, type ReportOptions } from './report.js';
+export { report, reportView, type ReportOptions } from './report.js';
 export { compareStrategies, compareRows, pairedInterval, renderComparison, type Comparison, type CompareOptions, type LevelComparison } from './compare.js';
 export { runQuery, renderQuery, prepareReadOnly, type QueryResult } from './query.js';
 export {
@@ -59,5 +59,6 @@ export {
   type PixelMap,
   type ProfilePoint,
 } from './anatomy.js';
+export { ANALYSES, ANALYSIS_IDS, analysisView, buildAnalysis, type AnalysisView, type AnalysisResult } from './analyses.js';
 export { chainLevelMasks, type StoredMasks } from './masks.js';
 export type { CompareMethod } from './compare.js';

@@ -12,14 +12,17 @@ import { type Summary, seriesKey, summarizeExperiment } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
 import { anatomy, anatomySpec } from './anatomy.js';
+import { ANALYSIS_IDS, buildAnalysis } from './analyses.js';
+import { INDEPENDENT_LINES, PAPER_TICKS, distinctLayers, distinctLines, percentAxis, subtitleWithOverlaps } from './encodings.js';
 
-export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'compute', 'all', 'masks', 'speed'] as const;
-export type PlotKind = (typeof PLOT_KINDS)[number];
+/** The figures of the levels summary, then one per analysis view (src/reporting/analyses.ts). */
+const SUMMARY_KINDS = ['accuracy', 'early-stop', 'curves', 'all', 'masks', 'speed'] as const;
+export const PLOT_KINDS: readonly string[] = [...SUMMARY_KINDS, ...ANALYSIS_IDS];
+export type PlotKind = string;
 export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
 export type ErrorBars = (typeof ERROR_BARS)[number];
 
-/** Frankle & Carbin's x ticks (LeNet after 0, 3, 7, 12, 15, 18 rounds). */
-export const PAPER_TICKS = [100, 51.3, 21.1, 7.0, 3.6, 1.9];
+export { PAPER_TICKS };
 
 /** Fonts: the first one installed wins, in SVG viewers, browsers and resvg alike. */
 export const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
@@ -139,27 +142,11 @@ export function defaultCurveLevels(s: Summary): number[] {
 /** A Vega-Lite spec as plain JSON (checked by vega-lite's compiler when rendered). */
 export type VlSpec = Record<string, unknown>;
 
-function xAxis(percents: number[]) {
-  const lo = Math.min(...percents);
-  const hi = Math.max(...percents);
-  let ticks = PAPER_TICKS.filter((t) => t >= lo / 1.05 && t <= hi * 1.05);
-  if (ticks.length < 3) ticks = [...new Set(percents.map((p) => Number(formatPercent(p))))];
-  return {
-    field: 'percent',
-    type: 'quantitative' as const,
-    title: 'Percent of weights remaining',
-    scale: { type: 'log' as const, reverse: true, domain: [lo / 1.15, hi * 1.12], nice: false },
-    axis: { values: ticks, labelExpr: "datum.value >= 99.95 ? '100' : format(datum.value, '.1f')", grid: true },
-  };
-}
-
 function caption(s: Summary, errorBars: ErrorBars): string {
   if (s.trials < 2) return `${s.experiment}: one trial, no error bars`;
   const bars = errorBars === 'std' ? 'error bars ±1 std over trials' : errorBars === 'minmax' ? 'error bars min–max over trials' : 'no error bars';
   return `${s.experiment}: mean over ${s.trials} trial${s.trials === 1 ? '' : 's'}; ${bars}`;
 }
-
-const SERIES_COLOR = { field: 'series', type: 'nominal' as const, title: 'Strategy', sort: null };
 
 /** A metric vs % remaining: one line per series, points at each level, error bars over trials. */
 export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}): VlSpec {
@@ -168,14 +155,25 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
   const data = pointData(s, metricId, errorBars, opts.series);
   if (!data.length)
     throw new UserError(`nothing to plot for ${s.experiment}: no ${m.label.toLowerCase()} values${opts.series ? ` for ${opts.series.join(', ')}` : ''}`);
-  const x = xAxis(data.map((d) => d.percent));
+  const x = percentAxis(data.map((d) => d.percent));
+  const lines = distinctLines(
+    'series',
+    'Strategy',
+    s.series.map((se) => se.key).filter((k) => data.some((d) => d.series === k)),
+  );
   const y = { field: 'mean', type: 'quantitative' as const, title: m.label, scale: { zero: false } };
   const spec = {
-    width: 420,
+    width: 400,
     height: 300,
-    title: { text: m.id === 'es-iteration' ? 'Early-stop iteration' : m.label.replace(/ \(%\)$/, ''), subtitle: caption(s, errorBars) },
+    title: {
+      text: m.id === 'es-iteration' ? 'Early-stop iteration' : m.label.replace(/ \(%\)$/, ''),
+      subtitle: subtitleWithOverlaps(
+        caption(s, errorBars),
+        data.map((d) => ({ line: d.series, x: d.level, value: d.mean })),
+      ),
+    },
     data: { values: data },
-    encoding: { x, color: SERIES_COLOR },
+    encoding: { x, color: lines.color },
     layer: [
       ...(errorBars === 'none'
         ? []
@@ -185,20 +183,13 @@ export function levelSpec(s: Summary, metricId: string, opts: PlotOptions = {}):
               encoding: { y: { field: 'low', type: 'quantitative' as const, title: m.label, scale: { zero: false } }, y2: { field: 'high' } },
             },
           ]),
-      { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { y } },
-      {
-        mark: { type: 'point' as const, filled: true, size: 36 },
-        encoding: {
-          y,
-          tooltip: [
-            { field: 'series', title: 'Strategy' },
-            { field: 'level', title: 'Level' },
-            { field: 'percent', title: '% remaining', format: '.1f' },
-            { field: 'mean', title: m.label, format: m.unit === 'iteration' ? '.0f' : '.2f' },
-            { field: 'n', title: 'trials' },
-          ],
-        },
-      },
+      ...distinctLayers(lines, [
+        { field: 'series', title: 'Strategy' },
+        { field: 'level', title: 'Level' },
+        { field: 'percent', title: '% remaining', format: '.1f' },
+        { field: 'mean', title: m.label, format: m.unit === 'iteration' ? '.0f' : '.2f' },
+        { field: 'n', title: 'trials' },
+      ]).map((l) => ({ ...l, encoding: { ...l.encoding, y } })),
     ],
   };
   return spec;
@@ -239,69 +230,6 @@ export function curvesSpec(s: Summary, data: CurveDatum[], levelsFrom = '--level
   };
 }
 
-export interface ComputeDatum {
-  series: string;
-  level: number;
-  percent: number;
-  /** mean training multiply-adds to reach the level over trials (docs/SCHEMA.md, table compute) */
-  macs: number;
-  /** mean test accuracy at early stop, % */
-  accuracy: number;
-}
-
-/** One point per (series, level) with both a compute total and an accuracy; rows without compute are left out. */
-export function computeData(s: Summary, series?: string[]): ComputeDatum[] {
-  const out: ComputeDatum[] = [];
-  for (const se of s.series) {
-    if (series && !series.includes(se.key)) continue;
-    for (const l of s.levels) {
-      const acc = l.cells[se.key]?.['es-accuracy'];
-      const macs = l.cells[se.key]?.['total-macs'];
-      if (acc && macs) out.push({ series: se.key, level: l.level, percent: l.percentRemaining, macs: macs.mean, accuracy: acc.mean * 100 });
-    }
-  }
-  return out;
-}
-
-/** Test accuracy at early stop vs the training compute spent to reach each level (log scale). */
-export function computeSpec(s: Summary, data: ComputeDatum[]): VlSpec {
-  if (!data.length)
-    throw new UserError(`nothing to plot for ${s.experiment}: no compute totals (rows written before schema version 3 have none; re-run into a new database)`);
-  const x = {
-    field: 'macs',
-    type: 'quantitative' as const,
-    title: 'Training multiply-adds to reach the level (log)',
-    scale: { type: 'log' as const },
-    axis: { format: '.0e' },
-  };
-  const y = { field: 'accuracy', type: 'quantitative' as const, title: 'Test accuracy at early stop (%)', scale: { zero: false } };
-  return {
-    width: 420,
-    height: 300,
-    title: {
-      text: 'Accuracy vs training compute',
-      subtitle: `${s.experiment}: mean over trials; dense training and earlier levels included; sparse steps at dense cost × density (RigL's count)`,
-    },
-    data: { values: data },
-    encoding: { x, y, color: SERIES_COLOR, order: { field: 'level' } },
-    layer: [
-      { mark: { type: 'line' as const, strokeWidth: 1.5, opacity: 0.7 } },
-      {
-        mark: { type: 'point' as const, filled: true, size: 36 },
-        encoding: {
-          tooltip: [
-            { field: 'series', title: 'Strategy' },
-            { field: 'level', title: 'Level' },
-            { field: 'percent', title: '% remaining', format: '.1f' },
-            { field: 'macs', title: 'multiply-adds', format: '.3e' },
-            { field: 'accuracy', title: 'test acc @ES (%)', format: '.2f' },
-          ],
-        },
-      },
-    ],
-  };
-}
-
 /** One measured level of the speed figure (src/bench/sparsity.ts measures them). */
 export interface SpeedDatum {
   /** legend label, e.g. "rewind (neuron)" */
@@ -321,7 +249,7 @@ export interface SpeedDatum {
  */
 export function speedSpec(data: SpeedDatum[], title: string, subtitle: string): VlSpec {
   if (!data.length) throw new UserError('nothing to plot: no level was measured');
-  const x = xAxis(data.map((d) => d.percent));
+  const x = percentAxis(data.map((d) => d.percent));
   const y = { field: 'examplesPerSecond', type: 'quantitative' as const, title: 'Inference throughput (examples/s)', scale: { zero: true } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -333,7 +261,7 @@ export function speedSpec(data: SpeedDatum[], title: string, subtitle: string): 
     encoding: {
       x,
       y,
-      color: { ...SERIES_COLOR, title: 'Chain' },
+      color: { field: 'series', type: 'nominal' as const, title: 'Chain', sort: null },
       detail: { field: 'call' },
       order: { field: 'level' },
     },
@@ -373,7 +301,7 @@ const CONFIG = {
 /** The Vega-Lite spec of one figure (or of all three, stacked). */
 export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): VlSpec {
   const kind = opts.kind ?? 'accuracy';
-  if (!(PLOT_KINDS as readonly string[]).includes(kind)) throw new UserError(`unknown plot kind "${kind}" — choose from: ${PLOT_KINDS.join(', ')}`);
+  if (!PLOT_KINDS.includes(kind)) throw new UserError(`unknown plot kind "${kind}" — choose from: ${PLOT_KINDS.join(', ')}`);
   if (opts.errorBars && !(ERROR_BARS as readonly string[]).includes(opts.errorBars))
     throw new UserError(`unknown --error-bars "${opts.errorBars}" — choose from: ${ERROR_BARS.join(', ')}`);
   const s = summarizeExperiment(db, experiment, ['es-accuracy', 'es-iteration', 'final-accuracy']);
@@ -411,15 +339,20 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
     case 'speed':
       // measured, not read from the database: src/bench/sparsity.ts, then speedSpec
       throw new UserError('the speed figure is measured, not stored: lth plot EXPERIMENT --kind speed measures it (or lth bench --only sparsity)');
-    case 'compute':
-      return { ...schema, ...computeSpec(s, computeData(summarizeExperiment(db, experiment, ['es-accuracy', 'total-macs']), opts.series)) };
     case 'all':
       return {
         ...schema,
         vconcat: [{ hconcat: [levelSpec(s, 'es-accuracy', opts), levelSpec(s, 'es-iteration', opts)] }, curves()],
-        resolve: { scale: { color: 'independent' } },
+        resolve: INDEPENDENT_LINES,
         spacing: 30,
       };
+    default: {
+      // an analysis view: --strategy keeps those series' rows
+      const fig = buildAnalysis(db, experiment, kind).figure as VlSpec & { data: { values: { series: string }[] } };
+      const values = opts.series ? fig.data.values.filter((d) => opts.series!.includes(d.series)) : fig.data.values;
+      if (!values.length) throw new UserError(`nothing to plot for ${experiment}: no ${kind} rows for ${opts.series!.join(', ')}`);
+      return { ...schema, ...fig, data: { values } };
+    }
   }
 }
 

@@ -24,6 +24,10 @@ import {
   profileSpec,
   type AnatomyOptions,
   type CompareOptions,
+  ANALYSES,
+  QUERY_EXAMPLES,
+  relations,
+  requireExperiment,
 } from './reporting.js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +42,14 @@ export interface ExperimentInfo {
   model: string | null;
   dataset: string | null;
   trials: number | null;
+  /** chain names, in the spec's order */
   strategies: string[];
+  /** mask criteria the chains use (weight granularity: the weight criterion; neuron/filter: the unit criterion) */
+  criteria: string[];
+  /** pruning.granularity: weight, neuron or filter */
+  granularity: string | null;
+  /** what its chains do during training, e.g. "set", "early-bird" (none when empty) */
+  during: string[];
   /** rows stored / rows the spec plans (null: unknown) */
   stored: number;
   planned: number | null;
@@ -53,6 +64,36 @@ export interface ExperimentInfo {
 /** A run is "running" if its last level was committed within this many mean level times (or a minute). */
 const RUNNING_WINDOW_LEVELS = 3;
 
+/** The parts of a stored (resolved) spec the experiments list reads; anything may be missing in a spec of another version. */
+interface StoredSpec {
+  model?: { name?: string };
+  data?: { dataset?: string };
+  trials?: number;
+  pruning?: { criterion?: string; granularity?: string; unitCriterion?: string };
+  strategies?: (
+    { name?: string; criterion?: string | null; unitCriterion?: string | null; during?: { kind?: string; regrow?: string } | string | null } | string
+  )[];
+}
+
+/** Criterion, granularity and during-training kinds of a spec, as the list shows them. */
+function whatItIs(spec: StoredSpec): Pick<ExperimentInfo, 'criteria' | 'granularity' | 'during'> {
+  const granularity = spec.pruning?.granularity ?? null;
+  const unit = granularity === 'neuron' || granularity === 'filter';
+  const chains = (spec.strategies ?? []).map((c) => (typeof c === 'string' ? { name: c } : c));
+  const criteria = chains.map((c) =>
+    unit ? (c.unitCriterion ?? spec.pruning?.unitCriterion ?? null) : (('criterion' in c ? c.criterion : null) ?? spec.pruning?.criterion ?? null),
+  );
+  const during = chains.map((c) =>
+    'during' in c && c.during
+      ? typeof c.during === 'string'
+        ? c.during
+        : `${c.during.kind ?? ''}${c.during.regrow ? ` (${c.during.regrow} regrowth)` : ''}`
+      : null,
+  );
+  const uniq = (xs: (string | null | undefined)[]) => [...new Set(xs.filter((x): x is string => typeof x === 'string' && x !== ''))];
+  return { criteria: uniq(criteria), granularity, during: uniq(during) };
+}
+
 export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
   const exps = db.prepare('SELECT id, name, spec_json FROM experiments ORDER BY id').all() as { id: number; name: string; spec_json: string }[];
   const agg = db.prepare(
@@ -64,7 +105,7 @@ export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
        FROM results WHERE experiment_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
   );
   return exps.map((e) => {
-    let spec: { model?: { name?: string }; data?: { dataset?: string }; trials?: number; strategies?: ({ name?: string } | string)[] } = {};
+    let spec: StoredSpec = {};
     try {
       spec = JSON.parse(e.spec_json);
     } catch {
@@ -94,6 +135,7 @@ export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
       dataset: spec.data?.dataset ?? null,
       trials: typeof spec.trials === 'number' ? spec.trials : null,
       strategies: (spec.strategies ?? []).map((c) => (typeof c === 'string' ? c : (c.name ?? ''))),
+      ...whatItIs(spec),
       stored: a.stored,
       planned,
       status,
@@ -315,4 +357,21 @@ export function queryPage(
     });
     child.send({ db: dbPath, sql, maxRows: QUERY_ROW_LIMIT } satisfies QueryRequest);
   });
+}
+
+/** The Analyses page: every view of src/reporting/analyses.ts, with its figure and table where the experiment stores its rows. */
+export function analysesPage(db: Db, experiment: string) {
+  requireExperiment(db, experiment);
+  return {
+    experiment,
+    views: ANALYSES.map((v) => {
+      const r = v.build(db, experiment);
+      return { id: v.id, title: v.title, tables: v.tables, storedBy: v.storedBy, figure: r?.figure ?? null, table: r?.table ?? null };
+    }),
+  };
+}
+
+/** The query page's reference: the database's views and tables with their columns, and example statements. */
+export function schemaPage(db: Db) {
+  return { relations: relations(db), examples: QUERY_EXAMPLES };
 }

@@ -6,7 +6,9 @@
  * database read-only, runs the statement with exactly `lth query`'s guard and a row cap, sends
  * one message and exits; the server kills it when its time is up (src/ui/data.ts).
  */
-import { openReadOnly, runQuery } from './reporting.js';
+// db and query only: the figures' libraries (vega, resvg) would slow every statement's start
+import { openReadOnly } from '../reporting/db.js';
+import { runQuery } from '../reporting/query.js';
 
 export interface QueryRequest {
   db: string;

@@ -14,7 +14,7 @@ import type FastifyFactory from 'fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { openReadOnly } from '../reporting/db.js';
 import { UserError } from '../util/errors.js';
-import { anatomyPage, comparePage, curvesFigure, experimentPage, experimentsInfo, metricChoices, queryPage } from './data.js';
+import { analysesPage, anatomyPage, comparePage, curvesFigure, experimentPage, experimentsInfo, metricChoices, queryPage, schemaPage } from './data.js';
 import type { Db } from './reporting.js';
 
 export interface UiOptions {
@@ -178,6 +178,14 @@ export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } =
     },
     (req) => anatomyPage(db, req.params.name, req.query),
   );
+
+  app.get<{ Params: { name: string } }>(
+    '/api/experiments/:name/analyses',
+    { schema: { params: nameParam, querystring: { type: 'object', additionalProperties: false } } },
+    (req) => analysesPage(db, req.params.name),
+  );
+
+  app.get('/api/schema', { schema: { querystring: { type: 'object', additionalProperties: false } } }, () => schemaPage(db));
 
   app.post<{ Body: { sql: string } }>(
     '/api/query',

@@ -7,7 +7,7 @@ import { dbOption, pathOption } from './common.js';
 export const exportModelCmd: CommandModule<object, { experiment: string; strategy: string; trial: number; level: number; out: string; db: string }> = {
   command: 'export-model <experiment>',
   describe:
-    "write a stored level's final weights (their accuracy is the level's final_test_accuracy; the tables show early stop) as a TensorFlow.js LayersModel (model.json + weights.bin) that tf.loadLayersModel loads without lth; its outputs are logits, and model.getUserDefinedMetadata().lth gives the input shape and normalization",
+    "write a stored level's final weights (after its last training step, not at the early-stop iteration: lth stores only the final ones) as a TensorFlow.js LayersModel (model.json + weights.bin) that tf.loadLayersModel loads without lth; its outputs are logits, and model.getUserDefinedMetadata().lth gives the input shape and normalization",
   builder: (y) =>
     y
       .positional('experiment', { type: 'string', demandOption: true, describe: 'the experiment (its spec "name")' })
@@ -29,7 +29,9 @@ export const exportModelCmd: CommandModule<object, { experiment: string; strateg
       const units = Object.entries(r.units)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
-      process.stdout.write(`${r.dir}: ${r.files.join(', ')} (${r.structured ? 'physically pruned' : 'masked weights'}; units: ${units})\n`);
+      // which weights: the level's final ones, so its accuracy is the level's final test accuracy, not the one at early stop
+      const which = `final weights of ${a.strategy} trial ${a.trial} level ${a.level} (after its last training step, not at early stop)`;
+      process.stdout.write(`${r.dir}: ${r.files.join(', ')} (${which}; ${r.structured ? 'physically pruned' : 'masked weights'}; units: ${units})\n`);
     } finally {
       store.close();
     }

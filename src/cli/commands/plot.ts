@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '../../backend/names.js';
-import { storedNumberNotes, ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/index.js';
+import { ANALYSES, storedNumberNotes, ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/index.js';
 import { dbOption, parseIntList, parseStringList, pathOption } from './common.js';
 
 interface Args {
@@ -27,10 +27,9 @@ export const command: CommandModule<object, Args> = {
       .option('out', { alias: 'o', ...pathOption, demandOption: true, describe: 'FILE.svg or FILE.png' })
       .option('kind', {
         alias: 'k',
-        choices: PLOT_KINDS as unknown as string[],
+        choices: PLOT_KINDS as string[],
         default: 'accuracy',
-        describe:
-          'accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; compute: test accuracy at early stop vs training multiply-adds to reach each level; all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap); speed: inference examples/s of each exported level vs % remaining, measured now on --backend (also prints the table)',
+        describe: `accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap); speed: inference examples/s of each exported level vs % remaining, measured now on --backend (also prints the table); ${ANALYSES.map((a) => `${a.id}: ${a.title.toLowerCase()} (table ${a.tables.join(' and ')}; lth report --view ${a.id} prints it)`).join('; ')}`,
       })
       .option('error-bars', {
         choices: ERROR_BARS as unknown as string[],
@@ -56,6 +55,7 @@ export const command: CommandModule<object, Args> = {
       .example('$0 plot lenet-mnist --out fig3.svg', 'test accuracy at early stop vs % weights remaining, one line per strategy')
       .example('$0 plot lenet-mnist --kind curves --levels 0,3,7 --out curves.png --width 1600', 'learning curves of three levels as a PNG')
       .example('$0 plot lenet-mnist --kind all --out all.png', 'all three figures on one image')
+      .example('$0 plot when-to-prune-quick --kind early-bird --out eb.png', "early-bird's mask distance during the dense search and its detection step")
       .example(
         '$0 plot quickstart --kind masks -s rewind --levels 0,3,6 --out masks.png',
         'ticket anatomy: heat maps at levels 0, 3, 6; overlap matrices at level 6',

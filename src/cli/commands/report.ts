@@ -9,7 +9,11 @@ import {
   type ErrorBars,
   ERROR_BARS,
   report,
+  reportView,
+  ANALYSES,
+  ANALYSIS_IDS,
 } from '../../reporting/index.js';
+import { UserError } from '../../util/index.js';
 import { dbOption, formatOption, parseIntList, parseStringList, pathOption } from './common.js';
 
 interface Args {
@@ -20,6 +24,7 @@ interface Args {
   html?: string;
   'error-bars': ErrorBars;
   levels?: string[];
+  view?: string;
 }
 
 export const command: CommandModule<object, Args> = {
@@ -37,6 +42,10 @@ export const command: CommandModule<object, Args> = {
         choices: METRIC_IDS,
         describe: `columns to show (default: ${DEFAULT_METRICS.join(', ')})`,
       })
+      .option('view', {
+        choices: ANALYSIS_IDS as string[],
+        describe: `instead of the per-level table, one stored table's view: ${ANALYSES.map((a) => `${a.id} (${a.title.toLowerCase()}, table ${a.tables.join(' and ')})`).join('; ')}`,
+      })
       .option('html', { ...pathOption, describe: 'also write a self-contained HTML page with the tables and figures to FILE' })
       .option('error-bars', {
         choices: ERROR_BARS as unknown as string[],
@@ -46,8 +55,15 @@ export const command: CommandModule<object, Args> = {
       .option('levels', { type: 'string', array: true, describe: 'levels whose learning curves the HTML page shows, e.g. 0,3,7' })
       .example('$0 report lenet-mnist', 'test accuracy at early stop, early-stop iteration and final accuracy per level')
       .example('$0 report lenet-mnist --format markdown --metric es-accuracy', 'one markdown table to paste into notes')
+      .example('$0 report liu-rethinking-structured-quick --view units', 'units alive per layer at each level of a neuron-pruning run')
       .example('$0 report lenet-mnist --html results/lenet.html', 'tables and figures on one page for a browser') as unknown as Argv<Args>,
   handler: async (argv) => {
+    if (argv.view) {
+      if (argv.html || argv.metric)
+        throw new UserError('--view prints one stored table: leave out --html and --metric (lth plot EXPERIMENT --kind VIEW draws its figure)');
+      process.stdout.write(reportView(argv.db, argv.experiment, argv.view, argv.format));
+      return;
+    }
     const metrics = parseStringList(argv.metric);
     // the HTML page always adds the early-stop figures
     const shown = shownByMetrics([...(metrics?.length ? metrics : DEFAULT_METRICS), ...(argv.html ? ['es-iteration'] : [])]);

@@ -85,27 +85,109 @@ function finalizeAll(): void {
 
 // ---------- pages ----------
 
+/** The experiments list's columns: header, the text shown, and the key it sorts by. */
+const EXPERIMENT_COLUMNS: { head: string; text: (e: Json) => string; key?: (e: Json) => string | number }[] = [
+  { head: 'experiment', text: (e) => e.name },
+  { head: 'status', text: (e) => e.status },
+  { head: 'progress', text: (e) => (e.planned ? `${e.stored}/${e.planned}` : String(e.stored)), key: (e) => (e.planned ? e.stored / e.planned : 0) },
+  { head: 'model', text: (e) => e.model ?? '' },
+  { head: 'data', text: (e) => e.dataset ?? '' },
+  { head: 'granularity', text: (e) => e.granularity ?? '' },
+  { head: 'criterion', text: (e) => (e.criteria as string[]).join(', ') },
+  { head: 'chains', text: (e) => (e.strategies as string[]).join(', ') },
+  { head: 'during training', text: (e) => (e.during as string[]).join(', ') },
+  { head: 'trials', text: (e) => String(e.trials ?? ''), key: (e) => e.trials ?? -1 },
+  { head: 'backend', text: (e) => e.backend ?? '' },
+  { head: 'ETA', text: (e) => (e.status === 'complete' ? '' : fmtDuration(e.etaSeconds)), key: (e) => (e.status === 'complete' ? -1 : (e.etaSeconds ?? -1)) },
+  {
+    head: 'last level',
+    text: (e) =>
+      e.last
+        ? `${e.last.strategy}${e.last.branch ? `:${e.last.branch}` : ''} · trial ${e.last.trial} · level ${e.last.level} (${pct(e.last.percentRemaining)}%)${e.last.esAccuracy === null ? '' : ` · test acc at early stop ${(100 * e.last.esAccuracy).toFixed(2)}%`}`
+        : '',
+    key: (e) => e.last?.at ?? '',
+  },
+];
+
+/** Columns of lists of names, wrapped so that the table fits the page. */
+const WRAPPED = new Set(['chains', 'during training', 'criterion', 'last level']);
+
+/** Sort column, direction and filter text of the list: kept across live refreshes. */
+const listView = { sort: 0, descending: false, filter: '' };
+
 async function experimentsPage(): Promise<HTMLElement> {
-  const { experiments } = await api('/api/experiments');
-  const rows = (experiments as Json[]).map((e) => {
-    const progress = e.planned ? h('progress', { max: String(e.planned), value: String(Math.min(e.stored, e.planned)) }) : null;
-    const last = e.last
-      ? `${e.last.strategy}${e.last.branch ? `:${e.last.branch}` : ''} · trial ${e.last.trial} · level ${e.last.level} (${pct(e.last.percentRemaining)}%)${e.last.esAccuracy === null ? '' : ` · ${(100 * e.last.esAccuracy).toFixed(2)}%`}`
-      : '';
-    return h(
-      'tr',
-      { 'data-experiment': e.name, 'data-stored': String(e.stored), 'data-status': e.status },
-      h('td', { class: 'name' }, h('a', { href: `#/e/${enc(e.name)}` }, e.name)),
-      h('td', {}, [e.model, e.dataset].filter(Boolean).join(' / ')),
-      h('td', {}, (e.strategies as string[]).join(', ')),
-      h('td', {}, e.trials ?? ''),
-      h('td', {}, h('span', { class: `status ${e.status}` }, e.status)),
-      h('td', {}, progress, ' ', h('span', { class: 'stored' }, e.planned ? `${e.stored}/${e.planned}` : String(e.stored))),
-      h('td', {}, e.backend ?? ''),
-      h('td', {}, e.status === 'complete' ? '' : fmtDuration(e.etaSeconds)),
-      h('td', {}, last),
+  const { experiments } = (await api('/api/experiments')) as { experiments: Json[] };
+  const tbody = h('tbody', {});
+  const count = h('span', { class: 'muted', id: 'experiments-count' });
+  const heads = EXPERIMENT_COLUMNS.map((c, i) =>
+    h(
+      'th',
+      {
+        class: 'sortable',
+        'data-column': c.head,
+        onclick: () => {
+          listView.descending = listView.sort === i ? !listView.descending : false;
+          listView.sort = i;
+          fill();
+        },
+      },
+      c.head,
+    ),
+  );
+  const fill = () => {
+    const col = EXPERIMENT_COLUMNS[listView.sort];
+    const key = col.key ?? col.text;
+    const words = listView.filter.toLowerCase().split(/\s+/).filter(Boolean);
+    const shown = experiments
+      .filter((e) => {
+        const text = EXPERIMENT_COLUMNS.map((c) => c.text(e))
+          .join(' ')
+          .toLowerCase();
+        return words.every((w) => text.includes(w));
+      })
+      .sort((a, b) => {
+        const x = key(a);
+        const y = key(b);
+        const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+        return listView.descending ? -c : c;
+      });
+    heads.forEach((th, i) => th.setAttribute('aria-sort', i === listView.sort ? (listView.descending ? 'descending' : 'ascending') : 'none'));
+    tbody.replaceChildren(
+      ...shown.map((e) =>
+        h(
+          'tr',
+          { 'data-experiment': e.name, 'data-stored': String(e.stored), 'data-status': e.status },
+          ...EXPERIMENT_COLUMNS.map((c) => {
+            if (c.head === 'experiment') return h('td', { class: 'name' }, h('a', { href: `#/e/${enc(e.name)}` }, e.name));
+            if (c.head === 'status') return h('td', {}, h('span', { class: `status ${e.status}` }, e.status));
+            if (c.head === 'progress')
+              return h(
+                'td',
+                {},
+                e.planned ? h('progress', { max: String(e.planned), value: String(Math.min(e.stored, e.planned)) }) : null,
+                ' ',
+                h('span', { class: 'stored' }, c.text(e)),
+              );
+            return h('td', WRAPPED.has(c.head) ? { class: 'wrap' } : {}, c.text(e));
+          }),
+        ),
+      ),
     );
+    count.textContent = words.length
+      ? `${shown.length} of ${experiments.length} shown`
+      : `${experiments.length} experiment${experiments.length === 1 ? '' : 's'}`;
+  };
+  const filter = h('input', {
+    id: 'experiments-filter',
+    type: 'search',
+    placeholder: 'filter: words in any column, e.g. lenet neuron',
+    oninput: (e: Event) => {
+      listView.filter = (e.target as HTMLInputElement).value;
+      fill();
+    },
   });
+  filter.value = listView.filter;
+  fill();
   return h(
     'section',
     {},
@@ -113,22 +195,14 @@ async function experimentsPage(): Promise<HTMLElement> {
     h(
       'p',
       { class: 'muted' },
-      "Status and progress from each spec's plan; ETA assumes the remaining levels take the mean stored wall time, one at a time. The page follows the database live.",
+      "Status and progress from each spec's plan; ETA assumes the remaining levels take the mean stored wall time, one at a time. Click a column to sort; the page follows the database live.",
     ),
     experiments.length
       ? h(
-          'table',
-          { id: 'experiments' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ...['experiment', 'model / data', 'strategies', 'trials', 'status', 'progress', 'backend', 'ETA', 'last level'].map((c) => h('th', {}, c)),
-            ),
-          ),
-          h('tbody', {}, ...rows),
+          'div',
+          {},
+          h('div', { class: 'controls' }, filter, ' ', count),
+          h('div', { class: 'tablewrap' }, h('table', { id: 'experiments' }, h('thead', {}, h('tr', {}, ...heads)), tbody)),
         )
       : h('p', {}, 'No experiments yet: run one with ', h('code', {}, 'lth run experiments/quickstart.json'), '.'),
   );
@@ -142,6 +216,7 @@ function tabs(name: string, active: string): HTMLElement {
     t('Overview', `#/e/${enc(name)}`, 'overview'),
     t('Compare', `#/e/${enc(name)}/compare`, 'compare'),
     t('Ticket anatomy', `#/e/${enc(name)}/anatomy`, 'anatomy'),
+    t('Analyses', `#/e/${enc(name)}/analyses`, 'analyses'),
   );
 }
 
@@ -350,6 +425,56 @@ async function anatomyPageView(name: string, params: URLSearchParams): Promise<H
   return section;
 }
 
+/** The stored tables beyond the levels summary (src/reporting/analyses.ts): one section per view the server lists. */
+async function analysesPageView(name: string): Promise<HTMLElement> {
+  const p = await api(`/api/experiments/${enc(name)}/analyses`);
+  const views = p.views as Json[];
+  const stored = views.filter((v) => v.figure);
+  const missing = views.filter((v) => !v.figure);
+  const figs = stored.map((v) => h('div', { id: `fig-analysis-${v.id}`, class: 'figure' }));
+  const section = h(
+    'section',
+    {},
+    h('h1', {}, name),
+    tabs(name, 'analyses'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Every table the experiment stores beyond the per-level summary, as ',
+      h('code', {}, 'lth plot NAME --kind VIEW'),
+      ' draws it and ',
+      h('code', {}, 'lth report NAME --view VIEW'),
+      ' prints it.',
+    ),
+    ...stored.flatMap((v, i) => [
+      h('h2', { id: `analysis-${v.id}` }, v.title),
+      figs[i],
+      h(
+        'details',
+        {},
+        h('summary', {}, `Table (${v.table.rows.length} rows; ${(v.tables as string[]).join(', ')}) — lth report ${name} --view ${v.id}`),
+        ...((v.table.caption ?? []) as string[]).map((c) => h('p', { class: 'caption' }, c)),
+        table(v.table, `analysis-table-${v.id}`),
+      ),
+    ]),
+    missing.length
+      ? h(
+          'div',
+          { id: 'analyses-missing' },
+          h('h2', {}, 'Not stored for this experiment'),
+          h(
+            'ul',
+            {},
+            ...missing.map((v) => h('li', { 'data-view': v.id }, h('strong', {}, v.title), ` (table ${(v.tables as string[]).join(', ')}): ${v.storedBy}.`)),
+          ),
+        )
+      : null,
+  );
+  main().replaceChildren(section);
+  for (let i = 0; i < stored.length; i++) await figure(`analysis-${stored[i].id}`, figs[i], stored[i].figure);
+  return section;
+}
+
 let lastSql =
   'SELECT experiment, strategy, level, round(percent_remaining, 1) AS pct,\n       round(100 * early_stop_test_accuracy, 2) AS es_acc\n  FROM levels ORDER BY experiment, strategy, level LIMIT 50';
 
@@ -373,14 +498,58 @@ async function queryPageView(): Promise<HTMLElement> {
       out.replaceChildren(h('p', { class: 'error', id: 'query-error' }, (e as Error).message));
     }
   };
+  const ref = await api('/api/schema');
+  const examples = h(
+    'ul',
+    { id: 'query-examples' },
+    ...(ref.examples as Json[]).map((x, i) =>
+      h(
+        'li',
+        {},
+        h(
+          'button',
+          {
+            class: 'linklike',
+            'data-example': String(i),
+            onclick: () => {
+              box.value = x.sql;
+              void run();
+            },
+          },
+          x.title,
+        ),
+      ),
+    ),
+  );
+  const relations = h(
+    'div',
+    { id: 'query-relations' },
+    ...(ref.relations as Json[]).map((r) =>
+      h(
+        'details',
+        { 'data-relation': r.name, open: r.kind === 'view' },
+        h('summary', {}, h('code', {}, r.name), ` ${r.kind === 'view' ? 'view (stable)' : 'table'} · ${r.columns.length} columns`),
+        h('p', { class: 'columns' }, ...(r.columns as Json[]).flatMap((c, i) => [i ? ', ' : '', h('code', { title: c.type }, c.name)])),
+      ),
+    ),
+  );
   const section = h(
     'section',
     {},
     h('h1', {}, 'Query'),
-    h('p', { class: 'muted' }, 'One read-only statement, exactly as ', h('code', {}, 'lth query'), ' runs it (views: levels, curves; docs/SCHEMA.md).'),
-    box,
-    h('p', {}, h('button', { id: 'run-query', onclick: () => void run() }, 'Run')),
-    out,
+    h(
+      'p',
+      { class: 'muted' },
+      'One read-only statement, exactly as ',
+      h('code', {}, 'lth query'),
+      ' runs it. The views levels and curves are the stable interface; every column is explained in docs/SCHEMA.md.',
+    ),
+    h(
+      'div',
+      { class: 'row query' },
+      h('div', { class: 'query-main' }, box, h('p', {}, h('button', { id: 'run-query', onclick: () => void run() }, 'Run')), out),
+      h('aside', { class: 'query-ref' }, h('h2', {}, 'Examples'), examples, h('h2', {}, 'Views and tables'), relations),
+    ),
   );
   main().replaceChildren(section);
   return section;
@@ -413,6 +582,7 @@ async function renderNow(): Promise<void> {
       document.title = `${parts[1]} · lth ui`;
       if (parts[2] === 'compare') await comparePageView(parts[1], params);
       else if (parts[2] === 'anatomy') await anatomyPageView(parts[1], params);
+      else if (parts[2] === 'analyses') await analysesPageView(parts[1]);
       else await experimentPage(parts[1]);
     } else if (parts[0] === 'query') {
       document.title = 'Query · lth ui';
