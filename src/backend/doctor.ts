@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { loadNativeAddon } from './native.js';
 import { AUTO_ORDER, backendFailure, backendLabel, initBackend } from './init.js';
 import { checkWasmInternals } from './internals.js';
 import { wasmThreadsInUse } from './wasm-threads.js';
@@ -151,6 +152,20 @@ async function wasmRow(): Promise<DoctorRow> {
   return row;
 }
 
+async function nativeRow(): Promise<DoctorRow> {
+  const problem = await load('native');
+  const row: DoctorRow = { backend: 'native', package: 'native/ (lth-native addon)', loads: problem == null, device: null, problem, fix: null, warning: null };
+  const addon = loadNativeAddon();
+  if (problem == null && addon.ok) {
+    const i = addon.addon.info();
+    row.device = `CPU (${i.isa}; OpenBLAS ${i.blasCore}, ${i.threads} thread${i.threads === 1 ? '' : 's'})`;
+  } else if (!addon.ok) {
+    row.problem = addon.problem;
+    row.fix = addon.fix;
+  }
+  return row;
+}
+
 async function webgpuRow(): Promise<DoctorRow> {
   const problem = await load('webgpu');
   const pkg = `${pkgLabel('@tensorflow/tfjs-backend-webgpu')} + ${pkgLabel('webgpu')}`;
@@ -214,7 +229,7 @@ async function tensorflowRow(): Promise<DoctorRow> {
 /** Loads every backend in turn and reports. Leaves the current backend as whatever loaded last. */
 export async function runDoctor(): Promise<DoctorReport> {
   const rows: DoctorRow[] = [];
-  for (const f of [tensorflowRow, webgpuRow, wasmRow, cpuRow]) rows.push(await f());
+  for (const f of [tensorflowRow, webgpuRow, nativeRow, wasmRow, cpuRow]) rows.push(await f());
   const byName = new Map(rows.map((r) => [r.backend, r]));
   const auto =
     AUTO_ORDER.find((n) => {
