@@ -225,14 +225,7 @@ export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelA
       const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
       const at = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
       if (at.dataFormat === 'NCHW' || !allFloat(x, dy)) return cpuKernel('Conv2DBackpropFilter', args);
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        at.filterShape,
-        at.strides,
-        1,
-        at.pad,
-        at.dimRoundingMode,
-      );
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], at.filterShape, at.strides, 1, at.pad, at.dimRoundingMode);
       const [out, o] = output(be, at.filterShape);
       addon.conv2dBackpropFilter(view(be, x), view(be, dy), o, convShape(info));
       return out;
