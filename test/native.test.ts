@@ -168,7 +168,7 @@ describe('native backend', { skip }, () => {
     }
   });
 
-  it("lth's layer kernels (bias+act, its gradients, column sums, transpose, im2col, max-pool gradient) match float64", () => {
+  it("lth's layer kernels (bias+act, its gradients, column sums, transpose, im2col, 2×2 max pool and its gradient) match float64", () => {
     const [rows, cols] = [13, 21];
     const z = rand(rows * cols, 50);
     const b = rand(rows, 51);
@@ -242,6 +242,16 @@ describe('native backend', { skip }, () => {
             pgRef[best] += pdy[((n * 3 + i) * 2 + j) * 3 + c];
           }
     close(pg, pgRef, 'maxPool2Grad');
+    const pool = tf.tidy(() => tf.maxPool(tf.tensor4d(px, [2, 6, 4, 3]), 2, 2, 'valid').dataSync());
+    const poolRef: number[] = [];
+    for (let n = 0; n < 2; n++)
+      for (let i = 0; i < 3; i++)
+        for (let j = 0; j < 2; j++)
+          for (let c = 0; c < 3; c++) {
+            const at = (di: number, dj: number) => px[((n * 6 + 2 * i + di) * 4 + 2 * j + dj) * 3 + c];
+            poolRef.push(Math.max(at(0, 0), at(0, 1), at(1, 0), at(1, 1)));
+          }
+    close(pool, poolRef, 'maxPool 2×2');
   });
 
   it('softmax cross-entropy and its gradient match float64', () => {

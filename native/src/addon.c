@@ -184,6 +184,16 @@ static napi_value js_im2col3x3(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+static napi_value js_maxpool2(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 6);
+  const float *x = f32(&a, 0, 0);
+  float *out = f32(&a, 1, 0);
+  int32_t n = I32(&a, 2), h = I32(&a, 3), w = I32(&a, 4), c = I32(&a, 5);
+  if (a.failed) return NULL;
+  maxpool2(x, out, n, h, w, c);
+  return undef(env);
+}
+
 static napi_value js_maxpool2_grad(napi_env env, napi_callback_info info) {
   args_t a = get_args(env, info, 7);
   const float *x = f32(&a, 0, 0), *dy = f32(&a, 1, 0);
@@ -283,6 +293,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"maskedAdam", js_masked_adam},
       {"transpose3", js_transpose3},
       {"im2col3x3", js_im2col3x3},
+      {"maxpool2", js_maxpool2},
       {"maxpool2Grad", js_maxpool2_grad},
       {"columnSums", js_column_sums},
       {"biasAct", js_bias_act},

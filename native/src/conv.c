@@ -150,3 +150,22 @@ int conv2d_backprop_filter(const conv_shape *s, const float *x, const float *dy,
   free(cols);
   return 0;
 }
+
+/* 2×2 max pooling, stride 2, 'valid', NHWC: out [n, h/2, w/2, c]. NaN-free inputs assumed (as tfjs's cpu kernel). */
+void maxpool2(const float *x, float *out, int32_t n, int32_t h, int32_t w, int32_t c) {
+  const int32_t ph = h / 2, pw = w / 2;
+  for (int64_t b = 0; b < n; b++)
+    for (int32_t i = 0; i < ph; i++)
+      for (int32_t j = 0; j < pw; j++) {
+        const float *p00 = x + ((b * h + 2 * i) * (int64_t)w + 2 * j) * c;
+        const float *p01 = p00 + c, *p10 = p00 + (int64_t)w * c, *p11 = p10 + c;
+        float *o = out + ((b * ph + i) * (int64_t)pw + j) * c;
+        for (int32_t k = 0; k < c; k++) {
+          float m = p00[k];
+          if (p01[k] > m) m = p01[k];
+          if (p10[k] > m) m = p10[k];
+          if (p11[k] > m) m = p11[k];
+          o[k] = m;
+        }
+      }
+}

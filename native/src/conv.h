@@ -11,4 +11,5 @@ void bias_act_rows(float *out, const float *bias, int64_t rows, int32_t cols, in
 int conv2d_forward(const conv_shape *s, const float *x, const float *f, const float *bias, float *out, int32_t relu);
 int conv2d_backprop_input(const conv_shape *s, const float *dy, const float *f, float *dx);
 int conv2d_backprop_filter(const conv_shape *s, const float *x, const float *dy, float *df);
+void maxpool2(const float *x, float *out, int32_t n, int32_t h, int32_t w, int32_t c);
 #endif

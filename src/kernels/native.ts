@@ -64,6 +64,7 @@ export interface NativeAddon {
   ): void;
   transpose3(x: Float32Array, out: Float32Array, e0: number, e1: number, e2: number, s0: number, s1: number, s2: number): void;
   im2col3x3(x: Float32Array, out: Float32Array, planes: number, h: number, w: number): void;
+  maxpool2(x: Float32Array, out: Float32Array, n: number, h: number, w: number, c: number): void;
   maxpool2Grad(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number): void;
   columnSums(m: Float32Array, out: Float32Array, rows: number, cols: number): void;
   biasAct(z: Float32Array, b: Float32Array, out: Float32Array, rows: number, cols: number, relu: number): void;
@@ -230,6 +231,18 @@ export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelA
       addon.conv2dBackpropFilter(view(be, x), view(be, dy), o, convShape(info));
       return out;
     },
+    MaxPool: (args) => {
+      const be = args.backend as CpuStorage;
+      const { x } = args.inputs as Record<string, tf.TensorInfo>;
+      const at = args.attrs as unknown as tf.MaxPoolAttrs;
+      const two = (v: number | [number, number]) => (Array.isArray(v) ? v[0] === 2 && v[1] === 2 : v === 2);
+      if (x.dtype !== 'float32' || x.shape.length !== 4 || !two(at.filterSize) || !two(at.strides) || at.pad !== 'valid') return cpuKernel('MaxPool', args);
+      const [n, h, w, c] = x.shape;
+      const [ph, pw] = [Math.floor(h / 2), Math.floor(w / 2)];
+      const [out, o] = output(be, [n, ph, pw, c]);
+      addon.maxpool2(view(be, x), o, n, h, w, c);
+      return out;
+    },
     [GEMM_SMALL]: ({ inputs, backend }) => {
       const be = backend as CpuStorage;
       const { a, b } = inputs as Record<string, tf.TensorInfo>;
@@ -325,6 +338,22 @@ export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelA
       return [loss, grad];
     },
   };
+}
+
+/**
+ * On the native backend, the input and filter gradients of a stride-1 'same' NHWC convolution
+ * of x [n, h, w, ci] with f [kh, kw, ci, co], given dz [n, h, w, co], as two lazy thunks that
+ * run the native Conv2DBackpropInput / Conv2DBackpropFilter kernels (one im2col GEMM each, no
+ * flipped filter or transposes). Null on other backends or with LTH_FUSED=0: models/ops.ts then
+ * uses its own gradients.
+ */
+export function nativeConv2dGrads(x: tf.Tensor4D, f: tf.Tensor4D, dz: tf.Tensor4D): [() => tf.Tensor4D, () => tf.Tensor4D] | null {
+  if (tf.getBackend() !== 'native' || process.env.LTH_FUSED === '0') return null;
+  const conv = { strides: 1, pad: 'same', dataFormat: 'NHWC' };
+  return [
+    () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter: f }, { ...conv, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+    () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...conv, filterShape: f.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+  ];
 }
 
 /**
