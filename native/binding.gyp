@@ -8,12 +8,13 @@
       "sources": [
         "src/addon.c",
         "src/conv.c",
+        "src/gemm.c",
         "../src/kernels/adam.c",
         "../src/kernels/dense.c",
         "../src/kernels/layout.c"
       ],
       "include_dirs": ["/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/include/openblas"],
-      "libraries": ["-lopenblas"],
+      "libraries": ["-lopenblas", "-lpthread"],
       "cflags": ["-O3", "-mavx2", "-mfma", "-ffp-contract=off", "-std=c11", "-Wno-attributes", "-fno-math-errno"],
       "cflags!": ["-O2"],
       "defines": ["NAPI_VERSION=8"]

@@ -100,6 +100,28 @@ describe('native backend', { skip }, () => {
     if (load.ok) assert.match(load.addon.info().blasCore, /haswell/i);
   });
 
+  it('a GEMM gives the same bits on 1, 2, 3 and 5 threads (rows do not depend on the cores)', () => {
+    assert.ok(load.ok);
+    for (const [m, n, k, ta, tb] of [
+      [60, 300, 784, 0, 0],
+      [576, 64, 4704, 1, 0],
+      [1568, 64, 576, 0, 1],
+    ]) {
+      const a = rand(m * k, 90);
+      const b = rand(k * n, 91);
+      const runs = [1, 2, 3, 5].map((threads) => {
+        const c = new Float32Array(m * n);
+        load.addon.gemm(a, b, c, 1, m, n, k, ta, tb, 0, 0, null, 0, threads);
+        return c;
+      });
+      for (const c of runs.slice(1)) assert.ok(Buffer.from(c.buffer).equals(Buffer.from(runs[0].buffer)), `${m}×${n}×${k}: bits differ between thread counts`);
+      // float32 sums of k products: error measured against Σ|a||b| (the sum cancels)
+      const want = matMulRef(a, b, m, k, n, ta === 1, tb === 1);
+      const mag = matMulRef(a.map(Math.abs), b.map(Math.abs), m, k, n, ta === 1, tb === 1);
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(runs[0][i] - want[i]) <= 1e-6 * mag[i], `${m}×${n}×${k}[${i}]: ${runs[0][i]} vs ${want[i]}`);
+    }
+  });
+
   it('matMul with every transpose pair, a broadcast batch, and fused bias + ReLU matches float64', () => {
     const [m, k, n] = [37, 53, 29];
     for (const ta of [false, true])

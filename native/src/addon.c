@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "conv.h"
+#include "gemm.h"
 
 /* The C sources in src/kernels, the sources of the wasm kernels, compiled natively. */
 void masked_adam(const float *w, const float *g, const float *mask, float *m, float *v, const float *fixed, float *out,
@@ -78,32 +79,31 @@ static napi_value undef(napi_env env) {
   return u;
 }
 
-/* gemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, bias|null, relu):
+/* gemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, bias|null, relu, threads):
  * c[i] = act(op(a[i])·op(b[i]) + bias) row-major, i < batch, a[i] at a + i·strideA (0 = broadcast). */
 static napi_value js_gemm(napi_env env, napi_callback_info info) {
-  args_t a = get_args(env, info, 13);
+  args_t a = get_args(env, info, 14);
   const float *A = f32(&a, 0, 0), *B = f32(&a, 1, 0);
   float *C = f32(&a, 2, 0);
   const int32_t batch = I32(&a, 3), m = I32(&a, 4), n = I32(&a, 5), k = I32(&a, 6);
   const int ta = I32(&a, 7), tb = I32(&a, 8);
   const int64_t sa = (int64_t)num(&a, 9), sb = (int64_t)num(&a, 10);
   const float *bias = f32(&a, 11, 1);
-  const int32_t relu = I32(&a, 12);
+  const int32_t relu = I32(&a, 12), threads = I32(&a, 13);
   if (a.failed) return NULL;
   for (int32_t i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, A + i * sa,
-                ta ? m : k, B + i * sb, tb ? k : n, 0.0f, C + (int64_t)i * m * n, n);
+    gemm_rows(threads, ta, tb, m, n, k, A + i * sa, ta ? m : k, B + i * sb, tb ? k : n, 0.0f, C + (int64_t)i * m * n, n);
   }
   bias_act_rows(C, bias, (int64_t)batch * m, n, relu);
   return undef(env);
 }
 
-/* Conv geometry from an Int32Array-like JS array of 15 numbers (conv_shape's field order). */
+/* Conv geometry and threads from a JS array of 16 numbers (conv_shape's field order). */
 static conv_shape shape_arg(args_t *a, size_t i) {
   conv_shape s = {0};
   int32_t *f = (int32_t *)&s;
   if (a->failed) return s;
-  for (uint32_t j = 0; j < 15; j++) {
+  for (uint32_t j = 0; j < 16; j++) {
     napi_value v;
     double d = 0;
     if (napi_get_element(a->env, a->argv[i], j, &v) != napi_ok || napi_get_value_double(a->env, v, &d) != napi_ok) {
@@ -250,16 +250,8 @@ static napi_value js_act_grad_cols(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-/* setThreads(n): OpenBLAS's thread count. */
-static napi_value js_set_threads(napi_env env, napi_callback_info info) {
-  args_t a = get_args(env, info, 1);
-  int32_t n = I32(&a, 0);
-  if (a.failed) return NULL;
-  openblas_set_num_threads(n);
-  return undef(env);
-}
 
-/* info(): { isa, blas, threads } */
+/* info(): { isa, blas, blasCore } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o, v;
@@ -270,8 +262,6 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "blas", v);
   napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, o, "blasCore", v);
-  napi_create_int32(env, openblas_get_num_threads(), &v);
-  napi_set_named_property(env, o, "threads", v);
   return o;
 }
 
@@ -282,6 +272,8 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_throw_error(env, NULL, "this CPU lacks AVX2/FMA, which lth's native kernels are built for");
     return NULL;
   }
+  /* Threads are lth's (gemm.c): OpenBLAS itself runs single-threaded in each. */
+  openblas_set_num_threads(1);
   struct {
     const char *name;
     napi_callback fn;
@@ -299,7 +291,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"biasAct", js_bias_act},
       {"biasActGrad", js_bias_act_grad},
       {"actGradCols", js_act_grad_cols},
-      {"setThreads", js_set_threads},
       {"info", js_info},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

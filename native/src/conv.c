@@ -4,12 +4,12 @@
  * Conv2DInfo: x [n, h, w, ci], filter [kh, kw, ci, co] (read as a [kh·kw·ci, co] matrix),
  * out/dy [n, oh, ow, co]; pad_t / pad_l are the top/left padding in pixels.
  */
-#include <cblas.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv.h"
+#include "gemm.h"
 
 /* Images per chunk so that a chunk's column matrix holds about 2^20 floats (at least one image). */
 static int64_t chunk_images(const conv_shape *s) {
@@ -90,7 +90,7 @@ int conv2d_forward(const conv_shape *s, const float *x, const float *f, const fl
   const int64_t K = (int64_t)s->kh * s->kw * s->ci;
   const int64_t per = (int64_t)s->oh * s->ow;
   if (is_pointwise(s)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(s->n * per), s->co, (int)K, 1.0f, x, (int)K, f, s->co,
+    gemm_rows(s->threads, 0, 0, (int)(s->n * per), s->co, (int)K, x, (int)K, f, s->co,
                 0.0f, out, s->co);
   } else {
     const int64_t step = chunk_images(s);
@@ -99,7 +99,7 @@ int conv2d_forward(const conv_shape *s, const float *x, const float *f, const fl
     for (int64_t i0 = 0; i0 < s->n; i0 += step) {
       const int64_t cnt = s->n - i0 < step ? s->n - i0 : step;
       im2col(s, x, cols, i0, cnt);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(cnt * per), s->co, (int)K, 1.0f, cols, (int)K, f,
+      gemm_rows(s->threads, 0, 0, (int)(cnt * per), s->co, (int)K, cols, (int)K, f,
                   s->co, 0.0f, out + i0 * per * s->co, s->co);
     }
     free(cols);
@@ -112,7 +112,7 @@ int conv2d_backprop_input(const conv_shape *s, const float *dy, const float *f, 
   const int64_t K = (int64_t)s->kh * s->kw * s->ci;
   const int64_t per = (int64_t)s->oh * s->ow;
   if (is_pointwise(s)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(s->n * per), (int)K, s->co, 1.0f, dy, s->co, f, s->co,
+    gemm_rows(s->threads, 0, 1, (int)(s->n * per), (int)K, s->co, dy, s->co, f, s->co,
                 0.0f, dx, (int)K);
     return 0;
   }
@@ -122,7 +122,7 @@ int conv2d_backprop_input(const conv_shape *s, const float *dy, const float *f, 
   if (!dcols) return -1;
   for (int64_t i0 = 0; i0 < s->n; i0 += step) {
     const int64_t cnt = s->n - i0 < step ? s->n - i0 : step;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(cnt * per), (int)K, s->co, 1.0f, dy + i0 * per * s->co,
+    gemm_rows(s->threads, 0, 1, (int)(cnt * per), (int)K, s->co, dy + i0 * per * s->co,
                 s->co, f, s->co, 0.0f, dcols, (int)K);
     col2im(s, dcols, dx, i0, cnt);
   }
@@ -134,7 +134,7 @@ int conv2d_backprop_filter(const conv_shape *s, const float *x, const float *dy,
   const int64_t K = (int64_t)s->kh * s->kw * s->ci;
   const int64_t per = (int64_t)s->oh * s->ow;
   if (is_pointwise(s)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, s->co, (int)(s->n * per), 1.0f, x, (int)K, dy, s->co,
+    gemm_rows(s->threads, 1, 0, (int)K, s->co, (int)(s->n * per), x, (int)K, dy, s->co,
                 0.0f, df, s->co);
     return 0;
   }
@@ -144,7 +144,7 @@ int conv2d_backprop_filter(const conv_shape *s, const float *x, const float *dy,
   for (int64_t i0 = 0; i0 < s->n; i0 += step) {
     const int64_t cnt = s->n - i0 < step ? s->n - i0 : step;
     im2col(s, x, cols, i0, cnt);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, s->co, (int)(cnt * per), 1.0f, cols, (int)K,
+    gemm_rows(s->threads, 1, 0, (int)K, s->co, (int)(cnt * per), cols, (int)K,
                 dy + i0 * per * s->co, s->co, i0 == 0 ? 0.0f : 1.0f, df, s->co);
   }
   free(cols);

@@ -2,9 +2,10 @@
 #define LTH_CONV_H
 #include <stdint.h>
 
-/* A 2-D convolution's geometry (tfjs Conv2DInfo, NHWC). */
+/* A 2-D convolution's geometry (tfjs Conv2DInfo, NHWC), and the threads to run it on. */
 typedef struct {
   int32_t n, h, w, ci, kh, kw, co, oh, ow, sh, sw, dh, dw, pad_t, pad_l;
+  int32_t threads; /* for gemm_rows */
 } conv_shape;
 
 void bias_act_rows(float *out, const float *bias, int64_t rows, int32_t cols, int32_t relu);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { loadNativeAddon } from './native.js';
+import { loadNativeAddon, nativeThreads } from './native.js';
 import { AUTO_ORDER, backendFailure, backendLabel, initBackend } from './init.js';
 import { checkWasmInternals } from './internals.js';
 import { wasmThreadsInUse } from './wasm-threads.js';
@@ -158,7 +158,8 @@ async function nativeRow(): Promise<DoctorRow> {
   const addon = loadNativeAddon();
   if (problem == null && addon.ok) {
     const i = addon.addon.info();
-    row.device = `CPU (${i.isa}; OpenBLAS ${i.blasCore}, ${i.threads} thread${i.threads === 1 ? '' : 's'})`;
+    const n = nativeThreads();
+    row.device = `CPU (${i.isa}; OpenBLAS ${i.blasCore}, ${n} thread${n === 1 ? '' : 's'})`;
   } else if (!addon.ok) {
     row.problem = addon.problem;
     row.fix = addon.fix;

@@ -61,20 +61,21 @@ export function loadNativeAddon(): NativeLoad {
   }
 }
 
-/** OpenBLAS threads: LTH_NATIVE_THREADS, else the number of cores. */
-function nativeThreads(): number {
+/** Threads of the native GEMMs: LTH_NATIVE_THREADS, else the number of cores. */
+export function nativeThreads(): number {
   const n = Number(process.env.LTH_NATIVE_THREADS);
   return Number.isInteger(n) && n > 0 ? n : Math.max(1, os.availableParallelism());
 }
 
 /** Registers the 'native' backend around a loaded addon (idempotent). */
 export function registerNative(addon: NativeAddon): void {
-  addon.setThreads(nativeThreads());
   if (tf.findBackendFactory('native') == null) tf.registerBackend('native', () => new MathBackendCPU(), 0);
-  registerNativeKernels('native', addon);
+  registerNativeKernels('native', addon, nativeThreads());
 }
 
 /** `levels.backend` for native: "native:" and the instruction set its kernels run, e.g. "native:avx2". */
 export function nativeLabel(addon: NativeAddon): string {
-  return `native:${addon.info().isa}`;
+  const i = addon.info();
+  // a user's own OPENBLAS_CORETYPE overrides the pin: then the label says which kernels ran
+  return i.blasCore.toLowerCase() === BLAS_CORE.toLowerCase() ? `native:${i.isa}` : `native:${i.isa}+openblas-${i.blasCore.toLowerCase()}`;
 }

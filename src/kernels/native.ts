@@ -42,6 +42,7 @@ export interface NativeAddon {
     strideB: number,
     bias: Float32Array | null,
     relu: number,
+    threads: number,
   ): void;
   conv2dForward(x: Float32Array, f: Float32Array, bias: Float32Array | null, out: Float32Array, shape: number[], relu: number): void;
   conv2dBackpropInput(dy: Float32Array, f: Float32Array, dx: Float32Array, shape: number[]): void;
@@ -70,9 +71,8 @@ export interface NativeAddon {
   biasAct(z: Float32Array, b: Float32Array, out: Float32Array, rows: number, cols: number, relu: number): void;
   biasActGrad(dy: Float32Array, a: Float32Array, dz: Float32Array, db: Float32Array, rows: number, cols: number, relu: number): void;
   actGradCols(dy: Float32Array, a: Float32Array, dz: Float32Array, db: Float32Array, rows: number, cols: number, relu: number): void;
-  setThreads(n: number): void;
   /** isa: the instruction set the kernels are built for ("avx2"); blas/blasCore: OpenBLAS's build and the core type it runs. */
-  info(): { isa: string; blas: string; blasCore: string; threads: number };
+  info(): { isa: string; blas: string; blasCore: string };
 }
 
 /** The tfjs cpu backend's tensor storage (MathBackendCPU), as these kernels use it. */
@@ -105,8 +105,8 @@ function cpuKernel(name: string, args: KernelArgs): tf.TensorInfo | tf.TensorInf
   return k.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
 }
 
-/** The 15 numbers of native/src/conv.h's conv_shape, from tfjs's Conv2DInfo. */
-function convShape(c: tf.backend_util.Conv2DInfo): number[] {
+/** The 16 numbers of native/src/conv.h's conv_shape, from tfjs's Conv2DInfo, and the thread count. */
+function convShape(c: tf.backend_util.Conv2DInfo, threads: number): number[] {
   return [
     c.batchSize,
     c.inHeight,
@@ -123,6 +123,7 @@ function convShape(c: tf.backend_util.Conv2DInfo): number[] {
     c.dilationWidth,
     c.padInfo.top,
     c.padInfo.left,
+    threads,
   ];
 }
 
@@ -130,10 +131,11 @@ function convShape(c: tf.backend_util.Conv2DInfo): number[] {
 const batchOf = (t: tf.TensorInfo) => size(t.shape.slice(0, -2));
 
 /**
- * The native kernel functions, bound to one addon. Keys are tfjs kernel names (BatchMatMul, …)
+ * The native kernel functions, bound to one addon and a thread count (the GEMMs split rows over
+ * that many threads; results do not depend on it). Keys are tfjs kernel names (BatchMatMul, …)
  * and lth's own (src/kernels/wasm.ts's names); registerNativeKernels registers them.
  */
-export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]> {
+function nativeKernels(addon: NativeAddon, threads: number): Record<string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]> {
   /** BatchMatMul / _FusedMatMul with equal batch dims or one side's batch = 1; else null (use cpu). */
   function matMul(args: KernelArgs, bias?: tf.TensorInfo, relu = false): tf.TensorInfo | null {
     const be = args.backend as CpuStorage;
@@ -165,6 +167,7 @@ export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelA
       bb === 1 ? 0 : k * n,
       bias ? view(be, bias) : null,
       relu ? 1 : 0,
+      threads,
     );
     return out;
   }
@@ -190,7 +193,7 @@ export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelA
       at.dimRoundingMode,
     );
     const [out, o] = output(be, info.outShape);
-    addon.conv2dForward(view(be, x!), view(be, filter!), bias ? view(be, bias) : null, o, convShape(info), act === 'relu' ? 1 : 0);
+    addon.conv2dForward(view(be, x!), view(be, filter!), bias ? view(be, bias) : null, o, convShape(info, threads), act === 'relu' ? 1 : 0);
     return out;
   }
 
@@ -218,7 +221,7 @@ export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelA
         at.dimRoundingMode,
       );
       const [out, o] = output(be, at.inputShape);
-      addon.conv2dBackpropInput(view(be, dy), view(be, filter), o, convShape(info));
+      addon.conv2dBackpropInput(view(be, dy), view(be, filter), o, convShape(info, threads));
       return out;
     },
     Conv2DBackpropFilter: (args) => {
@@ -228,7 +231,7 @@ export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelA
       if (at.dataFormat === 'NCHW' || !allFloat(x, dy)) return cpuKernel('Conv2DBackpropFilter', args);
       const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], at.filterShape, at.strides, 1, at.pad, at.dimRoundingMode);
       const [out, o] = output(be, at.filterShape);
-      addon.conv2dBackpropFilter(view(be, x), view(be, dy), o, convShape(info));
+      addon.conv2dBackpropFilter(view(be, x), view(be, dy), o, convShape(info, threads));
       return out;
     },
     MaxPool: (args) => {
@@ -249,7 +252,7 @@ export function nativeKernels(addon: NativeAddon): Record<string, (args: KernelA
       const [m, k] = a.shape;
       const n = b.shape[1];
       const [out, o] = output(be, [m, n]);
-      addon.gemm(view(be, a), view(be, b), o, 1, m, n, k, 0, 0, 0, 0, null, 0);
+      addon.gemm(view(be, a), view(be, b), o, 1, m, n, k, 0, 0, 0, 0, null, 0, threads);
       return out;
     },
     [MASKED_ADAM]: ({ inputs, backend, attrs }) => {
@@ -360,8 +363,8 @@ export function nativeConv2dGrads(x: tf.Tensor4D, f: tf.Tensor4D, dz: tf.Tensor4
  * Registers backend `name`'s kernels: every cpu-backend kernel under `name`, then the native
  * ones over them (call after tf.registerBackend(name, () => new MathBackendCPU())). Idempotent.
  */
-export function registerNativeKernels(name: string, addon: NativeAddon): void {
-  const own = nativeKernels(addon);
+export function registerNativeKernels(name: string, addon: NativeAddon, threads: number): void {
+  const own = nativeKernels(addon, threads);
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (own[k.kernelName] == null && tf.getKernel(k.kernelName, name) == null) tf.registerKernel({ ...k, backendName: name });
   }
