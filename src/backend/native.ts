@@ -47,7 +47,7 @@ export function loadNativeAddon(): NativeLoad {
     return {
       ok: false,
       problem: `the addon is not built (no ${path})`,
-      fix: 'bash scripts/setup (installs libopenblas-dev and builds native/ with node-gyp), or: apt-get install libopenblas-dev && (cd native && npx node-gyp rebuild)',
+      fix: 'bash scripts/setup (installs libopenblas-dev and builds native/ with node-gyp), or: apt-get install libopenblas-dev g++ make && (cd native && npm run install)',
     };
   }
   // Must be set before libopenblas is loaded (with the addon): it reads the variable once.
