@@ -27,7 +27,7 @@ describe('lth doctor', () => {
     const r = lth(['doctor', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const rep = JSON.parse(r.stdout.slice(r.stdout.indexOf('{\n'))) as DoctorReport;
-    assert.deepEqual(rep.rows.map((x) => x.backend).sort(), ['cpu', 'tensorflow', 'wasm', 'webgpu']);
+    assert.deepEqual(rep.rows.map((x) => x.backend).sort(), ['cpu', 'native', 'tensorflow', 'wasm', 'webgpu']);
     const row = (b: string) => rep.rows.find((x) => x.backend === b)!;
     assert.equal(row('cpu').loads, true);
     assert.equal(row('wasm').loads, true);
@@ -44,7 +44,11 @@ describe('lth doctor', () => {
     }
     // a software adapter is never auto's choice
     assert.notEqual(rep.auto, 'webgpu');
-    assert.ok(rep.auto === (row('tensorflow').loads ? 'tensorflow' : 'wasm'), `auto = ${rep.auto}`);
+    // the native row: it loads with its instruction set, or says why not and how to fix it
+    if (row('native').loads) assert.match(row('native').device ?? '', /^CPU \(avx2; OpenBLAS /);
+    else assert.ok(row('native').problem && row('native').fix, 'a native row that does not load names its problem and fix');
+    const expected = row('tensorflow').loads ? 'tensorflow' : row('native').loads ? 'native' : 'wasm';
+    assert.ok(rep.auto === expected, `auto = ${rep.auto}`);
   });
 
   it('prints a table with the library check and auto’s choice', () => {
@@ -52,7 +56,7 @@ describe('lth doctor', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /│ backend\s+│ loads/);
     assert.match(r.stdout, /libcudart\.so\.11\.0 → /);
-    assert.match(r.stdout, /auto picks: (tensorflow|wasm)/);
+    assert.match(r.stdout, /auto picks: (tensorflow|native|wasm)/);
   });
 
   it('no WebGPU adapter: the advice names the EGL/GLES packages missing, or those found and the EGL platform that failed', () => {

@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadNativeAddon, nativeThreads } from './native.js';
 import { AUTO_ORDER, backendFailure, backendLabel, initBackend } from './init.js';
 import { checkWasmInternals } from './internals.js';
 import { wasmThreadsInUse } from './wasm-threads.js';
@@ -152,6 +153,21 @@ async function wasmRow(): Promise<DoctorRow> {
   return row;
 }
 
+async function nativeRow(): Promise<DoctorRow> {
+  const problem = await load('native');
+  const row: DoctorRow = { backend: 'native', package: 'native/ (lth-native addon)', loads: problem == null, device: null, problem, fix: null, warning: null };
+  const addon = loadNativeAddon();
+  if (problem == null && addon.ok) {
+    const i = addon.addon.info();
+    const n = nativeThreads();
+    row.device = `CPU (${i.isa}; OpenBLAS ${i.blasCore}, ${n} thread${n === 1 ? '' : 's'})`;
+  } else if (!addon.ok) {
+    row.problem = addon.problem;
+    row.fix = addon.fix;
+  }
+  return row;
+}
+
 /** What loading the webgpu backend gave, in the process that tried: see webgpuRow. */
 export interface WebgpuProbe {
   problem: string | null;
@@ -252,7 +268,7 @@ async function tensorflowRow(): Promise<DoctorRow> {
 export async function runDoctor(opts: { verbose?: boolean } = {}): Promise<DoctorReport> {
   const tensorflow = await tensorflowRow();
   const { adapter, ...webgpu } = await webgpuRow(opts.verbose ?? false);
-  const rows: DoctorRow[] = [tensorflow, webgpu, await wasmRow(), await cpuRow()];
+  const rows: DoctorRow[] = [tensorflow, webgpu, await nativeRow(), await wasmRow(), await cpuRow()];
   const byName = new Map(rows.map((r) => [r.backend, r]));
   const auto =
     AUTO_ORDER.find((n) => {

@@ -9,6 +9,7 @@ import { registerThreadedWasm } from './wasm-threads.js';
 import { checkWasmInternals, checkWasmThreads } from './internals.js';
 import { wasmThreadsInUse } from './wasm-threads.js';
 import { registerWebgpu, webgpuAdapter, webgpuLabel } from './webgpu.js';
+import { loadNativeAddon, nativeLabel, registerNative } from './native.js';
 import { BACKENDS, type BackendChoice, type BackendName } from './names.js';
 
 const require = createRequire(import.meta.url);
@@ -86,6 +87,16 @@ async function tryRegister(name: BackendName, hardwareOnly = false): Promise<boo
       lastFailure.set(name, `tfjs could not initialise the webgpu backend on ${info.description}`);
       return false;
     }
+    if (name === 'native') {
+      const load = loadNativeAddon();
+      if (!load.ok) {
+        lastFailure.set(name, `${load.problem}; fix: ${load.fix}`);
+        return false;
+      }
+      registerNative(load.addon);
+      tf.env().set('PROD', true); // the cpu backend's "install our node backend" banner, as for cpu below
+      return await tf.setBackend('native');
+    }
     if (name === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
       const threads = wasmThreadsSetting();
@@ -113,10 +124,14 @@ async function tryRegister(name: BackendName, hardwareOnly = false): Promise<boo
   }
 }
 
-/** The order `auto` tries: tensorflow, then webgpu on a hardware adapter, then wasm, then cpu. */
-export const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+/** The order `auto` tries: tensorflow, then webgpu on a hardware adapter, then native, wasm, cpu. */
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
 
-/** Picks the backend: `auto` = tensorflow, then webgpu on a hardware adapter, then wasm, then cpu. Returns the one in use. */
+/**
+ * Picks the backend: `auto` = tensorflow, then webgpu on a hardware adapter, then native, wasm,
+ * cpu. Returns the one in use. When `auto` passes over native (the addon did not build or
+ * load), one warning line says why and how to fix it.
+ */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendName> {
   if (!BACKENDS.includes(choice)) {
     throw new UserError(`unknown backend "${choice}": use one of ${BACKENDS.join(', ')}`);
@@ -125,6 +140,10 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   for (const name of order) {
     if (await tryRegister(name, choice === 'auto')) {
       await tf.ready();
+      const skipped = lastFailure.get('native');
+      if (choice === 'auto' && skipped && AUTO_ORDER.indexOf(name) > AUTO_ORDER.indexOf('native')) {
+        process.emitWarning(`the native backend is unavailable (${skipped}); using ${name}`);
+      }
       return name;
     }
   }
@@ -132,6 +151,9 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     throw new UserError(
       'backend "tensorflow" is not available: install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node on a machine with internet, or use --backend wasm',
     );
+  }
+  if (choice === 'native') {
+    throw new UserError(`backend "native" is not available: ${lastFailure.get('native') ?? 'it failed to load'}`);
   }
   if (choice === 'webgpu') {
     throw new UserError(`backend "webgpu" is not available: ${lastFailure.get('webgpu') ?? 'it failed to load'}; see lth doctor`);
@@ -143,10 +165,15 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
 
 /**
  * The backend in use as `levels.backend` records it: the backend's name, and for webgpu the
- * device, e.g. "webgpu:NVIDIA H200" or "webgpu:llvmpipe (software)".
+ * device, e.g. "webgpu:NVIDIA H200" or "webgpu:llvmpipe (software)", for native the
+ * instruction set its kernels run, e.g. "native:avx2".
  */
 export function backendLabel(): string {
   const name = tf.getBackend();
+  if (name === 'native') {
+    const load = loadNativeAddon();
+    return load.ok ? nativeLabel(load.addon) : name;
+  }
   const a = webgpuAdapter();
   return name === 'webgpu' && a ? webgpuLabel(a) : name;
 }

@@ -18,3 +18,5 @@ export {
   softmaxCrossEntropyFused,
   transpose,
 } from './wasm.js';
+// The native backend's kernels (src/kernels/native.ts); backend/native.ts registers them.
+export { nativeConv2dGrads } from './native.js';

@@ -225,6 +225,26 @@ function columnSumsWasm({ inputs, backend }: KernelArgs): tf.TensorInfo {
 }
 
 /**
+ * Σ over rows of the softmax cross-entropy of z [n, c] (row-major) against labels y [n]; writes
+ * the gradient of the mean, (softmax − onehot) / n, to g [n, c]. float64 inside, one rounding
+ * per output. Shared by the wasm and native kernels (src/kernels/native.ts).
+ */
+export function softmaxCrossEntropyRows(z: Float32Array, y: Int32Array, g: Float32Array, n: number, c: number): number {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    let max = -Infinity;
+    for (let j = 0; j < c; j++) if (z[o + j] > max) max = z[o + j];
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += Math.exp(z[o + j] - max);
+    const lse = Math.log(sum) + max;
+    total += lse - z[o + y[i]];
+    for (let j = 0; j < c; j++) g[o + j] = (Math.exp(z[o + j] - lse) - (j === y[i] ? 1 : 0)) / n;
+  }
+  return total;
+}
+
+/**
  * Mean softmax cross-entropy of logits [n, c] against integer labels [n], and its gradient
  * (softmax − onehot) / n, in one pass. Runs in JS on the wasm heap (the tensors are tiny: the
  * point is one kernel instead of ~15), in float64 with one rounding per output.
@@ -239,30 +259,34 @@ function softmaxCrossEntropyWasm({ inputs, backend }: KernelArgs): tf.TensorInfo
   const z = new Float32Array(buf, k.ptr(logits), n * c);
   const y = new Int32Array(buf, k.ptr(labels), n);
   const g = new Float32Array(buf, k.ptr(grad), n * c);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const o = i * c;
-    let max = -Infinity;
-    for (let j = 0; j < c; j++) if (z[o + j] > max) max = z[o + j];
-    let sum = 0;
-    for (let j = 0; j < c; j++) sum += Math.exp(z[o + j] - max);
-    const lse = Math.log(sum) + max;
-    total += lse - z[o + y[i]];
-    for (let j = 0; j < c; j++) g[o + j] = (Math.exp(z[o + j] - lse) - (j === y[i] ? 1 : 0)) / n;
-  }
+  const total = softmaxCrossEntropyRows(z, y, g, n, c);
   new Float32Array(buf, k.ptr(loss), 1)[0] = total / n;
   return [loss, grad];
 }
 
-const TRANSPOSE = 'LthTranspose';
-const MAXPOOL2_GRAD = 'LthMaxPool2Grad';
-const COLUMN_SUMS = 'LthColumnSums';
-const SOFTMAX_CE = 'LthSoftmaxCrossEntropy';
-const IM2COL3X3 = 'LthIm2col3x3';
-const BIAS_ACT = 'LthBiasAct';
-const BIAS_ACT_GRAD = 'LthBiasActGrad';
-const GEMM_SMALL = 'LthGemmSmall';
-const ACT_GRAD_COLS = 'LthActGradCols';
+export const TRANSPOSE = 'LthTranspose';
+export const MAXPOOL2_GRAD = 'LthMaxPool2Grad';
+export const COLUMN_SUMS = 'LthColumnSums';
+export const SOFTMAX_CE = 'LthSoftmaxCrossEntropy';
+export const IM2COL3X3 = 'LthIm2col3x3';
+export const BIAS_ACT = 'LthBiasAct';
+export const BIAS_ACT_GRAD = 'LthBiasActGrad';
+export const GEMM_SMALL = 'LthGemmSmall';
+export const ACT_GRAD_COLS = 'LthActGradCols';
+
+/** LthTranspose can sit on the tape (a model's last transpose); its gradient is the inverse
+ *  permutation. Gradients are global in tfjs: registered once, for every backend's kernel. */
+export function registerTransposeGradient(): void {
+  if (tf.getGradient(TRANSPOSE) != null) return;
+  tf.registerGradient({
+    kernelName: TRANSPOSE,
+    gradFunc: (dy, _saved, attrs) => {
+      const perm = (attrs as { perm: number[] }).perm;
+      const inv = perm.map((_, i) => perm.indexOf(i));
+      return { x: () => transpose(dy as tf.Tensor, inv) };
+    },
+  });
+}
 
 let registered = false;
 /** Registers the fused kernels with tfjs (idempotent). Call after the wasm backend is set up. */
@@ -281,15 +305,7 @@ export function registerWasmKernels(): void {
     [ACT_GRAD_COLS, actGradColsWasm],
   ];
   for (const [kernelName, f] of table) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as tf.KernelFunc });
-  // LthTranspose can sit on the tape (a model's last transpose); its gradient is the inverse permutation.
-  tf.registerGradient({
-    kernelName: TRANSPOSE,
-    gradFunc: (dy, _saved, attrs) => {
-      const perm = (attrs as { perm: number[] }).perm;
-      const inv = perm.map((_, i) => perm.indexOf(i));
-      return { x: () => transpose(dy as tf.Tensor, inv) };
-    },
-  });
+  registerTransposeGradient();
   registered = true;
 }
 

@@ -142,6 +142,8 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, opts: { r
       // Shared by the three gradients, so computed here, in the backward pass's scope: the
       // engine runs each thunk in its own tidy, which would dispose a value cached by the first.
       const [dz, db] = kernels.actGradCols(dy, sa as tf.Tensor4D, opts.relu);
+      const native = kernels.nativeConv2dGrads(sx as tf.Tensor4D, sf as tf.Tensor4D, dz);
+      if (native) return [...native, () => db];
       return [() => tf.conv2d(dz, flipFilter(sf as tf.Tensor4D), 1, 'same'), () => conv3x3FilterGrad(sx as tf.Tensor4D, dz), () => db];
     },
   );

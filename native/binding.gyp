@@ -1,0 +1,23 @@
+{
+  # lth's native kernels: one N-API addon, plain C. src/kernels/*.c are the very sources the wasm
+  # kernels are built from (scripts/build-kernels), compiled here for x86-64 with AVX2 + FMA
+  # (the pinned instruction set; docs/PERFORMANCE.md). GEMMs go to OpenBLAS (libopenblas-dev).
+  "targets": [
+    {
+      "target_name": "lth_native",
+      "sources": [
+        "src/addon.c",
+        "src/conv.c",
+        "src/gemm.c",
+        "../src/kernels/adam.c",
+        "../src/kernels/dense.c",
+        "../src/kernels/layout.c"
+      ],
+      "include_dirs": ["/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/include/openblas"],
+      "libraries": ["-lopenblas", "-lpthread"],
+      "cflags": ["-O3", "-mavx2", "-mfma", "-ffp-contract=off", "-std=c11", "-Wno-attributes", "-fno-math-errno"],
+      "cflags!": ["-O2"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

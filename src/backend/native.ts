@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { registerNativeKernels, type NativeAddon } from '../kernels/native.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The 'native' backend: tfjs's cpu backend with lth's native kernels (src/kernels/native.ts)
+ * from the optional N-API addon in native/ (built by node-gyp when `npm ci` installs the
+ * `lth-native` optional dependency; needs libopenblas-dev and a C compiler, which
+ * `bash scripts/setup` installs).
+ *
+ * Rows must not depend on the machine: the addon's own kernels are compiled for AVX2 + FMA
+ * (it refuses to load on a CPU without them), and OpenBLAS, which picks its kernels per CPU at
+ * load time, is pinned to its Haswell (AVX2) kernels with OPENBLAS_CORETYPE before it loads.
+ * `levels.backend` records "native:avx2".
+ */
+
+/** The addon binary: LTH_NATIVE_ADDON, else native/build/Release in this checkout. */
+function addonPath(): string {
+  const env = process.env.LTH_NATIVE_ADDON;
+  if (env) return env;
+  // dist/src/backend/native.js → the repository root is three folders up.
+  return fileURLToPath(new URL('../../../native/build/Release/lth_native.node', import.meta.url));
+}
+
+/** The instruction set OpenBLAS is pinned to (OPENBLAS_CORETYPE) and the label's suffix. */
+const BLAS_CORE = 'Haswell';
+
+export type NativeLoad = { ok: true; addon: NativeAddon } | { ok: false; problem: string; fix: string };
+
+/**
+ * Loads the addon (without registering anything). `LTH_NATIVE=0` hides it, as on a machine
+ * where it did not build. Failures come back as one-line reasons with their fix.
+ */
+export function loadNativeAddon(): NativeLoad {
+  if (process.env.LTH_NATIVE === '0') return { ok: false, problem: 'LTH_NATIVE=0 hides it', fix: 'unset LTH_NATIVE' };
+  if (process.arch !== 'x64') {
+    return { ok: false, problem: `it is built for x86-64 with AVX2, not ${process.arch}`, fix: 'use --backend wasm' };
+  }
+  const path = addonPath();
+  if (!existsSync(path)) {
+    return {
+      ok: false,
+      problem: `the addon is not built (no ${path})`,
+      fix: 'bash scripts/setup (installs libopenblas-dev and builds native/ with node-gyp), or: apt-get install libopenblas-dev g++ make && (cd native && npm run install)',
+    };
+  }
+  // Must be set before libopenblas is loaded (with the addon): it reads the variable once.
+  if (process.env.OPENBLAS_CORETYPE == null) process.env.OPENBLAS_CORETYPE = BLAS_CORE;
+  try {
+    return { ok: true, addon: require(path) as NativeAddon };
+  } catch (e) {
+    const msg = String(e instanceof Error ? e.message : e).split('\n')[0];
+    const fix = /libopenblas/.test(msg) ? 'apt-get install libopenblas0 (or bash scripts/setup)' : 'rebuild it: bash scripts/setup';
+    return { ok: false, problem: `the addon failed to load: ${msg}`, fix };
+  }
+}
+
+/** Threads of the native GEMMs: LTH_NATIVE_THREADS, else the number of cores. */
+export function nativeThreads(): number {
+  const n = Number(process.env.LTH_NATIVE_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : Math.max(1, os.availableParallelism());
+}
+
+/** Registers the 'native' backend around a loaded addon (idempotent). */
+export function registerNative(addon: NativeAddon): void {
+  if (tf.findBackendFactory('native') == null) tf.registerBackend('native', () => new MathBackendCPU(), 0);
+  registerNativeKernels('native', addon, nativeThreads());
+}
+
+/** `levels.backend` for native: "native:" and the instruction set its kernels run, e.g. "native:avx2". */
+export function nativeLabel(addon: NativeAddon): string {
+  const i = addon.info();
+  // a user's own OPENBLAS_CORETYPE overrides the pin: then the label says which kernels ran
+  return i.blasCore.toLowerCase() === BLAS_CORE.toLowerCase() ? `native:${i.isa}` : `native:${i.isa}+openblas-${i.blasCore.toLowerCase()}`;
+}

@@ -1,0 +1,376 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  ACT_GRAD_COLS,
+  BIAS_ACT,
+  BIAS_ACT_GRAD,
+  COLUMN_SUMS,
+  GEMM_SMALL,
+  IM2COL3X3,
+  MASKED_ADAM,
+  MAXPOOL2_GRAD,
+  mergeAxes,
+  registerTransposeGradient,
+  SOFTMAX_CE,
+  softmaxCrossEntropyRows,
+  TRANSPOSE,
+  type MaskedAdamAttrs,
+} from './wasm.js';
+
+/**
+ * Kernels of the 'native' backend: tfjs's cpu backend (tensors are plain Float32Arrays in JS
+ * memory) with the hot ops replaced by lth's N-API addon (native/: OpenBLAS SGEMM, im2col
+ * convolutions, and src/kernels/*.c compiled for AVX2). Every kernel hands the addon the
+ * tensors' own arrays (`backend.data.get(dataId).values`) and a freshly allocated output array
+ * that becomes the output tensor: no copies. Cases the addon does not cover (NCHW, dilated or
+ * fused activations other than ReLU, non-float32 dtypes, broadcast batch shapes) run the cpu
+ * backend's own kernel. src/backend/native.ts loads the addon and registers the backend.
+ */
+
+/** The addon's functions (native/src/addon.c). Arrays are written in place; shapes are not checked there. */
+export interface NativeAddon {
+  gemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    strideA: number,
+    strideB: number,
+    bias: Float32Array | null,
+    relu: number,
+    threads: number,
+  ): void;
+  conv2dForward(x: Float32Array, f: Float32Array, bias: Float32Array | null, out: Float32Array, shape: number[], relu: number): void;
+  conv2dBackpropInput(dy: Float32Array, f: Float32Array, dx: Float32Array, shape: number[]): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, shape: number[]): void;
+  maskedAdam(
+    w: Float32Array,
+    g: Float32Array,
+    mask: Float32Array | null,
+    m: Float32Array,
+    v: Float32Array,
+    fixed: Float32Array | null,
+    out: Float32Array,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    a: number,
+    eps: number,
+  ): void;
+  transpose3(x: Float32Array, out: Float32Array, e0: number, e1: number, e2: number, s0: number, s1: number, s2: number): void;
+  im2col3x3(x: Float32Array, out: Float32Array, planes: number, h: number, w: number): void;
+  maxpool2(x: Float32Array, out: Float32Array, n: number, h: number, w: number, c: number): void;
+  maxpool2Grad(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number): void;
+  columnSums(m: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  biasAct(z: Float32Array, b: Float32Array, out: Float32Array, rows: number, cols: number, relu: number): void;
+  biasActGrad(dy: Float32Array, a: Float32Array, dz: Float32Array, db: Float32Array, rows: number, cols: number, relu: number): void;
+  actGradCols(dy: Float32Array, a: Float32Array, dz: Float32Array, db: Float32Array, rows: number, cols: number, relu: number): void;
+  /** isa: the instruction set the kernels are built for ("avx2"); blas/blasCore: OpenBLAS's build and the core type it runs. */
+  info(): { isa: string; blas: string; blasCore: string };
+}
+
+/** The tfjs cpu backend's tensor storage (MathBackendCPU), as these kernels use it. */
+interface CpuStorage {
+  data: { get(id: object): { values?: unknown } | undefined };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+function view(be: CpuStorage, t: tf.TensorInfo): Float32Array {
+  const v = be.data.get(t.dataId)?.values;
+  if (!(v instanceof Float32Array)) throw new Error(`native kernels: tensor of dtype ${t.dtype} has no Float32Array storage`);
+  return v;
+}
+
+function output(be: CpuStorage, shape: number[]): [tf.TensorInfo, Float32Array] {
+  const values = new Float32Array(size(shape));
+  return [be.makeTensorInfo(shape, 'float32', values), values];
+}
+
+const allFloat = (...ts: (tf.TensorInfo | undefined)[]) => ts.every((t) => t == null || t.dtype === 'float32');
+
+/** Runs the cpu backend's own kernel `name` (the cases the addon does not cover). */
+function cpuKernel(name: string, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`native kernels: the cpu backend has no ${name} kernel`);
+  return k.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
+}
+
+/** The 16 numbers of native/src/conv.h's conv_shape, from tfjs's Conv2DInfo, and the thread count. */
+function convShape(c: tf.backend_util.Conv2DInfo, threads: number): number[] {
+  return [
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.outChannels,
+    c.outHeight,
+    c.outWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+    threads,
+  ];
+}
+
+/** Batch dims of a BatchMatMul operand (all but the last two), and their product. */
+const batchOf = (t: tf.TensorInfo) => size(t.shape.slice(0, -2));
+
+/**
+ * The native kernel functions, bound to one addon and a thread count (the GEMMs split rows over
+ * that many threads; results do not depend on it). Keys are tfjs kernel names (BatchMatMul, …)
+ * and lth's own (src/kernels/wasm.ts's names); registerNativeKernels registers them.
+ */
+function nativeKernels(addon: NativeAddon, threads: number): Record<string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]> {
+  /** BatchMatMul / _FusedMatMul with equal batch dims or one side's batch = 1; else null (use cpu). */
+  function matMul(args: KernelArgs, bias?: tf.TensorInfo, relu = false): tf.TensorInfo | null {
+    const be = args.backend as CpuStorage;
+    const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+    const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    if (!allFloat(a, b, bias) || a.shape.length < 2 || b.shape.length < 2) return null;
+    const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+    const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+    const kb = transposeB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
+    const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+    const ba = batchOf(a);
+    const bb = batchOf(b);
+    if (k !== kb || (ba !== bb && ba !== 1 && bb !== 1)) return null;
+    const outBatch = (ba >= bb ? a : b).shape.slice(0, -2);
+    if (ba !== bb && a.shape.length !== b.shape.length && Math.min(ba, bb) !== 1) return null;
+    if (bias && size(bias.shape) !== n) return null;
+    const [out, o] = output(be, [...outBatch, m, n]);
+    addon.gemm(
+      view(be, a),
+      view(be, b),
+      o,
+      Math.max(ba, bb),
+      m,
+      n,
+      k,
+      transposeA ? 1 : 0,
+      transposeB ? 1 : 0,
+      ba === 1 ? 0 : m * k,
+      bb === 1 ? 0 : k * n,
+      bias ? view(be, bias) : null,
+      relu ? 1 : 0,
+      threads,
+    );
+    return out;
+  }
+
+  function conv(args: KernelArgs, fused: boolean): tf.TensorInfo | tf.TensorInfo[] {
+    const be = args.backend as CpuStorage;
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const at = args.attrs as unknown as tf.FusedConv2DAttrs;
+    const act = fused ? at.activation : 'linear';
+    const ok =
+      at.dataFormat !== 'NCHW' &&
+      (act === 'linear' || act === 'relu') &&
+      preluActivationWeights == null &&
+      allFloat(x, filter, bias) &&
+      (bias == null || size(bias.shape) === filter!.shape[3]);
+    if (!ok) return cpuKernel(fused ? 'FusedConv2D' : 'Conv2D', args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x!.shape as [number, number, number, number],
+      filter!.shape as [number, number, number, number],
+      at.strides,
+      at.dilations,
+      at.pad,
+      at.dimRoundingMode,
+    );
+    const [out, o] = output(be, info.outShape);
+    addon.conv2dForward(view(be, x!), view(be, filter!), bias ? view(be, bias) : null, o, convShape(info, threads), act === 'relu' ? 1 : 0);
+    return out;
+  }
+
+  return {
+    BatchMatMul: (args) => matMul(args) ?? cpuKernel('BatchMatMul', args),
+    _FusedMatMul: (args) => {
+      const { bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+      const act = (args.attrs as { activation?: string }).activation ?? 'linear';
+      const out = preluActivationWeights == null && (act === 'linear' || act === 'relu') ? matMul(args, bias, act === 'relu') : null;
+      return out ?? cpuKernel('_FusedMatMul', args);
+    },
+    Conv2D: (args) => conv(args, false),
+    FusedConv2D: (args) => conv(args, true),
+    Conv2DBackpropInput: (args) => {
+      const be = args.backend as CpuStorage;
+      const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
+      const at = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+      if (at.dataFormat === 'NCHW' || !allFloat(dy, filter)) return cpuKernel('Conv2DBackpropInput', args);
+      const info = tf.backend_util.computeConv2DInfo(
+        at.inputShape,
+        filter.shape as [number, number, number, number],
+        at.strides,
+        1,
+        at.pad,
+        at.dimRoundingMode,
+      );
+      const [out, o] = output(be, at.inputShape);
+      addon.conv2dBackpropInput(view(be, dy), view(be, filter), o, convShape(info, threads));
+      return out;
+    },
+    Conv2DBackpropFilter: (args) => {
+      const be = args.backend as CpuStorage;
+      const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+      const at = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+      if (at.dataFormat === 'NCHW' || !allFloat(x, dy)) return cpuKernel('Conv2DBackpropFilter', args);
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], at.filterShape, at.strides, 1, at.pad, at.dimRoundingMode);
+      const [out, o] = output(be, at.filterShape);
+      addon.conv2dBackpropFilter(view(be, x), view(be, dy), o, convShape(info, threads));
+      return out;
+    },
+    MaxPool: (args) => {
+      const be = args.backend as CpuStorage;
+      const { x } = args.inputs as Record<string, tf.TensorInfo>;
+      const at = args.attrs as unknown as tf.MaxPoolAttrs;
+      const two = (v: number | [number, number]) => (Array.isArray(v) ? v[0] === 2 && v[1] === 2 : v === 2);
+      if (x.dtype !== 'float32' || x.shape.length !== 4 || !two(at.filterSize) || !two(at.strides) || at.pad !== 'valid') return cpuKernel('MaxPool', args);
+      const [n, h, w, c] = x.shape;
+      const [ph, pw] = [Math.floor(h / 2), Math.floor(w / 2)];
+      const [out, o] = output(be, [n, ph, pw, c]);
+      addon.maxpool2(view(be, x), o, n, h, w, c);
+      return out;
+    },
+    [GEMM_SMALL]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { a, b } = inputs as Record<string, tf.TensorInfo>;
+      const [m, k] = a.shape;
+      const n = b.shape[1];
+      const [out, o] = output(be, [m, n]);
+      addon.gemm(view(be, a), view(be, b), o, 1, m, n, k, 0, 0, 0, 0, null, 0, threads);
+      return out;
+    },
+    [MASKED_ADAM]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { w, g, m, v, mask, fixed } = inputs as Record<string, tf.TensorInfo>;
+      const { beta1, beta2, a, epsilon } = attrs as unknown as MaskedAdamAttrs;
+      const [out, o] = output(be, w.shape);
+      // m and v are the optimizer's own variables: updated in place, as on wasm.
+      const ms = view(be, m);
+      const vs = view(be, v);
+      const ma = mask ? view(be, mask) : null;
+      const fx = fixed ? view(be, fixed) : null;
+      addon.maskedAdam(view(be, w), view(be, g), ma, ms, vs, fx, o, size(w.shape), beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
+      return out;
+    },
+    [TRANSPOSE]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { x } = inputs as Record<string, tf.TensorInfo>;
+      const perm = (attrs as { perm: number[] }).perm;
+      const [out, o] = output(
+        be,
+        perm.map((p) => x.shape[p]),
+      );
+      const mg = mergeAxes(x.shape, perm)!;
+      addon.transpose3(view(be, x), o, mg.extents[0], mg.extents[1], mg.extents[2], mg.strides[0], mg.strides[1], mg.strides[2]);
+      return out;
+    },
+    [IM2COL3X3]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { x } = inputs as Record<string, tf.TensorInfo>;
+      const [c, n, h, w] = x.shape;
+      const [out, o] = output(be, [9, c, n, h, w]);
+      addon.im2col3x3(view(be, x), o, c * n, h, w);
+      return out;
+    },
+    [MAXPOOL2_GRAD]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { x, dy } = inputs as Record<string, tf.TensorInfo>;
+      const [n, h, w, c] = x.shape;
+      const [out, o] = output(be, x.shape);
+      addon.maxpool2Grad(view(be, x), view(be, dy), o, n, h, w, c);
+      return out;
+    },
+    [COLUMN_SUMS]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { m } = inputs as Record<string, tf.TensorInfo>;
+      const [rows, cols] = m.shape;
+      const [out, o] = output(be, [cols]);
+      addon.columnSums(view(be, m), o, rows, cols);
+      return out;
+    },
+    [BIAS_ACT]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { z, b } = inputs as Record<string, tf.TensorInfo>;
+      const [out, o] = output(be, z.shape);
+      addon.biasAct(view(be, z), view(be, b), o, z.shape[0], z.shape[1], (attrs as { relu: boolean }).relu ? 1 : 0);
+      return out;
+    },
+    [BIAS_ACT_GRAD]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { dy, a } = inputs as Record<string, tf.TensorInfo>;
+      const [dz, dzv] = output(be, dy.shape);
+      const [db, dbv] = output(be, [dy.shape[0]]);
+      addon.biasActGrad(view(be, dy), view(be, a), dzv, dbv, dy.shape[0], dy.shape[1], (attrs as { relu: boolean }).relu ? 1 : 0);
+      return [dz, db];
+    },
+    [ACT_GRAD_COLS]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { dy, a } = inputs as Record<string, tf.TensorInfo>;
+      const cols = dy.shape[dy.shape.length - 1];
+      const rows = size(dy.shape) / cols;
+      const [dz, dzv] = output(be, dy.shape);
+      const [db, dbv] = output(be, [cols]);
+      addon.actGradCols(view(be, dy), view(be, a), dzv, dbv, rows, cols, (attrs as { relu: boolean }).relu ? 1 : 0);
+      return [dz, db];
+    },
+    [SOFTMAX_CE]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { logits, labels } = inputs as Record<string, tf.TensorInfo>;
+      const [n, c] = logits.shape;
+      const y = be.data.get(labels.dataId)?.values;
+      if (!(y instanceof Int32Array)) throw new Error('native kernels: softmax cross-entropy labels must be int32');
+      const [grad, g] = output(be, [n, c]);
+      const [loss, l] = output(be, []);
+      l[0] = softmaxCrossEntropyRows(view(be, logits), y, g, n, c) / n;
+      return [loss, grad];
+    },
+  };
+}
+
+/**
+ * On the native backend, the input and filter gradients of a stride-1 'same' NHWC convolution
+ * of x [n, h, w, ci] with f [kh, kw, ci, co], given dz [n, h, w, co], as two lazy thunks that
+ * run the native Conv2DBackpropInput / Conv2DBackpropFilter kernels (one im2col GEMM each, no
+ * flipped filter or transposes). Null on other backends or with LTH_FUSED=0: models/ops.ts then
+ * uses its own gradients.
+ */
+export function nativeConv2dGrads(x: tf.Tensor4D, f: tf.Tensor4D, dz: tf.Tensor4D): [() => tf.Tensor4D, () => tf.Tensor4D] | null {
+  if (tf.getBackend() !== 'native' || process.env.LTH_FUSED === '0') return null;
+  const conv = { strides: 1, pad: 'same', dataFormat: 'NHWC' };
+  return [
+    () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter: f }, { ...conv, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+    () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...conv, filterShape: f.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+  ];
+}
+
+/**
+ * Registers backend `name`'s kernels: every cpu-backend kernel under `name`, then the native
+ * ones over them (call after tf.registerBackend(name, () => new MathBackendCPU())). Idempotent.
+ */
+export function registerNativeKernels(name: string, addon: NativeAddon, threads: number): void {
+  const own = nativeKernels(addon, threads);
+  for (const k of tf.getKernelsForBackend('cpu')) {
+    if (own[k.kernelName] == null && tf.getKernel(k.kernelName, name) == null) tf.registerKernel({ ...k, backendName: name });
+  }
+  for (const [kernelName, f] of Object.entries(own)) {
+    if (tf.getKernel(kernelName, name) != null) tf.unregisterKernel(kernelName, name);
+    tf.registerKernel({ kernelName, backendName: name, kernelFunc: f as tf.KernelFunc });
+  }
+  registerTransposeGradient();
+}
