@@ -10,7 +10,7 @@ import { fromHeld } from '../src/models/layout.js';
 import { softmaxCrossEntropy } from '../src/models/ops.js';
 import { toTensors } from '../src/training/loop.js';
 import { makeRng } from '../src/util/rng.js';
-import { levelRows, lth, tinySpec, tmp } from './helpers.js';
+import { levelRows, lth, tinySpec, tmp } from './helpers/common.js';
 
 /**
  * The webgpu backend (Dawn through the npm package `webgpu`) on this CPU-only machine: Dawn's

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { checkLibraries, CUDA_NEEDED, type DoctorReport } from '../src/backend/doctor.js';
-import { lth } from './helpers.js';
+import { lth } from './helpers/common.js';
 
 const mesa = existsSync('/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0');
 
