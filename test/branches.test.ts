@@ -11,7 +11,7 @@ import { Store } from '../src/storage/db.js';
 import { planTraining } from '../src/training/schedule.js';
 import { trainSupermask } from '../src/training/supermask.js';
 import { makeRng } from '../src/util/rng.js';
-import { levelRows, tinySpec, tmp } from './helpers.js';
+import { levelRows, tinySpec, tmp } from './helpers/common.js';
 
 before(async () => {
   await initBackend('wasm');

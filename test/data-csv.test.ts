@@ -7,7 +7,7 @@ import { datasetMeta, loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec } from '../src/spec/index.js';
 import { UserError } from '../src/util/errors.js';
-import { tinySpec, tmp } from './helpers.js';
+import { tinySpec, tmp } from './helpers/common.js';
 
 const NAMES = ['setosa', 'virginica', 'versicolor'];
 /** feature j of row i, and its class name: three well separated classes */

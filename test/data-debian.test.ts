@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { listDatasets, loadDataset } from '../src/data/index.js';
 import { dataSchema } from '../src/spec/schema.js';
-import { tempDir } from './fixtures/data.js';
+import { tempDir } from './helpers/data-files.js';
 
 const DEBIAN = '/usr/share/datasets/fashion-mnist';
 const skip = existsSync(DEBIAN) ? false : `${DEBIAN} absent (apt-get install dataset-fashion-mnist)`;

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadDataset, type DataOptions, type DataSource } from '../src/data/index.js';
 import { dataSchema } from '../src/spec/schema.js';
 import { UserError } from '../src/util/errors.js';
-import { mnistLike, tempDir, writeMnistLike } from './fixtures/data.js';
+import { mnistLike, tempDir, writeMnistLike } from './helpers/data-files.js';
 
 /**
  * A local server with two "mirrors": /good/ serves the fixture files, /bad/ serves them with one

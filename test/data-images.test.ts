@@ -9,7 +9,7 @@ import { datasetMeta, loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec } from '../src/spec/index.js';
 import { UserError } from '../src/util/errors.js';
-import { tinySpec, tmp } from './helpers.js';
+import { tinySpec, tmp } from './helpers/common.js';
 
 const CLASSES = ['cat', 'ant', 'bee'];
 /** grey pixel (r, c) of image i of class k: unique per image */

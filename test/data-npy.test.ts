@@ -9,7 +9,7 @@ import { datasetMeta, loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec } from '../src/spec/index.js';
 import { UserError } from '../src/util/errors.js';
-import { lth, tinySpec, tmp } from './helpers.js';
+import { lth, tinySpec, tmp } from './helpers/common.js';
 import { blocks, npyBytes, writeNpyDir } from './helpers/npy.js';
 
 const H = 6;

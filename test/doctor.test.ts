@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { checkLibraries, CUDA_NEEDED, type DoctorReport } from '../src/backend/doctor.js';
 import { EGL_PACKAGES, noAdapterAdvice } from '../src/backend/webgpu.js';
-import { CLI, lth } from './helpers.js';
+import { CLI, lth } from './helpers/common.js';
 
 const mesa = existsSync('/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0');
 

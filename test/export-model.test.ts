@@ -8,7 +8,7 @@ import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
-import { lth, tinySpec, tmp } from './helpers.js';
+import { lth, tinySpec, tmp } from './helpers/common.js';
 import { createDb } from './helpers/fixture.js';
 
 before(async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { codeVersion } from '../src/orchestration/index.js';
 import { WRONG_LOSS_VERSIONS } from '../src/reporting/caveats.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from './helpers/fixture.js';
-import { lth, ROOT } from './helpers.js';
+import { lth, ROOT } from './helpers/common.js';
 
 /**
  * Issue #10 item 1: databases written by lth 0.1.0 keep their wrong losses; report, compare,

@@ -9,7 +9,7 @@ import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec } from '../src/spec/index.js';
 import { mergeDatabases } from '../src/storage/merge.js';
 import { SCHEMA_VERSION } from '../src/storage/schema.js';
-import { levelRows, tinySpec, tmp } from './helpers.js';
+import { levelRows, tinySpec, tmp } from './helpers/common.js';
 import { dump } from './helpers/dump.js';
 
 const fileSha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');

@@ -28,7 +28,7 @@ import { specSchema } from '../src/spec/index.js';
 import { train } from '../src/training/loop.js';
 import { planTraining } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
-import { tinySpec } from './helpers.js';
+import { tinySpec } from './helpers/common.js';
 import { leakyRelu, leakyReluDef } from './helpers/leaky-relu.js';
 
 /**

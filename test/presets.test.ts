@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkSpec } from '../src/spec/check.js';
 import { loadSpec } from '../src/spec/index.js';
-import { ROOT } from './helpers.js';
+import { ROOT } from './helpers/common.js';
 
 const dir = join(ROOT, 'experiments');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));

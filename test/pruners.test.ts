@@ -13,7 +13,7 @@ import { checkSpec } from '../src/spec/check.js';
 import { runLoop, train, type StepCallback, type Trainee } from '../src/training/loop.js';
 import { planTraining } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
-import { levelRows, lth, ROOT, tinySpec, tmp } from './helpers.js';
+import { levelRows, lth, ROOT, tinySpec, tmp } from './helpers/common.js';
 
 /**
  * The pruner registry (src/pruning/registry.ts, docs/DESIGN.md#pruners): ERK against a float64

@@ -10,7 +10,7 @@ import { branchSchema, dataSchema, MASK0_ACTIONS, MODELS as SPEC_MODELS, PRUNING
 import { BENCH_MODELS } from '../src/bench/index.js';
 import { MASK0 } from '../src/mask0/index.js';
 import { strategyNames } from '../src/resets/index.js';
-import { levelRows, lth, ROOT, tinySpec, tmp } from './helpers.js';
+import { levelRows, lth, ROOT, tinySpec, tmp } from './helpers/common.js';
 
 /** The names `lth run --help` lists under a section title, e.g. "models (model.name):". */
 function helpSection(help: string, title: string): string[] {

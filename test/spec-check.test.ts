@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runExperiment } from '../src/orchestration/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { applySets, loadSpec, specSchema, validateSpec, type SpecInput } from '../src/spec/index.js';
-import { levelRows, lth, tinySpec, tmp } from './helpers.js';
+import { levelRows, lth, tinySpec, tmp } from './helpers/common.js';
 
 const check = (over: Partial<SpecInput>) => checkSpec(validateSpec(tinySpec(over), 's.json'));
 const mnist = (over: Partial<SpecInput>) => checkSpec(validateSpec({ name: 'm', ...over }, 's.json'));
@@ -220,7 +220,7 @@ test('two chains that are one computation are named in a warning before any leve
   });
   const warn = events.findIndex((e) => e.startsWith('warning: strategies "lr-rewind" and "fine-tune"'));
   assert.ok(warn >= 0 && warn < events.indexOf('level-start'), events.slice(0, 4).join(' | '));
-  // fine-tune is stored as a copy of lr-rewind (test/twins.test.ts checks it against fine-tune trained alone)
+  // fine-tune is stored as a copy of lr-rewind (test/twin-chains.test.ts checks it against fine-tune trained alone)
   const rows = levelRows(db).map(({ strategy, ...r }) => ({ strategy, r: JSON.stringify(r) }));
   const of = (s: string) => rows.filter((x) => x.strategy === s).map((x) => x.r);
   assert.equal(of('lr-rewind').length, 3);

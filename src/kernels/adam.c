@@ -10,7 +10,7 @@
  *
  * Rules for this file (it shares memory with tfjs, so it must never write anywhere but the
  * arrays it is handed): no globals, no static data, no address-taken locals (nothing on the
- * shadow stack), no libc. test/kernels.test.ts checks the built module for data segments and
+ * shadow stack), no libc. test/wasm-kernels.test.ts checks the built module for data segments and
  * stack-pointer use.
  */
 #include <stdint.h>

@@ -8,7 +8,7 @@ import { kernelsSharedWasm, kernelsWasm } from './binaries.js';
  *
  * They are registered as ordinary tfjs kernels (`tf.registerKernel`) for the 'wasm' backend
  * only; callers ask `hasFusedAdam()` and otherwise use plain tensor ops, which every backend
- * runs (and which the fused kernel reproduces bit for bit; test/kernels.test.ts).
+ * runs (and which the fused kernel reproduces bit for bit; test/wasm-kernels.test.ts).
  */
 
 export const MASKED_ADAM = 'LthMaskedAdam';

@@ -1,6 +1,6 @@
 /** `lth ui` as a child process for the dashboard tests: started on a free port, stopped by its PID. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { CLI, ROOT } from '../helpers.js';
+import { CLI, ROOT } from './common.js';
 
 export interface UiProcess {
   proc: ChildProcess;

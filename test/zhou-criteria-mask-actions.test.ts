@@ -67,7 +67,7 @@ for (const [criterion, e] of Object.entries(expected)) {
   });
 }
 
-test('every criterion of the schema has a hand-computed test (random is tested for counts and seeding; snip, grasp, synflow in test/at-init.test.ts; obd in test/at-init.test.ts)', () => {
+test('every criterion of the schema has a hand-computed test (random is tested for counts and seeding; snip, grasp, synflow in test/pruning-at-init.test.ts; obd in test/pruning-at-init.test.ts)', () => {
   assert.deepEqual([...Object.keys(expected), 'random', 'obd', ...AT_INIT_CRITERIA].sort(), [...PRUNING_CRITERIA].sort());
 });
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { slurmSplit, taskRuns } from '../src/bench/cluster.js';
-import { ensureSlurm, startLocalSlurm, type LocalSlurm } from '../src/cluster/local.js';
-import { levelRows, lth, tinySpec, tmp } from './helpers.js';
-import { dump } from './helpers/dump.js';
+import { slurmSplit, taskRuns } from '../../src/bench/cluster.js';
+import { ensureSlurm, startLocalSlurm, type LocalSlurm } from '../../src/cluster/local.js';
+import { levelRows, lth, tinySpec, tmp } from '../helpers/common.js';
+import { dump } from '../helpers/dump.js';
 
 /**
  * A real Slurm sweep (docs/CLUSTER.md): munged, slurmctld and slurmd on localhost (2 CPUs), a

@@ -11,7 +11,7 @@ import { dataOrder } from '../src/orchestration/levels.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { COMPUTE_VERSION, diffIdentity, EXTENDABLE, identityOf, validateSpec } from '../src/spec/index.js';
 import { makeRng, permutation } from '../src/util/rng.js';
-import { lth, ROOT, tinySpec, tmp } from './helpers.js';
+import { lth, ROOT, tinySpec, tmp } from './helpers/common.js';
 
 before(async () => {
   await initBackend('wasm');

@@ -8,7 +8,7 @@ import { loadDataset, type Split } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { Store } from '../src/storage/db.js';
-import { tinySpec, tmp } from './helpers.js';
+import { tinySpec, tmp } from './helpers/common.js';
 
 /**
  * Stored validation and test losses (issue #10 item 1) against an independent computation:

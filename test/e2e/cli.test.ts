@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import { CLI, levelRows, lth, tinySpec, tmp } from './helpers.js';
+import { CLI, levelRows, lth, tinySpec, tmp } from '../helpers/common.js';
 
 function specFile(dir: string, spec: object, name = 'spec.json'): string {
   const f = join(dir, name);

@@ -12,7 +12,7 @@ import { trialSeed } from '../src/orchestration/context.js';
 import { Store } from '../src/storage/db.js';
 import { train } from '../src/training/loop.js';
 import { planTraining } from '../src/training/schedule.js';
-import { levelRows, tmp } from './helpers.js';
+import { levelRows, tmp } from './helpers/common.js';
 
 before(async () => {
   await initBackend('wasm');

@@ -5,7 +5,7 @@ import { loadDataset } from '../src/data/index.js';
 import { prepareSplits, type RawDataset } from '../src/data/splits.js';
 import { dataSchema, type DataSpec } from '../src/spec/schema.js';
 import { UserError } from '../src/util/errors.js';
-import { idx } from './fixtures/data.js';
+import { idx } from './helpers/data-files.js';
 
 const spec = (d: object = {}): DataSpec => dataSchema.parse(d);
 

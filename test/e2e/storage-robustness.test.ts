@@ -7,11 +7,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import { validateSpec } from '../src/spec/index.js';
-import { planRun } from '../src/orchestration/plan.js';
-import { Store } from '../src/storage/db.js';
-import { writeArrays, type FileIo } from '../src/storage/weights.js';
-import { assertOneLineError, CLI, filesUnder, levelRows, lth, tinySpec, tmp } from './helpers.js';
+import { validateSpec } from '../../src/spec/index.js';
+import { planRun } from '../../src/orchestration/plan.js';
+import { Store } from '../../src/storage/db.js';
+import { writeArrays, type FileIo } from '../../src/storage/weights.js';
+import { assertOneLineError, CLI, filesUnder, levelRows, lth, tinySpec, tmp } from '../helpers/common.js';
 
 function specFile(dir: string, spec: object, name = 'spec.json'): string {
   const f = join(dir, name);

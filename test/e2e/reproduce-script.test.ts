@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { levelRows, ROOT, tinySpec, tmp } from './helpers.js';
+import { levelRows, ROOT, tinySpec, tmp } from '../helpers/common.js';
 
 const reproduce = (args: string[]) => spawnSync('bash', [join(ROOT, 'scripts/reproduce'), ...args], { cwd: ROOT, encoding: 'utf8' });
 

@@ -10,7 +10,7 @@ import { measureSpeed, speedChains } from '../src/bench/sparsity.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { Store, keys } from '../src/storage/index.js';
-import { lth, tinySpec, tmp } from './helpers.js';
+import { lth, tinySpec, tmp } from './helpers/common.js';
 
 before(async () => {
   await initBackend('cpu');

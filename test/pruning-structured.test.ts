@@ -11,7 +11,7 @@ import { sampleIndices, unitStatistics } from '../src/pruning/statistics.js';
 import { UNIT_CRITERIA, unitLayers } from '../src/pruning/units.js';
 import { specSchema, validateSpec } from '../src/spec/index.js';
 import { makeRng } from '../src/util/rng.js';
-import { levelRows, lth, tinySpec, tmp } from './helpers.js';
+import { levelRows, lth, tinySpec, tmp } from './helpers/common.js';
 import { checkSpec } from '../src/spec/check.js';
 import { identityOf } from '../src/spec/identity.js';
 import { planRun } from '../src/orchestration/plan.js';

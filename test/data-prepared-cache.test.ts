@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { preparedKey, readPrepared, writePrepared } from '../src/data/cache.js';
 import type { Dataset } from '../src/data/types.js';
-import { tmp } from './helpers.js';
+import { tmp } from './helpers/common.js';
 
 /** A small data set with values no normalization would produce by chance (i/7 − 3, labels i mod 10). */
 function dataset(nTrain: number): Dataset {

@@ -18,7 +18,7 @@ import { specSchema } from '../src/spec/index.js';
 import { train, type StepCallback } from '../src/training/loop.js';
 import { planTraining } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
-import { tinySpec } from './helpers.js';
+import { tinySpec } from './helpers/common.js';
 
 /**
  * Pruning during training (docs/PAPERS.md#when-to-prune): Zhu & Gupta's cubic schedule, SET

@@ -8,7 +8,7 @@ import { checkSpec } from '../src/spec/check.js';
 import { validateSpec } from '../src/spec/index.js';
 import { Store } from '../src/storage/db.js';
 import { keys } from '../src/storage/levels.js';
-import { tinySpec, tmp } from './helpers.js';
+import { tinySpec, tmp } from './helpers/common.js';
 
 // Under the constant learning rate of tinySpec, with fineTuneIterations = iterations, lr-rewind
 // and fine-tune are one computation (issue 10 item 9): fine-tune is the twin, lr-rewind trains.

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { slurmSplit, taskRuns } from '../src/bench/cluster.js';
-import { lth, tmp } from './helpers.js';
+import { slurmSplit, taskRuns } from '../../src/bench/cluster.js';
+import { lth, tmp } from '../helpers/common.js';
 
 /** `lth bench --quick` runs end to end and its table and JSON are well formed. No timing assertions. */
 test('lth bench --quick: table and JSON for step, eval, quickstart and memory', { timeout: 120_000 }, () => {

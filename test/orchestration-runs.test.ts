@@ -10,7 +10,7 @@ import { validateSpec } from '../src/spec/index.js';
 import { initBackend } from '../src/backend/index.js';
 import { buildModel, initialize } from '../src/models/index.js';
 import { Store } from '../src/storage/db.js';
-import { levelRows, tinySpec, tmp } from './helpers.js';
+import { levelRows, tinySpec, tmp } from './helpers/common.js';
 
 before(async () => {
   await initBackend('wasm');

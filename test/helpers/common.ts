@@ -5,10 +5,10 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import Database from 'better-sqlite3';
-import type { SpecInput } from '../src/spec/index.js';
+import type { SpecInput } from '../../src/spec/index.js';
 
-export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const tmp = (prefix = 'lth-test-'): string => mkdtempSync(join(tmpdir(), prefix));
 

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { exportExperiment, htmlReport, writeHtmlReport } from '../src/reporting/index.js';
-import { UserError } from '../src/util/errors.js';
-import { createDb, insertExperiment, lenetDbSuite } from './helpers/fixture.js';
-import { lth } from './helpers.js';
-import { countColor, decodePng } from './helpers/png.js';
+import { exportExperiment, htmlReport, writeHtmlReport } from '../../src/reporting/index.js';
+import { UserError } from '../../src/util/errors.js';
+import { createDb, insertExperiment, lenetDbSuite } from '../helpers/fixture.js';
+import { lth } from '../helpers/common.js';
+import { countColor, decodePng } from '../helpers/png.js';
 
 /** Split CSV text into rows of fields (RFC 4180 quoting). */
 function parseCsv(text: string): string[][] {

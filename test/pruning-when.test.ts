@@ -7,7 +7,7 @@ import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec } from '../src/spec/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { withDb } from '../src/reporting/db.js';
-import { levelRows, tinySpec, tmp } from './helpers.js';
+import { levelRows, tinySpec, tmp } from './helpers/common.js';
 
 /**
  * When to prune, end to end (docs/PAPERS.md#when-to-prune): IMP, gradual, RigL, early-bird and

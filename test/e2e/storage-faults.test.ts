@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { initBackend } from '../src/backend/index.js';
-import { runExperiment } from '../src/orchestration/index.js';
-import { validateSpec } from '../src/spec/index.js';
-import { assertOneLineError, CLI, filesUnder, lth, tinySpec, tmp } from './helpers.js';
+import { initBackend } from '../../src/backend/index.js';
+import { runExperiment } from '../../src/orchestration/index.js';
+import { validateSpec } from '../../src/spec/index.js';
+import { assertOneLineError, CLI, filesUnder, lth, tinySpec, tmp } from '../helpers/common.js';
 
 /**
  * Faults of storage that a user meets (issue #22 items 2, 3 and 6): a full disk under `lth merge`,

@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { resolveTask } from '../src/cluster/task.js';
-import { arrayRanges, tasksOf } from '../src/cluster/tasks.js';
-import { validateSpec } from '../src/spec/index.js';
-import { CLI, levelRows, lth, tinySpec, tmp } from './helpers.js';
+import { resolveTask } from '../../src/cluster/task.js';
+import { arrayRanges, tasksOf } from '../../src/cluster/tasks.js';
+import { validateSpec } from '../../src/spec/index.js';
+import { CLI, levelRows, lth, tinySpec, tmp } from '../helpers/common.js';
 
 /** The spec of the cluster tests: 2 trials × 2 strategies × 2 levels, one branch at level 1. */
 export function clusterSpec(over: Record<string, unknown> = {}) {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { listDatasets, loadDataset, type DataOptions, type DataSource } from '../src/data/index.js';
 import { dataSchema } from '../src/spec/schema.js';
 import { UserError } from '../src/util/errors.js';
-import { CIFAR_MEMBERS, cifarPixel, gz, mnistLike, pixel, tempDir, writeCifarLike, writeMnistLike } from './fixtures/data.js';
+import { CIFAR_MEMBERS, cifarPixel, gz, mnistLike, pixel, tempDir, writeCifarLike, writeMnistLike } from './helpers/data-files.js';
 
 const none = (dataset: string, extra: object = {}) => dataSchema.parse({ dataset, normalize: 'none', validation: 2, ...extra });
 const bytes = (x: Float32Array) => Array.from(x, (v) => Math.round(v * 255));

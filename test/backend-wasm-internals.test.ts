@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkWasmInternals, checkWasmThreads, enableWasmKernels, initBackend } from '../src/backend/index.js';
 import { hasFusedAdam } from '../src/kernels/index.js';
-import { ROOT } from './helpers.js';
+import { ROOT } from './helpers/common.js';
 
 const require = createRequire(import.meta.url);
 

@@ -10,7 +10,7 @@ import { runLoop, train, type Trainee } from '../src/training/loop.js';
 import { makeOptimizer } from '../src/training/optimizer.js';
 import { planTraining } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
-import { tinySpec } from './helpers.js';
+import { tinySpec } from './helpers/common.js';
 
 const spec = specSchema.parse(tinySpec({ training: { iterations: '100it', evalEvery: '50it', batchSize: 20 } }));
 

@@ -304,7 +304,7 @@ test('layer-shuffle keeps each layer’s count, moves positions, and is seeded',
 test('one-shot at-init chains: masks come from θ0 alone (same masks whatever the dense training), deterministic; layer-shuffle rows keep the counts', async () => {
   const { runExperiment } = await import('../src/orchestration/index.js');
   const { validateSpec } = await import('../src/spec/index.js');
-  const { levelRows, tinySpec, tmp } = await import('./helpers.js');
+  const { levelRows, tinySpec, tmp } = await import('./helpers/common.js');
   const { join } = await import('node:path');
   const chains = [
     { reset: 'rewind', criterion: 'snip' as const },
@@ -418,7 +418,7 @@ test('obd on the zoo mlp-small: equals the hand computation, no tensors leak, an
 test('an obd chain runs end to end, is deterministic, and differs from magnitude pruning', async () => {
   const { runExperiment } = await import('../src/orchestration/index.js');
   const { validateSpec } = await import('../src/spec/index.js');
-  const { levelRows, tinySpec, tmp } = await import('./helpers.js');
+  const { levelRows, tinySpec, tmp } = await import('./helpers/common.js');
   const { join } = await import('node:path');
   const run = async () => {
     const db = join(tmp(), 'o.db');
