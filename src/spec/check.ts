@@ -61,7 +61,7 @@ function check(spec: Spec): CheckedSpec {
   const plan = planTraining(spec.training, trainN);
   let model: Model;
   try {
-    model = buildModel(spec.model.name, meta.inputShape, meta.numClasses);
+    model = buildModel(spec.model.name, meta.inputShape, meta.numClasses, spec.model.width ?? null);
   } catch (e) {
     throw new SpecError('model.name', `model.name: ${(e as Error).message} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`);
   }

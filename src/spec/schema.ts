@@ -63,6 +63,14 @@ export const dataSchema = z.strictObject({
 export const modelSchema = z.strictObject({
   name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),
   init: z.enum(['glorot-normal', 'he-normal']).default('glorot-normal').describe('weight initializer (biases start at 0)'),
+  width: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "filters of the first stage, for the models that take one (resnet-N: 16, 2× and 4× after — OpenLTH's cifar_resnet_N_W; vgg-N: 64, up to 8×); absent = the model's own (absent, so older specs keep their identity)",
+    ),
 });
 
 const optimizer = z.discriminatedUnion('name', [
