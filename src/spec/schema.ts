@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DATASET_NAMES } from '../data/index.js';
-import { MODEL_NAMES } from '../models/index.js';
+import { MODEL_NAMES, PARAM_GROUPS } from '../models/index.js';
 import { atInitSettings, CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
 import { strategyNames } from '../resets/index.js';
@@ -85,7 +85,13 @@ const optimizer = z.discriminatedUnion('name', [
     name: z.literal('sgd'),
     lr: z.number().positive().default(0.1),
     momentum: z.number().min(0).max(1).default(0.9),
-    weightDecay: z.number().min(0).default(0),
+    weightDecay: z.number().min(0).default(0).describe('L2 penalty added to the gradient of every trained tensor (a pruned weight stays exactly 0)'),
+    nesterov: z
+      .boolean()
+      .optional()
+      .describe(
+        "Nesterov momentum, PyTorch's form: update = g + momentum·buf after buf ← momentum·buf + g (absent = false, so older specs keep their identity)",
+      ),
   }),
 ]);
 
@@ -106,6 +112,12 @@ export const trainingSchema = z.strictObject({
   iterations: step.default(it(50000)).describe('training length per level: "50000it" or "55ep"'),
   evalEvery: step.default(it(100)).describe('evaluate validation and test every this many steps'),
   fineTuneIterations: step.nullable().default(null).describe('steps per level for fine-tune; null = same as iterations'),
+  freeze: z
+    .array(z.enum(PARAM_GROUPS))
+    .optional()
+    .describe(
+      'parameter groups the optimizer never steps (OpenLTH\'s hparams; Frankle et al. 2020\'s "training only BatchNorm" = ["output", "others"]): batchnorm = BatchNorm\'s γ and β (its running statistics still follow the batches), output = the output layer, others = every other trained tensor; absent = none',
+    ),
 });
 
 export const PRUNING_CRITERIA = Object.keys(CRITERIA) as [CriterionName, ...CriterionName[]];

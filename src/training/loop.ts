@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, Split } from '../data/index.js';
-import { type Masks, type Model, type ParamSpec, type Weights, fromHeld, isTrained, toHeld, softmaxCrossEntropy } from '../models/index.js';
+import { type Masks, type Model, type ParamSpec, type Weights, fromHeld, isTrained, paramGroup, toHeld, softmaxCrossEntropy } from '../models/index.js';
 import { makeRng, permutation } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
 import type { CurvePoint } from './evaluate.js';
@@ -242,8 +242,11 @@ class WeightTrainee implements Trainee {
       });
     }
     // Model state (BatchNorm's running statistics) is not stepped: it is assigned from the
-    // training forward pass after each step (docs/DESIGN.md#model-state).
-    this.trained = model.params.filter(isTrained);
+    // training forward pass after each step (docs/DESIGN.md#model-state). Nor are the groups
+    // of training.freeze: they get no gradient and keep their starting values.
+    const frozenGroups = new Set(plan.spec.freeze ?? []);
+    const group = paramGroup(model.graph);
+    this.trained = model.params.filter((p) => isTrained(p) && !frozenGroups.has(group.get(p.name)!));
     this.varList = this.trained.map((p) => this.vars[p.name]);
     // The optimizer reads masks and fixed values from these records at every step, so
     // setMasks() replaces entries in place.
