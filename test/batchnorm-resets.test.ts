@@ -6,6 +6,7 @@ import { buildModel, initialize, type Masks, type Weights } from '../src/models/
 import { resolveStrategy } from '../src/resets/index.js';
 import { specSchema, type SpecInput } from '../src/spec/index.js';
 import { train } from '../src/training/loop.js';
+import { trainSupermask } from '../src/training/supermask.js';
 import { planTraining } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 import { tinySpec } from './helpers.js';
@@ -107,4 +108,20 @@ test('training.freeze: frozen groups keep their starting values (θ0 ⊙ m) exac
     assert.equal(moved, bn, `${p.name} ${bn ? 'trains (BatchNorm)' : 'is frozen'}`);
   }
   assert.throws(() => specSchema.parse(tinySpec({ training: { freeze: ['bn'] as never } })), /batchnorm/);
+});
+
+test('learned supermask on a BatchNorm net: parameters stay frozen bit for bit, the running statistics follow the sampled networks’ batches (inference-mode evaluation sees them)', async () => {
+  const { model, plan, init, masks } = await trainResnet({}, 1);
+  const spec = specSchema.parse(
+    tinySpec({ data: { dataset: 'synthetic', validation: 20, synthetic: { train: 60, test: 20, shape: [...SHAPE], classes: 3 } } }),
+  );
+  const data = await loadDataset(spec.data, spec.seed, {});
+  const frozen: Weights = Object.fromEntries(
+    model.params.map((p) => [p.name, masks[p.name] ? init[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : init[p.name]]),
+  );
+  const res = await trainSupermask({ model, data, plan, frozen, masks, steps: 4, lr: 0.1, scoreInit: 0, orderKey: ['d'], sampleKey: ['s'] });
+  for (const p of model.params) {
+    const moved = !same(res.weights[p.name], frozen[p.name]);
+    assert.equal(moved, p.role === 'state', `${p.name} ${p.role === 'state' ? 'follows the batches' : 'stays frozen'}`);
+  }
 });
