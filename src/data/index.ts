@@ -5,3 +5,4 @@ export { cacheRoot } from './files.js';
 export { loadDataset } from './load.js';
 export { datasetMeta, type DatasetMeta } from './meta.js';
 export { checkSplits } from './splits.js';
+export { AUGMENTATIONS, CROP_PADDING, cropFlip, type Augmentation } from './augment.js';

@@ -1,3 +1,4 @@
+import type { SpecInput } from '../spec/schema.js';
 import { UserError } from '../util/index.js';
 import { convTiny } from './conv-tiny.js';
 import { resnet } from './resnet.js';
@@ -21,9 +22,18 @@ export interface ModelDef {
   readonly layers: readonly Node[] | ((width: number) => readonly Node[]);
   /** the model's own width (filters of its first stage) when it takes the spec's `model.width` */
   readonly width?: number;
+  /**
+   * The model's training recipe (OpenLTH's default_hparams), a spec fragment: a spec with
+   * `"recipe": "model"` takes every field of it that it does not set (src/spec/recipe.ts); its
+   * `training.augment` applies even without (augmentation on by default for these models).
+   */
+  readonly recipe?: Recipe;
   /** in `lth bench`'s default model list ('quick': also in --quick's) */
   readonly bench?: 'quick' | 'full';
 }
+
+/** A spec fragment: what a model's recipe may set. */
+export type Recipe = Pick<SpecInput, 'model' | 'training' | 'pruning'>;
 
 /** Hidden dense layers, each followed by ReLU. */
 const fc = (...units: number[]): Node[] => units.flatMap((u) => [dense(u), relu()]);

@@ -1,4 +1,5 @@
 import { add, batchNormalization, conv2d, globalAveragePooling2d, relu, type Node } from './layers/index.js';
+import { CIFAR_RECIPE } from './recipes.js';
 import type { ModelDef } from './registry.js';
 
 /**
@@ -22,6 +23,7 @@ export function resnet(depth: number): ModelDef {
   return {
     help: `ResNet-${depth} for CIFAR-10 (He et al. 2016; OpenLTH cifar_resnet_${depth}; width = filters of the first stage, default 16)`,
     width: 16,
+    recipe: CIFAR_RECIPE,
     layers: (w: number): Node[] => {
       const out: Node[] = [conv2d(w, { name: 'stem', useBias: false }), batchNormalization({ name: 'stem_bn' }), relu({ name: 'stem_relu' })];
       let input = 'stem_relu';

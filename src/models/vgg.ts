@@ -1,4 +1,5 @@
 import { batchNormalization, conv2d, globalAveragePooling2d, maxPooling2d, relu, type Node } from './layers/index.js';
+import { CIFAR_RECIPE } from './recipes.js';
 import type { ModelDef } from './registry.js';
 
 /** OpenLTH's cifar_vgg plans in units of the first stage's width: a number = that many times W filters, 'M' = a 2×2 max-pool. */
@@ -22,6 +23,7 @@ export function vgg(n: keyof typeof PLANS): ModelDef {
   return {
     help: `VGG-${n} with BatchNorm for CIFAR-10 (Simonyan & Zisserman 2015; OpenLTH cifar_vgg_${n}; width = filters of the first stage, default 64)`,
     width: 64,
+    recipe: { ...CIFAR_RECIPE, pruning: { ...CIFAR_RECIPE.pruning, exclude: ['output'] } },
     layers: (w: number): Node[] => [
       ...PLANS[n].flatMap((x): Node[] => (x === 'M' ? [maxPooling2d()] : [conv2d(x * w), batchNormalization(), relu()])),
       globalAveragePooling2d({ name: 'gap' }),

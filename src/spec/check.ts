@@ -65,6 +65,11 @@ function check(spec: Spec): CheckedSpec {
   } catch (e) {
     throw new SpecError('model.name', `model.name: ${(e as Error).message} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`);
   }
+  if ((spec.training.augment ?? 'none') !== 'none' && meta.inputShape.length !== 3)
+    throw new SpecError(
+      'training.augment',
+      `training.augment: ${spec.training.augment} crops and flips images, and data set "${spec.data.dataset}" gives flat examples [${meta.inputShape}]: set training.augment to "none", or use image data (synthetic: data.synthetic.shape)`,
+    );
   const strategies = spec.strategies.map((c, i) => {
     try {
       return resolveStrategy(c.reset, plan);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DATASET_NAMES } from '../data/index.js';
+import { AUGMENTATIONS, DATASET_NAMES } from '../data/index.js';
 import { MODEL_NAMES, PARAM_GROUPS } from '../models/index.js';
 import { atInitSettings, CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
@@ -112,6 +112,12 @@ export const trainingSchema = z.strictObject({
   iterations: step.default(it(50000)).describe('training length per level: "50000it" or "55ep"'),
   evalEvery: step.default(it(100)).describe('evaluate validation and test every this many steps'),
   fineTuneIterations: step.nullable().default(null).describe('steps per level for fine-tune; null = same as iterations'),
+  augment: z
+    .enum(AUGMENTATIONS)
+    .optional()
+    .describe(
+      "training-batch augmentation: crop-flip = random crop with 4-pixel zero padding + horizontal flip (He et al. 2016; OpenLTH's CIFAR-10), drawn from the trial's data order and the step, so resume, --workers and Slurm see the same batches; absent = the model's recipe (crop-flip for resnet-N and vgg-N, written into the spec when it is resolved), else none",
+    ),
   freeze: z
     .array(z.enum(PARAM_GROUPS))
     .optional()
@@ -364,6 +370,12 @@ export const specSchema = z.strictObject({
     kind: 'larger',
     nullAs: 0,
   }),
+  recipe: z
+    .literal('model')
+    .optional()
+    .describe(
+      "\"model\": take the model's training recipe (OpenLTH's default_hparams: resnet-N and vgg-N train with SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, 160 epochs, ×0.1 at 80 and 120, crop-flip; global pruning at 20%) for every field the spec does not set; the resolved spec states them. Absent = the schema's defaults",
+    ),
   data: dataSchema.prefault({}),
   model: modelSchema.prefault({}),
   training: trainingSchema.prefault({}),

@@ -3,7 +3,7 @@ import type { Dataset } from '../data/index.js';
 import { fromHeld, heldShape, toHeld, softmaxCrossEntropy, type Masks, type Model, type ParamSpec, type Weights } from '../models/index.js';
 import { makeRng, type Rng } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
-import { BatchSource, readWeights, runLoop, type TrainCallbacks, type Trainee, type TrainResult } from './loop.js';
+import { augmentShape, BatchSource, readWeights, runLoop, type TrainCallbacks, type Trainee, type TrainResult } from './loop.js';
 import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';
 import type { TrainingPlan } from './schedule.js';
 
@@ -87,7 +87,7 @@ class SupermaskTrainee implements Trainee {
     );
     this.scoreList = this.prunable.map((p) => this.scores[p.name]);
     this.opt = makeOptimizer({ name: 'adam', lr: args.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, { vars: this.scores, masks: this.maskT });
-    this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
+    this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey, augmentShape(plan, model));
     this.stepRng = makeRng(...args.sampleKey, 'train');
   }
 
