@@ -178,6 +178,14 @@ function checkPruning(spec: Spec, model: Model): void {
     );
   if (p.levels === 0) return;
   if (p.granularity !== 'weight') {
+    // Filter pruning stops where a conv's channels meet BatchNorm or a residual add (the graph's
+    // unitCouplings): neither coupled groups nor Li et al.'s within-block pruning is built yet.
+    const blockers = [...new Set(model.graph.nodes.filter((n) => n.kind === 'batchNormalization' || n.kind === 'add').map((n) => n.kind))];
+    if (p.granularity === 'filter' && blockers.length)
+      throw new SpecError(
+        'pruning.granularity',
+        `pruning.granularity: "filter" cannot prune ${model.name}: its convs feed ${blockers.map((b) => (b === 'add' ? 'residual adds (which couple the channels of every conv they sum)' : "BatchNorm (whose β would keep a pruned filter's output alive)")).join(' and ')}, and filter pruning of such nets (coupled groups, or Li et al. 2017's convs inside a block) is not supported: use granularity "weight"`,
+      );
     // Unit scores of different layers are not on one scale (a norm grows with fan-in), so units are pruned layer by layer.
     if (p.scope !== 'layerwise')
       throw new SpecError(
