@@ -9,7 +9,7 @@ import { makeRng } from '../src/util/rng.js';
 /**
  * Training-batch augmentation and model recipes (issue #23 item 3): crop-flip against an
  * independent padded-array reference, batches drawn from (key, step) only, recipes overlaid
- * under the spec's own fields.
+ * under the spec’s own fields, and the spec check of training.freeze.
  */
 
 before(async () => {
@@ -97,5 +97,15 @@ test("recipes: resnet-N and vgg-N augment by default; 'recipe: model' takes Open
   assert.throws(
     () => checkSpec(validateSpec({ name: 'c', data: { dataset: 'synthetic' }, model: { name: 'mlp-small' }, training: { augment: 'crop-flip' } }, 'x')),
     /^UserError: invalid spec x: training\.augment: crop-flip crops and flips images, and data set "synthetic" gives flat examples \[64\]: set training\.augment to "none", or use image data \(synthetic: data\.synthetic\.shape\)$/,
+  );
+});
+
+test('training.freeze that leaves nothing to train is refused in one line naming the groups', () => {
+  assert.throws(
+    () => checkSpec(validateSpec({ name: 'c', data: { dataset: 'mnist' }, model: { name: 'lenet-300-100' }, training: { freeze: ['output', 'others'] } }, 'x')),
+    /^UserError: invalid spec x: training\.freeze: \[output, others\] freezes every parameter of lenet-300-100, so nothing would train: leave at least one of its groups \(others, output\) out$/,
+  );
+  assert.doesNotThrow(() =>
+    checkSpec(validateSpec({ name: 'c', data: { dataset: 'cifar10' }, model: { name: 'resnet-20' }, training: { freeze: ['output', 'others'] } }, 'x')),
   );
 });

@@ -1,5 +1,5 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
-import { buildModel, type Model } from '../models/index.js';
+import { buildModel, paramGroup, type Model } from '../models/index.js';
 import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, layerOf, UNIT_CRITERIA, unitLayers } from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
@@ -69,6 +69,12 @@ function check(spec: Spec): CheckedSpec {
     throw new SpecError(
       'training.augment',
       `training.augment: ${spec.training.augment} crops and flips images, and data set "${spec.data.dataset}" gives flat examples [${meta.inputShape}]: set training.augment to "none", or use image data (synthetic: data.synthetic.shape)`,
+    );
+  const frozen = new Set(spec.training.freeze ?? []);
+  if (frozen.size && [...paramGroup(model.graph).values()].every((g) => frozen.has(g)))
+    throw new SpecError(
+      'training.freeze',
+      `training.freeze: [${[...frozen].join(', ')}] freezes every parameter of ${spec.model.name}, so nothing would train: leave at least one of its groups (${[...new Set(paramGroup(model.graph).values())].join(', ')}) out`,
     );
   const strategies = spec.strategies.map((c, i) => {
     try {
