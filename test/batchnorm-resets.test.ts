@@ -1,5 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { buildModel, initialize, type Masks, type Weights } from '../src/models/index.js';
@@ -119,7 +120,9 @@ test('learned supermask on a BatchNorm net: parameters stay frozen bit for bit, 
   const frozen: Weights = Object.fromEntries(
     model.params.map((p) => [p.name, masks[p.name] ? init[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : init[p.name]]),
   );
+  const live = tf.memory().numTensors;
   const res = await trainSupermask({ model, data, plan, frozen, masks, steps: 4, lr: 0.1, scoreInit: 0, orderKey: ['d'], sampleKey: ['s'] });
+  assert.equal(tf.memory().numTensors, live, 'no tensor left behind (replaced statistics are disposed)');
   for (const p of model.params) {
     const moved = !same(res.weights[p.name], frozen[p.name]);
     assert.equal(moved, p.role === 'state', `${p.name} ${p.role === 'state' ? 'follows the batches' : 'stays frozen'}`);
