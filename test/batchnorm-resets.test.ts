@@ -25,7 +25,7 @@ before(async () => {
 const SHAPE = [8, 8, 3] as const;
 const BN = ['stem_bn/gamma', 'stem_bn/beta', 'stem_bn/moving_mean', 'stem_bn/moving_variance', 'b4_down_bn/moving_variance', 'b9_bn2/gamma'];
 
-/** A resnet-20 of width 4 trained `iterations` steps on synthetic 8×8×3 images with `masks` (default: a random half of every kernel pruned). */
+/** A resnet-20 of width 4 trained `iterations` steps on synthetic 8×8×3 images, a seeded random half of every kernel pruned. */
 async function trainResnet(training: SpecInput['training'], iterations: number, snapshotAt: number[] = []) {
   const spec = specSchema.parse(
     tinySpec({
@@ -86,7 +86,7 @@ test('no pruned weight moves under SGD with momentum, Nesterov and weight decay,
   assert.ok(!('stem_bn/gamma' in masks) && !same(res.weights['stem_bn/gamma'], init['stem_bn/gamma']));
 });
 
-test('Nesterov SGD against a float64 recomputation of PyTorch’s update on one tensor', async () => {
+test('Nesterov SGD (PyTorch’s update): from zero momentum, one step is (1 + μ) times plain SGD’s, weight decay included', async () => {
   // two steps of w ← w − lr·(g + μ·buf), buf ← μ·buf + g + λw, on the output bias (kind none, never masked)
   const lr = 0.05;
   const [mu, wd] = [0.9, 0.01];
