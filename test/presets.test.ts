@@ -18,6 +18,14 @@ test('the paper presets of issue 5 are all there, each with a -quick variant', (
     'zhou-mask0-actions',
     'zhou-supermask',
     'renda-rewinding-vs-finetuning',
+    // issue #23: the deep nets
+    'frankle-carbin-vgg19',
+    'frankle-carbin-vgg19-warmup',
+    'frankle-carbin-resnet20',
+    'frankle-carbin-resnet20-warmup',
+    'renda-resnet20',
+    'renda-resnet56',
+    'frankle-2020-late-rewinding',
   ])
     for (const f of [`${name}.json`, `${name}-quick.json`]) assert.ok(files.includes(f), `experiments/${f} is missing`);
 });

@@ -50,7 +50,7 @@ export function storedExperiment(store: Store, experiment: string): { id: number
   }
   const spec = specSchema.parse(JSON.parse(info.specJson));
   const meta = datasetMeta(spec.data);
-  return { id: info.id, spec, graph: checkInput(spec.model.name, meta.inputShape, meta.numClasses) };
+  return { id: info.id, spec, graph: checkInput(spec.model.name, meta.inputShape, meta.numClasses, spec.model.width ?? null) };
 }
 
 /**

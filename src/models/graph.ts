@@ -5,7 +5,7 @@ import { UserError } from '../util/index.js';
 import { dense } from './layers/dense.js';
 import { LAYERS } from './layers/registry.js';
 import type { ExportWeight, LayerDef, Mode, Node, Shape, TflLayer, Value } from './layers/types.js';
-import type { LayerKind, ParamSpec } from './types.js';
+import type { LayerKind, ParamGroup, ParamSpec } from './types.js';
 
 /**
  * A model as a graph of named layers and the one interpreter that walks it: the training forward
@@ -342,4 +342,17 @@ export function describeLayers(layers: readonly Node[], kinds: LayerKinds = LAYE
     else words.push(w);
   }
   return [...words, 'output'].join(', ');
+}
+
+/**
+ * The `training.freeze` group of each of the graph's trained parameters, by name: `batchnorm`
+ * (γ, β of a batchNormalization node), `output` (the output layer) or `others`. Model state
+ * belongs to no group (it is never stepped).
+ */
+export function paramGroup(g: Graph): Map<string, ParamGroup> {
+  const out = new Map<string, ParamGroup>();
+  for (const n of g.nodes)
+    for (const p of n.params)
+      if (p.role !== 'state') out.set(p.name, n.kind === 'batchNormalization' ? 'batchnorm' : n.name === 'output' ? 'output' : 'others');
+  return out;
 }

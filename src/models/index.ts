@@ -1,9 +1,10 @@
 export type { LayerKind, Masks, Model, ParamSpec, Weights } from './types.js';
-export { isPrunable, isTrained } from './types.js';
+export { isPrunable, isTrained, PARAM_GROUPS, type ParamGroup } from './types.js';
 export { buildGraphModel, buildModel } from './zoo.js';
 export { MODELS, MODEL_NAMES, benchModels, checkInput, modelHelp, needsImage, type ModelDef, type ModelName } from './registry.js';
 export {
   macsPerWeight,
+  paramGroup,
   MODES,
   resolveGraph,
   runGraph,

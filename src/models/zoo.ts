@@ -13,11 +13,12 @@ import type { Model, ParamSpec } from './types.js';
  */
 
 /**
- * Builds a registered model for examples of `inputShape` and `numClasses` classes.
- * @throws UserError for an unknown model or an input it cannot take (see registry.checkInput).
+ * Builds a registered model for examples of `inputShape` and `numClasses` classes, at `width`
+ * (the spec's `model.width`; null: the model's own).
+ * @throws UserError for an unknown model, an input it cannot take or a width it does not take (see registry.checkInput).
  */
-export function buildModel(name: string, inputShape: readonly number[], numClasses: number): Model {
-  return modelOf(name, checkInput(name, inputShape, numClasses), numClasses);
+export function buildModel(name: string, inputShape: readonly number[], numClasses: number, width: number | null = null): Model {
+  return modelOf(name, checkInput(name, inputShape, numClasses, width), numClasses);
 }
 
 /**

@@ -85,7 +85,7 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
   const checked = checkSpec(loaded);
   const backend = await initBackend(opts.backend ?? 'auto');
   const data = await loadDataset(spec.data, spec.seed, opts.data ?? {});
-  const model = buildModel(spec.model.name, data.inputShape, data.numClasses);
+  const model = buildModel(spec.model.name, data.inputShape, data.numClasses, spec.model.width ?? null);
   const plan = planTraining(spec.training, data.train.n);
   const chains: Chain[] = spec.strategies.map((c) => ({
     name: c.name,

@@ -1,5 +1,5 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
-import { buildModel, type Model } from '../models/index.js';
+import { buildModel, paramGroup, type Model } from '../models/index.js';
 import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, layerOf, UNIT_CRITERIA, unitLayers } from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
@@ -61,10 +61,21 @@ function check(spec: Spec): CheckedSpec {
   const plan = planTraining(spec.training, trainN);
   let model: Model;
   try {
-    model = buildModel(spec.model.name, meta.inputShape, meta.numClasses);
+    model = buildModel(spec.model.name, meta.inputShape, meta.numClasses, spec.model.width ?? null);
   } catch (e) {
     throw new SpecError('model.name', `model.name: ${(e as Error).message} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`);
   }
+  if ((spec.training.augment ?? 'none') !== 'none' && meta.inputShape.length !== 3)
+    throw new SpecError(
+      'training.augment',
+      `training.augment: ${spec.training.augment} crops and flips images, and data set "${spec.data.dataset}" gives flat examples [${meta.inputShape}]: set training.augment to "none", or use image data (synthetic: data.synthetic.shape)`,
+    );
+  const frozen = new Set(spec.training.freeze ?? []);
+  if (frozen.size && [...paramGroup(model.graph).values()].every((g) => frozen.has(g)))
+    throw new SpecError(
+      'training.freeze',
+      `training.freeze: [${[...frozen].join(', ')}] freezes every parameter of ${spec.model.name}, so nothing would train: leave at least one of its groups (${[...new Set(paramGroup(model.graph).values())].join(', ')}) out`,
+    );
   const strategies = spec.strategies.map((c, i) => {
     try {
       return resolveStrategy(c.reset, plan);
@@ -173,6 +184,14 @@ function checkPruning(spec: Spec, model: Model): void {
     );
   if (p.levels === 0) return;
   if (p.granularity !== 'weight') {
+    // Filter pruning stops where a conv's channels meet BatchNorm or a residual add (the graph's
+    // unitCouplings): neither coupled groups nor Li et al.'s within-block pruning is built yet.
+    const blockers = [...new Set(model.graph.nodes.filter((n) => n.kind === 'batchNormalization' || n.kind === 'add').map((n) => n.kind))];
+    if (p.granularity === 'filter' && blockers.length)
+      throw new SpecError(
+        'pruning.granularity',
+        `pruning.granularity: "filter" cannot prune ${model.name}: its convs feed ${blockers.map((b) => (b === 'add' ? 'residual adds (which couple the channels of every conv they sum)' : "BatchNorm (whose β would keep a pruned filter's output alive)")).join(' and ')}, and filter pruning of such nets (coupled groups, or Li et al. 2017's convs inside a block) is not supported: use granularity "weight"`,
+      );
     // Unit scores of different layers are not on one scale (a norm grows with fan-in), so units are pruned layer by layer.
     if (p.scope !== 'layerwise')
       throw new SpecError(

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { withDigest } from '../data/index.js';
 import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
+import { applyRecipe } from './recipe.js';
 import { specSchema, type Spec } from './schema.js';
 
 export interface LoadedSpec {
@@ -85,7 +86,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
  * @throws UserError, one line naming the field (see 'lth spec' for every field)
  */
 export function validateSpec(raw: unknown, source: string, sets: string[] = []): LoadedSpec {
-  const r = specSchema.safeParse(raw);
+  const r = specSchema.safeParse(applyRecipe(raw));
   if (!r.success) {
     const first = r.error.issues.map(throughUnion)[0];
     // name the other problems too, so one fix-and-rerun does not reveal them one at a time

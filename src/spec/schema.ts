@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DATASET_DEFS, type DatasetDef } from '../data/index.js';
-import { MODEL_NAMES } from '../models/index.js';
+import { AUGMENTATIONS, DATASET_DEFS, type DatasetDef } from '../data/index.js';
+import { MODEL_NAMES, PARAM_GROUPS } from '../models/index.js';
 import { atInitSettings, CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
 import { strategyNames } from '../resets/index.js';
@@ -78,6 +78,14 @@ export const dataSchema = z
 export const modelSchema = z.strictObject({
   name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),
   init: z.enum(['glorot-normal', 'he-normal']).default('glorot-normal').describe('weight initializer (biases start at 0)'),
+  width: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "filters of the first stage, for the models that take one (resnet-N: 16, 2× and 4× after — OpenLTH's cifar_resnet_N_W; vgg-N: 64, up to 8×); absent = the model's own (absent, so older specs keep their identity)",
+    ),
 });
 
 const optimizer = z.discriminatedUnion('name', [
@@ -92,7 +100,13 @@ const optimizer = z.discriminatedUnion('name', [
     name: z.literal('sgd'),
     lr: z.number().positive().default(0.1),
     momentum: z.number().min(0).max(1).default(0.9),
-    weightDecay: z.number().min(0).default(0),
+    weightDecay: z.number().min(0).default(0).describe('L2 penalty added to the gradient of every trained tensor (a pruned weight stays exactly 0)'),
+    nesterov: z
+      .boolean()
+      .optional()
+      .describe(
+        "Nesterov momentum, PyTorch's form: update = g + momentum·buf after buf ← momentum·buf + g (absent = false, so older specs keep their identity)",
+      ),
   }),
 ]);
 
@@ -113,6 +127,18 @@ export const trainingSchema = z.strictObject({
   iterations: step.default(it(50000)).describe('training length per level: "50000it" or "55ep"'),
   evalEvery: step.default(it(100)).describe('evaluate validation and test every this many steps'),
   fineTuneIterations: step.nullable().default(null).describe('steps per level for fine-tune; null = same as iterations'),
+  augment: z
+    .enum(AUGMENTATIONS)
+    .optional()
+    .describe(
+      "training-batch augmentation: crop-flip = random crop with 4-pixel zero padding + horizontal flip (He et al. 2016; OpenLTH's CIFAR-10), drawn from the trial's data order and the step, so resume, --workers and Slurm see the same batches; absent = the model's recipe (crop-flip for resnet-N and vgg-N, written into the spec when it is resolved), else none",
+    ),
+  freeze: z
+    .array(z.enum(PARAM_GROUPS))
+    .optional()
+    .describe(
+      'parameter groups the optimizer never steps (OpenLTH\'s hparams; Frankle et al. 2020\'s "training only BatchNorm" = ["output", "others"]): batchnorm = BatchNorm\'s γ and β (its running statistics still follow the batches), output = the output layer, others = every other trained tensor; absent = none',
+    ),
 });
 
 export const PRUNING_CRITERIA = Object.keys(CRITERIA) as [CriterionName, ...CriterionName[]];
@@ -359,6 +385,12 @@ export const specSchema = z.strictObject({
     kind: 'larger',
     nullAs: 0,
   }),
+  recipe: z
+    .literal('model')
+    .optional()
+    .describe(
+      "\"model\": take the model's training recipe (OpenLTH's default_hparams: resnet-N and vgg-N train with SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, 160 epochs, ×0.1 at 80 and 120, crop-flip; global pruning at 20%) for every field the spec does not set; the resolved spec states them. Absent = the schema's defaults",
+    ),
   data: dataSchema.prefault({}),
   model: modelSchema.prefault({}),
   training: trainingSchema.prefault({}),
