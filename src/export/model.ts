@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { datasetMeta } from '../data/meta.js';
 import { NORMALIZATION } from '../data/registry.js';
 import { toLayersModel, type Graph } from '../models/graph.js';
-import { checkInput } from '../models/registry.js';
+import { resolveModel } from '../models/source.js';
 import type { Masks, Weights } from '../models/types.js';
 import { aliveUnits, unitLayers, type Granularity } from '../pruning/units.js';
 import { specSchema, type Spec } from '../spec/schema.js';
@@ -51,7 +51,7 @@ export function storedExperiment(store: Store, experiment: string): { id: number
   }
   const spec = specSchema.parse(JSON.parse(info.specJson));
   const meta = datasetMeta(spec.data);
-  return { id: info.id, spec, graph: checkInput(spec.model.name, meta.inputShape, meta.numClasses) };
+  return { id: info.id, spec, graph: resolveModel(spec.model, meta.inputShape, meta.numClasses) };
 }
 
 /**

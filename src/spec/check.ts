@@ -1,5 +1,5 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
-import { buildModel, type Model } from '../models/index.js';
+import { buildSpecModel, modelField, type Model } from '../models/index.js';
 import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, layerOf, UNIT_CRITERIA, unitLayers } from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
@@ -61,9 +61,12 @@ function check(spec: Spec): CheckedSpec {
   const plan = planTraining(spec.training, trainN);
   let model: Model;
   try {
-    model = buildModel(spec.model.name, meta.inputShape, meta.numClasses);
+    model = buildSpecModel(spec.model, meta.inputShape, meta.numClasses);
   } catch (e) {
-    throw new SpecError('model.name', `model.name: ${(e as Error).message} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`);
+    const field = modelField(spec.model);
+    const msg = (e as Error).message;
+    // a file's own messages start with its field and path already
+    throw new SpecError(field, `${msg.startsWith(field) ? msg : `${field}: ${msg}`} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`);
   }
   const strategies = spec.strategies.map((c, i) => {
     try {

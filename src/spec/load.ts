@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseTree, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
+import { modelDigest, modelField, modelLabel } from '../models/index.js';
 import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
 import { specSchema, type Spec } from './schema.js';
@@ -91,8 +92,20 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
     if (!from.length && section) from = sets.filter((s) => s.startsWith(`${section}.`));
     throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first)}${more}`);
   }
-  const spec = r.data;
+  // a model from a file or module: its content digest enters the resolved spec, hence the identity (src/models/source.ts)
+  const spec = { ...r.data, model: withModelDigest(r.data.model) };
   return { spec, hash: identityOf(spec).hash, json: canonicalJson(spec), source, sets };
+}
+
+/** The model section with its content digest (file and module models). @throws UserError when a given digest no longer matches the content */
+function withModelDigest(m: Spec['model']): Spec['model'] {
+  const digest = modelDigest(m);
+  if (digest === undefined || 'name' in m) return m;
+  if (m.digest !== undefined && m.digest !== digest)
+    throw new UserError(
+      `${modelField(m)} ${modelLabel(m)} has changed: its content digest is ${digest}, the spec pins model.digest ${m.digest}; remove model.digest to accept the new content, or restore the file`,
+    );
+  return { ...m, digest };
 }
 
 /** Whether a value set at `setPath` contains or is contained in the field at `path`. */

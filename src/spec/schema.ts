@@ -60,10 +60,41 @@ export const dataSchema = z.strictObject({
     .describe('size of the generated data set when dataset = synthetic'),
 });
 
-export const modelSchema = z.strictObject({
-  name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),
-  init: z.enum(['glorot-normal', 'he-normal']).default('glorot-normal').describe('weight initializer (biases start at 0)'),
-});
+const init = z.enum(['glorot-normal', 'he-normal']).default('glorot-normal').describe('weight initializer (biases start at 0)');
+const digest = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')
+  .optional()
+  .describe("sha256 of the model's content, filled in when the spec loads (give it to pin the model); enters the identity instead of the path");
+
+/**
+ * `model`: a registered architecture by name, a tfjs LayersModel file, or a JavaScript module of
+ * lth nodes (src/models/source.ts, docs/DESIGN.md#model-files). The name form is the default, so
+ * specs written before the other forms existed resolve (and hash) as they always did.
+ */
+export const modelSchema = z
+  .union([
+    z.strictObject({ name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'), init }),
+    z.strictObject({
+      file: z
+        .string()
+        .min(1)
+        .describe(
+          'a tfjs LayersModel model.json (tensorflowjs_converter from Keras, or tfjs model.save), relative to the working folder: its layers become the model (output = its last dense layer; pruning.exclude by its layer names)',
+        ),
+      init,
+      digest,
+    }),
+    z.strictObject({
+      module: z
+        .string()
+        .min(1)
+        .describe('a JavaScript module exporting `layers`, a list of lth nodes (examples/my-net.js), relative to the working folder; the output layer is appended'),
+      init,
+      digest,
+    }),
+  ])
+  .describe('the network: {"name": …} (a registered model), {"file": "…/model.json"} or {"module": "…/net.js"}');
 
 const optimizer = z.discriminatedUnion('name', [
   z.strictObject({

@@ -64,7 +64,7 @@ export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
        FROM results WHERE experiment_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
   );
   return exps.map((e) => {
-    let spec: { model?: { name?: string }; data?: { dataset?: string }; trials?: number; strategies?: ({ name?: string } | string)[] } = {};
+    let spec: { model?: { name?: string; file?: string; module?: string }; data?: { dataset?: string }; trials?: number; strategies?: ({ name?: string } | string)[] } = {};
     try {
       spec = JSON.parse(e.spec_json);
     } catch {
@@ -90,7 +90,7 @@ export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
     const status: ExperimentInfo['status'] = a.stored === 0 ? 'empty' : complete ? 'complete' : now - lastAt <= window ? 'running' : 'stopped';
     return {
       name: e.name,
-      model: spec.model?.name ?? null,
+      model: spec.model?.name ?? spec.model?.file ?? spec.model?.module ?? null,
       dataset: spec.data?.dataset ?? null,
       trials: typeof spec.trials === 'number' ? spec.trials : null,
       strategies: (spec.strategies ?? []).map((c) => (typeof c === 'string' ? c : (c.name ?? ''))),
