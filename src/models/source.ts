@@ -5,6 +5,7 @@ import { canonicalJson, sha256, UserError } from '../util/index.js';
 import { resolveGraph, resolveNodes, type Graph } from './graph.js';
 import { fromKeras } from './keras.js';
 import type { Node, Shape } from './layers/types.js';
+import type { Weights } from './types.js';
 import { MODELS, type ModelDef } from './registry.js';
 
 /**
@@ -77,8 +78,42 @@ export function modelDigest(m: ModelSpec): string | undefined {
   return sha256(parts.join('\n'));
 }
 
+/**
+ * The weights a model file holds, by their manifest names ("<layer>/kernel", …: lth's parameter
+ * names for a graph read from the file), checked against the graph's parameters.
+ * @throws UserError naming the file: no weights, a missing .bin, a non-float32 or quantized
+ *   weight, a weight file shorter than its manifest, a parameter missing or of another shape
+ */
+export function readModelWeights(file: string, g: Graph): Weights {
+  const f = readModelFile(file);
+  weightFiles(file, f);
+  const all: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const group of f.manifest) {
+    const bytes = Buffer.concat(group.paths.map((p) => readFileSync(join(f.dir, p))));
+    let at = 0;
+    for (const w of group.weights as { name: string; shape: number[]; dtype?: string; quantization?: unknown }[]) {
+      if ((w.dtype ?? 'float32') !== 'float32' || w.quantization)
+        throw new UserError(`model.file ${file}: weight ${w.name} is ${w.quantization ? 'quantized' : w.dtype}; lth reads float32 weights (convert without quantization)`);
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      if (at + 4 * n > bytes.length) throw new UserError(`model.file ${file}: the weight files end before weight ${w.name}: they are truncated; save the model again`);
+      all[w.name] = { data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + 4 * n)), shape: w.shape };
+      at += 4 * n;
+    }
+  }
+  const out: Weights = {};
+  for (const p of g.params) {
+    const w = all[p.name];
+    if (!w || w.shape.join() !== p.shape.join())
+      throw new UserError(
+        `model.file ${file}: ${w ? `weight ${p.name} has shape [${w.shape.join(', ')}], the layer needs [${p.shape.join(', ')}]` : `has no weight ${p.name}`} (weights: ${Object.keys(all).join(', ')}); save the model again with its weights`,
+      );
+    out[p.name] = w.data;
+  }
+  return out;
+}
+
 /** A model's nodes before resolving: with `own` the list ends in its own output layer (a file), else the output layer is appended. */
-export interface ModelNodes {
+interface ModelNodes {
   readonly label: string;
   readonly nodes: readonly Node[];
   readonly own: boolean;
@@ -108,7 +143,7 @@ function moduleNodes(path: string): Node[] {
  * (src/models/keras.ts), or a module's exported `layers`.
  * @throws UserError for an unknown name, a missing or garbled file or module, an unsupported layer
  */
-export function modelNodes(m: ModelSpec): ModelNodes {
+function modelNodes(m: ModelSpec): ModelNodes {
   if ('name' in m) {
     const d = (MODELS as Record<string, ModelDef>)[m.name];
     if (!d) throw new UserError(`unknown model "${m.name}": use one of ${Object.keys(MODELS).join(', ')}`);
