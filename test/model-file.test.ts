@@ -4,11 +4,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
+import { loadDataset } from '../src/data/index.js';
 import { readModelWeights, resolveModel, runGraph, MODES } from '../src/models/index.js';
 import { Store } from '../src/storage/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { makeRng } from '../src/util/rng.js';
-import { assertOneLineError, filesUnder, lth, tinySpec, tmp } from './helpers.js';
+import { assertOneLineError, filesUnder, levelRows, lth, tinySpec, tmp } from './helpers.js';
 
 /**
  * Models from files (docs/DESIGN.md#model-files): a LayersModel saved by tfjs-layers itself and
@@ -65,7 +66,7 @@ function residualNet(): tfjs.LayersModel {
 test('a functional tfjs-layers model file: lth computes the logits tfjs computes (softmax equal within 1e-5)', async () => {
   const net = residualNet();
   const file = await saveLayersModel(net, join(tmp(), 'net'));
-  const g = resolveModel({ file }, [6, 6, 2], 3);
+  const g = resolveModel({ file, init: 'glorot-normal' }, [6, 6, 2], 3);
   assert.deepEqual(
     g.nodes.map((n) => `${n.name}:${n.kind}`),
     ['c1:conv2d', 'c1_relu:relu', 'c2:conv2d', 'sum:add', 'bn:batchNormalization', 'act:relu', 'pool:maxPooling2d', 'avg:averagePooling2d', 'flat:flatten', 'hidden:dense', 'hidden_relu:relu', 'probs:dense'],
@@ -229,4 +230,84 @@ test('bad model files: one line naming the file and the fix, exit 2, nothing wri
   const missing = lth(['run', specFile(dir, { model: { file: join(dir, 'nope', 'model.json') } }), '--db', db, '--quiet']);
   assertOneLineError(missing, /model\.file .*nope\/model\.json not found: give the model\.json that tensorflowjs_converter/);
   assert.equal(existsSync(join(dir, 'out')), false);
+});
+
+/** The MLP file with weights drawn here (float32 values), written as a weights manifest and one .bin. */
+function pretrainedMlp(dir: string): { file: string; w: Record<string, Float32Array> } {
+  const rng = makeRng('model-file', 'pretrained');
+  const shapes: [string, number[]][] = [
+    ['hidden/kernel', [16, 12]],
+    ['hidden/bias', [12]],
+    ['logits/kernel', [12, 3]],
+    ['logits/bias', [3]],
+  ];
+  const w = Object.fromEntries(shapes.map(([n, s]) => [n, Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.6)]));
+  const json = kerasJson(MLP) as { weightsManifest: object[] };
+  json.weightsManifest = [{ paths: ['group1-shard1of1.bin'], weights: shapes.map(([name, shape]) => ({ name, shape, dtype: 'float32' })) }];
+  const bytes = new Uint8Array(shapes.reduce((a, [n]) => a + 4 * w[n].length, 0));
+  let at = 0;
+  for (const [n] of shapes) {
+    bytes.set(new Uint8Array(w[n].buffer), at);
+    at += 4 * w[n].length;
+  }
+  writeFileSync(join(dir, 'group1-shard1of1.bin'), bytes);
+  return { file: writeJson(join(dir, 'model.json'), json), w };
+}
+
+test('weights "pretrained": level 0 is evaluated, not trained, to the accuracy a float64 forward pass gives; fine-tune prunes from it; θ0 resets are refused in one line', async () => {
+  const dir = tmp();
+  const { file, w } = pretrainedMlp(dir);
+  const db = join(dir, 'lth.db');
+  const over: Partial<SpecInput> = { model: { file, weights: 'pretrained' }, pruning: { levels: 1 }, strategies: ['fine-tune', 'lr-rewind'] };
+  const r = lth(['run', specFile(dir, over), '--db', db, '--backend', 'cpu', '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = levelRows(db);
+  const l0 = rows.find((x) => x.level === 0)!;
+  assert.equal(l0.early_stop_iteration, 0);
+  // independent: the test split as lth loads it, through the file's weights in float64
+  const spec = validateSpec(tinySpec(over), 't').spec;
+  const data = await loadDataset(spec.data, spec.seed);
+  let right = 0;
+  for (let i = 0; i < data.test.n; i++) {
+    const x = data.test.x.subarray(i * 16, (i + 1) * 16);
+    const h = Array.from({ length: 12 }, (_, o) => Math.max(0, w['hidden/bias'][o] + x.reduce((s, v, j) => s + v * w['hidden/kernel'][j * 12 + o], 0)));
+    const z = Array.from({ length: 3 }, (_, o) => w['logits/bias'][o] + h.reduce((s, v, j) => s + v * w['logits/kernel'][j * 3 + o], 0));
+    right += z.indexOf(Math.max(...z)) === data.test.y[i] ? 1 : 0;
+  }
+  assert.equal(l0.final_test_accuracy, right / data.test.n);
+  assert.ok(right > 0 && right < data.test.n, 'random weights: neither all right nor all wrong');
+  assert.deepEqual(rows.filter((x) => x.level === 1).map((x) => x.strategy).sort(), ['fine-tune', 'lr-rewind']);
+  // the level-0 weights are the file's, bit for bit
+  const store = new Store(db);
+  try {
+    const l = store.loadLevel(store.experiments()[0].id, 'trial-0/level-0');
+    for (const k of Object.keys(w)) assert.deepEqual(l.weights[k], w[k], k);
+  } finally {
+    store.close();
+  }
+  const out = join(dir, 'refused');
+  const bad = lth(['run', specFile(dir, { ...over, strategies: ['rewind'] }), '--db', join(out, 'lth.db'), '--quiet']);
+  assertOneLineError(bad, /strategies\.0: reset "rewind" starts from θ0, and a pretrained model file has no θ0: use "fine-tune" or "lr-rewind".*"init": "file"/);
+  assert.equal(existsSync(out), false);
+});
+
+test('init "file": the file\'s weights are θ0 (bit for bit) and level 0 trains from them; rewind works', async () => {
+  const dir = tmp();
+  const { file, w } = pretrainedMlp(dir);
+  const db = join(dir, 'lth.db');
+  const r = lth(['run', specFile(dir, { model: { file, weights: 'pretrained', init: 'file' }, pruning: { levels: 1 }, strategies: ['rewind'] }), '--db', db, '--backend', 'cpu', '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+  const store = new Store(db);
+  try {
+    const id = store.experiments()[0].id;
+    const t0 = store.loadArtifact(id, 'trial-0/theta-0') as Record<string, Float32Array>;
+    for (const k of Object.keys(w)) assert.deepEqual(t0[k], w[k], k);
+    const l0 = store.loadLevel(id, 'trial-0/level-0');
+    assert.notDeepEqual(l0.weights['hidden/kernel'], w['hidden/kernel'], 'level 0 trained');
+  } finally {
+    store.close();
+  }
+  assert.equal(levelRows(db).length, 2);
+  const noWeights = lth(['run', specFile(dir, { model: { file, init: 'file' } }), '--db', join(dir, 'x', 'lth.db'), '--quiet']);
+  assertOneLineError(noWeights, /model\.init: "file" takes θ0 from the file's weights: add "weights": "pretrained"/);
 });

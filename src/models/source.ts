@@ -5,6 +5,7 @@ import { canonicalJson, sha256, UserError } from '../util/index.js';
 import { resolveGraph, resolveNodes, type Graph } from './graph.js';
 import { fromKeras } from './keras.js';
 import type { Node, Shape } from './layers/types.js';
+import type { InitName } from './init.js';
 import type { Weights } from './types.js';
 import { MODELS, type ModelDef } from './registry.js';
 
@@ -14,9 +15,18 @@ import { MODELS, type ModelDef } from './registry.js';
  * nodes. Declared here structurally, since the schema imports this folder.
  */
 export type ModelSpec =
-  | { readonly name: string }
-  | { readonly file: string; readonly weights?: 'none' | 'pretrained'; readonly init?: string; readonly digest?: string }
-  | { readonly module: string; readonly digest?: string };
+  | { readonly name: string; readonly init: string }
+  | { readonly file: string; readonly weights?: 'none' | 'pretrained'; readonly init: string; readonly digest?: string }
+  | { readonly module: string; readonly init: string; readonly digest?: string };
+
+/** Whether a spec's model is a file whose weights are the trained dense network (level 0 is evaluated, not trained). */
+export const isPretrained = (m: ModelSpec): boolean => 'file' in m && m.weights === 'pretrained' && m.init !== 'file';
+
+/** Whether θ0 is a file's weights (model.init "file"). */
+export const initFromFile = (m: ModelSpec): boolean => 'file' in m && m.init === 'file';
+
+/** The initializer a spec's model draws from (θ0, fresh draws, σ); null when θ0 is a file's weights. */
+export const initializerOf = (m: ModelSpec): InitName | null => ('file' in m && m.weights === 'pretrained' ? null : (m.init as InitName));
 
 /** A model's label in messages and tables: its name, or the path of its file or module. */
 export const modelLabel = (m: ModelSpec): string => ('name' in m ? m.name : 'file' in m ? m.file : m.module);
@@ -58,6 +68,14 @@ function weightFiles(file: string, f: LayersModelFile): string[] {
   return paths;
 }
 
+/** A module's absolute path. @throws UserError when it does not exist */
+function moduleFile(path: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs) || statSync(abs).isDirectory())
+    throw new UserError(`model.module ${path} not found: give the path of a JavaScript module that exports "layers" (see examples/my-net.js)`);
+  return abs;
+}
+
 /**
  * The content digest of a file or module model (sha256, hex): of the topology (canonical JSON),
  * and of the weight files when `weights` is "pretrained"; of the module's source text. Registered
@@ -66,12 +84,7 @@ function weightFiles(file: string, f: LayersModelFile): string[] {
  */
 export function modelDigest(m: ModelSpec): string | undefined {
   if ('name' in m) return undefined;
-  if ('module' in m) {
-    const abs = resolve(m.module);
-    if (!existsSync(abs) || statSync(abs).isDirectory())
-      throw new UserError(`model.module ${m.module} not found: give the path of a JavaScript module that exports "layers" (see examples/my-net.js)`);
-    return sha256(readFileSync(abs));
-  }
+  if ('module' in m) return sha256(readFileSync(moduleFile(m.module)));
   const f = readModelFile(m.file);
   const parts = [sha256(canonicalJson(f.topology))];
   if (m.weights === 'pretrained') for (const p of weightFiles(m.file, f)) parts.push(sha256(readFileSync(p)));
@@ -123,10 +136,10 @@ interface ModelNodes {
 
 /** Loads a module's `layers` (ESM or CommonJS, loaded synchronously). @throws UserError when it is missing or exports no node list */
 function moduleNodes(path: string): Node[] {
-  modelDigest({ module: path });
+  const abs = moduleFile(path);
   let mod: { layers?: unknown; default?: { layers?: unknown } };
   try {
-    mod = createRequire(import.meta.url)(resolve(path)) as typeof mod;
+    mod = createRequire(import.meta.url)(abs) as typeof mod;
   } catch (e) {
     throw new UserError(`model.module ${path} failed to load: ${(e as Error).message.split('\n')[0]}`);
   }

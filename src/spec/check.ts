@@ -76,6 +76,7 @@ function check(spec: Spec): CheckedSpec {
     }
   });
   const tasks = checkChainsAndBranches(spec);
+  checkFileWeights(spec, strategies);
   checkPruning(spec, model);
   checkDuring(spec, plan);
   const twins = twinPairs(spec, strategies, plan);
@@ -108,6 +109,40 @@ export function checkChainsAndBranches(spec: Spec): BranchTask[] {
     }
   }
   return tasks;
+}
+
+/**
+ * A model file's weights (model.weights "pretrained"): without model.init "file" there is no θ0,
+ * so every chain must start from the previous level's final weights (fine-tune, lr-rewind), with
+ * a criterion that does not read w_i, mask-0 "zero" and no pruning during training; with
+ * model.init "file" θ0 is the file's weights and there is no initializer, so no reset may draw.
+ * Branches (all of which start from θ0 or draw) are refused under both.
+ */
+function checkFileWeights(spec: Spec, strategies: readonly Strategy[]): void {
+  const m = spec.model;
+  if (!('file' in m)) return;
+  if (m.init === 'file' && m.weights !== 'pretrained')
+    throw new SpecError('model.init', 'model.init: "file" takes θ0 from the file\'s weights: add "weights": "pretrained" to model');
+  if (m.weights !== 'pretrained') return;
+  const why = m.init === 'file' ? 'model.init "file" gives θ0 but no initializer to draw from' : 'a pretrained model file has no θ0';
+  if (spec.branches.length)
+    throw new SpecError('branches', `branches: ${why}, and branches start from θ0 or draw fresh weights: remove them`);
+  spec.strategies.forEach((c, i) => {
+    const at = `strategies.${i}`;
+    if (m.init === 'file') {
+      if (strategies[i].draws)
+        throw new SpecError(at, `${at}: reset "${c.reset}" draws from an initializer, and ${why}: use rewind, reshuffle, fine-tune or lr-rewind, or model.init "glorot-normal" without "weights"`);
+      return;
+    }
+    const fix = 'or add "init": "file" to model to take the file\'s weights as θ0 (level 0 then trains from them)';
+    if (strategies[i].from === 'theta0')
+      throw new SpecError(at, `${at}: reset "${c.reset}" starts from θ0, and ${why}: use "fine-tune" or "lr-rewind" (from the pretrained weights), ${fix}`);
+    const crit = c.criterion ?? spec.pruning.criterion;
+    if (CRITERIA[crit].readsInit || CRITERIA[crit].atInit)
+      throw new SpecError(c.criterion ? `${at}.criterion` : 'pruning.criterion', `criterion "${crit}" scores θ0, and ${why}: use a criterion of the final weights such as large_final, ${fix}`);
+    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: "${c.mask0}" holds θ0 values, and ${why}: use mask0 "zero", ${fix}`);
+    if (c.during) throw new SpecError(`${at}.during`, `${at}.during: pruning during training trains θ0, and ${why}: prune between levels, ${fix}`);
+  });
 }
 
 /** Chains that prune while training start from θ0 with pruned weights at zero, and pass their pruner's own checks. */

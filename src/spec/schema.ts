@@ -82,7 +82,16 @@ export const modelSchema = z
         .describe(
           'a tfjs LayersModel model.json (tensorflowjs_converter from Keras, or tfjs model.save), relative to the working folder: its layers become the model (output = its last dense layer; pruning.exclude by its layer names)',
         ),
-      init,
+      weights: z
+        .enum(['none', 'pretrained'])
+        .default('none')
+        .describe(
+          "pretrained: the file's weights are the trained dense network: level 0 is evaluated, not trained, and chains prune and fine-tune or lr-rewind from it (no θ0: resets, criteria and branches that need one are refused); none: the file's topology only",
+        ),
+      init: z
+        .enum(['glorot-normal', 'he-normal', 'file'])
+        .default('glorot-normal')
+        .describe('weight initializer (biases start at 0); "file" (with weights "pretrained"): the file\'s weights are θ0 and level 0 trains from them'),
       digest,
     }),
     z.strictObject({
