@@ -9,7 +9,7 @@ import { readModelWeights, resolveModel, runGraph, MODES } from '../src/models/i
 import { Store } from '../src/storage/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { makeRng } from '../src/util/rng.js';
-import { assertOneLineError, filesUnder, levelRows, lth, tinySpec, tmp } from './helpers.js';
+import { assertOneLineError, filesUnder, levelRows, lth, ROOT, tinySpec, tmp } from './helpers.js';
 
 /**
  * Models from files (docs/DESIGN.md#model-files): a LayersModel saved by tfjs-layers itself and
@@ -310,4 +310,25 @@ test('init "file": the file\'s weights are θ0 (bit for bit) and level 0 trains 
   assert.equal(levelRows(db).length, 2);
   const noWeights = lth(['run', specFile(dir, { model: { file, init: 'file' } }), '--db', join(dir, 'x', 'lth.db'), '--quiet']);
   assertOneLineError(noWeights, /model\.init: "file" takes θ0 from the file's weights: add "weights": "pretrained"/);
+});
+
+test('model.module: examples/my-net.js (lth nodes) trains end to end under its own layer names; a module without layers is one line', () => {
+  const dir = tmp();
+  const db = join(dir, 'lth.db');
+  const small = ['--set', 'training.iterations=20it', '--set', 'training.evalEvery=10it', '--set', 'pruning.levels=1', '--set', 'data.synthetic.train=400', '--set', 'strategies=["rewind"]'];
+  const r = lth(['run', 'examples/my-net.json', '--db', db, '--backend', 'cpu', '--quiet', ...small], { cwd: ROOT });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(levelRows(db).length, 2);
+  const store = new Store(db);
+  try {
+    const l1 = store.loadLevel(store.experiments()[0].id, 'trial-0/rewind/level-1');
+    assert.deepEqual(Object.keys(l1.masks).sort(), ['b1_conv1/kernel', 'b1_conv2/kernel', 'fc1/kernel', 'output/kernel', 'stem/kernel']);
+  } finally {
+    store.close();
+  }
+  const mod = join(dir, 'empty.js');
+  writeFileSync(mod, 'export const nodes = [];\n');
+  const bad = lth(['run', specFile(dir, { model: { module: mod } }), '--db', join(dir, 'x', 'lth.db'), '--quiet']);
+  assertOneLineError(bad, /model\.module .*empty\.js exports no "layers": export a list of lth nodes/);
+  assert.equal(existsSync(join(dir, 'x')), false);
 });
