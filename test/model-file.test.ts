@@ -27,7 +27,12 @@ async function saveLayersModel(net: tfjs.LayersModel, dir: string): Promise<stri
   await net.save(
     tfjs.io.withSaveHandler(async (a) => {
       writeFileSync(join(dir, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
-      const json = { format: 'layers-model', generatedBy: 'test', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] };
+      const json = {
+        format: 'layers-model',
+        generatedBy: 'test',
+        modelTopology: a.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+      };
       writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
@@ -57,7 +62,10 @@ function residualNet(): tfjs.LayersModel {
     net.weights.map((w) => {
       const shape = w.shape as number[];
       const size = shape.reduce((s, n) => s * n, 1);
-      return tfjs.tensor(Float32Array.from({ length: size }, () => (w.name.includes('variance') ? 0.5 + rng.uniform() : rng.normal() * 0.5)), shape);
+      return tfjs.tensor(
+        Float32Array.from({ length: size }, () => (w.name.includes('variance') ? 0.5 + rng.uniform() : rng.normal() * 0.5)),
+        shape,
+      );
     }),
   );
   return net;
@@ -69,7 +77,20 @@ test('a functional tfjs-layers model file: lth computes the logits tfjs computes
   const g = resolveModel({ file, init: 'glorot-normal' }, [6, 6, 2], 3);
   assert.deepEqual(
     g.nodes.map((n) => `${n.name}:${n.kind}`),
-    ['c1:conv2d', 'c1_relu:relu', 'c2:conv2d', 'sum:add', 'bn:batchNormalization', 'act:relu', 'pool:maxPooling2d', 'avg:averagePooling2d', 'flat:flatten', 'hidden:dense', 'hidden_relu:relu', 'probs:dense'],
+    [
+      'c1:conv2d',
+      'c1_relu:relu',
+      'c2:conv2d',
+      'sum:add',
+      'bn:batchNormalization',
+      'act:relu',
+      'pool:maxPooling2d',
+      'avg:averagePooling2d',
+      'flat:flatten',
+      'hidden:dense',
+      'hidden_relu:relu',
+      'probs:dense',
+    ],
   );
   assert.deepEqual(
     g.params.filter((p) => p.kind !== 'none').map((p) => `${p.name}:${p.kind}`),
@@ -94,7 +115,12 @@ test('a functional tfjs-layers model file: lth computes the logits tfjs computes
 
 /** A model.json as tensorflowjs_converter writes it from a Keras functional model (model_config, inbound_nodes), written by hand. */
 function kerasJson(layers: object[], inputShape: number[] = [16]): object {
-  const input = { class_name: 'InputLayer', name: 'features', inbound_nodes: [], config: { batch_input_shape: [null, ...inputShape], dtype: 'float32', name: 'features' } };
+  const input = {
+    class_name: 'InputLayer',
+    name: 'features',
+    inbound_nodes: [],
+    config: { batch_input_shape: [null, ...inputShape], dtype: 'float32', name: 'features' },
+  };
   const all = [input, ...layers];
   const last = (all[all.length - 1] as { name: string }).name;
   return {
@@ -166,7 +192,11 @@ test('a hand-written Keras-converter model.json trains end to end, prunes by its
   const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
   const bin = readFileSync(join(out, json.weightsManifest[0].paths[0]));
   const loaded = await tfjs.loadLayersModel(
-    tfjs.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) }),
+    tfjs.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+    }),
   );
   assert.deepEqual(
     loaded.layers.slice(1).map((l) => l.name),
@@ -217,7 +247,11 @@ test('bad model files: one line naming the file and the fix, exit 2, nothing wri
     ],
     ['wide.json', kerasJson(MLP, [20]), /model\.file .*wide\.json takes examples of shape \[20\], but the data gives \[16\]/],
     ['garbled.json', '{"modelTopology": {"class_name": "Functional", "config": ', /model\.file .*garbled\.json is not valid JSON .*tensorflowjs_converter/],
-    ['tanh.json', kerasJson([keras('Dense', 'logits', 'features', { units: 3, activation: 'tanh' })]), /layer "logits" \(Dense\) has activation "tanh"; lth supports "relu" and "linear"/],
+    [
+      'tanh.json',
+      kerasJson([keras('Dense', 'logits', 'features', { units: 3, activation: 'tanh' })]),
+      /layer "logits" \(Dense\) has activation "tanh"; lth supports "relu" and "linear"/,
+    ],
     ['four.json', kerasJson([keras('Dense', 'logits', 'features', { units: 4 })]), /ends in layer logits of shape \[4\], but the data set has 3 classes/],
   ];
   for (const [name, content, msg] of cases) {
@@ -276,7 +310,13 @@ test('weights "pretrained": level 0 is evaluated, not trained, to the accuracy a
   }
   assert.equal(l0.final_test_accuracy, right / data.test.n);
   assert.ok(right > 0 && right < data.test.n, 'random weights: neither all right nor all wrong');
-  assert.deepEqual(rows.filter((x) => x.level === 1).map((x) => x.strategy).sort(), ['fine-tune', 'lr-rewind']);
+  assert.deepEqual(
+    rows
+      .filter((x) => x.level === 1)
+      .map((x) => x.strategy)
+      .sort(),
+    ['fine-tune', 'lr-rewind'],
+  );
   // the level-0 weights are the file's, bit for bit
   const store = new Store(db);
   try {
@@ -287,7 +327,10 @@ test('weights "pretrained": level 0 is evaluated, not trained, to the accuracy a
   }
   const out = join(dir, 'refused');
   const bad = lth(['run', specFile(dir, { ...over, strategies: ['rewind'] }), '--db', join(out, 'lth.db'), '--quiet']);
-  assertOneLineError(bad, /strategies\.0: reset "rewind" starts from θ0, and a pretrained model file has no θ0: use "fine-tune" or "lr-rewind".*"init": "file"/);
+  assertOneLineError(
+    bad,
+    /strategies\.0: reset "rewind" starts from θ0, and a pretrained model file has no θ0: use "fine-tune" or "lr-rewind".*"init": "file"/,
+  );
   assert.equal(existsSync(out), false);
 });
 
@@ -295,7 +338,15 @@ test('init "file": the file\'s weights are θ0 (bit for bit) and level 0 trains 
   const dir = tmp();
   const { file, w } = pretrainedMlp(dir);
   const db = join(dir, 'lth.db');
-  const r = lth(['run', specFile(dir, { model: { file, weights: 'pretrained', init: 'file' }, pruning: { levels: 1 }, strategies: ['rewind'] }), '--db', db, '--backend', 'cpu', '--quiet']);
+  const r = lth([
+    'run',
+    specFile(dir, { model: { file, weights: 'pretrained', init: 'file' }, pruning: { levels: 1 }, strategies: ['rewind'] }),
+    '--db',
+    db,
+    '--backend',
+    'cpu',
+    '--quiet',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const store = new Store(db);
   try {
@@ -315,7 +366,18 @@ test('init "file": the file\'s weights are θ0 (bit for bit) and level 0 trains 
 test('model.module: examples/my-net.js (lth nodes) trains end to end under its own layer names; a module without layers is one line', () => {
   const dir = tmp();
   const db = join(dir, 'lth.db');
-  const small = ['--set', 'training.iterations=20it', '--set', 'training.evalEvery=10it', '--set', 'pruning.levels=1', '--set', 'data.synthetic.train=400', '--set', 'strategies=["rewind"]'];
+  const small = [
+    '--set',
+    'training.iterations=20it',
+    '--set',
+    'training.evalEvery=10it',
+    '--set',
+    'pruning.levels=1',
+    '--set',
+    'data.synthetic.train=400',
+    '--set',
+    'strategies=["rewind"]',
+  ];
   const r = lth(['run', 'examples/my-net.json', '--db', db, '--backend', 'cpu', '--quiet', ...small], { cwd: ROOT });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(levelRows(db).length, 2);

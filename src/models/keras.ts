@@ -49,7 +49,8 @@ type Converted = { nodes: Node[] } | { alias: string };
 function square(c: Conv, key: string, dflt?: number): number {
   const v = c.cfg[key] ?? dflt;
   const pair = Array.isArray(v) ? (v as number[]) : [v as number, v as number];
-  if (pair.length !== 2 || pair[0] !== pair[1] || !Number.isInteger(pair[0])) c.fail(`${key} ${JSON.stringify(v)} is not square; lth supports square windows and strides only`);
+  if (pair.length !== 2 || pair[0] !== pair[1] || !Number.isInteger(pair[0]))
+    c.fail(`${key} ${JSON.stringify(v)} is not square; lth supports square windows and strides only`);
   return pair[0];
 }
 
@@ -73,7 +74,9 @@ function activation(c: Conv, a: unknown, reluName: string): Node[] {
   if (name === 'linear' || name === 'Linear') return [];
   if (name === 'relu' || name === 'ReLU') return [relu({ name: reluName })];
   if ((name === 'softmax' || name === 'Softmax') && c.isOutput) return [];
-  return c.fail(`activation ${JSON.stringify(name)}; lth supports "relu" and "linear" (and "softmax" on the output layer, which lth drops: it trains on logits)`);
+  return c.fail(
+    `activation ${JSON.stringify(name)}; lth supports "relu" and "linear" (and "softmax" on the output layer, which lth drops: it trains on logits)`,
+  );
 }
 
 const one = (c: Conv): string => {
@@ -103,7 +106,8 @@ const CONVERTERS: Record<string, (c: Conv) => Converted> = {
   },
   BatchNormalization: (c) => {
     const axis = Array.isArray(c.cfg.axis) ? (c.cfg.axis as number[]) : [(c.cfg.axis ?? -1) as number];
-    if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3 && axis[0] !== 1)) c.fail(`axis ${JSON.stringify(c.cfg.axis)}; lth normalizes the last axis only`);
+    if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3 && axis[0] !== 1))
+      c.fail(`axis ${JSON.stringify(c.cfg.axis)}; lth normalizes the last axis only`);
     if (c.cfg.center === false || c.cfg.scale === false) c.fail('center or scale false; lth supports BatchNormalization with both γ and β');
     const more = { momentum: (c.cfg.momentum ?? 0.99) as number, epsilon: (c.cfg.epsilon ?? 0.001) as number };
     return { nodes: [batchNormalization({ name: c.name, ...more, inputs: [one(c)] })] };
@@ -111,13 +115,17 @@ const CONVERTERS: Record<string, (c: Conv) => Converted> = {
   MaxPooling2D: (c) => {
     channelsLast(c);
     const k = square(c, 'pool_size', 2);
-    return { nodes: [maxPooling2d({ name: c.name, poolSize: k, strides: c.cfg.strides == null ? k : square(c, 'strides'), padding: padding(c), inputs: [one(c)] })] };
+    return {
+      nodes: [maxPooling2d({ name: c.name, poolSize: k, strides: c.cfg.strides == null ? k : square(c, 'strides'), padding: padding(c), inputs: [one(c)] })],
+    };
   },
   AveragePooling2D: (c) => {
     channelsLast(c);
     const k = square(c, 'pool_size', 2);
     return {
-      nodes: [averagePooling2d({ name: c.name, poolSize: k, strides: c.cfg.strides == null ? k : square(c, 'strides'), padding: padding(c), inputs: [one(c)] })],
+      nodes: [
+        averagePooling2d({ name: c.name, poolSize: k, strides: c.cfg.strides == null ? k : square(c, 'strides'), padding: padding(c), inputs: [one(c)] }),
+      ],
     };
   },
   GlobalAveragePooling2D: (c) => {
@@ -192,7 +200,7 @@ function declaredShape(cfg: Record<string, unknown>): number[] | undefined {
  */
 export function fromKeras(topology: unknown, where: string): KerasGraph {
   const top = isObject(topology) && isObject(topology.model_config) ? topology.model_config : topology;
-  if (!isObject(top) || typeof top.class_name !== 'string' || !isObject(top.config) && !Array.isArray(top.config))
+  if (!isObject(top) || typeof top.class_name !== 'string' || (!isObject(top.config) && !Array.isArray(top.config)))
     throw new UserError(`${where}: modelTopology has no class_name and config: give a model.json written by tensorflowjs_converter or tfjs model.save`);
   const cfg = top.config;
   const layers = (Array.isArray(cfg) ? cfg : cfg.layers) as KerasLayer[] | undefined;
@@ -227,7 +235,9 @@ export function fromKeras(topology: unknown, where: string): KerasGraph {
     }
     const convert = CONVERTERS[cls];
     if (!convert)
-      throw new UserError(`${where}: layer "${name}" is a ${l.class_name}, which lth cannot read; supported layers: ${KERAS_LAYERS.join(', ')} (convert or remove it)`);
+      throw new UserError(
+        `${where}: layer "${name}" is a ${l.class_name}, which lth cannot read; supported layers: ${KERAS_LAYERS.join(', ')} (convert or remove it)`,
+      );
     if (inputShape === undefined && i === 0) inputShape = declaredShape(l.config ?? {});
     const from = sequential ? [i === 0 ? 'input' : nameOf(layers[i - 1], i - 1)] : inboundNames(l.inbound_nodes);
     const inputs = from.map((x) => alias.get(x) ?? x);
@@ -239,7 +249,9 @@ export function fromKeras(topology: unknown, where: string): KerasGraph {
     }
   });
   if (!inputShape || inputShape.some((d) => !Number.isInteger(d) || d < 1))
-    throw new UserError(`${where}: the model declares no input shape (an InputLayer or the first layer's batch_input_shape): build it with an explicit input shape`);
+    throw new UserError(
+      `${where}: the model declares no input shape (an InputLayer or the first layer's batch_input_shape): build it with an explicit input shape`,
+    );
   const out = nodes[nodes.length - 1];
   if (!out || out.kind !== 'dense' || alias.get(nameOf(layers[last], last)) !== out.name)
     throw new UserError(

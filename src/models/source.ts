@@ -22,9 +22,6 @@ export type ModelSpec =
 /** Whether a spec's model is a file whose weights are the trained dense network (level 0 is evaluated, not trained). */
 export const isPretrained = (m: ModelSpec): boolean => 'file' in m && m.weights === 'pretrained' && m.init !== 'file';
 
-/** Whether θ0 is a file's weights (model.init "file"). */
-export const initFromFile = (m: ModelSpec): boolean => 'file' in m && m.init === 'file';
-
 /** The initializer a spec's model draws from (θ0, fresh draws, σ); null when θ0 is a file's weights. */
 export const initializerOf = (m: ModelSpec): InitName | null => ('file' in m && m.weights === 'pretrained' ? null : (m.init as InitName));
 
@@ -64,7 +61,8 @@ function weightFiles(file: string, f: LayersModelFile): string[] {
   const paths = f.manifest.flatMap((g) => g.paths.map((p) => join(f.dir, p)));
   const missing = paths.find((p) => !existsSync(p));
   if (missing) throw new UserError(`model.file ${file} names weights ${missing}, which does not exist: keep the .bin files beside model.json`);
-  if (paths.length === 0) throw new UserError(`model.file ${file} has no weights (no weightsManifest): save the model with its weights, or drop "weights": "pretrained"`);
+  if (paths.length === 0)
+    throw new UserError(`model.file ${file} has no weights (no weightsManifest): save the model with its weights, or drop "weights": "pretrained"`);
   return paths;
 }
 
@@ -106,9 +104,12 @@ export function readModelWeights(file: string, g: Graph): Weights {
     let at = 0;
     for (const w of group.weights as { name: string; shape: number[]; dtype?: string; quantization?: unknown }[]) {
       if ((w.dtype ?? 'float32') !== 'float32' || w.quantization)
-        throw new UserError(`model.file ${file}: weight ${w.name} is ${w.quantization ? 'quantized' : w.dtype}; lth reads float32 weights (convert without quantization)`);
+        throw new UserError(
+          `model.file ${file}: weight ${w.name} is ${w.quantization ? 'quantized' : w.dtype}; lth reads float32 weights (convert without quantization)`,
+        );
       const n = w.shape.reduce((a, b) => a * b, 1);
-      if (at + 4 * n > bytes.length) throw new UserError(`model.file ${file}: the weight files end before weight ${w.name}: they are truncated; save the model again`);
+      if (at + 4 * n > bytes.length)
+        throw new UserError(`model.file ${file}: the weight files end before weight ${w.name}: they are truncated; save the model again`);
       all[w.name] = { data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + 4 * n)), shape: w.shape };
       at += 4 * n;
     }

@@ -44,7 +44,17 @@ export async function runDense(ctx: Context, trial: number): Promise<void> {
     const p = await evaluateWeights(ctx.model, theta0, ctx.data);
     const res = { curve: [p], earlyStop: p, final: p, iterations: 0 };
     const artifacts = { [keys.dense(trial)]: packLevel(theta0, masks), [keys.theta0(trial)]: theta0 };
-    return record(ctx, `dense t${trial}`, { strategy: '', trial, level: 0 }, masks, res, started, artifacts, { compute: { totalIterations: 0, totalMultiplyAdds: 0 } }, theta0);
+    return record(
+      ctx,
+      `dense t${trial}`,
+      { strategy: '', trial, level: 0 },
+      masks,
+      res,
+      started,
+      artifacts,
+      { compute: { totalIterations: 0, totalMultiplyAdds: 0 } },
+      theta0,
+    );
   }
   const ks = rewindPoints(ctx);
   const job = `dense t${trial}`;

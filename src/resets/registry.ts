@@ -60,7 +60,10 @@ const fullSchedule = (): LevelSchedule => ({ kind: 'replay', from: 0 });
 const sigmaOf = (x: ResetInputs, name: string): number => {
   // a bug, not a user error: src/spec/check.ts refuses resets that draw when there is no initializer
   if (x.init === null) throw new Error(`reset draws from an initializer, but model.init is "file"`);
-  return initStd(x.model.params.find((p) => p.name === name)!, x.init);
+  return initStd(
+    x.model.params.find((p) => p.name === name)!,
+    x.init,
+  );
 };
 
 /** θ0's surviving values of one layer, permuted among the surviving positions. */

@@ -66,7 +66,10 @@ function check(spec: Spec): CheckedSpec {
     const field = modelField(spec.model);
     const msg = (e as Error).message;
     // a file's own messages start with its field and path already
-    throw new SpecError(field, `${msg.startsWith(field) ? msg : `${field}: ${msg}`} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`);
+    throw new SpecError(
+      field,
+      `${msg.startsWith(field) ? msg : `${field}: ${msg}`} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`,
+    );
   }
   const strategies = spec.strategies.map((c, i) => {
     try {
@@ -125,13 +128,15 @@ function checkFileWeights(spec: Spec, strategies: readonly Strategy[]): void {
     throw new SpecError('model.init', 'model.init: "file" takes θ0 from the file\'s weights: add "weights": "pretrained" to model');
   if (m.weights !== 'pretrained') return;
   const why = m.init === 'file' ? 'model.init "file" gives θ0 but no initializer to draw from' : 'a pretrained model file has no θ0';
-  if (spec.branches.length)
-    throw new SpecError('branches', `branches: ${why}, and branches start from θ0 or draw fresh weights: remove them`);
+  if (spec.branches.length) throw new SpecError('branches', `branches: ${why}, and branches start from θ0 or draw fresh weights: remove them`);
   spec.strategies.forEach((c, i) => {
     const at = `strategies.${i}`;
     if (m.init === 'file') {
       if (strategies[i].draws)
-        throw new SpecError(at, `${at}: reset "${c.reset}" draws from an initializer, and ${why}: use rewind, reshuffle, fine-tune or lr-rewind, or model.init "glorot-normal" without "weights"`);
+        throw new SpecError(
+          at,
+          `${at}: reset "${c.reset}" draws from an initializer, and ${why}: use rewind, reshuffle, fine-tune or lr-rewind, or model.init "glorot-normal" without "weights"`,
+        );
       return;
     }
     const fix = 'or add "init": "file" to model to take the file\'s weights as θ0 (level 0 then trains from them)';
@@ -139,7 +144,10 @@ function checkFileWeights(spec: Spec, strategies: readonly Strategy[]): void {
       throw new SpecError(at, `${at}: reset "${c.reset}" starts from θ0, and ${why}: use "fine-tune" or "lr-rewind" (from the pretrained weights), ${fix}`);
     const crit = c.criterion ?? spec.pruning.criterion;
     if (CRITERIA[crit].readsInit || CRITERIA[crit].atInit)
-      throw new SpecError(c.criterion ? `${at}.criterion` : 'pruning.criterion', `criterion "${crit}" scores θ0, and ${why}: use a criterion of the final weights such as large_final, ${fix}`);
+      throw new SpecError(
+        c.criterion ? `${at}.criterion` : 'pruning.criterion',
+        `criterion "${crit}" scores θ0, and ${why}: use a criterion of the final weights such as large_final, ${fix}`,
+      );
     if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: "${c.mask0}" holds θ0 values, and ${why}: use mask0 "zero", ${fix}`);
     if (c.during) throw new SpecError(`${at}.during`, `${at}.during: pruning during training trains θ0, and ${why}: prune between levels, ${fix}`);
   });

@@ -98,7 +98,9 @@ export const modelSchema = z
       module: z
         .string()
         .min(1)
-        .describe('a JavaScript module exporting `layers`, a list of lth nodes (examples/my-net.js), relative to the working folder; the output layer is appended'),
+        .describe(
+          'a JavaScript module exporting `layers`, a list of lth nodes (examples/my-net.js), relative to the working folder; the output layer is appended',
+        ),
       init,
       digest,
     }),

@@ -64,7 +64,12 @@ export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
        FROM results WHERE experiment_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
   );
   return exps.map((e) => {
-    let spec: { model?: { name?: string; file?: string; module?: string }; data?: { dataset?: string }; trials?: number; strategies?: ({ name?: string } | string)[] } = {};
+    let spec: {
+      model?: { name?: string; file?: string; module?: string };
+      data?: { dataset?: string };
+      trials?: number;
+      strategies?: ({ name?: string } | string)[];
+    } = {};
     try {
       spec = JSON.parse(e.spec_json);
     } catch {
