@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { modelDigest, modelField, modelLabel } from '../models/index.js';
 import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
-import { specSchema, type Spec } from './schema.js';
+import { MODEL_FORMS, specSchema, type Spec } from './schema.js';
 
 export interface LoadedSpec {
   spec: Spec;
@@ -58,6 +58,18 @@ function throughUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return throughUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
 }
 
+/**
+ * A mistake in `model`, reported against the form its key chooses ({"file": …} is a file model
+ * even when another field of it is wrong; zod's union would report the name form's unknown keys).
+ */
+function modelIssue(raw: unknown): z.core.$ZodIssue | undefined {
+  const m = (raw as { model?: unknown } | null)?.model;
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return undefined;
+  const form = (Object.keys(MODEL_FORMS) as (keyof typeof MODEL_FORMS)[]).find((k) => k in m);
+  const r = form ? MODEL_FORMS[form].safeParse(m) : undefined;
+  return r && !r.success ? ({ ...r.error.issues[0], path: ['model', ...r.error.issues[0].path] } as z.core.$ZodIssue) : undefined;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys')
@@ -81,7 +93,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 export function validateSpec(raw: unknown, source: string, sets: string[] = []): LoadedSpec {
   const r = specSchema.safeParse(raw);
   if (!r.success) {
-    const first = r.error.issues.map(throughUnion)[0];
+    const first = (r.error.issues[0].path[0] === 'model' ? modelIssue(raw) : undefined) ?? r.error.issues.map(throughUnion)[0];
     // name the other problems too, so one fix-and-rerun does not reveal them one at a time
     const rest = r.error.issues.slice(1).map((i) => [...i.path, ...(i.code === 'unrecognized_keys' ? [i.keys.join(', ')] : [])].join('.') || '(top level)');
     const more = rest.length ? ` (also: ${rest.slice(0, 5).join('; ')}${rest.length > 5 ? `; ${rest.length - 5} more` : ''})` : '';

@@ -72,39 +72,42 @@ const digest = z
  * lth nodes (src/models/source.ts, docs/DESIGN.md#model-files). The name form is the default, so
  * specs written before the other forms existed resolve (and hash) as they always did.
  */
+/** The forms of `model`, by the key that chooses each (src/spec/load.ts reports a mistake against the chosen form). */
+export const MODEL_FORMS = {
+  name: z.strictObject({ name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'), init }),
+  file: z.strictObject({
+    file: z
+      .string()
+      .min(1)
+      .describe(
+        'a tfjs LayersModel model.json (tensorflowjs_converter from Keras, or tfjs model.save), relative to the working folder: its layers become the model (output = its last dense layer; pruning.exclude by its layer names)',
+      ),
+    weights: z
+      .enum(['none', 'pretrained'])
+      .default('none')
+      .describe(
+        "pretrained: the file's weights are the trained dense network: level 0 is evaluated, not trained, and chains prune and fine-tune or lr-rewind from it (no θ0: resets, criteria and branches that need one are refused); none: the file's topology only",
+      ),
+    init: z
+      .enum(['glorot-normal', 'he-normal', 'file'])
+      .default('glorot-normal')
+      .describe('weight initializer (biases start at 0); "file" (with weights "pretrained"): the file\'s weights are θ0 and level 0 trains from them'),
+    digest,
+  }),
+  module: z.strictObject({
+    module: z
+      .string()
+      .min(1)
+      .describe(
+        'a JavaScript module exporting `layers`, a list of lth nodes (examples/my-net.js), relative to the working folder; the output layer is appended',
+      ),
+    init,
+    digest,
+  }),
+};
+
 export const modelSchema = z
-  .union([
-    z.strictObject({ name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'), init }),
-    z.strictObject({
-      file: z
-        .string()
-        .min(1)
-        .describe(
-          'a tfjs LayersModel model.json (tensorflowjs_converter from Keras, or tfjs model.save), relative to the working folder: its layers become the model (output = its last dense layer; pruning.exclude by its layer names)',
-        ),
-      weights: z
-        .enum(['none', 'pretrained'])
-        .default('none')
-        .describe(
-          "pretrained: the file's weights are the trained dense network: level 0 is evaluated, not trained, and chains prune and fine-tune or lr-rewind from it (no θ0: resets, criteria and branches that need one are refused); none: the file's topology only",
-        ),
-      init: z
-        .enum(['glorot-normal', 'he-normal', 'file'])
-        .default('glorot-normal')
-        .describe('weight initializer (biases start at 0); "file" (with weights "pretrained"): the file\'s weights are θ0 and level 0 trains from them'),
-      digest,
-    }),
-    z.strictObject({
-      module: z
-        .string()
-        .min(1)
-        .describe(
-          'a JavaScript module exporting `layers`, a list of lth nodes (examples/my-net.js), relative to the working folder; the output layer is appended',
-        ),
-      init,
-      digest,
-    }),
-  ])
+  .union([MODEL_FORMS.name, MODEL_FORMS.file, MODEL_FORMS.module])
   .describe('the network: {"name": …} (a registered model), {"file": "…/model.json"} or {"module": "…/net.js"}');
 
 const optimizer = z.discriminatedUnion('name', [
