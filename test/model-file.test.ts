@@ -397,3 +397,48 @@ test('model.module: examples/my-net.js (lth nodes) trains end to end under its o
   assertOneLineError(bad, /model\.module .*empty\.js exports no "layers": export a list of lth nodes/);
   assert.equal(existsSync(join(dir, 'x')), false);
 });
+
+test('Keras 3 topologies (batch_shape, inbound_nodes as keras tensors) and Sequential models read alike', () => {
+  const dir = tmp();
+  const layer = (class_name: string, name: string, config: object, from?: string) => ({
+    class_name,
+    name,
+    config: { name, ...config },
+    inbound_nodes: from
+      ? [{ args: [{ class_name: '__keras_tensor__', config: { shape: [null, 16], dtype: 'float32', keras_history: [from, 0, 0] } }], kwargs: {} }]
+      : [],
+  });
+  const functional = {
+    class_name: 'Functional',
+    config: {
+      name: 'f',
+      layers: [
+        layer('InputLayer', 'x', { batch_shape: [null, 4, 4, 1] }),
+        layer('Flatten', 'flat', {}, 'x'),
+        layer('Dense', 'h', { units: 8, activation: 'relu' }, 'flat'),
+        layer('Dense', 'out', { units: 3 }, 'h'),
+      ],
+      input_layers: [['x', 0, 0]],
+      output_layers: [['out', 0, 0]],
+    },
+  };
+  const sequential = {
+    class_name: 'Sequential',
+    config: {
+      name: 's',
+      layers: [
+        layer('InputLayer', 'x', { batch_shape: [null, 4, 4, 1] }),
+        layer('Flatten', 'flat', {}),
+        layer('Dense', 'h', { units: 8, activation: 'relu' }),
+        layer('Dense', 'out', { units: 3, activation: 'softmax' }),
+      ],
+    },
+  };
+  const shape = (topology: object, name: string) => {
+    const file = writeJson(join(dir, name), { modelTopology: topology });
+    return resolveModel({ file, init: 'glorot-normal' }, [16], 3).nodes.map((n) => `${n.name}:${n.kind}:${n.inputs.join('+')}:[${n.outputShape.join(',')}]`);
+  };
+  const want = ['flat:flatten:input:[16]', 'h:dense:flat:[8]', 'h_relu:relu:h:[8]', 'out:dense:h_relu:[3]'];
+  assert.deepEqual(shape(functional, 'f.json'), want);
+  assert.deepEqual(shape(sequential, 's.json'), want);
+});

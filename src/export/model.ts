@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { datasetMeta } from '../data/meta.js';
 import { NORMALIZATION } from '../data/registry.js';
 import { toLayersModel, type Graph } from '../models/graph.js';
-import { resolveModel } from '../models/source.js';
+import { modelDigest, modelField, modelLabel, resolveModel } from '../models/source.js';
 import type { Masks, Weights } from '../models/types.js';
 import { aliveUnits, unitLayers, type Granularity } from '../pruning/units.js';
 import { specSchema, type Spec } from '../spec/schema.js';
@@ -50,6 +50,11 @@ export function storedExperiment(store: Store, experiment: string): { id: number
     );
   }
   const spec = specSchema.parse(JSON.parse(info.specJson));
+  // a model file or module is read again: it must still be what the experiment ran
+  if (!('name' in spec.model) && spec.model.digest !== modelDigest(spec.model))
+    throw new UserError(
+      `${modelField(spec.model)} ${modelLabel(spec.model)} has changed since experiment "${experiment}" ran (its digest differs from model.digest): restore it to export`,
+    );
   const meta = datasetMeta(spec.data);
   return { id: info.id, spec, graph: resolveModel(spec.model, meta.inputShape, meta.numClasses) };
 }
