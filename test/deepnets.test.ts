@@ -81,8 +81,9 @@ test('vgg-N: OpenLTH cifar_vgg plans with BatchNorm after every conv, on 32Ã—32Ã
 });
 
 test('model.width: declared in the schema, absent by default (older specs keep their identity), refused for a model that takes none', () => {
-  assert.equal(specSchema.parse({ name: 'x' }).model.width, undefined);
-  assert.equal(specSchema.parse({ name: 'x', model: { name: 'resnet-20', width: 64 } }).model.width, 64);
+  const width = (m: unknown) => (m as { width?: number }).width;
+  assert.equal(width(specSchema.parse({ name: 'x' }).model), undefined);
+  assert.equal(width(specSchema.parse({ name: 'x', model: { name: 'resnet-20', width: 64 } }).model), 64);
   assert.throws(() => specSchema.parse({ name: 'x', model: { name: 'resnet-20', width: 0 } }));
   assert.throws(
     () => buildModel('lenet-300-100', [784], 10, 8),

@@ -71,7 +71,7 @@ test("the conv presets have Fashion-MNIST quick variants at the paper's rates, o
     assert.ok(files.includes(`frankle-carbin-${k}.json`), 'the CIFAR-10 preset stays');
     const s = loadSpec(join(dir, f)).spec;
     assert.equal(s.data.dataset, 'fashion-mnist');
-    assert.equal(s.model.name, `conv-${k.slice(4)}`);
+    assert.equal((s.model as { name: string }).name, `conv-${k.slice(4)}`);
     assert.equal(s.training.optimizer.name, 'adam');
     assert.equal(s.training.optimizer.lr, p.lr);
     assert.equal(s.training.batchSize, 60);

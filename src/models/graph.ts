@@ -101,7 +101,15 @@ function reducers(layers: readonly Node[]): string {
  *   too small for its pools, an unknown kind, a duplicate name, an input that is not an earlier layer
  */
 export function resolveGraph(model: string, layers: readonly Node[], inputShape: Shape, numClasses: number, kinds: LayerKinds = LAYERS): Graph {
-  const all = [...layers, dense(numClasses, { name: 'output', prune: 'output' })];
+  return resolveNodes(model, [...layers, dense(numClasses, { name: 'output', prune: 'output' })], inputShape, numClasses, kinds);
+}
+
+/**
+ * As resolveGraph, for a node list that already ends in its output layer (a model read from a
+ * file: its last dense layer, prune kind `output`).
+ * @throws UserError as resolveGraph, and when the last node does not give `numClasses` logits
+ */
+export function resolveNodes(model: string, all: readonly Node[], inputShape: Shape, numClasses: number, kinds: LayerKinds = LAYERS): Graph {
   const named = names(all, kinds);
   const spatial = all.some((n) => kinds[n.kind]?.spatial);
   const minSide = () => {
@@ -123,6 +131,11 @@ export function resolveGraph(model: string, layers: readonly Node[], inputShape:
       );
   }
   if (failed) throw new UserError(`model ${model}, layer ${failed.node}: ${failed.why}`);
+  const out = shapes.get(named[named.length - 1])!;
+  if (out.length !== 1 || out[0] !== numClasses)
+    throw new UserError(
+      `model ${model} ends in layer ${named[named.length - 1]} of shape [${out.join(', ')}], but the data set has ${numClasses} classes: end the model in a dense layer of ${numClasses} units`,
+    );
   const nodes: GraphNode[] = all.map((n, i) => {
     const { kind, cfg, inputs } = parts(n);
     const def = kinds[kind];

@@ -71,7 +71,7 @@ const defOf = (name: string): ModelDef => {
  * The model's layers at `width` (null: its own).
  * @throws UserError for a width given to a model that takes none
  */
-function layersOf(name: string, width: number | null = null): readonly Node[] {
+export function layersOf(name: string, width: number | null = null): readonly Node[] {
   const d = defOf(name);
   if (typeof d.layers !== 'function') {
     if (width !== null)

@@ -1,4 +1,4 @@
-import type { Masks, Weights } from '../models/index.js';
+import { initializerOf, type Masks, type Weights } from '../models/index.js';
 import { stepToIterations } from '../spec/index.js';
 import type { BranchTask } from '../branches/index.js';
 import { evaluateWeights, trainSupermask } from '../training/index.js';
@@ -46,7 +46,8 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
   const seed = trialSeed(ctx.spec, trial);
   const who = level === 0 ? '' : chain.name;
   const rng = makeRng('branch', seed, who, level, task.label, task.replicate);
-  const work = task.build({ model: ctx.model, init: ctx.spec.model.init, theta0, masks: chainMasks, rng });
+  // (a model with a file's weights has no initializer; src/spec/check.ts refuses its branches before any work)
+  const work = task.build({ model: ctx.model, init: initializerOf(ctx.spec.model)!, theta0, masks: chainMasks, rng });
   const job = `${chain.name} t${trial} ${task.label}#${task.replicate}`;
   const row = { strategy: chain.name, branch: task.label, replicate: task.replicate, trial, level };
   const file = keys.branch(trial, chain.name, level, task.label, task.replicate);

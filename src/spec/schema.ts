@@ -75,9 +75,23 @@ export const dataSchema = z
   )
   .describe(`which data set to train on, by data.dataset (default "${DEFAULT_DATASET}"), and how to split and normalize it`);
 
-export const modelSchema = z.strictObject({
-  name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),
-  init: z.enum(['glorot-normal', 'he-normal']).default('glorot-normal').describe('weight initializer (biases start at 0)'),
+const init = z.enum(['glorot-normal', 'he-normal']).default('glorot-normal').describe('weight initializer (biases start at 0)');
+const digest = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')
+  .optional()
+  .describe("sha256 of the model's content, filled in when the spec loads (give it to pin the model); enters the identity instead of the path");
+
+/**
+ * `model`: a registered architecture by name, a tfjs LayersModel file, or a JavaScript module of
+ * lth nodes (src/models/source.ts, docs/DESIGN.md#model-files). The name form is the default, so
+ * specs written before the other forms existed resolve (and hash) as they always did.
+ */
+/** The forms of `model`, by the key that chooses each (src/spec/load.ts reports a mistake against the chosen form). */
+export const MODEL_FORMS = {
+  name: z.strictObject({
+    name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),
+    init,
   width: z
     .number()
     .int()
@@ -86,7 +100,41 @@ export const modelSchema = z.strictObject({
     .describe(
       "filters of the first stage, for the models that take one (resnet-N: 16, 2× and 4× after — OpenLTH's cifar_resnet_N_W; vgg-N: 64, up to 8×); absent = the model's own (absent, so older specs keep their identity)",
     ),
-});
+  }),
+  file: z.strictObject({
+    file: z
+      .string()
+      .min(1)
+      .describe(
+        'a tfjs LayersModel model.json (tensorflowjs_converter from Keras, or tfjs model.save), relative to the working folder: its layers become the model (output = its last dense layer; pruning.exclude by its layer names)',
+      ),
+    weights: z
+      .enum(['none', 'pretrained'])
+      .default('none')
+      .describe(
+        "pretrained: the file's weights are the trained dense network: level 0 is evaluated, not trained, and chains prune and fine-tune or lr-rewind from it (no θ0: resets, criteria and branches that need one are refused); none: the file's topology only",
+      ),
+    init: z
+      .enum(['glorot-normal', 'he-normal', 'file'])
+      .default('glorot-normal')
+      .describe('weight initializer (biases start at 0); "file" (with weights "pretrained"): the file\'s weights are θ0 and level 0 trains from them'),
+    digest,
+  }),
+  module: z.strictObject({
+    module: z
+      .string()
+      .min(1)
+      .describe(
+        'a JavaScript module exporting `layers`, a list of lth nodes (examples/my-net.js), relative to the working folder; the output layer is appended',
+      ),
+    init,
+    digest,
+  }),
+};
+
+export const modelSchema = z
+  .union([MODEL_FORMS.name, MODEL_FORMS.file, MODEL_FORMS.module])
+  .describe('the network: {"name": …} (a registered model), {"file": "…/model.json"} or {"module": "…/net.js"}');
 
 const optimizer = z.discriminatedUnion('name', [
   z.strictObject({
