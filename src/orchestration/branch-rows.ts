@@ -1,6 +1,6 @@
 import type { Masks, Weights } from '../models/index.js';
 import { stepToIterations } from '../spec/index.js';
-import type { BranchTask } from '../branches/index.js';
+import { alphaAt, errorBarrier, interpolate, SECOND_COPY, type BranchTask } from '../branches/index.js';
 import { evaluateWeights, trainSupermask } from '../training/index.js';
 import { Interrupted, makeRng } from '../util/index.js';
 import { trialSeed, type Chain, type Context } from './context.js';
@@ -94,6 +94,39 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       // Score training: forward and backward through the frozen masked network, counted as a step.
       const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, work.masks, res.iterations));
       return record(ctx, job, row, res.sampled, res, started, { [file]: artifact }, { compute });
+    }
+    case 'instability': {
+      // The chain's own start at this level (its reset of m_L with the chain's reset seed) and its schedule.
+      const thetaK = chain.strategy.needsThetaK ? (ctx.store.loadArtifact(ctx.experimentId, keys.thetaK(trial, chain.strategy.k)) as Weights) : null;
+      const prevFinal = level === 0 ? theta0 : ctx.store.loadLevel(ctx.experimentId, keys.chainLevel(trial, chain.name, level - 1)).weights;
+      const init = chain.strategy.reset({
+        model: ctx.model,
+        init: ctx.spec.model.init,
+        theta0,
+        thetaK,
+        thetaFinal: prevFinal,
+        masks: work.masks,
+        rng: makeRng('reset', seed, chain.name, level),
+      });
+      const schedule = chain.strategy.schedule(ctx.plan);
+      // Two copies, two seeded data orders of their own (SGD noise), so a re-run is identical.
+      const copy = (c: 'a' | 'b') =>
+        trainLevel(ctx, `${job} ${c}`, level, { init, masks: work.masks, schedule, trial, orderKey: ['instability', seed, who, level, task.label, c] });
+      const a = await copy('a');
+      const b = await copy('b');
+      const curve: { alpha: number; testLoss: number; testError: number }[] = [];
+      for (let i = 0; i < work.points; i++) {
+        if (ctx.shouldStop()) throw new Interrupted();
+        const alpha = alphaAt(i, work.points);
+        const p = await evaluateWeights(ctx.model, interpolate(a.weights, b.weights, alpha), ctx.data);
+        curve.push({ alpha, testLoss: p.testLoss, testError: 1 - p.testAccuracy });
+      }
+      ctx.emit({ type: 'log', message: `${job}: error barrier ${(100 * errorBarrier(curve.map((p) => p.testError))).toFixed(2)}%` });
+      const artifact: Artifact = packLevel(a.weights, work.masks);
+      for (const [k, v] of Object.entries(b.weights)) artifact[SECOND_COPY + k] = v;
+      const compute = plus(maskCost(ctx, chain, trial, level), a.iterations + b.iterations, fixedMaskMacs(ctx, work.masks, a.iterations + b.iterations));
+      // The row's own numbers are copy a's; the curve and both end points are in its file and table.
+      return record(ctx, job, row, work.masks, a, started, { [file]: artifact }, { compute, instability: curve }, a.weights);
     }
   }
 }

@@ -71,6 +71,8 @@ export interface LevelRecord {
   units?: { layer: string; total: number; remaining: number }[];
   /** per hidden layer, the fraction of ReLU outputs on the test split that are exactly 0 */
   activations?: { layer: string; zeroFraction: number }[];
+  /** instability branch: test loss and error at evenly spaced α between two copies (table instability) */
+  instability?: readonly { alpha: number; testLoss: number; testError: number }[];
 }
 
 /** A stored row's identity and its % remaining: what the run plan needs (orchestration/plan.ts). */
@@ -352,6 +354,31 @@ export class Store {
     }[];
   }
 
+  /** The chain levels stored for an experiment (level 0 under strategy ''; no branch rows), by trial, chain, level:
+   *  what `lth analyze` measures. */
+  chainLevelRows(experimentId: number): { resultId: number; strategy: string; trial: number; level: number }[] {
+    return this.#db
+      .prepare(
+        "SELECT id AS resultId, strategy, trial, level FROM results WHERE experiment_id = ? AND branch = '' AND replicate = 0 ORDER BY trial, strategy, level",
+      )
+      .all(experimentId) as { resultId: number; strategy: string; trial: number; level: number }[];
+  }
+
+  /** Whether an analysis table (instability, noise_robustness, layer_reset) holds rows of a result. */
+  hasAnalysisRows(table: string, resultId: number): boolean {
+    return this.#db.prepare(`SELECT 1 FROM ${table} WHERE result_id = ? LIMIT 1`).get(resultId) !== undefined;
+  }
+
+  /** Stores one result's rows of an analysis table in one transaction; a row already there is kept (idempotent). */
+  insertAnalysisRows(table: string, resultId: number, rows: readonly Record<string, string | number>[]): void {
+    if (!rows.length) return;
+    const cols = Object.keys(rows[0]);
+    const ins = this.#db.prepare(`INSERT OR IGNORE INTO ${table}(result_id, ${cols.join(', ')}) VALUES (?, ${cols.map(() => '?').join(', ')})`);
+    this.#db.transaction(() => {
+      for (const r of rows) ins.run(resultId, ...cols.map((c) => r[c]));
+    })();
+  }
+
   /** Number of rows stored for an experiment. */
   countStored(experimentId: number): number {
     return (this.#db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(experimentId) as { n: number }).n;
@@ -441,6 +468,8 @@ export class Store {
           for (const c of r.churn ?? []) mu.run(id, c.step, c.layer, c.dropped, c.regrown, c.remaining);
           const md = db.prepare('INSERT INTO mask_distances(result_id, iteration, distance) VALUES (?,?,?)');
           for (const d of r.distances ?? []) md.run(id, d.iteration, d.distance);
+          const ip = db.prepare('INSERT INTO instability(result_id, point, alpha, test_loss, test_error) VALUES (?,?,?,?,?)');
+          (r.instability ?? []).forEach((p, i) => ip.run(id, i, p.alpha, p.testLoss, p.testError));
           if (r.compute)
             db.prepare('INSERT INTO compute(result_id, total_iterations, total_multiply_adds, detection_iteration) VALUES (?,?,?,?)').run(
               id,
@@ -572,7 +601,7 @@ export class Store {
         const inResults = 'result_id IN (SELECT id FROM results WHERE experiment_id = ?)';
         this.#db.prepare(`DELETE FROM curve_points WHERE ${inResults}`).run(id);
         for (const t of ['layer_sparsity', 'mask_updates', 'mask_distances', 'compute']) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
-        for (const t of ['unit_counts', 'activation_sparsity']) if (this.hasTable(t)) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
+        for (const t of ['unit_counts', 'activation_sparsity', 'instability', 'noise_robustness', 'layer_reset']) if (this.hasTable(t)) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
         const n = this.#db.prepare('DELETE FROM results WHERE experiment_id = ?').run(id).changes;
         for (const t of ['artifacts', 'chains', 'locks']) this.#db.prepare(`DELETE FROM ${t} WHERE experiment_id = ?`).run(id);
         this.#db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
