@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.js';
-import { loadDataset, type Split } from '../src/data/index.js';
+import { loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
+import { plotSvg } from '../src/reporting/index.js';
 import { keys, Store } from '../src/storage/index.js';
 import { tinySpec, tmp } from './helpers.js';
+import { accuracy64 } from './helpers/mlp64.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -37,35 +39,6 @@ type Point = { strategy: string; level: number; point: number; alpha: number; te
 const curveSql = `SELECT r.strategy, r.level, i.point, i.alpha, i.test_error, i.test_loss FROM instability i JOIN results r ON r.id = i.result_id
                    ORDER BY r.strategy, r.level, i.point`;
 
-/** Float64 forward pass of mlp-small (fc1, fc2 with ReLU, then output), written here from the layer list: stored kernels are [in, out]. */
-function errorOf(w: Record<string, Float64Array>, split: Split): number {
-  const dim = split.x.length / split.n;
-  let wrong = 0;
-  for (let e = 0; e < split.n; e++) {
-    let h: Float64Array = Float64Array.from(split.x.subarray(e * dim, (e + 1) * dim));
-    for (const [layer, relu] of [
-      ['fc1', true],
-      ['fc2', true],
-      ['output', false],
-    ] as const) {
-      const k = w[`${layer}/kernel`];
-      const b = w[`${layer}/bias`];
-      const out = b.length;
-      const next = new Float64Array(out);
-      for (let j = 0; j < out; j++) {
-        let s = b[j];
-        for (let i = 0; i < h.length; i++) s += h[i] * k[i * out + j];
-        next[j] = relu ? Math.max(0, s) : s;
-      }
-      h = next;
-    }
-    let arg = 0;
-    for (let j = 1; j < h.length; j++) if (h[j] > h[arg]) arg = j;
-    if (arg !== split.y[e]) wrong++;
-  }
-  return wrong / split.n;
-}
-
 test('instability: curves and barriers stored; one point reproduced in float64 from the two stored end weights; re-run adds nothing', async () => {
   const db = join(tmp(), 'i.db');
   const loaded = validateSpec(spec(), 't');
@@ -87,6 +60,13 @@ test('instability: curves and barriers stored; one point reproduced in float64 f
     assert.ok(Math.abs(b.barrier - (Math.max(...errs) - (errs[0] + errs[4]) / 2)) < 1e-12);
     assert.ok(b.barrier >= -1e-12, 'a barrier is never below the mean of its ends');
   }
+
+  // lth plot --kind instability: barrier vs k (level 0 of rewind and rewind@20it) and vs % remaining
+  const svg = await plotSvg(db, 'tiny', { kind: 'instability' });
+  assert.match(svg, /Rewind point k/);
+  assert.match(svg, /k: 20it; barrier \(%\): [0-9.]+"/);
+  assert.match(svg, /error barrier between two copies/);
+  await assert.rejects(plotSvg(join(tmp(), 'none.db'), 'tiny', { kind: 'instability' }));
 
   // One point, independently: load the two copies' final weights, interpolate in float64, forward in float64.
   const store = new Store(db, { readonly: true });
@@ -114,7 +94,8 @@ test('instability: curves and barriers stored; one point reproduced in float64 f
   assert.equal(stored.alpha, alpha);
   assert.ok(stored.test_error < 0.3, "a trained network (chance is 2/3): a wrong forward pass would not match");
   // float32 vs float64 rounding may move an example that sits on a tie: at most one in 200
-  assert.ok(Math.abs(errorOf(w, data.test) - stored.test_error) <= 1 / data.test.n + 1e-12, `${errorOf(w, data.test)} vs ${stored.test_error}`);
+  const error64 = 1 - accuracy64(w, data.test);
+  assert.ok(Math.abs(error64 - stored.test_error) <= 1 / data.test.n + 1e-12, `${error64} vs ${stored.test_error}`);
 
   // resumable and idempotent: the same run again trains nothing
   const again = await runExperiment(loaded, { db, backend: 'wasm' });

@@ -1,5 +1,4 @@
-export { ANALYSES, ANALYSIS_NAMES, type AnalysisName } from './registry.js';
-export { runAnalysis, type AnalyzeOptions } from './run.js';
+export type { AnalysisName } from './registry.js';
+export { runAnalysis } from './run.js';
 export { analysisTable } from './report.js';
-export { noiseAnalysis, NOISE_AMOUNTS, type NoiseKind } from './noise.js';
-export type { AnalysisDef, AnalysisInputs, AnalysisRow } from './types.js';
+export { noiseAnalysis, NOISE_AMOUNTS } from './noise.js';

@@ -18,7 +18,7 @@ export const NOISE_AMOUNTS = { gaussian: [0, 0.25, 0.5, 1, 2], flip: [0.05, 0.1,
 export type NoiseKind = keyof typeof NOISE_AMOUNTS;
 
 /** The test split perturbed by `kind` at `amount` (a new split; `test` is unchanged). */
-export function perturb(test: Split, channels: number, kind: NoiseKind, amount: number, seed: number): Split {
+function perturb(test: Split, channels: number, kind: NoiseKind, amount: number, seed: number): Split {
   const rng = makeRng('noise', seed, kind, amount);
   const x = new Float32Array(test.x);
   if (kind === 'gaussian') {

@@ -1,4 +1,5 @@
-import { initialize, type Weights } from '../models/index.js';
+import { initialize } from '../models/init.js';
+import type { Weights } from '../models/index.js';
 import type { AnalysisDef, AnalysisInputs, AnalysisRow } from './types.js';
 
 /**
@@ -10,10 +11,10 @@ import type { AnalysisDef, AnalysisInputs, AnalysisRow } from './types.js';
  *   layer) (re-randomization; biases 0), ⊙ the level's mask.
  * A layer whose reset keeps the accuracy is "robust"; one whose reset destroys it is "critical".
  */
-export const RESET_MODES = ['reinit', 'rerandomize'] as const;
+const RESET_MODES = ['reinit', 'rerandomize'] as const;
 
 /** Layer names of a model in order: the parameter names' part before '/'. */
-export const layersOf = (params: readonly { name: string }[]): string[] => [...new Set(params.map((p) => p.name.split('/')[0]))];
+const layersOf = (params: readonly { name: string }[]): string[] => [...new Set(params.map((p) => p.name.split('/')[0]))];
 
 export const reinitAnalysis = (): AnalysisDef => ({
   help: 'per layer, test accuracy when that layer alone is reset to θ0 (re-initialization) or to a fresh draw (re-randomization) (Zhang, Bengio & Singer 2019)',

@@ -6,7 +6,7 @@ import { resolveRun, trialSeed } from '../orchestration/index.js';
 import { validateSpec } from '../spec/index.js';
 import { keys, Store } from '../storage/index.js';
 import { evaluate, toTensors } from '../training/index.js';
-import { Interrupted, UserError } from '../util/index.js';
+import { UserError } from '../util/index.js';
 import { ANALYSES, type AnalysisName } from './registry.js';
 import type { AnalysisDef } from './types.js';
 
@@ -17,13 +17,12 @@ export interface AnalyzeOptions {
   /** the analysis itself, e.g. noiseAnalysis({...}) with other amounts (default: the registry's, with its defaults) */
   def?: AnalysisDef;
   log?: (message: string) => void;
-  shouldStop?: () => boolean;
 }
 
 /**
  * `lth analyze NAME EXP`: measures every stored chain level of an experiment (level 0 included;
  * branch rows are not levels) with one analysis of the registry and stores its rows, one
- * transaction per level. Resumable and idempotent: a level that already has rows in the
+ * transaction per level (stopped at any moment, every stored level is complete). Resumable and idempotent: a level that already has rows in the
  * analysis's table is skipped, so a re-run adds nothing. The data and model are rebuilt from the
  * spec stored with the experiment.
  * @returns levels measured now and levels skipped (already measured)
@@ -41,7 +40,6 @@ export async function runAnalysis(name: AnalysisName, experiment: string, opts: 
     let skipped = 0;
     const thetas = new Map<number, Weights>();
     for (const row of store.chainLevelRows(exp.id)) {
-      if (opts.shouldStop?.()) throw new Interrupted();
       if (store.hasAnalysisRows(def.table, row.resultId)) {
         skipped++;
         continue;

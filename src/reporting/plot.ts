@@ -13,8 +13,9 @@ import { type Summary, seriesKey, summarizeExperiment } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
 import { anatomy, anatomySpec } from './anatomy.js';
+import { instabilitySpec } from './instability.js';
 
-export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'compute', 'all', 'masks', 'speed'] as const;
+export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'compute', 'all', 'masks', 'speed', 'instability'] as const;
 export type PlotKind = (typeof PLOT_KINDS)[number];
 export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
 export type ErrorBars = (typeof ERROR_BARS)[number];
@@ -414,6 +415,8 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
       throw new UserError('the speed figure is measured, not stored: lth plot EXPERIMENT --kind speed measures it (or lth bench --only sparsity)');
     case 'compute':
       return { ...schema, ...computeSpec(s, computeData(summarizeExperiment(db, experiment, ['es-accuracy', 'total-macs']), opts.series)) };
+    case 'instability':
+      return { ...schema, ...instabilitySpec(summarizeExperiment(db, experiment, ['instability-barrier']), opts) };
     case 'all':
       return {
         ...schema,
