@@ -82,7 +82,10 @@ test('analyze noise: clean and fully flipped inputs reproduced in float64; seede
   const db2 = join(tmp(), 'a2.db');
   await runExperiment(loaded, { db: db2, backend: 'wasm' });
   await runAnalysis('noise', 'tiny', { db: db2, backend: 'wasm', def });
-  assert.deepEqual(rows(db2, 'SELECT noise, amount, test_accuracy FROM noise_robustness ORDER BY rowid'), rows(db, 'SELECT noise, amount, test_accuracy FROM noise_robustness ORDER BY rowid'));
+  assert.deepEqual(
+    rows(db2, 'SELECT noise, amount, test_accuracy FROM noise_robustness ORDER BY rowid'),
+    rows(db, 'SELECT noise, amount, test_accuracy FROM noise_robustness ORDER BY rowid'),
+  );
 });
 
 test('analyze reinit: one layer reset to θ0 ⊙ m or to a fresh draw ⊙ m, reproduced in float64', async () => {
@@ -122,6 +125,9 @@ test('lth analyze: an unknown experiment is one line and a non-zero exit; lth re
   const [head, ...lines] = shown.stdout.trim().split('\n');
   assert.equal(head, 'strategy,level,% remaining,gaussian 0,gaussian 1,flip 1');
   assert.equal(lines.length, 2);
-  const stored = rows<{ a: number }>(db, "SELECT test_accuracy a FROM noise_robustness n JOIN results r ON r.id = n.result_id WHERE r.level = 1 AND noise = 'gaussian' AND amount = 0");
+  const stored = rows<{ a: number }>(
+    db,
+    "SELECT test_accuracy a FROM noise_robustness n JOIN results r ON r.id = n.result_id WHERE r.level = 1 AND noise = 'gaussian' AND amount = 0",
+  );
   assert.equal(Number(lines[1].split(',')[3]), Number((100 * stored[0].a).toFixed(2)));
 });

@@ -92,7 +92,7 @@ test('instability: curves and barriers stored; one point reproduced in float64 f
   const data = await loadDataset(loaded.spec.data, loaded.spec.seed);
   const stored = curve.find((c) => c.strategy === 'rewind@20it' && c.level === 1 && c.point === 2)!;
   assert.equal(stored.alpha, alpha);
-  assert.ok(stored.test_error < 0.3, "a trained network (chance is 2/3): a wrong forward pass would not match");
+  assert.ok(stored.test_error < 0.3, 'a trained network (chance is 2/3): a wrong forward pass would not match');
   // float32 vs float64 rounding may move an example that sits on a tie: at most one in 200
   const error64 = 1 - accuracy64(w, data.test);
   assert.ok(Math.abs(error64 - stored.test_error) <= 1 / data.test.n + 1e-12, `${error64} vs ${stored.test_error}`);
@@ -110,10 +110,13 @@ test('instability: curves and barriers stored; one point reproduced in float64 f
 
 test('instability: the dense level of rewind@k starts from θ_k and trains from step k', async () => {
   const db = join(tmp(), 'k.db');
-  await runExperiment(validateSpec(spec({ pruning: { levels: 0 }, strategies: ['rewind@20it'], branches: [{ kind: 'instability', points: 2, levels: [0] }] }), 't'), {
-    db,
-    backend: 'wasm',
-  });
+  await runExperiment(
+    validateSpec(spec({ pruning: { levels: 0 }, strategies: ['rewind@20it'], branches: [{ kind: 'instability', points: 2, levels: [0] }] }), 't'),
+    {
+      db,
+      backend: 'wasm',
+    },
+  );
   const [r] = rows<{ iterations: number }>(db, "SELECT iterations FROM results WHERE branch = 'instability'");
   assert.equal(r.iterations, 40, '60 iterations replayed from k = 20');
 });

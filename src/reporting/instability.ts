@@ -29,7 +29,10 @@ export function instabilitySpec(s: Summary, opts: PlotOptions = {}): VlSpec {
     },
     layer: [
       { mark: { type: 'line' as const, strokeWidth: 2 } },
-      { mark: { type: 'point' as const, filled: true, size: 48 }, encoding: { tooltip: [{ field: 'k' }, { field: 'mean', title: 'barrier (%)', format: '.2f' }] } },
+      {
+        mark: { type: 'point' as const, filled: true, size: 48 },
+        encoding: { tooltip: [{ field: 'k' }, { field: 'mean', title: 'barrier (%)', format: '.2f' }] },
+      },
     ],
   };
   return { hconcat: [vsK, levelSpec(s, METRIC, { ...opts, series: opts.series ?? series })], resolve: { scale: { color: 'independent' } }, spacing: 30 };

@@ -304,7 +304,12 @@ export const branchSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('instability'),
-      points: z.number().int().min(2).default(30).describe('evenly spaced α in [0, 1] at which the interpolated network is evaluated (Frankle et al. 2020: 30)'),
+      points: z
+        .number()
+        .int()
+        .min(2)
+        .default(30)
+        .describe('evenly spaced α in [0, 1] at which the interpolated network is evaluated (Frankle et al. 2020: 30)'),
       levels: branchLevels.default('all').describe("levels to measure (0 = the dense network; a rewind@k chain's level 0 measures the instability at k)"),
       ...branchCommon,
     })

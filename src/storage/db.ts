@@ -601,7 +601,8 @@ export class Store {
         const inResults = 'result_id IN (SELECT id FROM results WHERE experiment_id = ?)';
         this.#db.prepare(`DELETE FROM curve_points WHERE ${inResults}`).run(id);
         for (const t of ['layer_sparsity', 'mask_updates', 'mask_distances', 'compute']) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
-        for (const t of ['unit_counts', 'activation_sparsity', 'instability', 'noise_robustness', 'layer_reset']) if (this.hasTable(t)) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
+        for (const t of ['unit_counts', 'activation_sparsity', 'instability', 'noise_robustness', 'layer_reset'])
+          if (this.hasTable(t)) this.#db.prepare(`DELETE FROM ${t} WHERE ${inResults}`).run(id);
         const n = this.#db.prepare('DELETE FROM results WHERE experiment_id = ?').run(id).changes;
         for (const t of ['artifacts', 'chains', 'locks']) this.#db.prepare(`DELETE FROM ${t} WHERE experiment_id = ?`).run(id);
         this.#db.prepare('DELETE FROM experiments WHERE id = ?').run(id);

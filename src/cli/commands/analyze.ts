@@ -43,7 +43,10 @@ export const analyze: CommandModule<object, Args> = {
       .option('flip', { type: 'string', array: true, describe: 'noise: fractions of input values flipped (default 0.05,0.1,0.2,0.4)' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .example('$0 analyze noise quickstart', 'test accuracy of every level under Gaussian noise and pixel flips; then lth report quickstart --metric noise')
-      .example('$0 analyze reinit quickstart', 'per layer: accuracy with that layer reset to θ0 or redrawn; then lth report quickstart --metric reinit') as unknown as Argv<Args>,
+      .example(
+        '$0 analyze reinit quickstart',
+        'per layer: accuracy with that layer reset to θ0 or redrawn; then lth report quickstart --metric reinit',
+      ) as unknown as Argv<Args>,
   handler: async (a) => {
     const sigma = amounts(a.sigma, '--sigma', 0, Infinity);
     const flip = amounts(a.flip, '--flip', 0, 1);
