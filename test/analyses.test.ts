@@ -120,6 +120,10 @@ test('lth analyze: an unknown experiment is one line and a non-zero exit; lth re
   const badSigma = lth(['analyze', 'noise', 'tiny', '--db', db, '--sigma', '-1']);
   assert.notEqual(badSigma.status, 0);
   assert.match(badSigma.stderr, /--sigma takes numbers/);
+  // the CLI measures what is missing (everything when this test runs alone; nothing after the first test)
+  const run = lth(['analyze', 'noise', 'tiny', '--db', db, '--backend', 'wasm', '--sigma', '0,1', '--flip', '1', '--quiet']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^tiny: noise measured [02] level\(s\), [02] already stored; lth report tiny --metric noise\n$/);
   const shown = lth(['report', 'tiny', '--db', db, '--metric', 'noise', '--format', 'csv']);
   assert.equal(shown.status, 0, shown.stderr);
   const [head, ...lines] = shown.stdout.trim().split('\n');
@@ -130,4 +134,8 @@ test('lth analyze: an unknown experiment is one line and a non-zero exit; lth re
     "SELECT test_accuracy a FROM noise_robustness n JOIN results r ON r.id = n.result_id WHERE r.level = 1 AND noise = 'gaussian' AND amount = 0",
   );
   assert.equal(Number(lines[1].split(',')[3]), Number((100 * stored[0].a).toFixed(2)));
+  // lth rm drops the analysis rows with their levels (foreign keys: nothing may be left pointing at them)
+  const rm = lth(['rm', 'tiny', '--db', db, '--yes']);
+  assert.equal(rm.status, 0, rm.stderr);
+  for (const t of ['noise_robustness', 'layer_reset', 'results']) assert.equal(rows(db, `SELECT * FROM ${t}`).length, 0, t);
 });
