@@ -9,6 +9,7 @@ import { noiseAnalysis, runAnalysis } from '../src/analyses/index.js';
 import { buildModel, initialize } from '../src/models/index.js';
 import { runExperiment, trialSeed } from '../src/orchestration/index.js';
 import { validateSpec } from '../src/spec/index.js';
+import { plotSvg } from '../src/reporting/index.js';
 import { keys, Store } from '../src/storage/index.js';
 import { lth, tinySpec, tmp } from './helpers.js';
 import { accuracy64 } from './helpers/mlp64.js';
@@ -75,6 +76,10 @@ test('analyze noise: clean and fully flipped inputs reproduced in float64; seede
     assert.ok(Math.abs(at('flip', 1) - accuracy64(weights, flipped)) <= 1 / test.n + 1e-12);
     assert.ok(at('gaussian', 1) < at('gaussian', 0), 'noise of one standard deviation costs accuracy');
   }
+  // lth plot --kind noise: a panel per setting; --kind reinit before lth analyze reinit says what to run
+  const svg = await plotSvg(db, 'tiny', { kind: 'noise' });
+  for (const panel of ['gaussian 0', 'gaussian 1', 'flip 1']) assert.match(svg, new RegExp(`>${panel}<`));
+  await assert.rejects(plotSvg(db, 'tiny', { kind: 'reinit' }), /run lth analyze reinit tiny/);
   const before = rows(db, 'SELECT * FROM noise_robustness');
   assert.deepEqual(await runAnalysis('noise', 'tiny', { db, backend: 'wasm', def }), { measured: 0, skipped: 2 });
   assert.deepEqual(rows(db, 'SELECT * FROM noise_robustness'), before, 'idempotent');

@@ -14,8 +14,11 @@ import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
 import { anatomy, anatomySpec } from './anatomy.js';
 import { instabilitySpec } from './instability.js';
+import { ANALYSIS_NAMES, type AnalysisName } from '../analyses/registry.js';
+import { analysisSpec } from '../analyses/report.js';
 
-export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'compute', 'all', 'masks', 'speed', 'instability'] as const;
+/** The figures `lth plot --kind` draws; every analysis of src/analyses/registry.ts adds its own. */
+export const PLOT_KINDS = ['accuracy', 'early-stop', 'curves', 'compute', 'all', 'masks', 'speed', 'instability', ...ANALYSIS_NAMES] as const;
 export type PlotKind = (typeof PLOT_KINDS)[number];
 export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
 export type ErrorBars = (typeof ERROR_BARS)[number];
@@ -392,6 +395,7 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
     return curvesSpec(s, curveData(db, experiment, levels, chainsOnly));
   };
   const schema = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CONFIG };
+  if ((ANALYSIS_NAMES as string[]).includes(kind)) return { ...schema, ...analysisSpec(db, experiment, kind as AnalysisName) };
   switch (kind) {
     case 'accuracy':
       return { ...schema, ...levelSpec(s, 'es-accuracy', opts) };
@@ -424,6 +428,8 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
         resolve: { scale: { color: 'independent' } },
         spacing: 30,
       };
+    default:
+      throw new Error(`plot kind ${kind} has no figure`);
   }
 }
 

@@ -30,7 +30,7 @@ export const command: CommandModule<object, Args> = {
         choices: PLOT_KINDS as unknown as string[],
         default: 'accuracy',
         describe:
-          'accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; compute: test accuracy at early stop vs training multiply-adds to reach each level; all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap); speed: inference examples/s of each exported level vs % remaining, measured now on --backend (also prints the table); instability: the error barrier of the instability branch rows vs rewind point k (dense level) and vs % remaining (Frankle et al. 2020)',
+          'accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; compute: test accuracy at early stop vs training multiply-adds to reach each level; all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap); speed: inference examples/s of each exported level vs % remaining, measured now on --backend (also prints the table); instability: the error barrier of the instability branch rows vs rewind point k (dense level) and vs % remaining (Frankle et al. 2020); noise, reinit: the tables lth analyze stored, one panel per setting',
       })
       .option('error-bars', {
         choices: ERROR_BARS as unknown as string[],
