@@ -191,7 +191,7 @@ SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS repli
        r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id AS result_id,
        k.total_iterations, k.total_multiply_adds, k.detection_iteration,
        (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id) AS activation_sparsity,
-       (SELECT b.barrier FROM instability_barriers b WHERE b.result_id = r.id) AS instability_barrier
+       (SELECT max(i.test_error) - sum(CASE WHEN i.alpha = 0 OR i.alpha = 1 THEN i.test_error END) / 2 FROM instability i WHERE i.result_id = r.id) AS instability_barrier
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   JOIN chains c ON c.experiment_id = r.experiment_id AND c.trial = r.trial
@@ -204,7 +204,7 @@ SELECT e.name, e.spec_hash, r.strategy, NULLIF(r.branch, ''), r.replicate, r.tri
        r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id,
        k.total_iterations, k.total_multiply_adds, k.detection_iteration,
        (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id),
-       (SELECT b.barrier FROM instability_barriers b WHERE b.result_id = r.id)
+       (SELECT max(i.test_error) - sum(CASE WHEN i.alpha = 0 OR i.alpha = 1 THEN i.test_error END) / 2 FROM instability i WHERE i.result_id = r.id)
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   LEFT JOIN compute k ON k.result_id = r.id
