@@ -10,6 +10,9 @@ import type { AnalysisDef, AnalysisInputs, AnalysisRow } from './types.js';
  * - `rerandomize`: by a fresh draw from the model's initializer, key ('rerandomize', trial seed,
  *   layer) (re-randomization; biases 0), ⊙ the level's mask.
  * A layer whose reset keeps the accuracy is "robust"; one whose reset destroys it is "critical".
+ * θ0 is the level's own starting point only for chains that rewind to it (`rewind`): a
+ * `rewind@k` level started from θ_k and a `random-reinit` level from a fresh draw, so for those
+ * `reinit` is not Zhang et al.'s re-initialization (docs/SCHEMA.md, table layer_reset).
  */
 const RESET_MODES = ['reinit', 'rerandomize'] as const;
 

@@ -60,7 +60,12 @@ export function analysisSpec(db: Db, experiment: string, name: AnalysisName): Re
       width: 200,
       height: 160,
       encoding: {
-        x: { field: 'percent', type: 'quantitative', title: '% weights remaining', scale: { type: 'log', reverse: true } },
+        x: {
+          field: 'percent',
+          type: 'quantitative',
+          title: '% weights remaining',
+          scale: { type: 'log', reverse: true, nice: false, domain: [Math.min(...values.map((v) => v.percent)) / 1.1, 110] },
+        },
         y: { field: 'accuracy', type: 'quantitative', title: 'Test accuracy (%)', scale: { zero: false } },
         color: { field: 'strategy', type: 'nominal', title: 'Strategy', sort: null },
         order: { field: 'level' },
