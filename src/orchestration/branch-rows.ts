@@ -15,6 +15,8 @@ import { fixedMaskMacs, maskCost, plus } from './compute.js';
  * randomness without the chain's name, so the same branch gives the same row under every chain.
  */
 
+const NO_EXAMPLES = { x: new Float32Array(0), y: new Uint8Array(0), n: 0 };
+
 export interface PendingBranch {
   readonly task: BranchTask;
   readonly level: number;
@@ -118,7 +120,8 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       for (let i = 0; i < work.points; i++) {
         if (ctx.shouldStop()) throw new Interrupted();
         const alpha = alphaAt(i, work.points);
-        const p = await evaluateWeights(ctx.model, interpolate(a.weights, b.weights, alpha), ctx.data);
+        // the test split only: an empty validation split is skipped (its numbers are NaN, unused here)
+        const p = await evaluateWeights(ctx.model, interpolate(a.weights, b.weights, alpha), { val: NO_EXAMPLES, test: ctx.data.test });
         curve.push({ alpha, testLoss: p.testLoss, testError: 1 - p.testAccuracy });
       }
       ctx.emit({ type: 'log', message: `${job}: error barrier ${(100 * errorBarrier(curve.map((p) => p.testError))).toFixed(2)}%` });
