@@ -413,6 +413,21 @@ export const branchSchema = z.discriminatedUnion('kind', [
     .describe(
       'Zhou et al. §5: weights frozen, a score per weight trained through a Bernoulli(sigmoid(score)) sample with a straight-through estimator; accuracy is that of one sampled mask per evaluation',
     ),
+  z
+    .strictObject({
+      kind: z.literal('instability'),
+      points: z
+        .number()
+        .int()
+        .min(2)
+        .default(30)
+        .describe('evenly spaced α in [0, 1] at which the interpolated network is evaluated (Frankle et al. 2020: 30)'),
+      levels: branchLevels.default('all').describe("levels to measure (0 = the dense network; a rewind@k chain's level 0 measures the instability at k)"),
+      ...branchCommon,
+    })
+    .describe(
+      "Frankle, Dziugaite, Roy & Carbin 2020: two copies trained from the level's start (the chain's reset of m_L: θ_k ⊙ m for rewind@k, θ0 ⊙ m for rewind) with different data orders; test error on the straight line between their final weights, and the error barrier (max − mean of the ends)",
+    ),
 ]);
 
 export const specSchema = z.strictObject({
