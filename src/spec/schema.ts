@@ -92,14 +92,14 @@ export const MODEL_FORMS = {
   name: z.strictObject({
     name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),
     init,
-  width: z
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe(
-      "filters of the first stage, for the models that take one (resnet-N: 16, 2× and 4× after — OpenLTH's cifar_resnet_N_W; vgg-N: 64, up to 8×); absent = the model's own (absent, so older specs keep their identity)",
-    ),
+    width: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "filters of the first stage, for the models that take one (resnet-N: 16, 2× and 4× after — OpenLTH's cifar_resnet_N_W; vgg-N: 64, up to 8×); absent = the model's own (absent, so older specs keep their identity)",
+      ),
   }),
   file: z.strictObject({
     file: z
