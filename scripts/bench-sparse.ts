@@ -2,8 +2,9 @@
  * The LeNet-300-100 training step (batch 60) on one backend at 100%, 21.1% and 3.6% of its
  * weights remaining (Frankle & Carbin's rates: fc layers ×0.8 and the output layer ×0.9 per
  * level, levels 0, 7 and 15; random masks), through the real `train()`. Rounds alternate the
- * three densities, so a change of load hits each alike; prints each round's median ms per step
- * and the ratios to 100% (docs/PERFORMANCE.md, "Sparse dense layers").
+ * three densities, so a change of load hits each alike; prints each round's median and fastest
+ * wall ms per step and the median CPU ms per step (this process, all threads), with the ratios
+ * to 100% (docs/PERFORMANCE.md, "Sparse dense layers").
  *
  *   npx tsc -p . && node dist/scripts/bench-sparse.js [--backend native] [--rounds 5] [--steps 60]
  */
@@ -49,24 +50,26 @@ async function main(): Promise<void> {
     return all.reduce((s, a) => s + a.reduce((x, y) => x + y, 0), 0) / all.reduce((s, a) => s + a.length, 0);
   });
   process.stdout.write(`backend ${backend}; % remaining ${kept.map((k) => (100 * k).toFixed(1)).join(', ')}\n`);
+  const fmt = (xs: number[]) => `${xs.map((x) => x.toFixed(3)).join(', ')} (speed-up ${xs.map((x) => (xs[0] / x).toFixed(2)).join(', ')})`;
   for (let r = 0; r < Number(values.rounds); r++) {
-    const ms: number[] = [];
+    const wall: number[][] = [];
+    const cpu: number[][] = [];
     for (const m of masks) {
       const stamps: number[] = [];
-      await train({
-        model,
-        data,
-        plan,
-        schedule: { kind: 'replay', from: 0 },
-        init,
-        masks: m,
-        orderKey: ['bench'],
-        callbacks: { onStep: () => stamps.push(performance.now()) },
-      });
+      const cpus: number[] = [];
+      const onStep = () => {
+        stamps.push(performance.now());
+        const u = process.cpuUsage();
+        cpus.push((u.user + u.system) / 1000);
+      };
+      await train({ model, data, plan, schedule: { kind: 'replay', from: 0 }, init, masks: m, orderKey: ['bench'], callbacks: { onStep } });
       // the first 10 steps are warm-up
-      ms.push(median(stamps.slice(11).map((t, i) => t - stamps[i + 10])));
+      const gaps = (xs: number[]) => xs.slice(11).map((t, i) => t - xs[i + 10]);
+      wall.push(gaps(stamps));
+      cpu.push(gaps(cpus));
     }
-    process.stdout.write(`round ${r + 1}: ms/step ${ms.map((x) => x.toFixed(3)).join(', ')}; speed-up ${ms.map((x) => (ms[0] / x).toFixed(2)).join(', ')}\n`);
+    const min = (xs: number[]) => Math.min(...xs);
+    process.stdout.write(`round ${r + 1}: ms/step median ${fmt(wall.map(median))}; fastest ${fmt(wall.map(min))}; CPU ms/step median ${fmt(cpu.map(median))}\n`);
   }
 }
 

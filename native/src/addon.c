@@ -16,6 +16,8 @@
 /* The C sources in src/kernels, the sources of the wasm kernels, compiled natively. */
 void masked_adam(const float *w, const float *g, const float *mask, float *m, float *v, const float *fixed, float *out,
                  int32_t n, float b1, float c1, float b2, float c2, float a, float eps);
+void masked_adam_at(const int32_t *idx, int32_t nnz, const float *w, const float *g, float *m, float *v, float *out,
+                    float b1, float c1, float b2, float c2, float a, float eps);
 void transpose3(const float *in, float *out, int32_t e0, int32_t e1, int32_t e2, int32_t s0, int32_t s1, int32_t s2);
 void im2col3x3(const float *in, float *out, int32_t planes, int32_t h, int32_t w);
 void maxpool2_grad(const float *x, const float *dy, float *dx, int32_t n, int32_t h, int32_t w, int32_t c);
@@ -181,20 +183,20 @@ static napi_value js_masked_adam(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-/* sparseMatMul(wt, rowPtr, colIdx, x, out, rows, cols, n, transposed): out = Wt·x (transposed 0:
- * x [cols, n], out [rows, n]) or Wtᵀ·x (1: x [rows, n], out [cols, n]), Wt read at CSR positions. */
+/* sparseMatMul(wt, ptr, idx, x, out, rows, cols, n, transposed): out = Wt·x (transposed 0, ptr/idx
+ * the CSR lists: x [cols, n], out [rows, n]) or Wtᵀ·x (1, the CSC lists: x [rows, n], out [cols, n]). */
 static napi_value js_sparse_matmul(napi_env env, napi_callback_info info) {
   args_t a = get_args(env, info, 9);
   size_t np, nc;
   const float *wt = f32(&a, 0, 0), *x = f32(&a, 3, 0);
-  const int32_t *rp = i32s(&a, 1, &np), *ci = i32s(&a, 2, &nc);
+  const int32_t *ptr = i32s(&a, 1, &np), *idx = i32s(&a, 2, &nc);
   float *out = f32(&a, 4, 0);
   int32_t rows = I32(&a, 5), cols = I32(&a, 6), n = I32(&a, 7), tr = I32(&a, 8);
   if (a.failed) return NULL;
   if (tr)
-    sparse_rows_matmul_t(wt, rp, ci, x, out, rows, cols, n);
+    sparse_cols_matmul_t(wt, ptr, idx, x, out, rows, cols, n);
   else
-    sparse_rows_matmul(wt, rp, ci, x, out, rows, cols, n);
+    sparse_rows_matmul(wt, ptr, idx, x, out, rows, cols, n);
   return undef(env);
 }
 
@@ -211,24 +213,21 @@ static napi_value js_sampled_matmul(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-/* sparseAdam(w, g, m, v, out, n, runs, b1, c1, b2, c2, a, eps): out = w, then masked_adam (no
- * mask) on each run [runs[2i], runs[2i] + runs[2i+1]) of kept entries. Bit for bit the masked
- * Adam of the whole tensor when pruned entries have m = v = 0 (src/training/optimizer.ts). */
+/* sparseAdam(w, g, m, v, out, n, kept, b1, c1, b2, c2, a, eps): out = w, then masked Adam at the
+ * kept flat indices only (src/kernels/adam.c masked_adam_at). Bit for bit the masked Adam of the
+ * whole tensor when pruned entries have m = v = 0 (src/training/optimizer.ts). */
 static napi_value js_sparse_adam(napi_env env, napi_callback_info info) {
   args_t a = get_args(env, info, 13);
-  size_t nr = 0;
+  size_t nnz = 0;
   const float *w = f32(&a, 0, 0), *g = f32(&a, 1, 0);
   float *m = f32(&a, 2, 0), *v = f32(&a, 3, 0), *out = f32(&a, 4, 0);
   int32_t n = I32(&a, 5);
-  const int32_t *runs = i32s(&a, 6, &nr);
+  const int32_t *kept = i32s(&a, 6, &nnz);
   float b1 = (float)num(&a, 7), c1 = (float)num(&a, 8), b2 = (float)num(&a, 9), c2 = (float)num(&a, 10);
   float step = (float)num(&a, 11), eps = (float)num(&a, 12);
   if (a.failed) return NULL;
   memcpy(out, w, sizeof(float) * (size_t)n);
-  for (size_t i = 0; i + 1 < nr; i += 2) {
-    const int32_t s = runs[i];
-    masked_adam(w + s, g + s, NULL, m + s, v + s, NULL, out + s, runs[i + 1], b1, c1, b2, c2, step, eps);
-  }
+  masked_adam_at(kept, (int32_t)nnz, w, g, m, v, out, b1, c1, b2, c2, step, eps);
   return undef(env);
 }
 

@@ -64,11 +64,11 @@ export interface NativeAddon {
     a: number,
     eps: number,
   ): void;
-  /** out = Wt·x (x [cols, n] → [rows, n]) or, transposed = 1, Wtᵀ·x (x [rows, n] → [cols, n]), Wt at CSR positions (native/src/sparse.c) */
+  /** out = Wt·x (x [cols, n] → [rows, n]; ptr/idx: the CSR lists) or, transposed = 1, Wtᵀ·x (x [rows, n] → [cols, n]; the CSC lists), Wt at the kept entries (native/src/sparse.c) */
   sparseMatMul(
     wt: Float32Array,
-    rowPtr: Int32Array,
-    colIdx: Int32Array,
+    ptr: Int32Array,
+    idx: Int32Array,
     x: Float32Array,
     out: Float32Array,
     rows: number,
@@ -78,7 +78,7 @@ export interface NativeAddon {
   ): void;
   /** dwt[r, c] = dz[r, :]·xt[c, :] at the CSR positions; dwt must be zero elsewhere */
   sampledMatMul(rowPtr: Int32Array, colIdx: Int32Array, dz: Float32Array, xt: Float32Array, dwt: Float32Array, rows: number, cols: number, n: number): void;
-  /** out = w, then maskedAdam (no mask) on each (start, length) run of kept entries */
+  /** out = w, then masked Adam (no mask) at the kept flat indices only */
   sparseAdam(
     w: Float32Array,
     g: Float32Array,
@@ -86,7 +86,7 @@ export interface NativeAddon {
     v: Float32Array,
     out: Float32Array,
     n: number,
-    runs: Int32Array,
+    kept: Int32Array,
     b1: number,
     c1: number,
     b2: number,
@@ -305,7 +305,8 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const { layout, transposed } = attrs as unknown as { layout: SparseLayout; transposed: boolean };
       const n = x.shape[1];
       const [out, o] = output(be, [transposed ? layout.cols : layout.rows, n]);
-      addon.sparseMatMul(view(be, wt), layout.rowPtr, layout.colIdx, view(be, x), o, layout.rows, layout.cols, n, transposed ? 1 : 0);
+      const [ptr, idx] = transposed ? [layout.colPtr, layout.rowIdx] : [layout.rowPtr, layout.colIdx];
+      addon.sparseMatMul(view(be, wt), ptr, idx, view(be, x), o, layout.rows, layout.cols, n, transposed ? 1 : 0);
       return out;
     },
     [SAMPLED_MATMUL]: ({ inputs, backend, attrs }) => {
@@ -322,7 +323,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const { beta1, beta2, a, epsilon, layout } = attrs as unknown as MaskedAdamAttrs & { layout: SparseLayout };
       const [out, o] = output(be, w.shape);
       // m and v are updated in place, as by MASKED_ADAM
-      addon.sparseAdam(view(be, w), view(be, g), view(be, m), view(be, v), o, size(w.shape), layout.runs, beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
+      addon.sparseAdam(view(be, w), view(be, g), view(be, m), view(be, v), o, size(w.shape), layout.kept, beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
       return out;
     },
     [TRANSPOSE]: ({ inputs, backend, attrs }) => {

@@ -14,16 +14,18 @@ import type { MaskedAdamAttrs } from './wasm.js';
  */
 
 /**
- * Below this fraction of kept entries a dense layer's kernel runs sparse. Chosen from the
- * LeNet-300-100 crossover measured on native (docs/PERFORMANCE.md, "Sparse dense layers").
+ * Below this fraction of kept entries a dense layer's kernel runs sparse: the crossover of the
+ * native kernels on LeNet-300-100's fc1 (300×784, batch 60), where forward + weight gradient +
+ * Adam cost the same sparse and dense (docs/PERFORMANCE.md, "Sparse dense layers": 0.80 ms
+ * against 0.85 ms at 15%, 1.06 against 0.85 at 20%).
  */
-export const SPARSE_DENSITY = 0.3;
+export const SPARSE_DENSITY = 0.15;
 
 export const SPARSE_MATMUL = 'LthSparseMatMul';
 export const SAMPLED_MATMUL = 'LthSampledMatMul';
 export const SPARSE_ADAM = 'LthSparseAdam';
 
-/** The kept entries of a [rows, cols] mask, row by row (CSR), and as runs of consecutive flat indices. */
+/** The kept entries of a [rows, cols] mask: row by row (CSR), column by column (CSC), and as flat indices. */
 export interface SparseLayout {
   readonly rows: number;
   readonly cols: number;
@@ -31,8 +33,12 @@ export interface SparseLayout {
   readonly rowPtr: Int32Array;
   /** [nnz]: their column indices, ascending within a row */
   readonly colIdx: Int32Array;
-  /** (start, length) pairs of consecutive kept flat indices r·cols + c, ascending */
-  readonly runs: Int32Array;
+  /** [cols + 1]: column c's kept entries are rowIdx[colPtr[c] … colPtr[c + 1]) */
+  readonly colPtr: Int32Array;
+  /** [nnz]: their row indices, ascending within a column */
+  readonly rowIdx: Int32Array;
+  /** [nnz]: the flat indices r·cols + c of the kept entries, ascending */
+  readonly kept: Int32Array;
 }
 
 /**
@@ -45,20 +51,24 @@ export function sparseLayout(mask: ArrayLike<number>, rows: number, cols: number
   if (nnz >= SPARSE_DENSITY * rows * cols) return null;
   const rowPtr = new Int32Array(rows + 1);
   const colIdx = new Int32Array(nnz);
-  const runs: number[] = [];
+  const colPtr = new Int32Array(cols + 1);
+  const kept = new Int32Array(nnz);
   let j = 0;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const i = r * cols + c;
       if (mask[i] === 0) continue;
-      colIdx[j++] = c;
-      const last = runs.length - 2;
-      if (last >= 0 && runs[last] + runs[last + 1] === i) runs[last + 1]++;
-      else runs.push(i, 1);
+      colIdx[j] = c;
+      kept[j++] = i;
+      colPtr[c + 1]++;
     }
     rowPtr[r + 1] = j;
   }
-  return { rows, cols, rowPtr, colIdx, runs: Int32Array.from(runs) };
+  for (let c = 0; c < cols; c++) colPtr[c + 1] += colPtr[c];
+  const rowIdx = new Int32Array(nnz);
+  const next = colPtr.slice(0, cols);
+  for (let r = 0; r < rows; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) rowIdx[next[colIdx[k]]++] = r;
+  return { rows, cols, rowPtr, colIdx, colPtr, rowIdx, kept };
 }
 
 /** Whether the current backend runs the sparse kernels (native; `LTH_FUSED=0` turns them off with the other fused kernels). */
