@@ -9,7 +9,7 @@ import { denseT } from '../src/models/ops.js';
 import { buildModel, initialize, type Masks } from '../src/models/index.js';
 import { randomSplit } from '../src/bench/run.js';
 import { trainingSchema } from '../src/spec/index.js';
-import { planTraining, train } from '../src/training/index.js';
+import { planTraining, train, type StepCallback } from '../src/training/index.js';
 import { makeOptimizer } from '../src/training/optimizer.js';
 import { makeRng } from '../src/util/index.js';
 import { close, rand } from './helpers/numbers.js';
@@ -137,8 +137,12 @@ describe('sparse dense layers on native', { skip }, () => {
     );
   });
 
-  /** Final weights after `steps` SGD steps of an MLP with `keep` of each fc kernel kept, on `backend`. */
-  async function trainOn(backend: 'native' | 'wasm', keep: number, steps: number) {
+  /**
+   * Final weights after `steps` SGD steps of an MLP with `keep` of each fc kernel kept, on
+   * `backend`; with `regrow`, the masks are replaced by new ones (same density) before step 1,
+   * as SET and RigL do, so the sparse layouts must be rebuilt.
+   */
+  async function trainOn(backend: 'native' | 'wasm', keep: number, steps: number, regrow = false) {
     await initBackend(backend);
     const batch = 12;
     const shape = [28, 28, 1];
@@ -146,40 +150,46 @@ describe('sparse dense layers on native', { skip }, () => {
     const split = randomSplit(shape, batch * steps, 'train');
     const data = { name: 'r', inputShape: shape, numClasses: 10, train: split, val: split, test: split, source: 'r' };
     const rng = makeRng('native-sparse-test');
-    const masks: Masks = {};
-    for (const p of model.params)
-      if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < keep ? 1 : 0));
+    const draw = () => {
+      const masks: Masks = {};
+      for (const p of model.params) if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < keep ? 1 : 0));
+      return masks;
+    };
+    const first = draw();
+    const second = draw();
+    const swap: StepCallback = { at: (s) => s === 1, run: (_s, trainee) => trainee.control!.setMasks(second) };
     const res = await train({
       model,
       data,
-      plan: planTraining(
-        trainingSchema.parse({ batchSize: batch, iterations: `${steps}it`, evalEvery: `${steps + 1}it`, optimizer: { name: 'sgd', lr: 0.05 } }),
-        split.n,
-      ),
+      plan: planTraining(trainingSchema.parse({ batchSize: batch, iterations: `${steps}it`, evalEvery: `${steps + 1}it`, optimizer: { name: 'sgd', lr: 0.05 } }), split.n),
       schedule: { kind: 'replay', from: 0 },
       init: initialize(model, 'glorot-normal', 'p'),
-      masks,
+      masks: first,
       orderKey: ['p'],
+      stepCallbacks: regrow ? [swap] : [],
     });
-    return { params: model.params.map((p) => p.name), weights: res.weights, masks };
+    return { params: model.params.map((p) => p.name), weights: res.weights, masks: regrow ? second : first };
   }
 
-  it('SGD steps of an MLP at 5% of its weights: native (sparse kernels) agrees with wasm (dense) within 1e-5 relative', async () => {
-    const wasm = await trainOn('wasm', 0.05, 3);
-    const nat = await trainOn('native', 0.05, 3);
-    for (const p of nat.params) {
-      const a = nat.weights[p];
-      const b = wasm.weights[p];
-      let num = 0;
-      let den = 0;
-      for (let i = 0; i < a.length; i++) {
-        num += (a[i] - b[i]) ** 2;
-        den += b[i] ** 2;
+  for (const regrow of [false, true]) {
+    it(`SGD steps of an MLP at 10% of its weights${regrow ? ', masks replaced after the first step' : ''}: native (sparse kernels) agrees with wasm (dense) within 1e-5 relative`, async () => {
+      const wasm = await trainOn('wasm', 0.1, 3, regrow);
+      const nat = await trainOn('native', 0.1, 3, regrow);
+      for (const p of nat.params) {
+        const a = nat.weights[p];
+        const b = wasm.weights[p];
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < a.length; i++) {
+          num += (a[i] - b[i]) ** 2;
+          den += b[i] ** 2;
+        }
+        assert.ok(den > 0, `${p} moved`);
+        assert.ok(Math.sqrt(num / den) <= 1e-5, `${p}: relative difference ${Math.sqrt(num / den)}`);
+        const m = nat.masks[p];
+        if (m) for (let i = 0; i < a.length; i++) if (!m[i]) assert.ok(a[i] === 0, `${p}[${i}] is pruned and stays 0`);
       }
-      assert.ok(Math.sqrt(num / den) <= 1e-5, `${p}: relative difference ${Math.sqrt(num / den)}`);
-      const m = nat.masks[p];
-      if (m) for (let i = 0; i < a.length; i++) if (!m[i]) assert.ok(a[i] === 0, `${p}[${i}] is pruned and stays 0`);
-    }
-    await initBackend('native');
-  });
+      await initBackend('native');
+    });
+  }
 });
