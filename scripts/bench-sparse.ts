@@ -69,7 +69,9 @@ async function main(): Promise<void> {
       cpu.push(gaps(cpus));
     }
     const min = (xs: number[]) => Math.min(...xs);
-    process.stdout.write(`round ${r + 1}: ms/step median ${fmt(wall.map(median))}; fastest ${fmt(wall.map(min))}; CPU ms/step median ${fmt(cpu.map(median))}\n`);
+    process.stdout.write(
+      `round ${r + 1}: ms/step median ${fmt(wall.map(median))}; fastest ${fmt(wall.map(min))}; CPU ms/step median ${fmt(cpu.map(median))}\n`,
+    );
   }
 }
 

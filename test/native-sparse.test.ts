@@ -152,7 +152,8 @@ describe('sparse dense layers on native', { skip }, () => {
     const rng = makeRng('native-sparse-test');
     const draw = () => {
       const masks: Masks = {};
-      for (const p of model.params) if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < keep ? 1 : 0));
+      for (const p of model.params)
+        if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < keep ? 1 : 0));
       return masks;
     };
     const first = draw();
@@ -161,7 +162,10 @@ describe('sparse dense layers on native', { skip }, () => {
     const res = await train({
       model,
       data,
-      plan: planTraining(trainingSchema.parse({ batchSize: batch, iterations: `${steps}it`, evalEvery: `${steps + 1}it`, optimizer: { name: 'sgd', lr: 0.05 } }), split.n),
+      plan: planTraining(
+        trainingSchema.parse({ batchSize: batch, iterations: `${steps}it`, evalEvery: `${steps + 1}it`, optimizer: { name: 'sgd', lr: 0.05 } }),
+        split.n,
+      ),
       schedule: { kind: 'replay', from: 0 },
       init: initialize(model, 'glorot-normal', 'p'),
       masks: first,
