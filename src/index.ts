@@ -3,7 +3,7 @@ export { runExperiment, codeVersion, type ProgressEvent, type RunOptions, type R
 export { loadSpec, validateSpec, specSchema, parseStep, type Spec, type SpecInput, type LoadedSpec } from './spec/index.js';
 export { initBackend, BACKENDS, type BackendChoice, type BackendName } from './backend/index.js';
 export { loadDataset, listDatasets, type Dataset, type DataOptions } from './data/index.js';
-export { buildModel, initialize, type Model, type Weights, type Masks } from './models/index.js';
+export { buildModel, initialize, layers, type Model, type Weights, type Masks } from './models/index.js';
 export { prune, sparsity, maskHash, CRITERIA } from './pruning/index.js';
 export { resolveStrategy, strategyNames } from './resets/index.js';
 export {

@@ -297,3 +297,22 @@ test('the residual block trains on wasm too (strided and 1×1 convolutions need 
   assert.ok(Number.isFinite(res.final.valLoss));
   for (const s of ['b1_conv1/kernel', 'b1_down/kernel', 'b1_down_bn/moving_variance']) assert.notDeepEqual(res.weights[s], init[s], `${s} moved`);
 });
+
+test('resnet-20 and vgg-11 (width 4) train a few steps, export as tfjs LayersModels and load with plain tfjs, logits within 1e-5 (issue #23 item 5)', async () => {
+  for (const [name, shape] of [
+    ['resnet-20', [8, 8, 3]],
+    ['vgg-11', [16, 16, 1]],
+  ] as const) {
+    const model = buildModel(name, shape, 3, 4);
+    const { res, x } = await trainOn(model, [...shape], 3);
+    const loaded = await roundTrip(model, res.weights);
+    assert.ok(
+      loaded.layers.some((l) => l.getClassName() === 'BatchNormalization'),
+      `${name} exports its BatchNorm layers`,
+    );
+    if (name === 'resnet-20') assert.equal(loaded.layers.filter((l) => l.getClassName() === 'Add').length, 9);
+    const gap = await logitGap(model, res.weights, loaded, x, 8);
+    assert.ok(gap < 1e-5, `${name}: max |logit gap| ${gap}`);
+    loaded.dispose();
+  }
+});

@@ -18,6 +18,14 @@ test('the paper presets of issue 5 are all there, each with a -quick variant', (
     'zhou-mask0-actions',
     'zhou-supermask',
     'renda-rewinding-vs-finetuning',
+    // issue #23: the deep nets
+    'frankle-carbin-vgg19',
+    'frankle-carbin-vgg19-warmup',
+    'frankle-carbin-resnet20',
+    'frankle-carbin-resnet20-warmup',
+    'renda-resnet20',
+    'renda-resnet56',
+    'frankle-2020-late-rewinding',
   ])
     for (const f of [`${name}.json`, `${name}-quick.json`]) assert.ok(files.includes(f), `experiments/${f} is missing`);
 });
@@ -63,7 +71,7 @@ test("the conv presets have Fashion-MNIST quick variants at the paper's rates, o
     assert.ok(files.includes(`frankle-carbin-${k}.json`), 'the CIFAR-10 preset stays');
     const s = loadSpec(join(dir, f)).spec;
     assert.equal(s.data.dataset, 'fashion-mnist');
-    assert.equal(s.model.name, `conv-${k.slice(4)}`);
+    assert.equal((s.model as { name: string }).name, `conv-${k.slice(4)}`);
     assert.equal(s.training.optimizer.name, 'adam');
     assert.equal(s.training.optimizer.lr, p.lr);
     assert.equal(s.training.batchSize, 60);

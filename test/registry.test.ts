@@ -66,7 +66,7 @@ test('conv-tiny, added as one file plus one registry line, is accepted by the sp
     pruning: { levels: 1 },
     strategies: ['rewind'],
   });
-  assert.equal(validateSpec(spec, 't').spec.model.name, 'conv-tiny');
+  assert.equal((validateSpec(spec, 't').spec.model as { name: string }).name, 'conv-tiny');
   const dir = tmp();
   const path = join(dir, 'spec.json');
   const { writeFileSync } = await import('node:fs');

@@ -13,7 +13,7 @@ test('defaults are Frankle & Carbin LeNet-300-100 on MNIST', () => {
   const { spec } = validateSpec({ name: 'd' }, 'test');
   assert.equal(spec.data.dataset, 'mnist');
   assert.equal(spec.data.validation, 5000);
-  assert.equal(spec.model.name, 'lenet-300-100');
+  assert.equal((spec.model as { name: string }).name, 'lenet-300-100');
   assert.deepEqual(spec.training.optimizer, { name: 'adam', lr: 1.2e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
   assert.equal(spec.training.batchSize, 60);
   assert.deepEqual(spec.training.iterations, { value: 50000, unit: 'it' });

@@ -34,7 +34,10 @@ export type BranchWork =
       readonly iterations: Step | null;
       readonly lr: number;
       readonly scoreInit: number;
-    };
+    }
+  /** train two copies from the chain's start at this level with different data orders and evaluate
+   *  the straight line between them at `points` α (instability.ts) */
+  | { readonly kind: 'instability'; readonly masks: Masks; readonly points: number };
 
 export interface BranchTask {
   /** the `branch` column */
@@ -111,6 +114,9 @@ export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
         }),
       },
     ],
+  },
+  instability: {
+    expand: (b) => [{ label: b.label ?? b.kind, replicate: 0, build: (x) => ({ kind: 'instability', masks: x.masks, points: b.points }) }],
   },
 };
 

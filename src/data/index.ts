@@ -18,3 +18,4 @@ export { loadDataset } from './load.js';
 export { dataSpecForPath, inspectData, type DataReport } from './inspect.js';
 export { checkSplits } from './splits.js';
 export { npyUint8 } from './npy.js';
+export { AUGMENTATIONS, CROP_PADDING, cropFlip, type Augmentation } from './augment.js';

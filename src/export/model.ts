@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { datasetMeta, NORMALIZATION } from '../data/registry.js';
 import { toLayersModel, type Graph } from '../models/graph.js';
-import { checkInput } from '../models/registry.js';
+import { modelDigest, modelField, modelLabel, resolveModel } from '../models/source.js';
 import type { Masks, Weights } from '../models/types.js';
 import { aliveUnits, unitLayers, type Granularity } from '../pruning/units.js';
 import { specSchema, type Spec } from '../spec/schema.js';
@@ -49,8 +49,13 @@ export function storedExperiment(store: Store, experiment: string): { id: number
     );
   }
   const spec = specSchema.parse(JSON.parse(info.specJson));
+  // a model file or module is read again: it must still be what the experiment ran
+  if (!('name' in spec.model) && spec.model.digest !== modelDigest(spec.model))
+    throw new UserError(
+      `${modelField(spec.model)} ${modelLabel(spec.model)} has changed since experiment "${experiment}" ran (its digest differs from model.digest): restore it to export`,
+    );
   const meta = datasetMeta(spec.data);
-  return { id: info.id, spec, graph: checkInput(spec.model.name, meta.inputShape, meta.numClasses) };
+  return { id: info.id, spec, graph: resolveModel(spec.model, meta.inputShape, meta.numClasses) };
 }
 
 /**

@@ -5,7 +5,7 @@ import { UserError } from '../util/index.js';
 import { dense } from './layers/dense.js';
 import { LAYERS } from './layers/registry.js';
 import type { ExportWeight, LayerDef, Mode, Node, Shape, TflLayer, Value } from './layers/types.js';
-import type { LayerKind, ParamSpec } from './types.js';
+import type { LayerKind, ParamGroup, ParamSpec } from './types.js';
 
 /**
  * A model as a graph of named layers and the one interpreter that walks it: the training forward
@@ -101,7 +101,15 @@ function reducers(layers: readonly Node[]): string {
  *   too small for its pools, an unknown kind, a duplicate name, an input that is not an earlier layer
  */
 export function resolveGraph(model: string, layers: readonly Node[], inputShape: Shape, numClasses: number, kinds: LayerKinds = LAYERS): Graph {
-  const all = [...layers, dense(numClasses, { name: 'output', prune: 'output' })];
+  return resolveNodes(model, [...layers, dense(numClasses, { name: 'output', prune: 'output' })], inputShape, numClasses, kinds);
+}
+
+/**
+ * As resolveGraph, for a node list that already ends in its output layer (a model read from a
+ * file: its last dense layer, prune kind `output`).
+ * @throws UserError as resolveGraph, and when the last node does not give `numClasses` logits
+ */
+export function resolveNodes(model: string, all: readonly Node[], inputShape: Shape, numClasses: number, kinds: LayerKinds = LAYERS): Graph {
   const named = names(all, kinds);
   const spatial = all.some((n) => kinds[n.kind]?.spatial);
   const minSide = () => {
@@ -123,6 +131,11 @@ export function resolveGraph(model: string, layers: readonly Node[], inputShape:
       );
   }
   if (failed) throw new UserError(`model ${model}, layer ${failed.node}: ${failed.why}`);
+  const out = shapes.get(named[named.length - 1])!;
+  if (out.length !== 1 || out[0] !== numClasses)
+    throw new UserError(
+      `model ${model} ends in layer ${named[named.length - 1]} of shape [${out.join(', ')}], but the data set has ${numClasses} classes: end the model in a dense layer of ${numClasses} units`,
+    );
   const nodes: GraphNode[] = all.map((n, i) => {
     const { kind, cfg, inputs } = parts(n);
     const def = kinds[kind];
@@ -342,4 +355,17 @@ export function describeLayers(layers: readonly Node[], kinds: LayerKinds = LAYE
     else words.push(w);
   }
   return [...words, 'output'].join(', ');
+}
+
+/**
+ * The `training.freeze` group of each of the graph's trained parameters, by name: `batchnorm`
+ * (γ, β of a batchNormalization node), `output` (the output layer) or `others`. Model state
+ * belongs to no group (it is never stepped).
+ */
+export function paramGroup(g: Graph): Map<string, ParamGroup> {
+  const out = new Map<string, ParamGroup>();
+  for (const n of g.nodes)
+    for (const p of n.params)
+      if (p.role !== 'state') out.set(p.name, n.kind === 'batchNormalization' ? 'batchnorm' : n.name === 'output' ? 'output' : 'others');
+  return out;
 }

@@ -1,5 +1,8 @@
+import type { SpecInput } from '../spec/schema.js';
 import { UserError } from '../util/index.js';
 import { convTiny } from './conv-tiny.js';
+import { resnet } from './resnet.js';
+import { vgg } from './vgg.js';
 import { describeLayers, resolveGraph, type Graph } from './graph.js';
 import { conv2d, dense, flatten, LAYERS, maxPooling2d, relu, type Node } from './layers/index.js';
 
@@ -12,11 +15,25 @@ import { conv2d, dense, flatten, LAYERS, maxPooling2d, relu, type Node } from '.
 export interface ModelDef {
   /** one line for --help and the README: what the model is and where it comes from */
   readonly help: string;
-  /** the layer graph before the output dense layer ("output", numClasses units), which every model gets */
-  readonly layers: readonly Node[];
+  /**
+   * the layer graph before the output dense layer ("output", numClasses units), which every
+   * model gets; a function of the width for a model that declares `width`
+   */
+  readonly layers: readonly Node[] | ((width: number) => readonly Node[]);
+  /** the model's own width (filters of its first stage) when it takes the spec's `model.width` */
+  readonly width?: number;
+  /**
+   * The model's training recipe (OpenLTH's default_hparams), a spec fragment: a spec with
+   * `"recipe": "model"` takes every field of it that it does not set (src/spec/recipe.ts); its
+   * `training.augment` applies even without (augmentation on by default for these models).
+   */
+  readonly recipe?: Recipe;
   /** in `lth bench`'s default model list ('quick': also in --quick's) */
   readonly bench?: 'quick' | 'full';
 }
+
+/** A spec fragment: what a model's recipe may set. */
+export type Recipe = Pick<SpecInput, 'model' | 'training' | 'pruning'>;
 
 /** Hidden dense layers, each followed by ReLU. */
 const fc = (...units: number[]): Node[] => units.flatMap((u) => [dense(u), relu()]);
@@ -30,6 +47,15 @@ export const MODELS = {
   'conv-6': { help: 'Conv-6 (Frankle & Carbin 2019, Fig. 2)', layers: [...convBlocks(64, 128, 256), flatten(), ...fc(256, 256)], bench: 'full' },
   'mlp-small': { help: 'a small MLP for tests and smoke runs', layers: [flatten(), ...fc(32, 16)] },
   'conv-tiny': convTiny,
+  'resnet-20': resnet(20),
+  'resnet-32': resnet(32),
+  'resnet-44': resnet(44),
+  'resnet-56': resnet(56),
+  'resnet-110': resnet(110),
+  'vgg-11': vgg(11),
+  'vgg-13': vgg(13),
+  'vgg-16': vgg(16),
+  'vgg-19': vgg(19),
 } as const satisfies Record<string, ModelDef>;
 
 export type ModelName = keyof typeof MODELS;
@@ -41,20 +67,42 @@ const defOf = (name: string): ModelDef => {
   return d;
 };
 
-/** The model's layers in words, e.g. "LeNet-300-100 (…): flatten, fc 300, relu, fc 100, relu, output". */
-export const modelHelp = (name: string): string => `${defOf(name).help}: ${describeLayers(defOf(name).layers)}`;
+/**
+ * The model's layers at `width` (null: its own).
+ * @throws UserError for a width given to a model that takes none
+ */
+export function layersOf(name: string, width: number | null = null): readonly Node[] {
+  const d = defOf(name);
+  if (typeof d.layers !== 'function') {
+    if (width !== null)
+      throw new UserError(
+        `model ${name} takes no width (model.width = ${width}): remove model.width, or use a model that takes one (${widthModels().join(', ')})`,
+      );
+    return d.layers;
+  }
+  return d.layers(width ?? d.width!);
+}
 
-/** Whether the model has image layers (convolutions, pools), i.e. needs [h, w, c] input. */
-export const needsImage = (name: string): boolean => defOf(name).layers.some((n) => LAYERS[n.kind]?.spatial);
+const widthModels = () => MODEL_NAMES.filter((n) => (MODELS[n] as ModelDef).width !== undefined);
 
 /**
- * Checks that the model can take examples of `inputShape` (per example, e.g. [784] or
- * [28, 28, 1]); returns its resolved layer graph.
- * @throws UserError naming the model and the sizes it accepts (unknown model; convolutions on
- *   flat input; images too small for the model's pools).
+ * The model's layers in words, e.g. "LeNet-300-100 (…): flatten, fc 300, relu, fc 100, relu,
+ * output"; a model family with a width (ResNets, VGG: up to 110 layers) is described by its help line.
  */
-export function checkInput(name: string, inputShape: readonly number[], numClasses = 10): Graph {
-  return resolveGraph(name, defOf(name).layers, inputShape, numClasses);
+export const modelHelp = (name: string): string =>
+  defOf(name).width === undefined ? `${defOf(name).help}: ${describeLayers(layersOf(name))}` : defOf(name).help;
+
+/** Whether the model has image layers (convolutions, pools), i.e. needs [h, w, c] input. */
+export const needsImage = (name: string): boolean => layersOf(name).some((n) => LAYERS[n.kind]?.spatial);
+
+/**
+ * Checks that the model, at `width` (null: its own; the spec's `model.width`), can take
+ * examples of `inputShape` (per example, e.g. [784] or [28, 28, 1]); returns its resolved layer graph.
+ * @throws UserError naming the model and the sizes it accepts (unknown model; convolutions on
+ *   flat input; images too small for the model's pools; a width for a model that takes none).
+ */
+export function checkInput(name: string, inputShape: readonly number[], numClasses = 10, width: number | null = null): Graph {
+  return resolveGraph(name, layersOf(name, width), inputShape, numClasses);
 }
 
 /** The models `lth bench` times by default (`quick`: with --quick). */

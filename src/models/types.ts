@@ -61,3 +61,7 @@ export type Masks = Record<string, Uint8Array>;
 export const isPrunable = (p: ParamSpec): boolean => p.kind !== 'none';
 /** Whether the optimizer steps this tensor (every parameter but model state). */
 export const isTrained = (p: ParamSpec): boolean => p.role !== 'state';
+
+/** The parameter groups `training.freeze` names (OpenLTH's hparams): BatchNorm's γ and β, the output layer, everything else. */
+export const PARAM_GROUPS = ['batchnorm', 'output', 'others'] as const;
+export type ParamGroup = (typeof PARAM_GROUPS)[number];

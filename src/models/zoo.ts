@@ -3,6 +3,7 @@ import { MODES, resolveGraph, runGraph, type Graph, type LayerKinds } from './gr
 import type { Node } from './layers/index.js';
 import * as ops from './ops.js';
 import { checkInput } from './registry.js';
+import { modelLabel, resolveModel, type ModelSpec } from './source.js';
 import type { Model, ParamSpec } from './types.js';
 
 /**
@@ -13,11 +14,22 @@ import type { Model, ParamSpec } from './types.js';
  */
 
 /**
- * Builds a registered model for examples of `inputShape` and `numClasses` classes.
- * @throws UserError for an unknown model or an input it cannot take (see registry.checkInput).
+ * Builds a registered model for examples of `inputShape` and `numClasses` classes, at `width`
+ * (the spec's `model.width`; null: the model's own).
+ * @throws UserError for an unknown model, an input it cannot take or a width it does not take (see registry.checkInput).
  */
-export function buildModel(name: string, inputShape: readonly number[], numClasses: number): Model {
-  return modelOf(name, checkInput(name, inputShape, numClasses), numClasses);
+export function buildModel(name: string, inputShape: readonly number[], numClasses: number, width: number | null = null): Model {
+  return modelOf(name, checkInput(name, inputShape, numClasses, width), numClasses);
+}
+
+/**
+ * Builds the model a spec's `model` section names (a registered name, a file, a module;
+ * src/models/source.ts) for examples of `inputShape` and `numClasses` classes.
+ * @throws UserError for a model that cannot be read or cannot take the data (see resolveModel)
+ */
+export function buildSpecModel(m: ModelSpec, inputShape: readonly number[], numClasses: number): Model {
+  const g = resolveModel(m, inputShape, numClasses);
+  return modelOf(modelLabel(m), g, numClasses);
 }
 
 /**

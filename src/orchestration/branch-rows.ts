@@ -1,6 +1,6 @@
-import type { Masks, Weights } from '../models/index.js';
+import { initializerOf, type Masks, type Weights } from '../models/index.js';
 import { stepToIterations } from '../spec/index.js';
-import type { BranchTask } from '../branches/index.js';
+import { alphaAt, errorBarrier, interpolate, SECOND_COPY, type BranchTask } from '../branches/index.js';
 import { evaluateWeights, trainSupermask } from '../training/index.js';
 import { Interrupted, makeRng } from '../util/index.js';
 import { trialSeed, type Chain, type Context } from './context.js';
@@ -14,6 +14,8 @@ import { fixedMaskMacs, maskCost, plus } from './compute.js';
  * duplicates exactly like a chain level. Branches off level 0 (shared by every chain) draw their
  * randomness without the chain's name, so the same branch gives the same row under every chain.
  */
+
+const NO_EXAMPLES = { x: new Float32Array(0), y: new Uint8Array(0), n: 0 };
 
 export interface PendingBranch {
   readonly task: BranchTask;
@@ -46,7 +48,8 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
   const seed = trialSeed(ctx.spec, trial);
   const who = level === 0 ? '' : chain.name;
   const rng = makeRng('branch', seed, who, level, task.label, task.replicate);
-  const work = task.build({ model: ctx.model, init: ctx.spec.model.init, theta0, masks: chainMasks, rng });
+  // (a model with a file's weights has no initializer; src/spec/check.ts refuses its branches before any work)
+  const work = task.build({ model: ctx.model, init: initializerOf(ctx.spec.model)!, theta0, masks: chainMasks, rng });
   const job = `${chain.name} t${trial} ${task.label}#${task.replicate}`;
   const row = { strategy: chain.name, branch: task.label, replicate: task.replicate, trial, level };
   const file = keys.branch(trial, chain.name, level, task.label, task.replicate);
@@ -94,6 +97,40 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       // Score training: forward and backward through the frozen masked network, counted as a step.
       const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, work.masks, res.iterations));
       return record(ctx, job, row, res.sampled, res, started, { [file]: artifact }, { compute });
+    }
+    case 'instability': {
+      // The chain's own start at this level (its reset of m_L with the chain's reset seed) and its schedule.
+      const thetaK = chain.strategy.needsThetaK ? (ctx.store.loadArtifact(ctx.experimentId, keys.thetaK(trial, chain.strategy.k)) as Weights) : null;
+      const prevFinal = level === 0 ? theta0 : ctx.store.loadLevel(ctx.experimentId, keys.chainLevel(trial, chain.name, level - 1)).weights;
+      const init = chain.strategy.reset({
+        model: ctx.model,
+        init: initializerOf(ctx.spec.model)!,
+        theta0,
+        thetaK,
+        thetaFinal: prevFinal,
+        masks: work.masks,
+        rng: makeRng('reset', seed, chain.name, level),
+      });
+      const schedule = chain.strategy.schedule(ctx.plan);
+      // Two copies, two seeded data orders of their own (SGD noise), so a re-run is identical.
+      const copy = (c: 'a' | 'b') =>
+        trainLevel(ctx, `${job} ${c}`, level, { init, masks: work.masks, schedule, trial, orderKey: ['instability', seed, who, level, task.label, c] });
+      const a = await copy('a');
+      const b = await copy('b');
+      const curve: { alpha: number; testLoss: number; testError: number }[] = [];
+      for (let i = 0; i < work.points; i++) {
+        if (ctx.shouldStop()) throw new Interrupted();
+        const alpha = alphaAt(i, work.points);
+        // the test split only: an empty validation split is skipped (its numbers are NaN, unused here)
+        const p = await evaluateWeights(ctx.model, interpolate(a.weights, b.weights, alpha), { val: NO_EXAMPLES, test: ctx.data.test });
+        curve.push({ alpha, testLoss: p.testLoss, testError: 1 - p.testAccuracy });
+      }
+      ctx.emit({ type: 'log', message: `${job}: error barrier ${(100 * errorBarrier(curve.map((p) => p.testError))).toFixed(2)}%` });
+      const artifact: Artifact = packLevel(a.weights, work.masks);
+      for (const [k, v] of Object.entries(b.weights)) artifact[SECOND_COPY + k] = v;
+      const compute = plus(maskCost(ctx, chain, trial, level), a.iterations + b.iterations, fixedMaskMacs(ctx, work.masks, a.iterations + b.iterations));
+      // The row's own numbers are copy a's; the curve and both end points are in its file and table.
+      return record(ctx, job, row, work.masks, a, started, { [file]: artifact }, { compute, instability: curve }, a.weights);
     }
   }
 }

@@ -1,4 +1,5 @@
-import { initialize, type Weights } from '../models/index.js';
+import { initialize, initializerOf, isPretrained, readModelWeights, type Weights } from '../models/index.js';
+import { evaluateWeights } from '../training/index.js';
 import { chainPruning, denseMasks, duringPruner, type DuringOutcome } from '../pruning/index.js';
 import { denseStepMultiplyAdds } from '../pruning/compute.js';
 import { stepToIterations } from '../spec/index.js';
@@ -25,13 +26,36 @@ export function denseDone(ctx: Context, trial: number): boolean {
   return ctx.store.doneLevels(ctx.experimentId, '', trial).includes(0);
 }
 
-/** Level 0 of a trial: draw θ0, train dense, keep θ_k for every rewind point. */
+/**
+ * Level 0 of a trial: draw θ0 (or read it from the model file, model.init "file"), train dense,
+ * keep θ_k for every rewind point. A pretrained model file (model.weights "pretrained") is
+ * evaluated instead, not trained: its weights are level 0's final weights, and are stored as θ0
+ * too, which no chain reads as an initialization (src/spec/check.ts refuses those that would).
+ */
 export async function runDense(ctx: Context, trial: number): Promise<void> {
   if (denseDone(ctx, trial)) return;
   const started = Date.now();
   const seed = trialSeed(ctx.spec, trial);
-  const theta0 = initialize(ctx.model, ctx.spec.model.init, 'theta0', seed);
+  const m = ctx.spec.model;
+  const init = initializerOf(m);
+  const theta0 = init === null && 'file' in m ? readModelWeights(m.file, ctx.model.graph) : initialize(ctx.model, init!, 'theta0', seed);
   const masks = denseMasks(ctx.model);
+  if (isPretrained(m)) {
+    const p = await evaluateWeights(ctx.model, theta0, ctx.data);
+    const res = { curve: [p], earlyStop: p, final: p, iterations: 0 };
+    const artifacts = { [keys.dense(trial)]: packLevel(theta0, masks), [keys.theta0(trial)]: theta0 };
+    return record(
+      ctx,
+      `dense t${trial}`,
+      { strategy: '', trial, level: 0 },
+      masks,
+      res,
+      started,
+      artifacts,
+      { compute: { totalIterations: 0, totalMultiplyAdds: 0 } },
+      theta0,
+    );
+  }
   const ks = rewindPoints(ctx);
   const job = `dense t${trial}`;
   const res = await trainLevel(ctx, job, 0, { init: theta0, masks, schedule: { kind: 'replay', from: 0 }, trial, snapshotAt: ks });
@@ -113,7 +137,7 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     });
     const init = chain.strategy.reset({
       model: ctx.model,
-      init: ctx.spec.model.init,
+      init: initializerOf(ctx.spec.model),
       theta0,
       thetaK,
       thetaFinal: prev.weights,

@@ -1,6 +1,6 @@
 import { initBackend, type BackendChoice, type BackendName } from '../backend/index.js';
 import { loadDataset, type Dataset, type DataOptions } from '../data/index.js';
-import { buildModel, type Model } from '../models/index.js';
+import { buildSpecModel, type Model } from '../models/index.js';
 import { type LoadedSpec, type DuringSpec, type Mask0Name, type Spec, checkSpec, type TwinPair } from '../spec/index.js';
 import type { BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
@@ -85,7 +85,7 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
   const checked = checkSpec(loaded);
   const backend = await initBackend(opts.backend ?? 'auto');
   const data = await loadDataset(spec.data, spec.seed, opts.data ?? {});
-  const model = buildModel(spec.model.name, data.inputShape, data.numClasses);
+  const model = buildSpecModel(spec.model, data.inputShape, data.numClasses);
   const plan = planTraining(spec.training, data.train.n);
   const chains: Chain[] = spec.strategies.map((c) => ({
     name: c.name,

@@ -25,6 +25,8 @@ export async function trainLevel(
     snapshotAt?: number[];
     stepCallbacks?: StepCallback[];
     orderLevel?: number;
+    /** the data-order key, instead of the trial's order for the level (dataOrder) */
+    orderKey?: (string | number)[];
   },
 ): Promise<TrainResult> {
   const steps = args.schedule.kind === 'replay' ? ctx.plan.iterations - args.schedule.from : args.schedule.steps;
@@ -38,7 +40,7 @@ export async function trainLevel(
     masks: args.masks,
     frozen: args.frozen,
     // Same batches at the same step for every chain of a trial: comparisons are paired.
-    orderKey: dataOrder(ctx, args.trial, args.orderLevel ?? level),
+    orderKey: args.orderKey ?? dataOrder(ctx, args.trial, args.orderLevel ?? level),
     snapshotAt: args.snapshotAt,
     stepCallbacks: args.stepCallbacks,
     callbacks: {
@@ -66,7 +68,7 @@ export async function record(
   res: Outcome,
   started: number,
   artifacts: Record<string, Artifact>,
-  extra: Pick<LevelRecord, 'churn' | 'distances' | 'compute'> = {},
+  extra: Pick<LevelRecord, 'churn' | 'distances' | 'compute' | 'instability'> = {},
   weights?: Weights,
 ): Promise<void> {
   const sp = sparsity(ctx.model, masks);

@@ -54,30 +54,40 @@ export const given =
 export const WEIGHT_CRITERIA = {
   large_final: criterion('keep the largest |w_f| (Frankle & Carbin; the standard)', (x) => map(x, (_, wf) => Math.abs(wf))),
   small_final: criterion('keep the smallest |w_f|', (x) => map(x, (_, wf) => -Math.abs(wf))),
-  large_init: criterion('keep the largest |w_i|', (x) => map(x, (wi) => Math.abs(wi))),
-  small_init: criterion('keep the smallest |w_i|', (x) => map(x, (wi) => -Math.abs(wi))),
-  large_init_large_final: criterion('keep weights above a shared percentile in both |w_i| and |w_f|', (x) =>
-    jointRank(
-      map(x, (wi) => Math.abs(wi)),
-      map(x, (_, wf) => Math.abs(wf)),
-      x.alive,
-    ),
+  large_init: criterion('keep the largest |w_i|', (x) => map(x, (wi) => Math.abs(wi)), { readsInit: true }),
+  small_init: criterion('keep the smallest |w_i|', (x) => map(x, (wi) => -Math.abs(wi)), { readsInit: true }),
+  large_init_large_final: criterion(
+    'keep weights above a shared percentile in both |w_i| and |w_f|',
+    (x) =>
+      jointRank(
+        map(x, (wi) => Math.abs(wi)),
+        map(x, (_, wf) => Math.abs(wf)),
+        x.alive,
+      ),
+    { readsInit: true },
   ),
-  small_init_small_final: criterion('keep weights below a shared percentile in both |w_i| and |w_f|', (x) =>
-    jointRank(
-      map(x, (wi) => -Math.abs(wi)),
-      map(x, (_, wf) => -Math.abs(wf)),
-      x.alive,
-    ),
+  small_init_small_final: criterion(
+    'keep weights below a shared percentile in both |w_i| and |w_f|',
+    (x) =>
+      jointRank(
+        map(x, (wi) => -Math.abs(wi)),
+        map(x, (_, wf) => -Math.abs(wf)),
+        x.alive,
+      ),
+    { readsInit: true },
   ),
-  magnitude_increase: criterion('keep the largest |w_f| − |w_i|', (x) => map(x, (wi, wf) => Math.abs(wf) - Math.abs(wi))),
-  movement: criterion('keep the largest |w_f − w_i|', (x) => map(x, (wi, wf) => Math.abs(wf - wi))),
+  magnitude_increase: criterion('keep the largest |w_f| − |w_i|', (x) => map(x, (wi, wf) => Math.abs(wf) - Math.abs(wi)), { readsInit: true }),
+  movement: criterion('keep the largest |w_f − w_i|', (x) => map(x, (wi, wf) => Math.abs(wf - wi)), { readsInit: true }),
   random: criterion('keep a uniformly random subset (seeded)', (x) => map(x, () => x.rng.uniform())),
   // Weights whose sign flipped during training score 0 (Zhou et al. §3).
-  large_final_same_sign: criterion('keep the largest |w_f| among weights that kept their sign', (x) =>
-    map(x, (wi, wf) => (Math.sign(wi) === Math.sign(wf) ? Math.abs(wf) : 0)),
+  large_final_same_sign: criterion(
+    'keep the largest |w_f| among weights that kept their sign',
+    (x) => map(x, (wi, wf) => (Math.sign(wi) === Math.sign(wf) ? Math.abs(wf) : 0)),
+    { readsInit: true },
   ),
-  large_final_diff_sign: criterion('keep the largest |w_f| among weights whose sign flipped', (x) =>
-    map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
+  large_final_diff_sign: criterion(
+    'keep the largest |w_f| among weights whose sign flipped',
+    (x) => map(x, (wi, wf) => (Math.sign(wi) !== Math.sign(wf) ? Math.abs(wf) : 0)),
+    { readsInit: true },
   ),
 } satisfies Record<string, CriterionDef>;

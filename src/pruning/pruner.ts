@@ -53,6 +53,8 @@ export interface CriterionDef extends ScoreFn {
   };
   /** scores θ0, so the mask costs no training (docs/SCHEMA.md, table compute) */
   readonly atInit?: boolean;
+  /** reads w_i (θ0): refused for a pretrained model file, which has no θ0 (src/spec/check.ts) */
+  readonly readsInit?: boolean;
   /** the network-level score of every prunable weight under `masks` (stored layout), which
    *  the score function then reads as `saliency`; absent for per-weight criteria */
   readonly saliency?: (x: SaliencyInputs) => (masks: Masks) => Weights;

@@ -28,6 +28,8 @@ export interface LevelRow {
   detection_iteration: number | null;
   /** mean over hidden layers of the fraction of test-split ReLU outputs exactly 0; null when not measured */
   activation_sparsity?: number | null;
+  /** instability branch rows: max test error on the path − mean of the two ends (fraction; docs/SCHEMA.md, instability) */
+  instability_barrier?: number | null;
   /** seed of the (strategy, trial) chain; null if the chain row is missing */
   seed: number | null;
   /** step of the level's last evaluation, i.e. the end of its training: the largest early-stop iteration possible (null: no curve) */
@@ -105,6 +107,14 @@ export const METRICS: readonly MetricDef[] = [
     column: 'activation_sparsity',
     label: 'ReLU outputs exactly 0 on the test set (%, mean over hidden layers)',
     short: 'act. zeros (%)',
+    unit: 'accuracy',
+    higherIsBetter: false,
+  },
+  {
+    id: 'instability-barrier',
+    column: 'instability_barrier',
+    label: 'Instability: error barrier between two copies (%, Frankle et al. 2020)',
+    short: 'barrier (%)',
     unit: 'accuracy',
     higherIsBetter: false,
   },

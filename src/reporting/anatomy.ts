@@ -131,9 +131,9 @@ export function anatomy(db: Db, experiment: string, opts: AnatomyOptions = {}): 
   const level = opts.level ?? Math.min(...reached);
   if (!levels.includes(level)) throw new UserError(`experiment "${experiment}" has no level ${level} — levels stored: ${levels.join(', ')}`);
   const spec = JSON.parse((db.prepare('SELECT spec_json FROM experiments WHERE name = ?').pluck().get(experiment) as string) ?? '{}') as {
-    model?: { name?: string };
+    model?: { name?: string; file?: string; module?: string };
   };
-  const model = spec.model?.name ?? 'unknown';
+  const model = spec.model?.name ?? spec.model?.file ?? spec.model?.module ?? 'unknown';
 
   const profile = db
     .prepare(

@@ -14,10 +14,13 @@ import { formatPercent, toDisplay } from './format.js';
 import { anatomy, anatomySpec } from './anatomy.js';
 import { ANALYSIS_IDS, buildAnalysis } from './analyses.js';
 import { INDEPENDENT_LINES, PAPER_TICKS, distinctLayers, distinctLines, percentAxis, subtitleWithOverlaps } from './encodings.js';
+import { instabilitySpec } from './instability.js';
+import { ANALYSIS_NAMES, type AnalysisName } from '../analyses/registry.js';
+import { analysisSpec } from '../analyses/report.js';
 
-/** The figures of the levels summary, then one per analysis view (src/reporting/analyses.ts). */
-const SUMMARY_KINDS = ['accuracy', 'early-stop', 'curves', 'all', 'masks', 'speed'] as const;
-export const PLOT_KINDS: readonly string[] = [...SUMMARY_KINDS, ...ANALYSIS_IDS];
+/** The figures of the levels summary, the instability figure, one per analysis of src/analyses/registry.ts (`lth analyze`), then one per view of a stored table (src/reporting/analyses.ts). */
+const SUMMARY_KINDS = ['accuracy', 'early-stop', 'curves', 'all', 'masks', 'speed', 'instability'] as const;
+export const PLOT_KINDS: readonly string[] = [...SUMMARY_KINDS, ...ANALYSIS_NAMES, ...ANALYSIS_IDS];
 export type PlotKind = string;
 export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
 export type ErrorBars = (typeof ERROR_BARS)[number];
@@ -318,6 +321,7 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
     return curvesSpec(s, curveData(db, experiment, levels, chainsOnly));
   };
   const schema = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CONFIG };
+  if ((ANALYSIS_NAMES as string[]).includes(kind)) return { ...schema, ...analysisSpec(db, experiment, kind as AnalysisName) };
   switch (kind) {
     case 'accuracy':
       return { ...schema, ...levelSpec(s, 'es-accuracy', opts) };
@@ -339,6 +343,8 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
     case 'speed':
       // measured, not read from the database: src/bench/sparsity.ts, then speedSpec
       throw new UserError('the speed figure is measured, not stored: lth plot EXPERIMENT --kind speed measures it (or lth bench --only sparsity)');
+    case 'instability':
+      return { ...schema, ...instabilitySpec(summarizeExperiment(db, experiment, ['instability-barrier']), opts) };
     case 'all':
       return {
         ...schema,

@@ -12,7 +12,8 @@ import { UserError, permutation, type Rng } from '../util/index.js';
  */
 export interface ResetInputs {
   readonly model: Model;
-  readonly init: InitName;
+  /** the initializer of fresh draws and σ; null for a model whose θ0 is a file's weights (model.init "file"), where resets that `draw` are refused before any work */
+  readonly init: InitName | null;
   /** θ0 of the trial */
   readonly theta0: Weights;
   /** θ_k of level 0, when the strategy has a rewind point */
@@ -29,6 +30,10 @@ interface StrategyDef {
   readonly describe: string;
   /** whether `@k` is accepted, and what k defaults to */
   readonly rewindPoint: 'none' | 'optional';
+  /** what the survivors start from: θ0 (or θ_k, or values derived from θ0; biases from θ0) or the previous level's final weights */
+  readonly from: 'theta0' | 'final';
+  /** draws from the model's initializer (fresh values or its σ) */
+  readonly draws?: true;
   reset(x: ResetInputs): Weights;
   schedule(plan: TrainingPlan, k: number): LevelSchedule;
 }
@@ -52,11 +57,14 @@ function perLayer(x: ResetInputs, f: (name: string, theta0: Float32Array, mask: 
 
 const fullSchedule = (): LevelSchedule => ({ kind: 'replay', from: 0 });
 
-const sigmaOf = (x: ResetInputs, name: string): number =>
-  initStd(
+const sigmaOf = (x: ResetInputs, name: string): number => {
+  // a bug, not a user error: src/spec/check.ts refuses resets that draw when there is no initializer
+  if (x.init === null) throw new Error(`reset draws from an initializer, but model.init is "file"`);
+  return initStd(
     x.model.params.find((p) => p.name === name)!,
     x.init,
   );
+};
 
 /** θ0's surviving values of one layer, permuted among the surviving positions. */
 function shuffledKept(t0: Float32Array, m: Uint8Array, rng: Rng): Float32Array {
@@ -72,12 +80,15 @@ const REGISTRY: Record<string, StrategyDef> = {
   rewind: {
     describe: 'θ0 ⊙ m, or θ_k ⊙ m with rewind@k; schedule replayed from k (Frankle & Carbin; Frankle et al. 2019)',
     rewindPoint: 'optional',
+    from: 'theta0',
     reset: (x) => masked(x.model, x.thetaK ?? x.theta0, x.masks),
     schedule: (_, k) => ({ kind: 'replay', from: k }),
   },
   'sign-constant': {
     describe: "sign(θ0)·σ ⊙ m, σ = std of the layer's initializer (Zhou et al. 'signed constant')",
     rewindPoint: 'none',
+    from: 'theta0',
+    draws: true,
     reset: (x) =>
       perLayer(x, (name, t0) => {
         const s = sigmaOf(x, name);
@@ -88,6 +99,8 @@ const REGISTRY: Record<string, StrategyDef> = {
   'random-reinit': {
     describe: 'a fresh draw from the initializer (new seed every level) ⊙ m (Frankle & Carbin control)',
     rewindPoint: 'none',
+    from: 'theta0',
+    draws: true,
     reset: (x) =>
       perLayer(x, (name, t0) => {
         const s = sigmaOf(x, name);
@@ -98,6 +111,7 @@ const REGISTRY: Record<string, StrategyDef> = {
   reshuffle: {
     describe: "θ0's surviving values permuted within each layer ⊙ m (Zhou et al. 'reshuffle')",
     rewindPoint: 'none',
+    from: 'theta0',
     reset: (x) => perLayer(x, (_, t0, m) => shuffledKept(t0, m, x.rng)),
     schedule: fullSchedule,
   },
@@ -105,6 +119,8 @@ const REGISTRY: Record<string, StrategyDef> = {
   'signed-reinit': {
     describe: "|a fresh draw from the initializer| with θ0's sign, ⊙ m (Zhou et al. 'signed reinit')",
     rewindPoint: 'none',
+    from: 'theta0',
+    draws: true,
     reset: (x) =>
       perLayer(x, (name, t0) => {
         const s = sigmaOf(x, name);
@@ -115,12 +131,15 @@ const REGISTRY: Record<string, StrategyDef> = {
   'signed-reshuffle': {
     describe: "θ0's surviving magnitudes permuted within each layer, each weight keeping θ0's sign, ⊙ m (Zhou et al. 'signed reshuffle')",
     rewindPoint: 'none',
+    from: 'theta0',
     reset: (x) => perLayer(x, (_, t0, m) => shuffledKept(t0, m, x.rng).map((v, i) => Math.sign(t0[i]) * Math.abs(v))),
     schedule: fullSchedule,
   },
   'random-signed-constant': {
     describe: "±σ with a random sign (p = ½ each) ⊙ m, σ = std of the layer's initializer (Zhou et al. 'random signed constant': signs matter)",
     rewindPoint: 'none',
+    from: 'theta0',
+    draws: true,
     reset: (x) =>
       perLayer(x, (name, t0) => {
         const s = sigmaOf(x, name);
@@ -131,12 +150,14 @@ const REGISTRY: Record<string, StrategyDef> = {
   'fine-tune': {
     describe: "θ_final of the previous level ⊙ m, trained fineTuneIterations at the schedule's final LR (Renda et al.)",
     rewindPoint: 'none',
+    from: 'final',
     reset: (x) => masked(x.model, x.thetaFinal, x.masks),
     schedule: (plan) => ({ kind: 'constant', steps: plan.fineTuneIterations, lr: finalLr(plan) }),
   },
   'lr-rewind': {
     describe: 'θ_final of the previous level ⊙ m, schedule replayed from k (default 0) (Renda et al.)',
     rewindPoint: 'optional',
+    from: 'final',
     reset: (x) => masked(x.model, x.thetaFinal, x.masks),
     schedule: (_, k) => ({ kind: 'replay', from: k }),
   },
@@ -151,6 +172,10 @@ export interface Strategy {
   readonly k: number;
   /** true when θ_k must be kept from level 0 */
   readonly needsThetaK: boolean;
+  /** what the survivors start from (StrategyDef.from) */
+  readonly from: 'theta0' | 'final';
+  /** draws from the model's initializer (StrategyDef.draws) */
+  readonly draws: boolean;
   reset(x: Omit<ResetInputs, 'thetaK'> & { thetaK: Weights | null }): Weights;
   schedule(plan: TrainingPlan): LevelSchedule;
 }
@@ -190,6 +215,8 @@ export function resolveStrategy(text: string, plan: TrainingPlan): Strategy {
     base,
     k,
     needsThetaK,
+    from: def.from,
+    draws: def.draws === true,
     reset: (x) => def.reset({ ...x, thetaK: needsThetaK ? x.thetaK : null }),
     schedule: (p) => def.schedule(p, k),
   };

@@ -1,5 +1,5 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
-import { buildModel, type Model } from '../models/index.js';
+import { buildSpecModel, modelField, modelLabel, paramGroup, type Model } from '../models/index.js';
 import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, layerOf, UNIT_CRITERIA, unitLayers } from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
@@ -61,10 +61,27 @@ function check(spec: Spec): CheckedSpec {
   const plan = planTraining(spec.training, trainN);
   let model: Model;
   try {
-    model = buildModel(spec.model.name, meta.inputShape, meta.numClasses);
+    model = buildSpecModel(spec.model, meta.inputShape, meta.numClasses);
   } catch (e) {
-    throw new SpecError('model.name', `model.name: ${(e as Error).message} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`);
+    const field = modelField(spec.model);
+    const msg = (e as Error).message;
+    // a file's own messages start with its field and path already
+    throw new SpecError(
+      field,
+      `${msg.startsWith(field) ? msg : `${field}: ${msg}`} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`,
+    );
   }
+  if ((spec.training.augment ?? 'none') !== 'none' && meta.inputShape.length !== 3)
+    throw new SpecError(
+      'training.augment',
+      `training.augment: ${spec.training.augment} crops and flips images, and data set "${spec.data.dataset}" gives flat examples [${meta.inputShape}]: set training.augment to "none", or use image data (synthetic: data.synthetic.shape)`,
+    );
+  const frozen = new Set(spec.training.freeze ?? []);
+  if (frozen.size && [...paramGroup(model.graph).values()].every((g) => frozen.has(g)))
+    throw new SpecError(
+      'training.freeze',
+      `training.freeze: [${[...frozen].join(', ')}] freezes every parameter of ${modelLabel(spec.model)}, so nothing would train: leave at least one of its groups (${[...new Set(paramGroup(model.graph).values())].join(', ')}) out`,
+    );
   const strategies = spec.strategies.map((c, i) => {
     try {
       return resolveStrategy(c.reset, plan);
@@ -73,6 +90,7 @@ function check(spec: Spec): CheckedSpec {
     }
   });
   const tasks = checkChainsAndBranches(spec);
+  checkFileWeights(spec, strategies);
   checkPruning(spec, model);
   checkDuring(spec, plan);
   const twins = twinPairs(spec, strategies, plan);
@@ -105,6 +123,45 @@ export function checkChainsAndBranches(spec: Spec): BranchTask[] {
     }
   }
   return tasks;
+}
+
+/**
+ * A model file's weights (model.weights "pretrained"): without model.init "file" there is no θ0,
+ * so every chain must start from the previous level's final weights (fine-tune, lr-rewind), with
+ * a criterion that does not read w_i, mask-0 "zero" and no pruning during training; with
+ * model.init "file" θ0 is the file's weights and there is no initializer, so no reset may draw.
+ * Branches (all of which start from θ0 or draw) are refused under both.
+ */
+function checkFileWeights(spec: Spec, strategies: readonly Strategy[]): void {
+  const m = spec.model;
+  if (!('file' in m)) return;
+  if (m.init === 'file' && m.weights !== 'pretrained')
+    throw new SpecError('model.init', 'model.init: "file" takes θ0 from the file\'s weights: add "weights": "pretrained" to model');
+  if (m.weights !== 'pretrained') return;
+  const why = m.init === 'file' ? 'model.init "file" gives θ0 but no initializer to draw from' : 'a pretrained model file has no θ0';
+  if (spec.branches.length) throw new SpecError('branches', `branches: ${why}, and branches start from θ0 or draw fresh weights: remove them`);
+  spec.strategies.forEach((c, i) => {
+    const at = `strategies.${i}`;
+    if (m.init === 'file') {
+      if (strategies[i].draws)
+        throw new SpecError(
+          at,
+          `${at}: reset "${c.reset}" draws from an initializer, and ${why}: use rewind, reshuffle, fine-tune or lr-rewind, or model.init "glorot-normal" without "weights"`,
+        );
+      return;
+    }
+    const fix = 'or add "init": "file" to model to take the file\'s weights as θ0 (level 0 then trains from them)';
+    if (strategies[i].from === 'theta0')
+      throw new SpecError(at, `${at}: reset "${c.reset}" starts from θ0, and ${why}: use "fine-tune" or "lr-rewind" (from the pretrained weights), ${fix}`);
+    const crit = c.criterion ?? spec.pruning.criterion;
+    if (CRITERIA[crit].readsInit || CRITERIA[crit].atInit)
+      throw new SpecError(
+        c.criterion ? `${at}.criterion` : 'pruning.criterion',
+        `criterion "${crit}" scores θ0, and ${why}: use a criterion of the final weights such as large_final, ${fix}`,
+      );
+    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: "${c.mask0}" holds θ0 values, and ${why}: use mask0 "zero", ${fix}`);
+    if (c.during) throw new SpecError(`${at}.during`, `${at}.during: pruning during training trains θ0, and ${why}: prune between levels, ${fix}`);
+  });
 }
 
 /** Chains that prune while training start from θ0 with pruned weights at zero, and pass their pruner's own checks. */
@@ -173,6 +230,14 @@ function checkPruning(spec: Spec, model: Model): void {
     );
   if (p.levels === 0) return;
   if (p.granularity !== 'weight') {
+    // Filter pruning stops where a conv's channels meet BatchNorm or a residual add (the graph's
+    // unitCouplings): neither coupled groups nor Li et al.'s within-block pruning is built yet.
+    const blockers = [...new Set(model.graph.nodes.filter((n) => n.kind === 'batchNormalization' || n.kind === 'add').map((n) => n.kind))];
+    if (p.granularity === 'filter' && blockers.length)
+      throw new SpecError(
+        'pruning.granularity',
+        `pruning.granularity: "filter" cannot prune ${model.name}: its convs feed ${blockers.map((b) => (b === 'add' ? 'residual adds (which couple the channels of every conv they sum)' : "BatchNorm (whose β would keep a pruned filter's output alive)")).join(' and ')}, and filter pruning of such nets (coupled groups, or Li et al. 2017's convs inside a block) is not supported: use granularity "weight"`,
+      );
     // Unit scores of different layers are not on one scale (a norm grows with fan-in), so units are pruned layer by layer.
     if (p.scope !== 'layerwise')
       throw new SpecError(

@@ -122,6 +122,19 @@ function walk(s: Schema, path: string, out: FieldDoc[], help = '', dflt = ''): v
     }
     return;
   }
+  // untagged unions of objects told apart by their fields (model: name | file | module): each field once
+  if (d.type === 'union' && !d.discriminator && variants.length > 1 && variants.length === d.options!.length) {
+    out.push({ path, type: `object, one of ${variants.map((v) => `{${Object.keys(v._zod.def.shape!)[0]}, …}`).join(' | ')}`, default: dflt, help });
+    // a field several forms share is listed once; a form's own version of it as path(form).field
+    const seen = new Map<string, Schema>();
+    for (const v of variants)
+      for (const [k, f] of Object.entries(v._zod.def.shape!)) {
+        if (seen.get(k) === f) continue;
+        walk(f, seen.has(k) ? `${path}(${Object.keys(v._zod.def.shape!)[0]}).${k}` : `${path}.${k}`, out);
+        if (!seen.has(k)) seen.set(k, f);
+      }
+    return;
+  }
   if (d.type === 'array' && unwrap(d.element!)._zod.def.type !== 'enum' && !isPlain(d.element!)) {
     out.push({ path, type: 'list', default: dflt, help });
     return walk(d.element!, `${path}[]`, out);

@@ -92,6 +92,10 @@ function fixedPart(spec: Spec): Record<string, unknown> {
   for (const { path } of GROWING) delete path.slice(0, -1).reduce((o, k) => o[k] as Record<string, unknown>, s as Record<string, unknown>)[path.at(-1)!];
   // the data set's part: all of `data`, or for user content its digest instead of its path
   s.data = dataIdentity(spec.data);
+  // a model from a file or module: its content digest (in the resolved spec) instead of its path, so moving it is no change
+  const model = s.model as Record<string, unknown>;
+  delete model.file;
+  delete model.module;
   for (const [k, v] of Object.entries(LATER_PRUNING_DEFAULTS)) if (canonicalJson(s.pruning[k]) === canonicalJson(v)) delete s.pruning[k];
   return s;
 }

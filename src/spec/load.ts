@@ -2,9 +2,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseTree, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { withDigest } from '../data/index.js';
+import { modelDigest, modelField, modelLabel } from '../models/index.js';
 import { UserError, canonicalJson } from '../util/index.js';
 import { identityOf } from './identity.js';
-import { specSchema, type Spec } from './schema.js';
+import { applyRecipe } from './recipe.js';
+import { MODEL_FORMS, specSchema, type Spec } from './schema.js';
 
 export interface LoadedSpec {
   spec: Spec;
@@ -58,6 +60,18 @@ function throughUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return throughUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
 }
 
+/**
+ * A mistake in `model`, reported against the form its key chooses ({"file": …} is a file model
+ * even when another field of it is wrong; zod's union would report the name form's unknown keys).
+ */
+function modelIssue(raw: unknown): z.core.$ZodIssue | undefined {
+  const m = (raw as { model?: unknown } | null)?.model;
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return undefined;
+  const form = (Object.keys(MODEL_FORMS) as (keyof typeof MODEL_FORMS)[]).find((k) => k in m);
+  const r = form ? MODEL_FORMS[form].safeParse(m) : undefined;
+  return r && !r.success ? ({ ...r.error.issues[0], path: ['model', ...r.error.issues[0].path] } as z.core.$ZodIssue) : undefined;
+}
+
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys')
@@ -85,9 +99,9 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
  * @throws UserError, one line naming the field (see 'lth spec' for every field)
  */
 export function validateSpec(raw: unknown, source: string, sets: string[] = []): LoadedSpec {
-  const r = specSchema.safeParse(raw);
+  const r = specSchema.safeParse(applyRecipe(raw));
   if (!r.success) {
-    const first = r.error.issues.map(throughUnion)[0];
+    const first = (r.error.issues[0].path[0] === 'model' ? modelIssue(raw) : undefined) ?? r.error.issues.map(throughUnion)[0];
     // name the other problems too, so one fix-and-rerun does not reveal them one at a time
     const rest = r.error.issues.slice(1).map((i) => [...i.path, ...(i.code === 'unrecognized_keys' ? [i.keys.join(', ')] : [])].join('.') || '(top level)');
     const more = rest.length ? ` (also: ${rest.slice(0, 5).join('; ')}${rest.length > 5 ? `; ${rest.length - 5} more` : ''})` : '';
@@ -98,9 +112,20 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
     if (!from.length && section) from = sets.filter((s) => s.startsWith(`${section}.`));
     throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first, raw)}${more}`);
   }
-  // data with user content: its digest enters the resolved spec, hence the identity (data/def.ts)
-  const spec = { ...r.data, data: withDigest(r.data.data) };
+  // data with user content and a model from a file or module: their digests enter the resolved spec, hence the identity (data/def.ts, src/models/source.ts)
+  const spec = { ...r.data, data: withDigest(r.data.data), model: withModelDigest(r.data.model) };
   return { spec, hash: identityOf(spec).hash, json: canonicalJson(spec), source, sets };
+}
+
+/** The model section with its content digest (file and module models). @throws UserError when a given digest no longer matches the content */
+function withModelDigest(m: Spec['model']): Spec['model'] {
+  const digest = modelDigest(m);
+  if (digest === undefined || 'name' in m) return m;
+  if (m.digest !== undefined && m.digest !== digest)
+    throw new UserError(
+      `${modelField(m)} ${modelLabel(m)} has changed: its content digest is ${digest}, the spec pins model.digest ${m.digest}; remove model.digest to accept the new content, or restore the file`,
+    );
+  return { ...m, digest };
 }
 
 /** Whether a value set at `setPath` contains or is contained in the field at `path`. */

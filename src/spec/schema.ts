@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DATASET_DEFS, type DatasetDef } from '../data/index.js';
-import { MODEL_NAMES } from '../models/index.js';
+import { AUGMENTATIONS, DATASET_DEFS, type DatasetDef } from '../data/index.js';
+import { MODEL_NAMES, PARAM_GROUPS } from '../models/index.js';
 import { atInitSettings, CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
 import { strategyNames } from '../resets/index.js';
@@ -75,10 +75,66 @@ export const dataSchema = z
   )
   .describe(`which data set to train on, by data.dataset (default "${DEFAULT_DATASET}"), and how to split and normalize it`);
 
-export const modelSchema = z.strictObject({
-  name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),
-  init: z.enum(['glorot-normal', 'he-normal']).default('glorot-normal').describe('weight initializer (biases start at 0)'),
-});
+const init = z.enum(['glorot-normal', 'he-normal']).default('glorot-normal').describe('weight initializer (biases start at 0)');
+const digest = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')
+  .optional()
+  .describe("sha256 of the model's content, filled in when the spec loads (give it to pin the model); enters the identity instead of the path");
+
+/**
+ * `model`: a registered architecture by name, a tfjs LayersModel file, or a JavaScript module of
+ * lth nodes (src/models/source.ts, docs/DESIGN.md#model-files). The name form is the default, so
+ * specs written before the other forms existed resolve (and hash) as they always did.
+ */
+/** The forms of `model`, by the key that chooses each (src/spec/load.ts reports a mistake against the chosen form). */
+export const MODEL_FORMS = {
+  name: z.strictObject({
+    name: z.enum(MODELS).default('lenet-300-100').describe('network architecture'),
+    init,
+  width: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "filters of the first stage, for the models that take one (resnet-N: 16, 2× and 4× after — OpenLTH's cifar_resnet_N_W; vgg-N: 64, up to 8×); absent = the model's own (absent, so older specs keep their identity)",
+    ),
+  }),
+  file: z.strictObject({
+    file: z
+      .string()
+      .min(1)
+      .describe(
+        'a tfjs LayersModel model.json (tensorflowjs_converter from Keras, or tfjs model.save), relative to the working folder: its layers become the model (output = its last dense layer; pruning.exclude by its layer names)',
+      ),
+    weights: z
+      .enum(['none', 'pretrained'])
+      .default('none')
+      .describe(
+        "pretrained: the file's weights are the trained dense network: level 0 is evaluated, not trained, and chains prune and fine-tune or lr-rewind from it (no θ0: resets, criteria and branches that need one are refused); none: the file's topology only",
+      ),
+    init: z
+      .enum(['glorot-normal', 'he-normal', 'file'])
+      .default('glorot-normal')
+      .describe('weight initializer (biases start at 0); "file" (with weights "pretrained"): the file\'s weights are θ0 and level 0 trains from them'),
+    digest,
+  }),
+  module: z.strictObject({
+    module: z
+      .string()
+      .min(1)
+      .describe(
+        'a JavaScript module exporting `layers`, a list of lth nodes (examples/my-net.js), relative to the working folder; the output layer is appended',
+      ),
+    init,
+    digest,
+  }),
+};
+
+export const modelSchema = z
+  .union([MODEL_FORMS.name, MODEL_FORMS.file, MODEL_FORMS.module])
+  .describe('the network: {"name": …} (a registered model), {"file": "…/model.json"} or {"module": "…/net.js"}');
 
 const optimizer = z.discriminatedUnion('name', [
   z.strictObject({
@@ -92,7 +148,13 @@ const optimizer = z.discriminatedUnion('name', [
     name: z.literal('sgd'),
     lr: z.number().positive().default(0.1),
     momentum: z.number().min(0).max(1).default(0.9),
-    weightDecay: z.number().min(0).default(0),
+    weightDecay: z.number().min(0).default(0).describe('L2 penalty added to the gradient of every trained tensor (a pruned weight stays exactly 0)'),
+    nesterov: z
+      .boolean()
+      .optional()
+      .describe(
+        "Nesterov momentum, PyTorch's form: update = g + momentum·buf after buf ← momentum·buf + g (absent = false, so older specs keep their identity)",
+      ),
   }),
 ]);
 
@@ -113,6 +175,18 @@ export const trainingSchema = z.strictObject({
   iterations: step.default(it(50000)).describe('training length per level: "50000it" or "55ep"'),
   evalEvery: step.default(it(100)).describe('evaluate validation and test every this many steps'),
   fineTuneIterations: step.nullable().default(null).describe('steps per level for fine-tune; null = same as iterations'),
+  augment: z
+    .enum(AUGMENTATIONS)
+    .optional()
+    .describe(
+      "training-batch augmentation: crop-flip = random crop with 4-pixel zero padding + horizontal flip (He et al. 2016; OpenLTH's CIFAR-10), drawn from the trial's data order and the step, so resume, --workers and Slurm see the same batches; absent = the model's recipe (crop-flip for resnet-N and vgg-N, written into the spec when it is resolved), else none",
+    ),
+  freeze: z
+    .array(z.enum(PARAM_GROUPS))
+    .optional()
+    .describe(
+      'parameter groups the optimizer never steps (OpenLTH\'s hparams; Frankle et al. 2020\'s "training only BatchNorm" = ["output", "others"]): batchnorm = BatchNorm\'s γ and β (its running statistics still follow the batches), output = the output layer, others = every other trained tensor; absent = none',
+    ),
 });
 
 export const PRUNING_CRITERIA = Object.keys(CRITERIA) as [CriterionName, ...CriterionName[]];
@@ -339,6 +413,21 @@ export const branchSchema = z.discriminatedUnion('kind', [
     .describe(
       'Zhou et al. §5: weights frozen, a score per weight trained through a Bernoulli(sigmoid(score)) sample with a straight-through estimator; accuracy is that of one sampled mask per evaluation',
     ),
+  z
+    .strictObject({
+      kind: z.literal('instability'),
+      points: z
+        .number()
+        .int()
+        .min(2)
+        .default(30)
+        .describe('evenly spaced α in [0, 1] at which the interpolated network is evaluated (Frankle et al. 2020: 30)'),
+      levels: branchLevels.default('all').describe("levels to measure (0 = the dense network; a rewind@k chain's level 0 measures the instability at k)"),
+      ...branchCommon,
+    })
+    .describe(
+      "Frankle, Dziugaite, Roy & Carbin 2020: two copies trained from the level's start (the chain's reset of m_L: θ_k ⊙ m for rewind@k, θ0 ⊙ m for rewind) with different data orders; test error on the straight line between their final weights, and the error barrier (max − mean of the ends)",
+    ),
 ]);
 
 export const specSchema = z.strictObject({
@@ -359,6 +448,12 @@ export const specSchema = z.strictObject({
     kind: 'larger',
     nullAs: 0,
   }),
+  recipe: z
+    .literal('model')
+    .optional()
+    .describe(
+      "\"model\": take the model's training recipe (OpenLTH's default_hparams: resnet-N and vgg-N train with SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, 160 epochs, ×0.1 at 80 and 120, crop-flip; global pruning at 20%) for every field the spec does not set; the resolved spec states them. Absent = the schema's defaults",
+    ),
   data: dataSchema.prefault({}),
   model: modelSchema.prefault({}),
   training: trainingSchema.prefault({}),

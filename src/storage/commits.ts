@@ -136,6 +136,7 @@ export function levelRows(r: LevelRecord, weightsFile: string | null, createdAt:
     })),
     mask_updates: (r.churn ?? []).map((c) => ({ step: c.step, layer: c.layer, dropped: c.dropped, regrown: c.regrown, remaining: c.remaining })),
     mask_distances: (r.distances ?? []).map((d) => ({ iteration: d.iteration, distance: d.distance })),
+    instability: (r.instability ?? []).map((p, i) => ({ point: i, alpha: p.alpha, test_loss: p.testLoss, test_error: p.testError })),
     compute: r.compute
       ? [
           {

@@ -109,6 +109,18 @@ export class Store extends Queries {
     return id;
   }
 
+  /** Stores one result's rows of an analysis table (src/analyses) in one transaction; a row already there is kept (idempotent). */
+  insertAnalysisRows(table: string, resultId: number, rows: readonly Record<string, string | number>[]): void {
+    if (!rows.length) return;
+    const cols = Object.keys(rows[0]);
+    const ins = this.db.prepare(`INSERT OR IGNORE INTO ${table}(result_id, ${cols.join(', ')}) VALUES (?, ${cols.map(() => '?').join(', ')})`);
+    writing(this.path, `${table} rows`, () =>
+      this.db.transaction(() => {
+        for (const r of rows) ins.run(resultId, ...cols.map((c) => r[c]));
+      })(),
+    );
+  }
+
   /** Runs `fn` in one immediate transaction that also stores a pending extension of the experiment's spec. */
   #commit<T>(experimentId: number, what: string, fn: () => T): T {
     const ext = this.#extensions.get(experimentId);

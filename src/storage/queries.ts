@@ -109,6 +109,21 @@ export class Queries {
     }[];
   }
 
+  /** The chain levels stored for an experiment (level 0 under strategy ''; no branch rows), by trial, chain, level:
+   *  what `lth analyze` measures. */
+  chainLevelRows(experimentId: number): { resultId: number; strategy: string; trial: number; level: number }[] {
+    return this.db
+      .prepare(
+        "SELECT id AS resultId, strategy, trial, level FROM results WHERE experiment_id = ? AND branch = '' AND replicate = 0 ORDER BY trial, strategy, level",
+      )
+      .all(experimentId) as { resultId: number; strategy: string; trial: number; level: number }[];
+  }
+
+  /** Whether an analysis table (instability, noise_robustness, layer_reset) holds rows of a result. */
+  hasAnalysisRows(table: string, resultId: number): boolean {
+    return this.db.prepare(`SELECT 1 FROM ${table} WHERE result_id = ? LIMIT 1`).get(resultId) !== undefined;
+  }
+
   /** Number of rows stored for an experiment. */
   countStored(experimentId: number): number {
     return (this.db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(experimentId) as { n: number }).n;

@@ -49,6 +49,8 @@ export interface LevelRecord {
   units?: { layer: string; total: number; remaining: number }[];
   /** per hidden layer, the fraction of ReLU outputs on the test split that are exactly 0 */
   activations?: { layer: string; zeroFraction: number }[];
+  /** instability branch: test loss and error at evenly spaced α between two copies (table instability) */
+  instability?: readonly { alpha: number; testLoss: number; testError: number }[];
 }
 
 /** A stored row's identity and its % remaining: what the run plan needs (orchestration/plan.ts). */

@@ -9,7 +9,7 @@
  * Units: accuracies are fractions in [0, 1]; losses are mean cross-entropy (nats) per example;
  * iterations are optimizer steps; percent_remaining is % of prunable weights (biases excluded).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -145,6 +145,44 @@ CREATE TABLE IF NOT EXISTS compute (
   detection_iteration  INTEGER            -- early-bird: the dense step the mask was taken at
 );
 
+-- instability branch rows (version 4): test loss and error of (1 − α)·w_a + α·w_b, the straight line
+-- between the final weights of two copies trained from the same start with different data orders
+CREATE TABLE IF NOT EXISTS instability (
+  result_id  INTEGER NOT NULL REFERENCES results(id),
+  point      INTEGER NOT NULL,   -- 0 … points − 1
+  alpha      REAL NOT NULL,      -- point / (points − 1): 0 = copy a, 1 = copy b
+  test_loss  REAL NOT NULL,
+  test_error REAL NOT NULL,      -- 1 − test accuracy
+  PRIMARY KEY (result_id, point)
+);
+
+-- lth analyze noise (version 4): test accuracy of a stored level's final weights on perturbed test inputs
+CREATE TABLE IF NOT EXISTS noise_robustness (
+  result_id     INTEGER NOT NULL REFERENCES results(id),
+  noise         TEXT NOT NULL,   -- 'gaussian' (amount = σ, in units of the normalized input) or 'flip' (amount = fraction of inputs flipped)
+  amount        REAL NOT NULL,
+  test_loss     REAL NOT NULL,
+  test_accuracy REAL NOT NULL,
+  PRIMARY KEY (result_id, noise, amount)
+);
+
+-- lth analyze reinit (version 4): test accuracy with one layer reset, the rest of the level's final weights kept
+CREATE TABLE IF NOT EXISTS layer_reset (
+  result_id     INTEGER NOT NULL REFERENCES results(id),
+  layer         TEXT NOT NULL,   -- "fc1", "conv2": every parameter named "<layer>/…"
+  mode          TEXT NOT NULL,   -- 'reinit' (θ0 ⊙ m) or 'rerandomize' (a fresh draw ⊙ m)
+  test_loss     REAL NOT NULL,
+  test_accuracy REAL NOT NULL,
+  PRIMARY KEY (result_id, layer, mode)
+);
+
+DROP VIEW IF EXISTS instability_barriers;
+CREATE VIEW instability_barriers AS
+SELECT i.result_id,
+       max(i.test_error) - (sum(CASE WHEN i.alpha = 0 OR i.alpha = 1 THEN i.test_error END) / 2) AS barrier,
+       max(i.test_error) AS max_error, count(*) AS points
+  FROM instability i GROUP BY i.result_id;
+
 DROP VIEW IF EXISTS levels;
 CREATE VIEW levels AS
 SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS replicate, r.trial, c.seed, r.level,
@@ -152,7 +190,8 @@ SELECT e.name AS experiment, e.spec_hash, c.strategy, NULL AS branch, 0 AS repli
        r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
        r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id AS result_id,
        k.total_iterations, k.total_multiply_adds, k.detection_iteration,
-       (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id) AS activation_sparsity
+       (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id) AS activation_sparsity,
+       (SELECT max(i.test_error) - sum(CASE WHEN i.alpha = 0 OR i.alpha = 1 THEN i.test_error END) / 2 FROM instability i WHERE i.result_id = r.id) AS instability_barrier
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   JOIN chains c ON c.experiment_id = r.experiment_id AND c.trial = r.trial
@@ -164,7 +203,8 @@ SELECT e.name, e.spec_hash, r.strategy, NULLIF(r.branch, ''), r.replicate, r.tri
        r.early_stop_test_accuracy, r.final_test_accuracy, r.final_test_loss, r.final_val_loss, r.final_val_accuracy,
        r.iterations, r.wall_seconds, r.backend, r.mask_hash, r.id,
        k.total_iterations, k.total_multiply_adds, k.detection_iteration,
-       (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id)
+       (SELECT avg(a.zero_fraction) FROM activation_sparsity a WHERE a.result_id = r.id),
+       (SELECT max(i.test_error) - sum(CASE WHEN i.alpha = 0 OR i.alpha = 1 THEN i.test_error END) / 2 FROM instability i WHERE i.result_id = r.id)
   FROM results r
   JOIN experiments e ON e.id = r.experiment_id
   LEFT JOIN compute k ON k.result_id = r.id

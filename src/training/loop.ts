@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset, Split } from '../data/index.js';
-import { type Masks, type Model, type ParamSpec, type Weights, fromHeld, isTrained, toHeld, softmaxCrossEntropy } from '../models/index.js';
+import { cropFlip, type Dataset, type Split } from '../data/index.js';
 import { setSparseMask, withAllWeightGradients } from '../kernels/index.js';
+import { type Masks, type Model, type ParamSpec, type Weights, fromHeld, isTrained, paramGroup, toHeld, softmaxCrossEntropy } from '../models/index.js';
 import { makeRng, permutation } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
 import type { CurvePoint } from './evaluate.js';
@@ -173,15 +173,23 @@ export class BatchSource {
   private readonly dim: number;
   private readonly xBuf: Float32Array;
   private readonly yBuf: Int32Array;
+  private readonly scratch: Float32Array | null;
+  /**
+   * @param augment the examples' [h, w, c] shape when batches are augmented (training.augment
+   *   'crop-flip', src/data/augment.ts): the draws come from (key, step), so every process that
+   *   trains step s of this key — resumed, a --workers child, a Slurm task — sees the same batch
+   */
   constructor(
     private readonly split: Split,
     private readonly batch: number,
     private readonly key: (string | number)[],
+    private readonly augment: readonly number[] | null = null,
   ) {
     this.perEpoch = Math.max(1, Math.floor(split.n / batch));
     this.dim = split.x.length / split.n;
     this.xBuf = new Float32Array(batch * this.dim);
     this.yBuf = new Int32Array(batch);
+    this.scratch = augment ? new Float32Array(this.dim) : null;
   }
   private perm(epoch: number): Int32Array {
     let p = this.perms.get(epoch);
@@ -202,9 +210,14 @@ export class BatchSource {
       this.xBuf.set(this.split.x.subarray(idx * this.dim, (idx + 1) * this.dim), i * this.dim);
       this.yBuf[i] = this.split.y[idx];
     }
+    if (this.augment) cropFlip(this.xBuf, n, this.augment, makeRng(...this.key, 'augment', step), this.scratch!);
     return { x: tf.tensor2d(this.xBuf.subarray(0, n * this.dim), [n, this.dim]), y: tf.tensor1d(this.yBuf.subarray(0, n), 'int32') };
   }
 }
+
+/** The examples' shape when `plan` augments its batches (training.augment), else null. */
+export const augmentShape = (plan: TrainingPlan, model: Model): readonly number[] | null =>
+  (plan.spec.augment ?? 'none') === 'none' ? null : model.inputShape;
 
 /** The weight-training trainee: masked weights (held layout), a masked optimizer, a batch source. */
 class WeightTrainee implements Trainee {
@@ -244,14 +257,17 @@ class WeightTrainee implements Trainee {
     }
     for (const p of model.params) this.sparsify(p.name);
     // Model state (BatchNorm's running statistics) is not stepped: it is assigned from the
-    // training forward pass after each step (docs/DESIGN.md#model-state).
-    this.trained = model.params.filter(isTrained);
+    // training forward pass after each step (docs/DESIGN.md#model-state). Nor are the groups
+    // of training.freeze: they get no gradient and keep their starting values.
+    const frozenGroups = new Set(plan.spec.freeze ?? []);
+    const group = paramGroup(model.graph);
+    this.trained = model.params.filter((p) => isTrained(p) && !frozenGroups.has(group.get(p.name)!));
     this.varList = this.trained.map((p) => this.vars[p.name]);
     // The optimizer reads masks and fixed values from these records at every step, so
     // setMasks() replaces entries in place.
     const stepped = Object.fromEntries(this.trained.map((p) => [p.name, this.vars[p.name]]));
     this.opt = makeOptimizer(plan.spec.optimizer, { vars: stepped, masks: this.maskT, fixed: this.fixed });
-    this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
+    this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey, augmentShape(plan, model));
     this.control = this.makeControl();
   }
 

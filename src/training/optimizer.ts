@@ -72,7 +72,9 @@ export function makeOptimizer(spec: TrainingSpec['optimizer'], target: Optimizer
             const buf = state1[n];
             const gd = spec.weightDecay > 0 ? tf.add(g, tf.mul(target.vars[n], spec.weightDecay)) : g;
             buf.assign(tf.add(tf.mul(buf, spec.momentum), gd));
-            apply(n, (w) => tf.sub(w, tf.mul(buf, lr)));
+            // PyTorch's SGD (OpenLTH): Nesterov steps along g + μ·buf instead of buf
+            const dir = spec.nesterov ? tf.add(gd, tf.mul(buf, spec.momentum)) : buf;
+            apply(n, (w) => tf.sub(w, tf.mul(dir, lr)));
           }
         }
       });

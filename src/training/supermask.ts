@@ -3,7 +3,7 @@ import type { Dataset } from '../data/index.js';
 import { fromHeld, heldShape, toHeld, softmaxCrossEntropy, type Masks, type Model, type ParamSpec, type Weights } from '../models/index.js';
 import { makeRng, type Rng } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
-import { BatchSource, readWeights, runLoop, type TrainCallbacks, type Trainee, type TrainResult } from './loop.js';
+import { augmentShape, BatchSource, readWeights, runLoop, type TrainCallbacks, type Trainee, type TrainResult } from './loop.js';
 import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';
 import type { TrainingPlan } from './schedule.js';
 
@@ -12,7 +12,9 @@ import type { TrainingPlan } from './schedule.js';
  * has a score s, the network runs with w ⊙ m where m ~ Bernoulli(sigmoid(s)) is drawn afresh
  * every step, and s is trained with a straight-through estimator: ∂m/∂s := sigmoid'(s).
  * Accuracies are those of one sampled mask per evaluation (a fixed seed per evaluation step),
- * so the reported network is a real binary-masked one.
+ * so the reported network is a real binary-masked one. BatchNorm: score training runs in
+ * training mode (batch statistics) and moves the running statistics as weight training does;
+ * evaluation runs in inference mode on them (docs/DESIGN.md#batchnorm).
  */
 export interface SupermaskArgs {
   model: Model;
@@ -36,7 +38,7 @@ export interface SupermaskResult extends Pick<TrainResult, 'curve' | 'earlyStop'
   scores: Weights;
   /** the mask sampled for the last evaluation (∧ `masks`): what percent remaining and the mask hash describe */
   sampled: Masks;
-  /** the weights read back after training: equal to `frozen`, bit for bit */
+  /** the weights read back after training: equal to `frozen`, bit for bit, but for model state (BatchNorm's running statistics, which follow the sampled networks' batches) */
   weights: Weights;
 }
 
@@ -85,21 +87,32 @@ class SupermaskTrainee implements Trainee {
     );
     this.scoreList = this.prunable.map((p) => this.scores[p.name]);
     this.opt = makeOptimizer({ name: 'adam', lr: args.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, { vars: this.scores, masks: this.maskT });
-    this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey);
+    this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey, augmentShape(plan, model));
     this.stepRng = makeRng(...args.sampleKey, 'train');
   }
 
   async step(s: number): Promise<void> {
     const { x, y } = this.batches.at(s);
     const u = this.prunable.map((p) => uniforms(p, this.stepRng));
+    let state: Record<string, tf.Tensor> = {};
     const { value, grads } = tf.variableGrads(() => {
       const w: Record<string, tf.Tensor> = { ...this.frozenT };
       this.prunable.forEach((p, i) => (w[p.name] = tf.mul(this.frozenT[p.name], bernoulliSte(this.scores[p.name], u[i]))));
-      return softmaxCrossEntropy(this.args.model.forward(w, x), y);
+      const r = this.args.model.forwardTrain(w, x);
+      state = r.state;
+      for (const t of Object.values(state)) tf.keep(t);
+      return softmaxCrossEntropy(r.logits, y);
     }, this.scoreList);
     const named: Record<string, tf.Tensor> = {};
     for (const p of this.prunable) named[p.name] = grads[this.scores[p.name].name];
     this.opt.step(named, this.args.lr);
+    // BatchNorm's running statistics follow the sampled networks' batches, as in weight
+    // training, so evaluation (inference mode) sees the statistics of the network it scores
+    // (docs/DESIGN.md#batchnorm). γ, β and every other parameter stay frozen.
+    for (const [name, t] of Object.entries(state)) {
+      this.frozenT[name].dispose();
+      this.frozenT[name] = t;
+    }
     this.lossSum += (await value.data())[0];
     this.lossCount++;
     tf.dispose([x, y, value, ...u, ...Object.values(grads)]);

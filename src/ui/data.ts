@@ -66,7 +66,7 @@ const RUNNING_WINDOW_LEVELS = 3;
 
 /** The parts of a stored (resolved) spec the experiments list reads; anything may be missing in a spec of another version. */
 interface StoredSpec {
-  model?: { name?: string };
+  model?: { name?: string; file?: string; module?: string };
   data?: { dataset?: string };
   trials?: number;
   pruning?: { criterion?: string; granularity?: string; unitCriterion?: string };
@@ -131,7 +131,7 @@ export function experimentsInfo(db: Db, now = Date.now()): ExperimentInfo[] {
     const status: ExperimentInfo['status'] = a.stored === 0 ? 'empty' : complete ? 'complete' : now - lastAt <= window ? 'running' : 'stopped';
     return {
       name: e.name,
-      model: spec.model?.name ?? null,
+      model: spec.model?.name ?? spec.model?.file ?? spec.model?.module ?? null,
       dataset: spec.data?.dataset ?? null,
       trials: typeof spec.trials === 'number' ? spec.trials : null,
       strategies: (spec.strategies ?? []).map((c) => (typeof c === 'string' ? c : (c.name ?? ''))),

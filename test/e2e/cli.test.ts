@@ -127,7 +127,7 @@ test('a repeated one-value option is refused on one line, before any work; repea
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /"trials": 2/);
   assert.match(ok.stdout, /"seed": 5/);
-  assert.match(lth(['status', '--db', `${dir}//x/../none.db`]).stderr, new RegExp(`no database at ${join(dir, 'none.db')}:`));
+  assert.match(lth(['status', '--db', `${dir}//x/../none.db`]).stderr, new RegExp(`database not found: ${join(dir, 'none.db')} `));
 });
 
 test('an lth process loads no figure or dashboard library until it draws or serves (each cluster task is one such process)', () => {
@@ -143,7 +143,7 @@ test('an lth process loads no figure or dashboard library until it draws or serv
     `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
   );
   const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), CLI, 'status', '--db', join(dir, 'none.db')], { encoding: 'utf8' });
-  assert.match(r.stderr, /no database at/);
+  assert.match(r.stderr, /database not found/);
   const loaded = readFileSync(list, 'utf8').split('\n');
   assert.ok(
     loaded.some((u) => u.includes('/node_modules/yargs/')),

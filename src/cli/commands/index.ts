@@ -15,6 +15,7 @@ import { doctor } from './doctor.js';
 import { ui } from './ui.js';
 import { plan } from './plan.js';
 import { merge } from './merge.js';
+import { analyze } from './analyze.js';
 
 /** Every CLI command, in the order `lth --help` lists them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module has its own argument type
@@ -25,6 +26,7 @@ export const commands: CommandModule<any, any>[] = [
   report,
   plot,
   compare,
+  analyze,
   query,
   exportCmd,
   exportModelCmd,

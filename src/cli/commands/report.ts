@@ -15,6 +15,9 @@ import {
 } from '../../reporting/index.js';
 import { UserError } from '../../util/index.js';
 import { dbOption, formatOption, parseIntList, parseStringList, pathOption } from './common.js';
+import { ANALYSIS_NAMES, type AnalysisName } from '../../analyses/registry.js';
+
+const isAnalysis = (m: string): m is AnalysisName => (ANALYSIS_NAMES as string[]).includes(m);
 
 interface Args {
   db: string;
@@ -39,8 +42,8 @@ export const command: CommandModule<object, Args> = {
         alias: 'm',
         type: 'string',
         array: true,
-        choices: METRIC_IDS,
-        describe: `columns to show (default: ${DEFAULT_METRICS.join(', ')})`,
+        choices: [...METRIC_IDS, ...ANALYSIS_NAMES],
+        describe: `columns to show (default: ${DEFAULT_METRICS.join(', ')}); ${ANALYSIS_NAMES.join(', ')}: the table lth analyze stored, one column per setting`,
       })
       .option('view', {
         choices: ANALYSIS_IDS as string[],
@@ -55,6 +58,7 @@ export const command: CommandModule<object, Args> = {
       .option('levels', { type: 'string', array: true, describe: 'levels whose learning curves the HTML page shows, e.g. 0,3,7' })
       .example('$0 report lenet-mnist', 'test accuracy at early stop, early-stop iteration and final accuracy per level')
       .example('$0 report lenet-mnist --format markdown --metric es-accuracy', 'one markdown table to paste into notes')
+      .example('$0 report lenet-mnist --metric noise', 'test accuracy under each input noise (after lth analyze noise lenet-mnist)')
       .example('$0 report liu-rethinking-structured-quick --view units', 'units alive per layer at each level of a neuron-pruning run')
       .example('$0 report lenet-mnist --html results/lenet.html', 'tables and figures on one page for a browser') as unknown as Argv<Args>,
   handler: async (argv) => {
@@ -64,7 +68,20 @@ export const command: CommandModule<object, Args> = {
       process.stdout.write(reportView(argv.db, argv.experiment, argv.view, argv.format));
       return;
     }
-    const metrics = parseStringList(argv.metric);
+    const asked = parseStringList(argv.metric);
+    const analyses = (asked ?? []).filter(isAnalysis);
+    const metrics = asked?.filter((m) => !isAnalysis(m));
+    if (analyses.length) {
+      const { analysisTable } = await import('../../analyses/index.js');
+      const { openReadOnly, renderTabular } = await import('../../reporting/index.js');
+      const db = openReadOnly(argv.db);
+      try {
+        for (const a of analyses) process.stdout.write(renderTabular(analysisTable(db, argv.experiment, a), argv.format));
+      } finally {
+        db.close();
+      }
+      if (!metrics?.length) return;
+    }
     // the HTML page always adds the early-stop figures
     const shown = shownByMetrics([...(metrics?.length ? metrics : DEFAULT_METRICS), ...(argv.html ? ['es-iteration'] : [])]);
     for (const n of storedNumberNotes(argv.db, argv.experiment, shown)) process.stderr.write(`${n}\n`);
