@@ -9,6 +9,7 @@
         "src/addon.c",
         "src/conv.c",
         "src/gemm.c",
+        "src/sparse.c",
         "../src/kernels/adam.c",
         "../src/kernels/dense.c",
         "../src/kernels/layout.c"

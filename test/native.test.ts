@@ -12,6 +12,7 @@ import { trainingSchema } from '../src/spec/index.js';
 import { planTraining, train } from '../src/training/index.js';
 import { makeOptimizer } from '../src/training/optimizer.js';
 import { makeRng } from '../src/util/index.js';
+import { close, rand } from './helpers/numbers.js';
 
 /**
  * The 'native' backend (src/backend/native.ts, src/kernels/native.ts, native/): every native
@@ -21,26 +22,6 @@ import { makeRng } from '../src/util/index.js';
 
 const load = loadNativeAddon();
 const skip = load.ok ? false : `the native addon is not available: ${load.problem} (${load.fix})`;
-
-/** Deterministic pseudo-random floats in [-1, 1) (a small LCG: no dependence on the code under test). */
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** Asserts |got − want| ≤ tol·(1 + |want|) everywhere. */
-function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-5): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= tol * (1 + Math.abs(want[i])))) assert.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]}`);
-  }
-}
 
 /** float64 C = op(A)·op(B) for row-major A [m×k] (or [k×m] when ta), B [k×n] (or [n×k] when tb). */
 function matMulRef(a: Float32Array, b: Float32Array, m: number, k: number, n: number, ta: boolean, tb: boolean): Float64Array {

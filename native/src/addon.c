@@ -7,13 +7,17 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "conv.h"
 #include "gemm.h"
+#include "sparse.h"
 
 /* The C sources in src/kernels, the sources of the wasm kernels, compiled natively. */
 void masked_adam(const float *w, const float *g, const float *mask, float *m, float *v, const float *fixed, float *out,
                  int32_t n, float b1, float c1, float b2, float c2, float a, float eps);
+void masked_adam_at(const int32_t *idx, int32_t nnz, const float *w, const float *g, float *m, float *v, float *out,
+                    float b1, float c1, float b2, float c2, float a, float eps);
 void transpose3(const float *in, float *out, int32_t e0, int32_t e1, int32_t e2, int32_t s0, int32_t s1, int32_t s2);
 void im2col3x3(const float *in, float *out, int32_t planes, int32_t h, int32_t w);
 void maxpool2_grad(const float *x, const float *dy, float *dx, int32_t n, int32_t h, int32_t w, int32_t c);
@@ -64,6 +68,21 @@ static float *f32(args_t *a, size_t i, int nullable) {
     return NULL;
   }
   return (float *)data;
+}
+
+/* Argument i as an int32 pointer (an Int32Array), and its length in *len. */
+static int32_t *i32s(args_t *a, size_t i, size_t *len) {
+  if (a->failed) return NULL;
+  bool is;
+  napi_is_typedarray(a->env, a->argv[i], &is);
+  napi_typedarray_type type = napi_float32_array;
+  void *data = NULL;
+  if (is) napi_get_typedarray_info(a->env, a->argv[i], &type, len, &data, NULL, NULL);
+  if (!is || type != napi_int32_array) {
+    fail(a, "lth_native: expected an Int32Array");
+    return NULL;
+  }
+  return (int32_t *)data;
 }
 
 static double num(args_t *a, size_t i) {
@@ -161,6 +180,54 @@ static napi_value js_masked_adam(napi_env env, napi_callback_info info) {
   float step = (float)num(&a, 12), eps = (float)num(&a, 13);
   if (a.failed) return NULL;
   masked_adam(w, g, mask, m, v, fixed, out, n, b1, c1, b2, c2, step, eps);
+  return undef(env);
+}
+
+/* sparseMatMul(wt, ptr, idx, x, out, rows, cols, n, transposed): out = Wt·x (transposed 0, ptr/idx
+ * the CSR lists: x [cols, n], out [rows, n]) or Wtᵀ·x (1, the CSC lists: x [rows, n], out [cols, n]). */
+static napi_value js_sparse_matmul(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 9);
+  size_t np, nc;
+  const float *wt = f32(&a, 0, 0), *x = f32(&a, 3, 0);
+  const int32_t *ptr = i32s(&a, 1, &np), *idx = i32s(&a, 2, &nc);
+  float *out = f32(&a, 4, 0);
+  int32_t rows = I32(&a, 5), cols = I32(&a, 6), n = I32(&a, 7), tr = I32(&a, 8);
+  if (a.failed) return NULL;
+  if (tr)
+    sparse_cols_matmul_t(wt, ptr, idx, x, out, rows, cols, n);
+  else
+    sparse_rows_matmul(wt, ptr, idx, x, out, rows, cols, n);
+  return undef(env);
+}
+
+/* sampledMatMul(rowPtr, colIdx, dz, xt, dwt, rows, cols, n): dwt[r, c] = dz[r, :]·xt[c, :] at kept (r, c). */
+static napi_value js_sampled_matmul(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 8);
+  size_t np, nc;
+  const int32_t *rp = i32s(&a, 0, &np), *ci = i32s(&a, 1, &nc);
+  const float *dz = f32(&a, 2, 0), *xt = f32(&a, 3, 0);
+  float *dwt = f32(&a, 4, 0);
+  int32_t rows = I32(&a, 5), cols = I32(&a, 6), n = I32(&a, 7);
+  if (a.failed) return NULL;
+  sampled_matmul(rp, ci, dz, xt, dwt, rows, cols, n);
+  return undef(env);
+}
+
+/* sparseAdam(w, g, m, v, out, n, kept, b1, c1, b2, c2, a, eps): out = w, then masked Adam at the
+ * kept flat indices only (src/kernels/adam.c masked_adam_at). Bit for bit the masked Adam of the
+ * whole tensor when pruned entries have m = v = 0 (src/training/optimizer.ts). */
+static napi_value js_sparse_adam(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 13);
+  size_t nnz = 0;
+  const float *w = f32(&a, 0, 0), *g = f32(&a, 1, 0);
+  float *m = f32(&a, 2, 0), *v = f32(&a, 3, 0), *out = f32(&a, 4, 0);
+  int32_t n = I32(&a, 5);
+  const int32_t *kept = i32s(&a, 6, &nnz);
+  float b1 = (float)num(&a, 7), c1 = (float)num(&a, 8), b2 = (float)num(&a, 9), c2 = (float)num(&a, 10);
+  float step = (float)num(&a, 11), eps = (float)num(&a, 12);
+  if (a.failed) return NULL;
+  memcpy(out, w, sizeof(float) * (size_t)n);
+  masked_adam_at(kept, (int32_t)nnz, w, g, m, v, out, b1, c1, b2, c2, step, eps);
   return undef(env);
 }
 
@@ -283,6 +350,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", js_conv_bwd_input},
       {"conv2dBackpropFilter", js_conv_bwd_filter},
       {"maskedAdam", js_masked_adam},
+      {"sparseMatMul", js_sparse_matmul},
+      {"sampledMatMul", js_sampled_matmul},
+      {"sparseAdam", js_sparse_adam},
       {"transpose3", js_transpose3},
       {"im2col3x3", js_im2col3x3},
       {"maxpool2", js_maxpool2},

@@ -17,6 +17,17 @@
 
 typedef float f32;
 
+/* One entry of the update below: m and v in place, returns the new weight (always inlined:
+ * the wasm module makes no calls). */
+static inline __attribute__((always_inline)) f32 adam_entry(f32 wi, f32 gi, f32 *restrict m, f32 *restrict v, f32 b1,
+                                                            f32 c1, f32 b2, f32 c2, f32 a, f32 eps) {
+  f32 mi = *m * b1 + gi * c1;
+  f32 vi = *v * b2 + (gi * gi) * c2;
+  *m = mi;
+  *v = vi;
+  return wi - (mi * a) / (__builtin_sqrtf(vi) + eps);
+}
+
 /*
  * For i in [0, n):
  *   g' = g * mask            (mask absent: g' = g)
@@ -33,11 +44,21 @@ __attribute__((export_name("masked_adam"))) void masked_adam(
   /* mask and fixed are loop-invariant: clang unswitches this into one vectorized loop per case */
   for (int32_t i = 0; i < n; i++) {
     f32 gi = mask ? g[i] * mask[i] : g[i];
-    f32 mi = m[i] * b1 + gi * c1;
-    f32 vi = v[i] * b2 + (gi * gi) * c2;
-    m[i] = mi;
-    v[i] = vi;
-    f32 wi = w[i] - (mi * a) / (__builtin_sqrtf(vi) + eps);
+    f32 wi = adam_entry(w[i], gi, &m[i], &v[i], b1, c1, b2, c2, a, eps);
     out[i] = fixed ? wi * mask[i] + fixed[i] : wi;
+  }
+}
+
+/*
+ * The same update at the kept entries idx[0 … nnz) only (ascending flat indices; no mask, no
+ * frozen values); out is not written elsewhere. Bit for bit masked_adam's values there: g·1 = g.
+ * For sparse dense layers on the native backend (native/src/addon.c; not exported to wasm).
+ */
+void masked_adam_at(const int32_t *restrict idx, int32_t nnz, const f32 *restrict w, const f32 *restrict g,
+                    f32 *restrict m, f32 *restrict v, f32 *restrict out, f32 b1, f32 c1, f32 b2, f32 c2, f32 a,
+                    f32 eps) {
+  for (int32_t j = 0; j < nnz; j++) {
+    const int32_t i = idx[j];
+    out[i] = adam_entry(w[i], g[i], &m[i], &v[i], b1, c1, b2, c2, a, eps);
   }
 }

@@ -20,3 +20,5 @@ export {
 } from './wasm.js';
 // The native backend's kernels (src/kernels/native.ts); backend/native.ts registers them.
 export { nativeConv2dGrads } from './native.js';
+// Sparse kernels of pruned dense layers (src/kernels/sparse.ts; registered on native).
+export { sampledMatMul, setSparseMask, sparseAdam, sparseLayoutOf, sparseMatMul, withAllWeightGradients } from './sparse.js';

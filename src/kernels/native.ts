@@ -15,6 +15,7 @@ import {
   TRANSPOSE,
   type MaskedAdamAttrs,
 } from './wasm.js';
+import { SAMPLED_MATMUL, SPARSE_ADAM, SPARSE_MATMUL, type SparseLayout } from './sparse.js';
 
 /**
  * Kernels of the 'native' backend: tfjs's cpu backend (tensors are plain Float32Arrays in JS
@@ -56,6 +57,36 @@ export interface NativeAddon {
     fixed: Float32Array | null,
     out: Float32Array,
     n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    a: number,
+    eps: number,
+  ): void;
+  /** out = Wt·x (x [cols, n] → [rows, n]; ptr/idx: the CSR lists) or, transposed = 1, Wtᵀ·x (x [rows, n] → [cols, n]; the CSC lists), Wt at the kept entries (native/src/sparse.c) */
+  sparseMatMul(
+    wt: Float32Array,
+    ptr: Int32Array,
+    idx: Int32Array,
+    x: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    n: number,
+    transposed: number,
+  ): void;
+  /** dwt[r, c] = dz[r, :]·xt[c, :] at the CSR positions; dwt must be zero elsewhere */
+  sampledMatMul(rowPtr: Int32Array, colIdx: Int32Array, dz: Float32Array, xt: Float32Array, dwt: Float32Array, rows: number, cols: number, n: number): void;
+  /** out = w, then masked Adam (no mask) at the kept flat indices only */
+  sparseAdam(
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    n: number,
+    kept: Int32Array,
     b1: number,
     c1: number,
     b2: number,
@@ -266,6 +297,33 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const ma = mask ? view(be, mask) : null;
       const fx = fixed ? view(be, fixed) : null;
       addon.maskedAdam(view(be, w), view(be, g), ma, ms, vs, fx, o, size(w.shape), beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
+      return out;
+    },
+    [SPARSE_MATMUL]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { wt, x } = inputs as Record<string, tf.TensorInfo>;
+      const { layout, transposed } = attrs as unknown as { layout: SparseLayout; transposed: boolean };
+      const n = x.shape[1];
+      const [out, o] = output(be, [transposed ? layout.cols : layout.rows, n]);
+      const [ptr, idx] = transposed ? [layout.colPtr, layout.rowIdx] : [layout.rowPtr, layout.colIdx];
+      addon.sparseMatMul(view(be, wt), ptr, idx, view(be, x), o, layout.rows, layout.cols, n, transposed ? 1 : 0);
+      return out;
+    },
+    [SAMPLED_MATMUL]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { dz, xT } = inputs as Record<string, tf.TensorInfo>;
+      const { layout } = attrs as unknown as { layout: SparseLayout };
+      const [out, o] = output(be, [layout.rows, layout.cols]);
+      addon.sampledMatMul(layout.rowPtr, layout.colIdx, view(be, dz), view(be, xT), o, layout.rows, layout.cols, dz.shape[1]);
+      return out;
+    },
+    [SPARSE_ADAM]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { w, g, m, v } = inputs as Record<string, tf.TensorInfo>;
+      const { beta1, beta2, a, epsilon, layout } = attrs as unknown as MaskedAdamAttrs & { layout: SparseLayout };
+      const [out, o] = output(be, w.shape);
+      // m and v are updated in place, as by MASKED_ADAM
+      addon.sparseAdam(view(be, w), view(be, g), view(be, m), view(be, v), o, size(w.shape), layout.kept, beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
       return out;
     },
     [TRANSPOSE]: ({ inputs, backend, attrs }) => {

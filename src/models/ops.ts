@@ -233,15 +233,21 @@ export function denseT(xT: tf.Tensor2D, wT: tf.Tensor2D, b: tf.Tensor1D, opts: {
   // same ops on tfjs elsewhere, see src/kernels).
   // Backward may only use what forward saved: tfjs disposes everything else a forward pass
   // created (a captured tensor could already be gone), hence x goes through `keep` too.
+  // A pruned kernel with a sparse layout (kernels/sparse.ts): the kept entries only.
+  const sparse = kernels.sparseLayoutOf(wT);
   return lazyGradOp<tf.Tensor2D>(
     [xT, wT, b],
     (keep) => {
-      const a = kernels.biasAct(kernels.matMul(wT, xT), b, relu);
+      const a = kernels.biasAct(sparse ? kernels.sparseMatMul(wT, xT, sparse, false) : kernels.matMul(wT, xT), b, relu);
       keep(opts.x ? [a, opts.x] : [a]);
       return a;
     },
     (dy, [sx, sw, , a, x]) => {
       const [dz, db] = kernels.biasActGrad(dy, a as tf.Tensor2D, relu);
+      if (sparse) {
+        // dxᵀ = Wtᵀ·dzᵀ and dWt = dzᵀ·x at the kept entries only
+        return [() => kernels.sparseMatMul(sw as tf.Tensor2D, dz, sparse, true), () => kernels.sampledMatMul(dz, sx as tf.Tensor2D, sparse), () => db];
+      }
       return [
         // dxᵀ = Wtᵀ·dzᵀ
         () => kernels.matMul(kernels.transpose(sw as tf.Tensor2D), dz),

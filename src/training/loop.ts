@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cropFlip, type Dataset, type Split } from '../data/index.js';
+import { setSparseMask, withAllWeightGradients } from '../kernels/index.js';
 import { type Masks, type Model, type ParamSpec, type Weights, fromHeld, isTrained, paramGroup, toHeld, softmaxCrossEntropy } from '../models/index.js';
 import { makeRng, permutation } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
@@ -254,6 +255,7 @@ class WeightTrainee implements Trainee {
         return tf.variable(start, true, undefined);
       });
     }
+    for (const p of model.params) this.sparsify(p.name);
     // Model state (BatchNorm's running statistics) is not stepped: it is assigned from the
     // training forward pass after each step (docs/DESIGN.md#model-state). Nor are the groups
     // of training.freeze: they get no gradient and keep their starting values.
@@ -267,6 +269,13 @@ class WeightTrainee implements Trainee {
     this.opt = makeOptimizer(plan.spec.optimizer, { vars: stepped, masks: this.maskT, fixed: this.fixed });
     this.batches = new BatchSource(data.train, plan.spec.batchSize, args.orderKey, augmentShape(plan, model));
     this.control = this.makeControl();
+  }
+
+  /** (Re)builds the sparse layout of a pruned dense kernel from its mask (src/kernels/sparse.ts):
+   *  only where pruned entries hold zero (no frozen mask-0 values). */
+  private sparsify(name: string): void {
+    const m = this.maskT[name];
+    setSparseMask(this.vars[name], m && !this.fixed[name] && this.param(name).layout === 'transposed' ? m : null);
   }
 
   private lr(s: number): number {
@@ -375,11 +384,12 @@ class WeightTrainee implements Trainee {
             this.fixed[name] = tf.tidy(() => tf.mul(this.frozenT[name], tf.sub(1, this.maskT[name])));
           }
           tf.tidy(() => this.vars[name].assign(this.masked(name, this.vars[name])));
+          this.sparsify(name);
         }
       },
       gradients: async (step) => {
         // a gradient only: the model state does not move
-        const { x, y, value, grads, state } = this.lossAndGrads(step);
+        const { x, y, value, grads, state } = withAllWeightGradients(() => this.lossAndGrads(step));
         try {
           const out: Weights = {};
           for (const p of this.trained) out[p.name] = await fromHeld(p, grads[this.vars[p.name].name]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedMaskedAdam, hasFusedAdam } from '../kernels/index.js';
+import { fusedMaskedAdam, hasFusedAdam, sparseAdam } from '../kernels/index.js';
 import type { TrainingSpec } from '../spec/index.js';
 
 /**
@@ -52,7 +52,9 @@ export function makeOptimizer(spec: TrainingSpec['optimizer'], target: Optimizer
           if (!raw) continue;
           if (attrs) {
             const w = target.vars[n];
-            w.assign(fusedMaskedAdam({ w, g: raw, m: state1[n], v: state2![n], mask: target.masks[n], fixed: target.fixed?.[n] }, attrs));
+            const t = { w, g: raw, m: state1[n], v: state2![n], mask: target.masks[n], fixed: target.fixed?.[n] };
+            // a sparse dense layer's kept entries only (src/kernels/sparse.ts); the same bits
+            w.assign(sparseAdam(t, attrs) ?? fusedMaskedAdam(t, attrs));
             continue;
           }
           const g = target.masks[n] ? tf.mul(raw, target.masks[n]) : raw;

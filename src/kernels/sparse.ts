@@ -1,0 +1,127 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { MaskedAdamAttrs } from './wasm.js';
+
+/**
+ * Sparse kernels for pruned dense layers (issue 26 item 2; docs/PERFORMANCE.md, "Sparse dense
+ * layers"). A dense kernel held in column layout, Wt [rows = units, cols = inputs]
+ * (models/ops.ts denseT), whose mask keeps fewer than SPARSE_DENSITY of its entries gets a
+ * `SparseLayout` (CSR index arrays of the kept entries, built once per mask: per level, and
+ * again when SET, RigL or gradual pruning change the mask). While it has one, on a backend
+ * that registers these kernels (native), the layer's forward pass, input gradient, weight
+ * gradient (kept entries only, zero elsewhere) and masked-Adam step touch only kept entries.
+ * The switch is a pure function of the mask, so the same spec gives the same bits on every
+ * machine running that backend; elsewhere the dense path runs.
+ */
+
+/**
+ * Below this fraction of kept entries a dense layer's kernel runs sparse: the crossover of the
+ * native kernels on LeNet-300-100's fc1 (300×784, batch 60), where forward + weight gradient +
+ * Adam cost the same sparse and dense (docs/PERFORMANCE.md, "Sparse dense layers": 0.80 ms
+ * against 0.85 ms at 15%, 1.06 against 0.85 at 20%).
+ */
+export const SPARSE_DENSITY = 0.15;
+
+export const SPARSE_MATMUL = 'LthSparseMatMul';
+export const SAMPLED_MATMUL = 'LthSampledMatMul';
+export const SPARSE_ADAM = 'LthSparseAdam';
+
+/** The kept entries of a [rows, cols] mask: row by row (CSR), column by column (CSC), and as flat indices. */
+export interface SparseLayout {
+  readonly rows: number;
+  readonly cols: number;
+  /** [rows + 1]: row r's kept entries are colIdx[rowPtr[r] … rowPtr[r + 1]) */
+  readonly rowPtr: Int32Array;
+  /** [nnz]: their column indices, ascending within a row */
+  readonly colIdx: Int32Array;
+  /** [cols + 1]: column c's kept entries are rowIdx[colPtr[c] … colPtr[c + 1]) */
+  readonly colPtr: Int32Array;
+  /** [nnz]: their row indices, ascending within a column */
+  readonly rowIdx: Int32Array;
+  /** [nnz]: the flat indices r·cols + c of the kept entries, ascending */
+  readonly kept: Int32Array;
+}
+
+/**
+ * The sparse layout of a mask [rows, cols] (row-major, nonzero = kept), or null when it keeps
+ * SPARSE_DENSITY or more of its entries (the dense kernels are faster there).
+ */
+export function sparseLayout(mask: ArrayLike<number>, rows: number, cols: number): SparseLayout | null {
+  let nnz = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) nnz++;
+  if (nnz >= SPARSE_DENSITY * rows * cols) return null;
+  const rowPtr = new Int32Array(rows + 1);
+  const colIdx = new Int32Array(nnz);
+  const colPtr = new Int32Array(cols + 1);
+  const kept = new Int32Array(nnz);
+  let j = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const i = r * cols + c;
+      if (mask[i] === 0) continue;
+      colIdx[j] = c;
+      kept[j++] = i;
+      colPtr[c + 1]++;
+    }
+    rowPtr[r + 1] = j;
+  }
+  for (let c = 0; c < cols; c++) colPtr[c + 1] += colPtr[c];
+  const rowIdx = new Int32Array(nnz);
+  const next = colPtr.slice(0, cols);
+  for (let r = 0; r < rows; r++) for (let k = rowPtr[r]; k < rowPtr[r + 1]; k++) rowIdx[next[colIdx[k]]++] = r;
+  return { rows, cols, rowPtr, colIdx, colPtr, rowIdx, kept };
+}
+
+/** Whether the current backend runs the sparse kernels (native; `LTH_FUSED=0` turns them off with the other fused kernels). */
+const hasSparseKernels = (): boolean => process.env.LTH_FUSED !== '0' && tf.getKernel(SPARSE_MATMUL, tf.getBackend()) != null;
+
+const layouts = new WeakMap<tf.Tensor, SparseLayout>();
+
+/**
+ * Attaches the sparse layout of `mask` (held layout [units, in], 0/1) to the dense kernel
+ * variable `w`, or detaches it (mask null, or one at SPARSE_DENSITY or above). Call whenever the
+ * mask changes. Only for kernels whose pruned entries are zero (no frozen mask-0 values).
+ */
+export function setSparseMask(w: tf.Tensor, mask: tf.Tensor | null): void {
+  const layout = mask && mask.rank === 2 && hasSparseKernels() ? sparseLayout(mask.dataSync(), ...(mask.shape as [number, number])) : null;
+  if (layout) layouts.set(w, layout);
+  else layouts.delete(w);
+}
+
+let allWeightGradients = false;
+
+/** Runs f with every weight gradient computed at every entry, pruned ones included (RigL's grow
+ *  score): the sparse forward and input-gradient kernels still run. */
+export function withAllWeightGradients<T>(f: () => T): T {
+  const before = allWeightGradients;
+  allWeightGradients = true;
+  try {
+    return f();
+  } finally {
+    allWeightGradients = before;
+  }
+}
+
+/** The sparse layout attached to `w` when the current backend runs the sparse kernels, else null. */
+export function sparseLayoutOf(w: tf.Tensor): SparseLayout | null {
+  return hasSparseKernels() ? (layouts.get(w) ?? null) : null;
+}
+
+/** Wt·xT (xT [cols, n] → [rows, n]) or, `transposed`, Wtᵀ·dz (dz [rows, n] → [cols, n]), Wt read at the kept entries only. */
+export function sparseMatMul(wt: tf.Tensor2D, x: tf.Tensor2D, layout: SparseLayout, transposed: boolean): tf.Tensor2D {
+  return tf.engine().runKernel(SPARSE_MATMUL, { wt, x }, { layout, transposed } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** dWt [rows, cols] = dz·xTᵀ at the kept entries (dz [rows, n], xT [cols, n]), 0 elsewhere;
+ *  with withAllWeightGradients, at every entry. */
+export function sampledMatMul(dz: tf.Tensor2D, xT: tf.Tensor2D, layout: SparseLayout): tf.Tensor2D {
+  if (allWeightGradients) return tf.matMul(dz, xT, false, true);
+  return tf.engine().runKernel(SAMPLED_MATMUL, { dz, xT }, { layout } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** The masked-Adam step of `w` (src/kernels/adam.c) on its kept entries only, when it has a
+ *  sparse layout here and no frozen values; pruned entries are copied. Null: use the dense kernel. */
+export function sparseAdam(t: { w: tf.Tensor; g: tf.Tensor; m: tf.Tensor; v: tf.Tensor; fixed?: tf.Tensor }, attrs: MaskedAdamAttrs): tf.Tensor | null {
+  const layout = t.fixed ? null : sparseLayoutOf(t.w);
+  if (!layout) return null;
+  return tf.engine().runKernel(SPARSE_ADAM, { w: t.w, g: t.g, m: t.m, v: t.v }, { ...attrs, layout } as unknown as tf.NamedAttrMap);
+}
