@@ -2,6 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { analysesPage } from '../src/ui/data.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
@@ -106,6 +107,26 @@ test('instability: curves and barriers stored; one point reproduced in float64 f
   const db2 = join(tmp(), 'i2.db');
   await runExperiment(loaded, { db: db2, backend: 'wasm' });
   assert.deepEqual(rows<Point>(db2, curveSql), curve);
+
+  // the dashboard's Analyses page shows the barriers: one table row per instability branch row, each the
+  // largest stored error on its curve minus the mean of its two ends (recomputed here from the curve)
+  const d = new Database(db, { readonly: true });
+  try {
+    const view = analysesPage(d, loaded.spec.name).views.find((v) => v.id === 'instability')!;
+    assert.ok(view.figure, 'a figure');
+    const barrierCol = view.table!.columns.indexOf('error barrier (%)');
+    const byRow = new Map<string, Point[]>();
+    for (const p of curve) byRow.set(`${p.strategy}/${p.level}`, [...(byRow.get(`${p.strategy}/${p.level}`) ?? []), p]);
+    const want = [...byRow.values()].map(
+      (c) => Math.round(100 * 100 * (Math.max(...c.map((p) => p.test_error)) - (c[0].test_error + c.at(-1)!.test_error) / 2)) / 100,
+    );
+    assert.deepEqual(
+      view.table!.rows.map((r) => r[barrierCol]),
+      want,
+    );
+  } finally {
+    d.close();
+  }
 });
 
 test('instability: the dense level of rewind@k starts from θ_k and trains from step k', async () => {

@@ -1,7 +1,7 @@
 /**
  * Views of the tables lth stores beside the `levels` summary (docs/SCHEMA.md): units alive per
  * layer, the mask updates of pruning during training, early-bird's mask-distance search,
- * training compute and activation sparsity per layer. Each view is one entry of ANALYSES: a
+ * training compute and activation sparsity per layer. Each view is one entry of STORED_VIEWS: a
  * table (`lth report EXP --view ID`), a figure (`lth plot EXP --kind ID`) and a section of the
  * dashboard's Analyses page, all from the same rows. A new analysis (instability, robustness)
  * is one more entry: the CLI choices and the dashboard read this list.
@@ -484,13 +484,13 @@ const compute: AnalysisView = {
  * Every analysis view, in the order the dashboard shows them. Instability curves and robustness
  * tables (issue #25) join here when lth stores them.
  */
-export const ANALYSES: readonly AnalysisView[] = [units, maskUpdates, earlyBird, compute, activations];
-export const ANALYSIS_IDS: readonly string[] = ANALYSES.map((a) => a.id);
+export const STORED_VIEWS: readonly AnalysisView[] = [units, maskUpdates, earlyBird, compute, activations];
+export const STORED_VIEW_IDS: readonly string[] = STORED_VIEWS.map((a) => a.id);
 
 /** @throws UserError naming the choices for an unknown id */
 export function analysisView(id: string): AnalysisView {
-  const v = ANALYSES.find((a) => a.id === id);
-  if (!v) throw new UserError(`unknown view "${id}" — choose from: ${ANALYSIS_IDS.join(', ')}`);
+  const v = STORED_VIEWS.find((a) => a.id === id);
+  if (!v) throw new UserError(`unknown view "${id}" — choose from: ${STORED_VIEW_IDS.join(', ')}`);
   return v;
 }
 

@@ -6,7 +6,7 @@ import { type Db, withDb } from './db.js';
 import { type Tabular, formatPercent, metricTable, reportCaption } from './format.js';
 import { type ErrorBars, type VlSpec, figureSpec, renderSvg } from './plot.js';
 import { UserError } from '../util/index.js';
-import { ANALYSES } from './analyses.js';
+import { STORED_VIEWS } from './analyses.js';
 
 export interface HtmlOptions {
   metrics?: string[];
@@ -73,7 +73,7 @@ export async function htmlReport(db: Db | string, experiment: string, opts: Html
       curves: figureSpec(h, experiment, { kind: 'curves', levels: opts.levels }),
     };
     // the analysis views this experiment stores rows for (src/reporting/analyses.ts)
-    const analyses = ANALYSES.flatMap((v) => {
+    const analyses = STORED_VIEWS.flatMap((v) => {
       const r = v.build(h, experiment);
       return r ? [{ view: v, table: r.table, spec: figureSpec(h, experiment, { kind: v.id }) }] : [];
     });

@@ -59,6 +59,6 @@ export {
   type PixelMap,
   type ProfilePoint,
 } from './anatomy.js';
-export { ANALYSES, ANALYSIS_IDS, analysisView, buildAnalysis, type AnalysisView, type AnalysisResult } from './analyses.js';
+export { STORED_VIEWS, STORED_VIEW_IDS, analysisView, buildAnalysis, type AnalysisView, type AnalysisResult } from './analyses.js';
 export { chainLevelMasks, type StoredMasks } from './masks.js';
 export type { CompareMethod } from './compare.js';

@@ -12,7 +12,7 @@ import { type Summary, seriesKey, summarizeExperiment } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
 import { anatomy, anatomySpec } from './anatomy.js';
-import { ANALYSIS_IDS, buildAnalysis } from './analyses.js';
+import { STORED_VIEW_IDS, buildAnalysis } from './analyses.js';
 import { INDEPENDENT_LINES, PAPER_TICKS, distinctLayers, distinctLines, percentAxis, subtitleWithOverlaps } from './encodings.js';
 import { instabilitySpec } from './instability.js';
 import { ANALYSIS_NAMES, type AnalysisName } from '../analyses/registry.js';
@@ -20,7 +20,7 @@ import { analysisSpec } from '../analyses/report.js';
 
 /** The figures of the levels summary, the instability figure, one per analysis of src/analyses/registry.ts (`lth analyze`), then one per view of a stored table (src/reporting/analyses.ts). */
 const SUMMARY_KINDS = ['accuracy', 'early-stop', 'curves', 'all', 'masks', 'speed', 'instability'] as const;
-export const PLOT_KINDS: readonly string[] = [...SUMMARY_KINDS, ...ANALYSIS_NAMES, ...ANALYSIS_IDS];
+export const PLOT_KINDS: readonly string[] = [...SUMMARY_KINDS, ...ANALYSIS_NAMES, ...STORED_VIEW_IDS];
 export type PlotKind = string;
 export const ERROR_BARS = ['std', 'minmax', 'none'] as const;
 export type ErrorBars = (typeof ERROR_BARS)[number];

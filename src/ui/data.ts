@@ -24,7 +24,7 @@ import {
   profileSpec,
   type AnatomyOptions,
   type CompareOptions,
-  ANALYSES,
+  DASHBOARD_VIEWS,
   QUERY_EXAMPLES,
   relations,
   requireExperiment,
@@ -364,7 +364,7 @@ export function analysesPage(db: Db, experiment: string) {
   requireExperiment(db, experiment);
   return {
     experiment,
-    views: ANALYSES.map((v) => {
+    views: DASHBOARD_VIEWS.map((v) => {
       const r = v.build(db, experiment);
       return { id: v.id, title: v.title, tables: v.tables, storedBy: v.storedBy, figure: r?.figure ?? null, table: r?.table ?? null };
     }),

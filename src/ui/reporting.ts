@@ -5,5 +5,5 @@ export { type Tabular, formatPercent, metricTable, reportCaption } from '../repo
 export { compareRows, comparisonTable, type CompareOptions } from '../reporting/compare.js';
 export { curveData, curvesSpec, defaultCurveLevels, levelSpec } from '../reporting/plot.js';
 export { anatomy, matrixSpec, pixelSpec, profileSpec, type AnatomyOptions } from '../reporting/anatomy.js';
-export { ANALYSES } from '../reporting/analyses.js';
+export { DASHBOARD_VIEWS } from './views.js';
 export { QUERY_EXAMPLES, relations } from '../reporting/schema-info.js';

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ANALYSES, ANALYSIS_IDS } from '../../src/reporting/analyses.js';
+import { STORED_VIEWS, STORED_VIEW_IDS } from '../../src/reporting/analyses.js';
+import { ANALYSIS_NAMES } from '../../src/analyses/registry.js';
 import { SCHEMA_SQL } from '../../src/storage/schema.js';
 import { QUERY_EXAMPLES } from '../../src/reporting/schema-info.js';
 import { runQuery } from '../../src/reporting/query.js';
@@ -265,7 +266,7 @@ describe('analysis views', () => {
     const dyn = (await api('/api/experiments/dyn/analyses')) as { views: { id: string; figure: unknown; storedBy: string }[] };
     assert.deepEqual(
       dyn.views.map((v) => v.id),
-      [...ANALYSIS_IDS],
+      [...STORED_VIEW_IDS, 'instability', ...ANALYSIS_NAMES],
     );
     assert.deepEqual(
       dyn.views.filter((v) => v.figure).map((v) => v.id),
@@ -329,7 +330,7 @@ describe('analysis views', () => {
         .map((c) => c.trim());
       assert.ok(cells[1] !== '—' && cells[2] !== '—', `${name}: a figure and a dashboard view`);
     }
-    for (const v of ANALYSES) {
+    for (const v of STORED_VIEWS) {
       const row = rows.find((r) => r.includes(`\`--view ${v.id}\``))!;
       assert.ok(row, `--view ${v.id}`);
       assert.ok(row.includes(`\`--kind ${v.id}\``), `--kind ${v.id}`);

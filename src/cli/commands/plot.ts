@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '../../backend/names.js';
-import { ANALYSES, storedNumberNotes, ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/index.js';
+import { STORED_VIEWS, storedNumberNotes, ERROR_BARS, type ErrorBars, PLOT_KINDS, type PlotKind, plotExperiment } from '../../reporting/index.js';
 import { dbOption, parseIntList, parseStringList, pathOption } from './common.js';
 
 interface Args {
@@ -29,7 +29,7 @@ export const command: CommandModule<object, Args> = {
         alias: 'k',
         choices: PLOT_KINDS as string[],
         default: 'accuracy',
-        describe: `accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; instability: error barrier vs rewind point k and vs % remaining (instability branches); noise, reinit: accuracy under input noise / per-layer resets (after lth analyze); all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap); speed: inference examples/s of each exported level vs % remaining, measured now on --backend (also prints the table); ${ANALYSES.map((a) => `${a.id}: ${a.title.toLowerCase()} (table ${a.tables.join(' and ')}; lth report --view ${a.id} prints it)`).join('; ')}`,
+        describe: `accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; instability: error barrier vs rewind point k and vs % remaining (instability branches); noise, reinit: accuracy under input noise / per-layer resets (after lth analyze); all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap); speed: inference examples/s of each exported level vs % remaining, measured now on --backend (also prints the table); ${STORED_VIEWS.map((a) => `${a.id}: ${a.title.toLowerCase()} (table ${a.tables.join(' and ')}; lth report --view ${a.id} prints it)`).join('; ')}`,
       })
       .option('error-bars', {
         choices: ERROR_BARS as unknown as string[],

@@ -10,8 +10,8 @@ import {
   ERROR_BARS,
   report,
   reportView,
-  ANALYSES,
-  ANALYSIS_IDS,
+  STORED_VIEWS,
+  STORED_VIEW_IDS,
 } from '../../reporting/index.js';
 import { UserError } from '../../util/index.js';
 import { dbOption, formatOption, parseIntList, parseStringList, pathOption } from './common.js';
@@ -46,8 +46,8 @@ export const command: CommandModule<object, Args> = {
         describe: `columns to show (default: ${DEFAULT_METRICS.join(', ')}); ${ANALYSIS_NAMES.join(', ')}: the table lth analyze stored, one column per setting`,
       })
       .option('view', {
-        choices: ANALYSIS_IDS as string[],
-        describe: `instead of the per-level table, one stored table's view: ${ANALYSES.map((a) => `${a.id} (${a.title.toLowerCase()}, table ${a.tables.join(' and ')})`).join('; ')}`,
+        choices: STORED_VIEW_IDS as string[],
+        describe: `instead of the per-level table, one stored table's view: ${STORED_VIEWS.map((a) => `${a.id} (${a.title.toLowerCase()}, table ${a.tables.join(' and ')})`).join('; ')}`,
       })
       .option('html', { ...pathOption, describe: 'also write a self-contained HTML page with the tables and figures to FILE' })
       .option('error-bars', {
