@@ -294,10 +294,10 @@ describe('analysis views', () => {
     assert.equal(levels.kind, 'view');
     assert.deepEqual(
       ref.relations
-        .slice(0, 2)
+        .slice(0, 3)
         .map((r) => r.name)
         .sort(),
-      ['curves', 'levels'],
+      ['curves', 'instability_barriers', 'levels'],
     );
     for (const col of ['early_stop_test_accuracy', 'final_test_accuracy', 'total_multiply_adds', 'detection_iteration', 'activation_sparsity'])
       assert.ok(

@@ -65,7 +65,9 @@ export const conv2dDef: LayerDef<Conv2dConfig> = {
     const h = x.t as tf.Tensor4D;
     const filter = param('kernel') as tf.Tensor4D;
     const bias = g.bias ? (param('bias') as tf.Tensor1D) : undefined;
-    if (mode.lth && bias && g.k === 3 && g.s === 1 && g.pad === 'same') return { t: ops.conv2d(h, filter, bias, { relu }), col: false };
+    // a conv without bias (ResNet's, before BatchNorm) takes the same fused kernel with a constant zero
+    // bias: adding +0 changes no value, and the tape asks no gradient of a constant
+    if (mode.lth && g.k === 3 && g.s === 1 && g.pad === 'same') return { t: ops.conv2d(h, filter, bias ?? tf.zeros([cfg.filters]), { relu }), col: false };
     if (mode.lth) {
       const z = ops.conv2dStrided(h, filter, bias, g.s, g.pad);
       return { t: relu ? tf.relu(z) : z, col: false };
