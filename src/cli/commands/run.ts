@@ -32,7 +32,8 @@ export const run: CommandModule<object, Args> = {
       .option('backend', {
         choices: BACKENDS,
         default: 'auto' as BackendChoice,
-        describe: 'tensor backend (auto: tensorflow, then webgpu on a GPU, then wasm, then cpu; lth doctor lists what loads here)',
+        describe:
+          'tensor backend (auto: tensorflow, then webgpu on a GPU, then native (lth CPU kernels, when built), then wasm, then cpu; lth doctor lists what loads here)',
       })
       .option('data-dir', { type: 'string', describe: 'folder with the data set files as distributed' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output (for scripts)' })
