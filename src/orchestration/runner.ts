@@ -290,8 +290,10 @@ export async function workerMain(configJson: string, stopped: () => boolean = ()
   const cfg = JSON.parse(configJson) as { spec: unknown; db: string; store?: RunOptions['store']; backend: RunOptions['backend']; data: RunOptions['data'] };
   let stop = false;
   // a parent with nothing left to do (e.g. a rerun of a finished experiment) may disconnect before 'ready'
+  // The parent may also exit between the check and the write (SIGTERM to the whole group): the write
+  // then fails with EPIPE, which the callback takes instead of an uncaught 'error' event.
   const send = (m: FromWorker) => {
-    if (process.connected) process.send?.(m);
+    if (process.connected) process.send?.(m, undefined, {}, () => undefined);
   };
   process.on('message', async (m: ToWorker) => {
     if (m.type === 'stop') stop = true;
