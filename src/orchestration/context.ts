@@ -46,7 +46,7 @@ export interface Chain {
   readonly criterion: Spec['pruning']['criterion'];
   readonly unitCriterion: Spec['pruning']['unitCriterion'];
   readonly mask0: Mask0Name;
-  /** pruning during training (gradual, dynamic, early-bird) instead of between levels; null = between */
+  /** a during-training pruner of src/pruning/registry.ts instead of pruning between levels; null = between */
   readonly during: DuringSpec | null;
   /** the branch rows hanging off this chain's levels (spec.branches, expanded and filtered) */
   readonly branches: readonly BranchTask[];
