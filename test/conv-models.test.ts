@@ -142,9 +142,10 @@ describe('Conv-2 on a small Fashion-MNIST subset', { skip: existsSync(FASHION) ?
     const spec = validateSpec(
       {
         name: 'conv-fmnist',
-        data: { dataset: 'fashion-mnist', validation: 200, trainSubset: 1000, testSubset: 300 },
+        // 40 steps of 10 images reach 0.6–0.7 test accuracy (chance 0.1), well above the bar below
+        data: { dataset: 'fashion-mnist', validation: 100, trainSubset: 1000, testSubset: 200 },
         model: { name: 'conv-2' },
-        training: { iterations: '100it', evalEvery: '100it', batchSize: 10 },
+        training: { iterations: '40it', evalEvery: '40it', batchSize: 10 },
         pruning: { levels: 1, rates: RATES },
         strategies: ['rewind'],
       },

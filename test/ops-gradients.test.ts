@@ -106,6 +106,53 @@ async function reference(data: Arrays): Promise<{ loss: number; grads: Arrays; s
   return { ...r, scale };
 }
 
+/**
+ * One training step's inputs and its naive reference (plain tfjs ops and gradients on cpu, stored
+ * layout, row-major dense layers), computed once per model and shared by every backend's test.
+ * Conv-2 runs on 8×8×3 images, not CIFAR's 32×32: the same layers, kernels and code paths (fc1's
+ * products, 3·1024·256 multiply-adds, stay above the wasm small-GEMM threshold of 600,000) at a
+ * sixteenth of the cost on cpu.
+ */
+const stepCases = new Map<string, ReturnType<typeof buildStepCase>>();
+const stepCase = (name: string) => stepCases.get(name) ?? stepCases.set(name, buildStepCase(name)).get(name)!;
+
+async function buildStepCase(name: string) {
+  const input = name === 'conv-2' ? [8, 8, 3] : [28, 28, 1];
+  const dim = input.reduce((a, b) => a * b, 1);
+  const model = buildModel(name, input, 10);
+  const w = initialize(model, 'glorot-normal', 'ops-step', Math.random());
+  for (const p of model.params) if (p.name.endsWith('/bias')) w[p.name] = Float32Array.from(w[p.name], () => Math.random() - 0.5);
+  const n = 3;
+  const xa = Float32Array.from({ length: n * dim }, () => Math.random());
+  const ya = Int32Array.from({ length: n }, () => Math.floor(Math.random() * 10));
+  const prev = tf.getBackend();
+  await initBackend('cpu');
+  const ref = tf.tidy(() => {
+    const params = model.params.map((p) => tf.tensor(w[p.name], p.shape as number[]));
+    const f = (...ps: tf.Tensor[]) => {
+      const pw: Record<string, tf.Tensor> = {};
+      model.params.forEach((p, i) => (pw[p.name] = ps[i]));
+      let h: tf.Tensor = tf.tensor2d(xa, [n, dim]);
+      if (name === 'conv-2') {
+        h = tf.reshape(h, [n, ...input]);
+        h = tf.relu(naive.conv(h as tf.Tensor4D, pw['conv1/kernel'] as tf.Tensor4D, pw['conv1/bias'] as tf.Tensor1D));
+        h = tf.relu(naive.conv(h as tf.Tensor4D, pw['conv2/kernel'] as tf.Tensor4D, pw['conv2/bias'] as tf.Tensor1D));
+        h = tf.reshape(tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid'), [n, (input[0] / 2) * (input[1] / 2) * 64]);
+      }
+      const layers = ['fc1', 'fc2', 'output'];
+      layers.forEach((l, i) => {
+        h = naive.dense(h as tf.Tensor2D, pw[`${l}/kernel`] as tf.Tensor2D, pw[`${l}/bias`] as tf.Tensor1D);
+        if (i < 2) h = tf.relu(h);
+      });
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(ya, 'int32'), 10), h) as tf.Scalar;
+    };
+    const g = tf.valueAndGrads(f)(params);
+    return { loss: g.value.dataSync()[0], grads: g.grads.map((x) => x.dataSync() as Float32Array) };
+  });
+  if (prev) await tf.setBackend(prev);
+  return { model, w, xa, ya, n, dim, ref };
+}
+
 const backends: BackendName[] = ['cpu', 'wasm'];
 
 for (const be of backends) {
@@ -235,57 +282,20 @@ for (const be of backends) {
     for (const name of ['lenet-300-100', 'conv-2']) {
       it(`${name}: a whole training step's loss and weight gradients match naive tfjs (cpu) within 1e-5`, async (t) => {
         if (!ok) return t.skip(`${be} backend does not load here`);
-        // conv-2 on 16×16×3 images, not CIFAR's 32×32: the same layers, kernels and code paths (fc1's
-        // products stay above the small-GEMM threshold) at a quarter of the cost on the cpu backend
-        const input = name === 'conv-2' ? [16, 16, 3] : [28, 28, 1];
-        const dim = input.reduce((a, b) => a * b, 1);
-        const model = buildModel(name, input, 10);
-        const w = initialize(model, 'glorot-normal', 'ops-step', Math.random());
-        for (const p of model.params) if (p.name.endsWith('/bias')) w[p.name] = Float32Array.from(w[p.name], () => Math.random() - 0.5);
-        const n = 3;
-        const xa = Float32Array.from({ length: n * dim }, () => Math.random());
-        const ya = Int32Array.from({ length: n }, () => Math.floor(Math.random() * 10));
+        const { model, w, xa, ya, n, dim, ref } = await stepCase(name);
         // the product path: held layout, model.forward, fused loss
         await initBackend(be);
-        const got = await (async () => {
-          const vars = Object.fromEntries(Object.entries(toTensors(model, w)).map(([k, v]) => [k, tf.variable(v)]));
-          const { value, grads } = tf.variableGrads(
-            () => softmaxCrossEntropy(model.forward(vars, tf.tensor2d(xa, [n, dim])), tf.tensor1d(ya, 'int32')),
-            Object.values(vars),
-          );
-          const stored = await readWeights(model, Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, grads[v.name]])));
-          const loss = value.dataSync()[0];
-          tf.dispose([value, ...Object.values(grads), ...Object.values(vars)]);
-          return { loss, grads: stored };
-        })();
-        // naive: plain tfjs ops and gradients on cpu, stored layout, row-major dense layers
-        await initBackend('cpu');
-        const ref = tf.tidy(() => {
-          const params = model.params.map((p) => tf.tensor(w[p.name], p.shape as number[]));
-          const f = (...ps: tf.Tensor[]) => {
-            const pw: Record<string, tf.Tensor> = {};
-            model.params.forEach((p, i) => (pw[p.name] = ps[i]));
-            let h: tf.Tensor = tf.tensor2d(xa, [n, dim]);
-            if (name === 'conv-2') {
-              h = tf.reshape(h, [n, ...input]);
-              h = tf.relu(naive.conv(h as tf.Tensor4D, pw['conv1/kernel'] as tf.Tensor4D, pw['conv1/bias'] as tf.Tensor1D));
-              h = tf.relu(naive.conv(h as tf.Tensor4D, pw['conv2/kernel'] as tf.Tensor4D, pw['conv2/bias'] as tf.Tensor1D));
-              h = tf.reshape(tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid'), [n, (input[0] / 2) * (input[1] / 2) * 64]);
-            }
-            const layers = ['fc1', 'fc2', 'output'];
-            layers.forEach((l, i) => {
-              h = naive.dense(h as tf.Tensor2D, pw[`${l}/kernel`] as tf.Tensor2D, pw[`${l}/bias`] as tf.Tensor1D);
-              if (i < 2) h = tf.relu(h);
-            });
-            return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(ya, 'int32'), 10), h) as tf.Scalar;
-          };
-          const g = tf.valueAndGrads(f)(params);
-          return { loss: g.value.dataSync()[0], grads: g.grads.map((x) => x.dataSync() as Float32Array) };
-        });
-        await initBackend(be);
-        assert.ok(Math.abs(got.loss - ref.loss) <= TOL * Math.max(1, Math.abs(ref.loss)), `loss ${got.loss} vs ${ref.loss}`);
+        const vars = Object.fromEntries(Object.entries(toTensors(model, w)).map(([k, v]) => [k, tf.variable(v)]));
+        const { value, grads } = tf.variableGrads(
+          () => softmaxCrossEntropy(model.forward(vars, tf.tensor2d(xa, [n, dim])), tf.tensor1d(ya, 'int32')),
+          Object.values(vars),
+        );
+        const got = await readWeights(model, Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, grads[v.name]])));
+        const loss = value.dataSync()[0];
+        tf.dispose([value, ...Object.values(grads), ...Object.values(vars)]);
+        assert.ok(Math.abs(loss - ref.loss) <= TOL * Math.max(1, Math.abs(ref.loss)), `loss ${loss} vs ${ref.loss}`);
         model.params.forEach((p, i) => {
-          const e = relErr(got.grads[p.name], ref.grads[i]);
+          const e = relErr(got[p.name], ref.grads[i]);
           assert.ok(e <= TOL, `${be} ${name} d/d${p.name}: rel. error ${e.toExponential(2)}`);
         });
       });

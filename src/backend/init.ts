@@ -1,6 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core ships no gradients in its Node bundle; the union package registers them all (into the shared global registry).
-import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { UserError } from '../util/index.js';
@@ -136,6 +134,10 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   if (!BACKENDS.includes(choice)) {
     throw new UserError(`unknown backend "${choice}": use one of ${BACKENDS.join(', ')}`);
   }
+  // tfjs-core ships no gradients in its Node bundle; the union package registers them all (into
+  // the shared global registry). Loaded here, not at import, so that commands which never
+  // compute (status, report, query, a refused spec) do not pay for its ~5 MB of JavaScript.
+  require('@tensorflow/tfjs');
   const order: readonly BackendName[] = choice === 'auto' ? AUTO_ORDER : [choice];
   for (const name of order) {
     if (await tryRegister(name, choice === 'auto')) {

@@ -2,7 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError, fileErrorLine } from '../util/index.js';
-import { commands } from './commands/index.js';
+import { commandLoaders, commandsFor } from './commands/index.js';
 
 /** The `lth` command line. Every command is a thin layer over the library in src/. */
 export async function main(argv: string[]): Promise<void> {
@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<void> {
     .fail((msg, err) => {
       throw err ?? new UserError(`${oneLine(unknownAsTyped(msg, argv), argv)} (see ${helpFor(argv)})`);
     });
-  for (const c of commands) cli = cli.command(c as never);
+  for (const c of await commandsFor(argv)) cli = cli.command(c as never);
   await cli.parseAsync();
 }
 
@@ -65,7 +65,7 @@ function oneLine(msg: string, argv: string[]): string {
     .replace(/\s+/g, ' ');
 }
 
-const names = new Set(commands.map((c) => String(c.command).split(' ')[0]));
+const names = new Set(Object.keys(commandLoaders));
 
 /** `lth CMD --help` for the command named in argv, else `lth --help`. */
 function helpFor(argv: string[]): string {

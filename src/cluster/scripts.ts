@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { PlanFile } from './plan.js';
+import type { Sweep } from './sweep.js';
 import type { Phase } from './tasks.js';
 
 /** The environment variable the generated scripts set to the task's phase (`lth run --task auto`). */
@@ -30,7 +30,7 @@ export function shellQuote(s: string): string {
  *    (`--requeue` allows it).
  * Either way the next start of the task resumes after its last stored level.
  */
-export function sbatchScript(plan: PlanFile, dir: string, phase: Phase): string {
+export function sbatchScript(plan: Sweep, dir: string, phase: Phase): string {
   const n = plan.tasks[phase].length;
   const s = plan.slurm;
   const throttle = s.maxParallel ? `%${s.maxParallel}` : '';
@@ -78,7 +78,7 @@ export function sbatchScript(plan: PlanFile, dir: string, phase: Phase): string 
 }
 
 /** Submits the dense array, then the chains array once every dense task succeeded; prints both ids. */
-export function submitScript(plan: PlanFile): string {
+export function submitScript(plan: Sweep): string {
   return [
     '#!/bin/sh',
     `# Submits the plan of "${plan.experiment}": the dense array, then the chains array after it (afterok). docs/CLUSTER.md`,
@@ -101,7 +101,7 @@ export function submitScript(plan: PlanFile): string {
  * Exit code REQUEUE_EXIT and evictions (DisruptionTarget) do not count as failures: the pod is
  * replaced and resumes after its last stored level. Documented, not tested here (docs/CLUSTER.md).
  */
-export function k8sJob(plan: PlanFile, dir: string, phase: Phase, image = 'REPLACE-WITH-AN-IMAGE-WITH-NODE-AND-LTH'): Record<string, unknown> {
+export function k8sJob(plan: Sweep, dir: string, phase: Phase, image = 'REPLACE-WITH-AN-IMAGE-WITH-NODE-AND-LTH'): Record<string, unknown> {
   const n = plan.tasks[phase].length;
   const s = plan.slurm;
   const name = `lth-${plan.experiment}-${phase}`
@@ -159,7 +159,7 @@ export function k8sJob(plan: PlanFile, dir: string, phase: Phase, image = 'REPLA
   };
 }
 
-export function k8sSubmitScript(plan: PlanFile): string {
+export function k8sSubmitScript(plan: Sweep): string {
   return [
     '#!/bin/sh',
     `# Applies the Indexed Jobs of "${plan.experiment}" in order: chains start once every dense index completed. docs/CLUSTER.md`,

@@ -3,8 +3,8 @@ import { Store } from '../storage/db.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Spec } from '../spec/schema.js';
-import { readPlan, shardPath } from './plan.js';
-import { arrayRanges, type Phase, type PlanTask } from './tasks.js';
+import { readSweep, shardPath } from './sweep.js';
+import { arrayRanges, type Phase, type SweepTask } from './tasks.js';
 
 export type TaskState = 'done' | 'partial' | 'missing';
 
@@ -27,8 +27,8 @@ export interface PlanStatus {
   resubmit: string[];
 }
 
-function taskStatus(dir: string, spec: Spec, task: PlanTask): TaskStatus {
-  const jobs = task.jobs.map((j) => (j.kind === 'dense' ? `dense t${j.trial}` : `${j.chain} t${j.trial}`)).join(', ');
+function taskStatus(dir: string, spec: Spec, task: SweepTask): TaskStatus {
+  const jobs = task.jobs.map((j) => (j.kind === 'level0' ? `dense t${j.trial}` : `${j.chain} t${j.trial}`)).join(', ');
   const file = shardPath(dir, task.phase, task.index);
   const base = { phase: task.phase, index: task.index, expected: task.rows, jobs };
   if (!existsSync(file)) return { ...base, state: 'missing', rows: 0 };
@@ -47,7 +47,7 @@ function taskStatus(dir: string, spec: Spec, task: PlanTask): TaskStatus {
     let rows = 0;
     let done = true;
     for (const j of task.jobs) {
-      if (j.kind === 'dense') {
+      if (j.kind === 'level0') {
         const d = plan.level0[j.trial];
         rows += d.done ? 1 : 0;
         done &&= d.done;
@@ -68,7 +68,7 @@ function taskStatus(dir: string, spec: Spec, task: PlanTask): TaskStatus {
  * sbatch lines that resubmit those not done (partial ones resume after their last stored level).
  */
 export function planStatus(dir: string): PlanStatus {
-  const plan = readPlan(dir);
+  const plan = readSweep(dir);
   const spec = plan.loaded.spec;
   const abs = resolve(dir);
   const tasks = [...plan.tasks.dense, ...plan.tasks.chains].map((t) => taskStatus(abs, spec, t));

@@ -4,7 +4,7 @@ import type { ProgressEvent } from '../orchestration/context.js';
 import { mergeDatabases } from '../storage/merge.js';
 import type { StoreOptions } from '../storage/db.js';
 import { Interrupted, UserError } from '../util/errors.js';
-import { readPlan, shardPath, taskOf, weightsPath } from './plan.js';
+import { readSweep, shardPath, taskOf, weightsPath } from './sweep.js';
 import { PHASE_ENV } from './scripts.js';
 import { PHASES, type Phase } from './tasks.js';
 
@@ -63,7 +63,7 @@ export async function runTask(
   taskArg: string,
   opts: { env?: NodeJS.ProcessEnv; onProgress?: (e: ProgressEvent) => void; shouldStop?: () => boolean } = {},
 ): Promise<TaskResult> {
-  const plan = readPlan(dir);
+  const plan = readSweep(dir);
   const { phase, index } = resolveTask(taskArg, opts.env ?? process.env);
   const task = taskOf(plan, phase, index, dir);
   const shard = shardPath(dir, phase, index);

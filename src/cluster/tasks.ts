@@ -13,9 +13,9 @@ export type Phase = 'dense' | 'chains';
 export const PHASES: readonly Phase[] = ['dense', 'chains'];
 
 /** One unit of work of a task, as src/orchestration/runner.ts `runJob` takes it. */
-export type TaskJob = { kind: 'dense'; trial: number } | { kind: 'chain'; chain: string; trial: number };
+export type TaskJob = { kind: 'level0'; trial: number } | { kind: 'chain'; chain: string; trial: number };
 
-export interface PlanTask {
+export interface SweepTask {
   phase: Phase;
   /** the array index (SLURM_ARRAY_TASK_ID) */
   index: number;
@@ -25,8 +25,8 @@ export interface PlanTask {
 }
 
 export interface TaskList {
-  dense: PlanTask[];
-  chains: PlanTask[];
+  dense: SweepTask[];
+  chains: SweepTask[];
 }
 
 /**
@@ -38,8 +38,8 @@ export interface TaskList {
 export function tasksOf(spec: Spec, chainsPerTask = 1): TaskList {
   checkChainsAndBranches(spec);
   const plan = planRun(spec, []);
-  const dense: PlanTask[] = plan.level0.map((d) => ({ phase: 'dense', index: d.trial, jobs: [{ kind: 'dense', trial: d.trial }], rows: 1 }));
-  const chains: PlanTask[] = [];
+  const dense: SweepTask[] = plan.level0.map((d) => ({ phase: 'dense', index: d.trial, jobs: [{ kind: 'level0', trial: d.trial }], rows: 1 }));
+  const chains: SweepTask[] = [];
   for (let i = 0; i * chainsPerTask < plan.chains.length; i++) {
     const part = plan.chains.slice(i * chainsPerTask, (i + 1) * chainsPerTask);
     chains.push({

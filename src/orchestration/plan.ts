@@ -33,7 +33,7 @@ export interface PlannedRow {
 
 /** Level 0 of one trial (docs/DESIGN.md#glossary): the first task of a trial, every chain of it waits for it. */
 export interface Level0Task {
-  readonly kind: 'dense';
+  readonly kind: 'level0';
   readonly trial: number;
   /** the job name used in progress events and locks */
   readonly job: string;
@@ -108,7 +108,7 @@ export function planRun(spec: Spec, stored: readonly StoredRow[]): RunPlan {
   const chains: ChainTask[] = [];
   for (let trial = 0; trial < spec.trials; trial++) {
     const d = row('', '', 0, trial, 0);
-    level0.push({ kind: 'dense', trial, job: `dense t${trial}`, row: d, done: d.done });
+    level0.push({ kind: 'level0', trial, job: `dense t${trial}`, row: d, done: d.done });
     for (const c of spec.strategies) {
       const levels: PlannedRow[] = [];
       let stoppedAt: number | null = null;

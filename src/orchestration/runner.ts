@@ -21,10 +21,10 @@ export interface RunSummary {
 }
 
 /** A unit of work for one process: the dense level of a trial, or the rest of one chain. */
-export type Job = { kind: 'dense'; trial: number } | { kind: 'chain'; chain: string; trial: number };
+export type Job = { kind: 'level0'; trial: number } | { kind: 'chain'; chain: string; trial: number };
 
 /** The job's name in progress events and in the database's `locks` table. */
-export const jobName = (j: Job): string => (j.kind === 'dense' ? `dense t${j.trial}` : `${j.chain} t${j.trial}`);
+export const jobName = (j: Job): string => (j.kind === 'level0' ? `dense t${j.trial}` : `${j.chain} t${j.trial}`);
 
 /** The experiment's plan as stored now (orchestration/plan.ts). */
 export const currentPlan = (ctx: Context): RunPlan => planRun(ctx.spec, ctx.store.storedRows(ctx.experimentId));
@@ -33,7 +33,7 @@ export const currentPlan = (ctx: Context): RunPlan => planRun(ctx.spec, ctx.stor
 export function pendingJobs(plan: RunPlan): Job[] {
   const out: Job[] = [];
   for (const d of plan.level0) {
-    if (!d.done) out.push({ kind: 'dense', trial: d.trial });
+    if (!d.done) out.push({ kind: 'level0', trial: d.trial });
     for (const c of plan.chains) if (c.trial === d.trial && !c.done) out.push({ kind: 'chain', chain: c.chain, trial: c.trial });
   }
   return out;
@@ -77,7 +77,7 @@ export async function runJob(ctx: Context, job: Job): Promise<'done' | 'busy'> {
   const name = jobName(job);
   if (!ctx.store.tryLock(ctx.experimentId, name)) return 'busy';
   try {
-    if (job.kind === 'dense') await runDense(ctx, job.trial);
+    if (job.kind === 'level0') await runDense(ctx, job.trial);
     else {
       const chain = ctx.chains.find((c) => c.name === job.chain);
       if (!chain) throw new Error(`unknown chain ${job.chain}`);
@@ -180,7 +180,7 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
   const denseReady = new Set<number>(plan.level0.filter((d) => d.done).map((d) => d.trial));
   // Fewer dense levels than workers: nothing can run beside them (every chain waits for its
   // trial's dense level), and a worker has only cores/N threads. Train them here, on all cores.
-  const denseJobs = pending.filter((j) => j.kind === 'dense');
+  const denseJobs = pending.filter((j) => j.kind === 'level0');
   if (denseJobs.length > 0 && denseJobs.length < n) {
     await runJobsHere(ctx, denseJobs);
     for (const j of denseJobs) {
@@ -190,7 +190,7 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
   }
   // A job another process holds comes back after a pause (see runJob).
   const retryAt = new Map<Job, number>();
-  const runnable = () => pending.findIndex((j) => (j.kind === 'dense' || denseReady.has(j.trial)) && (retryAt.get(j) ?? 0) <= Date.now());
+  const runnable = () => pending.findIndex((j) => (j.kind === 'level0' || denseReady.has(j.trial)) && (retryAt.get(j) ?? 0) <= Date.now());
   const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url));
   const config = JSON.stringify({
     spec: JSON.parse(loaded.json),
@@ -246,7 +246,7 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
         else if (m.type === 'busy' && job) {
           pending.push(job);
           retryAt.set(job, Date.now() + BUSY_WAIT_MS);
-        } else if (m.type === 'done' && job?.kind === 'dense') denseReady.add(job.trial);
+        } else if (m.type === 'done' && job?.kind === 'level0') denseReady.add(job.trial);
         idle.push(child);
         dispatch();
       });

@@ -47,8 +47,8 @@ export const plan: CommandModule<object, Args> = {
       .example('$0 plan experiments/quickstart.json --out plans/qs --emit k8s', 'Kubernetes Indexed Jobs instead'),
   handler: async (a) => {
     const loaded = loadSpec(a.spec, a.set);
-    const { writePlan } = await import('../../cluster/plan.js');
-    const p = writePlan(loaded, {
+    const { writeSweep } = await import('../../cluster/sweep.js');
+    const p = writeSweep(loaded, {
       out: a.out,
       chainsPerTask: a['chains-per-task'],
       maxParallel: a['max-parallel'],

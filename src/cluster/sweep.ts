@@ -5,10 +5,10 @@ import type { BackendChoice } from '../backend/names.js';
 import { validateSpec, type LoadedSpec } from '../spec/load.js';
 import { UserError } from '../util/errors.js';
 import { k8sJob, k8sSubmitScript, sbatchScript, shellQuote, submitScript } from './scripts.js';
-import { tasksOf, type Phase, type PlanTask, type TaskList } from './tasks.js';
+import { tasksOf, type Phase, type SweepTask, type TaskList } from './tasks.js';
 
 /** `DIR/plan.json`: everything a task needs to know, written once by `lth plan`. */
-export interface PlanFile {
+export interface Sweep {
   format: 1;
   /** lth x.y.z that wrote the plan */
   lth: string;
@@ -27,7 +27,7 @@ export interface PlanFile {
   tasks: TaskList;
 }
 
-export interface PlanOptions {
+export interface SweepOptions {
   out: string;
   chainsPerTask?: number;
   maxParallel?: number;
@@ -83,7 +83,7 @@ function checkTime(time: string): void {
  * shards/, weights/ and logs/ folders. Everything is checked before the first file is written.
  * Refuses a folder that already holds a plan of another spec.
  */
-export function writePlan(loaded: LoadedSpec, o: PlanOptions): PlanFile {
+export function writeSweep(loaded: LoadedSpec, o: SweepOptions): Sweep {
   const int = (v: number | undefined, name: string, min: number) => {
     if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new UserError(`--${name} ${v} must be a whole number ≥ ${min}`);
   };
@@ -96,12 +96,12 @@ export function writePlan(loaded: LoadedSpec, o: PlanOptions): PlanFile {
   const dir = resolve(o.out);
   const planFile = join(dir, 'plan.json');
   if (existsSync(planFile)) {
-    const old = readPlan(dir);
+    const old = readSweep(dir);
     if (old.specHash !== loaded.hash || old.experiment !== loaded.spec.name)
       throw new UserError(`${planFile} already holds a plan for another spec ("${old.experiment}", hash ${old.specHash.slice(0, 12)}): choose another --out`);
   }
   const tasks = tasksOf(loaded.spec, o.chainsPerTask ?? 1);
-  const plan: PlanFile = {
+  const plan: Sweep = {
     format: 1,
     lth: lthVersion(),
     createdAt: new Date().toISOString(),
@@ -137,11 +137,11 @@ export function writePlan(loaded: LoadedSpec, o: PlanOptions): PlanFile {
 }
 
 /** Reads and checks DIR/plan.json; the spec inside must still hash to the plan's identity. */
-export function readPlan(dir: string): PlanFile & { loaded: LoadedSpec } {
+export function readSweep(dir: string): Sweep & { loaded: LoadedSpec } {
   const file = join(resolve(dir), 'plan.json');
-  let plan: PlanFile;
+  let plan: Sweep;
   try {
-    plan = JSON.parse(readFileSync(file, 'utf8')) as PlanFile;
+    plan = JSON.parse(readFileSync(file, 'utf8')) as Sweep;
   } catch (e) {
     throw new UserError(
       existsSync(file)
@@ -159,7 +159,7 @@ export function readPlan(dir: string): PlanFile & { loaded: LoadedSpec } {
   return { ...plan, loaded };
 }
 
-export function taskOf(plan: PlanFile, phase: Phase, index: number, dir: string): PlanTask {
+export function taskOf(plan: Sweep, phase: Phase, index: number, dir: string): SweepTask {
   const list = plan.tasks[phase];
   const t = list[index];
   if (!t) throw new UserError(`task ${phase}:${index} is not in ${join(dir, 'plan.json')}: phase ${phase} has tasks 0…${list.length - 1}`);
