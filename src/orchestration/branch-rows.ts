@@ -1,4 +1,4 @@
-import { initializerOf, type Masks, type Weights } from '../models/index.js';
+import { initializerOf, type Masks } from '../models/index.js';
 import { stepToIterations } from '../spec/index.js';
 import { alphaAt, errorBarrier, interpolate, SECOND_COPY, type BranchTask } from '../branches/index.js';
 import { evaluateWeights, trainSupermask } from '../training/index.js';
