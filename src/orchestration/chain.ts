@@ -8,7 +8,7 @@ import { MASK0 } from '../mask0/index.js';
 import { makeRng } from '../util/index.js';
 import { runBranches } from './branch-rows.js';
 import { trialSeed, type Chain, type Context } from './context.js';
-import { keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
+import { earlyStopArtifact, keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
 import { planRun } from './plan.js';
 
 /**
@@ -83,10 +83,12 @@ export async function runDense(ctx: Context, trial: number): Promise<void> {
   }
   const ks = rewindPoints(ctx);
   const job = `dense t${trial}`;
-  const res = await trainLevel(ctx, job, 0, { init: theta0, masks, schedule: { kind: 'replay', from: 0 }, trial, snapshotAt: ks });
+  const keepEarlyStop = ctx.spec.training.keepEarlyStop;
+  const res = await trainLevel(ctx, job, 0, { init: theta0, masks, schedule: { kind: 'replay', from: 0 }, trial, snapshotAt: ks, keepEarlyStop });
   const artifacts: Record<string, Record<string, Float32Array | Uint8Array>> = {
     [keys.dense(trial)]: packLevel(res.weights, masks),
     [keys.theta0(trial)]: theta0,
+    ...earlyStopArtifact(keys.earlyStop(trial, '', 0), res),
   };
   for (const k of ks) artifacts[keys.thetaK(trial, k)] = res.snapshots.get(k)!;
   const n = res.iterations;
@@ -173,7 +175,14 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
       rng: makeRng('reset', seed, chain.name, level),
     });
     const frozen = MASK0[chain.mask0].frozen({ model: ctx.model, theta0, prevFinal: prev.weights, prevMasks: prev.masks, masks }) ?? undefined;
-    const res = await trainLevel(ctx, job, level, { init, masks, frozen, schedule: chain.strategy.schedule(ctx.plan), trial });
+    const res = await trainLevel(ctx, job, level, {
+      init,
+      masks,
+      frozen,
+      schedule: chain.strategy.schedule(ctx.plan),
+      trial,
+      keepEarlyStop: ctx.spec.training.keepEarlyStop,
+    });
     const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, masks, res.iterations));
     await record(
       ctx,
@@ -182,7 +191,11 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
       masks,
       res,
       started,
-      { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks), ...given?.artifacts },
+      {
+        [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks),
+        ...given?.artifacts,
+        ...earlyStopArtifact(keys.earlyStop(trial, chain.name, level), res),
+      },
       { compute },
       res.weights,
     );

@@ -181,6 +181,12 @@ export const trainingSchema = z.strictObject({
     .describe(
       "training-batch augmentation: crop-flip = random crop with 4-pixel zero padding + horizontal flip (He et al. 2016; OpenLTH's CIFAR-10), drawn from the trial's data order and the step, so resume, --workers and Slurm see the same batches; absent = the model's recipe (crop-flip for resnet-N and vgg-N, written into the spec when it is resolved), else none",
     ),
+  keepEarlyStop: z
+    .boolean()
+    .optional()
+    .describe(
+      "store each level's weights at its early-stop point (minimum validation loss) beside its final ones, for lth export-model --weights early-stop: one more weight file per level (level 0 and chain levels that prune between levels); changes no number. Absent = false, so older specs keep their identity",
+    ),
   freeze: z
     .array(z.enum(PARAM_GROUPS))
     .optional()
