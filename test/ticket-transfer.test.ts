@@ -105,16 +105,31 @@ test('with the same classes, the first level’s mask is the source level’s (s
 
 test('refused in one line before any work: shapes that disagree, a missing source, and resets a ticket cannot start', async () => {
   const wider = target({ name: 'wide', data: { dataset: 'synthetic', validation: 200, synthetic: { train: 600, test: 200, features: 20, classes: 3 } } });
-  await refused(run(wider), /^strategies\.0\.ticket: fc1\/kernel is \[16,32\] in the source "src" \(mlp-small on synthetic, examples \[16\]\) and \[20,32\] in mlp-small/);
-  await refused(run(target({ name: 'x1' }, { experiment: 'nope' })), /^strategies\.0\.ticket\.experiment: no experiment "nope" in .*\(experiments: src, dst, same\)/);
-  await refused(run(target({ name: 'x2' }, { chain: 'fine-tune' })), /^strategies\.0\.ticket\.chain: experiment "src" has no stored level of chain "fine-tune" in trial 0 \(chains: /);
-  await refused(run(target({ name: 'x3' }, { level: 3 })), /^strategies\.0\.ticket\.level: chain "rewind" of experiment "src" has no stored level 3 in trial 0 \(stored: 1, 2\)/);
+  await refused(
+    run(wider),
+    /^strategies\.0\.ticket: fc1\/kernel is \[16,32\] in the source "src" \(mlp-small on synthetic, examples \[16\]\) and \[20,32\] in mlp-small/,
+  );
+  await refused(
+    run(target({ name: 'x1' }, { experiment: 'nope' })),
+    /^strategies\.0\.ticket\.experiment: no experiment "nope" in .*\(experiments: src, dst, same\)/,
+  );
+  await refused(
+    run(target({ name: 'x2' }, { chain: 'fine-tune' })),
+    /^strategies\.0\.ticket\.chain: experiment "src" has no stored level of chain "fine-tune" in trial 0 \(chains: /,
+  );
+  await refused(
+    run(target({ name: 'x3' }, { level: 3 })),
+    /^strategies\.0\.ticket\.level: chain "rewind" of experiment "src" has no stored level 3 in trial 0 \(stored: 1, 2\)/,
+  );
   await refused(run(target({ name: 'x4' }, { db: join(dir, 'absent.db') })), /^strategies\.0\.ticket\.db: no database .*absent\.db/);
   await refused(run(target({ name: 'x5' }, { chain: 'rewind' }, 'rewind@30it')), /rewinds to θ_k at 30 iterations, which experiment "src" did not keep/);
   await refused(run(target({ name: 'x6' }, { maskHash: '0123456789abcdef' })), /^strategies\.0\.ticket\.maskHash: .* the spec pins 0123456789abcdef/);
   const names = snapshotNames();
   assert.deepEqual(names, ['src', 'dst', 'same'], 'nothing of a refused run is stored');
-  assert.throws(() => checkSpec(validateSpec(target({}, {}, 'fine-tune'), 't')), /strategies\.0\.reset: "fine-tune" starts from the previous level's final weights/);
+  assert.throws(
+    () => checkSpec(validateSpec(target({}, {}, 'fine-tune'), 't')),
+    /strategies\.0\.reset: "fine-tune" starts from the previous level's final weights/,
+  );
   assert.throws(
     () => checkSpec(validateSpec({ ...target(), branches: [{ kind: 'supermask', levels: [0] }] }, 't')),
     /branches\.0: level 0 is this experiment's dense network/,
@@ -131,7 +146,10 @@ function snapshotNames(): string[] {
 }
 
 test("identity: another source level is a changed chain, refused on resume; moving the source's database is no change", async () => {
-  await refused(run(target({}, { level: 1 })), /experiment "dst" already exists with a different spec: strategies\[transfer\]\.ticket\.level, strategies\[transfer\]\.ticket\.maskHash differ/);
+  await refused(
+    run(target({}, { level: 1 })),
+    /experiment "dst" already exists with a different spec: strategies\[transfer\]\.ticket\.level, strategies\[transfer\]\.ticket\.maskHash differ/,
+  );
   // the source copied elsewhere (its weights folder beside it): the same ticket, so the stored experiment resumes with nothing to do
   const other = join(dir, 'moved.db');
   copyFileSync(db, other);

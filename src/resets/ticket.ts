@@ -20,7 +20,9 @@ export const TICKET: StartDef<TicketSpec> = {
     const path = t.db ?? env.runDb;
     const at = env.at;
     if (!existsSync(path))
-      throw new UserError(`${at}.db: no database ${path}: give ${t.db === undefined ? `${at}.db, ` : ''}the database experiment "${t.experiment}" is stored in`);
+      throw new UserError(
+        `${at}.db: no database ${path}: give ${t.db === undefined ? `${at}.db, ` : ''}the database experiment "${t.experiment}" is stored in`,
+      );
     const store = new Store(path, { readonly: true });
     try {
       const all = store.experiments();
@@ -111,10 +113,13 @@ function load(path: string, t: TicketSpec, k: number, fresh: ReadonlySet<string>
     const exp = store.experiments().find((e) => e.name === t.experiment);
     const hash = exp ? store.maskHashOf(exp.id, t.chain, t.trial, t.level) : null;
     if (!exp || hash !== t.maskHash)
-      throw new UserError(`${at}: level ${t.level} of "${t.chain}" in experiment "${t.experiment}" (${path}) changed or went missing while this run used it: run again`);
+      throw new UserError(
+        `${at}: level ${t.level} of "${t.chain}" in experiment "${t.experiment}" (${path}) changed or went missing while this run used it: run again`,
+      );
     const weights = (key: string) => store.loadArtifact(exp.id, key) as Weights;
     const level = store.loadLevel(exp.id, keys.level(t.trial, t.chain, t.level));
-    const adapt = (w: Weights): Weights => Object.fromEntries(model.params.map((p) => [p.name, Float32Array.from(fresh.has(p.name) ? own[p.name] : w[p.name])]));
+    const adapt = (w: Weights): Weights =>
+      Object.fromEntries(model.params.map((p) => [p.name, Float32Array.from(fresh.has(p.name) ? own[p.name] : w[p.name])]));
     const masks: Masks = {};
     for (const p of model.params)
       if (isPrunable(p)) masks[p.name] = fresh.has(p.name) ? new Uint8Array(own[p.name].length).fill(1) : Uint8Array.from(level.masks[p.name]);

@@ -303,13 +303,15 @@ export const duringSchema = z.discriminatedUnion(
 export const ticketSchema = z.strictObject({
   experiment: z.string().min(1).describe("the source experiment's name"),
   chain: z.string().min(1).describe('the source chain\'s name (its `strategy` column, e.g. "rewind")'),
-  level: z.number().int().min(1).describe('the source level whose mask, θ0 (or θ_k with rewind@k) the chain\'s level 1 starts from'),
+  level: z.number().int().min(1).describe("the source level whose mask, θ0 (or θ_k with rewind@k) the chain's level 1 starts from"),
   trial: z.number().int().nonnegative().default(0).describe('the source trial; every trial of this experiment starts from this one ticket'),
   db: z
     .string()
     .min(1)
     .optional()
-    .describe("the database the source is stored in, relative to the working folder; absent = this run's --db. A location only: not part of the identity (maskHash is)"),
+    .describe(
+      "the database the source is stored in, relative to the working folder; absent = this run's --db. A location only: not part of the identity (maskHash is)",
+    ),
   maskHash: z
     .string()
     .regex(/^[0-9a-f]{16}$/, 'a mask hash: 16 hex digits (the `mask_hash` column)')
@@ -357,7 +359,7 @@ export const chainSchema = z.union([
       ticket: ticketSchema
         .optional()
         .describe(
-          'start from another experiment\'s ticket (Morcos et al. 2019): level 1 trains that stored level\'s mask from its θ0 (θ_k with rewind@k) on this data; later levels prune on from there. Shapes must agree; an output layer with other classes starts from this trial\'s θ0, unpruned. Absent = this trial\'s level 0',
+          "start from another experiment's ticket (Morcos et al. 2019): level 1 trains that stored level's mask from its θ0 (θ_k with rewind@k) on this data; later levels prune on from there. Shapes must agree; an output layer with other classes starts from this trial's θ0, unpruned. Absent = this trial's level 0",
         ),
     })
     .transform((c) => ({
