@@ -1,7 +1,7 @@
 import { initializerOf, type Masks } from '../models/index.js';
 import { stepToIterations } from '../spec/index.js';
 import { alphaAt, errorBarrier, interpolate, SECOND_COPY, type BranchTask } from '../branches/index.js';
-import { evaluateWeights, trainSupermask } from '../training/index.js';
+import { evaluateWeights, reestimateState, trainSupermask } from '../training/index.js';
 import { Interrupted, makeRng } from '../util/index.js';
 import type { ChainInputs } from './chain.js';
 import { trialSeed, type Chain, type Context } from './context.js';
@@ -123,8 +123,14 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, inputs: Chai
       for (let i = 0; i < work.points; i++) {
         if (ctx.shouldStop()) throw new Interrupted();
         const alpha = alphaAt(i, work.points);
+        const mixed = interpolate(a.weights, b.weights, alpha);
+        // BatchNorm statistics: interpolated with the rest, or re-estimated on the same training batches at every α
+        const w =
+          work.statsBatches === null
+            ? mixed
+            : await reestimateState(ctx.model, mixed, ctx.data.train, ctx.plan, work.statsBatches, ['instability-state', seed, who, level, task.label]);
         // the test split only: an empty validation split is skipped (its numbers are NaN, unused here)
-        const p = await evaluateWeights(ctx.model, interpolate(a.weights, b.weights, alpha), { val: NO_EXAMPLES, test: ctx.data.test });
+        const p = await evaluateWeights(ctx.model, w, { val: NO_EXAMPLES, test: ctx.data.test });
         curve.push({ alpha, testLoss: p.testLoss, testError: 1 - p.testAccuracy });
       }
       ctx.emit({ type: 'log', message: `${job}: error barrier ${(100 * errorBarrier(curve.map((p) => p.testError))).toFixed(2)}%` });

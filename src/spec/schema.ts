@@ -469,6 +469,20 @@ export const branchSchema = z.discriminatedUnion('kind', [
         .default(30)
         .describe('evenly spaced α in [0, 1] at which the interpolated network is evaluated (Frankle et al. 2020: 30)'),
       levels: branchLevels.default('all').describe("levels to measure (0 = the dense network; a rewind@k chain's level 0 measures the instability at k)"),
+      batchnorm: z
+        .enum(['interpolate', 'reestimate'])
+        .default('interpolate')
+        .describe(
+          "BatchNorm running statistics of the interpolated network: interpolate = (1 − α)·a + α·b like every other entry; reestimate = recomputed at each α from statsBatches training batches, as Frankle et al. 2020 do (use it for resnet-N, vgg-N); no effect on a network without BatchNorm",
+        ),
+      statsBatches: z
+        .number()
+        .int()
+        .positive()
+        .default(100)
+        .describe(
+          "training batches (training.batchSize, augmented as training is) the statistics are re-estimated on at each α, the same batches at every α (batchnorm reestimate): r ← m·r + (1 − m)·b from mean 0, variance 1, the layers' own update, so the start keeps weight m^statsBatches (0.9^100 ≈ 3e-5)",
+        ),
       ...branchCommon,
     })
     .describe(
