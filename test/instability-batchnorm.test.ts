@@ -70,7 +70,10 @@ test('re-estimated BatchNorm statistics: the layers’ own update over the train
   }
   for (let u = 0; u < UNITS; u++) {
     assert.ok(Math.abs(out['bn/moving_mean'][u] - mean[u]) < 1e-5 * (1 + Math.abs(mean[u])), `mean ${u}: ${out['bn/moving_mean'][u]} vs ${mean[u]}`);
-    assert.ok(Math.abs(out['bn/moving_variance'][u] - variance[u]) < 1e-5 * (1 + variance[u]), `variance ${u}: ${out['bn/moving_variance'][u]} vs ${variance[u]}`);
+    assert.ok(
+      Math.abs(out['bn/moving_variance'][u] - variance[u]) < 1e-5 * (1 + variance[u]),
+      `variance ${u}: ${out['bn/moving_variance'][u]} vs ${variance[u]}`,
+    );
   }
   // a network without state comes back as it is
   const plain = buildGraphModel('mlp', [layers.dense(UNITS), layers.relu()], [IN], 3);

@@ -473,7 +473,7 @@ export const branchSchema = z.discriminatedUnion('kind', [
         .enum(['interpolate', 'reestimate'])
         .default('interpolate')
         .describe(
-          "BatchNorm running statistics of the interpolated network: interpolate = (1 − α)·a + α·b like every other entry; reestimate = recomputed at each α from statsBatches training batches, as Frankle et al. 2020 do (use it for resnet-N, vgg-N); no effect on a network without BatchNorm",
+          'BatchNorm running statistics of the interpolated network: interpolate = (1 − α)·a + α·b like every other entry; reestimate = recomputed at each α from statsBatches training batches, as Frankle et al. 2020 do (use it for resnet-N, vgg-N); no effect on a network without BatchNorm',
         ),
       statsBatches: z
         .number()

@@ -27,7 +27,8 @@ export async function reestimateState(
   const state = model.params.filter((p) => !isTrained(p));
   if (!state.length) return weights;
   const held: Record<string, tf.Tensor> = {};
-  for (const p of model.params) held[p.name] = isTrained(p) ? toHeld(p, weights[p.name]) : toHeld(p, new Float32Array(weights[p.name].length).fill(p.fill ?? 0));
+  for (const p of model.params)
+    held[p.name] = isTrained(p) ? toHeld(p, weights[p.name]) : toHeld(p, new Float32Array(weights[p.name].length).fill(p.fill ?? 0));
   const source = new BatchSource(train, plan.spec.batchSize, orderKey, augmentShape(plan, model));
   try {
     for (let b = 0; b < batches; b++) {
