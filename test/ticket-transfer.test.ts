@@ -2,7 +2,10 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runExperiment } from '../src/orchestration/index.js';
+import { loadDataset } from '../src/data/index.js';
+import { buildSpecModel, type Weights } from '../src/models/index.js';
+import { runExperiment, trialSeed } from '../src/orchestration/index.js';
+import { planTraining, train } from '../src/training/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { Store } from '../src/storage/db.js';
@@ -85,6 +88,25 @@ test('a transferred chain trains exactly the source level’s mask from its θ0;
   assert.equal(dst.masks['output/kernel'].length, 16 * 4);
   assert.ok(dst.masks['output/kernel'].every((m) => m === 1));
   for (const name of OUTPUT) assert.deepEqual(chainTheta0[name], ownTheta0[name], `${name} starts from this trial's θ0`);
+  // level 1 is exactly a level trained from that θ0 ⊙ m on this trial's batches of level 1: retrained here, the same bits
+  const spec = validateSpec(target(), 't').spec;
+  const data = await loadDataset(spec.data, spec.seed);
+  const model = buildSpecModel(spec.model, data.inputShape, data.numClasses);
+  const again = await train({
+    model,
+    data,
+    plan: planTraining(spec.training, data.train.n),
+    schedule: { kind: 'replay', from: 0 },
+    init: chainTheta0 as Weights,
+    masks: dst.masks,
+    orderKey: ['data', trialSeed(spec, 0), 1],
+  });
+  // (=== : a pruned weight may be +0 or −0)
+  for (const p of model.params)
+    assert.ok(
+      again.weights[p.name].every((v, i) => v === dst.weights[p.name][i]),
+      `level 1 ${p.name}`,
+    );
   // the source's mask hash is pinned in the stored spec
   const stored = JSON.parse(dst.spec) as { strategies: { ticket: { maskHash: string } }[] };
   assert.equal(stored.strategies[0].ticket.maskHash, src.maskHash);
