@@ -226,7 +226,7 @@ test('export-model --weights early-stop: the spec keeps each level’s early-sto
   try {
     await assert.rejects(
       exportModel(storePlain, 'es', { strategy: 'rewind', trial: 0, level: 1 }, join(tmp(), 'none'), 'early-stop'),
-      /^UserError: --weights early-stop: level 1 of rewind trial 0 in "es" has no early-stop weights \(its spec did not set training.keepEarlyStop\)/,
+      /^UserError: --weights early-stop: level 1 of rewind trial 0 in "es" has no early-stop weights \(they are kept with training.keepEarlyStop/,
     );
   } finally {
     storePlain.close();

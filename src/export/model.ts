@@ -164,7 +164,7 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
   const earlyKey = keys.earlyStop(ref.trial, ref.strategy, ref.level);
   if (which === 'early-stop' && !store.hasArtifact(id, earlyKey))
     throw new UserError(
-      `--weights early-stop: level ${ref.level} of ${ref.strategy} trial ${ref.trial} in "${experiment}" has no early-stop weights (its spec did not set training.keepEarlyStop): export --weights final, or run the spec with "keepEarlyStop": true in training under a new name`,
+      `--weights early-stop: level ${ref.level} of ${ref.strategy} trial ${ref.trial} in "${experiment}" has no early-stop weights (they are kept with training.keepEarlyStop, for level 0 and chain levels that prune between levels): export --weights final, or run the spec with "keepEarlyStop": true in training under a new name`,
     );
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file: pass a new or empty folder`);
   if (existsSync(out) && readdirSync(out).length > 0) throw new UserError(`--out ${out} is not empty: pass a new or empty folder`);
