@@ -8,7 +8,10 @@ import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
-import { lth, tinySpec, tmp } from './helpers/common.js';
+import { exportModel } from '../src/export/model.js';
+import { Store } from '../src/storage/db.js';
+import { keys } from '../src/storage/levels.js';
+import { levelRows, lth, tinySpec, tmp } from './helpers/common.js';
 import { createDb } from './helpers/fixture.js';
 
 before(async () => {
@@ -147,4 +150,85 @@ test('export-model of a pruned level before any pruned level is stored: says to 
   const r = lth(['export-model', 'dense-only', '--strategy', 'rewind', '--level', '1', '--out', join(tmp(), 'x'), '--db', db]);
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr, 'lth: error: experiment "dense-only" has no finished pruned levels yet — run `lth run` on its spec, or check `lth status`\n');
+});
+
+/** Logits of mlp-small (dense 32 relu, dense 16 relu, output) in float64, from stored-layout weights [in, out]: independent of lth's and tfjs's kernels. */
+function mlpLogits(w: Record<string, Float32Array>, x: Float32Array, n: number, sizes: number[]): Float64Array[] {
+  const layers = ['fc1', 'fc2', 'output'];
+  const out: Float64Array[] = [];
+  for (let e = 0; e < n; e++) {
+    let a: Float64Array = Float64Array.from(x.subarray(e * sizes[0], (e + 1) * sizes[0]));
+    layers.forEach((l, j) => {
+      const [nin, nout] = [sizes[j], sizes[j + 1]];
+      const z = new Float64Array(nout);
+      for (let o = 0; o < nout; o++) {
+        let s = w[`${l}/bias`][o];
+        for (let i = 0; i < nin; i++) s += a[i] * w[`${l}/kernel`][i * nout + o];
+        z[o] = j < 2 ? Math.max(0, s) : s;
+      }
+      a = z;
+    });
+    out.push(a);
+  }
+  return out;
+}
+
+test('export-model --weights early-stop: the spec keeps each level’s early-stop weights (changing no number); the export’s logits are a forward pass over them; refused where not kept', async () => {
+  // a small training split and a high learning rate: validation loss is lowest at step 20 of 60, where test accuracy differs from the final one
+  const base = tinySpec({
+    name: 'es',
+    data: { dataset: 'synthetic', validation: 200, synthetic: { train: 60, test: 200, features: 16, classes: 3 } },
+    training: { iterations: '60it', evalEvery: '10it', batchSize: 30, optimizer: { name: 'adam', lr: 0.01 } },
+    pruning: { levels: 1 },
+    strategies: ['rewind'],
+  });
+  const kept = { ...base, training: { ...base.training, keepEarlyStop: true } };
+  assert.equal(validateSpec(kept, 't').hash === validateSpec(base, 't').hash, false, 'keepEarlyStop, when set, is part of the spec');
+  const [dbKept, dbPlain] = [join(tmp(), 'kept.db'), join(tmp(), 'plain.db')];
+  await runExperiment(validateSpec(kept, 't'), { db: dbKept, backend: 'cpu' });
+  await runExperiment(validateSpec(base, 't'), { db: dbPlain, backend: 'cpu' });
+  const numbers = (db: string) => levelRows(db).map(({ spec_hash, ...r }) => (void spec_hash, r));
+  assert.deepEqual(numbers(dbKept), numbers(dbPlain), 'keeping the early-stop weights changes no stored number');
+  const store = new Store(dbKept, { readonly: true });
+  const id = store.experiments()[0].id;
+  const es = store.loadArtifact(id, keys.earlyStop(0, 'rewind', 1)) as Record<string, Float32Array>;
+  const level = store.loadLevel(id, keys.chainLevel(0, 'rewind', 1));
+  assert.ok(store.hasArtifact(id, keys.earlyStop(0, '', 0)), 'level 0 keeps its early-stop weights too');
+  store.close();
+  const row = new Database(dbKept, { readonly: true })
+    .prepare("SELECT early_stop_iteration it, early_stop_test_accuracy acc, final_test_accuracy fin FROM levels WHERE strategy = 'rewind' AND level = 1")
+    .get() as { it: number; acc: number; fin: number };
+  for (const [name, m] of Object.entries(level.masks)) m.forEach((b, i) => b || assert.equal(es[name][i], 0, `${name}[${i}] pruned`));
+  assert.ok(row.it < 60 && row.acc !== row.fin, `early stop (${row.it}) before the end, at another accuracy: the checks below tell the two apart`);
+  assert.notDeepEqual(es['fc1/kernel'], level.weights['fc1/kernel']);
+  const out = join(tmp(), 'es');
+  const r = lth(['export-model', 'es', '--strategy', 'rewind', '--level', '1', '--weights', 'early-stop', '--out', out, '--db', dbKept]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /early-stop weights of rewind trial 0 level 1 \(at its evaluation of minimum validation loss, not the final ones\)/);
+  const m = await load(out);
+  assert.equal((m.getUserDefinedMetadata() as { lth: { weights: string } }).lth.weights, 'early-stop');
+  const spec = validateSpec(kept, 't').spec;
+  const data = await loadDataset(spec.data, spec.seed);
+  const x = tfjs.tensor(data.test.x, [data.test.n, ...data.inputShape]);
+  const got = (m.predict(x) as tfjs.Tensor).arraySync() as number[][];
+  x.dispose();
+  m.dispose();
+  const want = mlpLogits(es, data.test.x, data.test.n, [16, 32, 16, 3]);
+  let right = 0;
+  want.forEach((z, e) => {
+    z.forEach((v, o) => assert.ok(Math.abs(got[e][o] - v) < 1e-4 * (1 + Math.abs(v)), `logit ${e},${o}: ${got[e][o]} vs ${v}`));
+    right += z.indexOf(Math.max(...z)) === data.test.y[e] ? 1 : 0;
+  });
+  // float64 argmax of the stored early-stop weights gives the stored early-stop accuracy
+  assert.equal(right / data.test.n, row.acc);
+  // not kept: one line naming the option
+  const storePlain = new Store(dbPlain, { readonly: true });
+  try {
+    await assert.rejects(
+      exportModel(storePlain, 'es', { strategy: 'rewind', trial: 0, level: 1 }, join(tmp(), 'none'), 'early-stop'),
+      /^UserError: --weights early-stop: level 1 of rewind trial 0 in "es" has no early-stop weights \(they are kept with training.keepEarlyStop/,
+    );
+  } finally {
+    storePlain.close();
+  }
 });

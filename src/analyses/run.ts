@@ -44,18 +44,21 @@ export async function runAnalysis(name: AnalysisName, experiment: string, opts: 
     const exp = store.experiments().find((e) => e.name === experiment)!;
     let measured = 0;
     let skipped = 0;
-    const thetas = new Map<number, Weights>();
+    // θ0 by artifact key: the trial's, or a transferred chain's own (src/resets/ticket.ts)
+    const thetas = new Map<string, Weights>();
     for (const row of store.chainLevelRows(exp.id)) {
       if (store.hasAnalysisRows(def.table, row.resultId)) {
         skipped++;
         continue;
       }
-      if (!thetas.has(row.trial)) thetas.set(row.trial, store.loadArtifact(exp.id, keys.theta0(row.trial)) as Weights);
+      const own = keys.chainTheta0(row.trial, row.strategy);
+      const thetaKey = row.level > 0 && store.hasArtifact(exp.id, own) ? own : keys.theta0(row.trial);
+      if (!thetas.has(thetaKey)) thetas.set(thetaKey, store.loadArtifact(exp.id, thetaKey) as Weights);
       const { weights, masks } = store.loadLevel(exp.id, keys.chainLevel(row.trial, row.strategy, row.level));
       const rows = await def.measure({
         model,
         init,
-        theta0: thetas.get(row.trial)!,
+        theta0: thetas.get(thetaKey)!,
         weights,
         masks,
         test: data.test,

@@ -179,7 +179,7 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
       for (const level of levels) {
         const dir = path.join(tmp, `${models.length}`);
         log(`speed: export ${c.experiment} ${c.strategy} trial ${c.trial} level ${level}`);
-        const ex = await exportModel(store, c.experiment, { strategy: c.strategy, trial: c.trial, level }, dir);
+        const ex = await exportModel(store, c.experiment, { strategy: c.strategy, trial: c.trial, level }, dir, 'final');
         const model = await loadExported(dir);
         models.push({
           row: {

@@ -7,10 +7,10 @@ import type { Weights } from '../models/index.js';
  * (1 − α)·w_a + α·w_b is evaluated at evenly spaced α ∈ [0, 1]; the error barrier is
  * max_α error(α) − (error(0) + error(1)) / 2. A matching ticket is "stable" when the barrier is ≈ 0.
  *
- * Only the parameters in the weight record are interpolated. lth's models keep no state besides
- * their parameters (no BatchNorm statistics), so the interpolated network is fully defined. The
- * paper re-estimates BatchNorm statistics on training batches for each α; a model that carries
- * state entries in its weights must do the same before it is evaluated here (docs/DESIGN.md#branches).
+ * Every entry of the weight record is interpolated, BatchNorm's running statistics included. The
+ * paper re-estimates BatchNorm statistics on training batches for each α: the branch option
+ * batchnorm "reestimate" does so after interpolating (src/training/state.ts reestimateState,
+ * called by src/orchestration/branch-rows.ts; docs/DESIGN.md#branches).
  */
 
 /** α of point i of `points` evenly spaced points in [0, 1]: i / (points − 1). `points` ≥ 2. */

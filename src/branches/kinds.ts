@@ -37,7 +37,13 @@ export type BranchWork =
     }
   /** train two copies from the chain's start at this level with different data orders and evaluate
    *  the straight line between them at `points` α (instability.ts) */
-  | { readonly kind: 'instability'; readonly masks: Masks; readonly points: number };
+  | {
+      readonly kind: 'instability';
+      readonly masks: Masks;
+      readonly points: number;
+      /** re-estimate BatchNorm's running statistics at each α on this many training batches; null = interpolate them */
+      readonly statsBatches: number | null;
+    };
 
 export interface BranchTask {
   /** the `branch` column */
@@ -116,7 +122,13 @@ export const BRANCHES: { [K in BranchKind]: BranchDef<K> } = {
     ],
   },
   instability: {
-    expand: (b) => [{ label: b.label ?? b.kind, replicate: 0, build: (x) => ({ kind: 'instability', masks: x.masks, points: b.points }) }],
+    expand: (b) => [
+      {
+        label: b.label ?? b.kind,
+        replicate: 0,
+        build: (x) => ({ kind: 'instability', masks: x.masks, points: b.points, statsBatches: b.batchnorm === 'reestimate' ? b.statsBatches : null }),
+      },
+    ],
   },
 };
 

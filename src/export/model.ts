@@ -39,6 +39,15 @@ export interface LevelRef {
   level: number;
 }
 
+/**
+ * Which of a level's weights an export writes: `final` (after its last training step; its test
+ * accuracy is the level's final_test_accuracy) or `early-stop` (at the evaluation of minimum
+ * validation loss, Frankle & Carbin; its accuracy is early_stop_test_accuracy), stored only when
+ * the spec sets training.keepEarlyStop.
+ */
+export const EXPORTED_WEIGHTS = ['final', 'early-stop'] as const;
+export type ExportedWeights = (typeof EXPORTED_WEIGHTS)[number];
+
 /** The stored spec of an experiment, its id, and its model's layer graph. */
 export function storedExperiment(store: Store, experiment: string): { id: number; spec: Spec; graph: Graph } {
   const info = store.experiments().find((e) => e.name === experiment);
@@ -102,8 +111,8 @@ export function slimWeights(
   return { weights: out, units };
 }
 
-/** What a user of the exported file must know: the input it expects and what it outputs. */
-function usage(spec: Spec, inputShape: readonly number[], numClasses: number, from: { experiment: string } & LevelRef) {
+/** What a user of the exported file must know: which weights, the input it expects and what it outputs. */
+function usage(spec: Spec, inputShape: readonly number[], numClasses: number, from: { experiment: string; weights: ExportedWeights } & LevelRef) {
   const n = spec.data.normalize;
   const stats = n === 'dataset' ? ((NORMALIZATION as Record<string, { mean: readonly number[]; std: readonly number[] }>)[spec.data.dataset] ?? null) : null;
   const norm = typeof n === 'object' ? n : stats;
@@ -123,10 +132,11 @@ function usage(spec: Spec, inputShape: readonly number[], numClasses: number, fr
 }
 
 /**
- * Writes one stored level of `experiment` to `out` (created; refused when it holds files).
- * @throws UserError for an unknown experiment, a level not stored, or a non-empty `out`
+ * Writes one stored level of `experiment` to `out` (created; refused when it holds files), with
+ * its `weights` (final or early-stop, see EXPORTED_WEIGHTS).
+ * @throws UserError for an unknown experiment, a level not stored, early-stop weights not kept, or a non-empty `out`
  */
-export async function exportModel(store: Store, experiment: string, ref: LevelRef, out: string): Promise<ExportedModel> {
+export async function exportModel(store: Store, experiment: string, ref: LevelRef, out: string, which: ExportedWeights): Promise<ExportedModel> {
   const { id, spec, graph } = storedExperiment(store, experiment);
   const chains = [
     ...new Set(
@@ -151,9 +161,16 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
     throw new UserError(
       `level ${ref.level} of ${ref.strategy} trial ${ref.trial} is not stored in "${experiment}" (stored levels: ${stored.join(', ') || 'none'}): pass a stored --level, or run the experiment further`,
     );
+  const earlyKey = keys.earlyStop(ref.trial, ref.strategy, ref.level);
+  if (which === 'early-stop' && !store.hasArtifact(id, earlyKey))
+    throw new UserError(
+      `--weights early-stop: level ${ref.level} of ${ref.strategy} trial ${ref.trial} in "${experiment}" has no early-stop weights (they are kept with training.keepEarlyStop, for level 0 and chain levels that prune between levels): export --weights final, or run the spec with "keepEarlyStop": true in training under a new name`,
+    );
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file: pass a new or empty folder`);
   if (existsSync(out) && readdirSync(out).length > 0) throw new UserError(`--out ${out} is not empty: pass a new or empty folder`);
-  const { weights, masks } = store.loadLevel(id, keys.chainLevel(ref.trial, ref.strategy, ref.level));
+  const level = store.loadLevel(id, keys.chainLevel(ref.trial, ref.strategy, ref.level));
+  const masks = level.masks;
+  const weights = which === 'early-stop' ? (store.loadArtifact(id, earlyKey) as Weights) : level.weights;
   const meta = datasetMeta(spec.data);
   const granularity = spec.pruning.granularity;
   const slim = slimWeights(graph, granularity, weights, masks);
@@ -169,9 +186,9 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
         writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
         const json = {
           format: 'layers-model',
-          generatedBy: `lth export-model (${experiment} ${ref.strategy} trial ${ref.trial} level ${ref.level})`,
+          generatedBy: `lth export-model (${experiment} ${ref.strategy} trial ${ref.trial} level ${ref.level}, ${which} weights)`,
           // read back with model.getUserDefinedMetadata() after tf.loadLayersModel
-          userDefinedMetadata: { lth: usage(spec, meta.inputShape, meta.numClasses, { experiment, ...ref }) },
+          userDefinedMetadata: { lth: usage(spec, meta.inputShape, meta.numClasses, { experiment, weights: which, ...ref }) },
           modelTopology: a.modelTopology,
           weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
         };

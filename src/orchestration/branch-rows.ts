@@ -1,8 +1,9 @@
-import { initializerOf, type Masks, type Weights } from '../models/index.js';
+import { initializerOf, type Masks } from '../models/index.js';
 import { stepToIterations } from '../spec/index.js';
 import { alphaAt, errorBarrier, interpolate, SECOND_COPY, type BranchTask } from '../branches/index.js';
-import { evaluateWeights, trainSupermask } from '../training/index.js';
+import { evaluateWeights, reestimateState, trainSupermask } from '../training/index.js';
 import { Interrupted, makeRng } from '../util/index.js';
+import type { ChainInputs } from './chain.js';
 import { trialSeed, type Chain, type Context } from './context.js';
 import { dataOrder, keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
 import { branchApplies } from './plan.js';
@@ -34,16 +35,18 @@ export function pendingBranches(ctx: Context, chain: Chain, trial: number): Pend
   return out;
 }
 
-export async function runBranches(ctx: Context, chain: Chain, trial: number, theta0: Weights): Promise<void> {
+/** Runs the chain's missing branch rows; `inputs`: the chain's θ0 and θ_k (chain.ts chainInputs). */
+export async function runBranches(ctx: Context, chain: Chain, trial: number, inputs: ChainInputs): Promise<void> {
   const masksAt = new Map<number, Masks>();
   for (const { task, level } of pendingBranches(ctx, chain, trial)) {
     if (ctx.shouldStop()) throw new Interrupted();
     if (!masksAt.has(level)) masksAt.set(level, ctx.store.loadLevel(ctx.experimentId, keys.chainLevel(trial, chain.name, level)).masks);
-    await runBranch(ctx, chain, trial, theta0, masksAt.get(level)!, task, level);
+    await runBranch(ctx, chain, trial, inputs, masksAt.get(level)!, task, level);
   }
 }
 
-async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weights, chainMasks: Masks, task: BranchTask, level: number): Promise<void> {
+async function runBranch(ctx: Context, chain: Chain, trial: number, inputs: ChainInputs, chainMasks: Masks, task: BranchTask, level: number): Promise<void> {
+  const { theta0, thetaK } = inputs;
   const started = Date.now();
   const seed = trialSeed(ctx.spec, trial);
   const who = level === 0 ? '' : chain.name;
@@ -100,7 +103,6 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
     }
     case 'instability': {
       // The chain's own start at this level (its reset of m_L with the chain's reset seed) and its schedule.
-      const thetaK = chain.strategy.needsThetaK ? (ctx.store.loadArtifact(ctx.experimentId, keys.thetaK(trial, chain.strategy.k)) as Weights) : null;
       const prevFinal = level === 0 ? theta0 : ctx.store.loadLevel(ctx.experimentId, keys.chainLevel(trial, chain.name, level - 1)).weights;
       const init = chain.strategy.reset({
         model: ctx.model,
@@ -121,8 +123,14 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, theta0: Weig
       for (let i = 0; i < work.points; i++) {
         if (ctx.shouldStop()) throw new Interrupted();
         const alpha = alphaAt(i, work.points);
+        const mixed = interpolate(a.weights, b.weights, alpha);
+        // BatchNorm statistics: interpolated with the rest, or re-estimated on the same training batches at every α
+        const w =
+          work.statsBatches === null
+            ? mixed
+            : await reestimateState(ctx.model, mixed, ctx.data.train, ctx.plan, work.statsBatches, ['instability-state', seed, who, level, task.label]);
         // the test split only: an empty validation split is skipped (its numbers are NaN, unused here)
-        const p = await evaluateWeights(ctx.model, interpolate(a.weights, b.weights, alpha), { val: NO_EXAMPLES, test: ctx.data.test });
+        const p = await evaluateWeights(ctx.model, w, { val: NO_EXAMPLES, test: ctx.data.test });
         curve.push({ alpha, testLoss: p.testLoss, testError: 1 - p.testAccuracy });
       }
       ctx.emit({ type: 'log', message: `${job}: error barrier ${(100 * errorBarrier(curve.map((p) => p.testError))).toFixed(2)}%` });

@@ -1,4 +1,4 @@
-import { initialize, initializerOf, isPretrained, readModelWeights, type Weights } from '../models/index.js';
+import { initialize, initializerOf, isPretrained, readModelWeights, type Masks, type Weights } from '../models/index.js';
 import { evaluateWeights } from '../training/index.js';
 import { chainPruning, denseMasks, duringPruner, type DuringOutcome } from '../pruning/index.js';
 import { denseStepMultiplyAdds } from '../pruning/compute.js';
@@ -8,7 +8,7 @@ import { MASK0 } from '../mask0/index.js';
 import { makeRng } from '../util/index.js';
 import { runBranches } from './branch-rows.js';
 import { trialSeed, type Chain, type Context } from './context.js';
-import { keys, packLevel, record, trainLevel } from './levels.js';
+import { earlyStopArtifact, keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
 import { planRun } from './plan.js';
 
 /**
@@ -19,8 +19,33 @@ import { planRun } from './plan.js';
  * after it is stored (and, on resume, before the chain goes on).
  */
 
-/** Rewind points any chain needs from level 0. */
-const rewindPoints = (ctx: Context): number[] => [...new Set(ctx.chains.filter((c) => c.strategy.needsThetaK).map((c) => c.strategy.k))];
+/** Rewind points any chain needs from level 0 (a chain with a start source of its own takes θ_k from there). */
+const rewindPoints = (ctx: Context): number[] => [...new Set(ctx.chains.filter((c) => c.strategy.needsThetaK && !c.start).map((c) => c.strategy.k))];
+
+/** What a chain's levels start from: θ0 and θ_k (the chain's reset reads them at every level). */
+export interface ChainInputs {
+  readonly theta0: Weights;
+  readonly thetaK: Weights | null;
+}
+
+/**
+ * A chain's θ0 and θ_k: its trial's (stored with level 0), or, for a chain with a start source
+ * (src/resets/start.ts), the source's as stored with the chain's level 1. `first`: before level 1
+ * is stored, the source's mask for level 1 and the weight files to store with it (so every later
+ * level, branch and resume reads this experiment's files only); null once it is stored.
+ */
+function chainInputs(ctx: Context, chain: Chain, trial: number): ChainInputs & { first: { masks: Masks; artifacts: Record<string, Artifact> } | null } {
+  const load = (key: string) => ctx.store.loadArtifact(ctx.experimentId, key) as Weights;
+  const k = chain.strategy.k;
+  if (!chain.start) return { theta0: load(keys.theta0(trial)), thetaK: chain.strategy.needsThetaK ? load(keys.thetaK(trial, k)) : null, first: null };
+  const k0 = keys.chainTheta0(trial, chain.name);
+  const kK = keys.chainThetaK(trial, chain.name, k);
+  if (ctx.store.hasArtifact(ctx.experimentId, k0)) return { theta0: load(k0), thetaK: chain.strategy.needsThetaK ? load(kK) : null, first: null };
+  const s = chain.start.load(load(keys.theta0(trial)));
+  const artifacts: Record<string, Artifact> = { [k0]: s.theta0 };
+  if (s.thetaK) artifacts[kK] = s.thetaK;
+  return { theta0: s.theta0, thetaK: s.thetaK, first: { masks: s.masks, artifacts } };
+}
 
 export function denseDone(ctx: Context, trial: number): boolean {
   return ctx.store.doneLevels(ctx.experimentId, '', trial).includes(0);
@@ -58,10 +83,12 @@ export async function runDense(ctx: Context, trial: number): Promise<void> {
   }
   const ks = rewindPoints(ctx);
   const job = `dense t${trial}`;
-  const res = await trainLevel(ctx, job, 0, { init: theta0, masks, schedule: { kind: 'replay', from: 0 }, trial, snapshotAt: ks });
+  const keepEarlyStop = ctx.spec.training.keepEarlyStop;
+  const res = await trainLevel(ctx, job, 0, { init: theta0, masks, schedule: { kind: 'replay', from: 0 }, trial, snapshotAt: ks, keepEarlyStop });
   const artifacts: Record<string, Record<string, Float32Array | Uint8Array>> = {
     [keys.dense(trial)]: packLevel(res.weights, masks),
     [keys.theta0(trial)]: theta0,
+    ...earlyStopArtifact(keys.earlyStop(trial, '', 0), res),
   };
   for (const k of ks) artifacts[keys.thetaK(trial, k)] = res.snapshots.get(k)!;
   const n = res.iterations;
@@ -100,7 +127,8 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
   const seed = trialSeed(ctx.spec, trial);
   const job = `${chain.name} t${trial}`;
   const oneShot = ctx.spec.pruning.schedule === 'one-shot';
-  const theta0 = ctx.store.loadArtifact(ctx.experimentId, keys.theta0(trial)) as Weights;
+  const inputs = chainInputs(ctx, chain, trial);
+  const { theta0, thetaK } = inputs;
   // What the chain's criterion needs (a data sample, unit statistics, rounds) is its pruner's business (src/pruning/level.ts).
   const pruning = chainPruning({
     model: ctx.model,
@@ -111,9 +139,8 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     trialSeed: seed,
     theta0,
   });
-  const thetaK = chain.strategy.needsThetaK ? (ctx.store.loadArtifact(ctx.experimentId, keys.thetaK(trial, chain.strategy.k)) as Weights) : null;
   for (;;) {
-    await runBranches(ctx, chain, trial, theta0);
+    await runBranches(ctx, chain, trial, inputs);
     const [level] = remainingLevels(ctx, chain, trial);
     if (level === undefined) return 'done';
     if (chain.twinOf !== null) {
@@ -127,14 +154,17 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     const started = Date.now();
     // One-shot: every level prunes the dense network, as far as `level` iterative rounds would.
     const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.dense(trial) : keys.chainLevel(trial, chain.name, level - 1));
-    // prune → reset → mask-0 → train → record
-    const masks = await pruning.pruneLevel({
-      masks: prev.masks,
-      final: prev.weights,
-      rng: makeRng('prune', seed, chain.name, level),
-      rounds: oneShot ? level : 1,
-      level,
-    });
+    // prune → reset → mask-0 → train → record (level 1 of a chain with a start source takes its mask from there)
+    const given = level === 1 ? inputs.first : null;
+    const masks =
+      given?.masks ??
+      (await pruning.pruneLevel({
+        masks: prev.masks,
+        final: prev.weights,
+        rng: makeRng('prune', seed, chain.name, level),
+        rounds: oneShot ? level : 1,
+        level,
+      }));
     const init = chain.strategy.reset({
       model: ctx.model,
       init: initializerOf(ctx.spec.model),
@@ -145,7 +175,14 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
       rng: makeRng('reset', seed, chain.name, level),
     });
     const frozen = MASK0[chain.mask0].frozen({ model: ctx.model, theta0, prevFinal: prev.weights, prevMasks: prev.masks, masks }) ?? undefined;
-    const res = await trainLevel(ctx, job, level, { init, masks, frozen, schedule: chain.strategy.schedule(ctx.plan), trial });
+    const res = await trainLevel(ctx, job, level, {
+      init,
+      masks,
+      frozen,
+      schedule: chain.strategy.schedule(ctx.plan),
+      trial,
+      keepEarlyStop: ctx.spec.training.keepEarlyStop,
+    });
     const compute = plus(maskCost(ctx, chain, trial, level), res.iterations, fixedMaskMacs(ctx, masks, res.iterations));
     await record(
       ctx,
@@ -154,7 +191,11 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
       masks,
       res,
       started,
-      { [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks) },
+      {
+        [keys.level(trial, chain.name, level)]: packLevel(res.weights, masks),
+        ...given?.artifacts,
+        ...earlyStopArtifact(keys.earlyStop(trial, chain.name, level), res),
+      },
       { compute },
       res.weights,
     );

@@ -12,14 +12,15 @@ export const plus = (a: Compute | null, iterations: number, macs: number): Compu
 
 /**
  * Compute spent to obtain the mask m_L of a chain's level L, before any training on it
- * (docs/SCHEMA.md, table compute): 0 at level 0 and for criteria that score θ0 (their
+ * (docs/SCHEMA.md, table compute): 0 at level 0, at level 1 of a chain with a start source (another experiment's ticket) and for criteria that score θ0 (their
  * registry entry's `atInit`; the scoring passes not counted); the dense level's total under one-shot pruning; level L−1's
  * total under iterative pruning. A chain that prunes during training makes its mask by
  * training, so a branch off it starts from the chain row's whole total. null when a needed row
  * has no compute (stored before schema version 3).
  */
 export function maskCost(ctx: Context, chain: Chain, trial: number, level: number): Compute | null {
-  if (level === 0) return ZERO;
+  // level 0; and level 1 of a chain with a start source, whose mask was made (and paid for) elsewhere
+  if (level === 0 || (level === 1 && chain.start)) return ZERO;
   const of = (strategy: string, l: number) => ctx.store.computeOf(ctx.experimentId, l === 0 ? '' : strategy, trial, l);
   if (chain.during) return of(chain.name, level);
   if (CRITERIA[chain.criterion].atInit) return ZERO;

@@ -1,9 +1,9 @@
 import { initBackend, type BackendChoice, type BackendName } from '../backend/index.js';
 import { loadDataset, type Dataset, type DataOptions } from '../data/index.js';
 import { buildSpecModel, type Model } from '../models/index.js';
-import { type LoadedSpec, type DuringSpec, type Mask0Name, type Spec, checkSpec, type TwinPair } from '../spec/index.js';
+import { type LoadedSpec, type DuringSpec, type Mask0Name, type Spec, checkSpec, type TwinPair, validateSpec } from '../spec/index.js';
 import type { BranchTask } from '../branches/index.js';
-import { resolveStrategy, type Strategy } from '../resets/index.js';
+import { hasStart, openStart, resolveStrategy, type OpenedStart, type Strategy } from '../resets/index.js';
 import { planTraining, type TrainingPlan } from '../training/index.js';
 import { Store, type StoreOptions } from '../storage/index.js';
 import { deriveSeed } from '../util/index.js';
@@ -53,6 +53,8 @@ export interface Chain {
   /** the earlier chain this one is the same computation as (spec/check.ts twinPairs): its levels
    *  are copied from that chain's, never trained; null for a chain that trains */
   readonly twinOf: string | null;
+  /** where the chain starts when not from its trial's level 0 (src/resets/start.ts, e.g. another experiment's ticket); null = level 0 */
+  readonly start: OpenedStart | null;
 }
 
 /** Everything one process needs to run levels of one experiment. */
@@ -78,8 +80,31 @@ export interface Context {
  *  (seed, trial) pairs share θ0, data order or masks (docs/SCHEMA.md, "Seeds"). */
 export const trialSeed = (spec: Spec, trial: number): number => deriveSeed('lth-trial', spec.seed, trial);
 
-/** Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written. */
-export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
+/**
+ * Opens the start sources the spec's chains name (src/resets/start.ts) against this experiment,
+ * before any data loads: a missing or mismatched source fails here, in one line. Returns the spec
+ * with what pins each source filled in (it enters the stored spec and the resume check) and the
+ * opened sources by chain name. `db`: this run's database.
+ */
+export function openStarts(loaded: LoadedSpec, db: string): { loaded: LoadedSpec; starts: ReadonlyMap<string, OpenedStart> } {
+  const starts = new Map<string, OpenedStart>();
+  if (!loaded.spec.strategies.some(hasStart)) return { loaded, starts };
+  const checked = checkSpec(loaded);
+  const raw = JSON.parse(loaded.json) as { strategies: Record<string, unknown>[] };
+  loaded.spec.strategies.forEach((c, i) => {
+    const s = openStart(c, { runDb: db, model: checked.model, strategy: checked.strategies[i], at: `strategies.${i}` });
+    if (!s) return;
+    starts.set(c.name, s.opened);
+    raw.strategies[i] = { ...raw.strategies[i], [s.field]: s.opened.resolved };
+  });
+  return { loaded: validateSpec(raw, loaded.source ?? 'spec', loaded.sets), starts };
+}
+
+/**
+ * Loads data and resolves the spec; the parts that can fail on bad input fail here, before anything is written.
+ * `starts`: the chains' opened start sources (openStarts), by chain name.
+ */
+export async function resolveRun(loaded: LoadedSpec, opts: RunOptions, starts: ReadonlyMap<string, OpenedStart> = new Map()) {
   const spec = loaded.spec;
   // Every mistake in the spec is found here, before the backend, the data or the database.
   const checked = checkSpec(loaded);
@@ -96,6 +121,7 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions) {
     during: c.during,
     branches: checked.tasks.filter((t) => t.chains === 'all' || t.chains.includes(c.name)),
     twinOf: checked.twins.find((p) => p.chain === c.name)?.twinOf ?? null,
+    start: starts.get(c.name) ?? null,
   }));
   return { backend, data, model, plan, chains, warnings: checked.warnings, twins: checked.twins };
 }

@@ -23,6 +23,8 @@ export async function trainLevel(
     schedule: LevelSchedule;
     trial: number;
     snapshotAt?: number[];
+    /** keep the weights at the early-stop point (a chain level or level 0 of a spec with training.keepEarlyStop) */
+    keepEarlyStop?: boolean;
     stepCallbacks?: StepCallback[];
     orderLevel?: number;
     /** the data-order key, instead of the trial's order for the level (dataOrder) */
@@ -42,6 +44,7 @@ export async function trainLevel(
     // Same batches at the same step for every chain of a trial: comparisons are paired.
     orderKey: args.orderKey ?? dataOrder(ctx, args.trial, args.orderLevel ?? level),
     snapshotAt: args.snapshotAt,
+    keepEarlyStop: args.keepEarlyStop,
     stepCallbacks: args.stepCallbacks,
     callbacks: {
       onStep: (done, total) => ctx.emit({ type: 'step', job, done, total }),
@@ -51,6 +54,10 @@ export async function trainLevel(
 }
 
 export const dataOrder = (ctx: Context, trial: number, level: number): (string | number)[] => ['data', trialSeed(ctx.spec, trial), level];
+
+/** The early-stop weights file of a level when training kept them (training.keepEarlyStop), under `key` (keys.earlyStop). */
+export const earlyStopArtifact = (key: string, res: Pick<TrainResult, 'earlyStopWeights'>): Record<string, Artifact> =>
+  res.earlyStopWeights ? { [key]: res.earlyStopWeights } : {};
 
 /** What a stored row reports about its training (a trained level, or an evaluation at iteration 0). */
 export type Outcome = Pick<TrainResult, 'curve' | 'earlyStop' | 'final' | 'iterations'>;

@@ -6,7 +6,7 @@ import { checkResume, loadSpec, validateSpec, type LoadedSpec } from '../spec/in
 import { DEFAULT_DB, Store } from '../storage/index.js';
 import { Interrupted, UserError } from '../util/index.js';
 import { runChain, runDense } from './chain.js';
-import { resolveRun, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
+import { openStarts, resolveRun, trialSeed, type Context, type ProgressEvent, type RunOptions } from './context.js';
 import { planRun, type RunPlan } from './plan.js';
 
 export interface RunSummary {
@@ -48,10 +48,13 @@ export function codeVersion(): string {
 }
 
 /** Builds a process's context: the same in the parent and in every worker. */
-export async function openContext(loaded: LoadedSpec, opts: RunOptions): Promise<Context> {
-  const prepared = await resolveRun(loaded, opts);
+export async function openContext(given: LoadedSpec, opts: RunOptions): Promise<Context> {
+  const db = opts.db ?? DEFAULT_DB;
+  // Sources other chains start from (another experiment's ticket) are checked first, and pinned in the stored spec.
+  const { loaded, starts } = openStarts(given, db);
+  const prepared = await resolveRun(loaded, opts, starts);
   // The database is touched only after the spec, data and strategies all checked out.
-  const store = new Store(opts.db ?? DEFAULT_DB, opts.store);
+  const store = new Store(db, opts.store);
   const spec = loaded.spec;
   const chains = [];
   for (let t = 0; t < spec.trials; t++) for (const c of prepared.chains) chains.push({ strategy: c.name, trial: t, seed: trialSeed(spec, t) });
@@ -143,7 +146,7 @@ export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions 
     ctx.store.removeStaleTemps();
     const workers = Math.max(1, opts.workers ?? 1);
     if (workers === 1) await runJobsHere(counting, pendingJobs(plan));
-    else await runInWorkers(counting, loaded, opts, workers, plan);
+    else await runInWorkers(counting, ctx.loaded, opts, workers, plan);
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     interrupted = true;

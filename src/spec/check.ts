@@ -93,6 +93,7 @@ function check(spec: Spec): CheckedSpec {
   checkFileWeights(spec, strategies);
   checkPruning(spec, model);
   checkDuring(spec, plan);
+  checkTickets(spec, strategies);
   const twins = twinPairs(spec, strategies, plan);
   return { meta, model, plan, strategies, tasks, twins, warnings: [...sampleWarnings(spec, trainN), ...twins.map(twinWarning)] };
 }
@@ -182,6 +183,41 @@ function checkDuring(spec: Spec, plan: TrainingPlan): void {
     if (!problem) return;
     const field = problem.field ? `${at}.during.${problem.field}` : at;
     throw new SpecError(field, problem.field ? `${field}: ${problem.message}` : `${at}: "${c.name}": ${problem.message}`);
+  });
+}
+
+/**
+ * A chain that starts from another experiment's ticket (strategies[].ticket) trains that level's
+ * mask from its θ0 or θ_k: its reset starts from θ0 (not from this experiment's level-0 weights),
+ * pruned weights hold zero, it prunes between levels and iteratively (one-shot prunes this
+ * experiment's level 0, which the ticket did not come from), and no branch hangs off its level 0
+ * (this experiment's, shared by every chain). What the source holds is checked when the run opens
+ * it (src/resets/ticket.ts), still before any work.
+ */
+function checkTickets(spec: Spec, strategies: readonly Strategy[]): void {
+  spec.strategies.forEach((c, i) => {
+    if (!c.ticket) return;
+    const at = `strategies.${i}`;
+    if (strategies[i].from !== 'theta0')
+      throw new SpecError(
+        `${at}.reset`,
+        `${at}.reset: "${c.reset}" starts from the previous level's final weights, and a ticket chain's level 1 has none of its own: use rewind (or rewind@k, or a reset of θ0)`,
+      );
+    if (c.during) throw new SpecError(`${at}.during`, `${at}.during: a ticket chain starts from a stored mask: prune between levels (remove "during")`);
+    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: a ticket chain keeps pruned weights at zero: remove mask0 "${c.mask0}"`);
+    if (spec.pruning.schedule === 'one-shot')
+      throw new SpecError(
+        'pruning.schedule',
+        `pruning.schedule: "one-shot" prunes this experiment's level 0, which ticket chain "${c.name}" did not come from: use "iterative"`,
+      );
+    spec.branches.forEach((b, j) => {
+      const levels = b.levels === 'all' ? [] : b.levels;
+      if (levels.includes(0) && (b.chains === 'all' || b.chains.includes(c.name)))
+        throw new SpecError(
+          `branches.${j}.levels`,
+          `branches.${j}: level 0 is this experiment's dense network, not ticket chain "${c.name}"'s start: list the other chains in branches.${j}.chains, or drop level 0`,
+        );
+    });
   });
 }
 
@@ -307,6 +343,7 @@ export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: Tra
     criterion: criterionOf(c),
     mask0: c.mask0,
     during: JSON.stringify(c.during),
+    ticket: JSON.stringify(c.ticket ?? null),
   }));
   const constantLr = spec.training.schedule.kind === 'constant' && plan.warmup === 0;
   const sourceOf = new Map<string, string>();
@@ -315,7 +352,7 @@ export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: Tra
       const a = chains[i];
       const b = chains[j];
       // 'random' scores and random resets draw from streams keyed by the chain name: two such chains are independent draws
-      if (a.criterion !== b.criterion || a.mask0 !== b.mask0 || a.during !== b.during || a.criterion === 'random') continue;
+      if (a.criterion !== b.criterion || a.mask0 !== b.mask0 || a.during !== b.during || a.ticket !== b.ticket || a.criterion === 'random') continue;
       let reason: string | null = null;
       if (a.s.base === b.s.base && a.s.k === b.s.k && DETERMINISTIC_RESETS.includes(a.s.base))
         reason = `strategies "${a.name}" and "${b.name}" are the same computation (reset ${a.s.base}${a.s.k ? `@${a.s.k}it` : ''}, criterion ${a.criterion}, mask0 ${a.mask0}): drop one, or change its reset, criterion or mask0`;

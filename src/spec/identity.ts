@@ -166,6 +166,19 @@ interface DiffState {
 
 const valueAt = (o: unknown, path: readonly string[]): unknown => path.reduce((v, k) => (v as Record<string, unknown> | undefined)?.[k], o);
 
+/**
+ * A chain entry without where its ticket is stored (`ticket.db`): a location, not content (the
+ * ticket's maskHash pins what it holds), so moving the source database is no change, as moving a
+ * model file is none.
+ */
+function withoutLocations(e: Record<string, unknown>): Record<string, unknown> {
+  const ticket = e.ticket as Record<string, unknown> | undefined;
+  if (!ticket) return e;
+  const { db, ...rest } = ticket;
+  void db;
+  return { ...e, ticket: rest };
+}
+
 /** Compares one growing field's stored value `a` with the resumed `b` (see Growth). */
 function compareGrowing(path: string, growth: Growth, entries: ReadonlyMap<string, Growth>, a: unknown, b: unknown, d: DiffState): void {
   const further = (cmp: number) => (cmp < 0 ? d.shrunk.push(path) : cmp > 0 && (d.extended = true));
@@ -194,7 +207,7 @@ function compareGrowing(path: string, growth: Growth, entries: ReadonlyMap<strin
         const at = growth.kind === 'named' ? `${path}[${String(ea.name)}]` : `${path}.${i}`;
         if (!eb) return d.shrunk.push(at);
         matched++;
-        const fixed = (e: Record<string, unknown>) => Object.fromEntries(Object.entries(e).filter(([k]) => !entries.has(k)));
+        const fixed = (e: Record<string, unknown>) => withoutLocations(Object.fromEntries(Object.entries(e).filter(([k]) => !entries.has(k))));
         differingPaths(fixed(ea), fixed(eb), at, d.changed);
         for (const [k, g] of entries) compareGrowing(`${at}.${k}`, g, new Map(), ea[k], eb[k], d);
       });

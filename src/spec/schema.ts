@@ -181,6 +181,12 @@ export const trainingSchema = z.strictObject({
     .describe(
       "training-batch augmentation: crop-flip = random crop with 4-pixel zero padding + horizontal flip (He et al. 2016; OpenLTH's CIFAR-10), drawn from the trial's data order and the step, so resume, --workers and Slurm see the same batches; absent = the model's recipe (crop-flip for resnet-N and vgg-N, written into the spec when it is resolved), else none",
     ),
+  keepEarlyStop: z
+    .boolean()
+    .optional()
+    .describe(
+      "store each level's weights at its early-stop point (minimum validation loss) beside its final ones, for lth export-model --weights early-stop: one more weight file per level (level 0 and chain levels that prune between levels); changes no number. Absent = false, so older specs keep their identity",
+    ),
   freeze: z
     .array(z.enum(PARAM_GROUPS))
     .optional()
@@ -289,6 +295,31 @@ export const duringSchema = z.discriminatedUnion(
   },
 );
 
+/**
+ * Where a chain starts from another experiment's ticket (Morcos et al. 2019, "One ticket to win
+ * them all"; docs/DESIGN.md#ticket-transfer): the stored level's mask and its θ0 (or θ_k with
+ * rewind@k), trained on this experiment's data (src/resets/ticket.ts).
+ */
+export const ticketSchema = z.strictObject({
+  experiment: z.string().min(1).describe("the source experiment's name"),
+  chain: z.string().min(1).describe('the source chain\'s name (its `strategy` column, e.g. "rewind")'),
+  level: z.number().int().min(1).describe("the source level whose mask, θ0 (or θ_k with rewind@k) the chain's level 1 starts from"),
+  trial: z.number().int().nonnegative().default(0).describe('the source trial; every trial of this experiment starts from this one ticket'),
+  db: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "the database the source is stored in, relative to the working folder; absent = this run's --db. A location only: not part of the identity (maskHash is)",
+    ),
+  maskHash: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/, 'a mask hash: 16 hex digits (the `mask_hash` column)')
+    .optional()
+    .describe("the source level's mask hash, filled in when the run opens the source (give it to pin the ticket: a different stored mask is refused)"),
+});
+export type TicketSpec = z.output<typeof ticketSchema>;
+
 /** A chain: a reset strategy, optionally with its own mask criterion and mask-0 action. A plain string is shorthand for {reset}. */
 export const chainSchema = z.union([
   z.string().transform((reset) => {
@@ -300,6 +331,7 @@ export const chainSchema = z.union([
       unitCriterion: null as null | UnitCriterionName,
       mask0: 'zero' as Mask0Name,
       during,
+      ticket: undefined as TicketSpec | undefined,
     };
   }),
   z
@@ -324,6 +356,11 @@ export const chainSchema = z.union([
         .describe(
           `prune while training (${DURING_PRUNERS.map((d) => d.kind).join(', ')}: lth run --help) instead of between levels; needs reset "rewind" and mask0 "zero". The chain may instead be one of the strings ${duringForms.map((f) => `"${f}"`).join(', ')}`,
         ),
+      ticket: ticketSchema
+        .optional()
+        .describe(
+          "start from another experiment's ticket (Morcos et al. 2019): level 1 trains that stored level's mask from its θ0 (θ_k with rewind@k) on this data; later levels prune on from there. Shapes must agree; an output layer with other classes starts from this trial's θ0, unpruned. Absent = this trial's level 0",
+        ),
     })
     .transform((c) => ({
       reset: c.reset,
@@ -331,11 +368,20 @@ export const chainSchema = z.union([
         c.name ??
         (c.during
           ? duringPruner(c.during.kind).name(c.during)
-          : [c.reset, c.criterion, c.unitCriterion, c.mask0 === 'zero' ? null : c.mask0].filter((x) => x !== null).join('/')),
+          : [
+              c.reset,
+              c.criterion,
+              c.unitCriterion,
+              c.mask0 === 'zero' ? null : c.mask0,
+              c.ticket ? `ticket:${c.ticket.experiment}:${c.ticket.chain}:${c.ticket.level}` : null,
+            ]
+              .filter((x) => x !== null)
+              .join('/')),
       criterion: c.criterion,
       unitCriterion: c.unitCriterion,
       mask0: c.mask0,
       during: c.during as DuringSpec | null,
+      ticket: c.ticket,
     })),
 ]);
 
@@ -423,6 +469,20 @@ export const branchSchema = z.discriminatedUnion('kind', [
         .default(30)
         .describe('evenly spaced α in [0, 1] at which the interpolated network is evaluated (Frankle et al. 2020: 30)'),
       levels: branchLevels.default('all').describe("levels to measure (0 = the dense network; a rewind@k chain's level 0 measures the instability at k)"),
+      batchnorm: z
+        .enum(['interpolate', 'reestimate'])
+        .default('interpolate')
+        .describe(
+          'BatchNorm running statistics of the interpolated network: interpolate = (1 − α)·a + α·b like every other entry; reestimate = recomputed at each α from statsBatches training batches, as Frankle et al. 2020 do (use it for resnet-N, vgg-N); no effect on a network without BatchNorm',
+        ),
+      statsBatches: z
+        .number()
+        .int()
+        .positive()
+        .default(100)
+        .describe(
+          "training batches (training.batchSize, augmented as training is) the statistics are re-estimated on at each α, the same batches at every α (batchnorm reestimate): r ← m·r + (1 − m)·b from mean 0, variance 1, the layers' own update, so the start keeps weight m^statsBatches (0.9^100 ≈ 3e-5)",
+        ),
       ...branchCommon,
     })
     .describe(

@@ -23,12 +23,17 @@ export const keys = {
   level: (t: number, chain: string, level: number) => `${chainDir(t, chain)}/level-${level}`,
   /** a chain level's weights and mask; level 0 is the trial's, shared by its chains */
   chainLevel: (t: number, chain: string, level: number) => (level === 0 ? keys.dense(t) : keys.level(t, chain, level)),
+  /** a chain level's (or level 0's) weights at its early-stop point, when the spec keeps them (training.keepEarlyStop) */
+  earlyStop: (t: number, chain: string, level: number) => `${keys.chainLevel(t, chain, level)}-early-stop`,
+  /** θ0 and θ_k of a chain that starts from another experiment's ticket (src/resets/ticket.ts), as this experiment's model takes them */
+  chainTheta0: (t: number, chain: string) => `${chainDir(t, chain)}/theta-0`,
+  chainThetaK: (t: number, chain: string, k: number) => `${chainDir(t, chain)}/theta-k${k}`,
   branch: (t: number, chain: string, level: number, label: string, replicate: number) =>
     `${chainDir(t, chain)}/level-${level}-${encodeURIComponent(label)}-${replicate}`,
 };
 
-/** Whether an artifact key is a trial's θ0 or θ_k (Store.verifyInputs checks these when a run opens). */
-export const isTrialInput = (key: string): boolean => /^trial-\d+\/theta-(0|k\d+)$/.test(key);
+/** Whether an artifact key is a trial's θ0 or θ_k, or a transferred chain's (Store.verifyInputs checks these when a run opens). */
+export const isTrialInput = (key: string): boolean => /^trial-\d+\/([^/]+\/)?theta-(0|k\d+)$/.test(key);
 
 /** Weights and mask share one file per level: weights under "w/", masks under "m/". */
 export function packLevel(w: StoredWeights, m: StoredMasks): Artifact {

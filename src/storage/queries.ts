@@ -124,6 +124,19 @@ export class Queries {
     return this.db.prepare(`SELECT 1 FROM ${table} WHERE result_id = ? LIMIT 1`).get(resultId) !== undefined;
   }
 
+  /** The mask hash of a stored chain level (branch '', replicate 0), or null when the level is not stored. */
+  maskHashOf(experimentId: number, chain: string, trial: number, level: number): string | null {
+    const row = this.db
+      .prepare("SELECT mask_hash h FROM results WHERE experiment_id=? AND strategy=? AND trial=? AND level=? AND branch='' AND replicate=0")
+      .get(experimentId, chain, trial, level) as { h: string } | undefined;
+    return row?.h ?? null;
+  }
+
+  /** Whether a weight file is stored under an artifact key (storage/levels.ts `keys`). */
+  hasArtifact(experimentId: number, key: string): boolean {
+    return this.db.prepare('SELECT 1 FROM artifacts WHERE experiment_id = ? AND key = ?').get(experimentId, key) !== undefined;
+  }
+
   /** Number of rows stored for an experiment. */
   countStored(experimentId: number): number {
     return (this.db.prepare('SELECT count(*) n FROM results WHERE experiment_id = ?').get(experimentId) as { n: number }).n;

@@ -43,6 +43,16 @@ export function snapshots(steps: readonly number[], into: Map<number, Weights>):
 }
 
 /**
+ * The weights at the early-stop point: after each evaluation (at the same steps, so it runs
+ * right after `evaluation`), reads the weights when that evaluation is the early-stop point so far.
+ */
+function earlyStopWeights(every: number, early: EarlyStopTracker, into: { weights: Weights | null }): StepCallback {
+  return everySteps(every, async (s, t) => {
+    if (early.point().iteration === s) into.weights = await t.readWeights();
+  });
+}
+
+/**
  * Evaluation: validation and test of the trainee's evaluation network, every `every` steps
  * from the first one and after the last; each point goes to `onPoint` in order.
  */
@@ -94,10 +104,14 @@ export function standardCallbacks(o: {
   evalEvery: number;
   evalBatch?: number;
   snapshotAt?: readonly number[];
+  /** keep the weights at the early-stop point (earlyStopWeights) */
+  keepEarlyStop?: boolean;
   hooks?: TrainCallbacks;
 }): {
   callbacks: StepCallback[];
   snapshots: Map<number, Weights>;
+  /** the weights at the early-stop point once the loop is over (keepEarlyStop), else null */
+  earlyStop: { weights: Weights | null };
   /** the curve, early-stop and final points once the loop is over */
   outcome(): { curve: CurvePoint[]; earlyStop: CurvePoint; final: CurvePoint };
 } {
@@ -112,9 +126,12 @@ export function standardCallbacks(o: {
   if (hooks.shouldStop) callbacks.push(interruption(hooks.shouldStop));
   if (o.snapshotAt?.length) callbacks.push(snapshots(o.snapshotAt, snaps));
   callbacks.push(evaluation({ model: o.model, data: o.data, every: o.evalEvery, evalBatch: o.evalBatch, onPoint }));
+  const kept = { weights: null as Weights | null };
+  if (o.keepEarlyStop) callbacks.push(earlyStopWeights(o.evalEvery, early, kept));
   return {
     callbacks,
     snapshots: snaps,
+    earlyStop: kept,
     outcome: () => ({ curve, earlyStop: early.point(), final: curve[curve.length - 1] }),
   };
 }

@@ -14,3 +14,4 @@ export {
 } from './loop.js';
 export { planTraining, type TrainingPlan } from './schedule.js';
 export { trainSupermask } from './supermask.js';
+export { reestimateState } from './state.js';

@@ -36,6 +36,8 @@ export interface TrainResult {
   weights: Weights;
   /** weights captured at these absolute steps (before the step runs), e.g. θ_k for rewind@k */
   snapshots: Map<number, Weights>;
+  /** the weights at the early-stop point (TrainArgs.keepEarlyStop), else null */
+  earlyStopWeights: Weights | null;
 }
 
 /** Hooks for the caller: progress bars and interrupt checks (made into callbacks by the loop). */
@@ -153,6 +155,8 @@ export interface TrainArgs {
   orderKey: (string | number)[];
   /** absolute steps at which to snapshot the weights */
   snapshotAt?: number[];
+  /** keep the weights at the early-stop point (TrainResult.earlyStopWeights) */
+  keepEarlyStop?: boolean;
   callbacks?: TrainCallbacks;
   /** more callbacks, run after the standard ones at each step (e.g. mask updates every N steps) */
   stepCallbacks?: StepCallback[];
@@ -436,11 +440,12 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       evalEvery: plan.evalEvery,
       evalBatch: args.evalBatch,
       snapshotAt: args.snapshotAt,
+      keepEarlyStop: args.keepEarlyStop,
       hooks: args.callbacks,
     });
     const end = await runLoop(trainee, range, [...std.callbacks, ...(args.stepCallbacks ?? [])]);
     const weights = await trainee.readWeights();
-    return { ...std.outcome(), iterations: end - range.from, weights, snapshots: std.snapshots };
+    return { ...std.outcome(), iterations: end - range.from, weights, snapshots: std.snapshots, earlyStopWeights: std.earlyStop.weights };
   } finally {
     trainee.dispose();
   }
