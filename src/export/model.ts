@@ -19,9 +19,10 @@ import { UserError } from '../util/errors.js';
  * fused as the activation of the conv2d/dense before it), ending in a linear output (logits:
  * argmax is the prediction; apply softmax for probabilities).
  *
- * Neuron/filter-pruned levels are physically smaller: dead units (bias mask 0) and the next
- * layer's matching input rows are cut out, so a layer of 300 units with 123 alive exports as
- * 123. Weight-pruned levels export their kernels ⊙ mask at full size and write the masks
+ * Neuron/filter-pruned levels are physically smaller: dead units (bias or BatchNorm γ mask 0),
+ * their BatchNorm channels (γ, β, running statistics) and the next layer's matching input rows
+ * are cut out, so a layer of 300 units with 123 alive exports as 123; a pruned BatchNorm channel
+ * outputs exactly 0, so cutting it out changes no logit. Weight-pruned levels export their kernels ⊙ mask at full size and write the masks
  * beside them (masks.json + masks.bin, one uint8 per weight, 1 = kept), since a LayersModel has
  * no place for them.
  */
@@ -60,7 +61,8 @@ export function storedExperiment(store: Store, experiment: string): { id: number
 
 /**
  * Weights of the exported network: masked (w ⊙ m) and, under neuron/filter granularity, with
- * dead units and their outgoing rows removed. Returns the weights and the kept units per layer.
+ * dead units, their per-unit vectors (bias, BatchNorm γ, β, running statistics) and their
+ * outgoing rows removed. Returns the weights and the kept units per layer.
  */
 export function slimWeights(
   graph: Graph,
@@ -84,7 +86,8 @@ export function slimWeights(
     const nk = new Float32Array(rows * keep.length);
     for (let r = 0; r < rows; r++) keep.forEach((u, j) => (nk[r * keep.length + j] = k.data[r * l.units + u]));
     out[l.kernel] = { data: nk, shape: [...k.shape.slice(0, -1), keep.length] };
-    out[l.bias] = { data: Float32Array.from(keep, (u) => out[l.bias].data[u]), shape: [keep.length] };
+    // per-unit vectors: the bias, BatchNorm's γ, β and running statistics
+    for (const v of [...l.vectors, ...l.state]) out[v] = { data: Float32Array.from(keep, (u) => out[v].data[u]), shape: [keep.length] };
     // outgoing: input rows i of the next kernel with i % U kept (NHWC flatten keeps position-major order)
     const n = out[l.next];
     const inN = n.shape[n.shape.length - 2];

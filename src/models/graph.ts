@@ -248,7 +248,16 @@ export interface UnitCoupling {
   readonly layer: string;
   readonly kind: 'conv' | 'fc';
   readonly kernel: string;
-  readonly bias: string;
+  /** the per-unit tensor [units] whose mask records which units are alive: the layer's bias, or the γ of the BatchNorm after a conv without bias */
+  readonly alive: string;
+  /**
+   * every trained per-unit tensor masked with the unit, `alive` first: the layer's bias and the
+   * γ, β of the BatchNorm nodes between it and `next` (β would otherwise keep a pruned unit's
+   * output alive)
+   */
+  readonly vectors: readonly string[];
+  /** model state per unit on the way (BatchNorm's running mean and variance): never masked, cut out with the unit at export */
+  readonly state: readonly string[];
   /** units (output channels / neurons) */
   readonly units: number;
   /** the next layer's kernel, whose input rows this layer's units feed */
@@ -258,48 +267,70 @@ export interface UnitCoupling {
   readonly nextOut: number;
 }
 
+/** A layer that makes units but is not unit-prunable, and why (for messages). */
+export interface UnitLeftOut {
+  readonly layer: string;
+  readonly kind: 'conv' | 'fc';
+  readonly why: string;
+  /** true when a residual `add` (a node of several inputs) couples its units with another layer's */
+  readonly coupled: boolean;
+}
+
+/** Follows one unit-making node's units to the kernel they feed (see unitCouplings). */
+function traceUnits(n: GraphNode, uses: Map<string, GraphNode[]>, kernel: ParamSpec & { kind: 'conv' | 'fc' }, bias: string | null): UnitCoupling | UnitLeftOut {
+  const units = kernel.shape[kernel.shape.length - 1];
+  const vectors = bias === null ? [] : [`${n.name}/${bias}`];
+  const state: string[] = [];
+  const leftOut = (why: string, coupled = false): UnitLeftOut => ({ layer: n.name, kind: kernel.kind, why, coupled });
+  for (let cur = n.name; ; ) {
+    const c = uses.get(cur) ?? [];
+    if (c.length === 0) return leftOut('feeds no later kernel');
+    if (c.length > 1) return leftOut(`feeds ${c.length} layers (${c.map((d) => d.name).join(', ')})`);
+    const d = c[0];
+    if (d.inputs.length !== 1) return leftOut(`feeds ${d.kind} ${d.name}, which couples its channels with those of ${d.inputs.filter((i) => i !== cur).join(', ')}`, true);
+    const dp = d.def.unitParams?.(d.cfg) as { kernel: string } | undefined;
+    if (d.def.units === 'own' && dp) {
+      const next = d.params.find((p) => p.name === `${d.name}/${dp.kernel}`)!;
+      if (vectors.length === 0) return leftOut('has no bias and no BatchNorm after it to record its units');
+      const s = next.shape;
+      return { layer: n.name, kind: kernel.kind, kernel: kernel.name, alive: vectors[0], vectors, state, units, next: next.name, nextIn: s[s.length - 2], nextOut: s[s.length - 1] };
+    }
+    if (d.def.units !== 'keep') return leftOut(`feeds ${d.kind} ${d.name}, which mixes its units`);
+    if (d.params.length > 0 && !d.def.unitMasked) return leftOut(`feeds ${d.kind} ${d.name}, whose parameters would keep a pruned unit alive`);
+    for (const p of d.params) (p.role === 'state' ? state : vectors).push(p.name);
+    cur = d.name;
+  }
+}
+
 /**
  * Unit coupling, read from the graph: for each layer that makes units (conv2d, dense; not the
- * output layer) and has a bias (where dead units are recorded), the one kernel its units feed,
- * following the graph through layers that keep units (ReLU, pooling, flatten: unit c stays c, or
- * input i = position·U + c after a flatten). A layer is left out when its units reach more than
- * one consumer, an `add` (its inputs' units are coupled) or a layer with parameters of its own
- * (BatchNorm's β would keep a pruned unit alive).
+ * output layer), the one kernel its units feed, following the graph through layers that keep
+ * units (ReLU, pooling, flatten: unit c stays c, or input i = position·U + c after a flatten;
+ * BatchNorm, whose γ and β of unit c are masked with it: `vectors`). A unit's alive flag is the
+ * mask of its bias, or of the following BatchNorm's γ for a conv without bias (ResNet's). A
+ * layer is left out (unitsLeftOut says why) when its units reach more than one consumer, a node
+ * of several inputs (a residual `add` couples the channels it sums: only the convs inside a
+ * block are unit-prunable, as in Li et al. 2017, §4.3), a layer with parameters that are not
+ * per unit, or no kernel.
  */
 export function unitCouplings(g: Graph): UnitCoupling[] {
-  const out: UnitCoupling[] = [];
+  return traceAll(g).filter((t): t is UnitCoupling => 'next' in t);
+}
+
+/** The unit-making layers (conv2d, hidden dense) that unitCouplings leaves out, each with why. */
+export function unitsLeftOut(g: Graph): UnitLeftOut[] {
+  return traceAll(g).filter((t): t is UnitLeftOut => 'why' in t);
+}
+
+function traceAll(g: Graph): (UnitCoupling | UnitLeftOut)[] {
   const uses = consumerMap(g);
+  const out: (UnitCoupling | UnitLeftOut)[] = [];
   for (const n of g.nodes) {
     if (n.def.units !== 'own' || !n.def.unitParams) continue;
     const up = n.def.unitParams(n.cfg) as { kernel: string; bias: string | null };
     const kernel = n.params.find((p) => p.name === `${n.name}/${up.kernel}`)!;
-    if (up.bias === null || (kernel.kind !== 'conv' && kernel.kind !== 'fc')) continue;
-    let cur = n.name;
-    let next: ParamSpec | undefined;
-    for (;;) {
-      const c = uses.get(cur) ?? [];
-      if (c.length !== 1 || c[0].inputs.length !== 1) break;
-      const d = c[0];
-      const dp = d.def.unitParams?.(d.cfg) as { kernel: string } | undefined;
-      if (d.def.units === 'own' && dp) {
-        next = d.params.find((p) => p.name === `${d.name}/${dp.kernel}`);
-        break;
-      }
-      if (d.def.units !== 'keep' || d.params.length > 0) break;
-      cur = d.name;
-    }
-    if (!next) continue;
-    const s = next.shape;
-    out.push({
-      layer: n.name,
-      kind: kernel.kind,
-      kernel: kernel.name,
-      bias: `${n.name}/${up.bias}`,
-      units: kernel.shape[kernel.shape.length - 1],
-      next: next.name,
-      nextIn: s[s.length - 2],
-      nextOut: s[s.length - 1],
-    });
+    if (kernel.kind !== 'conv' && kernel.kind !== 'fc') continue;
+    out.push(traceUnits(n, uses, kernel as ParamSpec & { kind: 'conv' | 'fc' }, up.bias));
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { unitCouplings, type UnitCoupling } from '../models/graph.js';
+import { unitCouplings, unitsLeftOut, type UnitCoupling, type UnitLeftOut } from '../models/graph.js';
 import type { Masks, Model, Weights } from '../models/types.js';
 import { permutation, type Rng } from '../util/rng.js';
 
@@ -7,17 +7,23 @@ import { permutation, type Rng } from '../util/rng.js';
  * instead of single weights (docs/DESIGN.md#structured). Masks stay the one mechanism: a pruned
  * unit u of layer L is
  * - its incoming weights: every entry of L's kernel [..., in, out] with index % out = u;
- * - its bias: L's bias mask entry u (bias masks exist only under unit granularity; the training
- *   loop multiplies every masked tensor, biases included, so the unit's pre-activation is 0,
- *   its ReLU output 0, and it is dead for every input);
+ * - its per-unit vectors (UnitCoupling.vectors): L's bias entry u and, where L's units pass a
+ *   BatchNorm, that BatchNorm's γ and β entries u (such masks exist only under unit granularity;
+ *   the training loop multiplies every masked tensor, so the unit's pre-activation is 0, its
+ *   BatchNorm output 0·x̂ + 0 = 0 in training and inference mode whatever its running
+ *   statistics, its ReLU output 0, and it is dead for every input). BatchNorm's running mean
+ *   and variance of a pruned channel are model state, never masked: they follow the batches
+ *   (the channel's input is 0, so they decay towards 0) and are multiplied by γ = 0;
  * - its outgoing weights: the next layer's kernel entries whose input index i has i % U = u
  *   (U = L's units). That covers dense→dense and conv→conv (i = u), and conv→dense through the
- *   row-major NHWC flatten, where input i = (y·w + x)·U + c carries channel c = i % U.
+ *   row-major NHWC flatten or global average pooling, where input i = (y·w + x)·U + c carries
+ *   channel c = i % U.
  * Which kernel is "the next layer's" is read from the model's layer graph (unitCouplings:
- * through ReLU, pooling and flatten; a layer whose units reach an `add`, BatchNorm or two
- * consumers is not unit-prunable).
+ * through ReLU, pooling, flatten and BatchNorm; a layer whose units reach a residual `add` or
+ * two consumers is not unit-prunable: in a ResNet only the first conv of each block is, as in
+ * Li et al. 2017, §4.3).
  * The output layer's units are never pruned. `percent_remaining` still counts kernel weights
- * (incoming and outgoing weights of a dead unit count as removed; biases never count).
+ * (incoming and outgoing weights of a dead unit count as removed; biases, γ and β never count).
  */
 
 export type Granularity = 'weight' | 'neuron' | 'filter';
@@ -25,20 +31,27 @@ export type Granularity = 'weight' | 'neuron' | 'filter';
 /** One prunable layer's units as the masker and the export see them: the graph's unit coupling (src/models/graph.ts). */
 export type UnitLayer = UnitCoupling;
 
+/** Whether `granularity` prunes units of a layer of this kind: hidden dense layers under 'neuron' and 'filter', convs under 'filter' only. */
+const prunesKind = (granularity: Granularity) => (l: { kind: 'conv' | 'fc' }) => granularity !== 'weight' && (l.kind === 'fc' || granularity === 'filter');
+
 /** The layers whose units `granularity` prunes: hidden dense layers for 'neuron'; conv filters and hidden dense layers for 'filter'. Empty for 'weight'. */
 export function unitLayers(model: Pick<Model, 'graph'>, granularity: Granularity): UnitLayer[] {
-  if (granularity === 'weight') return [];
-  return unitCouplings(model.graph).filter((l) => l.kind === 'fc' || granularity === 'filter');
+  return unitCouplings(model.graph).filter(prunesKind(granularity));
 }
 
-/** Alive units of a layer: its bias mask, or all ones before the first unit pruning (the dense level has no bias masks). */
-export const aliveUnits = (l: UnitLayer, masks: Masks): Uint8Array => (masks[l.bias] ? Uint8Array.from(masks[l.bias]) : new Uint8Array(l.units).fill(1));
+/** The layers of the kinds `granularity` prunes whose units it cannot prune (a conv feeding a residual add, …), each with why (src/models/graph.ts unitsLeftOut). */
+export function unitLayersLeftOut(model: Pick<Model, 'graph'>, granularity: Granularity): UnitLeftOut[] {
+  return unitsLeftOut(model.graph).filter(prunesKind(granularity));
+}
 
-/** Zeroes unit u of `l` in `masks` (incoming weights, bias, the next layer's input rows); masks are edited in place. */
+/** Alive units of a layer: the mask of its `alive` vector, or all ones before the first unit pruning (the dense level has no unit masks). */
+export const aliveUnits = (l: UnitLayer, masks: Masks): Uint8Array => (masks[l.alive] ? Uint8Array.from(masks[l.alive]) : new Uint8Array(l.units).fill(1));
+
+/** Zeroes unit u of `l` in `masks` (incoming weights, bias, BatchNorm γ and β, the next layer's input rows); masks are edited in place. */
 export function killUnit(l: UnitLayer, masks: Masks, u: number): void {
   const k = masks[l.kernel];
   for (let i = u; i < k.length; i += l.units) k[i] = 0;
-  masks[l.bias][u] = 0;
+  for (const v of l.vectors) masks[v][u] = 0;
   const n = masks[l.next];
   for (let row = u; row < l.nextIn; row += l.units) n.fill(0, row * l.nextOut, (row + 1) * l.nextOut);
   // conv→conv: the next kernel is [k, k, U, out], so input channel u recurs in each of the k² taps.
@@ -134,11 +147,11 @@ export function unitCounts(model: Model, granularity: Granularity, masks: Masks)
   });
 }
 
-/** Masks with a bias mask (all ones) for every unit layer, so the training loop masks biases from the first structured level on. */
-export function withBiasMasks(model: Model, granularity: Granularity, masks: Masks): Masks {
+/** Masks with a mask (all ones) for every per-unit vector of every unit layer (biases, BatchNorm γ and β), so the training loop masks them from the first structured level on. */
+export function withUnitMasks(model: Model, granularity: Granularity, masks: Masks): Masks {
   const out: Masks = {};
   for (const [k, v] of Object.entries(masks)) out[k] = Uint8Array.from(v);
-  for (const l of unitLayers(model, granularity)) out[l.bias] ??= new Uint8Array(l.units).fill(1);
+  for (const l of unitLayers(model, granularity)) for (const v of l.vectors) out[v] ??= new Uint8Array(l.units).fill(1);
   return out;
 }
 
@@ -163,10 +176,10 @@ export interface UnitPruneArgs {
 /**
  * One structured pruning level: in each unit layer (unitLayers), score the alive units and
  * remove the lowest `rate` of them (layerwise: unit scores of different layers are not on one
- * scale). Returns new masks with bias masks; kernel masks keep everything pruned before.
+ * scale). Returns new masks with unit masks; kernel masks keep everything pruned before.
  */
 export function pruneUnits(a: UnitPruneArgs): Masks {
-  const out = withBiasMasks(a.model, a.granularity, a.masks);
+  const out = withUnitMasks(a.model, a.granularity, a.masks);
   const score = UNIT_CRITERIA[a.criterion];
   for (const l of unitLayers(a.model, a.granularity)) {
     if (a.excluded(l)) continue;

@@ -86,7 +86,14 @@ export interface LayerDef<C> {
    * its inputs' units (add), which couples them; unit pruning stops there.
    */
   readonly units?: 'own' | 'keep';
-  /** for 'own': the suffixes of the kernel and bias whose last axis is the units (no bias: not unit-prunable) */
+  /**
+   * For 'keep' kinds with parameters: every parameter is one value per unit ([units]), and a
+   * unit's output is exactly 0 once its trained parameters are masked to 0 (BatchNorm:
+   * γ·x̂ + β), so unit pruning passes through the node and masks them with the unit
+   * (src/models/graph.ts unitCouplings). A 'keep' kind with parameters without it stops unit pruning.
+   */
+  readonly unitMasked?: boolean;
+  /** for 'own': the suffixes of the kernel and bias whose last axis is the units (no bias: its units are recorded in a following `unitMasked` node, or not unit-prunable) */
   unitParams?(cfg: C): { kernel: string; bias: string | null };
   /**
    * The tfjs-layers layer equal to this node (the node's name, `relu` fused as its activation),
