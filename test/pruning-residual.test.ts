@@ -1,0 +1,381 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfjs from '@tensorflow/tfjs';
+import Database from 'better-sqlite3';
+import { initBackend } from '../src/backend/index.js';
+import { exportModel } from '../src/export/model.js';
+import { buildGraphModel, buildModel, initialize, layers as L, runGraph, unitCouplings, unitsLeftOut, type Masks, type Model, type Weights } from '../src/models/index.js';
+import { runExperiment } from '../src/orchestration/index.js';
+import { denseMasks, prune, unitLayers } from '../src/pruning/index.js';
+import { checkSpec } from '../src/spec/check.js';
+import { specSchema, validateSpec } from '../src/spec/index.js';
+import { Store } from '../src/storage/db.js';
+import { keys } from '../src/storage/levels.js';
+import { makeRng } from '../src/util/rng.js';
+import { loadExported } from './helpers/export.js';
+import { close, rand } from './helpers/numbers.js';
+import { lth, tinySpec, tmp } from './helpers/common.js';
+
+/**
+ * Filter pruning of BatchNorm and residual nets (docs/DESIGN.md#structured): a pruned filter
+ * takes its BatchNorm channel's γ and β with it; convs whose channels a residual add couples stay
+ * dense (Li et al. 2017 prune only the first conv of each block).
+ */
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
+const pruningSpec = (over: object) => specSchema.parse({ name: 'x', pruning: over }).pruning;
+
+/** VGG-like: conv (bias) → BN → ReLU → pool → conv (no bias, as ResNet's) → BN → ReLU → global average pool → output. */
+const chain = [
+  L.conv2d(4, { name: 'c1' }),
+  L.batchNormalization({ name: 'n1' }),
+  L.relu({ name: 'r1' }),
+  L.maxPooling2d({ name: 'p1' }),
+  L.conv2d(4, { name: 'c2', useBias: false }),
+  L.batchNormalization({ name: 'n2' }),
+  L.relu({ name: 'r2' }),
+  L.globalAveragePooling2d({ name: 'gap' }),
+];
+
+/** A residual block with a projection shortcut, after a stem: only b_conv1's channels are free of the add. */
+const block = [
+  L.conv2d(4, { name: 'stem' }),
+  L.batchNormalization({ name: 'stem_bn' }),
+  L.relu({ name: 'stem_relu' }),
+  L.conv2d(8, { name: 'b_conv1', strides: 2, useBias: false }),
+  L.batchNormalization({ name: 'b_bn1' }),
+  L.relu({ name: 'b_relu1' }),
+  L.conv2d(8, { name: 'b_conv2', useBias: false }),
+  L.batchNormalization({ name: 'b_bn2' }),
+  L.conv2d(8, { name: 'b_down', kernelSize: 1, strides: 2, useBias: false, inputs: ['stem_relu'] }),
+  L.batchNormalization({ name: 'b_down_bn' }),
+  L.add(['b_bn2', 'b_down_bn'], { name: 'b_add' }),
+  L.relu({ name: 'b_out' }),
+  L.globalAveragePooling2d({ name: 'gap' }),
+];
+
+test('coupling from a hand-built graph: a pruned filter groups its kernel column, bias, BatchNorm γ and β, and the next kernel rows; adds and forks are left out, named', () => {
+  const c = buildGraphModel('chain', chain, [6, 6, 2], 3);
+  assert.deepEqual(unitCouplings(c.graph), [
+    {
+      layer: 'c1',
+      kind: 'conv',
+      kernel: 'c1/kernel',
+      alive: 'c1/bias',
+      vectors: ['c1/bias', 'n1/gamma', 'n1/beta'],
+      state: ['n1/moving_mean', 'n1/moving_variance'],
+      units: 4,
+      next: 'c2/kernel',
+      nextIn: 4,
+      nextOut: 4,
+    },
+    // no bias: the BatchNorm's γ records which units are alive; global average pooling keeps channel c as input c
+    {
+      layer: 'c2',
+      kind: 'conv',
+      kernel: 'c2/kernel',
+      alive: 'n2/gamma',
+      vectors: ['n2/gamma', 'n2/beta'],
+      state: ['n2/moving_mean', 'n2/moving_variance'],
+      units: 4,
+      next: 'output/kernel',
+      nextIn: 4,
+      nextOut: 3,
+    },
+  ]);
+  const r = buildGraphModel('res', block, [8, 8, 3], 3);
+  assert.deepEqual(
+    unitCouplings(r.graph).map((u) => [u.layer, u.alive, u.vectors.join(' '), u.next]),
+    [['b_conv1', 'b_bn1/gamma', 'b_bn1/gamma b_bn1/beta', 'b_conv2/kernel']],
+  );
+  assert.deepEqual(
+    unitsLeftOut(r.graph).map((u) => [u.layer, u.coupled, u.why]),
+    [
+      ['stem', false, 'feeds 2 layers (b_conv1, b_down)'],
+      ['b_conv2', true, 'feeds add b_add, which couples its channels with those of b_down_bn'],
+      ['b_down', true, 'feeds add b_add, which couples its channels with those of b_bn2'],
+    ],
+  );
+  // a conv without bias and without BatchNorm after it has nowhere to record its units
+  const bare = buildGraphModel('bare', [L.conv2d(2, { name: 'a', useBias: false }), L.relu(), L.conv2d(2, { name: 'b' }), L.flatten()], [4, 4, 1], 2);
+  assert.deepEqual(
+    unitsLeftOut(bare.graph).map((u) => `${u.layer} ${u.why}`),
+    ['a has no bias and no BatchNorm after it to record its units'],
+  );
+});
+
+// ---- float64 reference forward pass of `chain` (NHWC), written here, independent of tfjs ----
+
+type A = Float64Array;
+interface Map4 {
+  v: A;
+  h: number;
+  w: number;
+  c: number;
+}
+const at = (m: Map4, n: number, y: number, x: number, ch: number) => m.v[((n * m.h + y) * m.w + x) * m.c + ch];
+
+function conv3(m: Map4, N: number, k: ArrayLike<number>, b: ArrayLike<number> | null, out: number): Map4 {
+  const r: Map4 = { v: new Float64Array(N * m.h * m.w * out), h: m.h, w: m.w, c: out };
+  for (let n = 0; n < N; n++)
+    for (let y = 0; y < m.h; y++)
+      for (let x = 0; x < m.w; x++)
+        for (let o = 0; o < out; o++) {
+          let s = b ? b[o] : 0;
+          for (let dy = 0; dy < 3; dy++)
+            for (let dx = 0; dx < 3; dx++) {
+              const yy = y + dy - 1;
+              const xx = x + dx - 1;
+              if (yy < 0 || xx < 0 || yy >= m.h || xx >= m.w) continue;
+              for (let ci = 0; ci < m.c; ci++) s += at(m, n, yy, xx, ci) * k[((dy * 3 + dx) * m.c + ci) * out + o];
+            }
+          r.v[((n * m.h + y) * m.w + x) * out + o] = s;
+        }
+  return r;
+}
+
+/** BatchNorm then ReLU; training: the batch's mean and biased variance, else the running statistics. */
+function bnRelu(m: Map4, w: Weights, name: string, training: boolean): Map4 {
+  const P = m.v.length / m.c;
+  const v = new Float64Array(m.v.length);
+  for (let ch = 0; ch < m.c; ch++) {
+    let mu = w[`${name}/moving_mean`][ch];
+    let s2 = w[`${name}/moving_variance`][ch];
+    if (training) {
+      mu = 0;
+      for (let i = 0; i < P; i++) mu += m.v[i * m.c + ch] / P;
+      s2 = 0;
+      for (let i = 0; i < P; i++) s2 += (m.v[i * m.c + ch] - mu) ** 2 / P;
+    }
+    for (let i = 0; i < P; i++) {
+      const y = (w[`${name}/gamma`][ch] * (m.v[i * m.c + ch] - mu)) / Math.sqrt(s2 + 1e-5) + w[`${name}/beta`][ch];
+      v[i * m.c + ch] = Math.max(0, y);
+    }
+  }
+  return { ...m, v };
+}
+
+function pool2(m: Map4, N: number): Map4 {
+  const r: Map4 = { v: new Float64Array((N * m.h * m.w * m.c) / 4), h: m.h / 2, w: m.w / 2, c: m.c };
+  for (let n = 0; n < N; n++)
+    for (let y = 0; y < r.h; y++)
+      for (let x = 0; x < r.w; x++)
+        for (let ch = 0; ch < m.c; ch++)
+          r.v[((n * r.h + y) * r.w + x) * m.c + ch] = Math.max(
+            at(m, n, 2 * y, 2 * x, ch),
+            at(m, n, 2 * y + 1, 2 * x, ch),
+            at(m, n, 2 * y, 2 * x + 1, ch),
+            at(m, n, 2 * y + 1, 2 * x + 1, ch),
+          );
+  return r;
+}
+
+/** The chain's ReLU outputs r1, r2 and logits, in float64. */
+function chain64(w: Weights, x: Float32Array, N: number, training: boolean) {
+  const r1 = bnRelu(conv3({ v: Float64Array.from(x), h: 6, w: 6, c: 2 }, N, w['c1/kernel'], w['c1/bias'], 4), w, 'n1', training);
+  const r2 = bnRelu(conv3(pool2(r1, N), N, w['c2/kernel'], null, 4), w, 'n2', training);
+  const logits = new Float64Array(N * 3);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < 3; o++) {
+      let s = w['output/bias'][o];
+      for (let ch = 0; ch < 4; ch++) {
+        let g = 0;
+        for (let p = 0; p < 9; p++) g += r2.v[(n * 9 + p) * 4 + ch] / 9;
+        s += g * w['output/kernel'][ch * 3 + o];
+      }
+      logits[n * 3 + o] = s;
+    }
+  return { r1, r2, logits };
+}
+
+/** Weights ⊙ masks, every masked tensor (kernels, biases, γ, β). */
+const masked = (model: Model, w: Weights, masks: Masks): Weights =>
+  Object.fromEntries(model.params.map((p) => [p.name, masks[p.name] ? w[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : w[p.name]]));
+
+test('a pruned filter outputs exactly 0 after its BatchNorm in training and inference mode, whatever the running statistics; logits match a float64 forward pass', () => {
+  const model = buildGraphModel('chain', chain, [6, 6, 2], 3);
+  // every tensor nonzero (β, biases and running means included), so only the masks can make a channel 0
+  const w: Weights = {};
+  model.params.forEach((p, j) => {
+    const r = rand(p.shape.reduce((a, b) => a * b, 1), 11 + j);
+    w[p.name] = p.name.endsWith('variance') ? r.map((v) => 0.5 + Math.abs(v)) : p.name.endsWith('gamma') ? r.map((v) => 1 + 0.5 * v) : r;
+  });
+  const masks = prune({ model, masks: denseMasks(model), init: w, final: w, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }), rng: makeRng('z') });
+  const dead = (alive: string) => [...masks[alive].keys()].filter((u) => masks[alive][u] === 0);
+  const dead1 = dead('c1/bias');
+  const dead2 = dead('n2/gamma');
+  assert.equal(dead1.length, 2);
+  assert.deepEqual(dead('n1/gamma'), dead1);
+  assert.deepEqual(dead('n1/beta'), dead1);
+  assert.deepEqual(dead('n2/beta'), dead2);
+  assert.ok(!('n1/moving_mean' in masks) && !('n2/moving_variance' in masks), 'running statistics are state, never masked');
+  for (const b of ['n1/beta', 'n2/beta', 'n1/moving_mean', 'n2/moving_mean']) assert.ok(w[b].every((v) => v !== 0), b);
+  const wm = masked(model, w, masks);
+  const N = 5;
+  const x = rand(N * 6 * 6 * 2, 99);
+  for (const training of [true, false]) {
+    const taps: Record<string, Float32Array> = {};
+    const logits = tf.tidy(() => {
+      const ws = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(wm[p.name], [...p.shape])]));
+      const out = runGraph(model.graph, ws, tf.tensor2d(x, [N, 72]), {
+        mode: { training, lth: false, fuse: false },
+        tap: (relu, v) => {
+          taps[relu.name] = v.dataSync() as Float32Array;
+          return v;
+        },
+      });
+      return out.dataSync();
+    });
+    const ref = chain64(wm, x, N, training);
+    for (const [name, d, c] of [['r1', dead1, 4], ['r2', dead2, 4]] as const) {
+      const got = taps[name];
+      // exactly 0 (−0 included: ReLU passes it, and it is 0)
+      for (let i = 0; i < got.length; i++) if (d.includes(i % c)) assert.ok(got[i] === 0, `${name} channel ${i % c} (training ${training}): ${got[i]}`);
+      const want = ref[name].v;
+      for (let i = 0; i < want.length; i++) if (d.includes(i % c)) assert.ok(want[i] === 0);
+      // and the kept channels are alive: a channel killed by accident would pass the check above
+      assert.ok(
+        [...got].some((v, i) => !d.includes(i % c) && v > 0),
+        `${name} has live channels`,
+      );
+    }
+    close(logits, ref.logits, `logits (training ${training})`, 1e-4);
+  }
+});
+
+test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two filter-pruning levels', () => {
+  const rate = 0.25;
+  const kept = (u: number, levels: number) => {
+    for (let l = 0; l < levels; l++) u -= Math.round(rate * u);
+    return u;
+  };
+  const spec = pruningSpec({ granularity: 'filter', rates: { conv: rate } });
+  for (const [name, shape] of [
+    ['vgg-11', [16, 16, 3]],
+    ['resnet-20', [8, 8, 3]],
+  ] as const) {
+    const model = buildModel(name, shape, 3, 4);
+    const w = initialize(model, 'he-normal', 'mc', 1);
+    let masks = denseMasks(model);
+    for (let level = 1; level <= 2; level++) masks = prune({ model, masks, init: w, final: w, spec, rng: makeRng('mc', level) });
+    const units = unitLayers(model, 'filter');
+    // VGG: every conv; ResNet-20: the first conv of each of its 9 blocks
+    assert.deepEqual(
+      units.map((u) => u.layer),
+      name === 'vgg-11' ? ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'conv6', 'conv7', 'conv8'] : [1, 2, 3, 4, 5, 6, 7, 8, 9].map((b) => `b${b}_conv1`),
+    );
+    for (const u of units) {
+      for (const v of u.vectors) assert.equal(count(masks[v]), kept(u.units, 2), `${name} ${v}`);
+      for (const s of u.state) assert.ok(!(s in masks));
+    }
+    // every kernel keeps taps × (kept inputs) × (kept outputs): its own units are pruned when it is a unit
+    // layer's kernel, its input channels when it is one's `next`; ResNet's convs that feed an add keep every output
+    for (const p of model.params.filter((q) => q.kind !== 'none')) {
+      const own = units.find((u) => u.kernel === p.name);
+      const from = units.find((u) => u.next === p.name);
+      const [cin, cout] = p.shape.slice(-2);
+      const taps = p.shape.length === 4 ? p.shape[0] * p.shape[1] : 1;
+      assert.equal(count(masks[p.name]), taps * (from ? kept(cin, 2) : cin) * (own ? kept(cout, 2) : cout), `${name} ${p.name}`);
+    }
+  }
+});
+
+test('the spec accepts filter pruning of resnet-20 and vgg-11, warning which convs stay dense; a net whose every conv feeds an add is refused in one line naming them and the fix', () => {
+  const spec = (model: object, data: object, pruning: object = {}) =>
+    validateSpec({ name: 'f', data, model, pruning: { granularity: 'filter', ...pruning }, training: { iterations: '10it' } }, 's.json');
+  const synth = (s: number) => ({ dataset: 'synthetic', validation: 20, synthetic: { train: 60, test: 20, shape: [s, s, 3], classes: 3 } });
+  const res = checkSpec(spec({ name: 'resnet-20', width: 4 }, synth(8)));
+  assert.deepEqual(
+    res.warnings.filter((w) => w.startsWith('pruning.granularity')),
+    [
+      'pruning.granularity "filter" leaves these layers of resnet-20 unpruned: b1_conv2, b2_conv2, b3_conv2, b4_conv2, b4_down, b5_conv2, b6_conv2, b7_conv2, b7_down, b8_conv2, b9_conv2 feed a residual add, which couples the channels it sums: lth prunes only the convs inside a block, whose channels no add sums (Li et al. 2017); stem feeds 2 layers (b1_conv1, b1_add)',
+    ],
+  );
+  assert.deepEqual(checkSpec(spec({ name: 'vgg-11', width: 4 }, synth(16))).warnings, []);
+  const dir = tmp();
+  const mod = join(dir, 'skip.js');
+  writeFileSync(
+    mod,
+    "export const layers = [{ kind: 'conv2d', filters: 4, name: 'a' }, { kind: 'relu', name: 'r' }, { kind: 'conv2d', filters: 4, name: 'b' }, { kind: 'add', inputs: ['r', 'b'], name: 'sum' }, { kind: 'globalAveragePooling2d' }];\n",
+  );
+  assert.throws(
+    () => checkSpec(spec({ module: mod }, synth(6))),
+    /^UserError: invalid spec s\.json: pruning\.granularity: "filter" finds no conv or hidden dense layer of .* with a rate above 0 to prune units of \(b feeds a residual add, which couples the channels it sums: lth prunes only the convs inside a block, whose channels no add sums \(Li et al\. 2017\); a feeds 2 layers \(b, sum\)\): set pruning\.rates\.fc or pruning\.rates\.conv above 0, check pruning\.exclude, or use granularity "weight"$/,
+  );
+  // the CLI: exit 2, one line, nothing written
+  const file = join(dir, 'spec.json');
+  writeFileSync(file, JSON.stringify({ name: 'f', data: synth(6), model: { module: mod }, pruning: { granularity: 'filter' } }));
+  const r = lth(['run', file, '--db', join(dir, 'out', 'lth.db'), '--quiet']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /b feeds a residual add/);
+  assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
+});
+
+test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit counts and % remaining per level exact; the slimmed export gives the stored logits within 1e-5', async () => {
+  const over = tinySpec({
+    data: { dataset: 'synthetic', validation: 40, synthetic: { train: 80, test: 40, shape: [8, 8, 3], classes: 3 } },
+    model: { name: 'resnet-20', width: 4 },
+    training: { iterations: '4it', evalEvery: '4it', batchSize: 20 },
+    pruning: { levels: 2, granularity: 'filter', rates: { conv: 0.25 } },
+    strategies: ['rewind'],
+  });
+  const db = join(tmp(), 'r.db');
+  await runExperiment(validateSpec(over, 't'), { db, backend: 'wasm' });
+  const d = new Database(db, { readonly: true });
+  const units = d
+    .prepare("SELECT r.level, u.layer, u.total, u.remaining FROM unit_counts u JOIN results r ON r.id = u.result_id WHERE r.strategy = 'rewind' ORDER BY r.level, u.rowid")
+    .all() as { level: number; layer: string; total: number; remaining: number }[];
+  // blocks 1–3 have 4 filters, 4–6 have 8, 7–9 have 16: 4 → 3 → 2, 8 → 6 → 4, 16 → 12 → 9
+  const widths = [4, 4, 4, 8, 8, 8, 16, 16, 16];
+  const after = [
+    [3, 6, 12],
+    [2, 4, 9],
+  ];
+  assert.deepEqual(
+    units.map((u) => `${u.level}:${u.layer}:${u.total}:${u.remaining}`),
+    [1, 2].flatMap((level) => widths.map((w, b) => `${level}:b${b + 1}_conv1:${w}:${after[level - 1][Math.floor(b / 3)]}`)),
+  );
+  // % remaining, counted by hand: every 3×3 kernel of ResNet-20 (width 4) plus the 1×1 projections and the output layer;
+  // a dead unit of b_i_conv1 removes 9·cin weights of conv1 and 9·w weights of conv2
+  const cins = [4, 4, 4, 4, 8, 8, 8, 16, 16];
+  const total = 9 * 3 * 4 + widths.reduce((s, w, b) => s + 9 * cins[b] * w + 9 * w * w, 0) + 4 * 8 + 8 * 16 + 16 * 3;
+  const rows = d.prepare("SELECT level, percent_remaining p FROM levels WHERE strategy = 'rewind' AND branch IS NULL ORDER BY level").all() as { level: number; p: number }[];
+  for (const { level, p } of rows) {
+    const removed = level === 0 ? 0 : widths.reduce((s, w, b) => s + (w - after[level - 1][Math.floor(b / 3)]) * (9 * cins[b] + 9 * w), 0);
+    assert.equal(p, (100 * (total - removed)) / total, `level ${level}`);
+  }
+  d.close();
+  // the stored level: pruned channels' γ and β are 0; exported slimmed, its logits equal the stored network's
+  const store = new Store(db);
+  try {
+    const id = store.experiments()[0].id;
+    const { weights, masks } = store.loadLevel(id, keys.chainLevel(0, 'rewind', 2));
+    const model = buildModel('resnet-20', [8, 8, 3], 3, 4);
+    for (const u of unitLayers(model, 'filter')) for (const v of u.vectors) masks[u.alive].forEach((a, c) => a || assert.equal(weights[v][c], 0, `${v}[${c}]`));
+    const out = join(tmp(), 'ticket');
+    const exp = await exportModel(store, 'tiny', { strategy: 'rewind', trial: 0, level: 2 }, out);
+    assert.equal(exp.units.b7_conv1, 9);
+    const net = await loadExported(out);
+    assert.deepEqual(net.getLayer('b7_conv1').getWeights()[0].shape, [3, 3, 8, 9]);
+    assert.deepEqual(net.getLayer('b7_bn1').getWeights()[0].shape, [9]);
+    assert.deepEqual(net.getLayer('b7_conv2').getWeights()[0].shape, [3, 3, 9, 16]);
+    const x = rand(6 * 8 * 8 * 3, 5);
+    const ours = tf.tidy(() => {
+      const ws = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(masked(model, weights, masks)[p.name], [...p.shape])]));
+      return model.predict(ws, tf.tensor2d(x, [6, 192])).dataSync();
+    });
+    const theirs = tfjs.tidy(() => (net.predict(tfjs.tensor(x, [6, 8, 8, 3])) as tfjs.Tensor).dataSync());
+    net.dispose();
+    assert.ok(Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i]))) < 1e-5);
+  } finally {
+    store.close();
+  }
+});
