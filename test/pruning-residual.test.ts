@@ -6,9 +6,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfjs from '@tensorflow/tfjs';
 import Database from 'better-sqlite3';
 import { initBackend } from '../src/backend/index.js';
-import { exportModel } from '../src/export/model.js';
-import { buildGraphModel, buildModel, initialize, layers as L, runGraph, unitCouplings, unitsLeftOut, type Masks, type Model, type Weights } from '../src/models/index.js';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { exportModel, slimWeights } from '../src/export/model.js';
+import {
+  buildGraphModel,
+  buildModel,
+  initialize,
+  layers as L,
+  runGraph,
+  toLayersModel,
+  unitCouplings,
+  unitsLeftOut,
+  type Masks,
+  type Model,
+  type Weights,
+} from '../src/models/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
+import { resolveStrategy, strategyNames } from '../src/resets/index.js';
+import { planTraining } from '../src/training/index.js';
 import { denseMasks, prune, unitLayers } from '../src/pruning/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { specSchema, validateSpec } from '../src/spec/index.js';
@@ -199,14 +214,19 @@ function chain64(w: Weights, x: Float32Array, N: number, training: boolean) {
 const masked = (model: Model, w: Weights, masks: Masks): Weights =>
   Object.fromEntries(model.params.map((p) => [p.name, masks[p.name] ? w[p.name].map((v, i) => (masks[p.name][i] ? v : 0)) : w[p.name]]));
 
-test('a pruned filter outputs exactly 0 after its BatchNorm in training and inference mode, whatever the running statistics; logits match a float64 forward pass', () => {
-  const model = buildGraphModel('chain', chain, [6, 6, 2], 3);
-  // every tensor nonzero (β, biases and running means included), so only the masks can make a channel 0
+/** Every tensor nonzero (β, biases and running means included), so only the masks can make a channel 0; variances > 0. */
+function randomWeights(model: Model, seed: number): Weights {
   const w: Weights = {};
   model.params.forEach((p, j) => {
-    const r = rand(p.shape.reduce((a, b) => a * b, 1), 11 + j);
+    const r = rand(p.shape.reduce((a, b) => a * b, 1), seed + j);
     w[p.name] = p.name.endsWith('variance') ? r.map((v) => 0.5 + Math.abs(v)) : p.name.endsWith('gamma') ? r.map((v) => 1 + 0.5 * v) : r;
   });
+  return w;
+}
+
+test('a pruned filter outputs exactly 0 after its BatchNorm in training and inference mode, whatever the running statistics; logits match a float64 forward pass', () => {
+  const model = buildGraphModel('chain', chain, [6, 6, 2], 3);
+  const w = randomWeights(model, 11);
   const masks = prune({ model, masks: denseMasks(model), init: w, final: w, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }), rng: makeRng('z') });
   const dead = (alive: string) => [...masks[alive].keys()].filter((u) => masks[alive][u] === 0);
   const dead1 = dead('c1/bias');
@@ -250,6 +270,23 @@ test('a pruned filter outputs exactly 0 after its BatchNorm in training and infe
   }
 });
 
+test('every reset gives a pruned channel γ = β = 0 and a kept one the γ, β of its source (θ0, or the previous final weights), never a draw or a shuffle of them', () => {
+  const model = buildGraphModel('chain', chain, [6, 6, 2], 3);
+  const theta0 = initialize(model, 'he-normal', 'r', 1);
+  const final = initialize(model, 'he-normal', 'r', 2);
+  for (const [j, v] of ['n1/gamma', 'n1/beta', 'n2/gamma', 'n2/beta'].entries()) final[v] = rand(4, 40 + j);
+  const masks = prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }), rng: makeRng('r') });
+  const plan = planTraining(specSchema.parse({ name: 'x' }).training, 1000);
+  for (const name of strategyNames()) {
+    const w = resolveStrategy(name, plan).reset({ model, init: 'he-normal', theta0, thetaK: null, thetaFinal: final, masks, rng: makeRng('reset', name) });
+    const source = name === 'fine-tune' || name === 'lr-rewind' ? final : theta0;
+    for (const v of ['n1/gamma', 'n1/beta', 'n2/gamma', 'n2/beta'])
+      assert.deepEqual(Array.from(w[v]), Array.from(source[v], (x, c) => (masks[v][c] ? x : 0)), `${name} ${v}`);
+    // the kernels are the reset's own business; masked, whatever it is
+    for (let i = 0; i < masks['c2/kernel'].length; i++) if (!masks['c2/kernel'][i]) assert.equal(w['c2/kernel'][i], 0);
+  }
+});
+
 test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two filter-pruning levels', () => {
   const rate = 0.25;
   const kept = (u: number, levels: number) => {
@@ -262,7 +299,7 @@ test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two fil
     ['resnet-20', [8, 8, 3]],
   ] as const) {
     const model = buildModel(name, shape, 3, 4);
-    const w = initialize(model, 'he-normal', 'mc', 1);
+    const w = randomWeights(model, 3);
     let masks = denseMasks(model);
     for (let level = 1; level <= 2; level++) masks = prune({ model, masks, init: w, final: w, spec, rng: makeRng('mc', level) });
     const units = unitLayers(model, 'filter');
@@ -284,6 +321,19 @@ test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two fil
       const taps = p.shape.length === 4 ? p.shape[0] * p.shape[1] : 1;
       assert.equal(count(masks[p.name]), taps * (from ? kept(cin, 2) : cin) * (own ? kept(cout, 2) : cout), `${name} ${p.name}`);
     }
+    // slimmed for export (pruned filters, their BatchNorm channels and the next kernel's rows cut out), the network computes the same logits
+    const slim = slimWeights(model.graph, 'filter', w, masks);
+    assert.equal(slim.units[units[units.length - 1].layer], kept(units[units.length - 1].units, 2));
+    const net = toLayersModel(model.graph, (n) => slim.weights[n], tfl);
+    const n = 4;
+    const x = rand(n * shape[0] * shape[1] * 3, 8);
+    const ours = tf.tidy(() => {
+      const ws = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(masked(model, w, masks)[p.name], [...p.shape])]));
+      return model.predict(ws, tf.tensor2d(x, [n, x.length / n])).dataSync();
+    });
+    const theirs = tf.tidy(() => (net.predict(tf.tensor(x, [n, ...shape])) as tf.Tensor).dataSync());
+    net.dispose();
+    close(theirs, ours, `${name} slimmed logits`, 1e-5);
   }
 });
 
