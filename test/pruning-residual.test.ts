@@ -218,7 +218,10 @@ const masked = (model: Model, w: Weights, masks: Masks): Weights =>
 function randomWeights(model: Model, seed: number): Weights {
   const w: Weights = {};
   model.params.forEach((p, j) => {
-    const r = rand(p.shape.reduce((a, b) => a * b, 1), seed + j);
+    const r = rand(
+      p.shape.reduce((a, b) => a * b, 1),
+      seed + j,
+    );
     w[p.name] = p.name.endsWith('variance') ? r.map((v) => 0.5 + Math.abs(v)) : p.name.endsWith('gamma') ? r.map((v) => 1 + 0.5 * v) : r;
   });
   return w;
@@ -227,7 +230,14 @@ function randomWeights(model: Model, seed: number): Weights {
 test('a pruned filter outputs exactly 0 after its BatchNorm in training and inference mode, whatever the running statistics; logits match a float64 forward pass', () => {
   const model = buildGraphModel('chain', chain, [6, 6, 2], 3);
   const w = randomWeights(model, 11);
-  const masks = prune({ model, masks: denseMasks(model), init: w, final: w, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }), rng: makeRng('z') });
+  const masks = prune({
+    model,
+    masks: denseMasks(model),
+    init: w,
+    final: w,
+    spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }),
+    rng: makeRng('z'),
+  });
   const dead = (alive: string) => [...masks[alive].keys()].filter((u) => masks[alive][u] === 0);
   const dead1 = dead('c1/bias');
   const dead2 = dead('n2/gamma');
@@ -236,7 +246,11 @@ test('a pruned filter outputs exactly 0 after its BatchNorm in training and infe
   assert.deepEqual(dead('n1/beta'), dead1);
   assert.deepEqual(dead('n2/beta'), dead2);
   assert.ok(!('n1/moving_mean' in masks) && !('n2/moving_variance' in masks), 'running statistics are state, never masked');
-  for (const b of ['n1/beta', 'n2/beta', 'n1/moving_mean', 'n2/moving_mean']) assert.ok(w[b].every((v) => v !== 0), b);
+  for (const b of ['n1/beta', 'n2/beta', 'n1/moving_mean', 'n2/moving_mean'])
+    assert.ok(
+      w[b].every((v) => v !== 0),
+      b,
+    );
   const wm = masked(model, w, masks);
   const N = 5;
   const x = rand(N * 6 * 6 * 2, 99);
@@ -254,7 +268,10 @@ test('a pruned filter outputs exactly 0 after its BatchNorm in training and infe
       return out.dataSync();
     });
     const ref = chain64(wm, x, N, training);
-    for (const [name, d, c] of [['r1', dead1, 4], ['r2', dead2, 4]] as const) {
+    for (const [name, d, c] of [
+      ['r1', dead1, 4],
+      ['r2', dead2, 4],
+    ] as const) {
       const got = taps[name];
       // exactly 0 (−0 included: ReLU passes it, and it is 0)
       for (let i = 0; i < got.length; i++) if (d.includes(i % c)) assert.ok(got[i] === 0, `${name} channel ${i % c} (training ${training}): ${got[i]}`);
@@ -275,13 +292,24 @@ test('every reset gives a pruned channel γ = β = 0 and a kept one the γ, β o
   const theta0 = initialize(model, 'he-normal', 'r', 1);
   const final = initialize(model, 'he-normal', 'r', 2);
   for (const [j, v] of ['n1/gamma', 'n1/beta', 'n2/gamma', 'n2/beta'].entries()) final[v] = rand(4, 40 + j);
-  const masks = prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }), rng: makeRng('r') });
+  const masks = prune({
+    model,
+    masks: denseMasks(model),
+    init: theta0,
+    final,
+    spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }),
+    rng: makeRng('r'),
+  });
   const plan = planTraining(specSchema.parse({ name: 'x' }).training, 1000);
   for (const name of strategyNames()) {
     const w = resolveStrategy(name, plan).reset({ model, init: 'he-normal', theta0, thetaK: null, thetaFinal: final, masks, rng: makeRng('reset', name) });
     const source = name === 'fine-tune' || name === 'lr-rewind' ? final : theta0;
     for (const v of ['n1/gamma', 'n1/beta', 'n2/gamma', 'n2/beta'])
-      assert.deepEqual(Array.from(w[v]), Array.from(source[v], (x, c) => (masks[v][c] ? x : 0)), `${name} ${v}`);
+      assert.deepEqual(
+        Array.from(w[v]),
+        Array.from(source[v], (x, c) => (masks[v][c] ? x : 0)),
+        `${name} ${v}`,
+      );
     // the kernels are the reset's own business; masked, whatever it is
     for (let i = 0; i < masks['c2/kernel'].length; i++) if (!masks['c2/kernel'][i]) assert.equal(w['c2/kernel'][i], 0);
   }
@@ -381,7 +409,9 @@ test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit count
   await runExperiment(validateSpec(over, 't'), { db, backend: 'wasm' });
   const d = new Database(db, { readonly: true });
   const units = d
-    .prepare("SELECT r.level, u.layer, u.total, u.remaining FROM unit_counts u JOIN results r ON r.id = u.result_id WHERE r.strategy = 'rewind' ORDER BY r.level, u.rowid")
+    .prepare(
+      "SELECT r.level, u.layer, u.total, u.remaining FROM unit_counts u JOIN results r ON r.id = u.result_id WHERE r.strategy = 'rewind' ORDER BY r.level, u.rowid",
+    )
     .all() as { level: number; layer: string; total: number; remaining: number }[];
   // blocks 1–3 have 4 filters, 4–6 have 8, 7–9 have 16: 4 → 3 → 2, 8 → 6 → 4, 16 → 12 → 9
   const widths = [4, 4, 4, 8, 8, 8, 16, 16, 16];
@@ -397,7 +427,10 @@ test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit count
   // a dead unit of b_i_conv1 removes 9·cin weights of conv1 and 9·w weights of conv2
   const cins = [4, 4, 4, 4, 8, 8, 8, 16, 16];
   const total = 9 * 3 * 4 + widths.reduce((s, w, b) => s + 9 * cins[b] * w + 9 * w * w, 0) + 4 * 8 + 8 * 16 + 16 * 3;
-  const rows = d.prepare("SELECT level, percent_remaining p FROM levels WHERE strategy = 'rewind' AND branch IS NULL ORDER BY level").all() as { level: number; p: number }[];
+  const rows = d.prepare("SELECT level, percent_remaining p FROM levels WHERE strategy = 'rewind' AND branch IS NULL ORDER BY level").all() as {
+    level: number;
+    p: number;
+  }[];
   for (const { level, p } of rows) {
     const removed = level === 0 ? 0 : widths.reduce((s, w, b) => s + (w - after[level - 1][Math.floor(b / 3)]) * (9 * cins[b] + 9 * w), 0);
     assert.equal(p, (100 * (total - removed)) / total, `level ${level}`);

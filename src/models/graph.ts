@@ -277,23 +277,40 @@ export interface UnitLeftOut {
 }
 
 /** Follows one unit-making node's units to the kernel they feed (see unitCouplings). */
-function traceUnits(n: GraphNode, uses: Map<string, GraphNode[]>, kernel: ParamSpec & { kind: 'conv' | 'fc' }, bias: string | null): UnitCoupling | UnitLeftOut {
+function traceUnits(
+  n: GraphNode,
+  uses: Map<string, GraphNode[]>,
+  kernel: ParamSpec & { kind: 'conv' | 'fc' },
+  bias: string | null,
+): UnitCoupling | UnitLeftOut {
   const units = kernel.shape[kernel.shape.length - 1];
   const vectors = bias === null ? [] : [`${n.name}/${bias}`];
   const state: string[] = [];
   const leftOut = (why: string, coupled = false): UnitLeftOut => ({ layer: n.name, kind: kernel.kind, why, coupled });
-  for (let cur = n.name; ; ) {
+  for (let cur = n.name; ;) {
     const c = uses.get(cur) ?? [];
     if (c.length === 0) return leftOut('feeds no later kernel');
     if (c.length > 1) return leftOut(`feeds ${c.length} layers (${c.map((d) => d.name).join(', ')})`);
     const d = c[0];
-    if (d.inputs.length !== 1) return leftOut(`feeds ${d.kind} ${d.name}, which couples its channels with those of ${d.inputs.filter((i) => i !== cur).join(', ')}`, true);
+    if (d.inputs.length !== 1)
+      return leftOut(`feeds ${d.kind} ${d.name}, which couples its channels with those of ${d.inputs.filter((i) => i !== cur).join(', ')}`, true);
     const dp = d.def.unitParams?.(d.cfg) as { kernel: string } | undefined;
     if (d.def.units === 'own' && dp) {
       const next = d.params.find((p) => p.name === `${d.name}/${dp.kernel}`)!;
       if (vectors.length === 0) return leftOut('has no bias and no BatchNorm after it to record its units');
       const s = next.shape;
-      return { layer: n.name, kind: kernel.kind, kernel: kernel.name, alive: vectors[0], vectors, state, units, next: next.name, nextIn: s[s.length - 2], nextOut: s[s.length - 1] };
+      return {
+        layer: n.name,
+        kind: kernel.kind,
+        kernel: kernel.name,
+        alive: vectors[0],
+        vectors,
+        state,
+        units,
+        next: next.name,
+        nextIn: s[s.length - 2],
+        nextOut: s[s.length - 1],
+      };
     }
     if (d.def.units !== 'keep') return leftOut(`feeds ${d.kind} ${d.name}, which mixes its units`);
     if (d.params.length > 0 && !d.def.unitMasked) return leftOut(`feeds ${d.kind} ${d.name}, whose parameters would keep a pruned unit alive`);
@@ -310,7 +327,7 @@ function traceUnits(n: GraphNode, uses: Map<string, GraphNode[]>, kernel: ParamS
  * mask of its bias, or of the following BatchNorm's γ for a conv without bias (ResNet's). A
  * layer is left out (unitsLeftOut says why) when its units reach more than one consumer, a node
  * of several inputs (a residual `add` couples the channels it sums: only the convs inside a
- * block are unit-prunable, as in Li et al. 2017, §4.3), a layer with parameters that are not
+ * block are unit-prunable, as in Li et al. 2017, docs/PAPERS.md#li-2017), a layer with parameters that are not
  * per unit, or no kernel.
  */
 export function unitCouplings(g: Graph): UnitCoupling[] {

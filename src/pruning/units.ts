@@ -21,7 +21,7 @@ import { permutation, type Rng } from '../util/rng.js';
  * Which kernel is "the next layer's" is read from the model's layer graph (unitCouplings:
  * through ReLU, pooling, flatten and BatchNorm; a layer whose units reach a residual `add` or
  * two consumers is not unit-prunable: in a ResNet only the first conv of each block is, as in
- * Li et al. 2017, §4.3).
+ * Li et al. 2017, docs/PAPERS.md#li-2017).
  * The output layer's units are never pruned. `percent_remaining` still counts kernel weights
  * (incoming and outgoing weights of a dead unit count as removed; biases, γ and β never count).
  */

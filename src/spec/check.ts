@@ -270,7 +270,7 @@ function checkPruning(spec: Spec, model: Model): void {
 /**
  * The layers of the kinds pruning.granularity prunes (not excluded) whose units it cannot prune,
  * in words, or '' when there are none: convs whose channels a residual add couples (only the
- * convs inside a block are filter-pruned, Li et al. 2017 §4.3) and layers whose units reach two
+ * convs inside a block are filter-pruned, Li et al. 2017, docs/PAPERS.md#li-2017) and layers whose units reach two
  * consumers or lack a bias or BatchNorm (src/models/graph.ts unitsLeftOut).
  */
 function leftOut(spec: Spec, model: Model): string {
