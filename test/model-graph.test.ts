@@ -200,11 +200,10 @@ test('a residual block with BatchNorm and add trains (running statistics move, n
   assert.equal(shapes.b1_conv1, '4×4×8');
   assert.equal(shapes.b1_down, '4×4×8');
   assert.equal(shapes.gap1, '8');
-  // the add couples the units of b1_conv2 and b1_down, and the stem's feed two layers: only b1_conv1's filters are unit-prunable
-  // (with b1_bn1's γ and β; test/pruning-residual.test.ts)
+  // the add sums the channels of b1_conv2 and b1_down: their filters are one group (test/pruning-residual.test.ts)
   assert.deepEqual(
     unitCouplings(model.graph).map((u) => u.layer),
-    ['b1_conv1'],
+    ['stem', 'b1_conv1', 'b1_conv2+b1_down'],
   );
   const { init, res, masks, x } = await trainOn(model, [8, 8, 3], 12);
   assert.ok(!('b1_bn1/moving_mean' in masks) && !('b1_bn1/gamma' in masks), 'BatchNorm tensors are never masked');
@@ -238,50 +237,42 @@ test("unit coupling of conv-2 from the graph: each unit layer and the kernel its
     {
       layer: 'conv1',
       kind: 'conv',
-      kernel: 'conv1/kernel',
+      kernels: ['conv1/kernel'],
       alive: 'conv1/bias',
       vectors: ['conv1/bias'],
       state: [],
       units: 64,
-      next: 'conv2/kernel',
-      nextIn: 64,
-      nextOut: 64,
+      nexts: [{ kernel: 'conv2/kernel', in: 64, out: 64 }],
     },
     {
       layer: 'conv2',
       kind: 'conv',
-      kernel: 'conv2/kernel',
+      kernels: ['conv2/kernel'],
       alive: 'conv2/bias',
       vectors: ['conv2/bias'],
       state: [],
       units: 64,
-      next: 'fc1/kernel',
-      nextIn: 14 * 14 * 64,
-      nextOut: 256,
+      nexts: [{ kernel: 'fc1/kernel', in: 14 * 14 * 64, out: 256 }],
     },
     {
       layer: 'fc1',
       kind: 'fc',
-      kernel: 'fc1/kernel',
+      kernels: ['fc1/kernel'],
       alive: 'fc1/bias',
       vectors: ['fc1/bias'],
       state: [],
       units: 256,
-      next: 'fc2/kernel',
-      nextIn: 256,
-      nextOut: 256,
+      nexts: [{ kernel: 'fc2/kernel', in: 256, out: 256 }],
     },
     {
       layer: 'fc2',
       kind: 'fc',
-      kernel: 'fc2/kernel',
+      kernels: ['fc2/kernel'],
       alive: 'fc2/bias',
       vectors: ['fc2/bias'],
       state: [],
       units: 256,
-      next: 'output/kernel',
-      nextIn: 256,
-      nextOut: 10,
+      nexts: [{ kernel: 'output/kernel', in: 256, out: 10 }],
     },
   ]);
   assert.deepEqual(

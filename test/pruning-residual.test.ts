@@ -47,6 +47,22 @@ before(async () => {
 const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
 const pruningSpec = (over: object) => specSchema.parse({ name: 'x', pruning: over }).pruning;
 
+/** ResNet-20's filter groups in order, with their stage: per stage, the convs its adds sum (and the stem), and each block's first conv. */
+const RESNET20_GROUPS: [string, number][] = [
+  ['stem+b1_conv2+b2_conv2+b3_conv2', 0],
+  ['b1_conv1', 0],
+  ['b2_conv1', 0],
+  ['b3_conv1', 0],
+  ['b4_conv1', 1],
+  ['b4_conv2+b4_down+b5_conv2+b6_conv2', 1],
+  ['b5_conv1', 1],
+  ['b6_conv1', 1],
+  ['b7_conv1', 2],
+  ['b7_conv2+b7_down+b8_conv2+b9_conv2', 2],
+  ['b8_conv1', 2],
+  ['b9_conv1', 2],
+];
+
 /** VGG-like: conv (bias) → BN → ReLU → pool → conv (no bias, as ResNet's) → BN → ReLU → global average pool → output. */
 const chain = [
   L.conv2d(4, { name: 'c1' }),
@@ -59,70 +75,99 @@ const chain = [
   L.globalAveragePooling2d({ name: 'gap' }),
 ];
 
-/** A residual block with a projection shortcut, after a stem: only b_conv1's channels are free of the add. */
-const block = [
+/** Two residual blocks after a stem: an identity shortcut (b1) and a projection (b2). */
+const blocks = [
   L.conv2d(4, { name: 'stem' }),
   L.batchNormalization({ name: 'stem_bn' }),
   L.relu({ name: 'stem_relu' }),
-  L.conv2d(8, { name: 'b_conv1', strides: 2, useBias: false }),
-  L.batchNormalization({ name: 'b_bn1' }),
-  L.relu({ name: 'b_relu1' }),
-  L.conv2d(8, { name: 'b_conv2', useBias: false }),
-  L.batchNormalization({ name: 'b_bn2' }),
-  L.conv2d(8, { name: 'b_down', kernelSize: 1, strides: 2, useBias: false, inputs: ['stem_relu'] }),
-  L.batchNormalization({ name: 'b_down_bn' }),
-  L.add(['b_bn2', 'b_down_bn'], { name: 'b_add' }),
-  L.relu({ name: 'b_out' }),
+  L.conv2d(4, { name: 'b1_conv1', useBias: false }),
+  L.batchNormalization({ name: 'b1_bn1' }),
+  L.relu({ name: 'b1_relu1' }),
+  L.conv2d(4, { name: 'b1_conv2', useBias: false }),
+  L.batchNormalization({ name: 'b1_bn2' }),
+  L.add(['b1_bn2', 'stem_relu'], { name: 'b1_add' }),
+  L.relu({ name: 'b1_out' }),
+  L.conv2d(8, { name: 'b2_conv1', strides: 2, useBias: false }),
+  L.batchNormalization({ name: 'b2_bn1' }),
+  L.relu({ name: 'b2_relu1' }),
+  L.conv2d(8, { name: 'b2_conv2', useBias: false }),
+  L.batchNormalization({ name: 'b2_bn2' }),
+  L.conv2d(8, { name: 'b2_down', kernelSize: 1, strides: 2, useBias: false, inputs: ['b1_out'] }),
+  L.batchNormalization({ name: 'b2_down_bn' }),
+  L.add(['b2_bn2', 'b2_down_bn'], { name: 'b2_add' }),
+  L.relu({ name: 'b2_out' }),
   L.globalAveragePooling2d({ name: 'gap' }),
 ];
 
-test('coupling from a hand-built graph: a pruned filter groups its kernel column, bias, BatchNorm γ and β, and the next kernel rows; adds and forks are left out, named', () => {
+test('coupling from hand-built graphs: a filter group is its kernels\' columns, biases, BatchNorm γ and β and the rows of every kernel it feeds; residual adds join groups; what cannot be pruned is named', () => {
   const c = buildGraphModel('chain', chain, [6, 6, 2], 3);
   assert.deepEqual(unitCouplings(c.graph), [
     {
       layer: 'c1',
       kind: 'conv',
-      kernel: 'c1/kernel',
+      kernels: ['c1/kernel'],
       alive: 'c1/bias',
       vectors: ['c1/bias', 'n1/gamma', 'n1/beta'],
       state: ['n1/moving_mean', 'n1/moving_variance'],
       units: 4,
-      next: 'c2/kernel',
-      nextIn: 4,
-      nextOut: 4,
+      nexts: [{ kernel: 'c2/kernel', in: 4, out: 4 }],
     },
     // no bias: the BatchNorm's γ records which units are alive; global average pooling keeps channel c as input c
     {
       layer: 'c2',
       kind: 'conv',
-      kernel: 'c2/kernel',
+      kernels: ['c2/kernel'],
       alive: 'n2/gamma',
       vectors: ['n2/gamma', 'n2/beta'],
       state: ['n2/moving_mean', 'n2/moving_variance'],
       units: 4,
-      next: 'output/kernel',
-      nextIn: 4,
-      nextOut: 3,
+      nexts: [{ kernel: 'output/kernel', in: 4, out: 3 }],
     },
   ]);
-  const r = buildGraphModel('res', block, [8, 8, 3], 3);
+  const r = buildGraphModel('res', blocks, [8, 8, 3], 3);
+  const groups = unitCouplings(r.graph);
+  // the identity shortcut joins the stem's channels with b1_conv2's, and they feed b1_conv1 and, through b1's output, b2's two convs
+  assert.deepEqual(groups[0], {
+    layer: 'stem+b1_conv2',
+    kind: 'conv',
+    kernels: ['stem/kernel', 'b1_conv2/kernel'],
+    alive: 'stem/bias',
+    vectors: ['stem/bias', 'stem_bn/gamma', 'stem_bn/beta', 'b1_bn2/gamma', 'b1_bn2/beta'],
+    state: ['stem_bn/moving_mean', 'stem_bn/moving_variance', 'b1_bn2/moving_mean', 'b1_bn2/moving_variance'],
+    units: 4,
+    nexts: [
+      { kernel: 'b1_conv1/kernel', in: 4, out: 4 },
+      { kernel: 'b2_conv1/kernel', in: 4, out: 8 },
+      { kernel: 'b2_down/kernel', in: 4, out: 8 },
+    ],
+  });
   assert.deepEqual(
-    unitCouplings(r.graph).map((u) => [u.layer, u.alive, u.vectors.join(' '), u.next]),
-    [['b_conv1', 'b_bn1/gamma', 'b_bn1/gamma b_bn1/beta', 'b_conv2/kernel']],
-  );
-  assert.deepEqual(
-    unitsLeftOut(r.graph).map((u) => [u.layer, u.coupled, u.why]),
+    groups.slice(1).map((u) => [u.layer, u.kernels.join(' '), u.alive, u.vectors.join(' '), u.nexts.map((n) => n.kernel).join(' ')]),
     [
-      ['stem', false, 'feeds 2 layers (b_conv1, b_down)'],
-      ['b_conv2', true, 'feeds add b_add, which couples its channels with those of b_down_bn'],
-      ['b_down', true, 'feeds add b_add, which couples its channels with those of b_bn2'],
+      ['b1_conv1', 'b1_conv1/kernel', 'b1_bn1/gamma', 'b1_bn1/gamma b1_bn1/beta', 'b1_conv2/kernel'],
+      ['b2_conv1', 'b2_conv1/kernel', 'b2_bn1/gamma', 'b2_bn1/gamma b2_bn1/beta', 'b2_conv2/kernel'],
+      ['b2_conv2+b2_down', 'b2_conv2/kernel b2_down/kernel', 'b2_bn2/gamma', 'b2_bn2/gamma b2_bn2/beta b2_down_bn/gamma b2_down_bn/beta', 'output/kernel'],
     ],
   );
-  // a conv without bias and without BatchNorm after it has nowhere to record its units
-  const bare = buildGraphModel('bare', [L.conv2d(2, { name: 'a', useBias: false }), L.relu(), L.conv2d(2, { name: 'b' }), L.flatten()], [4, 4, 1], 2);
+  assert.deepEqual(unitsLeftOut(r.graph), []);
+  // a conv without bias and without BatchNorm after it has nowhere to record its units; a conv summed with the input cannot lose channels
+  const bare = buildGraphModel(
+    'bare',
+    [
+      L.conv2d(2, { name: 'a', useBias: false }),
+      L.relu(),
+      L.conv2d(2, { name: 'b' }),
+      L.conv2d(2, { name: 'c', inputs: ['input'] }),
+      L.add(['input', 'c'], { name: 'sum' }),
+      L.add(['b', 'sum'], { name: 'both' }),
+      L.flatten(),
+    ],
+    [4, 4, 2],
+    2,
+  );
   assert.deepEqual(
     unitsLeftOut(bare.graph).map((u) => `${u.layer} ${u.why}`),
-    ['a has no bias and no BatchNorm after it to record its units'],
+    ['a has no bias and no BatchNorm after it to record its units', "b+c is summed with the model's input"],
   );
 });
 
@@ -227,6 +272,44 @@ function randomWeights(model: Model, seed: number): Weights {
   return w;
 }
 
+/** The masked network's logits and every ReLU output (unfused pass), on batch x of n examples, in training or inference mode. */
+function forwardTaps(model: Model, wm: Weights, x: Float32Array, n: number, training: boolean) {
+  const taps: Record<string, Float32Array> = {};
+  const logits = tf.tidy(() => {
+    const ws = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(wm[p.name], [...p.shape])]));
+    const out = runGraph(model.graph, ws, tf.tensor2d(x, [n, x.length / n]), {
+      mode: { training, lth: false, fuse: false },
+      tap: (relu, v) => {
+        taps[relu.name] = v.dataSync() as Float32Array;
+        return v;
+      },
+    });
+    return out.dataSync();
+  });
+  return { taps, logits };
+}
+
+/** Exactly 0 (−0 included: ReLU passes it, and it is 0) on the `dead` channels of a map of `units` channels, and some positive value on the others. */
+function assertDead(got: ArrayLike<number>, dead: readonly number[], units: number, what: string): void {
+  for (let i = 0; i < got.length; i++) if (dead.includes(i % units)) assert.ok(got[i] === 0, `${what} channel ${i % units}: ${got[i]}`);
+  // a channel killed by accident would pass the check above
+  assert.ok(
+    Array.from(got).some((v, i) => !dead.includes(i % units) && v > 0),
+    `${what} has live channels`,
+  );
+}
+
+/** Slimmed as `lth export-model` slims it (pruned units cut out) and loaded as a tfjs-layers model, the network gives the masked network's logits. */
+function assertSlimmedLogits(model: Model, w: Weights, masks: Masks, x: Float32Array, n: number, what: string): Record<string, number> {
+  const slim = slimWeights(model.graph, 'filter', w, masks);
+  const net = toLayersModel(model.graph, (name) => slim.weights[name], tfl);
+  const ours = forwardTaps(model, masked(model, w, masks), x, n, false).logits;
+  const theirs = tf.tidy(() => (net.predict(tf.tensor(x, [n, ...model.inputShape])) as tf.Tensor).dataSync());
+  net.dispose();
+  close(theirs, ours, `${what} slimmed logits`, 1e-5);
+  return slim.units;
+}
+
 test('a pruned filter outputs exactly 0 after its BatchNorm in training and inference mode, whatever the running statistics; logits match a float64 forward pass', () => {
   const model = buildGraphModel('chain', chain, [6, 6, 2], 3);
   const w = randomWeights(model, 11);
@@ -255,36 +338,55 @@ test('a pruned filter outputs exactly 0 after its BatchNorm in training and infe
   const N = 5;
   const x = rand(N * 6 * 6 * 2, 99);
   for (const training of [true, false]) {
-    const taps: Record<string, Float32Array> = {};
-    const logits = tf.tidy(() => {
-      const ws = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(wm[p.name], [...p.shape])]));
-      const out = runGraph(model.graph, ws, tf.tensor2d(x, [N, 72]), {
-        mode: { training, lth: false, fuse: false },
-        tap: (relu, v) => {
-          taps[relu.name] = v.dataSync() as Float32Array;
-          return v;
-        },
-      });
-      return out.dataSync();
-    });
+    const { taps, logits } = forwardTaps(model, wm, x, N, training);
     const ref = chain64(wm, x, N, training);
-    for (const [name, d, c] of [
-      ['r1', dead1, 4],
-      ['r2', dead2, 4],
+    for (const [name, d] of [
+      ['r1', dead1],
+      ['r2', dead2],
     ] as const) {
-      const got = taps[name];
-      // exactly 0 (−0 included: ReLU passes it, and it is 0)
-      for (let i = 0; i < got.length; i++) if (d.includes(i % c)) assert.ok(got[i] === 0, `${name} channel ${i % c} (training ${training}): ${got[i]}`);
-      const want = ref[name].v;
-      for (let i = 0; i < want.length; i++) if (d.includes(i % c)) assert.ok(want[i] === 0);
-      // and the kept channels are alive: a channel killed by accident would pass the check above
-      assert.ok(
-        [...got].some((v, i) => !d.includes(i % c) && v > 0),
-        `${name} has live channels`,
-      );
+      assertDead(taps[name], d, 4, `${name} (training ${training})`);
+      assertDead(ref[name].v, d, 4, `float64 ${name} (training ${training})`);
     }
     close(logits, ref.logits, `logits (training ${training})`, 1e-4);
   }
+});
+
+test('residual groups: a pruned channel is exactly 0 at every ReLU its group reaches (identity and projection shortcuts), in training and inference mode; slimmed, the logits stay', () => {
+  const model = buildGraphModel('res', blocks, [8, 8, 3], 3);
+  const w = randomWeights(model, 21);
+  const masks = prune({
+    model,
+    masks: denseMasks(model),
+    init: w,
+    final: w,
+    spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }),
+    rng: makeRng('g'),
+  });
+  // the ReLUs that carry each group's channels, read off the graph by hand
+  const relus: Record<string, string[]> = {
+    'stem+b1_conv2': ['stem_relu', 'b1_out'],
+    b1_conv1: ['b1_relu1'],
+    b2_conv1: ['b2_relu1'],
+    'b2_conv2+b2_down': ['b2_out'],
+  };
+  const groups = unitCouplings(model.graph);
+  assert.deepEqual(
+    groups.map((g) => g.layer),
+    Object.keys(relus),
+  );
+  const N = 3;
+  const x = rand(N * 8 * 8 * 3, 7);
+  for (const training of [true, false]) {
+    const { taps } = forwardTaps(model, masked(model, w, masks), x, N, training);
+    for (const g of groups) {
+      const dead = [...masks[g.alive].keys()].filter((u) => masks[g.alive][u] === 0);
+      assert.equal(dead.length, g.units / 2, g.layer);
+      for (const v of g.vectors) assert.deepEqual([...masks[v].keys()].filter((u) => masks[v][u] === 0), dead, v);
+      for (const r of relus[g.layer]) assertDead(taps[r], dead, g.units, `${r} (training ${training})`);
+    }
+  }
+  const units = assertSlimmedLogits(model, w, masks, x, N, 'two blocks');
+  assert.deepEqual(units, { stem: 2, b1_conv1: 2, b1_conv2: 2, b2_conv1: 4, b2_conv2: 4, b2_down: 4, output: 3 });
 });
 
 test('every reset gives a pruned channel γ = β = 0 and a kept one the γ, β of its source (θ0, or the previous final weights), never a draw or a shuffle of them', () => {
@@ -331,69 +433,70 @@ test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two fil
     let masks = denseMasks(model);
     for (let level = 1; level <= 2; level++) masks = prune({ model, masks, init: w, final: w, spec, rng: makeRng('mc', level) });
     const units = unitLayers(model, 'filter');
-    // VGG: every conv; ResNet-20: the first conv of each of its 9 blocks
+    // VGG: every conv; ResNet-20: the first conv of each block, and per stage one group of the convs its adds sum
     assert.deepEqual(
       units.map((u) => u.layer),
-      name === 'vgg-11' ? ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'conv6', 'conv7', 'conv8'] : [1, 2, 3, 4, 5, 6, 7, 8, 9].map((b) => `b${b}_conv1`),
+      name === 'vgg-11'
+        ? ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'conv6', 'conv7', 'conv8']
+        : RESNET20_GROUPS.map(([g]) => g),
     );
     for (const u of units) {
       for (const v of u.vectors) assert.equal(count(masks[v]), kept(u.units, 2), `${name} ${v}`);
       for (const s of u.state) assert.ok(!(s in masks));
     }
-    // every kernel keeps taps × (kept inputs) × (kept outputs): its own units are pruned when it is a unit
-    // layer's kernel, its input channels when it is one's `next`; ResNet's convs that feed an add keep every output
+    // every kernel keeps taps × (kept inputs) × (kept outputs): its output channels are pruned when it is one of a
+    // group's kernels, its input channels when a group feeds it; every kernel of ResNet-20 is both but the stem and the output
     for (const p of model.params.filter((q) => q.kind !== 'none')) {
-      const own = units.find((u) => u.kernel === p.name);
-      const from = units.find((u) => u.next === p.name);
+      const own = units.find((u) => u.kernels.includes(p.name));
+      const from = units.find((u) => u.nexts.some((n) => n.kernel === p.name));
+      if (name === 'resnet-20') assert.equal(!own, p.name === 'output/kernel', p.name);
+      if (name === 'resnet-20') assert.equal(!from, p.name === 'stem/kernel', p.name);
       const [cin, cout] = p.shape.slice(-2);
       const taps = p.shape.length === 4 ? p.shape[0] * p.shape[1] : 1;
       assert.equal(count(masks[p.name]), taps * (from ? kept(cin, 2) : cin) * (own ? kept(cout, 2) : cout), `${name} ${p.name}`);
     }
     // slimmed for export (pruned filters, their BatchNorm channels and the next kernel's rows cut out), the network computes the same logits
-    const slim = slimWeights(model.graph, 'filter', w, masks);
-    assert.equal(slim.units[units[units.length - 1].layer], kept(units[units.length - 1].units, 2));
-    const net = toLayersModel(model.graph, (n) => slim.weights[n], tfl);
-    const n = 4;
-    const x = rand(n * shape[0] * shape[1] * 3, 8);
-    const ours = tf.tidy(() => {
-      const ws = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(masked(model, w, masks)[p.name], [...p.shape])]));
-      return model.predict(ws, tf.tensor2d(x, [n, x.length / n])).dataSync();
-    });
-    const theirs = tf.tidy(() => (net.predict(tf.tensor(x, [n, ...shape])) as tf.Tensor).dataSync());
-    net.dispose();
-    close(theirs, ours, `${name} slimmed logits`, 1e-5);
+    const slim = assertSlimmedLogits(model, w, masks, rand(4 * shape[0] * shape[1] * 3, 8), 4, name);
+    assert.equal(slim[units[units.length - 1].layer], kept(units[units.length - 1].units, 2));
   }
 });
 
-test('the spec accepts filter pruning of resnet-20 and vgg-11, warning which convs stay dense; a net whose every conv feeds an add is refused in one line naming them and the fix', () => {
-  const spec = (model: object, data: object, pruning: object = {}) =>
-    validateSpec({ name: 'f', data, model, pruning: { granularity: 'filter', ...pruning }, training: { iterations: '10it' } }, 's.json');
+test('the spec accepts filter pruning of resnet-20 and vgg-11; a data-driven unit criterion on residual groups, and a net with nothing unit-prunable, are refused in one line naming the layers and the fix', () => {
+  const spec = (model: object, data: object, more: object = {}) =>
+    validateSpec({ name: 'f', data, model, pruning: { granularity: 'filter' }, training: { iterations: '10it' }, ...more }, 's.json');
   const synth = (s: number) => ({ dataset: 'synthetic', validation: 20, synthetic: { train: 60, test: 20, shape: [s, s, 3], classes: 3 } });
-  const res = checkSpec(spec({ name: 'resnet-20', width: 4 }, synth(8)));
-  assert.deepEqual(
-    res.warnings.filter((w) => w.startsWith('pruning.granularity')),
-    [
-      'pruning.granularity "filter" leaves these layers of resnet-20 unpruned: b1_conv2, b2_conv2, b3_conv2, b4_conv2, b4_down, b5_conv2, b6_conv2, b7_conv2, b7_down, b8_conv2, b9_conv2 feed a residual add, which couples the channels it sums: lth prunes only the convs inside a block, whose channels no add sums (Li et al. 2017); stem feeds 2 layers (b1_conv1, b1_add)',
-    ],
-  );
+  assert.deepEqual(checkSpec(spec({ name: 'resnet-20', width: 4 }, synth(8))).warnings, []);
   assert.deepEqual(checkSpec(spec({ name: 'vgg-11', width: 4 }, synth(16))).warnings, []);
+  // taylor, apoz and mean_activation read one layer's ReLU outputs: a group has several layers' channels summed
+  assert.throws(
+    () => checkSpec(spec({ name: 'resnet-20', width: 4 }, synth(8), { pruning: { granularity: 'filter', unitCriterion: 'taylor' } })),
+    /^UserError: invalid spec s\.json: pruning\.unitCriterion: "taylor" scores the ReLU outputs of one layer, but residual adds sum the channels of stem, b1_conv2, b2_conv2, b3_conv2 of resnet-20 into one group: use l1_norm, l2_norm or random, which score a group by all its kernels$/,
+  );
+  assert.doesNotThrow(() => checkSpec(spec({ name: 'vgg-11', width: 4 }, synth(16), { pruning: { granularity: 'filter', unitCriterion: 'taylor' } })));
+  // a conv whose channels are summed with the model's input cannot lose any
   const dir = tmp();
   const mod = join(dir, 'skip.js');
-  writeFileSync(
-    mod,
-    "export const layers = [{ kind: 'conv2d', filters: 4, name: 'a' }, { kind: 'relu', name: 'r' }, { kind: 'conv2d', filters: 4, name: 'b' }, { kind: 'add', inputs: ['r', 'b'], name: 'sum' }, { kind: 'globalAveragePooling2d' }];\n",
-  );
+  writeFileSync(mod, "export const layers = [{ kind: 'conv2d', filters: 3, name: 'a' }, { kind: 'add', inputs: ['input', 'a'], name: 'sum' }, { kind: 'globalAveragePooling2d' }];\n");
   assert.throws(
     () => checkSpec(spec({ module: mod }, synth(6))),
-    /^UserError: invalid spec s\.json: pruning\.granularity: "filter" finds no conv or hidden dense layer of .* with a rate above 0 to prune units of \(b feeds a residual add, which couples the channels it sums: lth prunes only the convs inside a block, whose channels no add sums \(Li et al\. 2017\); a feeds 2 layers \(b, sum\)\): set pruning\.rates\.fc or pruning\.rates\.conv above 0, check pruning\.exclude, or use granularity "weight"$/,
+    /^UserError: invalid spec s\.json: pruning\.granularity: "filter" finds no conv or hidden dense layer of .* with a rate above 0 to prune units of \(a is summed with the model's input\): set pruning\.rates\.fc or pruning\.rates\.conv above 0, check pruning\.exclude, or use granularity "weight"$/,
   );
-  // the CLI: exit 2, one line, nothing written
+  // the CLI, for a chain's own criterion: exit 2, one line, nothing written
   const file = join(dir, 'spec.json');
-  writeFileSync(file, JSON.stringify({ name: 'f', data: synth(6), model: { module: mod }, pruning: { granularity: 'filter' } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'f',
+      data: synth(8),
+      model: { name: 'resnet-20', width: 4 },
+      pruning: { granularity: 'filter' },
+      strategies: ['rewind', { reset: 'rewind', name: 'apoz', unitCriterion: 'apoz' }],
+    }),
+  );
   const r = lth(['run', file, '--db', join(dir, 'out', 'lth.db'), '--quiet']);
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1);
-  assert.match(r.stderr, /b feeds a residual add/);
+  assert.match(r.stderr, /strategies\.1\.unitCriterion: "apoz" scores the ReLU outputs of one layer, but residual adds sum the channels of stem, /);
   assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
 });
 
@@ -413,28 +516,34 @@ test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit count
       "SELECT r.level, u.layer, u.total, u.remaining FROM unit_counts u JOIN results r ON r.id = u.result_id WHERE r.strategy = 'rewind' ORDER BY r.level, u.rowid",
     )
     .all() as { level: number; layer: string; total: number; remaining: number }[];
-  // blocks 1–3 have 4 filters, 4–6 have 8, 7–9 have 16: 4 → 3 → 2, 8 → 6 → 4, 16 → 12 → 9
-  const widths = [4, 4, 4, 8, 8, 8, 16, 16, 16];
-  const after = [
+  // every group of stage s (its adds' group and each block's first conv) has 4, 8, 16 filters: 4 → 3 → 2, 8 → 6 → 4, 16 → 12 → 9
+  const kept = [
+    [4, 8, 16],
     [3, 6, 12],
     [2, 4, 9],
   ];
   assert.deepEqual(
     units.map((u) => `${u.level}:${u.layer}:${u.total}:${u.remaining}`),
-    [1, 2].flatMap((level) => widths.map((w, b) => `${level}:b${b + 1}_conv1:${w}:${after[level - 1][Math.floor(b / 3)]}`)),
+    [1, 2].flatMap((level) => RESNET20_GROUPS.map(([g, s]) => `${level}:${g}:${kept[0][s]}:${kept[level][s]}`)),
   );
-  // % remaining, counted by hand: every 3×3 kernel of ResNet-20 (width 4) plus the 1×1 projections and the output layer;
-  // a dead unit of b_i_conv1 removes 9·cin weights of conv1 and 9·w weights of conv2
-  const cins = [4, 4, 4, 4, 8, 8, 8, 16, 16];
-  const total = 9 * 3 * 4 + widths.reduce((s, w, b) => s + 9 * cins[b] * w + 9 * w * w, 0) + 4 * 8 + 8 * 16 + 16 * 3;
+  // % remaining, counted by hand from the architecture with k_s filters kept per stage: the stem 3×3×3×k0; per block of
+  // stage s conv1 3×3×cin×k_s (cin = k_{s−1} in a stage's first block, else k_s) and conv2 3×3×k_s×k_s; the 1×1
+  // projections k_{s−1}×k_s; the output layer k2×3
+  const weightsKept = (k: number[]) => {
+    let n = 9 * 3 * k[0] + k[2] * 3;
+    for (let b = 0; b < 9; b++) {
+      const s = Math.floor(b / 3);
+      const first = s > 0 && b % 3 === 0;
+      n += 9 * (first ? k[s - 1] : k[s]) * k[s] + 9 * k[s] * k[s] + (first ? k[s - 1] * k[s] : 0);
+    }
+    return n;
+  };
   const rows = d.prepare("SELECT level, percent_remaining p FROM levels WHERE strategy = 'rewind' AND branch IS NULL ORDER BY level").all() as {
     level: number;
     p: number;
   }[];
-  for (const { level, p } of rows) {
-    const removed = level === 0 ? 0 : widths.reduce((s, w, b) => s + (w - after[level - 1][Math.floor(b / 3)]) * (9 * cins[b] + 9 * w), 0);
-    assert.equal(p, (100 * (total - removed)) / total, `level ${level}`);
-  }
+  assert.equal(rows.length, 3);
+  for (const { level, p } of rows) assert.equal(p, (100 * weightsKept(kept[level])) / weightsKept(kept[0]), `level ${level}`);
   d.close();
   // the stored level: pruned channels' γ and β are 0; exported slimmed, its logits equal the stored network's
   const store = new Store(db);
@@ -447,9 +556,12 @@ test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit count
     const exp = await exportModel(store, 'tiny', { strategy: 'rewind', trial: 0, level: 2 }, out);
     assert.equal(exp.units.b7_conv1, 9);
     const net = await loadExported(out);
-    assert.deepEqual(net.getLayer('b7_conv1').getWeights()[0].shape, [3, 3, 8, 9]);
+    // level 2 keeps 2, 4, 9 filters per stage
+    assert.deepEqual(net.getLayer('b7_conv1').getWeights()[0].shape, [3, 3, 4, 9]);
     assert.deepEqual(net.getLayer('b7_bn1').getWeights()[0].shape, [9]);
-    assert.deepEqual(net.getLayer('b7_conv2').getWeights()[0].shape, [3, 3, 9, 16]);
+    assert.deepEqual(net.getLayer('b7_conv2').getWeights()[0].shape, [3, 3, 9, 9]);
+    assert.deepEqual(net.getLayer('b7_down').getWeights()[0].shape, [1, 1, 4, 9]);
+    assert.deepEqual(net.getLayer('output').getWeights()[0].shape, [9, 3]);
     const x = rand(6 * 8 * 8 * 3, 5);
     const ours = tf.tidy(() => {
       const ws = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(masked(model, weights, masks)[p.name], [...p.shape])]));

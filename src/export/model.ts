@@ -80,25 +80,29 @@ export function slimWeights(
     const keep: number[] = [];
     alive.forEach((a, u) => a && keep.push(u));
     if (keep.length === l.units) continue;
-    // incoming: the last axis of the kernel; the bias
-    const k = out[l.kernel];
-    const rows = k.data.length / l.units;
-    const nk = new Float32Array(rows * keep.length);
-    for (let r = 0; r < rows; r++) keep.forEach((u, j) => (nk[r * keep.length + j] = k.data[r * l.units + u]));
-    out[l.kernel] = { data: nk, shape: [...k.shape.slice(0, -1), keep.length] };
-    // per-unit vectors: the bias, BatchNorm's γ, β and running statistics
+    // incoming: the last axis of each kernel of the group
+    for (const name of l.kernels) {
+      const k = out[name];
+      const rows = k.data.length / l.units;
+      const nk = new Float32Array(rows * keep.length);
+      for (let r = 0; r < rows; r++) keep.forEach((u, j) => (nk[r * keep.length + j] = k.data[r * l.units + u]));
+      out[name] = { data: nk, shape: [...k.shape.slice(0, -1), keep.length] };
+    }
+    // per-unit vectors: the biases, BatchNorm's γ, β and running statistics
     for (const v of [...l.vectors, ...l.state]) out[v] = { data: Float32Array.from(keep, (u) => out[v].data[u]), shape: [keep.length] };
-    // outgoing: input rows i of the next kernel with i % U kept (NHWC flatten keeps position-major order)
-    const n = out[l.next];
-    const inN = n.shape[n.shape.length - 2];
-    const outN = n.shape[n.shape.length - 1];
-    const taps = n.data.length / (inN * outN);
-    const keptRows: number[] = [];
-    for (let i = 0; i < inN; i++) if (alive[i % l.units]) keptRows.push(i);
-    const nn = new Float32Array(taps * keptRows.length * outN);
-    for (let t = 0; t < taps; t++)
-      keptRows.forEach((i, j) => nn.set(n.data.subarray((t * inN + i) * outN, (t * inN + i + 1) * outN), (t * keptRows.length + j) * outN));
-    out[l.next] = { data: nn, shape: [...n.shape.slice(0, -2), keptRows.length, outN] };
+    // outgoing: input rows i of each kernel fed, with i % U kept (NHWC flatten keeps position-major order)
+    for (const next of l.nexts) {
+      const n = out[next.kernel];
+      const inN = n.shape[n.shape.length - 2];
+      const outN = n.shape[n.shape.length - 1];
+      const taps = n.data.length / (inN * outN);
+      const keptRows: number[] = [];
+      for (let i = 0; i < inN; i++) if (alive[i % l.units]) keptRows.push(i);
+      const nn = new Float32Array(taps * keptRows.length * outN);
+      for (let t = 0; t < taps; t++)
+        keptRows.forEach((i, j) => nn.set(n.data.subarray((t * inN + i) * outN, (t * inN + i + 1) * outN), (t * keptRows.length + j) * outN));
+      out[next.kernel] = { data: nn, shape: [...n.shape.slice(0, -2), keptRows.length, outN] };
+    }
   }
   const units: Record<string, number> = {};
   for (const p of graph.params) if (p.kind !== 'none') units[p.name.split('/')[0]] = out[p.name].shape[out[p.name].shape.length - 1];

@@ -6,6 +6,7 @@ export { erkCounts, erkDensities } from './erk.js';
 export {
   denseMasks,
   isExcluded,
+  isUnitExcluded,
   keepTop,
   prunePools,
   type PrunePool,

@@ -47,17 +47,20 @@ export function unitLayersLeftOut(model: Pick<Model, 'graph'>, granularity: Gran
 /** Alive units of a layer: the mask of its `alive` vector, or all ones before the first unit pruning (the dense level has no unit masks). */
 export const aliveUnits = (l: UnitLayer, masks: Masks): Uint8Array => (masks[l.alive] ? Uint8Array.from(masks[l.alive]) : new Uint8Array(l.units).fill(1));
 
-/** Zeroes unit u of `l` in `masks` (incoming weights, bias, BatchNorm γ and β, the next layer's input rows); masks are edited in place. */
+/** Zeroes unit u of `l` in `masks` (incoming weights of every kernel of the group, biases, BatchNorm γ and β, the input rows of every kernel it feeds); masks are edited in place. */
 export function killUnit(l: UnitLayer, masks: Masks, u: number): void {
-  const k = masks[l.kernel];
-  for (let i = u; i < k.length; i += l.units) k[i] = 0;
+  for (const name of l.kernels) {
+    const k = masks[name];
+    for (let i = u; i < k.length; i += l.units) k[i] = 0;
+  }
   for (const v of l.vectors) masks[v][u] = 0;
-  const n = masks[l.next];
-  for (let row = u; row < l.nextIn; row += l.units) n.fill(0, row * l.nextOut, (row + 1) * l.nextOut);
-  // conv→conv: the next kernel is [k, k, U, out], so input channel u recurs in each of the k² taps.
-  const taps = n.length / (l.nextIn * l.nextOut);
-  for (let t = 1; t < taps; t++)
-    for (let row = u; row < l.nextIn; row += l.units) n.fill(0, (t * l.nextIn + row) * l.nextOut, (t * l.nextIn + row + 1) * l.nextOut);
+  for (const next of l.nexts) {
+    const n = masks[next.kernel];
+    // conv→conv: the next kernel is [k, k, U, out], so input channel u recurs in each of the k² taps.
+    const taps = n.length / (next.in * next.out);
+    for (let t = 0; t < taps; t++)
+      for (let row = u; row < next.in; row += l.units) n.fill(0, (t * next.in + row) * next.out, (t * next.in + row + 1) * next.out);
+  }
 }
 
 /** Per-unit statistics of the hidden activations on the pruning sample (src/pruning/statistics.ts). */
@@ -72,8 +75,8 @@ export interface UnitStats {
 
 export interface UnitScoreInputs {
   readonly layer: UnitLayer;
-  /** the layer's kernel at the end of the previous level's training, stored layout [..., in, out] */
-  readonly kernel: Float32Array;
+  /** the kernels of the layer (of each layer of a group) at the end of the previous level's training, stored layout [..., in, out] */
+  readonly kernels: readonly Float32Array[];
   readonly alive: Uint8Array;
   /** present when the criterion needs data */
   readonly stats?: UnitStats;
@@ -84,11 +87,11 @@ export interface UnitScoreInputs {
 export type UnitCriterionDef = ((x: UnitScoreInputs) => Float32Array) & { readonly help: string; readonly needsData: boolean };
 const unitCriterion = (help: string, needsData: boolean, f: (x: UnitScoreInputs) => Float32Array): UnitCriterionDef => Object.assign(f, { help, needsData });
 
-/** Σ_i f(w_iu) over the incoming weights of each unit u (all taps and input channels). */
+/** Σ_i f(w_iu) over the incoming weights of each unit u (all taps and input channels; of a group: of every layer's kernel, summed). */
 function incoming(x: UnitScoreInputs, f: (w: number) => number): Float32Array {
   const U = x.layer.units;
   const s = new Float64Array(U);
-  for (let i = 0; i < x.kernel.length; i++) s[i % U] += f(x.kernel[i]);
+  for (const k of x.kernels) for (let i = 0; i < k.length; i++) s[i % U] += f(k[i]);
   return Float32Array.from(s);
 }
 
@@ -187,7 +190,7 @@ export function pruneUnits(a: UnitPruneArgs): Masks {
     const n = alive.reduce((s, v) => s + v, 0);
     const count = a.removed(n, a.rates[l.kind]);
     // Scores are drawn for every layer (even count 0) so the random stream never depends on rates.
-    const scores = score({ layer: l, kernel: a.final[l.kernel], alive, stats: a.stats?.[l.layer], rng: a.rng });
+    const scores = score({ layer: l, kernels: l.kernels.map((k) => a.final[k]), alive, stats: a.stats?.[l.layer], rng: a.rng });
     for (const u of lowestUnits(scores, alive, Math.min(count, n - 1), a.rng)) killUnit(l, out, u);
   }
   return out;

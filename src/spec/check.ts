@@ -1,6 +1,6 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
 import { buildSpecModel, modelField, modelLabel, paramGroup, type Model } from '../models/index.js';
-import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, layerOf, UNIT_CRITERIA, unitLayers, unitLayersLeftOut } from '../pruning/index.js';
+import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, isUnitExcluded, layerOf, UNIT_CRITERIA, unitLayers, unitLayersLeftOut } from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
 import { planTraining, type TrainingPlan } from '../training/index.js';
@@ -243,7 +243,19 @@ function checkPruning(spec: Spec, model: Model): void {
         'pruning.criterion',
         `criterion "${weightCriterion}" ranks single weights, but pruning.granularity "${p.granularity}" removes whole units: choose a unit score with pruning.unitCriterion (or a chain's unitCriterion), or use granularity "weight"`,
       );
-    const units = unitLayers(model, p.granularity).filter((l) => !isExcluded({ name: l.kernel, kind: l.kind }, p.exclude));
+    const units = unitLayers(model, p.granularity).filter((l) => !isUnitExcluded(l, p.exclude));
+    // A data-driven score reads one layer's ReLU outputs; a group's units are several layers' channels summed by adds.
+    const group = units.find((l) => l.kernels.length > 1);
+    if (group)
+      spec.strategies.forEach((c, i) => {
+        const name = c.unitCriterion ?? p.unitCriterion;
+        if (c.during || !UNIT_CRITERIA[name].needsData) return;
+        const field = c.unitCriterion ? `strategies.${i}.unitCriterion` : 'pruning.unitCriterion';
+        throw new SpecError(
+          field,
+          `${field}: "${name}" scores the ReLU outputs of one layer, but residual adds sum the channels of ${group.layer.split('+').join(', ')} of ${model.name} into one group: use l1_norm, l2_norm or random, which score a group by all its kernels`,
+        );
+      });
     if (units.length === 0 || units.every((l) => p.rates[l.kind] === 0)) {
       const left = leftOut(spec, model);
       throw new SpecError(
@@ -269,22 +281,14 @@ function checkPruning(spec: Spec, model: Model): void {
 
 /**
  * The layers of the kinds pruning.granularity prunes (not excluded) whose units it cannot prune,
- * in words, or '' when there are none: convs whose channels a residual add couples (only the
- * convs inside a block are filter-pruned, Li et al. 2017, docs/PAPERS.md#li-2017) and layers whose units reach two
- * consumers or lack a bias or BatchNorm (src/models/graph.ts unitsLeftOut).
+ * each with why (src/models/graph.ts unitsLeftOut), in words, or '' when there are none.
  */
 function leftOut(spec: Spec, model: Model): string {
   const p = spec.pruning;
-  const left = unitLayersLeftOut(model, p.granularity).filter((l) => !isExcluded({ name: `${l.layer}/kernel`, kind: l.kind }, p.exclude));
-  const coupled = left.filter((l) => l.coupled).map((l) => l.layer);
-  return [
-    ...(coupled.length
-      ? [
-          `${coupled.join(', ')} feed${coupled.length === 1 ? 's' : ''} a residual add, which couples the channels it sums: lth prunes only the convs inside a block, whose channels no add sums (Li et al. 2017)`,
-        ]
-      : []),
-    ...left.filter((l) => !l.coupled).map((l) => `${l.layer} ${l.why}`),
-  ].join('; ');
+  return unitLayersLeftOut(model, p.granularity)
+    .filter((l) => !isUnitExcluded(l, p.exclude))
+    .map((l) => `${l.layer} ${l.why}`)
+    .join('; ');
 }
 
 /** A warning when unit granularity leaves some of the model's layers of its kinds dense (leftOut). */
