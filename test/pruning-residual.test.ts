@@ -36,8 +36,8 @@ import { lth, tinySpec, tmp } from './helpers/common.js';
 
 /**
  * Filter pruning of BatchNorm and residual nets (docs/DESIGN.md#structured): a pruned filter
- * takes its BatchNorm channel's γ and β with it; convs whose channels a residual add couples stay
- * dense (Li et al. 2017 prune only the first conv of each block).
+ * takes its BatchNorm channel's γ and β with it; the convs whose channels residual adds sum are
+ * pruned as one group (docs/DESIGN.md#structured-batchnorm).
  */
 
 before(async () => {
@@ -99,7 +99,7 @@ const blocks = [
   L.globalAveragePooling2d({ name: 'gap' }),
 ];
 
-test('coupling from hand-built graphs: a filter group is its kernels\' columns, biases, BatchNorm γ and β and the rows of every kernel it feeds; residual adds join groups; what cannot be pruned is named', () => {
+test("coupling from hand-built graphs: a filter group is its kernels' columns, biases, BatchNorm γ and β and the rows of every kernel it feeds; residual adds join groups; what cannot be pruned is named", () => {
   const c = buildGraphModel('chain', chain, [6, 6, 2], 3);
   assert.deepEqual(unitCouplings(c.graph), [
     {
@@ -381,7 +381,12 @@ test('residual groups: a pruned channel is exactly 0 at every ReLU its group rea
     for (const g of groups) {
       const dead = [...masks[g.alive].keys()].filter((u) => masks[g.alive][u] === 0);
       assert.equal(dead.length, g.units / 2, g.layer);
-      for (const v of g.vectors) assert.deepEqual([...masks[v].keys()].filter((u) => masks[v][u] === 0), dead, v);
+      for (const v of g.vectors)
+        assert.deepEqual(
+          [...masks[v].keys()].filter((u) => masks[v][u] === 0),
+          dead,
+          v,
+        );
       for (const r of relus[g.layer]) assertDead(taps[r], dead, g.units, `${r} (training ${training})`);
     }
   }
@@ -436,9 +441,7 @@ test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two fil
     // VGG: every conv; ResNet-20: the first conv of each block, and per stage one group of the convs its adds sum
     assert.deepEqual(
       units.map((u) => u.layer),
-      name === 'vgg-11'
-        ? ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'conv6', 'conv7', 'conv8']
-        : RESNET20_GROUPS.map(([g]) => g),
+      name === 'vgg-11' ? ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'conv6', 'conv7', 'conv8'] : RESNET20_GROUPS.map(([g]) => g),
     );
     for (const u of units) {
       for (const v of u.vectors) assert.equal(count(masks[v]), kept(u.units, 2), `${name} ${v}`);
@@ -458,6 +461,20 @@ test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two fil
     // slimmed for export (pruned filters, their BatchNorm channels and the next kernel's rows cut out), the network computes the same logits
     const slim = assertSlimmedLogits(model, w, masks, rand(4 * shape[0] * shape[1] * 3, 8), 4, name);
     assert.equal(slim[units[units.length - 1].layer], kept(units[units.length - 1].units, 2));
+    if (name !== 'resnet-20') continue;
+    // excluding one layer of each stage group keeps the groups dense: Li et al.'s first convs of the blocks alone
+    const li = prune({
+      model,
+      masks: denseMasks(model),
+      init: w,
+      final: w,
+      spec: pruningSpec({ ...spec, exclude: ['stem', 'b4_down', 'b7_down'] }),
+      rng: makeRng('li'),
+    });
+    for (const [g, s] of RESNET20_GROUPS) {
+      const u = units.find((x) => x.layer === g)!;
+      assert.equal(count(li[u.alive]), g.includes('+') ? [4, 8, 16][s] : kept([4, 8, 16][s], 1), g);
+    }
   }
 });
 
@@ -476,7 +493,10 @@ test('the spec accepts filter pruning of resnet-20 and vgg-11; a data-driven uni
   // a conv whose channels are summed with the model's input cannot lose any
   const dir = tmp();
   const mod = join(dir, 'skip.js');
-  writeFileSync(mod, "export const layers = [{ kind: 'conv2d', filters: 3, name: 'a' }, { kind: 'add', inputs: ['input', 'a'], name: 'sum' }, { kind: 'globalAveragePooling2d' }];\n");
+  writeFileSync(
+    mod,
+    "export const layers = [{ kind: 'conv2d', filters: 3, name: 'a' }, { kind: 'add', inputs: ['input', 'a'], name: 'sum' }, { kind: 'globalAveragePooling2d' }];\n",
+  );
   assert.throws(
     () => checkSpec(spec({ module: mod }, synth(6))),
     /^UserError: invalid spec s\.json: pruning\.granularity: "filter" finds no conv or hidden dense layer of .* with a rate above 0 to prune units of \(a is summed with the model's input\): set pruning\.rates\.fc or pruning\.rates\.conv above 0, check pruning\.exclude, or use granularity "weight"$/,

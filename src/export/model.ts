@@ -19,10 +19,11 @@ import { UserError } from '../util/errors.js';
  * fused as the activation of the conv2d/dense before it), ending in a linear output (logits:
  * argmax is the prediction; apply softmax for probabilities).
  *
- * Neuron/filter-pruned levels are physically smaller: dead units (bias or BatchNorm γ mask 0),
- * their BatchNorm channels (γ, β, running statistics) and the next layer's matching input rows
- * are cut out, so a layer of 300 units with 123 alive exports as 123; a pruned BatchNorm channel
- * outputs exactly 0, so cutting it out changes no logit. Weight-pruned levels export their kernels ⊙ mask at full size and write the masks
+ * Neuron/filter-pruned levels are physically smaller: dead units (bias or BatchNorm γ mask 0;
+ * channel c of every layer of a residual group), their BatchNorm channels (γ, β, running
+ * statistics) and the matching input rows of every kernel they feed are cut out, so a layer of
+ * 300 units with 123 alive exports as 123; a pruned channel outputs exactly 0, so cutting it
+ * out changes no logit. Weight-pruned levels export their kernels ⊙ mask at full size and write the masks
  * beside them (masks.json + masks.bin, one uint8 per weight, 1 = kept), since a LayersModel has
  * no place for them.
  */

@@ -372,7 +372,9 @@ function traceAll(g: Graph): (UnitCoupling | UnitLeftOut)[] {
     // the output layer's space: never pruned, not worth a message
     if (kernels.some((k) => k.kind === 'output')) continue;
     const kind = kernels[0].kind as 'conv' | 'fc';
-    const why = s.blocked ?? (s.vectors.length === 0 ? 'has no bias and no BatchNorm after it to record its units' : s.nexts.length === 0 ? 'feeds no later kernel' : null);
+    const why =
+      s.blocked ??
+      (s.vectors.length === 0 ? 'has no bias and no BatchNorm after it to record its units' : s.nexts.length === 0 ? 'feeds no later kernel' : null);
     const layer = s.makers.map((m) => m.name).join('+');
     if (why) out.push({ layer, kind, kernels: kernels.map((k) => k.name), why });
     else

@@ -5,23 +5,26 @@ import { permutation, type Rng } from '../util/rng.js';
 /**
  * Structured pruning: whole units (neurons of hidden dense layers, filters of conv layers)
  * instead of single weights (docs/DESIGN.md#structured). Masks stay the one mechanism: a pruned
- * unit u of layer L is
- * - its incoming weights: every entry of L's kernel [..., in, out] with index % out = u;
- * - its per-unit vectors (UnitCoupling.vectors): L's bias entry u and, where L's units pass a
- *   BatchNorm, that BatchNorm's γ and β entries u (such masks exist only under unit granularity;
- *   the training loop multiplies every masked tensor, so the unit's pre-activation is 0, its
+ * unit u of a layer L — or of a group of layers whose channels residual adds sum, channel u of
+ * every one of them — is
+ * - its incoming weights: every entry of each kernel [..., in, out] of the group with index % out = u;
+ * - its per-unit vectors (UnitCoupling.vectors): entry u of the layers' biases and of the γ and β
+ *   of every BatchNorm its channels pass (such masks exist only under unit granularity; the
+ *   training loop multiplies every masked tensor, so the unit's pre-activation is 0, its
  *   BatchNorm output 0·x̂ + 0 = 0 in training and inference mode whatever its running
- *   statistics, its ReLU output 0, and it is dead for every input). BatchNorm's running mean
- *   and variance of a pruned channel are model state, never masked: they follow the batches
- *   (the channel's input is 0, so they decay towards 0) and are multiplied by γ = 0;
- * - its outgoing weights: the next layer's kernel entries whose input index i has i % U = u
- *   (U = L's units). That covers dense→dense and conv→conv (i = u), and conv→dense through the
+ *   statistics, the sum of an add of such channels 0, its ReLU output 0, and it is dead for every
+ *   input). BatchNorm's running mean and variance of a pruned channel are model state, never
+ *   masked: they follow the batches (the channel's input is 0, so they decay towards 0) and are
+ *   multiplied by γ = 0;
+ * - its outgoing weights: the entries of every kernel it feeds whose input index i has i % U = u
+ *   (U = the units). That covers dense→dense and conv→conv (i = u), and conv→dense through the
  *   row-major NHWC flatten or global average pooling, where input i = (y·w + x)·U + c carries
  *   channel c = i % U.
- * Which kernel is "the next layer's" is read from the model's layer graph (unitCouplings:
- * through ReLU, pooling, flatten and BatchNorm; a layer whose units reach a residual `add` or
- * two consumers is not unit-prunable: in a ResNet only the first conv of each block is, as in
- * Li et al. 2017, docs/PAPERS.md#li-2017).
+ * The groups and the kernels they feed are read from the model's layer graph (unitCouplings:
+ * through ReLU, pooling, flatten and BatchNorm, joined by adds; Fang et al. 2023,
+ * docs/PAPERS.md#fang-2023). A group is scored by all its kernels: l1_norm sums the L1 norms of
+ * its layers' incoming weights, l2_norm is the L2 norm of all of them; the data-driven criteria
+ * read one layer's ReLU outputs and are refused for groups of several layers (src/spec/check.ts).
  * The output layer's units are never pruned. `percent_remaining` still counts kernel weights
  * (incoming and outgoing weights of a dead unit count as removed; biases, γ and β never count).
  */
@@ -34,12 +37,12 @@ export type UnitLayer = UnitCoupling;
 /** Whether `granularity` prunes units of a layer of this kind: hidden dense layers under 'neuron' and 'filter', convs under 'filter' only. */
 const prunesKind = (granularity: Granularity) => (l: { kind: 'conv' | 'fc' }) => granularity !== 'weight' && (l.kind === 'fc' || granularity === 'filter');
 
-/** The layers whose units `granularity` prunes: hidden dense layers for 'neuron'; conv filters and hidden dense layers for 'filter'. Empty for 'weight'. */
+/** The layers (and groups of layers) whose units `granularity` prunes: hidden dense layers for 'neuron'; conv filters and hidden dense layers for 'filter'. Empty for 'weight'. */
 export function unitLayers(model: Pick<Model, 'graph'>, granularity: Granularity): UnitLayer[] {
   return unitCouplings(model.graph).filter(prunesKind(granularity));
 }
 
-/** The layers of the kinds `granularity` prunes whose units it cannot prune (a conv feeding a residual add, …), each with why (src/models/graph.ts unitsLeftOut). */
+/** The layers of the kinds `granularity` prunes whose units it cannot prune (a conv summed with the model's input, …), each with why (src/models/graph.ts unitsLeftOut). */
 export function unitLayersLeftOut(model: Pick<Model, 'graph'>, granularity: Granularity): UnitLeftOut[] {
   return unitsLeftOut(model.graph).filter(prunesKind(granularity));
 }

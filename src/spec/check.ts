@@ -1,6 +1,16 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
 import { buildSpecModel, modelField, modelLabel, paramGroup, type Model } from '../models/index.js';
-import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, isUnitExcluded, layerOf, UNIT_CRITERIA, unitLayers, unitLayersLeftOut } from '../pruning/index.js';
+import {
+  AT_INIT_DEFAULTS,
+  CRITERIA,
+  duringPruner,
+  isExcluded,
+  isUnitExcluded,
+  layerOf,
+  UNIT_CRITERIA,
+  unitLayers,
+  unitLayersLeftOut,
+} from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
 import { planTraining, type TrainingPlan } from '../training/index.js';
