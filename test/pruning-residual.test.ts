@@ -520,12 +520,12 @@ test('the spec accepts filter pruning of resnet-20 and vgg-11; a data-driven uni
   assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
 });
 
-test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit counts and % remaining per level exact; the slimmed export gives the stored logits within 1e-5', async () => {
+test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit counts and % remaining exact; the slimmed export gives the stored logits within 1e-5', async () => {
   const over = tinySpec({
     data: { dataset: 'synthetic', validation: 40, synthetic: { train: 80, test: 40, shape: [8, 8, 3], classes: 3 } },
     model: { name: 'resnet-20', width: 4 },
     training: { iterations: '4it', evalEvery: '4it', batchSize: 20 },
-    pruning: { levels: 2, granularity: 'filter', rates: { conv: 0.25 } },
+    pruning: { levels: 1, granularity: 'filter', rates: { conv: 0.25 } },
     strategies: ['rewind'],
   });
   const db = join(tmp(), 'r.db');
@@ -536,15 +536,15 @@ test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit count
       "SELECT r.level, u.layer, u.total, u.remaining FROM unit_counts u JOIN results r ON r.id = u.result_id WHERE r.strategy = 'rewind' ORDER BY r.level, u.rowid",
     )
     .all() as { level: number; layer: string; total: number; remaining: number }[];
-  // every group of stage s (its adds' group and each block's first conv) has 4, 8, 16 filters: 4 → 3 → 2, 8 → 6 → 4, 16 → 12 → 9
+  // every group of stage s (its adds' group and each block's first conv) has 4, 8, 16 filters: 4 → 3, 8 → 6, 16 → 12
+  // (two levels' counts: the mask-count test above)
   const kept = [
     [4, 8, 16],
     [3, 6, 12],
-    [2, 4, 9],
   ];
   assert.deepEqual(
     units.map((u) => `${u.level}:${u.layer}:${u.total}:${u.remaining}`),
-    [1, 2].flatMap((level) => RESNET20_GROUPS.map(([g, s]) => `${level}:${g}:${kept[0][s]}:${kept[level][s]}`)),
+    [1].flatMap((level) => RESNET20_GROUPS.map(([g, s]) => `${level}:${g}:${kept[0][s]}:${kept[level][s]}`)),
   );
   // % remaining, counted by hand from the architecture with k_s filters kept per stage: the stem 3×3×3×k0; per block of
   // stage s conv1 3×3×cin×k_s (cin = k_{s−1} in a stage's first block, else k_s) and conv2 3×3×k_s×k_s; the 1×1
@@ -562,26 +562,26 @@ test('lth run: filter pruning of resnet-20 (width 4, 8×8 synthetic): unit count
     level: number;
     p: number;
   }[];
-  assert.equal(rows.length, 3);
+  assert.equal(rows.length, 2);
   for (const { level, p } of rows) assert.equal(p, (100 * weightsKept(kept[level])) / weightsKept(kept[0]), `level ${level}`);
   d.close();
   // the stored level: pruned channels' γ and β are 0; exported slimmed, its logits equal the stored network's
   const store = new Store(db);
   try {
     const id = store.experiments()[0].id;
-    const { weights, masks } = store.loadLevel(id, keys.chainLevel(0, 'rewind', 2));
+    const { weights, masks } = store.loadLevel(id, keys.chainLevel(0, 'rewind', 1));
     const model = buildModel('resnet-20', [8, 8, 3], 3, 4);
     for (const u of unitLayers(model, 'filter')) for (const v of u.vectors) masks[u.alive].forEach((a, c) => a || assert.equal(weights[v][c], 0, `${v}[${c}]`));
     const out = join(tmp(), 'ticket');
-    const exp = await exportModel(store, 'tiny', { strategy: 'rewind', trial: 0, level: 2 }, out);
-    assert.equal(exp.units.b7_conv1, 9);
+    const exp = await exportModel(store, 'tiny', { strategy: 'rewind', trial: 0, level: 1 }, out);
+    assert.equal(exp.units.b7_conv1, 12);
     const net = await loadExported(out);
-    // level 2 keeps 2, 4, 9 filters per stage
-    assert.deepEqual(net.getLayer('b7_conv1').getWeights()[0].shape, [3, 3, 4, 9]);
-    assert.deepEqual(net.getLayer('b7_bn1').getWeights()[0].shape, [9]);
-    assert.deepEqual(net.getLayer('b7_conv2').getWeights()[0].shape, [3, 3, 9, 9]);
-    assert.deepEqual(net.getLayer('b7_down').getWeights()[0].shape, [1, 1, 4, 9]);
-    assert.deepEqual(net.getLayer('output').getWeights()[0].shape, [9, 3]);
+    // level 1 keeps 3, 6, 12 filters per stage
+    assert.deepEqual(net.getLayer('b7_conv1').getWeights()[0].shape, [3, 3, 6, 12]);
+    assert.deepEqual(net.getLayer('b7_bn1').getWeights()[0].shape, [12]);
+    assert.deepEqual(net.getLayer('b7_conv2').getWeights()[0].shape, [3, 3, 12, 12]);
+    assert.deepEqual(net.getLayer('b7_down').getWeights()[0].shape, [1, 1, 6, 12]);
+    assert.deepEqual(net.getLayer('output').getWeights()[0].shape, [12, 3]);
     const x = rand(6 * 8 * 8 * 3, 5);
     const ours = tf.tidy(() => {
       const ws = Object.fromEntries(model.params.map((p) => [p.name, tf.tensor(masked(model, weights, masks)[p.name], [...p.shape])]));
