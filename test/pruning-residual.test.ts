@@ -310,18 +310,18 @@ function assertSlimmedLogits(model: Model, w: Weights, masks: Masks, x: Float32A
   return slim.units;
 }
 
+/** One filter-pruning level at rate 0.5 from the dense mask (l1_norm of `final`). */
+const halfPruned = (model: Model, init: Weights, final: Weights, seed: string): Masks =>
+  prune({ model, masks: denseMasks(model), init, final, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }), rng: makeRng(seed) });
+
+/** The units whose entry of a per-unit mask is 0. */
+const deadUnits = (masks: Masks, name: string): number[] => [...masks[name].keys()].filter((u) => masks[name][u] === 0);
+
 test('a pruned filter outputs exactly 0 after its BatchNorm in training and inference mode, whatever the running statistics; logits match a float64 forward pass', () => {
   const model = buildGraphModel('chain', chain, [6, 6, 2], 3);
   const w = randomWeights(model, 11);
-  const masks = prune({
-    model,
-    masks: denseMasks(model),
-    init: w,
-    final: w,
-    spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }),
-    rng: makeRng('z'),
-  });
-  const dead = (alive: string) => [...masks[alive].keys()].filter((u) => masks[alive][u] === 0);
+  const masks = halfPruned(model, w, w, 'z');
+  const dead = (alive: string) => deadUnits(masks, alive);
   const dead1 = dead('c1/bias');
   const dead2 = dead('n2/gamma');
   assert.equal(dead1.length, 2);
@@ -354,14 +354,7 @@ test('a pruned filter outputs exactly 0 after its BatchNorm in training and infe
 test('residual groups: a pruned channel is exactly 0 at every ReLU its group reaches (identity and projection shortcuts), in training and inference mode; slimmed, the logits stay', () => {
   const model = buildGraphModel('res', blocks, [8, 8, 3], 3);
   const w = randomWeights(model, 21);
-  const masks = prune({
-    model,
-    masks: denseMasks(model),
-    init: w,
-    final: w,
-    spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }),
-    rng: makeRng('g'),
-  });
+  const masks = halfPruned(model, w, w, 'g');
   // the ReLUs that carry each group's channels, read off the graph by hand
   const relus: Record<string, string[]> = {
     'stem+b1_conv2': ['stem_relu', 'b1_out'],
@@ -379,14 +372,9 @@ test('residual groups: a pruned channel is exactly 0 at every ReLU its group rea
   for (const training of [true, false]) {
     const { taps } = forwardTaps(model, masked(model, w, masks), x, N, training);
     for (const g of groups) {
-      const dead = [...masks[g.alive].keys()].filter((u) => masks[g.alive][u] === 0);
+      const dead = deadUnits(masks, g.alive);
       assert.equal(dead.length, g.units / 2, g.layer);
-      for (const v of g.vectors)
-        assert.deepEqual(
-          [...masks[v].keys()].filter((u) => masks[v][u] === 0),
-          dead,
-          v,
-        );
+      for (const v of g.vectors) assert.deepEqual(deadUnits(masks, v), dead, v);
       for (const r of relus[g.layer]) assertDead(taps[r], dead, g.units, `${r} (training ${training})`);
     }
   }
@@ -399,14 +387,7 @@ test('every reset gives a pruned channel γ = β = 0 and a kept one the γ, β o
   const theta0 = initialize(model, 'he-normal', 'r', 1);
   const final = initialize(model, 'he-normal', 'r', 2);
   for (const [j, v] of ['n1/gamma', 'n1/beta', 'n2/gamma', 'n2/beta'].entries()) final[v] = rand(4, 40 + j);
-  const masks = prune({
-    model,
-    masks: denseMasks(model),
-    init: theta0,
-    final,
-    spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }),
-    rng: makeRng('r'),
-  });
+  const masks = halfPruned(model, theta0, final, 'r');
   const plan = planTraining(specSchema.parse({ name: 'x' }).training, 1000);
   for (const name of strategyNames()) {
     const w = resolveStrategy(name, plan).reset({ model, init: 'he-normal', theta0, thetaK: null, thetaFinal: final, masks, rng: makeRng('reset', name) });
