@@ -471,6 +471,9 @@ test('the spec accepts filter pruning of resnet-20 and vgg-11; a data-driven uni
     /^UserError: invalid spec s\.json: pruning\.unitCriterion: "taylor" scores the ReLU outputs of one layer, but residual adds sum the channels of stem, b1_conv2, b2_conv2, b3_conv2 of resnet-20 into one group: use l1_norm, l2_norm or random, which score a group by all its kernels$/,
   );
   assert.doesNotThrow(() => checkSpec(spec({ name: 'vgg-11', width: 4 }, synth(16), { pruning: { granularity: 'filter', unitCriterion: 'taylor' } })));
+  // with the stage groups excluded (Li et al.'s setting) each pruned group is one conv, and taylor is accepted
+  const li = { granularity: 'filter', unitCriterion: 'taylor', exclude: ['stem', 'b4_down', 'b7_down'] };
+  assert.doesNotThrow(() => checkSpec(spec({ name: 'resnet-20', width: 4 }, synth(8), { pruning: li })));
   // a conv whose channels are summed with the model's input cannot lose any
   const dir = tmp();
   const mod = join(dir, 'skip.js');

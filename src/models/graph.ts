@@ -347,7 +347,6 @@ function channelSpaces(g: Graph): { spaces: Map<number, Space>; root: (node: str
       const kernel = n.params.find((p) => p.name === `${n.name}/${unitParams.kernel}`)!;
       const s = at(root(n.name));
       s.makers.push(n);
-      if (kernel.kind !== 'conv' && kernel.kind !== 'fc') s.blocked ??= `is summed with the output layer's units`;
       if (unitParams.bias !== null) s.vectors.push(`${n.name}/${unitParams.bias}`);
       const sh = kernel.shape;
       for (const i of n.inputs) at(root(i)).nexts.push({ kernel: kernel.name, in: sh[sh.length - 2], out: sh[sh.length - 1] });
