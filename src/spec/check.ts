@@ -255,15 +255,16 @@ function checkPruning(spec: Spec, model: Model): void {
       );
     const units = unitLayers(model, p.granularity).filter((l) => !isUnitExcluded(l, p.exclude));
     // A data-driven score reads one layer's ReLU outputs; a group's units are several layers' channels summed by adds.
-    const group = units.find((l) => l.kernels.length > 1);
-    if (group)
+    const groups = units.filter((l) => l.kernels.length > 1);
+    if (groups.length)
       spec.strategies.forEach((c, i) => {
         const name = c.unitCriterion ?? p.unitCriterion;
         if (c.during || !UNIT_CRITERIA[name].needsData) return;
         const field = c.unitCriterion ? `strategies.${i}.unitCriterion` : 'pruning.unitCriterion';
+        const first = groups.map((g) => g.layer.split('+')[0]);
         throw new SpecError(
           field,
-          `${field}: "${name}" scores the ReLU outputs of one layer, but residual adds sum the channels of ${group.layer.split('+').join(', ')} of ${model.name} into one group: use l1_norm, l2_norm or random, which score a group by all its kernels`,
+          `${field}: "${name}" scores the ReLU outputs of one layer, but residual adds sum the channels of several layers of ${model.name} into one group (${groups.length} groups, e.g. ${groups[0].layer.split('+').join(', ')}): use l1_norm, l2_norm or random, which score a group by all its kernels, or keep the groups dense by adding ${JSON.stringify(first)} to pruning.exclude`,
         );
       });
     if (units.length === 0 || units.every((l) => p.rates[l.kind] === 0)) {
