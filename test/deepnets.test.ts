@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildModel, checkInput, modelHelp } from '../src/models/index.js';
-import { checkSpec, specSchema, validateSpec } from '../src/spec/index.js';
+import { specSchema } from '../src/spec/index.js';
 
 /**
  * The deep nets of issue #23 (src/models/resnet.ts, src/models/vgg.ts): their structure counted
@@ -89,14 +89,4 @@ test('model.width: declared in the schema, absent by default (older specs keep t
     () => buildModel('lenet-300-100', [784], 10, 8),
     /^UserError: model lenet-300-100 takes no width \(model.width = 8\): remove model.width, or use a model that takes one \(resnet-20, /,
   );
-});
-
-test('filter pruning of a BatchNorm or residual net is refused in one line naming why and the fix', () => {
-  const spec = (model: string) =>
-    validateSpec({ name: 'f', data: { dataset: 'cifar10' }, model: { name: model }, pruning: { granularity: 'filter' } }, 's.json');
-  assert.throws(
-    () => checkSpec(spec('resnet-20')),
-    /^UserError: invalid spec s\.json: pruning\.granularity: "filter" cannot prune resnet-20: its convs feed BatchNorm \(whose β would keep a pruned filter's output alive\) and residual adds \(which couple the channels of every conv they sum\), and filter pruning of such nets \(coupled groups, or Li et al\. 2017's convs inside a block\) is not supported: use granularity "weight"$/,
-  );
-  assert.throws(() => checkSpec(spec('vgg-16')), /cannot prune vgg-16: its convs feed BatchNorm \(whose β would keep a pruned filter's output alive\), and /);
 });

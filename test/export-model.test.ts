@@ -12,25 +12,12 @@ import { exportModel } from '../src/export/model.js';
 import { Store } from '../src/storage/db.js';
 import { keys } from '../src/storage/levels.js';
 import { levelRows, lth, tinySpec, tmp } from './helpers/common.js';
+import { loadExported } from './helpers/export.js';
 import { createDb } from './helpers/fixture.js';
 
 before(async () => {
   await initBackend('cpu');
 });
-
-/** Loads an exported folder with plain tfjs: model.json's topology and manifest, weights.bin. */
-async function load(dir: string): Promise<tfjs.LayersModel> {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-  const bin = readFileSync(join(dir, json.weightsManifest[0].paths[0]));
-  return tfjs.loadLayersModel(
-    tfjs.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
-      userDefinedMetadata: json.userDefinedMetadata,
-    }),
-  );
-}
 
 /** Accuracy of a loaded model on the experiment's test split, computed here: argmax of its outputs against the labels. */
 async function accuracy(m: tfjs.LayersModel, over: SpecInput): Promise<number> {
@@ -61,7 +48,7 @@ test('export-model: a neuron-pruned level loads with plain tfjs, is physically s
   // it says which weights it wrote: the level's final ones, whose accuracy is the stored final one checked below
   assert.match(r.stdout, /final weights of rewind trial 0 level 2 \(after its last training step, not at early stop\)/);
   assert.deepEqual(readdirSync(out).sort(), ['model.json', 'weights.bin']);
-  const m = await load(out);
+  const m = await loadExported(out);
   // mlp-small 32/16 units; two levels at 25%: 32 → 24 → 18, 16 → 12 → 9; inputs 16, classes 3
   assert.deepEqual(
     m.layers.filter((l) => l.getClassName() === 'Dense').map((l) => (l.getWeights()[0].shape as number[]).join('×')),
@@ -113,7 +100,7 @@ test('export-model: a weight-pruned conv level exports w ⊙ m at full size with
   const r = lth(['export-model', 'tiny', '--strategy', 'rewind', '--level', '1', '--out', out, '--db', db]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(existsSync(join(out, 'masks.json')) && existsSync(join(out, 'masks.bin')));
-  const m = await load(out);
+  const m = await loadExported(out);
   const man = JSON.parse(readFileSync(join(out, 'masks.json'), 'utf8')) as { masks: { name: string; offset: number; length: number }[] };
   const bits = readFileSync(join(out, 'masks.bin'));
   const conv = man.masks.find((e) => e.name === 'conv1/kernel')!;
@@ -205,7 +192,7 @@ test('export-model --weights early-stop: the spec keeps each level’s early-sto
   const r = lth(['export-model', 'es', '--strategy', 'rewind', '--level', '1', '--weights', 'early-stop', '--out', out, '--db', dbKept]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /early-stop weights of rewind trial 0 level 1 \(at its evaluation of minimum validation loss, not the final ones\)/);
-  const m = await load(out);
+  const m = await loadExported(out);
   assert.equal((m.getUserDefinedMetadata() as { lth: { weights: string } }).lth.weights, 'early-stop');
   const spec = validateSpec(kept, 't').spec;
   const data = await loadDataset(spec.data, spec.seed);

@@ -200,8 +200,11 @@ test('a residual block with BatchNorm and add trains (running statistics move, n
   assert.equal(shapes.b1_conv1, '4×4×8');
   assert.equal(shapes.b1_down, '4×4×8');
   assert.equal(shapes.gap1, '8');
-  // the add couples its inputs' units and BatchNorm's β keeps a unit alive: nothing here is unit-prunable
-  assert.deepEqual(unitCouplings(model.graph), []);
+  // the add sums the channels of b1_conv2 and b1_down: their filters are one group (test/pruning-residual.test.ts)
+  assert.deepEqual(
+    unitCouplings(model.graph).map((u) => u.layer),
+    ['stem', 'b1_conv1', 'b1_conv2+b1_down'],
+  );
   const { init, res, masks, x } = await trainOn(model, [8, 8, 3], 12);
   assert.ok(!('b1_bn1/moving_mean' in masks) && !('b1_bn1/gamma' in masks), 'BatchNorm tensors are never masked');
   assert.deepEqual(Array.from(init['b1_bn1/moving_variance']), new Array(8).fill(1));
@@ -231,10 +234,46 @@ test('multiply-adds per kept weight from the graph: Conv-2 and LeNet against a h
 test("unit coupling of conv-2 from the graph: each unit layer and the kernel its units feed, as the former 'next kernel' rule gave", () => {
   const model = buildModel('conv-2', [28, 28, 1], 10);
   assert.deepEqual(unitLayers(model, 'filter'), [
-    { layer: 'conv1', kind: 'conv', kernel: 'conv1/kernel', bias: 'conv1/bias', units: 64, next: 'conv2/kernel', nextIn: 64, nextOut: 64 },
-    { layer: 'conv2', kind: 'conv', kernel: 'conv2/kernel', bias: 'conv2/bias', units: 64, next: 'fc1/kernel', nextIn: 14 * 14 * 64, nextOut: 256 },
-    { layer: 'fc1', kind: 'fc', kernel: 'fc1/kernel', bias: 'fc1/bias', units: 256, next: 'fc2/kernel', nextIn: 256, nextOut: 256 },
-    { layer: 'fc2', kind: 'fc', kernel: 'fc2/kernel', bias: 'fc2/bias', units: 256, next: 'output/kernel', nextIn: 256, nextOut: 10 },
+    {
+      layer: 'conv1',
+      kind: 'conv',
+      kernels: ['conv1/kernel'],
+      alive: 'conv1/bias',
+      vectors: ['conv1/bias'],
+      state: [],
+      units: 64,
+      nexts: [{ kernel: 'conv2/kernel', in: 64, out: 64 }],
+    },
+    {
+      layer: 'conv2',
+      kind: 'conv',
+      kernels: ['conv2/kernel'],
+      alive: 'conv2/bias',
+      vectors: ['conv2/bias'],
+      state: [],
+      units: 64,
+      nexts: [{ kernel: 'fc1/kernel', in: 14 * 14 * 64, out: 256 }],
+    },
+    {
+      layer: 'fc1',
+      kind: 'fc',
+      kernels: ['fc1/kernel'],
+      alive: 'fc1/bias',
+      vectors: ['fc1/bias'],
+      state: [],
+      units: 256,
+      nexts: [{ kernel: 'fc2/kernel', in: 256, out: 256 }],
+    },
+    {
+      layer: 'fc2',
+      kind: 'fc',
+      kernels: ['fc2/kernel'],
+      alive: 'fc2/bias',
+      vectors: ['fc2/bias'],
+      state: [],
+      units: 256,
+      nexts: [{ kernel: 'output/kernel', in: 256, out: 10 }],
+    },
   ]);
   assert.deepEqual(
     unitLayers(model, 'neuron').map((l) => l.layer),

@@ -166,7 +166,7 @@ test('unit statistics on a hand-computed network: mean activation, APoZ and Tayl
   assert.ok(Math.abs(s.taylor[0] - (3 * p0) / 2) < 1e-5, `taylor ${s.taylor[0]} vs ${(3 * p0) / 2}`);
   assert.equal(s.taylor[1], 0);
   const layer = unitLayers(model, 'neuron')[0];
-  const x = { layer, kernel: weights['fc1/kernel'], alive: new Uint8Array(32).fill(1), stats: s, rng: makeRng('t') };
+  const x = { layer, kernels: [weights['fc1/kernel']], alive: new Uint8Array(32).fill(1), stats: s, rng: makeRng('t') };
   assert.deepEqual(Array.from(UNIT_CRITERIA.apoz(x).subarray(0, 2)), [-0.5, -1]);
   assert.deepEqual(Array.from(UNIT_CRITERIA.mean_activation(x).subarray(0, 2)), [1.5, 0]);
   // l1: |1| + |2| = 3, |−1| + |1| = 2; l2: √5, √2

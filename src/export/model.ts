@@ -19,9 +19,11 @@ import { UserError } from '../util/errors.js';
  * fused as the activation of the conv2d/dense before it), ending in a linear output (logits:
  * argmax is the prediction; apply softmax for probabilities).
  *
- * Neuron/filter-pruned levels are physically smaller: dead units (bias mask 0) and the next
- * layer's matching input rows are cut out, so a layer of 300 units with 123 alive exports as
- * 123. Weight-pruned levels export their kernels ⊙ mask at full size and write the masks
+ * Neuron/filter-pruned levels are physically smaller: dead units (bias or BatchNorm γ mask 0;
+ * channel c of every layer of a residual group), their BatchNorm channels (γ, β, running
+ * statistics) and the matching input rows of every kernel they feed are cut out, so a layer of
+ * 300 units with 123 alive exports as 123; a pruned channel outputs exactly 0, so cutting it
+ * out changes no logit. Weight-pruned levels export their kernels ⊙ mask at full size and write the masks
  * beside them (masks.json + masks.bin, one uint8 per weight, 1 = kept), since a LayersModel has
  * no place for them.
  */
@@ -69,7 +71,8 @@ export function storedExperiment(store: Store, experiment: string): { id: number
 
 /**
  * Weights of the exported network: masked (w ⊙ m) and, under neuron/filter granularity, with
- * dead units and their outgoing rows removed. Returns the weights and the kept units per layer.
+ * dead units, their per-unit vectors (bias, BatchNorm γ, β, running statistics) and their
+ * outgoing rows removed. Returns the weights and the kept units per layer.
  */
 export function slimWeights(
   graph: Graph,
@@ -87,24 +90,29 @@ export function slimWeights(
     const keep: number[] = [];
     alive.forEach((a, u) => a && keep.push(u));
     if (keep.length === l.units) continue;
-    // incoming: the last axis of the kernel; the bias
-    const k = out[l.kernel];
-    const rows = k.data.length / l.units;
-    const nk = new Float32Array(rows * keep.length);
-    for (let r = 0; r < rows; r++) keep.forEach((u, j) => (nk[r * keep.length + j] = k.data[r * l.units + u]));
-    out[l.kernel] = { data: nk, shape: [...k.shape.slice(0, -1), keep.length] };
-    out[l.bias] = { data: Float32Array.from(keep, (u) => out[l.bias].data[u]), shape: [keep.length] };
-    // outgoing: input rows i of the next kernel with i % U kept (NHWC flatten keeps position-major order)
-    const n = out[l.next];
-    const inN = n.shape[n.shape.length - 2];
-    const outN = n.shape[n.shape.length - 1];
-    const taps = n.data.length / (inN * outN);
-    const keptRows: number[] = [];
-    for (let i = 0; i < inN; i++) if (alive[i % l.units]) keptRows.push(i);
-    const nn = new Float32Array(taps * keptRows.length * outN);
-    for (let t = 0; t < taps; t++)
-      keptRows.forEach((i, j) => nn.set(n.data.subarray((t * inN + i) * outN, (t * inN + i + 1) * outN), (t * keptRows.length + j) * outN));
-    out[l.next] = { data: nn, shape: [...n.shape.slice(0, -2), keptRows.length, outN] };
+    // incoming: the last axis of each kernel of the group
+    for (const name of l.kernels) {
+      const k = out[name];
+      const rows = k.data.length / l.units;
+      const nk = new Float32Array(rows * keep.length);
+      for (let r = 0; r < rows; r++) keep.forEach((u, j) => (nk[r * keep.length + j] = k.data[r * l.units + u]));
+      out[name] = { data: nk, shape: [...k.shape.slice(0, -1), keep.length] };
+    }
+    // per-unit vectors: the biases, BatchNorm's γ, β and running statistics
+    for (const v of [...l.vectors, ...l.state]) out[v] = { data: Float32Array.from(keep, (u) => out[v].data[u]), shape: [keep.length] };
+    // outgoing: input rows i of each kernel fed, with i % U kept (NHWC flatten keeps position-major order)
+    for (const next of l.nexts) {
+      const n = out[next.kernel];
+      const inN = n.shape[n.shape.length - 2];
+      const outN = n.shape[n.shape.length - 1];
+      const taps = n.data.length / (inN * outN);
+      const keptRows: number[] = [];
+      for (let i = 0; i < inN; i++) if (alive[i % l.units]) keptRows.push(i);
+      const nn = new Float32Array(taps * keptRows.length * outN);
+      for (let t = 0; t < taps; t++)
+        keptRows.forEach((i, j) => nn.set(n.data.subarray((t * inN + i) * outN, (t * inN + i + 1) * outN), (t * keptRows.length + j) * outN));
+      out[next.kernel] = { data: nn, shape: [...n.shape.slice(0, -2), keptRows.length, outN] };
+    }
   }
   const units: Record<string, number> = {};
   for (const p of graph.params) if (p.kind !== 'none') units[p.name.split('/')[0]] = out[p.name].shape[out[p.name].shape.length - 1];

@@ -242,64 +242,151 @@ export function macsPerWeight(g: Graph): Record<string, number> {
   return out;
 }
 
-/** A layer whose units (neurons, filters) can be pruned as wholes, with the kernel its units feed. */
-export interface UnitCoupling {
-  /** "fc1", "conv2" */
-  readonly layer: string;
-  readonly kind: 'conv' | 'fc';
+/** A kernel that a group's units feed: input rows i with i mod U = u carry unit u. */
+export interface UnitNext {
   readonly kernel: string;
-  readonly bias: string;
-  /** units (output channels / neurons) */
-  readonly units: number;
-  /** the next layer's kernel, whose input rows this layer's units feed */
-  readonly next: string;
-  /** the next kernel's input size (U, or h·w·U through a flatten) and output size */
-  readonly nextIn: number;
-  readonly nextOut: number;
+  /** the kernel's input size (U, or h·w·U through a flatten) and output size */
+  readonly in: number;
+  readonly out: number;
 }
 
 /**
- * Unit coupling, read from the graph: for each layer that makes units (conv2d, dense; not the
- * output layer) and has a bias (where dead units are recorded), the one kernel its units feed,
- * following the graph through layers that keep units (ReLU, pooling, flatten: unit c stays c, or
- * input i = position·U + c after a flatten). A layer is left out when its units reach more than
- * one consumer, an `add` (its inputs' units are coupled) or a layer with parameters of its own
- * (BatchNorm's β would keep a pruned unit alive).
+ * Units (neurons, filters) that are pruned as wholes: one layer's, or, where residual adds sum
+ * the channels of several layers, one group of theirs (channel c of every member is one unit).
+ */
+export interface UnitCoupling {
+  /** the layer ("fc1", "b1_conv1"), or the group's layers joined by "+" ("stem+b1_conv2+b2_conv2+b3_conv2") */
+  readonly layer: string;
+  readonly kind: 'conv' | 'fc';
+  /** the kernels whose last axis is the units, one per layer of the group */
+  readonly kernels: readonly string[];
+  /** the per-unit tensor [units] whose mask records which units are alive: the first layer's bias, or the γ of the BatchNorm after a conv without bias */
+  readonly alive: string;
+  /**
+   * every trained per-unit tensor masked with the unit, `alive` first: the layers' biases and the
+   * γ, β of the BatchNorm nodes their units pass (β would otherwise keep a pruned unit's output
+   * alive)
+   */
+  readonly vectors: readonly string[];
+  /** model state per unit on the way (BatchNorm's running mean and variance): never masked, cut out with the unit at export */
+  readonly state: readonly string[];
+  /** units (output channels / neurons) */
+  readonly units: number;
+  /** the kernels the units feed, in node order */
+  readonly nexts: readonly UnitNext[];
+}
+
+/** Layers that make units but are not unit-prunable, and why (for messages). */
+export interface UnitLeftOut {
+  /** as UnitCoupling.layer */
+  readonly layer: string;
+  readonly kind: 'conv' | 'fc';
+  readonly kernels: readonly string[];
+  readonly why: string;
+}
+
+/**
+ * Unit coupling, read from the graph, in the spirit of Torch-Pruning's dependency graph (Fang et
+ * al. 2023, docs/PAPERS.md#fang-2023): every node output carries a channel space along its last
+ * axis; a layer that makes units (conv2d, dense) starts one, a layer that keeps units (ReLU,
+ * pooling, flatten, BatchNorm) passes its input's on, and an `add` joins its inputs' spaces into
+ * one. Each joined space whose makers are hidden conv/dense layers is one group: pruning unit c
+ * masks kernel column c of every maker, entry c of their biases and of the γ, β of every
+ * BatchNorm in the space (`vectors`), and input rows ≡ c (mod U) of every kernel that reads the
+ * space (`nexts`: through a flatten input i = position·U + c). A space is left out (unitsLeftOut
+ * says why) when it includes the model's input, reaches a node that mixes units or a layer
+ * with parameters that are not per unit, has no bias or BatchNorm to record its units, or feeds
+ * no kernel. The output layer's units are never pruned.
  */
 export function unitCouplings(g: Graph): UnitCoupling[] {
-  const out: UnitCoupling[] = [];
-  const uses = consumerMap(g);
+  return traceAll(g).filter((t): t is UnitCoupling => 'nexts' in t);
+}
+
+/** The unit-making layers (conv2d, hidden dense) that unitCouplings leaves out, each with why. */
+export function unitsLeftOut(g: Graph): UnitLeftOut[] {
+  return traceAll(g).filter((t): t is UnitLeftOut => 'why' in t);
+}
+
+interface Space {
+  makers: GraphNode[];
+  /** per-unit tensors of the makers and of BatchNorm nodes in the space, in node order */
+  vectors: string[];
+  state: string[];
+  nexts: UnitNext[];
+  /** why the space cannot be pruned, when it cannot */
+  blocked?: string;
+}
+
+/** Channel spaces of the graph, joined by adds (union–find over space numbers); see unitCouplings. */
+function channelSpaces(g: Graph): { spaces: Map<number, Space>; root: (node: string) => number } {
+  const parent: number[] = [];
+  const make = () => parent.push(parent.length) - 1;
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const of = new Map<string, number>([[INPUT, make()]]);
+  const mixers: GraphNode[] = [];
   for (const n of g.nodes) {
-    if (n.def.units !== 'own' || !n.def.unitParams) continue;
-    const up = n.def.unitParams(n.cfg) as { kernel: string; bias: string | null };
-    const kernel = n.params.find((p) => p.name === `${n.name}/${up.kernel}`)!;
-    if (up.bias === null || (kernel.kind !== 'conv' && kernel.kind !== 'fc')) continue;
-    let cur = n.name;
-    let next: ParamSpec | undefined;
-    for (;;) {
-      const c = uses.get(cur) ?? [];
-      if (c.length !== 1 || c[0].inputs.length !== 1) break;
-      const d = c[0];
-      const dp = d.def.unitParams?.(d.cfg) as { kernel: string } | undefined;
-      if (d.def.units === 'own' && dp) {
-        next = d.params.find((p) => p.name === `${d.name}/${dp.kernel}`);
-        break;
-      }
-      if (d.def.units !== 'keep' || d.params.length > 0) break;
-      cur = d.name;
+    const ins = n.inputs.map((i) => of.get(i)!);
+    if (n.def.units === 'keep') of.set(n.name, ins[0]);
+    else if (n.def.units === 'sum') {
+      for (const x of ins.slice(1)) parent[find(x)] = find(ins[0]);
+      of.set(n.name, ins[0]);
+    } else {
+      of.set(n.name, make());
+      if (n.def.units !== 'own' || !n.def.unitParams) mixers.push(n);
     }
-    if (!next) continue;
-    const s = next.shape;
-    out.push({
-      layer: n.name,
-      kind: kernel.kind,
-      kernel: kernel.name,
-      bias: `${n.name}/${up.bias}`,
-      units: kernel.shape[kernel.shape.length - 1],
-      next: next.name,
-      nextIn: s[s.length - 2],
-      nextOut: s[s.length - 1],
-    });
+  }
+  const root = (node: string) => find(of.get(node)!);
+  const spaces = new Map<number, Space>();
+  const at = (r: number): Space => spaces.get(r) ?? spaces.set(r, { makers: [], vectors: [], state: [], nexts: [] }).get(r)!;
+  const block = (r: number, why: string) => (at(r).blocked ??= why);
+  block(root(INPUT), "is summed with the model's input");
+  for (const n of mixers) for (const i of n.inputs) block(root(i), `feeds ${n.kind} ${n.name}, which mixes its units`);
+  for (const n of g.nodes) {
+    const unitParams = n.def.unitParams?.(n.cfg) as { kernel: string; bias: string | null } | undefined;
+    if (n.def.units === 'own' && unitParams) {
+      const kernel = n.params.find((p) => p.name === `${n.name}/${unitParams.kernel}`)!;
+      const s = at(root(n.name));
+      s.makers.push(n);
+      if (unitParams.bias !== null) s.vectors.push(`${n.name}/${unitParams.bias}`);
+      const sh = kernel.shape;
+      for (const i of n.inputs) at(root(i)).nexts.push({ kernel: kernel.name, in: sh[sh.length - 2], out: sh[sh.length - 1] });
+    } else if (n.def.units === 'keep' && n.params.length > 0) {
+      const s = at(root(n.name));
+      if (!n.def.unitMasked) s.blocked ??= `feeds ${n.kind} ${n.name}, whose parameters would keep a pruned unit alive`;
+      for (const p of n.params) (p.role === 'state' ? s.state : s.vectors).push(p.name);
+    }
+  }
+  return { spaces, root };
+}
+
+function traceAll(g: Graph): (UnitCoupling | UnitLeftOut)[] {
+  const { spaces, root } = channelSpaces(g);
+  const out: (UnitCoupling | UnitLeftOut)[] = [];
+  const seen = new Set<number>();
+  for (const n of g.nodes) {
+    if (n.def.units !== 'own' || !n.def.unitParams || seen.has(root(n.name))) continue;
+    seen.add(root(n.name));
+    const s = spaces.get(root(n.name))!;
+    const kernels = s.makers.map((m) => m.params.find((p) => p.name === `${m.name}/${(m.def.unitParams!(m.cfg) as { kernel: string }).kernel}`)!);
+    // the output layer's space: never pruned, not worth a message
+    if (kernels.some((k) => k.kind === 'output')) continue;
+    const kind = kernels[0].kind as 'conv' | 'fc';
+    const why =
+      s.blocked ??
+      (s.vectors.length === 0 ? 'has no bias and no BatchNorm after it to record its units' : s.nexts.length === 0 ? 'feeds no later kernel' : null);
+    const layer = s.makers.map((m) => m.name).join('+');
+    if (why) out.push({ layer, kind, kernels: kernels.map((k) => k.name), why });
+    else
+      out.push({
+        layer,
+        kind,
+        kernels: kernels.map((k) => k.name),
+        alive: s.vectors[0],
+        vectors: s.vectors,
+        state: s.state,
+        units: kernels[0].shape[kernels[0].shape.length - 1],
+        nexts: s.nexts,
+      });
   }
   return out;
 }

@@ -12,10 +12,12 @@ export {
   runGraph,
   toLayersModel,
   unitCouplings,
+  unitsLeftOut,
   type Graph,
   type GraphNode,
   type LayerKinds,
   type UnitCoupling,
+  type UnitLeftOut,
 } from './graph.js';
 export * as layers from './layers/index.js';
 export { initialize, initStd, type InitName } from './init.js';

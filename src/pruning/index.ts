@@ -6,6 +6,7 @@ export { erkCounts, erkDensities } from './erk.js';
 export {
   denseMasks,
   isExcluded,
+  isUnitExcluded,
   keepTop,
   prunePools,
   type PrunePool,
@@ -21,7 +22,7 @@ export {
   type Sparsity,
 } from './masker.js';
 export { AT_INIT_CRITERIA, atInitScores, isAtInit, obdScores, sampleAt, saliencySample, type AtInitCriterion, type SaliencySample } from './saliency.js';
-export { UNIT_CRITERIA, unitCounts, unitLayers, withBiasMasks, type Granularity, type UnitCriterionName, type UnitStats } from './units.js';
+export { UNIT_CRITERIA, unitCounts, unitLayers, unitLayersLeftOut, withUnitMasks, type Granularity, type UnitCriterionName, type UnitStats } from './units.js';
 export { sampleIndices, unitStatistics } from './statistics.js';
 export { fixedMaskMacs } from './during.js';
 export { AT_INIT_DEFAULTS, atInitSettings } from './at-init.js';

@@ -107,6 +107,10 @@ export const layerOf = (paramName: string): string => paramName.split('/')[0];
 export const isExcluded = (p: { name: string; kind: string }, exclude: readonly string[]): boolean =>
   exclude.includes(layerOf(p.name)) || exclude.includes(p.kind);
 
+/** Whether pruning.exclude names a layer of a unit layer or group (by name or kind): then none of its units is pruned. */
+export const isUnitExcluded = (l: { kernels: readonly string[]; kind: string }, exclude: readonly string[]): boolean =>
+  l.kernels.some((k) => isExcluded({ name: k, kind: l.kind }, exclude));
+
 /**
  * One pruning level: score alive weights with the criterion, remove the lowest fraction of what
  * remains. Layers in `spec.exclude` keep their mask and, under global scope, are left out of
@@ -126,7 +130,7 @@ export function prune(a: PruneArgs): Masks {
       final: a.final,
       criterion: a.unitCriterion ?? a.spec.unitCriterion,
       rates: a.spec.rates,
-      excluded: (l) => isExcluded({ name: l.kernel, kind: l.kind }, a.spec.exclude ?? []),
+      excluded: (l) => isUnitExcluded(l, a.spec.exclude ?? []),
       stats: a.unitStats,
       rng: a.rng,
       removed,

@@ -1,4 +1,5 @@
 import { initStd, type InitName } from '../models/init.js';
+import { paramGroup } from '../models/graph.js';
 import type { Masks, Model, Weights } from '../models/index.js';
 import { parseStep, stepToIterations } from '../spec/step.js';
 import { finalLr, type TrainingPlan } from '../training/schedule.js';
@@ -48,10 +49,16 @@ function masked(model: Model, w: Weights, masks: Masks): Weights {
   return out;
 }
 
-/** Builds new weights tensor by tensor: `f` gives prunable tensors' values; biases come from θ0. */
+/**
+ * Builds new weights tensor by tensor: `f` gives masked tensors' values; unmasked ones (biases
+ * under weight granularity) and BatchNorm's γ and β, masked with their channel under filter
+ * granularity, come from θ0 (docs/DESIGN.md#reset-strategies: BatchNorm's values are θ0's).
+ */
 function perLayer(x: ResetInputs, f: (name: string, theta0: Float32Array, mask: Uint8Array) => Float32Array): Weights {
   const w: Weights = {};
-  for (const p of x.model.params) w[p.name] = x.masks[p.name] ? f(p.name, x.theta0[p.name], x.masks[p.name]) : Float32Array.from(x.theta0[p.name]);
+  const group = paramGroup(x.model.graph);
+  for (const p of x.model.params)
+    w[p.name] = x.masks[p.name] && group.get(p.name) !== 'batchnorm' ? f(p.name, x.theta0[p.name], x.masks[p.name]) : Float32Array.from(x.theta0[p.name]);
   return masked(x.model, w, x.masks);
 }
 

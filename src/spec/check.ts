@@ -1,6 +1,16 @@
 import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
 import { buildSpecModel, modelField, modelLabel, paramGroup, type Model } from '../models/index.js';
-import { AT_INIT_DEFAULTS, CRITERIA, duringPruner, isExcluded, layerOf, UNIT_CRITERIA, unitLayers } from '../pruning/index.js';
+import {
+  AT_INIT_DEFAULTS,
+  CRITERIA,
+  duringPruner,
+  isExcluded,
+  isUnitExcluded,
+  layerOf,
+  UNIT_CRITERIA,
+  unitLayers,
+  unitLayersLeftOut,
+} from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveStrategy, type Strategy } from '../resets/index.js';
 import { planTraining, type TrainingPlan } from '../training/index.js';
@@ -95,7 +105,7 @@ function check(spec: Spec): CheckedSpec {
   checkDuring(spec, plan);
   checkTickets(spec, strategies);
   const twins = twinPairs(spec, strategies, plan);
-  return { meta, model, plan, strategies, tasks, twins, warnings: [...sampleWarnings(spec, trainN), ...twins.map(twinWarning)] };
+  return { meta, model, plan, strategies, tasks, twins, warnings: [...sampleWarnings(spec, trainN), ...unitWarnings(spec, model), ...twins.map(twinWarning)] };
 }
 
 /** Chain names are unique, and every branch names existing chains and levels and has a label of its own.
@@ -266,14 +276,6 @@ function checkPruning(spec: Spec, model: Model): void {
     );
   if (p.levels === 0) return;
   if (p.granularity !== 'weight') {
-    // Filter pruning stops where a conv's channels meet BatchNorm or a residual add (the graph's
-    // unitCouplings): neither coupled groups nor Li et al.'s within-block pruning is built yet.
-    const blockers = [...new Set(model.graph.nodes.filter((n) => n.kind === 'batchNormalization' || n.kind === 'add').map((n) => n.kind))];
-    if (p.granularity === 'filter' && blockers.length)
-      throw new SpecError(
-        'pruning.granularity',
-        `pruning.granularity: "filter" cannot prune ${model.name}: its convs feed ${blockers.map((b) => (b === 'add' ? 'residual adds (which couple the channels of every conv they sum)' : "BatchNorm (whose β would keep a pruned filter's output alive)")).join(' and ')}, and filter pruning of such nets (coupled groups, or Li et al. 2017's convs inside a block) is not supported: use granularity "weight"`,
-      );
     // Unit scores of different layers are not on one scale (a norm grows with fan-in), so units are pruned layer by layer.
     if (p.scope !== 'layerwise')
       throw new SpecError(
@@ -287,12 +289,27 @@ function checkPruning(spec: Spec, model: Model): void {
         'pruning.criterion',
         `criterion "${weightCriterion}" ranks single weights, but pruning.granularity "${p.granularity}" removes whole units: choose a unit score with pruning.unitCriterion (or a chain's unitCriterion), or use granularity "weight"`,
       );
-    const units = unitLayers(model, p.granularity).filter((l) => !isExcluded({ name: l.kernel, kind: l.kind }, p.exclude));
-    if (units.length === 0 || units.every((l) => p.rates[l.kind] === 0))
+    const units = unitLayers(model, p.granularity).filter((l) => !isUnitExcluded(l, p.exclude));
+    // A data-driven score reads one layer's ReLU outputs; a group's units are several layers' channels summed by adds.
+    const groups = units.filter((l) => l.kernels.length > 1);
+    if (groups.length)
+      spec.strategies.forEach((c, i) => {
+        const name = c.unitCriterion ?? p.unitCriterion;
+        if (c.during || !UNIT_CRITERIA[name].needsData) return;
+        const field = c.unitCriterion ? `strategies.${i}.unitCriterion` : 'pruning.unitCriterion';
+        const first = groups.map((g) => g.layer.split('+')[0]);
+        throw new SpecError(
+          field,
+          `${field}: "${name}" scores the ReLU outputs of one layer, but residual adds sum the channels of several layers of ${model.name} into one group (${groups.length} groups, e.g. ${groups[0].layer.split('+').join(', ')}): use l1_norm, l2_norm or random, which score a group by all its kernels, or keep the groups dense by adding ${JSON.stringify(first)} to pruning.exclude`,
+        );
+      });
+    if (units.length === 0 || units.every((l) => p.rates[l.kind] === 0)) {
+      const left = leftOut(spec, model);
       throw new SpecError(
         'pruning.granularity',
-        `pruning.granularity: "${p.granularity}" finds no ${p.granularity === 'neuron' ? 'hidden dense layer' : 'conv or hidden dense layer'} of ${model.name} with a rate above 0 to prune units of: set pruning.rates.fc${p.granularity === 'filter' ? ' or pruning.rates.conv' : ''} above 0, check pruning.exclude, or use granularity "weight"`,
+        `pruning.granularity: "${p.granularity}" finds no ${p.granularity === 'neuron' ? 'hidden dense layer' : 'conv or hidden dense layer'} of ${model.name} with a rate above 0 to prune units of${left ? ` (${left})` : ''}: set pruning.rates.fc${p.granularity === 'filter' ? ' or pruning.rates.conv' : ''} above 0, check pruning.exclude, or use granularity "weight"`,
       );
+    }
     return;
   }
   if (p.scope !== 'layerwise' && p.globalRate === 0)
@@ -307,6 +324,25 @@ function checkPruning(spec: Spec, model: Model): void {
       `pruning.rates: every rate that applies to ${model.name} (${used.map((k) => `${k}`).join(', ')}) is 0, so no level would prune anything: set one above 0 (e.g. pruning.rates.fc = 0.2), or pruning.levels to 0 for dense training only`,
     );
   }
+}
+
+/**
+ * The layers of the kinds pruning.granularity prunes (not excluded) whose units it cannot prune,
+ * each with why (src/models/graph.ts unitsLeftOut), in words, or '' when there are none.
+ */
+function leftOut(spec: Spec, model: Model): string {
+  const p = spec.pruning;
+  return unitLayersLeftOut(model, p.granularity)
+    .filter((l) => !isUnitExcluded(l, p.exclude))
+    .map((l) => `${l.layer} ${l.why}`)
+    .join('; ');
+}
+
+/** A warning when unit granularity leaves some of the model's layers of its kinds dense (leftOut). */
+function unitWarnings(spec: Spec, model: Model): string[] {
+  if (spec.pruning.granularity === 'weight' || spec.pruning.levels === 0) return [];
+  const left = leftOut(spec, model);
+  return left ? [`pruning.granularity "${spec.pruning.granularity}" leaves these layers of ${model.name} unpruned: ${left}`] : [];
 }
 
 /** A chain that is the same computation as an earlier chain of the spec: `chain` is not trained,

@@ -204,7 +204,7 @@ export const pruningSchema = z.strictObject({
     .enum(['weight', 'neuron', 'filter'])
     .default('weight')
     .describe(
-      "what one pruning decision removes: weight = single weights (criterion); neuron = whole hidden dense units, i.e. incoming weights, bias and the next layer's input row (unitCriterion); filter = conv filters (output channel, bias, next layer's input channel) and hidden dense units. Rates apply to units; output units are never pruned; layerwise scope only (docs/DESIGN.md#structured)",
+      "what one pruning decision removes: weight = single weights (criterion); neuron = whole hidden dense units, i.e. incoming weights, bias and the next layer's input row (unitCriterion); filter = conv filters (output channel, bias, the γ and β of a BatchNorm after it, next layer's input channel) and hidden dense units; the convs whose channels residual adds sum are pruned as one group (channel c of all of them). Rates apply to units; output units are never pruned; layerwise scope only (docs/DESIGN.md#structured)",
     ),
   unitCriterion: z.enum(UNIT_CRITERION_NAMES).default('l1_norm').describe('unit importance when granularity is neuron or filter; keep the highest scores'),
   sample: z

@@ -3,8 +3,8 @@ import { need, type LayerDef, type Node } from './types.js';
 
 /**
  * Elementwise sum of two or more inputs of one shape (tfjs-layers / Keras `add`): a residual
- * block's shortcut (He et al. 2016). Its inputs' units are coupled, so unit pruning does not
- * cross it (docs/DESIGN.md#adding-a-layer).
+ * block's shortcut (He et al. 2016). Its inputs' channel c are summed into its channel c, so
+ * filter pruning prunes them as one group (docs/DESIGN.md#structured-batchnorm).
  */
 export const add = (inputs: string[], more: { name?: string } = {}): Node => ({ kind: 'add', inputs, ...more });
 
@@ -20,5 +20,6 @@ export const addDef: LayerDef<object> = {
     return xs[0];
   },
   forward: ({ inputs }) => ({ t: tf.addN(inputs.map((v) => v.t)), col: false }),
+  units: 'sum',
   toLayers: ({ name, tfl }) => ({ layer: tfl.layers.add({ name }), weights: [] }),
 };

@@ -12,8 +12,9 @@ import type { LayerDef, Node } from './types.js';
  * - inference mode (evaluation, predict, export): μ, σ² are the running statistics.
  * Defaults momentum m = 0.9 and ε = 1e-5: PyTorch's momentum 0.1 and eps 1e-5 (OpenLTH's
  * ResNets and VGG), written in Keras' convention so the exported layer computes the same.
- * γ (starts 1) and β (0) are trained and never pruned; moving_mean (0) and moving_variance (1)
- * are model state (ParamSpec.role 'state', docs/DESIGN.md#model-state).
+ * γ (starts 1) and β (0) are trained and never pruned by weight, but filter pruning masks a
+ * pruned channel's γ and β with its conv's filter (docs/DESIGN.md#structured); moving_mean (0)
+ * and moving_variance (1) are model state (ParamSpec.role 'state', docs/DESIGN.md#model-state).
  */
 export interface BatchNormConfig {
   /** default 0.9 (r ← m·r + (1 − m)·batch) */
@@ -57,6 +58,8 @@ export const batchNormalizationDef: LayerDef<BatchNormConfig> = {
     return { t: tf.batchNorm(x.t, mean, variance, beta, gamma, eps), col: false };
   },
   units: 'keep',
+  // filter pruning masks γ and β of a pruned channel: y = 0·x̂ + 0 = 0 in training and inference mode
+  unitMasked: true,
   toLayers: ({ cfg, name, weight, tfl }) => ({
     layer: tfl.layers.batchNormalization({ axis: -1, momentum: cfg.momentum ?? MOMENTUM, epsilon: cfg.epsilon ?? EPSILON, name }),
     weights: [weight('gamma'), weight('beta'), weight('moving_mean'), weight('moving_variance')],

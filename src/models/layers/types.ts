@@ -82,11 +82,20 @@ export interface LayerDef<C> {
   /**
    * Units (neurons/filters) along the last axis: 'own' = the layer makes them (its kernel's last
    * axis, with `unitParams`), 'keep' = it passes its input's units through (ReLU, pooling,
-   * BatchNorm, flatten: channel c stays channel c, flatten keeps c = i mod C). Absent: it mixes
-   * its inputs' units (add), which couples them; unit pruning stops there.
+   * BatchNorm, flatten: channel c stays channel c, flatten keeps c = i mod C), 'sum' = its
+   * output's unit c is a function of unit c of each input (add), which couples its inputs'
+   * units into one group (src/models/graph.ts unitCouplings). Absent: it mixes its input's
+   * units; unit pruning stops there.
    */
-  readonly units?: 'own' | 'keep';
-  /** for 'own': the suffixes of the kernel and bias whose last axis is the units (no bias: not unit-prunable) */
+  readonly units?: 'own' | 'keep' | 'sum';
+  /**
+   * For 'keep' kinds with parameters: every parameter is one value per unit ([units]), and a
+   * unit's output is exactly 0 once its trained parameters are masked to 0 (BatchNorm:
+   * γ·x̂ + β), so unit pruning passes through the node and masks them with the unit
+   * (src/models/graph.ts unitCouplings). A 'keep' kind with parameters without it stops unit pruning.
+   */
+  readonly unitMasked?: boolean;
+  /** for 'own': the suffixes of the kernel and bias whose last axis is the units (no bias: its units are recorded in a following `unitMasked` node, or not unit-prunable) */
   unitParams?(cfg: C): { kernel: string; bias: string | null };
   /**
    * The tfjs-layers layer equal to this node (the node's name, `relu` fused as its activation),
