@@ -30,7 +30,7 @@ test('tasksOf: one dense task per trial; K (chain, trial) pairs per chains task,
   const t = tasksOf(spec, 4);
   assert.deepEqual(
     t.dense.map((d) => d.jobs),
-    [[{ kind: 'dense', trial: 0 }], [{ kind: 'dense', trial: 1 }], [{ kind: 'dense', trial: 2 }]],
+    [[{ kind: 'level0', trial: 0 }], [{ kind: 'level0', trial: 1 }], [{ kind: 'level0', trial: 2 }]],
   );
   // 3 trials × 2 chains = 6 pairs → tasks of 4 and 2
   assert.deepEqual(
