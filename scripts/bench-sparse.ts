@@ -13,7 +13,7 @@ import { initBackend, type BackendName } from '../src/backend/index.js';
 import { randomSplit } from '../src/bench/run.js';
 import { buildModel, initialize, type Masks, type Model } from '../src/models/index.js';
 import { trainingSchema } from '../src/spec/index.js';
-import { planTraining, train } from '../src/training/index.js';
+import { resolveSchedule, train } from '../src/training/index.js';
 import { makeRng } from '../src/util/index.js';
 
 const { values } = parseArgs({
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const split = randomSplit(inputShape, 6000, 'train');
   const data = { name: 'bench-random', inputShape, numClasses: 10, train: split, val: split, test: split, source: 'random' } as const;
   const steps = Number(values.steps);
-  const plan = planTraining(trainingSchema.parse({ batchSize: 60, iterations: `${steps}it`, evalEvery: `${steps + 1}it` }), split.n);
+  const plan = resolveSchedule(trainingSchema.parse({ batchSize: 60, iterations: `${steps}it`, evalEvery: `${steps + 1}it` }), split.n);
   const init = initialize(model, 'glorot-normal', 'bench');
   const masks = LEVELS.map((l) => masksAt(model, l));
   const kept = masks.map((m) => {

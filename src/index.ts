@@ -5,7 +5,7 @@ export { initBackend, BACKENDS, type BackendChoice, type BackendName } from './b
 export { loadDataset, listDatasets, type Dataset, type DataOptions } from './data/index.js';
 export { buildModel, initialize, layers, type Model, type Weights, type Masks } from './models/index.js';
 export { prune, sparsity, maskHash, CRITERIA } from './pruning/index.js';
-export { resolveStrategy, strategyNames } from './resets/index.js';
+export { resolveReset, resetNames } from './resets/index.js';
 export {
   train,
   evaluate,

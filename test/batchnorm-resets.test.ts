@@ -4,11 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { buildModel, initialize, type Masks, type Weights } from '../src/models/index.js';
-import { resolveStrategy } from '../src/resets/index.js';
+import { resolveReset } from '../src/resets/index.js';
 import { specSchema, type SpecInput } from '../src/spec/index.js';
 import { train } from '../src/training/loop.js';
 import { trainSupermask } from '../src/training/supermask.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 import { tinySpec } from './helpers/common.js';
 
@@ -36,7 +36,7 @@ async function trainResnet(training: SpecInput['training'], iterations: number, 
   );
   const model = buildModel('resnet-20', [...SHAPE], 3, 4);
   const data = await loadDataset(spec.data, spec.seed, {});
-  const plan = planTraining(spec.training, data.train.n);
+  const plan = resolveSchedule(spec.training, data.train.n);
   const init = initialize(model, 'he-normal', 'theta0', 3);
   const rng = makeRng('mask');
   const masks: Masks = {};
@@ -56,10 +56,10 @@ test('each reset and BatchNorm: rewind@k restores θ_k’s γ, β and running st
     assert.ok(!same(thetaK[n], init[n]) && !same(thetaK[n], final[n]), `${n} moved between θ0, θ_k and θ_final`);
   }
   const inputs = { model, init: 'he-normal' as const, theta0: init, thetaK, thetaFinal: final, masks, rng: makeRng('reset') };
-  const rewound = resolveStrategy('rewind@2it', plan).reset(inputs);
-  const reinit = resolveStrategy('random-reinit', plan).reset({ ...inputs, thetaK: null });
-  const fineTuned = resolveStrategy('fine-tune', plan).reset({ ...inputs, thetaK: null });
-  const lrRewound = resolveStrategy('lr-rewind', plan).reset({ ...inputs, thetaK: null });
+  const rewound = resolveReset('rewind@2it', plan).reset(inputs);
+  const reinit = resolveReset('random-reinit', plan).reset({ ...inputs, thetaK: null });
+  const fineTuned = resolveReset('fine-tune', plan).reset({ ...inputs, thetaK: null });
+  const lrRewound = resolveReset('lr-rewind', plan).reset({ ...inputs, thetaK: null });
   for (const p of model.params.filter((q) => q.name.includes('_bn'))) {
     const n = p.name;
     assert.ok(same(rewound[n], thetaK[n]), `rewind@k: ${n} = θ_k's`);

@@ -8,7 +8,7 @@ import { buildModel, initialize, type Masks } from '../src/models/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { specSchema, validateSpec, type SpecInput } from '../src/spec/index.js';
 import { Store } from '../src/storage/db.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { trainSupermask } from '../src/training/supermask.js';
 import { makeRng } from '../src/util/rng.js';
 import { levelRows, tinySpec, tmp } from './helpers/common.js';
@@ -195,7 +195,7 @@ test('learned supermask: scores move, the frozen weights do not (bit for bit), s
   const spec = specSchema.parse(fast());
   const data = await loadDataset(spec.data, spec.seed, {});
   const model = buildModel('mlp-small', data.inputShape, data.numClasses);
-  const plan = planTraining(spec.training, data.train.n);
+  const plan = resolveSchedule(spec.training, data.train.n);
   const theta0 = initialize(model, 'glorot-normal', 'theta0', 1);
   const rng = makeRng('m');
   const masks: Masks = {};

@@ -11,7 +11,7 @@ import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { trialSeed } from '../src/orchestration/context.js';
 import { Store } from '../src/storage/db.js';
 import { train } from '../src/training/loop.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { levelRows, tmp } from './helpers/common.js';
 
 before(async () => {
@@ -120,7 +120,7 @@ describe('Conv-2 end to end on synthetic images', () => {
     for (const [name, t0] of Object.entries(theta0)) init[name] = stored.m[name] ? t0.map((v, i) => (stored.m[name][i] ? v : 0)) : Float32Array.from(t0);
     const data = await loadDataset(spec.spec.data, spec.spec.seed);
     const model = buildModel('conv-2', data.inputShape, data.numClasses);
-    const plan = planTraining(spec.spec.training, data.train.n);
+    const plan = resolveSchedule(spec.spec.training, data.train.n);
     // the orchestrator's data order for (trial 0, level 2): ['data', trial seed, level] (orchestration/levels.ts dataOrder)
     const res = await train({
       model,

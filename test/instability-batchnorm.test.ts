@@ -12,7 +12,7 @@ import { buildGraphModel, buildSpecModel, initialize, layers, type Weights } fro
 import { runExperiment, trialSeed } from '../src/orchestration/index.js';
 import { keys, Store } from '../src/storage/index.js';
 import { specSchema, validateSpec } from '../src/spec/index.js';
-import { evaluateWeights, planTraining, reestimateState } from '../src/training/index.js';
+import { evaluateWeights, resolveSchedule, reestimateState } from '../src/training/index.js';
 import { BatchSource } from '../src/training/loop.js';
 import { makeRng } from '../src/util/index.js';
 import { tinySpec, tmp } from './helpers/common.js';
@@ -36,7 +36,7 @@ test('re-estimated BatchNorm statistics: the layers’ own update over the train
   for (const name of ['fc1/bias', 'bn/gamma', 'bn/beta', 'bn/moving_mean']) w[name] = Float32Array.from(w[name], () => rng.normal());
   w['bn/moving_variance'] = Float32Array.from(w['bn/moving_variance'], () => 1 + rng.uniform());
   const split: Split = { x: Float32Array.from({ length: N * IN }, () => 2 * rng.normal() + 1), y: Uint8Array.from({ length: N }, () => rng.int(3)), n: N };
-  const plan = planTraining(specSchema.parse(tinySpec({ training: { batchSize: BATCH, iterations: '10it', evalEvery: '10it' } })).training, N);
+  const plan = resolveSchedule(specSchema.parse(tinySpec({ training: { batchSize: BATCH, iterations: '10it', evalEvery: '10it' } })).training, N);
   const before = tf.memory().numTensors;
   const out = await reestimateState(model, w, split, plan, BATCHES, ['stats']);
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
@@ -113,7 +113,7 @@ test('an instability branch with batchnorm "reestimate" on a BatchNorm network: 
   const { spec } = loaded;
   const data = await loadDataset(spec.data, spec.seed);
   const model = buildSpecModel(spec.model, data.inputShape, data.numClasses);
-  const plan = planTraining(spec.training, data.train.n);
+  const plan = resolveSchedule(spec.training, data.train.n);
   const mixed = interpolate(a, b, 0.5);
   const re = await reestimateState(model, mixed, data.train, plan, 4, ['instability-state', trialSeed(spec, 0), '', 0, 'instability']);
   assert.notDeepEqual(re['stem_bn/moving_mean'], mixed['stem_bn/moving_mean'], 'the statistics are recomputed, not interpolated');

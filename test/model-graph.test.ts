@@ -26,7 +26,7 @@ import { denseStepMultiplyAdds } from '../src/pruning/compute.js';
 import { unitLayers } from '../src/pruning/units.js';
 import { specSchema } from '../src/spec/index.js';
 import { train } from '../src/training/loop.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 import { tinySpec } from './helpers/common.js';
 import { leakyRelu, leakyReluDef } from './helpers/leaky-relu.js';
@@ -77,7 +77,7 @@ async function trainOn(model: Model, shape: [number, number, number], iterations
     }),
   );
   const data = await loadDataset(spec.data, spec.seed, {});
-  const plan = planTraining(spec.training, data.train.n);
+  const plan = resolveSchedule(spec.training, data.train.n);
   const init = initialize(model, 'he-normal', 'theta0', 1);
   const masks: Masks = {};
   for (const p of model.params) if (p.kind !== 'none') masks[p.name] = new Uint8Array(init[p.name].length).fill(1);

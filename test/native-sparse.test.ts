@@ -9,7 +9,7 @@ import { denseT } from '../src/models/ops.js';
 import { buildModel, initialize, type Masks } from '../src/models/index.js';
 import { randomSplit } from '../src/bench/run.js';
 import { trainingSchema } from '../src/spec/index.js';
-import { planTraining, train, type StepCallback } from '../src/training/index.js';
+import { resolveSchedule, train, type StepCallback } from '../src/training/index.js';
 import { makeOptimizer } from '../src/training/optimizer.js';
 import { makeRng } from '../src/util/index.js';
 import { close, rand } from './helpers/numbers.js';
@@ -162,7 +162,7 @@ describe('sparse dense layers on native', { skip }, () => {
     const res = await train({
       model,
       data,
-      plan: planTraining(
+      plan: resolveSchedule(
         trainingSchema.parse({ batchSize: batch, iterations: `${steps}it`, evalEvery: `${steps + 1}it`, optimizer: { name: 'sgd', lr: 0.05 } }),
         split.n,
       ),

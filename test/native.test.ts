@@ -9,7 +9,7 @@ import { softmaxCrossEntropy } from '../src/models/ops.js';
 import { buildModel, initialize, type Masks } from '../src/models/index.js';
 import { randomSplit } from '../src/bench/run.js';
 import { trainingSchema } from '../src/spec/index.js';
-import { planTraining, train } from '../src/training/index.js';
+import { resolveSchedule, train } from '../src/training/index.js';
 import { makeOptimizer } from '../src/training/optimizer.js';
 import { makeRng } from '../src/util/index.js';
 import { close, rand } from './helpers/numbers.js';
@@ -341,7 +341,7 @@ describe('native backend', { skip }, () => {
     const res = await train({
       model,
       data,
-      plan: planTraining(
+      plan: resolveSchedule(
         trainingSchema.parse({
           batchSize: batch,
           iterations: `${steps}it`,

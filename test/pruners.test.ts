@@ -7,11 +7,11 @@ import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { buildModel, initialize, isPrunable, type Masks } from '../src/models/index.js';
 import { dynamicSparsity, levelTargets } from '../src/pruning/during.js';
-import { CRITERIA, DURING_PRUNERS, UNIT_CRITERIA, denseMasks, erkCounts, erkDensities, prune, prunePools, remainingAfter } from '../src/pruning/index.js';
+import { CRITERIA, DURING_PRUNERS, UNIT_CRITERIA, fullMasks, erkCounts, erkDensities, prune, prunePools, remainingAfter } from '../src/pruning/index.js';
 import { specSchema, validateSpec } from '../src/spec/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { runLoop, train, type StepCallback, type Trainee } from '../src/training/loop.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 import { levelRows, lth, ROOT, tinySpec, tmp } from './helpers/common.js';
 
@@ -82,9 +82,9 @@ test('scope "erk": iterative and one-shot pruning reach each layer’s ERK count
     'the hand computation assumes no cap here',
   );
   const expected = layers.map((p, i) => Math.round(eps * r[i] * size(p.shape)));
-  const level1 = prune({ model, masks: denseMasks(model), init: w, final: w, spec, rng: makeRng(1), level: 1 });
+  const level1 = prune({ model, masks: fullMasks(model), init: w, final: w, spec, rng: makeRng(1), level: 1 });
   const level2 = prune({ model, masks: level1, init: w, final: w, spec, rng: makeRng(1), level: 2 });
-  const oneShot = prune({ model, masks: denseMasks(model), init: w, final: w, spec, rng: makeRng(1), rounds: 2, level: 2 });
+  const oneShot = prune({ model, masks: fullMasks(model), init: w, final: w, spec, rng: makeRng(1), rounds: 2, level: 2 });
   assert.deepEqual(
     layers.map((p) => ones(level2[p.name])),
     expected,
@@ -93,22 +93,22 @@ test('scope "erk": iterative and one-shot pruning reach each layer’s ERK count
     layers.map((p) => ones(oneShot[p.name])),
     expected,
   );
-  assert.deepEqual(levelTargets(prunePools(model, spec), denseMasks(model), 2), expected);
+  assert.deepEqual(levelTargets(prunePools(model, spec), fullMasks(model), 2), expected);
   // ERK is not layerwise: the densities differ between layers
   assert.notEqual(expected[0] / size(layers[0].shape), expected[1] / size(layers[1].shape));
-  assert.throws(() => prune({ model, masks: denseMasks(model), init: w, final: w, spec, rng: makeRng(1) }), /pass prune\(\) the level/);
+  assert.throws(() => prune({ model, masks: fullMasks(model), init: w, final: w, spec, rng: makeRng(1) }), /pass prune\(\) the level/);
 });
 
 test('SET/RigL cap the weights moved per update at the pruned weights available for regrowth (docs/CONTROLS.md#dynamic-cap)', async () => {
   const spec = specSchema.parse(tinySpec({ training: { iterations: '30it', evalEvery: '10it', batchSize: 20 } }));
   const data = await loadDataset(spec.data, spec.seed, {});
   const model = buildModel('mlp-small', data.inputShape, data.numClasses);
-  const plan = planTraining(spec.training, data.train.n);
+  const plan = resolveSchedule(spec.training, data.train.n);
   const init = initialize(model, 'glorot-normal', 'theta0', 1);
   // 90% dense: α = 0.9 asks for round(f·kept) ≈ 0.9·kept moves, far more than the 10% pruned
   const start = prune({
     model,
-    masks: denseMasks(model),
+    masks: fullMasks(model),
     init,
     final: init,
     spec: { ...spec.pruning, rates: { conv: 0.1, fc: 0.1, output: 0.1 } },
@@ -343,8 +343,8 @@ test('the issue’s reproduction: grasp with pruning.atInit.sample beyond a 400-
 test('SET/RigL under ERK start from a random mask at the ERK per-layer counts of the level', () => {
   const model = buildModel('mlp-small', [6], 3);
   const spec = specSchema.parse({ name: 'x', pruning: { scope: 'erk', globalRate: 0.3 } }).pruning;
-  const targets = levelTargets(prunePools(model, spec), denseMasks(model), 3);
+  const targets = levelTargets(prunePools(model, spec), fullMasks(model), 3);
   const w = initialize(model, 'glorot-normal', 'theta0', 4);
-  const m: Masks = prune({ model, masks: denseMasks(model), init: w, final: w, spec, criterion: 'random', rng: makeRng(3), rounds: 3, level: 3 });
+  const m: Masks = prune({ model, masks: fullMasks(model), init: w, final: w, spec, criterion: 'random', rng: makeRng(3), rounds: 3, level: 3 });
   assert.deepEqual(Object.values(m).map(ones), targets);
 });

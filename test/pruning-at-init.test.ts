@@ -5,7 +5,7 @@ import { initBackend } from '../src/backend/index.js';
 import { buildModel, initialize, type Masks, type Model, type Weights } from '../src/models/index.js';
 import {
   atInitScores,
-  denseMasks,
+  fullMasks,
   obdScores,
   prune,
   sampleAt,
@@ -172,7 +172,7 @@ for (const c of ['snip', 'grasp', 'synflow'] as const) {
     for (const p of model.params) if (p.kind === 'none') w[p.name] = w[p.name].map((_, i) => 0.05 * Math.sin(i + 1));
     const rng = makeRng('x');
     const sample: SaliencySample = { x: Float32Array.from({ length: 8 * 5 }, () => rng.normal()), y: Uint8Array.from({ length: 8 }, (_, i) => i % 3), n: 8 };
-    const masks = denseMasks(model);
+    const masks = fullMasks(model);
     masks['fc1/kernel'][7] = 0;
     const before = tf.memory().numTensors;
     const s = atInitScores(model, c, w, masks, sample);
@@ -183,13 +183,13 @@ for (const c of ['snip', 'grasp', 'synflow'] as const) {
 
 test('GraSP keeps the highest θ ⊙ Hg, i.e. removes the highest −θ ⊙ Hg (Wang et al. 2020, Eq. 8)', () => {
   const spec = specSchema.parse({ name: 'x', pruning: { scope: 'global', globalRate: 0.5 } }).pruning;
-  const exp = expectedScores(tiny, 'grasp', tinyWeights, denseMasks(tiny), tinySample);
+  const exp = expectedScores(tiny, 'grasp', tinyWeights, fullMasks(tiny), tinySample);
   const all = [...exp['fc1/kernel'], ...exp['output/kernel']];
   const order = all.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]);
   const keep = new Set(order.slice(0, 5).map((x) => x[1]));
   const m = prune({
     model: tiny,
-    masks: denseMasks(tiny),
+    masks: fullMasks(tiny),
     init: tinyWeights,
     final: tinyWeights,
     spec,
@@ -236,7 +236,7 @@ test('SynFlow in n rounds: exact final count, kept fraction shrinking geometrica
     seen.push(Object.values(m).reduce((a, v) => a + v.reduce((x, y) => x + y, 0), 0));
     return atInitScores(model, 'synflow', w, m, null);
   };
-  const m = prune({ model, masks: denseMasks(model), init: w, final: w, spec, criterion: 'synflow', rng: makeRng(1), rounds: 5, iterations: 4, saliency });
+  const m = prune({ model, masks: fullMasks(model), init: w, final: w, spec, criterion: 'synflow', rng: makeRng(1), rounds: 5, iterations: 4, saliency });
   let target = total;
   for (let r = 0; r < 5; r++) target -= Math.round(0.2 * target);
   const kept = Object.values(m).reduce((a, v) => a + v.reduce((x, y) => x + y, 0), 0);
@@ -248,7 +248,7 @@ test('SynFlow in n rounds: exact final count, kept fraction shrinking geometrica
   );
   const once = prune({
     model,
-    masks: denseMasks(model),
+    masks: fullMasks(model),
     init: w,
     final: w,
     spec,
@@ -267,7 +267,7 @@ test('SynFlow in n rounds: exact final count, kept fraction shrinking geometrica
 test('at-init criteria without a saliency function: one clear error', () => {
   const spec = specSchema.parse({ name: 'x' }).pruning;
   assert.throws(
-    () => prune({ model: tiny, masks: denseMasks(tiny), init: tinyWeights, final: tinyWeights, spec, criterion: 'snip', rng: makeRng(1) }),
+    () => prune({ model: tiny, masks: fullMasks(tiny), init: tinyWeights, final: tinyWeights, spec, criterion: 'snip', rng: makeRng(1) }),
     /snip scores the network, not single weights/,
   );
 });
@@ -383,14 +383,14 @@ test('obd on the zoo mlp-small: equals the hand computation, no tensors leak, an
   const sample = sampleAt(split, [3, 7, 11, 20, 31, 39]);
   assert.deepEqual([...sample.y], [0, 1, 2, 2, 1, 0]);
   const before = tf.memory().numTensors;
-  const s = obdScores(model, w, denseMasks(model), sample);
+  const s = obdScores(model, w, fullMasks(model), sample);
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  const exp = expectedObd(model, w, denseMasks(model), sample);
+  const exp = expectedObd(model, w, fullMasks(model), sample);
   assertClose(s, exp, 'obd');
   const spec = specSchema.parse({ name: 'x', pruning: { scope: 'layerwise', rates: { fc: 0.5, output: 0.5 } } }).pruning;
   const m = prune({
     model,
-    masks: denseMasks(model),
+    masks: fullMasks(model),
     init: w,
     final: w,
     spec,

@@ -13,10 +13,10 @@ import {
   levelTargets,
   maskDistance,
 } from '../src/pruning/during.js';
-import { denseMasks, prune, prunePools } from '../src/pruning/index.js';
+import { fullMasks, prune, prunePools } from '../src/pruning/index.js';
 import { specSchema } from '../src/spec/index.js';
 import { train, type StepCallback } from '../src/training/loop.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 import { tinySpec } from './helpers/common.js';
 
@@ -35,7 +35,7 @@ before(async () => {
 async function setup() {
   const data = await loadDataset(spec.data, spec.seed, {});
   const model = buildModel('mlp-small', data.inputShape, data.numClasses);
-  const plan = planTraining(spec.training, data.train.n);
+  const plan = resolveSchedule(spec.training, data.train.n);
   const init = initialize(model, 'glorot-normal', 'theta0', 1);
   return { data, model, plan, init };
 }
@@ -79,7 +79,7 @@ test('RigL drop fraction: α/2 (1 + cos(π t / T_end)), 0 from T_end on', () => 
 test('gradual pruning in training: per-layer counts follow the cubic schedule at each update, churn recorded, pruned weights exactly 0 at every step', async () => {
   const { data, model, plan, init } = await setup();
   const pools = prunePools(model, spec.pruning);
-  const dense = denseMasks(model);
+  const dense = fullMasks(model);
   const targets = levelTargets(pools, dense, 3);
   const sched = gradualPruning({ pools, masks: dense, targets, start: 10, end: 40, every: 10, rng: makeRng('g') });
   const bad: string[] = [];
@@ -134,7 +134,7 @@ for (const regrow of ['gradient', 'random'] as const) {
   test(`${regrow === 'gradient' ? 'RigL' : 'SET'}: constant per-layer counts, drops the smallest |w|, ${regrow === 'gradient' ? 'grows the largest |∂L/∂w|' : 'grows among the pruned'}, regrown weights start at 0 with fresh Adam state, nothing revives`, async () => {
     const { data, model, plan, init } = await setup();
     const pools = prunePools(model, spec.pruning);
-    const start = prune({ model, masks: denseMasks(model), init, final: init, spec: spec.pruning, criterion: 'random', rng: makeRng('r'), rounds: 4 });
+    const start = prune({ model, masks: fullMasks(model), init, final: init, spec: spec.pruning, criterion: 'random', rng: makeRng('r'), rounds: 4 });
     const alpha = 0.3;
     const end = 45;
     const sched = dynamicSparsity({ pools, masks: start, regrow, dropFraction: alpha, end, every: 10, rng: makeRng('d') });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildModel, initialize } from '../src/models/index.js';
-import { denseMasks, prune, sparsity } from '../src/pruning/index.js';
+import { fullMasks, prune, sparsity } from '../src/pruning/index.js';
 import { specSchema } from '../src/spec/index.js';
 import { makeRng } from '../src/util/rng.js';
 
@@ -13,7 +13,7 @@ const count = (m: Uint8Array) => m.reduce((a, b) => a + b, 0);
 
 test('pruning.exclude: global magnitude pruning of LeNet with the output layer excluded (OpenLTH default), exact counts for 3 levels', () => {
   const spec = pruningSpec({ scope: 'global', globalRate: 0.2, exclude: ['output'] });
-  let masks = denseMasks(model);
+  let masks = fullMasks(model);
   // independent count: only fc1 (784×300) and fc2 (300×100) are in the pool
   let alive = 784 * 300 + 300 * 100;
   for (let level = 1; level <= 3; level++) {
@@ -39,8 +39,8 @@ test('pruning.exclude: global magnitude pruning of LeNet with the output layer e
 });
 
 test('pruning.exclude: by kind and by layer name, layerwise', () => {
-  const byKind = prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningSpec({ exclude: ['fc'] }), rng: makeRng('k') });
+  const byKind = prune({ model, masks: fullMasks(model), init: theta0, final, spec: pruningSpec({ exclude: ['fc'] }), rng: makeRng('k') });
   assert.deepEqual([count(byKind['fc1/kernel']), count(byKind['fc2/kernel']), count(byKind['output/kernel'])], [235200, 30000, 1000 - 100]);
-  const byName = prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningSpec({ exclude: ['fc2'] }), rng: makeRng('k') });
+  const byName = prune({ model, masks: fullMasks(model), init: theta0, final, spec: pruningSpec({ exclude: ['fc2'] }), rng: makeRng('k') });
   assert.deepEqual([count(byName['fc1/kernel']), count(byName['fc2/kernel']), count(byName['output/kernel'])], [235200 - 47040, 30000, 900]);
 });

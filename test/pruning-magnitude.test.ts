@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildModel, initialize } from '../src/models/index.js';
-import { denseMasks, prune, pruneCount, sparsity, CRITERIA } from '../src/pruning/index.js';
+import { fullMasks, prune, pruneCount, sparsity, CRITERIA } from '../src/pruning/index.js';
 import { specSchema } from '../src/spec/index.js';
 import { makeRng } from '../src/util/rng.js';
 
@@ -12,7 +12,7 @@ const pruningSpec = (over: object = {}) => specSchema.parse({ name: 'x', pruning
 
 test('layerwise pruning removes round(rate × remaining) of each layer, exactly, for 18 levels', () => {
   const spec = pruningSpec();
-  let masks = denseMasks(model);
+  let masks = fullMasks(model);
   const expected: Record<string, number> = { 'fc1/kernel': 784 * 300, 'fc2/kernel': 300 * 100, 'output/kernel': 100 * 10 };
   for (let level = 1; level <= 18; level++) {
     masks = prune({ model, masks, init: theta0, final, spec, rng: makeRng('t', level) });
@@ -27,7 +27,7 @@ test('layerwise pruning removes round(rate × remaining) of each layer, exactly,
 });
 
 test('layerwise large_final keeps exactly the largest |w_f| of each layer', () => {
-  const masks = prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningSpec(), rng: makeRng('t') });
+  const masks = prune({ model, masks: fullMasks(model), init: theta0, final, spec: pruningSpec(), rng: makeRng('t') });
   for (const name of ['fc1/kernel', 'fc2/kernel', 'output/kernel']) {
     const w = final[name];
     const m = masks[name];
@@ -44,7 +44,7 @@ test('layerwise large_final keeps exactly the largest |w_f| of each layer', () =
 
 test('global pruning removes round(rate × all remaining) with one threshold across layers', () => {
   const spec = pruningSpec({ scope: 'global', globalRate: 0.3 });
-  let masks = denseMasks(model);
+  let masks = fullMasks(model);
   let remaining = 784 * 300 + 300 * 100 + 100 * 10;
   for (let level = 1; level <= 3; level++) {
     masks = prune({ model, masks, init: theta0, final, spec, rng: makeRng('g', level) });
@@ -64,7 +64,7 @@ test('global pruning removes round(rate × all remaining) with one threshold acr
 
 test('ties are broken randomly from the seed: same seed same mask, other seed other mask', () => {
   const flat = { ...final, 'fc1/kernel': new Float32Array(784 * 300).fill(0.5) };
-  const run = (seed: number) => prune({ model, masks: denseMasks(model), init: theta0, final: flat, spec: pruningSpec(), rng: makeRng(seed) })['fc1/kernel'];
+  const run = (seed: number) => prune({ model, masks: fullMasks(model), init: theta0, final: flat, spec: pruningSpec(), rng: makeRng(seed) })['fc1/kernel'];
   assert.deepEqual(run(1), run(1));
   assert.notDeepEqual(run(1), run(2));
 });

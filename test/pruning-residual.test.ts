@@ -22,9 +22,9 @@ import {
   type Weights,
 } from '../src/models/index.js';
 import { runExperiment } from '../src/orchestration/index.js';
-import { resolveStrategy, strategyNames } from '../src/resets/index.js';
-import { planTraining } from '../src/training/index.js';
-import { denseMasks, prune, unitLayers } from '../src/pruning/index.js';
+import { resolveReset, resetNames } from '../src/resets/index.js';
+import { resolveSchedule } from '../src/training/index.js';
+import { fullMasks, prune, unitLayers } from '../src/pruning/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { specSchema, validateSpec } from '../src/spec/index.js';
 import { Store } from '../src/storage/db.js';
@@ -312,7 +312,7 @@ function assertSlimmedLogits(model: Model, w: Weights, masks: Masks, x: Float32A
 
 /** One filter-pruning level at rate 0.5 from the dense mask (l1_norm of `final`). */
 const halfPruned = (model: Model, init: Weights, final: Weights, seed: string): Masks =>
-  prune({ model, masks: denseMasks(model), init, final, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }), rng: makeRng(seed) });
+  prune({ model, masks: fullMasks(model), init, final, spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.5 } }), rng: makeRng(seed) });
 
 /** The units whose entry of a per-unit mask is 0. */
 const deadUnits = (masks: Masks, name: string): number[] => [...masks[name].keys()].filter((u) => masks[name][u] === 0);
@@ -388,9 +388,9 @@ test('every reset gives a pruned channel γ = β = 0 and a kept one the γ, β o
   const final = initialize(model, 'he-normal', 'r', 2);
   for (const [j, v] of ['n1/gamma', 'n1/beta', 'n2/gamma', 'n2/beta'].entries()) final[v] = rand(4, 40 + j);
   const masks = halfPruned(model, theta0, final, 'r');
-  const plan = planTraining(specSchema.parse({ name: 'x' }).training, 1000);
-  for (const name of strategyNames()) {
-    const w = resolveStrategy(name, plan).reset({ model, init: 'he-normal', theta0, thetaK: null, thetaFinal: final, masks, rng: makeRng('reset', name) });
+  const plan = resolveSchedule(specSchema.parse({ name: 'x' }).training, 1000);
+  for (const name of resetNames()) {
+    const w = resolveReset(name, plan).reset({ model, init: 'he-normal', theta0, thetaK: null, thetaFinal: final, masks, rng: makeRng('reset', name) });
     const source = name === 'fine-tune' || name === 'lr-rewind' ? final : theta0;
     for (const v of ['n1/gamma', 'n1/beta', 'n2/gamma', 'n2/beta'])
       assert.deepEqual(
@@ -416,7 +416,7 @@ test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two fil
   ] as const) {
     const model = buildModel(name, shape, 3, 4);
     const w = randomWeights(model, 3);
-    let masks = denseMasks(model);
+    let masks = fullMasks(model);
     for (let level = 1; level <= 2; level++) masks = prune({ model, masks, init: w, final: w, spec, rng: makeRng('mc', level) });
     const units = unitLayers(model, 'filter');
     // VGG: every conv; ResNet-20: the first conv of each block, and per stage one group of the convs its adds sum
@@ -446,7 +446,7 @@ test('mask counts per coupled group: VGG-11 and ResNet-20 (width 4) over two fil
     // excluding one layer of each stage group keeps the groups dense: Li et al.'s first convs of the blocks alone
     const li = prune({
       model,
-      masks: denseMasks(model),
+      masks: fullMasks(model),
       init: w,
       final: w,
       spec: pruningSpec({ ...spec, exclude: ['stem', 'b4_down', 'b7_down'] }),

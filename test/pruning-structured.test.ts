@@ -6,7 +6,7 @@ import { initBackend } from '../src/backend/index.js';
 import { buildModel, initialize } from '../src/models/index.js';
 import { activationSparsity } from '../src/models/activations.js';
 import { runExperiment } from '../src/orchestration/index.js';
-import { denseMasks, prune, sparsity } from '../src/pruning/index.js';
+import { fullMasks, prune, sparsity } from '../src/pruning/index.js';
 import { sampleIndices, unitStatistics } from '../src/pruning/statistics.js';
 import { UNIT_CRITERIA, unitLayers } from '../src/pruning/units.js';
 import { specSchema, validateSpec } from '../src/spec/index.js';
@@ -44,7 +44,7 @@ test('neuron pruning of LeNet-300-100: exact unit counts, shapes and weight coun
   const model = buildModel('lenet-300-100', [784], 10);
   const final = initialize(model, 'glorot-normal', 'final', 2);
   const spec = pruningSpec({ granularity: 'neuron', unitCriterion: 'l1_norm' });
-  let masks = denseMasks(model);
+  let masks = fullMasks(model);
   let u1 = 300;
   let u2 = 100;
   for (let level = 1; level <= 4; level++) {
@@ -75,7 +75,7 @@ test('l1_norm prunes exactly the units with the smallest Σ|w| of incoming weigh
   const final = initialize(model, 'glorot-normal', 'final', 5);
   const masks = prune({
     model,
-    masks: denseMasks(model),
+    masks: fullMasks(model),
     init: final,
     final,
     spec: pruningSpec({ granularity: 'neuron', rates: { fc: 0.25 } }),
@@ -102,7 +102,7 @@ test('filter pruning of conv-tiny removes output channels and the flattened posi
   const final = initialize(model, 'glorot-normal', 'final', 3);
   const masks = prune({
     model,
-    masks: denseMasks(model),
+    masks: fullMasks(model),
     init: final,
     final,
     spec: pruningSpec({ granularity: 'filter', rates: { conv: 0.25, fc: 0.25 } }),
@@ -129,10 +129,10 @@ test('structured pruning is deterministic and one-shot level L has the iterative
   const model = buildModel('lenet-300-100', [784], 10);
   const final = initialize(model, 'glorot-normal', 'final', 2);
   const spec = pruningSpec({ granularity: 'neuron', unitCriterion: 'random' });
-  const a = prune({ model, masks: denseMasks(model), init: final, final, spec, rng: makeRng('t', 1) });
-  const b = prune({ model, masks: denseMasks(model), init: final, final, spec, rng: makeRng('t', 1) });
+  const a = prune({ model, masks: fullMasks(model), init: final, final, spec, rng: makeRng('t', 1) });
+  const b = prune({ model, masks: fullMasks(model), init: final, final, spec, rng: makeRng('t', 1) });
   assert.deepEqual(a, b);
-  const one = prune({ model, masks: denseMasks(model), init: final, final, spec, rng: makeRng('t', 2), rounds: 3 });
+  const one = prune({ model, masks: fullMasks(model), init: final, final, spec, rng: makeRng('t', 2), rounds: 3 });
   assert.equal(count(one['fc1/bias']), 300 - 60 - 48 - 38);
 });
 

@@ -9,7 +9,7 @@ import { CRITERIA } from '../src/pruning/index.js';
 import { branchSchema, dataSchema, MASK0_ACTIONS, MODELS as SPEC_MODELS, PRUNING_CRITERIA, validateSpec } from '../src/spec/index.js';
 import { BENCH_MODELS } from '../src/bench/index.js';
 import { MASK0 } from '../src/mask0/index.js';
-import { strategyNames } from '../src/resets/index.js';
+import { resetNames } from '../src/resets/index.js';
 import { levelRows, lth, ROOT, tinySpec, tmp } from './helpers/common.js';
 
 /** The names `lth run --help` lists under a section title, e.g. "models (model.name):". */
@@ -40,7 +40,7 @@ test('each registry is the only list: spec enums, --help and the README all equa
   assert.deepEqual(helpSection(help.stdout, 'mask-0 actions'), Object.keys(MASK0));
   assert.deepEqual(
     helpSection(help.stdout, 'reset strategies').map((n) => n.replace('[@k]', '')),
-    strategyNames(),
+    resetNames(),
   );
   assert.deepEqual(
     helpSection(help.stdout, 'branch kinds'),

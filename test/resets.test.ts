@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildModel, initialize, initStd } from '../src/models/index.js';
-import { denseMasks, prune } from '../src/pruning/index.js';
+import { fullMasks, prune } from '../src/pruning/index.js';
 import { specSchema } from '../src/spec/index.js';
-import { resolveStrategy } from '../src/resets/index.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveReset } from '../src/resets/index.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 
 const model = buildModel('lenet-300-100', [784], 10);
@@ -12,11 +12,11 @@ const spec = specSchema.parse({
   name: 'x',
   training: { iterations: '1000it', fineTuneIterations: '300it', schedule: { kind: 'step', milestones: ['500it'], gamma: 0.1 } },
 });
-const plan = planTraining(spec.training, 55000);
+const plan = resolveSchedule(spec.training, 55000);
 const theta0 = initialize(model, 'glorot-normal', 'theta0', 1);
 const thetaK = initialize(model, 'glorot-normal', 'thetaK', 1);
 const thetaFinal = initialize(model, 'glorot-normal', 'final', 1);
-const masks = prune({ model, masks: denseMasks(model), init: theta0, final: thetaFinal, spec: spec.pruning, rng: makeRng(3) });
+const masks = prune({ model, masks: fullMasks(model), init: theta0, final: thetaFinal, spec: spec.pruning, rng: makeRng(3) });
 const inputs = { model, init: 'glorot-normal' as const, theta0, thetaK, thetaFinal, masks, rng: makeRng('reset') };
 
 /** Asserts out = source where kept and exactly 0 where pruned, bit for bit. */
@@ -33,22 +33,22 @@ function assertMaskedCopy(out: Record<string, Float32Array>, source: Record<stri
 }
 
 test('rewind resets survivors to θ0 bit-exactly and replays the whole schedule', () => {
-  const s = resolveStrategy('rewind', plan);
+  const s = resolveReset('rewind', plan);
   assertMaskedCopy(s.reset(inputs), theta0);
   assert.deepEqual(s.schedule(plan), { kind: 'replay', from: 0 });
 });
 
 test('rewind@k resets to θ_k bit-exactly and resumes the schedule at k', () => {
-  const s = resolveStrategy('rewind@200it', plan);
+  const s = resolveReset('rewind@200it', plan);
   assert.equal(s.needsThetaK, true);
   assertMaskedCopy(s.reset(inputs), thetaK);
   assert.deepEqual(s.schedule(plan), { kind: 'replay', from: 200 });
   // epochs resolve with the data size: 55000/60 = 916 iterations per epoch
-  assert.equal(resolveStrategy('rewind@1ep', plan).k, 916);
+  assert.equal(resolveReset('rewind@1ep', plan).k, 916);
 });
 
 test('sign-constant sets survivors to sign(θ0)·σ_layer', () => {
-  const out = resolveStrategy('sign-constant', plan).reset(inputs);
+  const out = resolveReset('sign-constant', plan).reset(inputs);
   for (const p of model.params) {
     const m = masks[p.name];
     if (!m) continue;
@@ -59,7 +59,7 @@ test('sign-constant sets survivors to sign(θ0)·σ_layer', () => {
 });
 
 test('fine-tune keeps θ_final and trains fineTuneIterations at the final LR', () => {
-  const s = resolveStrategy('fine-tune', plan);
+  const s = resolveReset('fine-tune', plan);
   assertMaskedCopy(s.reset(inputs), thetaFinal);
   const sch = s.schedule(plan);
   assert.equal(sch.kind, 'constant');
@@ -70,13 +70,13 @@ test('fine-tune keeps θ_final and trains fineTuneIterations at the final LR', (
 });
 
 test('lr-rewind keeps θ_final and replays the schedule from 0', () => {
-  const s = resolveStrategy('lr-rewind', plan);
+  const s = resolveReset('lr-rewind', plan);
   assertMaskedCopy(s.reset(inputs), thetaFinal);
   assert.deepEqual(s.schedule(plan), { kind: 'replay', from: 0 });
 });
 
 test('reshuffle permutes the surviving θ0 values within each layer', () => {
-  const out = resolveStrategy('reshuffle', plan).reset(inputs);
+  const out = resolveReset('reshuffle', plan).reset(inputs);
   for (const p of model.params) {
     const m = masks[p.name];
     if (!m) continue;
@@ -84,11 +84,11 @@ test('reshuffle permutes the surviving θ0 values within each layer', () => {
     assert.deepEqual(kept(out[p.name]), kept(theta0[p.name]), 'same multiset of values');
     out[p.name].forEach((v, i) => m[i] || assert.equal(v, 0));
   }
-  assert.notDeepEqual(out['fc1/kernel'], resolveStrategy('rewind', plan).reset(inputs)['fc1/kernel']);
+  assert.notDeepEqual(out['fc1/kernel'], resolveReset('rewind', plan).reset(inputs)['fc1/kernel']);
 });
 
 test('random-reinit draws fresh weights with the initializer σ, masked', () => {
-  const out = resolveStrategy('random-reinit', plan).reset({ ...inputs, rng: makeRng('r', 1) });
+  const out = resolveReset('random-reinit', plan).reset({ ...inputs, rng: makeRng('r', 1) });
   const w = out['fc1/kernel'];
   const m = masks['fc1/kernel'];
   let n = 0;
@@ -106,7 +106,7 @@ test('random-reinit draws fresh weights with the initializer σ, masked', () => 
 });
 
 test('bad strategy names are rejected with the fix', () => {
-  assert.throws(() => resolveStrategy('rewnd', plan), /unknown strategy "rewnd": use one of/);
-  assert.throws(() => resolveStrategy('fine-tune@5', plan), /takes no rewind point/);
-  assert.throws(() => resolveStrategy('rewind@5000it', plan), /before the end of training/);
+  assert.throws(() => resolveReset('rewnd', plan), /unknown strategy "rewnd": use one of/);
+  assert.throws(() => resolveReset('fine-tune@5', plan), /takes no rewind point/);
+  assert.throws(() => resolveReset('rewind@5000it', plan), /before the end of training/);
 });

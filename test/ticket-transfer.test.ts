@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadDataset } from '../src/data/index.js';
 import { buildSpecModel, type Weights } from '../src/models/index.js';
 import { runExperiment, trialSeed } from '../src/orchestration/index.js';
-import { planTraining, train } from '../src/training/index.js';
+import { resolveSchedule, train } from '../src/training/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { Store } from '../src/storage/db.js';
@@ -95,7 +95,7 @@ test('a transferred chain trains exactly the source level’s mask from its θ0;
   const again = await train({
     model,
     data,
-    plan: planTraining(spec.training, data.train.n),
+    plan: resolveSchedule(spec.training, data.train.n),
     schedule: { kind: 'replay', from: 0 },
     init: chainTheta0 as Weights,
     masks: dst.masks,

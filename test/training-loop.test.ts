@@ -8,7 +8,7 @@ import { specSchema } from '../src/spec/index.js';
 import { everySteps } from '../src/training/callbacks.js';
 import { runLoop, train, type Trainee } from '../src/training/loop.js';
 import { makeOptimizer } from '../src/training/optimizer.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { makeRng } from '../src/util/rng.js';
 import { tinySpec } from './helpers/common.js';
 
@@ -21,7 +21,7 @@ before(async () => {
 async function setup() {
   const data = await loadDataset(spec.data, spec.seed, {});
   const model = buildModel('mlp-small', data.inputShape, data.numClasses);
-  const plan = planTraining(spec.training, data.train.n);
+  const plan = resolveSchedule(spec.training, data.train.n);
   const init = initialize(model, 'glorot-normal', 'theta0', 1);
   const rng = makeRng('mask');
   const masks: Masks = {};

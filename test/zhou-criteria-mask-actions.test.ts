@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import { AT_INIT_CRITERIA, type AtInitCriterion } from '../src/pruning/saliency.js';
 import assert from 'node:assert/strict';
 import { buildModel, initialize, initStd, type Masks, type Model, type Weights } from '../src/models/index.js';
-import { denseMasks, prune, pruneCount, randomMasks, remainingAfter, sparsity } from '../src/pruning/index.js';
+import { fullMasks, prune, pruneCount, randomMasks, remainingAfter, sparsity } from '../src/pruning/index.js';
 import { PRUNING_CRITERIA, diffIdentity, specSchema, validateSpec, type Criterion } from '../src/spec/index.js';
 import { MASK0 } from '../src/mask0/index.js';
-import { resolveStrategy } from '../src/resets/index.js';
-import { planTraining } from '../src/training/schedule.js';
+import { resolveReset } from '../src/resets/index.js';
+import { resolveSchedule } from '../src/training/schedule.js';
 import { makeRng, permutation } from '../src/util/rng.js';
 
 /**
@@ -38,7 +38,7 @@ const theta0: Weights = { k: wi, b: Float32Array.from([0.01, 0.02, 0.03]) };
 const final: Weights = { k: wf, b: Float32Array.from([0.5, 0.5, 0.5]) };
 const pruningAt = (fc: number) => specSchema.parse({ name: 'x', pruning: { rates: { fc } } }).pruning;
 const maskWith = (criterion: Criterion, fc = 0.5, seed = 1) => [
-  ...prune({ model, masks: denseMasks(model), init: theta0, final, spec: pruningAt(fc), criterion, rng: makeRng(seed) }).k,
+  ...prune({ model, masks: fullMasks(model), init: theta0, final, spec: pruningAt(fc), criterion, rng: makeRng(seed) }).k,
 ];
 
 // |w_i| = .1 .9 .5 .3 .7 .2   |w_f| = .8 .1 .6 .45 .05 .25   signs i: + - + - + +   f: + - - + + -
@@ -84,7 +84,7 @@ test('random criterion: exact count, reproducible from the seed, different acros
 
 test('ties at the threshold are broken from the seed: same seed same mask, and both tied weights get chosen across seeds', () => {
   const tied: Weights = { k: Float32Array.from([0.5, 0.5, 0.9, 0.5, 0.1, 0.9]), b: final.b };
-  const run = (seed: number) => [...prune({ model, masks: denseMasks(model), init: theta0, final: tied, spec: pruningAt(0.5), rng: makeRng('tie', seed) }).k];
+  const run = (seed: number) => [...prune({ model, masks: fullMasks(model), init: theta0, final: tied, spec: pruningAt(0.5), rng: makeRng('tie', seed) }).k];
   assert.deepEqual(run(3), run(3));
   const kept = new Set<number>();
   for (let s = 0; s < 20; s++) {
@@ -102,9 +102,9 @@ const kept = [0, 2, 3];
 const sigmaD = initStd(model.params[0], 'glorot-normal'); // √(2/5), as the draws use it
 const sigma = Math.fround(sigmaD);
 const spec = specSchema.parse({ name: 'x', training: { iterations: '100it' } });
-const plan = planTraining(spec.training, 1000);
+const plan = resolveSchedule(spec.training, 1000);
 const resetWith = (name: string, rngKey: string) =>
-  resolveStrategy(name, plan).reset({ model, init: 'glorot-normal', theta0, thetaK: null, thetaFinal: final, masks: m1, rng: makeRng(rngKey) });
+  resolveReset(name, plan).reset({ model, init: 'glorot-normal', theta0, thetaK: null, thetaFinal: final, masks: m1, rng: makeRng(rngKey) });
 const f32 = (xs: number[]) => [...Float32Array.from(xs)];
 
 test('mask-1 rewind (original init): θ0 on kept, 0 on pruned, biases from θ0', () => {
@@ -162,18 +162,18 @@ test('mask-1 random-signed-constant: ±σ with signs from the rng, not from θ0'
 
 // ── mask-0 actions ──────────────────────────────────────────────────────────────────────
 test('mask-0 zero: nothing frozen (pruned weights are 0)', () => {
-  assert.equal(MASK0.zero.frozen({ model, theta0, prevFinal: final, prevMasks: denseMasks(model), masks: m1 }), null);
+  assert.equal(MASK0.zero.frozen({ model, theta0, prevFinal: final, prevMasks: fullMasks(model), masks: m1 }), null);
 });
 
 test('mask-0 freeze-init: pruned weights hold θ0, kept entries 0', () => {
-  const f = MASK0['freeze-init'].frozen({ model, theta0, prevFinal: final, prevMasks: denseMasks(model), masks: m1 })!;
+  const f = MASK0['freeze-init'].frozen({ model, theta0, prevFinal: final, prevMasks: fullMasks(model), masks: m1 })!;
   assert.deepEqual([...f.k], f32([0, -0.9, 0, 0, 0.7, 0.2]));
   assert.equal(f.b, undefined, 'biases are never pruned');
 });
 
 test('mask-0 freeze-init-or-zero: θ0 where the weight moved away from zero, else 0; earlier decisions stick', () => {
   // pruned 1 (|w_f| .1 < .9: toward zero → 0), 4 (.05 < .7 → 0), 5 (.25 ≥ .2: away → θ0)
-  const f = MASK0['freeze-init-or-zero'].frozen({ model, theta0, prevFinal: final, prevMasks: denseMasks(model), masks: m1 })!;
+  const f = MASK0['freeze-init-or-zero'].frozen({ model, theta0, prevFinal: final, prevMasks: fullMasks(model), masks: m1 })!;
   assert.deepEqual([...f.k], f32([0, 0, 0, 0, 0, 0.2]));
   // next level: weight 3 newly pruned (|.45| ≥ |−.3| → θ0); 1, 4, 5 keep what they were frozen at
   const next: Masks = { k: Uint8Array.from([1, 0, 1, 0, 0, 0]) };
@@ -188,10 +188,10 @@ test('one-shot level L prunes the dense network to exactly the per-layer counts 
   const i0 = initialize(lenet, 'glorot-normal', 'theta0', 1);
   const fin = initialize(lenet, 'glorot-normal', 'final', 1);
   const ps = specSchema.parse({ name: 'x', pruning: { schedule: 'one-shot' } }).pruning;
-  const iterative: Masks[] = [denseMasks(lenet)];
+  const iterative: Masks[] = [fullMasks(lenet)];
   for (let l = 1; l <= 7; l++) iterative.push(prune({ model: lenet, masks: iterative[l - 1], init: i0, final: fin, spec: ps, rng: makeRng('i', l) }));
   for (const L of [1, 2, 3, 7]) {
-    const oneShot = prune({ model: lenet, masks: denseMasks(lenet), init: i0, final: fin, spec: ps, rng: makeRng('o', L), rounds: L });
+    const oneShot = prune({ model: lenet, masks: fullMasks(lenet), init: i0, final: fin, spec: ps, rng: makeRng('o', L), rounds: L });
     const a = sparsity(lenet, oneShot).layers.map((l) => l.remaining);
     assert.deepEqual(
       a,
@@ -233,7 +233,7 @@ test('random masks keep each layer’s count and move the positions', () => {
   const ps = specSchema.parse({ name: 'x' }).pruning;
   const m = prune({
     model: lenet,
-    masks: denseMasks(lenet),
+    masks: fullMasks(lenet),
     init: initialize(lenet, 'glorot-normal', 'a', 1),
     final: initialize(lenet, 'glorot-normal', 'b', 1),
     spec: ps,

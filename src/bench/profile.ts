@@ -16,7 +16,7 @@ import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/inde
 import { inputShapeFor, randomSplit } from './run.js';
 import { buildModel, initialize, type Masks } from '../models/index.js';
 import { trainingSchema } from '../spec/index.js';
-import { train, planTraining } from '../training/index.js';
+import { train, resolveSchedule } from '../training/index.js';
 import { makeRng } from '../util/index.js';
 
 /** Options of `lth bench --only profile` (src/cli/commands/bench.ts). */
@@ -59,7 +59,7 @@ export async function profileStep(args: ProfileArgs): Promise<void> {
       callbacks: onStep ? { onStep } : undefined,
       model,
       data,
-      plan: planTraining(trainingSchema.parse({ batchSize: batch, iterations: `${n}it`, evalEvery: `${n + 1}it` }), split.n),
+      plan: resolveSchedule(trainingSchema.parse({ batchSize: batch, iterations: `${n}it`, evalEvery: `${n + 1}it` }), split.n),
       schedule: { kind: 'replay', from: 0 },
       init,
       masks,

@@ -11,7 +11,7 @@ import { benchModels, buildModel, initialize, MODEL_NAMES, needsImage, type Mask
 import { runExperiment } from '../orchestration/index.js';
 import { loadSpec, trainingSchema, validateSpec, type SpecInput } from '../spec/index.js';
 import { Store } from '../storage/index.js';
-import { evaluate, toTensors, train, planTraining } from '../training/index.js';
+import { evaluate, toTensors, train, resolveSchedule } from '../training/index.js';
 import { Interrupted, UserError, makeRng } from '../util/index.js';
 import { runNodeSampled, selfPeakRssMb } from './proc.js';
 import { clusterSection, type ClusterBench } from './cluster.js';
@@ -166,7 +166,7 @@ function benchMasks(model: Model): Masks {
  */
 async function stepTimes(model: Model, data: Dataset, o: BenchOptions): Promise<number[]> {
   const total = o.warmup + o.steps + 1; // step 0 is never timed
-  const plan = planTraining(trainingSchema.parse({ batchSize: o.batch, iterations: `${total}it`, evalEvery: `${total + 1}it` }), data.train.n);
+  const plan = resolveSchedule(trainingSchema.parse({ batchSize: o.batch, iterations: `${total}it`, evalEvery: `${total + 1}it` }), data.train.n);
   const stamps: number[] = [];
   const t0 = performance.now();
   try {
@@ -321,7 +321,7 @@ async function protocolSection(o: BenchOptions, report: BenchReport): Promise<vo
     };
     const model = buildModel(m, shape, 10);
     o.log(`protocol: ${label} ${m}, ${iterations} iterations, ${nVal}+${nTest} examples every ${every}`);
-    const plan = planTraining(trainingSchema.parse({ batchSize: o.batch, iterations: `${iterations}it`, evalEvery: `${every}it` }), data.train.n);
+    const plan = resolveSchedule(trainingSchema.parse({ batchSize: o.batch, iterations: `${iterations}it`, evalEvery: `${every}it` }), data.train.n);
     const init = initialize(model, 'glorot-normal', 'bench');
     const masks = benchMasks(model);
     const small = (x: Split): Split => ({ x: x.x.subarray(0, 100 * (x.x.length / x.n)), y: x.y.subarray(0, 100), n: 100 });

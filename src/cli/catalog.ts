@@ -3,7 +3,7 @@ import { MODEL_NAMES, modelHelp } from '../models/index.js';
 import { CRITERIA, DURING_PRUNERS, UNIT_CRITERIA } from '../pruning/index.js';
 import { branchSchema } from '../spec/index.js';
 import { MASK0 } from '../mask0/index.js';
-import { describeStrategies } from '../resets/index.js';
+import { describeResets } from '../resets/index.js';
 
 /** One registry as (name, help) rows, under the spec field that takes the name. */
 export interface CatalogSection {
@@ -21,7 +21,7 @@ export function catalog(): CatalogSection[] {
   return [
     { title: 'models', field: 'model.name', entries: MODEL_NAMES.map((name) => ({ name, help: modelHelp(name) })) },
     { title: 'data sets', field: 'data.dataset', entries: DATASET_DEFS.map((d) => ({ name: d.name, help: d.help })) },
-    { title: 'reset strategies', field: 'strategies[].reset', entries: describeStrategies().map((d) => ({ name: d.name, help: d.describe })) },
+    { title: 'reset strategies', field: 'strategies[].reset', entries: describeResets().map((d) => ({ name: d.name, help: d.describe })) },
     { title: 'mask criteria', field: 'pruning.criterion', entries: Object.entries(CRITERIA).map(([name, c]) => ({ name, help: c.help })) },
     {
       title: 'pruning during training',

@@ -1,6 +1,6 @@
 import { initialize, initializerOf, isPretrained, readModelWeights, type Masks, type Weights } from '../models/index.js';
 import { evaluateWeights } from '../training/index.js';
-import { chainPruning, denseMasks, duringPruner, type DuringOutcome } from '../pruning/index.js';
+import { chainPruning, fullMasks, duringPruner, type DuringOutcome } from '../pruning/index.js';
 import { denseStepMultiplyAdds } from '../pruning/compute.js';
 import { stepToIterations } from '../spec/index.js';
 import { fixedMaskMacs, maskCost, plus } from './compute.js';
@@ -64,11 +64,11 @@ export async function runDense(ctx: Context, trial: number): Promise<void> {
   const m = ctx.spec.model;
   const init = initializerOf(m);
   const theta0 = init === null && 'file' in m ? readModelWeights(m.file, ctx.model.graph) : initialize(ctx.model, init!, 'theta0', seed);
-  const masks = denseMasks(ctx.model);
+  const masks = fullMasks(ctx.model);
   if (isPretrained(m)) {
     const p = await evaluateWeights(ctx.model, theta0, ctx.data);
     const res = { curve: [p], earlyStop: p, final: p, iterations: 0 };
-    const artifacts = { [keys.dense(trial)]: packLevel(theta0, masks), [keys.theta0(trial)]: theta0 };
+    const artifacts = { [keys.level0(trial)]: packLevel(theta0, masks), [keys.theta0(trial)]: theta0 };
     return record(
       ctx,
       `dense t${trial}`,
@@ -86,7 +86,7 @@ export async function runDense(ctx: Context, trial: number): Promise<void> {
   const keepEarlyStop = ctx.spec.training.keepEarlyStop;
   const res = await trainLevel(ctx, job, 0, { init: theta0, masks, schedule: { kind: 'replay', from: 0 }, trial, snapshotAt: ks, keepEarlyStop });
   const artifacts: Record<string, Record<string, Float32Array | Uint8Array>> = {
-    [keys.dense(trial)]: packLevel(res.weights, masks),
+    [keys.level0(trial)]: packLevel(res.weights, masks),
     [keys.theta0(trial)]: theta0,
     ...earlyStopArtifact(keys.earlyStop(trial, '', 0), res),
   };
@@ -153,7 +153,7 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     }
     const started = Date.now();
     // One-shot: every level prunes the dense network, as far as `level` iterative rounds would.
-    const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.dense(trial) : keys.chainLevel(trial, chain.name, level - 1));
+    const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.level0(trial) : keys.chainLevel(trial, chain.name, level - 1));
     // prune → reset → mask-0 → train → record (level 1 of a chain with a start source takes its mask from there)
     const given = level === 1 ? inputs.first : null;
     const masks =

@@ -3,8 +3,8 @@ import { loadDataset, type Dataset, type DataOptions } from '../data/index.js';
 import { buildSpecModel, type Model } from '../models/index.js';
 import { type LoadedSpec, type DuringSpec, type Mask0Name, type Spec, checkSpec, type TwinPair, validateSpec } from '../spec/index.js';
 import type { BranchTask } from '../branches/index.js';
-import { hasStart, openStart, resolveStrategy, type OpenedStart, type Strategy } from '../resets/index.js';
-import { planTraining, type TrainingPlan } from '../training/index.js';
+import { hasStart, openStart, resolveReset, type OpenedStart, type Reset } from '../resets/index.js';
+import { resolveSchedule, type TrainingSchedule } from '../training/index.js';
 import { Store, type StoreOptions } from '../storage/index.js';
 import { deriveSeed } from '../util/index.js';
 
@@ -42,7 +42,7 @@ export interface RunOptions {
 /** A chain as the orchestrator runs it: the spec's entry with its strategy resolved. */
 export interface Chain {
   readonly name: string;
-  readonly strategy: Strategy;
+  readonly strategy: Reset;
   readonly criterion: Spec['pruning']['criterion'];
   readonly unitCriterion: Spec['pruning']['unitCriterion'];
   readonly mask0: Mask0Name;
@@ -65,7 +65,7 @@ export interface Context {
   readonly experimentId: number;
   readonly data: Dataset;
   readonly model: Model;
-  readonly plan: TrainingPlan;
+  readonly plan: TrainingSchedule;
   readonly chains: readonly Chain[];
   readonly backend: BackendName;
   readonly emit: (e: ProgressEvent) => void;
@@ -111,10 +111,10 @@ export async function resolveRun(loaded: LoadedSpec, opts: RunOptions, starts: R
   const backend = await initBackend(opts.backend ?? 'auto');
   const data = await loadDataset(spec.data, spec.seed, opts.data ?? {});
   const model = buildSpecModel(spec.model, data.inputShape, data.numClasses);
-  const plan = planTraining(spec.training, data.train.n);
+  const plan = resolveSchedule(spec.training, data.train.n);
   const chains: Chain[] = spec.strategies.map((c) => ({
     name: c.name,
-    strategy: resolveStrategy(c.reset, plan),
+    strategy: resolveReset(c.reset, plan),
     criterion: c.criterion ?? spec.pruning.criterion,
     unitCriterion: c.unitCriterion ?? spec.pruning.unitCriterion,
     mask0: c.mask0,

@@ -3,7 +3,7 @@ import type { Step } from '../spec/step.js';
 import type { StepCallback, TrainControl } from '../training/loop.js';
 import type { Rng } from '../util/rng.js';
 import { keptCounts, scheduleMultiplyAdds, stepMultiplyAdds } from './compute.js';
-import { denseMasks, keepTop, prunePools, remainingAfter, type PrunePool } from './masker.js';
+import { fullMasks, keepTop, prunePools, remainingAfter, type PrunePool } from './masker.js';
 import type { DuringLevel, DuringOutcome } from './pruner.js';
 
 /**
@@ -43,7 +43,7 @@ export function levelTargets(pools: readonly PrunePool[], masks: Masks, level: n
 /** A during-training level's pools, dense masks and per-pool targets (levelTargets). */
 export function levelPools(x: Pick<DuringLevel, 'model' | 'pruning' | 'level'>): { pools: PrunePool[]; dense: Masks; targets: number[] } {
   const pools = prunePools(x.model, x.pruning);
-  const dense = denseMasks(x.model);
+  const dense = fullMasks(x.model);
   return { pools, dense, targets: levelTargets(pools, dense, x.level) };
 }
 

@@ -4,7 +4,7 @@ export { criterion, during, type CriterionDef, type DuringLevel, type DuringOutc
 export { chainPruning, type ChainPruning } from './level.js';
 export { erkCounts, erkDensities } from './erk.js';
 export {
-  denseMasks,
+  fullMasks,
   isExcluded,
   isUnitExcluded,
   keepTop,

@@ -5,8 +5,8 @@ import { CRITERIA } from './registry.js';
 import { erkCounts } from './erk.js';
 import { pruneUnits, type UnitCriterionName, type UnitStats } from './units.js';
 
-/** All ones: the dense network's mask. */
-export function denseMasks(model: Model): Masks {
+/** The full mask: all ones (nothing pruned). */
+export function fullMasks(model: Model): Masks {
   const m: Masks = {};
   for (const p of model.params) if (isPrunable(p)) m[p.name] = new Uint8Array(p.shape.reduce((a, b) => a * b, 1)).fill(1);
   return m;

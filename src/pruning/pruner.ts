@@ -4,7 +4,7 @@ import type { Masks, Model, Weights } from '../models/types.js';
 import type { PruningSpec } from '../spec/schema.js';
 import type { Step } from '../spec/step.js';
 import type { StepCallback, TrainResult } from '../training/loop.js';
-import type { TrainingPlan } from '../training/schedule.js';
+import type { TrainingSchedule } from '../training/schedule.js';
 import type { Rng } from '../util/rng.js';
 import type { Churn } from './during.js';
 import type { ScoreFn } from './criteria.js';
@@ -70,7 +70,7 @@ export const criterion = (help: string, score: ScoreFn, more: Omit<CriterionDef,
 export interface DuringLevel {
   readonly model: Model;
   readonly pruning: PruningSpec;
-  readonly plan: TrainingPlan;
+  readonly plan: TrainingSchedule;
   readonly train: Split;
   readonly level: number;
   readonly theta0: Weights;
@@ -119,7 +119,7 @@ export interface DuringPruner<S extends { kind: string } = { kind: string }> {
    * Checks the settings against the training plan, before any work.
    * @returns the problem as "field: what is wrong: the fix" (field relative to the `during` object, "" for the chain), or null
    */
-  check(d: S, plan: TrainingPlan, steps: (s: Step) => number): { field: string; message: string } | null;
+  check(d: S, plan: TrainingSchedule, steps: (s: Step) => number): { field: string; message: string } | null;
   /** trains level L of a chain */
   run(d: S, x: DuringLevel): Promise<DuringOutcome>;
 }

@@ -1,2 +1,2 @@
-export { describeStrategies, resetOf, resolveStrategy, strategyNames, type ResetInputs, type Strategy } from './registry.js';
+export { describeResets, resetOf, resolveReset, resetNames, type ResetInputs, type Reset } from './registry.js';
 export { hasStart, openStart, type ChainStart, type OpenedStart } from './start.js';

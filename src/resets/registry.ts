@@ -2,7 +2,7 @@ import { initStd, type InitName } from '../models/init.js';
 import { paramGroup } from '../models/graph.js';
 import type { Masks, Model, Weights } from '../models/index.js';
 import { parseStep, stepToIterations } from '../spec/step.js';
-import { finalLr, type TrainingPlan } from '../training/schedule.js';
+import { finalLr, type TrainingSchedule } from '../training/schedule.js';
 import type { LevelSchedule } from '../training/index.js';
 import { UserError, permutation, type Rng } from '../util/index.js';
 
@@ -27,7 +27,7 @@ export interface ResetInputs {
   readonly rng: Rng;
 }
 
-interface StrategyDef {
+interface ResetDef {
   readonly describe: string;
   /** whether `@k` is accepted, and what k defaults to */
   readonly rewindPoint: 'none' | 'optional';
@@ -36,7 +36,7 @@ interface StrategyDef {
   /** draws from the model's initializer (fresh values or its σ) */
   readonly draws?: true;
   reset(x: ResetInputs): Weights;
-  schedule(plan: TrainingPlan, k: number): LevelSchedule;
+  schedule(plan: TrainingSchedule, k: number): LevelSchedule;
 }
 
 /** Applies the mask to every prunable tensor; biases pass through. */
@@ -83,7 +83,7 @@ function shuffledKept(t0: Float32Array, m: Uint8Array, rng: Rng): Float32Array {
   return out;
 }
 
-const REGISTRY: Record<string, StrategyDef> = {
+const REGISTRY: Record<string, ResetDef> = {
   rewind: {
     describe: 'θ0 ⊙ m, or θ_k ⊙ m with rewind@k; schedule replayed from k (Frankle & Carbin; Frankle et al. 2019)',
     rewindPoint: 'optional',
@@ -171,7 +171,7 @@ const REGISTRY: Record<string, StrategyDef> = {
 };
 
 /** A strategy name resolved against a training plan. */
-export interface Strategy {
+export interface Reset {
   /** as written in the spec, e.g. "rewind@1000it" */
   readonly name: string;
   readonly base: string;
@@ -179,12 +179,12 @@ export interface Strategy {
   readonly k: number;
   /** true when θ_k must be kept from level 0 */
   readonly needsThetaK: boolean;
-  /** what the survivors start from (StrategyDef.from) */
+  /** what the survivors start from (ResetDef.from) */
   readonly from: 'theta0' | 'final';
-  /** draws from the model's initializer (StrategyDef.draws) */
+  /** draws from the model's initializer (ResetDef.draws) */
   readonly draws: boolean;
   reset(x: Omit<ResetInputs, 'thetaK'> & { thetaK: Weights | null }): Weights;
-  schedule(plan: TrainingPlan): LevelSchedule;
+  schedule(plan: TrainingSchedule): LevelSchedule;
 }
 
 /** The reset of a registered strategy without a rewind point, for branches that reuse one (e.g. random-reinit). */
@@ -192,20 +192,20 @@ export function resetOf(base: 'random-reinit' | 'sign-constant' | 'rewind'): (x:
   return REGISTRY[base].reset;
 }
 
-export function strategyNames(): string[] {
+export function resetNames(): string[] {
   return Object.keys(REGISTRY);
 }
 
 /** Every reset strategy with its help text, for `lth spec` (names take `@k` where a rewind point applies). */
-export function describeStrategies(): { name: string; describe: string }[] {
+export function describeResets(): { name: string; describe: string }[] {
   return Object.entries(REGISTRY).map(([name, d]) => ({ name: d.rewindPoint === 'none' ? name : `${name}[@k]`, describe: d.describe }));
 }
 
-export function resolveStrategy(text: string, plan: TrainingPlan): Strategy {
+export function resolveReset(text: string, plan: TrainingSchedule): Reset {
   const [base, arg, ...rest] = text.split('@');
   const def = REGISTRY[base];
   if (!def || rest.length > 0)
-    throw new UserError(`unknown strategy "${text}": use one of ${strategyNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)`);
+    throw new UserError(`unknown strategy "${text}": use one of ${resetNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)`);
   if (arg !== undefined && def.rewindPoint === 'none') throw new UserError(`strategy "${base}" takes no rewind point: write "${base}"`);
   let k = 0;
   if (arg !== undefined) {

@@ -1,5 +1,5 @@
 import type { Masks, Model, Weights } from '../models/index.js';
-import type { Strategy } from './registry.js';
+import type { Reset } from './registry.js';
 import { TICKET } from './ticket.js';
 
 /**
@@ -16,7 +16,7 @@ export interface StartEnv {
   /** this experiment's model */
   readonly model: Model;
   /** the chain's reset, resolved: its rewind point k says which θ_k the source must hold */
-  readonly strategy: Strategy;
+  readonly strategy: Reset;
   /** the field's path in the spec, for messages, e.g. "strategies.1.ticket" */
   readonly at: string;
 }

@@ -12,8 +12,8 @@ import {
   unitLayersLeftOut,
 } from '../pruning/index.js';
 import { expandBranch, type BranchTask } from '../branches/index.js';
-import { resolveStrategy, type Strategy } from '../resets/index.js';
-import { planTraining, type TrainingPlan } from '../training/index.js';
+import { resolveReset, type Reset } from '../resets/index.js';
+import { resolveSchedule, type TrainingSchedule } from '../training/index.js';
 import { SpecError, UserError } from '../util/index.js';
 import type { LoadedSpec } from './load.js';
 import type { Spec } from './schema.js';
@@ -32,9 +32,9 @@ export interface CheckedSpec {
   readonly meta: DatasetMeta;
   readonly model: Model;
   /** the training plan for the split size the spec asks for */
-  readonly plan: TrainingPlan;
+  readonly plan: TrainingSchedule;
   /** spec.strategies resolved, in order */
-  readonly strategies: readonly Strategy[];
+  readonly strategies: readonly Reset[];
   /** spec.branches expanded */
   readonly tasks: BranchTask[];
   /** things that are allowed but almost certainly not meant (one line each), e.g. two chains that are one computation */
@@ -68,7 +68,7 @@ function check(spec: Spec): CheckedSpec {
   const meta = datasetMeta(spec.data);
   checkSplits(meta, spec.data);
   const trainN = spec.data.trainSubset ?? meta.trainN - spec.data.validation;
-  const plan = planTraining(spec.training, trainN);
+  const plan = resolveSchedule(spec.training, trainN);
   let model: Model;
   try {
     model = buildSpecModel(spec.model, meta.inputShape, meta.numClasses);
@@ -94,7 +94,7 @@ function check(spec: Spec): CheckedSpec {
     );
   const strategies = spec.strategies.map((c, i) => {
     try {
-      return resolveStrategy(c.reset, plan);
+      return resolveReset(c.reset, plan);
     } catch (e) {
       throw new SpecError(`strategies.${i}`, `strategies.${i}: ${(e as Error).message}`);
     }
@@ -143,7 +143,7 @@ export function checkChainsAndBranches(spec: Spec): BranchTask[] {
  * model.init "file" θ0 is the file's weights and there is no initializer, so no reset may draw.
  * Branches (all of which start from θ0 or draw) are refused under both.
  */
-function checkFileWeights(spec: Spec, strategies: readonly Strategy[]): void {
+function checkFileWeights(spec: Spec, strategies: readonly Reset[]): void {
   const m = spec.model;
   if (!('file' in m)) return;
   if (m.init === 'file' && m.weights !== 'pretrained')
@@ -176,7 +176,7 @@ function checkFileWeights(spec: Spec, strategies: readonly Strategy[]): void {
 }
 
 /** Chains that prune while training start from θ0 with pruned weights at zero, and pass their pruner's own checks. */
-function checkDuring(spec: Spec, plan: TrainingPlan): void {
+function checkDuring(spec: Spec, plan: TrainingSchedule): void {
   spec.strategies.forEach((c, i) => {
     if (!c.during) return;
     const at = `strategies.${i}`;
@@ -204,7 +204,7 @@ function checkDuring(spec: Spec, plan: TrainingPlan): void {
  * (this experiment's, shared by every chain). What the source holds is checked when the run opens
  * it (src/resets/ticket.ts), still before any work.
  */
-function checkTickets(spec: Spec, strategies: readonly Strategy[]): void {
+function checkTickets(spec: Spec, strategies: readonly Reset[]): void {
   spec.strategies.forEach((c, i) => {
     if (!c.ticket) return;
     const at = `strategies.${i}`;
@@ -368,7 +368,7 @@ export interface TwinPair {
 /** Resets that use no randomness: the same reset under two names is the same computation. */
 const DETERMINISTIC_RESETS = ['rewind', 'sign-constant', 'fine-tune', 'lr-rewind'];
 
-export function twinPairs(spec: Spec, strategies: readonly Strategy[], plan: TrainingPlan): TwinPair[] {
+export function twinPairs(spec: Spec, strategies: readonly Reset[], plan: TrainingSchedule): TwinPair[] {
   const out: TwinPair[] = [];
   // Under neuron/filter granularity the unit criterion decides the mask; the weight criterion is unused.
   const criterionOf = (c: Spec['strategies'][number]): string =>

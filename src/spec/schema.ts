@@ -3,7 +3,7 @@ import { AUGMENTATIONS, DATASET_DEFS, type DatasetDef } from '../data/index.js';
 import { MODEL_NAMES, PARAM_GROUPS } from '../models/index.js';
 import { atInitSettings, CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from '../pruning/index.js';
 import { MASK0, type Mask0Name } from '../mask0/index.js';
-import { strategyNames } from '../resets/index.js';
+import { resetNames } from '../resets/index.js';
 import { UNIT_CRITERIA, type UnitCriterionName } from '../pruning/index.js';
 import { it, stepSchema as step } from './step.js';
 
@@ -336,7 +336,7 @@ export const chainSchema = z.union([
   }),
   z
     .strictObject({
-      reset: z.string().describe(`reset strategy ("mask-1 action"): ${strategyNames().join(', ')}; rewind and lr-rewind take @k, e.g. "rewind@1000it"`),
+      reset: z.string().describe(`reset strategy ("mask-1 action"): ${resetNames().join(', ')}; rewind and lr-rewind take @k, e.g. "rewind@1000it"`),
       name: z.string().min(1).optional().describe('label in the database (default: reset[/criterion][/mask0], the parts that are set)'),
       criterion: z.enum(PRUNING_CRITERIA).nullable().default(null).describe('override pruning.criterion for this chain'),
       unitCriterion: z

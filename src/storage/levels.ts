@@ -19,10 +19,10 @@ const thetaKey = (trial: number, point: string) => `trial-${trial}/theta-${point
 export const keys = {
   theta0: (t: number) => thetaKey(t, '0'),
   thetaK: (t: number, k: number) => thetaKey(t, `k${k}`),
-  dense: (t: number) => `trial-${t}/level-0`,
+  level0: (t: number) => `trial-${t}/level-0`,
   level: (t: number, chain: string, level: number) => `${chainDir(t, chain)}/level-${level}`,
   /** a chain level's weights and mask; level 0 is the trial's, shared by its chains */
-  chainLevel: (t: number, chain: string, level: number) => (level === 0 ? keys.dense(t) : keys.level(t, chain, level)),
+  chainLevel: (t: number, chain: string, level: number) => (level === 0 ? keys.level0(t) : keys.level(t, chain, level)),
   /** a chain level's (or level 0's) weights at its early-stop point, when the spec keeps them (training.keepEarlyStop) */
   earlyStop: (t: number, chain: string, level: number) => `${keys.chainLevel(t, chain, level)}-early-stop`,
   /** θ0 and θ_k of a chain that starts from another experiment's ticket (src/resets/ticket.ts), as this experiment's model takes them */

@@ -12,6 +12,6 @@ export {
   type Trainee,
   type TrainControl,
 } from './loop.js';
-export { planTraining, type TrainingPlan } from './schedule.js';
+export { resolveSchedule, type TrainingSchedule } from './schedule.js';
 export { trainSupermask } from './supermask.js';
 export { reestimateState } from './state.js';

@@ -6,7 +6,7 @@ import { makeRng, permutation } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
 import type { CurvePoint } from './evaluate.js';
 import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';
-import { lrAt, type TrainingPlan } from './schedule.js';
+import { lrAt, type TrainingSchedule } from './schedule.js';
 
 export { evaluate, toTensors, type CurvePoint } from './evaluate.js';
 
@@ -145,7 +145,7 @@ const YIELD_MS = 20;
 export interface TrainArgs {
   model: Model;
   data: Dataset;
-  plan: TrainingPlan;
+  plan: TrainingSchedule;
   schedule: LevelSchedule;
   init: Weights;
   masks: Masks;
@@ -220,7 +220,7 @@ export class BatchSource {
 }
 
 /** The examples' shape when `plan` augments its batches (training.augment), else null. */
-export const augmentShape = (plan: TrainingPlan, model: Model): readonly number[] | null =>
+export const augmentShape = (plan: TrainingSchedule, model: Model): readonly number[] | null =>
   (plan.spec.augment ?? 'none') === 'none' ? null : model.inputShape;
 
 /** The weight-training trainee: masked weights (held layout), a masked optimizer, a batch source. */
@@ -240,7 +240,7 @@ class WeightTrainee implements Trainee {
   constructor(
     private readonly model: Model,
     data: Dataset,
-    private readonly plan: TrainingPlan,
+    private readonly plan: TrainingSchedule,
     private readonly schedule: LevelSchedule,
     args: Pick<TrainArgs, 'init' | 'masks' | 'frozen' | 'orderKey'>,
   ) {

@@ -2,7 +2,7 @@ import type { TrainingSpec } from '../spec/index.js';
 import { stepToIterations } from '../spec/step.js';
 
 /** Training settings with every step count resolved to iterations for one data set. */
-export interface TrainingPlan {
+export interface TrainingSchedule {
   readonly spec: TrainingSpec;
   readonly iterations: number;
   readonly evalEvery: number;
@@ -12,7 +12,7 @@ export interface TrainingPlan {
   readonly itersPerEpoch: number;
 }
 
-export function planTraining(spec: TrainingSpec, trainSize: number): TrainingPlan {
+export function resolveSchedule(spec: TrainingSpec, trainSize: number): TrainingSchedule {
   const itersPerEpoch = Math.max(1, Math.floor(trainSize / spec.batchSize));
   const res = (s: Parameters<typeof stepToIterations>[0]) => stepToIterations(s, itersPerEpoch);
   return {
@@ -27,7 +27,7 @@ export function planTraining(spec: TrainingSpec, trainSize: number): TrainingPla
 }
 
 /** Learning rate at a step of the full schedule: base × warmup ramp × step decays. */
-export function lrAt(plan: TrainingPlan, step: number): number {
+export function lrAt(plan: TrainingSchedule, step: number): number {
   let lr = plan.spec.optimizer.lr;
   if (plan.warmup > 0 && step < plan.warmup) lr *= (step + 1) / plan.warmup;
   if (plan.spec.schedule.kind === 'step') {
@@ -38,4 +38,4 @@ export function lrAt(plan: TrainingPlan, step: number): number {
 }
 
 /** The schedule's final learning rate (what fine-tuning trains at). */
-export const finalLr = (plan: TrainingPlan): number => lrAt(plan, plan.iterations - 1);
+export const finalLr = (plan: TrainingSchedule): number => lrAt(plan, plan.iterations - 1);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Split } from '../data/index.js';
 import { fromHeld, isTrained, toHeld, type Model, type Weights } from '../models/index.js';
 import { augmentShape, BatchSource } from './loop.js';
-import type { TrainingPlan } from './schedule.js';
+import type { TrainingSchedule } from './schedule.js';
 
 /**
  * Model state re-estimated on training batches (Frankle, Dziugaite, Roy & Carbin 2020, "Linear
@@ -20,7 +20,7 @@ export async function reestimateState(
   model: Model,
   weights: Weights,
   train: Split,
-  plan: TrainingPlan,
+  plan: TrainingSchedule,
   batches: number,
   orderKey: (string | number)[],
 ): Promise<Weights> {

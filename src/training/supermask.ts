@@ -5,7 +5,7 @@ import { makeRng, type Rng } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
 import { augmentShape, BatchSource, readWeights, runLoop, type TrainCallbacks, type Trainee, type TrainResult } from './loop.js';
 import { makeOptimizer, type MaskedOptimizer } from './optimizer.js';
-import type { TrainingPlan } from './schedule.js';
+import type { TrainingSchedule } from './schedule.js';
 
 /**
  * Learned supermasks (Zhou et al. 2019 §5). The weights never train: every prunable weight
@@ -19,7 +19,7 @@ import type { TrainingPlan } from './schedule.js';
 export interface SupermaskArgs {
   model: Model;
   data: Dataset;
-  plan: TrainingPlan;
+  plan: TrainingSchedule;
   /** the frozen weights, already zero where `masks` is 0; biases included */
   frozen: Weights;
   /** weights outside this mask stay out of every sampled mask */

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { COMPUTE_VERSION, EXTENDABLE, loadSpec, describeSpec } from '../../spec/index.js';
-import { describeStrategies } from '../../resets/index.js';
+import { describeResets } from '../../resets/index.js';
 
 export interface Args {
   file?: string;
@@ -21,7 +21,7 @@ export const spec: CommandModule<object, Args> = {
     if (a.file === undefined) {
       const rows = describeSpec();
       const out = rows.map((r) => `${r.path}\n    ${r.type}${r.default ? `, default ${r.default}` : ''}${r.help ? `\n    ${r.help}` : ''}\n`);
-      const resets = describeStrategies().map((d) => `  ${d.name}: ${d.describe}`);
+      const resets = describeResets().map((d) => `  ${d.name}: ${d.describe}`);
       process.stdout.write(
         `Spec fields (a JSON object; only "name" is required). Paths are as --set takes them; [] is a list element, (kind=…) a variant.\n\n${out.join('')}\nReset strategies (strategies[].reset):\n${resets.join('\n')}\n`,
       );
