@@ -1,5 +1,5 @@
 export { type ScoreFn, type ScoreInputs } from './criteria.js';
-export { CRITERIA, DURING_PRUNERS, duringPruner, duringShorthand, type CriterionName } from './registry.js';
+export { CRITERIA, DURING_PRUNERS, UNIT_CRITERIA, duringPruner, duringShorthand, type CriterionName } from './registry.js';
 export { criterion, during, type CriterionDef, type DuringLevel, type DuringOutcome, type DuringPruner, type SampleNeed } from './pruner.js';
 export { chainPruning, type ChainPruning } from './level.js';
 export { erkCounts, erkDensities } from './erk.js';
@@ -22,7 +22,7 @@ export {
   type Sparsity,
 } from './masker.js';
 export { AT_INIT_CRITERIA, atInitScores, isAtInit, obdScores, sampleAt, saliencySample, type AtInitCriterion, type SaliencySample } from './saliency.js';
-export { UNIT_CRITERIA, unitCounts, unitLayers, unitLayersLeftOut, withUnitMasks, type Granularity, type UnitCriterionName, type UnitStats } from './units.js';
+export { unitCounts, unitLayers, unitLayersLeftOut, withUnitMasks, type Granularity, type UnitCriterionName, type UnitStats } from './units.js';
 export { sampleIndices, unitStatistics } from './statistics.js';
 export { fixedMaskMacs } from './during.js';
 export { AT_INIT_DEFAULTS, atInitSettings } from './at-init.js';

@@ -3,11 +3,11 @@ import type { Masks, Model, Weights } from '../models/types.js';
 import type { PruningSpec } from '../spec/schema.js';
 import { makeRng, type Rng } from '../util/rng.js';
 import { prune } from './masker.js';
-import { CRITERIA, type CriterionName } from './registry.js';
+import { CRITERIA, UNIT_CRITERIA, type CriterionName } from './registry.js';
 import { AT_INIT_DEFAULTS } from './at-init.js';
 import { sampleAt, saliencySample, type SaliencySample } from './saliency.js';
 import { sampleIndices, unitStatistics } from './statistics.js';
-import { UNIT_CRITERIA, type UnitCriterionName } from './units.js';
+import type { UnitCriterionName } from './units.js';
 
 /**
  * Between-level pruning of one chain in one trial: what the chain's criterion declares it needs

@@ -5,6 +5,7 @@ import { earlyBird } from './early-bird.js';
 import { gradual } from './gradual.js';
 import { obd } from './obd.js';
 import type { CriterionDef, DuringPruner } from './pruner.js';
+import { UNIT_CRITERION_DEFS } from './units.js';
 
 /**
  * The registry of pruners (docs/DESIGN.md#pruners): adding one = its file plus one line here.
@@ -22,6 +23,9 @@ export const CRITERIA = {
 } satisfies Record<string, CriterionDef>;
 
 export type CriterionName = keyof typeof CRITERIA;
+
+/** Unit criteria (neuron and filter granularity), by the name `pruning.unitCriterion` takes. */
+export const UNIT_CRITERIA = { ...UNIT_CRITERION_DEFS };
 
 /** During-training pruners, by the kind `strategies[].during.kind` takes. */
 export const DURING_PRUNERS: readonly DuringPruner[] = [gradual, dynamic, earlyBird];

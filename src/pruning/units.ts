@@ -105,9 +105,10 @@ const needStats = (x: UnitScoreInputs): UnitStats => {
 
 /**
  * Unit importance criteria: each gives a score per unit of a layer; the masker keeps the
- * highest. Adding one = adding an entry (the spec's enum and help list UNIT_CRITERIA).
+ * highest. They enter the pruner registry (src/pruning/registry.ts, `UNIT_CRITERIA`) as the
+ * weight criteria do; the spec's enum and `lth run --help` read it there.
  */
-export const UNIT_CRITERIA = {
+export const UNIT_CRITERION_DEFS = {
   l1_norm: unitCriterion('keep units with the largest L1 norm of incoming weights Σ|w| (Li et al. 2017)', false, (x) => incoming(x, Math.abs)),
   l2_norm: unitCriterion('keep units with the largest L2 norm of incoming weights √Σw² (Li et al. 2017)', false, (x) =>
     incoming(x, (w) => w * w).map(Math.sqrt),
@@ -126,7 +127,7 @@ export const UNIT_CRITERIA = {
   random: unitCriterion('keep a uniformly random subset of units (seeded)', false, (x) => Float32Array.from({ length: x.layer.units }, () => x.rng.uniform())),
 } satisfies Record<string, UnitCriterionDef>;
 
-export type UnitCriterionName = keyof typeof UNIT_CRITERIA;
+export type UnitCriterionName = keyof typeof UNIT_CRITERION_DEFS;
 
 /**
  * Indices of the `count` lowest-scoring alive units; ties at the threshold are broken by a
@@ -186,7 +187,7 @@ export interface UnitPruneArgs {
  */
 export function pruneUnits(a: UnitPruneArgs): Masks {
   const out = withUnitMasks(a.model, a.granularity, a.masks);
-  const score = UNIT_CRITERIA[a.criterion];
+  const score = UNIT_CRITERION_DEFS[a.criterion];
   for (const l of unitLayers(a.model, a.granularity)) {
     if (a.excluded(l)) continue;
     const alive = aliveUnits(l, out);
