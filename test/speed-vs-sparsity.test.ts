@@ -127,7 +127,7 @@ test('speed: weight-pruned levels export full-size dense kernels (same parameter
 test('lth plot --kind speed writes a PNG and prints one row per level; bad --out and unknown chains stop before measuring', async () => {
   const db = await run(neuronSpec());
   const out = join(tmp(), 'speed.png');
-  const r = lth(['plot', 'tiny', '--kind', 'speed', '--out', out, '--db', db, '--backend', 'cpu']);
+  const r = lth(['plot', 'tiny', '--kind', 'speed', '--out', out, '--db', db, '--backend', 'wasm']);
   assert.equal(r.status, 0, r.stderr);
   const png = readFileSync(out);
   assert.ok(png.length > 1000);
@@ -148,7 +148,7 @@ test('lth bench --only sparsity --quick: trains the weight/neuron pair, one row 
   const dir = tmp();
   const json = join(dir, 'b.json');
   const png = join(dir, 'speed.png');
-  const r = lth(['bench', '--quick', '--only', 'sparsity', '--backends', 'cpu', '--json', json, '--out', png]);
+  const r = lth(['bench', '--quick', '--only', 'sparsity', '--backends', 'wasm', '--json', json, '--out', png]);
   assert.equal(r.status, 0, r.stderr);
   const rep = JSON.parse(readFileSync(json, 'utf8')) as {
     sparsity: { rows: { series: string; level: number; params: number; examplesPerSecond: number; units: Record<string, number> }[] };
