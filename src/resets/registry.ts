@@ -3,7 +3,7 @@ import type { Masks, Model, Weights } from '../models/index.js';
 import { parseStep, stepToIterations } from '../spec/step.js';
 import { finalLr, type TrainingPlan } from '../training/schedule.js';
 import type { LevelSchedule } from '../training/index.js';
-import { UserError, permutation, type Rng } from '../util/index.js';
+import { didYouMean, SpecError, UserError, permutation, type Rng } from '../util/index.js';
 
 /**
  * Reset strategies (docs/DESIGN.md#reset-strategies): each is a small pure function from
@@ -198,7 +198,9 @@ export function resolveStrategy(text: string, plan: TrainingPlan): Strategy {
   const [base, arg, ...rest] = text.split('@');
   const def = REGISTRY[base];
   if (!def || rest.length > 0)
-    throw new UserError(`unknown strategy "${text}": use one of ${strategyNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)`);
+    throw new UserError(
+      `unknown strategy "${text}": use one of ${strategyNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)${didYouMean(base, strategyNames())}`,
+    );
   if (arg !== undefined && def.rewindPoint === 'none') throw new UserError(`strategy "${base}" takes no rewind point: write "${base}"`);
   let k = 0;
   if (arg !== undefined) {
@@ -207,7 +209,9 @@ export function resolveStrategy(text: string, plan: TrainingPlan): Strategy {
     } catch (e) {
       throw new UserError(`strategy "${text}": ${(e as Error).message}`);
     }
-    if (k >= plan.iterations) throw new UserError(`strategy "${text}": rewind point ${k} must be before the end of training (${plan.iterations} iterations)`);
+    // (a SpecError of the field it is checked against, so that a --set of it is named)
+    if (k >= plan.iterations)
+      throw new SpecError('training.iterations', `strategy "${text}": rewind point ${k} must be before the end of training (${plan.iterations} iterations)`);
   }
   const needsThetaK = base === 'rewind' && k > 0;
   return {
