@@ -7,7 +7,7 @@ import { fromKeras } from './keras.js';
 import type { Node, Shape } from './layers/types.js';
 import type { InitName } from './init.js';
 import type { Weights } from './types.js';
-import { layersOf, MODELS, type ModelDef } from './registry.js';
+import { layersOf } from './registry.js';
 
 /**
  * Where a spec's model comes from (the `model` union of src/spec/schema.ts; docs/DESIGN.md#model-files):
