@@ -99,7 +99,7 @@ function check(spec: Spec): CheckedSpec {
     try {
       return resolveStrategy(c.reset, plan);
     } catch (e) {
-      // a rewind point is checked against the training length (training.iterations, in epochs of the split)
+      // a rewind point beyond the end of training is a SpecError of training.iterations (resets/registry.ts): a --set of it is named too
       throw new SpecError(`strategies.${i}`, `strategies.${i}: ${(e as Error).message}`, e instanceof SpecError ? [e.path, ...e.also] : []);
     }
   });
