@@ -235,8 +235,11 @@ test('the content digest, not the path, is the identity: a moved file keeps the 
   const spec = validateSpec(tinySpec({ model: { file: fa } }), 't').spec.model as { digest?: string };
   assert.match(spec.digest ?? '', /^[0-9a-f]{64}$/);
   // a mistake inside one form of the union is named at its field, not as "model: Invalid input"
-  assert.throws(() => validateSpec(tinySpec({ model: { name: 'nope' } as never }), 't'), /model\.name: Invalid option/);
-  assert.throws(() => validateSpec(tinySpec({ model: { file: fa, weights: 'yes' } as never }), 't'), /model\.weights: Invalid option/);
+  assert.throws(() => validateSpec(tinySpec({ model: { name: 'nope' } as never }), 't'), /model\.name: "nope" is not one of "lenet-300-100"/);
+  assert.throws(
+    () => validateSpec(tinySpec({ model: { file: fa, weights: 'yes' } as never }), 't'),
+    /model\.weights: "yes" is not one of "none", "pretrained"/,
+  );
 });
 
 test('bad model files: one line naming the file and the fix, exit 2, nothing written', () => {

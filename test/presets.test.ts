@@ -40,6 +40,10 @@ for (const f of files) {
     assert.equal(checked.strategies.length, spec.strategies.length);
     assert.deepEqual(checked.warnings, [], 'a preset runs no computation twice');
     assert.match(spec.description, /\(\d{4}\)|\d{4}\)/, 'the description cites a paper and year');
+    // a running time is either measured or said to be unknown (not "sized by estimate", which said neither)
+    assert.doesNotMatch(spec.description, /by estimate/);
+    const bench = /lth bench --only step --models ([a-z0-9-]+)/.exec(spec.description);
+    if (bench) assert.equal(bench[1], (spec.model as { name: string }).name, 'the bench command it suggests times its own model');
     if (f.endsWith('-quick.json')) {
       assert.equal(spec.data.dataset, 'fashion-mnist', 'quick variants run offline on Fashion-MNIST');
       // same structure as the full preset: same chains (by reset kind) and branch kinds

@@ -95,6 +95,62 @@ test('errors name --set when the bad value came from --set, and the file otherwi
   );
 });
 
+test("a cross-field mistake names the --set of either field: the other field's --set with the file, or both --sets", () => {
+  const dir = tmp();
+  const file = join(dir, 's.json');
+  writeFileSync(file, JSON.stringify({ name: 's', pruning: { levels: 3 }, branches: [{ kind: 'supermask', levels: [3] }], strategies: ['rewind@20it'] }));
+  const fails = (sets: string[]) => {
+    try {
+      checkSpec(loadSpec(file, sets));
+    } catch (e) {
+      return (e as Error).message;
+    }
+    assert.fail(`${sets.join(' ')} passed`);
+  };
+  // the branch's level is the file's; pruning.levels, which it is checked against, is the --set's
+  assert.equal(fails(['pruning.levels=2']), `invalid spec ${file} with --set pruning.levels=2: branches.0.levels: level 3 is beyond pruning.levels (2)`);
+  assert.match(
+    fails(['pruning.levels=2', 'branches.0.levels=[3]']),
+    /^--set branches\.0\.levels=\[3\], --set pruning\.levels=2: branches\.0\.levels: level 3 /,
+  );
+  // a rewind point is checked against the training length
+  assert.match(
+    fails(['training.iterations=10it']),
+    new RegExp(
+      `^invalid spec ${file} with --set training\\.iterations=10it: strategies\\.0: strategy "rewind@20it": rewind point 20 must be before the end of training \\(10 iterations\\)$`,
+    ),
+  );
+  // the data set's size, for the split sizes
+  assert.match(
+    fails(['data.testSubset=300', 'data.dataset=synthetic', 'data.synthetic.test=200']),
+    /^--set data\.testSubset=300, --set data\.dataset=synthetic, --set data\.synthetic\.test=200: data\.testSubset = 300 exceeds the 200 test examples/,
+  );
+  // a --set of a field the check did not read is not named
+  writeFileSync(file, JSON.stringify({ name: 's', pruning: { levels: 2 }, branches: [{ kind: 'supermask', levels: [3] }] }));
+  assert.equal(fails(['training.batchSize=20']), `invalid spec ${file}: branches.0.levels: level 3 is beyond pruning.levels (2)`);
+});
+
+test("a model file with a layer lth cannot read: its field and the layer, without a note on the data's shape", () => {
+  const dir = tmp();
+  const model = join(dir, 'lstm.json');
+  const layer = (class_name: string, config: object) => ({ class_name, config });
+  writeFileSync(
+    model,
+    JSON.stringify({
+      modelTopology: {
+        class_name: 'Sequential',
+        config: { name: 'm', layers: [layer('LSTM', { name: 'rnn', units: 4, batch_input_shape: [null, 16] }), layer('Dense', { name: 'out', units: 3 })] },
+      },
+    }),
+  );
+  assert.throws(
+    () => check({ model: { file: model } }),
+    (e: Error) => /^invalid spec s\.json: model\.file .*lstm\.json: layer "rnn" is a LSTM, which lth cannot read/.test(e.message) && !/shape/.test(e.message),
+  );
+  // what a model cannot take of the data keeps the note
+  assert.throws(() => check({ model: { name: 'conv-2' } }), /\(data\.dataset "synthetic" gives examples of shape \[16\]\)$/);
+});
+
 /** Dotted paths of every field of a resolved spec, with its value (plain objects recursed, the rest whole). */
 function leaves(v: unknown, path: string, out: Map<string, unknown>): Map<string, unknown> {
   if (v !== null && typeof v === 'object' && !Array.isArray(v) && !('unit' in v) && !TAGGED.includes(path))

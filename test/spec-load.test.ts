@@ -55,3 +55,47 @@ test('--set overrides nested fields, parsing JSON values', () => {
   assert.deepEqual(raw, { name: 'x', training: { batchSize: 30, iterations: '2ep' }, pruning: { levels: 3 }, strategies: ['rewind', 'fine-tune'] });
   assert.throws(() => applySets({}, ['nothing']), /path=value/);
 });
+
+test('--set indexes arrays by number: a field of an element, or the element; a bad index names the --set and the length', () => {
+  const raw = { name: 'x', strategies: ['rewind', { reset: 'random-reinit' }], branches: [{ kind: 'supermask', levels: [1] }] };
+  assert.deepEqual(applySets(raw, ['strategies.1.reset=lr-rewind', 'branches.0.levels=[1,2]', 'strategies.0=fine-tune']), {
+    name: 'x',
+    strategies: ['fine-tune', { reset: 'lr-rewind' }],
+    branches: [{ kind: 'supermask', levels: [1, 2] }],
+  });
+  assert.deepEqual(raw.strategies[1], { reset: 'random-reinit' }, 'the input is not changed');
+  // the resolved spec takes them
+  const spec = validateSpec(applySets(raw, ['strategies.1.mask0=freeze-init']), 's').spec;
+  assert.equal(spec.strategies[1].mask0, 'freeze-init');
+  assert.throws(
+    () => applySets(raw, ['strategies.2.reset=rewind']),
+    /^UserError: --set strategies\.2\.reset=rewind: strategies has 2 elements, so "2" is not an index of it: give 0 to 1, or set the whole array \(--set strategies=\[…\]\)$/,
+  );
+  assert.throws(
+    () => applySets(raw, ['branches.first.levels=[1]']),
+    /--set branches\.first\.levels=\[1\]: branches has 1 element, so "first" is not an index of it: give 0 to 0/,
+  );
+  assert.throws(() => applySets({ name: 'x' }, ['branches.0.levels=[1]']), /--set branches\.0\.levels=\[1\]: the spec has no branches, so it has no element 0/);
+  // a chain written as a string is not a section: the message says how to write it whole
+  assert.throws(
+    () => applySets(raw, ['strategies.0.reset=rewind@2it']),
+    /--set strategies\.0\.reset=rewind@2it: strategies\.0 is "rewind", not a section: set it whole \(e\.g\. --set 'strategies\.0=\{"reset":"rewind@2it"\}'\)/,
+  );
+});
+
+test('a name that is not one of a list says which one was probably meant', () => {
+  assert.throws(
+    () => validateSpec({ name: 'x', model: { name: 'lenet-300' } }, 's'),
+    /model\.name: "lenet-300" is not one of "lenet-300-100", .*: did you mean "lenet-300-100"\?$/,
+  );
+  assert.throws(() => validateSpec({ name: 'x', model: { name: 'resnet20' } }, 's'), /: did you mean "resnet-20"\?$/);
+  assert.throws(
+    () => validateSpec({ name: 'x', data: { dataset: 'fashion_mnist' } }, 's'),
+    /data\.dataset: "fashion_mnist" is not one of .*: did you mean "fashion-mnist"\?/,
+  );
+  // nothing close: the list alone
+  assert.throws(
+    () => validateSpec({ name: 'x', model: { name: 'transformer' } }, 's'),
+    (e: Error) => /is not one of "lenet-300-100"/.test(e.message) && !e.message.includes('did you mean'),
+  );
+});

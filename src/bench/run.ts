@@ -12,7 +12,7 @@ import { runExperiment } from '../orchestration/index.js';
 import { loadSpec, trainingSchema, validateSpec, type SpecInput } from '../spec/index.js';
 import { Store } from '../storage/index.js';
 import { evaluate, toTensors, train, resolveSchedule } from '../training/index.js';
-import { Interrupted, UserError, makeRng } from '../util/index.js';
+import { didYouMean, Interrupted, UserError, makeRng } from '../util/index.js';
 import { runNodeSampled, selfPeakRssMb } from './proc.js';
 import { clusterSection, type ClusterBench } from './cluster.js';
 import { measureSpeed, speedChains, type ChainRef, type SpeedResult } from './sparsity.js';
@@ -544,7 +544,8 @@ function gitCommit(): string | null {
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (o.only.length === 0) throw new UserError('--only: give at least one of ' + SECTIONS.join(', '));
   for (const m of o.models)
-    if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new UserError(`--models: unknown model "${m}" (use ${MODEL_NAMES.join(', ')})`);
+    if (!(MODEL_NAMES as readonly string[]).includes(m))
+      throw new UserError(`--models: unknown model "${m}" (use ${MODEL_NAMES.join(', ')})${didYouMean(m, MODEL_NAMES)}`);
   const report: BenchReport = {
     info: {
       date: new Date().toISOString(),

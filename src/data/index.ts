@@ -16,6 +16,6 @@ export {
 export { cacheRoot } from './files.js';
 export { loadDataset } from './load.js';
 export { dataSpecForPath, inspectData, type DataReport } from './inspect.js';
-export { checkSplits } from './splits.js';
+export { checkSplits, DATA_SHAPE_FIELDS } from './splits.js';
 export { npyUint8 } from './npy.js';
 export { AUGMENTATIONS, CROP_PADDING, cropFlip, type Augmentation } from './augment.js';

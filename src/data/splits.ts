@@ -55,6 +55,9 @@ export function prepareSplits(raw: RawDataset, spec: CommonDataSpec, stats: Stat
   };
 }
 
+/** The spec fields that decide a data set's sizes, channels and example shape: a check against them names a --set that wrote one. */
+export const DATA_SHAPE_FIELDS = ['data.dataset', 'data.synthetic'];
+
 /**
  * The split sizes and normalization a spec asks for fit a data set of this size and channel
  * count. Needs only the sizes (registry.ts datasetMeta), so a spec is checked before any data loads.
@@ -66,18 +69,21 @@ export function checkSplits(d: { name: string; trainN: number; testN: number; ch
     throw new SpecError(
       'data.validation',
       `data.validation = ${v} leaves no training examples: ${d.name} has ${d.trainN}; set data.validation below ${d.trainN}`,
+      DATA_SHAPE_FIELDS,
     );
   const rest = d.trainN - v;
   if (spec.trainSubset !== null && spec.trainSubset > rest) {
     throw new SpecError(
       'data.trainSubset',
       `data.trainSubset = ${spec.trainSubset} exceeds the ${rest} training examples of ${d.name} left after the validation split; lower it or set it to null`,
+      ['data.validation', ...DATA_SHAPE_FIELDS],
     );
   }
   if (spec.testSubset !== null && spec.testSubset > d.testN) {
     throw new SpecError(
       'data.testSubset',
       `data.testSubset = ${spec.testSubset} exceeds the ${d.testN} test examples of ${d.name}; lower it or set it to null`,
+      DATA_SHAPE_FIELDS,
     );
   }
   const n = spec.normalize;
@@ -86,6 +92,7 @@ export function checkSplits(d: { name: string; trainN: number; testN: number; ch
     throw new SpecError(
       'data.normalize',
       `data.normalize: mean has ${n.mean.length} values and std ${n.std.length}, but ${d.name} has ${c} channel${c === 1 ? '' : 's'}; give 1${c === 1 ? '' : ` or ${c}`} value${c === 1 ? '' : 's'} each`,
+      DATA_SHAPE_FIELDS,
     );
   }
 }

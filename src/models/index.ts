@@ -1,7 +1,7 @@
 export type { LayerKind, Masks, Model, ParamSpec, Weights } from './types.js';
 export { isPrunable, isTrained, PARAM_GROUPS, type ParamGroup } from './types.js';
 export { buildGraphModel, buildModel, buildSpecModel } from './zoo.js';
-export { initializerOf, isPretrained, modelDigest, modelField, modelLabel, readModelWeights, resolveModel, type ModelSpec } from './source.js';
+export { initializerOf, isPretrained, modelDigest, modelField, modelLabel, readModel, readModelWeights, resolveModel, type ModelSpec } from './source.js';
 export { KERAS_LAYERS } from './keras.js';
 export { MODELS, MODEL_NAMES, benchModels, checkInput, modelHelp, needsImage, type ModelDef, type ModelName } from './registry.js';
 export {

@@ -1,5 +1,5 @@
 import type { SpecInput } from '../spec/schema.js';
-import { UserError } from '../util/index.js';
+import { didYouMean, UserError } from '../util/index.js';
 import { convTiny } from './conv-tiny.js';
 import { resnet } from './resnet.js';
 import { vgg } from './vgg.js';
@@ -63,7 +63,7 @@ export const MODEL_NAMES = Object.keys(MODELS) as [ModelName, ...ModelName[]];
 
 const defOf = (name: string): ModelDef => {
   const d = (MODELS as Record<string, ModelDef>)[name];
-  if (!d) throw new UserError(`unknown model "${name}": use one of ${MODEL_NAMES.join(', ')}`);
+  if (!d) throw new UserError(`unknown model "${name}": use one of ${MODEL_NAMES.join(', ')}${didYouMean(name, MODEL_NAMES)}`);
   return d;
 };
 

@@ -7,7 +7,7 @@ import { fromKeras } from './keras.js';
 import type { Node, Shape } from './layers/types.js';
 import type { InitName } from './init.js';
 import type { Weights } from './types.js';
-import { layersOf, MODELS, type ModelDef } from './registry.js';
+import { layersOf } from './registry.js';
 
 /**
  * Where a spec's model comes from (the `model` union of src/spec/schema.ts; docs/DESIGN.md#model-files):
@@ -158,15 +158,18 @@ function moduleNodes(path: string): Node[] {
  * @throws UserError for an unknown name, a missing or garbled file or module, an unsupported layer
  */
 function modelNodes(m: ModelSpec): ModelNodes {
-  if ('name' in m) {
-    const d = (MODELS as Record<string, ModelDef>)[m.name];
-    if (!d) throw new UserError(`unknown model "${m.name}": use one of ${Object.keys(MODELS).join(', ')}`);
-    return { label: m.name, nodes: layersOf(m.name, m.width ?? null), own: false };
-  }
+  if ('name' in m) return { label: m.name, nodes: layersOf(m.name, m.width ?? null), own: false };
   if ('module' in m) return { label: m.module, nodes: moduleNodes(m.module), own: false };
   const g = fromKeras(readModelFile(m.file).topology, `model.file ${m.file}`);
   return { label: m.file, nodes: g.nodes, own: true, inputShape: g.inputShape };
 }
+
+/**
+ * Reads a spec's model without any data: the mistakes that do not depend on the input shape
+ * (an unknown name or width, a missing or garbled file or module, an unsupported layer).
+ * @throws UserError as modelNodes
+ */
+export const readModel = (m: ModelSpec): void => void modelNodes(m);
 
 /**
  * A spec's model resolved for examples of `dataShape` and `numClasses` classes. A file's model

@@ -4,7 +4,7 @@ import type { Masks, Model, Weights } from '../models/index.js';
 import { parseStep, stepToIterations } from '../spec/step.js';
 import { finalLr, type TrainingSchedule } from '../training/schedule.js';
 import type { LevelSchedule } from '../training/index.js';
-import { UserError, permutation, type Rng } from '../util/index.js';
+import { didYouMean, SpecError, UserError, permutation, type Rng } from '../util/index.js';
 
 /**
  * Reset strategies (docs/DESIGN.md#reset-strategies): each is a small pure function from
@@ -205,7 +205,9 @@ export function resolveReset(text: string, plan: TrainingSchedule): Reset {
   const [base, arg, ...rest] = text.split('@');
   const def = REGISTRY[base];
   if (!def || rest.length > 0)
-    throw new UserError(`unknown strategy "${text}": use one of ${resetNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)`);
+    throw new UserError(
+      `unknown strategy "${text}": use one of ${resetNames().join(', ')} (rewind and lr-rewind take @k, e.g. rewind@500it)${didYouMean(base, resetNames())}`,
+    );
   if (arg !== undefined && def.rewindPoint === 'none') throw new UserError(`strategy "${base}" takes no rewind point: write "${base}"`);
   let k = 0;
   if (arg !== undefined) {
@@ -214,7 +216,9 @@ export function resolveReset(text: string, plan: TrainingSchedule): Reset {
     } catch (e) {
       throw new UserError(`strategy "${text}": ${(e as Error).message}`);
     }
-    if (k >= plan.iterations) throw new UserError(`strategy "${text}": rewind point ${k} must be before the end of training (${plan.iterations} iterations)`);
+    // (a SpecError of the field it is checked against, so that a --set of it is named)
+    if (k >= plan.iterations)
+      throw new SpecError('training.iterations', `strategy "${text}": rewind point ${k} must be before the end of training (${plan.iterations} iterations)`);
   }
   const needsThetaK = base === 'rewind' && k > 0;
   return {

@@ -1,5 +1,5 @@
-import { datasetMeta, type DatasetMeta, checkSplits } from '../data/index.js';
-import { buildSpecModel, modelField, modelLabel, paramGroup, type Model } from '../models/index.js';
+import { datasetMeta, type DatasetMeta, checkSplits, DATA_SHAPE_FIELDS } from '../data/index.js';
+import { buildSpecModel, modelField, modelLabel, paramGroup, readModel, type Model } from '../models/index.js';
 import {
   AT_INIT_DEFAULTS,
   CRITERIA,
@@ -15,7 +15,7 @@ import { expandBranch, type BranchTask } from '../branches/index.js';
 import { resolveReset, type Reset } from '../resets/index.js';
 import { resolveSchedule, type TrainingSchedule } from '../training/index.js';
 import { SpecError, UserError } from '../util/index.js';
-import type { LoadedSpec } from './load.js';
+import { overlaps, setPath, type LoadedSpec } from './load.js';
 import type { Spec } from './schema.js';
 import { stepToIterations, type Step } from './step.js';
 
@@ -52,51 +52,65 @@ export function checkSpec(loaded: LoadedSpec): CheckedSpec {
     return check(loaded.spec);
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
-    const sets = (loaded.sets ?? []).filter((s) => overlaps(s.slice(0, s.indexOf('=')), e.path));
-    throw new UserError(
-      sets.length
-        ? `${sets.map((s) => `--set ${s}`).join(', ')}: ${e.message}`
-        : `invalid spec ${loaded.source ?? ''}: ${e.message}`.replace('spec :', 'spec:'),
-    );
+    throw new UserError(`${specErrorSource(loaded, e)}: ${e.message}`);
   }
 }
 
-/** Whether a value set at `setPath` contains or is contained in the field at `path`. */
-const overlaps = (setPath: string, path: string): boolean => setPath === path || path.startsWith(`${setPath}.`) || setPath.startsWith(`${path}.`);
+/**
+ * Where a spec mistake came from, for its one line: the `--set`s that wrote its field, and those
+ * that wrote the other fields a cross-field check read; the spec file when its own field is
+ * the file's (named with the `--set`s of the other fields, which it was checked against).
+ */
+function specErrorSource(loaded: LoadedSpec, e: SpecError): string {
+  const sets = loaded.sets ?? [];
+  const wrote = (path: string) => sets.filter((s) => overlaps(setPath(s), path));
+  const own = wrote(e.path);
+  const other = e.also.flatMap(wrote).filter((s, i, all) => !own.includes(s) && all.indexOf(s) === i);
+  const named = [...own, ...other].map((s) => `--set ${s}`).join(', ');
+  if (own.length) return named;
+  const file = `invalid spec${loaded.source ? ` ${loaded.source}` : ''}`;
+  return other.length ? `${file} with ${named}` : file;
+}
 
 function check(spec: Spec): CheckedSpec {
   const meta = datasetMeta(spec.data);
   checkSplits(meta, spec.data);
   const trainN = spec.data.trainSubset ?? meta.trainN - spec.data.validation;
   const plan = resolveSchedule(spec.training, trainN);
+  const field = modelField(spec.model);
+  // a file's own messages start with its field and path already
+  const atField = (e: unknown) => ((e as Error).message.startsWith(field) ? (e as Error).message : `${field}: ${(e as Error).message}`);
+  try {
+    readModel(spec.model);
+  } catch (e) {
+    throw new SpecError(field, atField(e));
+  }
   let model: Model;
   try {
     model = buildSpecModel(spec.model, meta.inputShape, meta.numClasses);
   } catch (e) {
-    const field = modelField(spec.model);
-    const msg = (e as Error).message;
-    // a file's own messages start with its field and path already
-    throw new SpecError(
-      field,
-      `${msg.startsWith(field) ? msg : `${field}: ${msg}`} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`,
-    );
+    // the model reads; what it cannot take is the data's shape
+    throw new SpecError(field, `${atField(e)} (data.dataset "${spec.data.dataset}" gives examples of shape [${meta.inputShape}])`, DATA_SHAPE_FIELDS);
   }
   if ((spec.training.augment ?? 'none') !== 'none' && meta.inputShape.length !== 3)
     throw new SpecError(
       'training.augment',
       `training.augment: ${spec.training.augment} crops and flips images, and data set "${spec.data.dataset}" gives flat examples [${meta.inputShape}]: set training.augment to "none", or use image data (synthetic: data.synthetic.shape)`,
+      DATA_SHAPE_FIELDS,
     );
   const frozen = new Set(spec.training.freeze ?? []);
   if (frozen.size && [...paramGroup(model.graph).values()].every((g) => frozen.has(g)))
     throw new SpecError(
       'training.freeze',
       `training.freeze: [${[...frozen].join(', ')}] freezes every parameter of ${modelLabel(spec.model)}, so nothing would train: leave at least one of its groups (${[...new Set(paramGroup(model.graph).values())].join(', ')}) out`,
+      ['model'],
     );
   const strategies = spec.strategies.map((c, i) => {
     try {
       return resolveReset(c.reset, plan);
     } catch (e) {
-      throw new SpecError(`strategies.${i}`, `strategies.${i}: ${(e as Error).message}`);
+      // a rewind point beyond the end of training is a SpecError of training.iterations (resets/registry.ts): a --set of it is named too
+      throw new SpecError(`strategies.${i}`, `strategies.${i}: ${(e as Error).message}`, e instanceof SpecError ? [e.path, ...e.also] : []);
     }
   });
   const tasks = checkChainsAndBranches(spec);
@@ -120,10 +134,11 @@ export function checkChainsAndBranches(spec: Spec): BranchTask[] {
   });
   spec.branches.forEach((b, i) => {
     for (const n of b.chains === 'all' ? [] : b.chains)
-      if (!names.has(n)) throw new SpecError(`branches.${i}.chains`, `branches.${i}.chains: no chain is named "${n}" (chains: ${[...names].join(', ')})`);
+      if (!names.has(n))
+        throw new SpecError(`branches.${i}.chains`, `branches.${i}.chains: no chain is named "${n}" (chains: ${[...names].join(', ')})`, ['strategies']);
     for (const l of b.levels === 'all' ? [] : b.levels)
       if (l > spec.pruning.levels)
-        throw new SpecError(`branches.${i}.levels`, `branches.${i}.levels: level ${l} is beyond pruning.levels (${spec.pruning.levels})`);
+        throw new SpecError(`branches.${i}.levels`, `branches.${i}.levels: level ${l} is beyond pruning.levels (${spec.pruning.levels})`, ['pruning.levels']);
   });
   for (const c of names) {
     const seen = new Set<string>();
@@ -147,10 +162,10 @@ function checkFileWeights(spec: Spec, strategies: readonly Reset[]): void {
   const m = spec.model;
   if (!('file' in m)) return;
   if (m.init === 'file' && m.weights !== 'pretrained')
-    throw new SpecError('model.init', 'model.init: "file" takes θ0 from the file\'s weights: add "weights": "pretrained" to model');
+    throw new SpecError('model.init', 'model.init: "file" takes θ0 from the file\'s weights: add "weights": "pretrained" to model', ['model.weights']);
   if (m.weights !== 'pretrained') return;
   const why = m.init === 'file' ? 'model.init "file" gives θ0 but no initializer to draw from' : 'a pretrained model file has no θ0';
-  if (spec.branches.length) throw new SpecError('branches', `branches: ${why}, and branches start from θ0 or draw fresh weights: remove them`);
+  if (spec.branches.length) throw new SpecError('branches', `branches: ${why}, and branches start from θ0 or draw fresh weights: remove them`, ['model']);
   spec.strategies.forEach((c, i) => {
     const at = `strategies.${i}`;
     if (m.init === 'file') {
@@ -158,20 +173,24 @@ function checkFileWeights(spec: Spec, strategies: readonly Reset[]): void {
         throw new SpecError(
           at,
           `${at}: reset "${c.reset}" draws from an initializer, and ${why}: use rewind, reshuffle, fine-tune or lr-rewind, or model.init "glorot-normal" without "weights"`,
+          ['model'],
         );
       return;
     }
     const fix = 'or add "init": "file" to model to take the file\'s weights as θ0 (level 0 then trains from them)';
     if (strategies[i].from === 'theta0')
-      throw new SpecError(at, `${at}: reset "${c.reset}" starts from θ0, and ${why}: use "fine-tune" or "lr-rewind" (from the pretrained weights), ${fix}`);
+      throw new SpecError(at, `${at}: reset "${c.reset}" starts from θ0, and ${why}: use "fine-tune" or "lr-rewind" (from the pretrained weights), ${fix}`, [
+        'model',
+      ]);
     const crit = c.criterion ?? spec.pruning.criterion;
     if (CRITERIA[crit].readsInit || CRITERIA[crit].atInit)
       throw new SpecError(
         c.criterion ? `${at}.criterion` : 'pruning.criterion',
         `criterion "${crit}" scores θ0, and ${why}: use a criterion of the final weights such as large_final, ${fix}`,
+        ['model'],
       );
-    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: "${c.mask0}" holds θ0 values, and ${why}: use mask0 "zero", ${fix}`);
-    if (c.during) throw new SpecError(`${at}.during`, `${at}.during: pruning during training trains θ0, and ${why}: prune between levels, ${fix}`);
+    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: "${c.mask0}" holds θ0 values, and ${why}: use mask0 "zero", ${fix}`, ['model']);
+    if (c.during) throw new SpecError(`${at}.during`, `${at}.during: pruning during training trains θ0, and ${why}: prune between levels, ${fix}`, ['model']);
   });
 }
 
@@ -181,14 +200,17 @@ function checkDuring(spec: Spec, plan: TrainingSchedule): void {
     if (!c.during) return;
     const at = `strategies.${i}`;
     if (c.reset !== 'rewind')
-      throw new SpecError(`${at}.reset`, `${at}.reset: a chain with "during" trains θ0 once per level, so its reset must be "rewind" (got "${c.reset}")`);
+      throw new SpecError(`${at}.reset`, `${at}.reset: a chain with "during" trains θ0 once per level, so its reset must be "rewind" (got "${c.reset}")`, [
+        `${at}.during`,
+      ]);
     if (c.mask0 !== 'zero')
       throw new SpecError(
         `${at}.mask0`,
         `${at}.mask0: a chain with "during" keeps pruned weights at zero (regrown ones start at 0): remove mask0 "${c.mask0}"`,
+        [`${at}.during`],
       );
     if (c.criterion !== null)
-      throw new SpecError(`${at}.criterion`, `${at}.criterion: a chain with "during" prunes by magnitude as it trains: remove "criterion"`);
+      throw new SpecError(`${at}.criterion`, `${at}.criterion: a chain with "during" prunes by magnitude as it trains: remove "criterion"`, [`${at}.during`]);
     const problem = duringPruner(c.during.kind).check(c.during, plan, (x: Step) => stepToIterations(x, plan.itersPerEpoch));
     if (!problem) return;
     const field = problem.field ? `${at}.during.${problem.field}` : at;
@@ -212,13 +234,17 @@ function checkTickets(spec: Spec, strategies: readonly Reset[]): void {
       throw new SpecError(
         `${at}.reset`,
         `${at}.reset: "${c.reset}" starts from the previous level's final weights, and a ticket chain's level 1 has none of its own: use rewind (or rewind@k, or a reset of θ0)`,
+        [`${at}.ticket`],
       );
-    if (c.during) throw new SpecError(`${at}.during`, `${at}.during: a ticket chain starts from a stored mask: prune between levels (remove "during")`);
-    if (c.mask0 !== 'zero') throw new SpecError(`${at}.mask0`, `${at}.mask0: a ticket chain keeps pruned weights at zero: remove mask0 "${c.mask0}"`);
+    if (c.during)
+      throw new SpecError(`${at}.during`, `${at}.during: a ticket chain starts from a stored mask: prune between levels (remove "during")`, [`${at}.ticket`]);
+    if (c.mask0 !== 'zero')
+      throw new SpecError(`${at}.mask0`, `${at}.mask0: a ticket chain keeps pruned weights at zero: remove mask0 "${c.mask0}"`, [`${at}.ticket`]);
     if (spec.pruning.schedule === 'one-shot')
       throw new SpecError(
         'pruning.schedule',
         `pruning.schedule: "one-shot" prunes this experiment's level 0, which ticket chain "${c.name}" did not come from: use "iterative"`,
+        [`${at}.ticket`],
       );
     spec.branches.forEach((b, j) => {
       const levels = b.levels === 'all' ? [] : b.levels;
@@ -226,6 +252,7 @@ function checkTickets(spec: Spec, strategies: readonly Reset[]): void {
         throw new SpecError(
           `branches.${j}.levels`,
           `branches.${j}: level 0 is this experiment's dense network, not ticket chain "${c.name}"'s start: list the other chains in branches.${j}.chains, or drop level 0`,
+          [`${at}.ticket`],
         );
     });
   });
@@ -267,12 +294,14 @@ function checkPruning(spec: Spec, model: Model): void {
       throw new SpecError(
         'pruning.exclude',
         `pruning.exclude: ${model.name} has no layer or kind "${e}" (layers: ${names.join(', ')}; kinds: ${kinds.join(', ')})`,
+        ['model'],
       );
   const pruned = layers.filter((x) => !isExcluded(x, p.exclude));
   if (pruned.length === 0 && p.levels > 0)
     throw new SpecError(
       'pruning.exclude',
       `pruning.exclude leaves no layer of ${model.name} to prune: remove an entry, or set pruning.levels to 0 for dense training only`,
+      ['model', 'pruning.levels'],
     );
   if (p.levels === 0) return;
   if (p.granularity !== 'weight') {
@@ -281,6 +310,7 @@ function checkPruning(spec: Spec, model: Model): void {
       throw new SpecError(
         'pruning.scope',
         `pruning.scope: granularity "${p.granularity}" prunes units layer by layer with pruning.rates; set pruning.scope to "layerwise"`,
+        ['pruning.granularity'],
       );
     // A weight criterion would be silently unused: the unit criterion decides which units go.
     const weightCriterion = p.criterion !== 'large_final' ? p.criterion : spec.strategies.find((c) => c.criterion != null)?.criterion;
@@ -288,6 +318,7 @@ function checkPruning(spec: Spec, model: Model): void {
       throw new SpecError(
         'pruning.criterion',
         `criterion "${weightCriterion}" ranks single weights, but pruning.granularity "${p.granularity}" removes whole units: choose a unit score with pruning.unitCriterion (or a chain's unitCriterion), or use granularity "weight"`,
+        ['pruning.granularity', 'strategies'],
       );
     const units = unitLayers(model, p.granularity).filter((l) => !isUnitExcluded(l, p.exclude));
     // A data-driven score reads one layer's ReLU outputs; a group's units are several layers' channels summed by adds.
@@ -308,6 +339,7 @@ function checkPruning(spec: Spec, model: Model): void {
       throw new SpecError(
         'pruning.granularity',
         `pruning.granularity: "${p.granularity}" finds no ${p.granularity === 'neuron' ? 'hidden dense layer' : 'conv or hidden dense layer'} of ${model.name} with a rate above 0 to prune units of${left ? ` (${left})` : ''}: set pruning.rates.fc${p.granularity === 'filter' ? ' or pruning.rates.conv' : ''} above 0, check pruning.exclude, or use granularity "weight"`,
+        ['model', 'pruning.rates', 'pruning.exclude'],
       );
     }
     return;
@@ -316,12 +348,14 @@ function checkPruning(spec: Spec, model: Model): void {
     throw new SpecError(
       'pruning.globalRate',
       'pruning.globalRate is 0, so no level would prune anything: set it above 0 (e.g. 0.2), or pruning.levels to 0 for dense training only',
+      ['pruning.scope', 'pruning.levels'],
     );
   if (p.scope === 'layerwise' && pruned.every((x) => p.rates[x.kind as 'conv' | 'fc' | 'output'] === 0)) {
     const used = [...new Set(pruned.map((x) => x.kind))];
     throw new SpecError(
       'pruning.rates',
       `pruning.rates: every rate that applies to ${model.name} (${used.map((k) => `${k}`).join(', ')}) is 0, so no level would prune anything: set one above 0 (e.g. pruning.rates.fc = 0.2), or pruning.levels to 0 for dense training only`,
+      ['model', 'pruning.exclude', 'pruning.scope', 'pruning.levels'],
     );
   }
 }

@@ -3,7 +3,7 @@ import { parseTree, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { withDigest } from '../data/index.js';
 import { modelDigest, modelField, modelLabel } from '../models/index.js';
-import { UserError, canonicalJson } from '../util/index.js';
+import { UserError, canonicalJson, didYouMean } from '../util/index.js';
 import { identityOf } from './identity.js';
 import { applyRecipe } from './recipe.js';
 import { MODEL_FORMS, specSchema, type Spec } from './schema.js';
@@ -20,7 +20,13 @@ export interface LoadedSpec {
   sets?: string[];
 }
 
-/** Applies `--set a.b.c=value` overrides to the raw JSON (value parsed as JSON when it parses). */
+/**
+ * Applies `--set a.b.c=value` overrides to the raw JSON (value parsed as JSON when it parses).
+ * A number in the path indexes an array the spec holds (`strategies.1.reset=rewind`,
+ * `branches.0.levels=[1,2]`); sections the path names that are absent are created.
+ * @throws UserError naming the `--set`: not path=value, a path through a value that is not a
+ *   section, an index beyond the array (with its length)
+ */
 export function applySets(raw: Record<string, unknown>, sets: string[]): Record<string, unknown> {
   const out = structuredClone(raw);
   for (const s of sets) {
@@ -34,13 +40,35 @@ export function applySets(raw: Record<string, unknown>, sets: string[]): Record<
     } catch {
       value = text;
     }
-    let node = out as Record<string, unknown>;
-    for (const key of path.slice(0, -1)) {
-      if (node[key] === undefined) node[key] = {};
-      if (typeof node[key] !== 'object' || node[key] === null || Array.isArray(node[key])) throw new UserError(`--set ${s}: "${key}" is not a section`);
-      node = node[key] as Record<string, unknown>;
-    }
-    node[path[path.length - 1]] = value;
+    let node: Record<string, unknown> | unknown[] = out;
+    path.forEach((key, i) => {
+      const here = path.slice(0, i + 1).join('.');
+      if (Array.isArray(node) && !(/^\d+$/.test(key) && Number(key) < node.length)) {
+        const n = node.length;
+        const array = path.slice(0, i).join('.');
+        const whole = `set the whole array (--set ${array}=[…])`;
+        throw new UserError(
+          `--set ${s}: ${array} has ${n} element${n === 1 ? '' : 's'}, so "${key}" is not an index of it: ${n ? `give 0 to ${n - 1}, or ${whole}` : whole}`,
+        );
+      }
+      const slot = node as Record<string, unknown>;
+      if (i === path.length - 1) {
+        slot[key] = value;
+        return;
+      }
+      if (slot[key] === undefined) {
+        // a section the spec leaves out is created; an array it leaves out has no element to index
+        if (/^\d+$/.test(path[i + 1]))
+          throw new UserError(`--set ${s}: the spec has no ${here}, so it has no element ${path[i + 1]}: set the whole array (--set ${here}=[…])`);
+        slot[key] = {};
+      }
+      const next = slot[key];
+      if (typeof next !== 'object' || next === null) {
+        const rest = path.slice(i + 1).reduceRight<unknown>((v, k) => ({ [k]: v }), value);
+        throw new UserError(`--set ${s}: ${here} is ${JSON.stringify(next)}, not a section: set it whole (e.g. --set '${here}=${JSON.stringify(rest)}')`);
+      }
+      node = next as Record<string, unknown> | unknown[];
+    });
   }
   return out;
 }
@@ -72,6 +100,10 @@ function modelIssue(raw: unknown): z.core.$ZodIssue | undefined {
   return r && !r.success ? ({ ...r.error.issues[0], path: ['model', ...r.error.issues[0].path] } as z.core.$ZodIssue) : undefined;
 }
 
+/** The value at a zod issue's path in the raw spec; undefined where there is none. */
+const valueAt = (raw: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((node, k) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[k] : undefined), raw);
+
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys')
@@ -83,12 +115,16 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     // (a variant chosen by default, as data's mnist, lists undefined among the options)
     const options = u.options.filter((o) => o !== undefined).map(String);
     const key = String(u.discriminator);
-    const given = issue.path.reduce<unknown>(
-      (node, k) => (node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[k] : undefined),
-      raw,
-    );
-    if (given !== undefined) return `${where}: ${JSON.stringify(given)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')} (see lth run --help)`;
+    const given = valueAt(raw, issue.path);
+    if (given !== undefined)
+      return `${where}: ${JSON.stringify(given)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')}${typeof given === 'string' ? didYouMean(given, options) : ''} (see lth run --help)`;
     return `${where} must be one of ${options.join(', ')} — a ${issue.path.slice(0, -1).join('.')} section needs its ${key} (add "${key}": "${options[0]}", or --set ${where}=${options[0]})`;
+  }
+  // a name that is not one of a list (model.name, data.dataset, …): the closest one, then the list
+  if (issue.code === 'invalid_value' && issue.values.every((v) => typeof v === 'string')) {
+    const given = valueAt(raw, issue.path);
+    if (typeof given === 'string')
+      return `${where}: ${JSON.stringify(given)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${didYouMean(given, issue.values as string[])}`;
   }
   return `${where}: ${issue.message}`;
 }
@@ -108,7 +144,7 @@ export function validateSpec(raw: unknown, source: string, sets: string[] = []):
     const path = [...first.path, ...(first.code === 'unrecognized_keys' ? [first.keys[0]] : [])].join('.');
     // the --set that wrote this field, or else one that wrote into its section (it may have created it)
     const section = path.split('.').slice(0, -1).join('.');
-    let from = sets.filter((s) => overlaps(s.slice(0, s.indexOf('=')), path));
+    let from = sets.filter((s) => overlaps(setPath(s), path));
     if (!from.length && section) from = sets.filter((s) => s.startsWith(`${section}.`));
     throw new UserError(`${from.length ? from.map((s) => `--set ${s}`).join(', ') : `invalid spec ${source}`}: ${describeIssue(first, raw)}${more}`);
   }
@@ -128,8 +164,11 @@ function withModelDigest(m: Spec['model']): Spec['model'] {
   return { ...m, digest };
 }
 
-/** Whether a value set at `setPath` contains or is contained in the field at `path`. */
-const overlaps = (setPath: string, path: string): boolean => setPath === path || path.startsWith(`${setPath}.`) || setPath.startsWith(`${path}.`);
+/** Whether a value set at `setPath` contains or is contained in the field at `path` (dotted, array indices as numbers). */
+export const overlaps = (setPath: string, path: string): boolean => setPath === path || path.startsWith(`${setPath}.`) || setPath.startsWith(`${path}.`);
+
+/** The dotted path a `--set path=value` writes. */
+export const setPath = (set: string): string => set.slice(0, set.indexOf('='));
 
 /**
  * `FILE: invalid JSON at line L, column C: reason` (line and column from 1) for a JSON.parse error.

@@ -13,11 +13,14 @@ export class Interrupted extends Error {
 }
 
 /** A mistake at one field of a spec. `path` is dotted (e.g. "branches.0.chains"), so the message
- *  can name `--set` when the value came from there; the message itself starts with the path. */
+ *  can name `--set` when the value came from there; the message itself starts with the path.
+ *  `also`: the other fields a cross-field check read (e.g. pruning.levels for a branch's level),
+ *  so that a `--set` of one of them is named too. */
 export class SpecError extends UserError {
   constructor(
     readonly path: string,
     message: string,
+    readonly also: readonly string[] = [],
   ) {
     super(message);
   }

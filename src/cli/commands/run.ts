@@ -54,8 +54,7 @@ export const run: CommandModule<object, Args> = {
     const loaded = loadSpec(a.spec!, a.set);
     // Loaded only now: tfjs takes a moment to import, and bad input should fail at once.
     const { runExperiment } = await import('../../orchestration/index.js');
-    const mode = a.quiet ? 'quiet' : process.stderr.isTTY ? 'bars' : 'lines';
-    const progress = progressReporter(mode);
+    const progress = progressReporter(a.quiet);
     let stop = false;
     const onSigint = () => {
       if (stop) process.exit(130); // a second Ctrl-C: leave now (stored levels are complete either way)

@@ -8,7 +8,7 @@ import { progressReporter } from '../progress.js';
 export async function runPlanTask(dir: string, task: string, quiet: boolean): Promise<void> {
   const { runTask } = await import('../../cluster/task.js');
   const { REQUEUE_EXIT } = await import('../../cluster/scripts.js');
-  const progress = progressReporter(quiet ? 'quiet' : process.stderr.isTTY ? 'bars' : 'lines');
+  const progress = progressReporter(quiet);
   let stop = false;
   let started = false;
   const onSignal = (sig: string) => () => {
@@ -24,11 +24,11 @@ export async function runPlanTask(dir: string, task: string, quiet: boolean): Pr
     const r = await runTask(dir, task, {
       onProgress: (e) => {
         // in a batch log, say when a level starts: a requeue mid-level is then visible
-        if (e.type === 'level-start' && !quiet && !process.stderr.isTTY) {
+        if (e.type === 'level-start' && progress.mode === 'lines') {
           // the process's start-up (node, tfjs, the data, the shard, a chains task's dense import), once
-          if (!started) process.stderr.write(`lth: start-up ${process.uptime().toFixed(2)} s\n`);
+          if (!started) progress.write(`lth: start-up ${process.uptime().toFixed(2)} s`);
           started = true;
-          process.stderr.write(`${e.job} level ${e.level}: started (${e.steps} steps)\n`);
+          progress.write(`${e.job} level ${e.level}: started (${e.steps} steps)`);
         }
         progress.onProgress(e);
       },

@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { progressReporter } from '../src/cli/progress.js';
+import type { ProgressEvent } from '../src/orchestration/index.js';
+import { assertOneLineError, CLI, lth, tinySpec, tmp } from './helpers/common.js';
+
+/** A stream that records what is written to it. */
+const stream = (isTTY: boolean) => {
+  const text: string[] = [];
+  return { isTTY, text, write: (s: string) => text.push(s) > 0 };
+};
+
+const events: ProgressEvent[] = [
+  { type: 'plan', experiment: 'tiny', backend: 'wasm', totalLevels: 2, doneLevels: 0 },
+  { type: 'level-start', job: 'rewind t0', level: 1, steps: 60 },
+  { type: 'step', job: 'rewind t0', done: 30, total: 60 },
+  {
+    type: 'level-done',
+    job: 'rewind t0',
+    level: 1,
+    percentRemaining: 80.5,
+    earlyStopIteration: 40,
+    earlyStopTestAccuracy: 0.635,
+    finalTestAccuracy: 0.62,
+    seconds: 1.25,
+  },
+];
+
+test('progress: plain lines, not bars, when stdout is not a terminal; on stdout when only stdout is redirected; none with --quiet', () => {
+  // lth run SPEC > log.txt: stdout a file, stderr the terminal
+  const out = stream(false);
+  const err = stream(true);
+  const p = progressReporter(false, { stdout: out, stderr: err });
+  assert.equal(p.mode, 'lines');
+  for (const e of events) p.onProgress(e);
+  p.stop();
+  assert.deepEqual(err.text, [], 'nothing animated on the terminal');
+  assert.equal(out.text.length, 2, 'the plan and one line per finished level (no step or start lines)');
+  assert.equal(out.text[0], 'tiny: 0/2 levels stored; backend wasm\n');
+  assert.match(out.text[1], /^rewind t0 level 1: 80\.5% remaining, early stop @40 test 63\.50%, final 62\.00% \(1\.3 s; 0:00:0\d elapsed\)\n$/);
+  // CI, nohup, Slurm: both redirected; the lines go to stderr as before
+  const out2 = stream(false);
+  const err2 = stream(false);
+  const p2 = progressReporter(false, { stdout: out2, stderr: err2 });
+  for (const e of events) p2.onProgress(e);
+  assert.equal(p2.mode, 'lines');
+  assert.deepEqual(out2.text, []);
+  assert.equal(err2.text.length, 2);
+  // --quiet: nothing anywhere
+  const out3 = stream(false);
+  const err3 = stream(true);
+  const p3 = progressReporter(true, { stdout: out3, stderr: err3 });
+  for (const e of events) p3.onProgress(e);
+  p3.write('x');
+  assert.deepEqual([p3.mode, out3.text, err3.text], ['quiet', [], []]);
+  // two terminals: the bars
+  assert.equal(progressReporter(false, { stdout: stream(true), stderr: stream(true) }).mode, 'bars');
+});
+
+// `script` (util-linux) runs the command on a pseudo-terminal: stderr is a terminal, stdout the log file
+const noScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0 ? false : 'no `script` (util-linux) to give lth a terminal';
+
+test('lth run SPEC > log.txt on a terminal: the log has a line per finished level as it goes, and the summary', { skip: noScript }, () => {
+  const dir = tmp();
+  const spec = join(dir, 'tiny.json');
+  writeFileSync(
+    spec,
+    JSON.stringify(tinySpec({ training: { iterations: '20it', evalEvery: '10it', batchSize: 30 }, pruning: { levels: 1 }, strategies: ['rewind'] })),
+  );
+  const log = join(dir, 'log.txt');
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const cmd = `${q(process.execPath)} ${q(CLI)} run ${q(spec)} --db ${q(join(dir, 'x.db'))} --backend wasm > ${q(log)}`;
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, LTH_CACHE: join(dir, 'cache') } });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const lines = readFileSync(log, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 4, lines.join('\n'));
+  assert.match(lines[0], /^tiny: 0\/2 levels stored; backend wasm$/);
+  assert.match(lines[1], /^dense t0 level 0: 100\.0% remaining, early stop @\d+ test \d+\.\d\d%, final \d+\.\d\d% \([\d.]+ s; \d:\d\d:\d\d elapsed\)$/);
+  assert.match(lines[2], /^rewind t0 level 1: \d+\.\d% remaining, .* elapsed\)$/);
+  assert.match(lines[3], /^tiny: done; 2 level\(s\) trained/);
+  assert.doesNotMatch(r.stdout, /remaining|\|/, 'no bars and no lines on the terminal');
+});
+
+test("lth spec --set with an index beyond an array: one line naming the --set and the array's length, exit 2", () => {
+  const dir = tmp();
+  const spec = join(dir, 's.json');
+  writeFileSync(spec, JSON.stringify(tinySpec({ branches: [{ kind: 'supermask', levels: [1] }] })));
+  assertOneLineError(
+    lth(['spec', spec, '--set', 'branches.1.levels=[1]']),
+    /--set branches\.1\.levels=\[1\]: branches has 1 element, so "1" is not an index of it: give 0 to 0/,
+  );
+});
