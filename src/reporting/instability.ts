@@ -8,7 +8,8 @@ const METRIC = 'instability-barrier';
  * `lth plot --kind instability` (Frankle, Dziugaite, Roy & Carbin 2020, Fig. 3 and 5): the error
  * barrier (%) of the `instability` branch rows against the rewind point k (the dense level of each
  * chain, k read from the chain's name: `rewind` is k = 0, `rewind@500it` is k = 500it), and
- * against % of weights remaining (one line per chain). `s` must summarize METRIC.
+ * against % of weights remaining (one line per chain). `s` must summarize METRIC. Without
+ * instability rows at level 0 (branches on pruned levels only) the figure is the second panel alone.
  * @throws UserError when the experiment has no instability rows
  */
 export function instabilitySpec(s: Summary, opts: PlotOptions = {}): VlSpec {
@@ -35,5 +36,7 @@ export function instabilitySpec(s: Summary, opts: PlotOptions = {}): VlSpec {
       },
     ],
   };
-  return { hconcat: [vsK, levelSpec(s, METRIC, { ...opts, series: opts.series ?? series })], resolve: { scale: { color: 'independent' } }, spacing: 30 };
+  const vsLevel = levelSpec(s, METRIC, { ...opts, series: opts.series ?? series });
+  if (!dense.length) return vsLevel;
+  return { hconcat: [vsK, vsLevel], resolve: { scale: { color: 'independent' } }, spacing: 30 };
 }

@@ -48,6 +48,21 @@ const UNIT_LEVELS = 3;
 /** units alive of a hidden layer at a level of the neuron-pruning experiment */
 const alive = (total: number, level: number) => Math.round(total * 0.8 ** level);
 
+/** instability curve of units-exp's rewind level L: ends at ERR0(L), a bump of BARRIER(L) in the middle */
+const ERR0 = (level: number) => 0.1 + 0.01 * level;
+const BARRIER = (level: number) => 0.06 / level;
+const instabilityErrors = (level: number) => [0, 0.5, 1, 0.5, 0].map((f) => ERR0(level) + f * BARRIER(level));
+/** noise_robustness and layer_reset accuracies of a units-exp chain level */
+const NOISE: [string, number][] = [
+  ['gaussian', 0.5],
+  ['gaussian', 1],
+  ['flip', 0.1],
+];
+const noiseAcc = (strategy: string, level: number, amount: number) => 0.85 - 0.2 * amount - 0.01 * level - (strategy === 'random-reinit' ? 0.04 * level : 0);
+const RESET_LAYERS = ['fc1', 'fc2', 'output'];
+const resetAcc = (strategy: string, level: number, layer: number, mode: string) =>
+  0.3 + 0.1 * layer + (mode === 'reinit' ? 0.2 : 0) - 0.02 * level - (strategy === 'random-reinit' ? 0.05 * level : 0);
+
 function buildDb(file: string): void {
   const db = createDb(file);
   insertExperiment(db, {
@@ -62,6 +77,7 @@ function buildDb(file: string): void {
     strategies: ['rewind', 'random-reinit'],
     trials: 1,
     levels: UNIT_LEVELS,
+    branches: [{ strategy: 'rewind', branch: 'instability', replicates: 1 }],
     values: (_s, _b, _t, level) => ({ esAcc: 0.88 - 0.005 * level, esIter: 100, finalAcc: 0.87 }),
   });
   insertExperiment(db, { ...lenetFixture('plain', 2, 1) });
@@ -83,6 +99,7 @@ function buildDb(file: string): void {
     data: { dataset: 'mnist' },
     pruning: { levels: UNIT_LEVELS, granularity: 'neuron', criterion: 'large_final', unitCriterion: 'l1_norm' },
     strategies: [{ name: 'rewind' }, { name: 'random-reinit' }],
+    branches: [{ kind: 'instability', levels: 'all', chains: ['rewind'] }],
   });
   spec('plain', {
     model: { name: 'conv-2' },
@@ -92,9 +109,12 @@ function buildDb(file: string): void {
     branches: [{ kind: 'random-mask', count: 2, levels: 'all', chains: ['rewind'] }],
   });
   const results = (name: string) =>
-    db.prepare('SELECT r.id, r.strategy, r.trial, r.level FROM results r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?').all(name) as {
+    db
+      .prepare('SELECT r.id, r.strategy, r.branch, r.trial, r.level FROM results r JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ?')
+      .all(name) as {
       id: number;
       strategy: string;
+      branch: string;
       trial: number;
       level: number;
     }[];
@@ -115,7 +135,16 @@ function buildDb(file: string): void {
   }
   const uc = db.prepare('INSERT INTO unit_counts(result_id, layer, total, remaining) VALUES (?, ?, ?, ?)');
   const ls = db.prepare('INSERT INTO layer_sparsity(result_id, layer, total, remaining) VALUES (?, ?, ?, ?)');
+  const inst = db.prepare('INSERT INTO instability(result_id, point, alpha, test_loss, test_error) VALUES (?, ?, ?, ?, ?)');
+  const noise = db.prepare('INSERT INTO noise_robustness(result_id, noise, amount, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?)');
+  const reset = db.prepare('INSERT INTO layer_reset(result_id, layer, mode, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?)');
   for (const r of results('units-exp')) {
+    if (r.branch !== '') {
+      instabilityErrors(r.level).forEach((e, i, all) => inst.run(r.id, i, i / (all.length - 1), 2 * e, e));
+      continue;
+    }
+    for (const [kind, amount] of NOISE) noise.run(r.id, kind, amount, 1, noiseAcc(r.strategy, r.level, amount));
+    RESET_LAYERS.forEach((layer, i) => ['reinit', 'rerandomize'].forEach((mode) => reset.run(r.id, layer, mode, 1, resetAcc(r.strategy, r.level, i, mode))));
     uc.run(r.id, 'fc1', 300, alive(300, r.level));
     uc.run(r.id, 'fc2', 100, alive(100, r.level));
     // fc1 and fc2 at the same rate: their per-layer sparsity lines coincide
@@ -434,6 +463,43 @@ describe('analysis views', () => {
         assert.equal(dashes.length, 2 * 3);
         assert.equal(new Set(dashes.slice(0, 3)).size, 3, `three layers, three dash patterns: ${dashes}`);
         await shot('#fig-profile', 'ui-layer-sparsity.png');
+      });
+
+      it('instability barriers and the robustness tables (noise, per-layer reset) of a run show as figures and tables', async () => {
+        await page!.goto(`${server!.url}#/e/units-exp/analyses`);
+        await page!.waitForSelector('#fig-analysis-reinit svg');
+        await page!.waitForSelector('#fig-analysis-instability svg');
+        await page!.waitForSelector('#fig-analysis-noise svg');
+        await ready();
+        const rows = (id: string) =>
+          page!.$$eval(`#analysis-table-${id} tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+        // one barrier per rewind level: the constructed bump, in percent
+        const barriers = await rows('instability');
+        assert.equal(barriers.length, UNIT_LEVELS);
+        for (const r of barriers) assert.equal(Number(r[5]), Math.round(10000 * BARRIER(Number(r[3]))) / 100, r.join(' | '));
+        // noise and per-layer reset: a row per level (level 0 once, as "(dense)"), a column per setting,
+        // accuracies in percent
+        const byRow = async (id: string) => {
+          const out = new Map<string, number[]>();
+          for (const r of await rows(id)) out.set(`${r[0]} ${r[1]}`, r.slice(3).map(Number));
+          return out;
+        };
+        const near = (xs: number[] | undefined, v: number) => (xs ?? []).some((x) => Math.abs(x - 100 * v) < 0.006);
+        const noise = await byRow('noise');
+        const reinit = await byRow('reinit');
+        assert.equal(noise.size, 1 + 2 * UNIT_LEVELS);
+        for (const strategy of ['rewind', 'random-reinit'])
+          for (let level = 0; level <= UNIT_LEVELS; level++) {
+            const row = level === 0 ? '(dense) 0' : `${strategy} ${level}`;
+            for (const [, amount] of NOISE) assert.ok(near(noise.get(row), noiseAcc(strategy, level, amount)), `noise ${amount}, ${row}: ${noise.get(row)}`);
+            for (const mode of ['reinit', 'rerandomize'])
+              RESET_LAYERS.forEach((_, i) =>
+                assert.ok(near(reinit.get(row), resetAcc(strategy, level, i, mode)), `${mode} layer ${i}, ${row}: ${reinit.get(row)}`),
+              );
+          }
+        await shot('#fig-analysis-instability', 'ui-instability.png');
+        await shot('#fig-analysis-noise', 'ui-noise.png');
+        await shot('#fig-analysis-reinit', 'ui-reinit.png');
       });
 
       it('the query page lists the views and their columns, and an example runs', async () => {
