@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import { checkWasmInternals, checkWasmThreads, enableWasmKernels, initBackend } from '../src/backend/index.js';
 import { hasFusedAdam } from '../src/kernels/index.js';
 import { ROOT } from './helpers/common.js';

@@ -2,7 +2,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import { backendFailure, backendLabel, initBackend } from '../src/backend/index.js';
 import { isSoftwareAdapter, webgpuLabel } from '../src/backend/webgpu.js';
 import { buildModel, initialize, type Model } from '../src/models/index.js';

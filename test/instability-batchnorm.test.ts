@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import { initBackend } from '../src/backend/index.js';
 import type { Split } from '../src/data/index.js';
 import { interpolate, SECOND_COPY } from '../src/branches/index.js';

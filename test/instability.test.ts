@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { analysesPage } from '../src/ui/data.js';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import { initBackend } from '../src/backend/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { runExperiment } from '../src/orchestration/index.js';

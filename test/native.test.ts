@@ -1,7 +1,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import { backendLabel, initBackend } from '../src/backend/index.js';
 import { loadNativeAddon } from '../src/backend/native.js';
 import * as kernels from '../src/kernels/index.js';

@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import { initBackend, type BackendName } from '../src/backend/index.js';
 import { buildModel, initialize } from '../src/models/index.js';
 import { conv2d, denseT, maxPool, softmaxCrossEntropy } from '../src/models/ops.js';

@@ -2,7 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import Database from 'better-sqlite3';
 import { runExperiment } from '../src/orchestration/index.js';
 import { trialSeed } from '../src/orchestration/context.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import Database from 'better-sqlite3';
 import { initBackend } from '../src/backend/index.js';
 import { measureSpeed, speedChains } from '../src/bench/sparsity.js';

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/util/tf.js';
 import { initBackend } from '../src/backend/index.js';
 import { kernelsSharedWasm, kernelsWasm } from '../src/kernels/binaries.js';
 import * as kernels from '../src/kernels/index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import type { BackendChoice } from '../backend/index.js';
 import type { DataOptions, Split } from '../data/index.js';
 import { initializerOf, type Weights } from '../models/index.js';

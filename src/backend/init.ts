@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { UserError } from '../util/index.js';
@@ -96,7 +96,7 @@ async function tryRegister(name: BackendName, hardwareOnly = false): Promise<boo
       return await tf.setBackend('native');
     }
     if (name === 'wasm') {
-      await import('@tensorflow/tfjs-backend-wasm');
+      require('@tensorflow/tfjs-backend-wasm');
       const threads = wasmThreadsSetting();
       if (threads > 1) await registerThreadedWasm(threads);
       if (!(await tf.setBackend('wasm'))) return false;
@@ -110,7 +110,7 @@ async function tryRegister(name: BackendName, hardwareOnly = false): Promise<boo
       }
       return true;
     }
-    await import('@tensorflow/tfjs-backend-cpu');
+    require('@tensorflow/tfjs-backend-cpu');
     // The cpu backend's first write prints "install our node backend" to stderr; lth's way to
     // native TensorFlow is --backend tensorflow (lth doctor says what is missing), so the
     // banner only misleads. PROD silences tfjs's console warnings and nothing else.

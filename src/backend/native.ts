@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { tf } from '../util/tf.js';
+import type * as BackendCpu from '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { registerNativeKernels, type NativeAddon } from '../kernels/native.js';
 
 const require = createRequire(import.meta.url);
+// required, not imported: see src/util/tf.ts (no export-name lexing of a 0.5 MB CommonJS file per process)
+const { MathBackendCPU } = require('@tensorflow/tfjs-backend-cpu') as typeof BackendCpu;
 
 /**
  * The 'native' backend: tfjs's cpu backend with lth's native kernels (src/kernels/native.ts)

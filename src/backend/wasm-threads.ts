@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -74,7 +74,7 @@ function writeWorkerScript(outDir: string): string {
  * Returns false (and leaves tfjs's own factory in place) if the files are not where expected.
  */
 export async function registerThreadedWasm(threads: number): Promise<boolean> {
-  const pkg = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as WasmPkg;
+  const pkg = require('@tensorflow/tfjs-backend-wasm') as WasmPkg;
   const pkgDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const outDir = path.join(pkgDir, 'wasm-out');
   const mainScript = path.join(outDir, 'tfjs-backend-wasm-threaded-simd.js');
@@ -139,6 +139,6 @@ export async function registerThreadedWasm(threads: number): Promise<boolean> {
 
 /** Threads the wasm backend's XNNPACK pool actually uses (1 for the stock loader). */
 export async function wasmThreadsInUse(): Promise<number> {
-  const pkg = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as WasmPkg;
+  const pkg = require('@tensorflow/tfjs-backend-wasm') as WasmPkg;
   return pkg.getThreadsCount();
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 
 /**
  * The WebGPU backend in Node: `@tensorflow/tfjs-backend-webgpu` on Dawn (the npm package

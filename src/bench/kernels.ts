@@ -11,7 +11,7 @@
  * through ops.denseT, transposed in and out per layer: `dense` below).
  * wasm threads: env LTH_WASM_THREADS (default: all cores; 1 = tfjs's stock loader).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import Table from 'cli-table3';
 import fs from 'node:fs';
 import os from 'node:os';

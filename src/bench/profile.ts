@@ -9,7 +9,7 @@
  *
  *   lth bench --only profile [--models lenet-300-100] [--backends wasm] [--steps 30] [--batch 60] [--shapes] [--input 28,28,1]
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import Table from 'cli-table3';
 import os from 'node:os';
 import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Table from 'cli-table3';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { backendLabel } from '../backend/index.js';
 import { datasetMeta } from '../data/registry.js';

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { datasetMeta, NORMALIZATION } from '../data/registry.js';
 import { toLayersModel, type Graph } from '../models/graph.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import type { MaskedAdamAttrs } from './wasm.js';
 
 /**

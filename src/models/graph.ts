@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { transpose } from '../kernels/index.js';
 import { UserError } from '../util/index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import type { Split } from '../data/types.js';
 import type { Masks, Model, Weights } from '../models/types.js';
 import { isPrunable } from '../models/types.js';

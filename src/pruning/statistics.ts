@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import type { Split } from '../data/types.js';
 import { forwardHidden, storedTensors } from '../models/activations.js';
 import type { Model, Weights } from '../models/types.js';

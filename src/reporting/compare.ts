@@ -1,10 +1,12 @@
-import jstatModule from 'jstat';
+import { createRequire } from 'node:module';
+import type jstatTypes from 'jstat';
 import { UserError, makeRng } from '../util/index.js';
 import { type LevelRow, type MetricDef, groupRows, loadLevels, metricDef, perTrial, seriesOf } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { type Format, type Tabular, checkFormat, formatPercent, formatValue, renderTabular, toDisplay } from './format.js';
 
-const { jStat } = jstatModule;
+// required, not imported: see src/util/tf.ts
+const { jStat } = createRequire(import.meta.url)('jstat') as typeof jstatTypes;
 
 export type CompareMethod = 't' | 'bootstrap';
 export type Verdict = 'better' | 'worse' | 'no difference' | 'too few pairs';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import type { Dataset, Split } from '../data/index.js';
 import { storedLayout, toHeld, type Model, type Weights } from '../models/index.js';
 

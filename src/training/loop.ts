@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import { cropFlip, type Dataset, type Split } from '../data/index.js';
 import { setSparseMask, withAllWeightGradients } from '../kernels/index.js';
 import { type Masks, type Model, type ParamSpec, type Weights, fromHeld, isTrained, paramGroup, toHeld, softmaxCrossEntropy } from '../models/index.js';

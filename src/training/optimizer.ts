@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import { fusedMaskedAdam, hasFusedAdam, sparseAdam } from '../kernels/index.js';
 import type { TrainingSpec } from '../spec/index.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import type { Split } from '../data/index.js';
 import { fromHeld, isTrained, toHeld, type Model, type Weights } from '../models/index.js';
 import { augmentShape, BatchSource } from './loop.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../util/tf.js';
 import type { Dataset } from '../data/index.js';
 import { fromHeld, heldShape, toHeld, softmaxCrossEntropy, type Masks, type Model, type ParamSpec, type Weights } from '../models/index.js';
 import { makeRng, type Rng } from '../util/index.js';

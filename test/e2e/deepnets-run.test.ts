@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../src/util/tf.js';
 import { initBackend } from '../../src/backend/index.js';
 import { loadDataset } from '../../src/data/index.js';
 import { buildModel, type Graph, type Weights } from '../../src/models/index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../src/util/tf.js';
 import type { LayerDef, Node } from '../../src/models/layers/index.js';
 
 /**

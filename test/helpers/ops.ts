@@ -2,7 +2,7 @@
  * Layer helpers for tests (src/bench/kernels.ts has its own copy) that no model uses: a row-layout dense
  * layer built on lth's column-layout ops.denseT (what the zoo's dense stacks run), and flatten.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../src/util/tf.js';
 import { denseT } from '../../src/models/ops.js';
 
 /** x·W + b for x [n, in], W [in, out], b [out], computed as (Wᵀ·xᵀ + b)ᵀ by ops.denseT; gradients flow through the transposes. */

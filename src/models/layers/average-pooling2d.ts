@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../util/tf.js';
 import { poolGeometry, poolShape, type PoolConfig } from './max-pooling2d.js';
 import type { LayerDef, Node } from './types.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../util/tf.js';
 import { transpose } from '../../kernels/index.js';
 import * as ops from '../ops.js';
 import type { LayerKind } from '../types.js';

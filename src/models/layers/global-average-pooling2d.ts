@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../util/tf.js';
 import { need, type LayerDef, type Node } from './types.js';
 
 /** Global average pooling (tfjs-layers / Keras `globalAveragePooling2d`): [n, h, w, c] → [n, c], the mean over positions (He et al. 2016's ResNet head). */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../util/tf.js';
 import * as ops from '../ops.js';
 import { outLength } from './conv2d.js';
 import { need, type LayerDef, type Node } from './types.js';
