@@ -21,7 +21,7 @@ import { runQuery } from '../../src/reporting/query.js';
 import { CLI, ROOT } from '../helpers/common.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from '../helpers/fixture.js';
 import { decodePng } from '../helpers/png.js';
-import { type UiProcess, startServer, stopServer } from '../helpers/ui-server.js';
+import { type UiProcess, startServer, statusOf, stopServer } from '../helpers/ui-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -274,7 +274,7 @@ describe('analysis views', () => {
     );
     const plain = (await api('/api/experiments/plain/analyses')) as { views: { figure: unknown }[] };
     assert.equal(plain.views.filter((v) => v.figure).length, 0);
-    assert.equal((await fetch(new URL('/api/experiments/nope/analyses', server!.url))).status, 404);
+    assert.equal(await statusOf(new URL('/api/experiments/nope/analyses', server!.url)), 404);
   });
 
   it('the experiments list says what each experiment is', async () => {

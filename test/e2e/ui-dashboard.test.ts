@@ -19,7 +19,7 @@ import { UserError } from '../../src/util/errors.js';
 import { CLI, ROOT } from '../helpers/common.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from '../helpers/fixture.js';
 import { decodePng } from '../helpers/png.js';
-import { type UiProcess, startServer, stopServer } from '../helpers/ui-server.js';
+import { type UiProcess, startServer, statusOf, stopServer } from '../helpers/ui-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -167,6 +167,7 @@ describe('lth ui', () => {
   });
 
   const get = (p: string, init?: RequestInit) => fetch(new URL(p, server!.url), init);
+  const status = (p: string) => statusOf(new URL(p, server!.url));
 
   it('binds to 127.0.0.1 by default, and warns when told to bind elsewhere', async () => {
     assert.match(server!.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -200,7 +201,7 @@ describe('lth ui', () => {
   });
 
   it('serves only its own assets: traversal and unknown paths are 404, never a file', async () => {
-    assert.equal((await get('/assets/app.js')).status, 200);
+    assert.equal(await status('/assets/app.js'), 200);
     const secret = fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8');
     for (const p of [
       '/assets/../../package.json',
@@ -242,13 +243,13 @@ describe('lth ui', () => {
       ['/api/query', { method: 'GET' }, 404],
       ['/api/nothing', undefined, 404],
     ];
-    for (const [p, init, status] of cases) {
+    for (const [p, init, expected] of cases) {
       const r = await get(p, init);
-      assert.equal(r.status, status, `${init?.method ?? 'GET'} ${p.slice(0, 80)}`);
+      assert.equal(r.status, expected, `${init?.method ?? 'GET'} ${p.slice(0, 80)}`);
       const body = (await r.json()) as { error?: string };
       assert.equal(typeof body.error, 'string', p.slice(0, 80));
     }
-    assert.equal((await get('/api/experiments')).status, 200);
+    assert.equal(await status('/api/experiments'), 200);
   });
 
   it('curves of levels that do not exist: the error names the levels query parameter it got, not a CLI option', async () => {
@@ -321,8 +322,7 @@ describe('lth ui', () => {
     const t0 = Date.now();
     const runaway = post('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c');
     await new Promise((r) => setTimeout(r, 300));
-    const list = await get('/api/experiments');
-    assert.equal(list.status, 200, 'the server answers while the runaway statement runs');
+    assert.equal(await status('/api/experiments'), 200, 'the server answers while the runaway statement runs');
     assert.ok(Date.now() - t0 < QUERY_TIME_LIMIT_MS, 'the list was not held up by the statement');
     const r = await runaway;
     assert.equal(r.status, 400);
@@ -345,7 +345,7 @@ describe('lth ui', () => {
       '/api/experiments/anat/anatomy',
       '/api/experiments/cmp/curves?levels=0,2',
     ])
-      assert.equal((await get(p)).status, 200, p);
+      assert.equal(await status(p), 200, p);
     assert.deepEqual(files.map(sha), before);
   });
 
