@@ -11,18 +11,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { runQuery } from '../../src/reporting/query.js';
 import { QUERY_ROW_LIMIT, QUERY_TIME_LIMIT_MS, queryPage } from '../../src/ui/data.js';
 import { writeArrays } from '../../src/storage/weights.js';
 import { UserError } from '../../src/util/errors.js';
-import { CLI, ROOT } from '../helpers/common.js';
+import { CLI, lthAsync, ROOT } from '../helpers/common.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from '../helpers/fixture.js';
 import { decodePng } from '../helpers/png.js';
-import { type UiProcess, startServer, statusOf, stopServer } from '../helpers/ui-server.js';
+import { CHROMIUM, haveChromium, openPage, type UiProcess, startServer, statusOf, stopServer } from '../helpers/ui-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
 const XSS = '<script>alert(1)</script>';
 
 // ---------- the constructed data ----------
@@ -149,16 +147,13 @@ describe('lth ui', () => {
     dir = tempDir('lth-ui-');
     db = path.join(dir, 'lth.db');
     buildDb(db);
-    server = await startServer(db);
-    if (haveChromium) {
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-      page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      page.on('dialog', (d) => {
-        dialogs.push(d.message());
-        void d.dismiss();
-      });
-      page.setDefaultTimeout(120_000);
-    }
+    let opened: { browser: Browser; page: Page } | undefined;
+    [server, opened] = await Promise.all([startServer(db), haveChromium ? openPage() : undefined]);
+    ({ browser, page } = opened ?? {});
+    page?.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
   });
   after(async () => {
     await browser?.close();
@@ -181,23 +176,18 @@ describe('lth ui', () => {
   });
 
   it('bad input: one error line naming the fix, exit 2, nothing served', async () => {
-    for (const [args, pattern] of [
+    const cases: [string[], RegExp][] = [
       [['--db', path.join(dir, 'missing.db')], /^lth: error: database not found: .*missing\.db — run `lth run SPEC` first, or pass --db PATH/],
       [['--db', db, '--port', '70000'], /^lth: error: --port must be a whole number from 0 to 65535 \(got 70000\)/],
-    ] as [string[], RegExp][]) {
-      const r = await new Promise<{ code: number | null; err: string; out: string }>((resolve) => {
-        const p = spawn(process.execPath, [CLI, 'ui', ...args], { cwd: ROOT });
-        let err = '';
-        let out = '';
-        p.stderr.on('data', (d) => (err += d));
-        p.stdout.on('data', (d) => (out += d));
-        p.on('exit', (code) => resolve({ code, err, out }));
-      });
-      assert.equal(r.code, 2, r.err);
-      assert.match(r.err, pattern);
-      assert.equal(r.err.trim().split('\n').length, 1, r.err);
-      assert.equal(r.out, '');
-    }
+    ];
+    const results = await Promise.all(cases.map(([args]) => lthAsync(['ui', ...args])));
+    cases.forEach(([, pattern], i) => {
+      const r = results[i]!;
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.equal(r.stdout, '');
+    });
   });
 
   it('serves only its own assets: traversal and unknown paths are 404, never a file', async () => {
@@ -382,13 +372,8 @@ describe('lth ui', () => {
 
   it('lth plot --kind masks draws the anatomy offline', async () => {
     const out = path.join(dir, 'masks.png');
-    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-      const p = spawn(process.execPath, [CLI, 'plot', 'anat', '--db', db, '--kind', 'masks', '--out', out], { cwd: ROOT });
-      let err = '';
-      p.stderr.on('data', (d) => (err += d));
-      p.on('exit', (code) => resolve({ code, err }));
-    });
-    assert.equal(r.code, 0, r.err);
+    const r = await lthAsync(['plot', 'anat', '--db', db, '--kind', 'masks', '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
     const png = decodePng(fs.readFileSync(out));
     assert.ok(png.width > 600 && png.height > 600, `${png.width}×${png.height}`);
   });

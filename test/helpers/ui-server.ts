@@ -1,5 +1,7 @@
 /** `lth ui` as a child process for the dashboard tests: started on a free port, stopped by its PID. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { CLI, ROOT } from './common.js';
 
 export interface UiProcess {
@@ -50,4 +52,19 @@ export async function statusOf(url: URL | string): Promise<number> {
   const r = await fetch(url);
   await r.arrayBuffer();
   return r.status;
+}
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const haveChromium = existsSync(CHROMIUM);
+
+/** Headless Chromium (playwright-core) with one 1400×1000 page; start it while the server starts. */
+export async function openPage(): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.setDefaultTimeout(120_000);
+  return { browser, page };
 }
