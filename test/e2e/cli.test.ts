@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,13 +29,16 @@ test('lth run end to end on synthetic data, then lth status', () => {
   assert.match(s.stdout, /tiny .*complete/);
 });
 
-test('--set overrides the spec; --workers 2 gives the same rows as one process', () => {
+test('--set overrides the spec; --workers 2 gives the same rows as one process', async () => {
   const dir = tmp();
   const spec = specFile(dir, tinySpec({ trials: 2 }));
   const one = join(dir, 'one.db');
   const two = join(dir, 'two.db');
-  assert.equal(lth(['run', spec, '--db', one, '--backend', 'wasm', '--quiet', '--set', 'pruning.levels=1']).status, 0);
-  const r = lth(['run', spec, '--db', two, '--backend', 'wasm', '--quiet', '--workers', '2', '--set', 'pruning.levels=1']);
+  const [o, r] = await Promise.all([
+    lthAsync(['run', spec, '--db', one, '--backend', 'wasm', '--quiet', '--set', 'pruning.levels=1']),
+    lthAsync(['run', spec, '--db', two, '--backend', 'wasm', '--quiet', '--workers', '2', '--set', 'pruning.levels=1']),
+  ]);
+  assert.equal(o.status, 0, o.stderr);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(levelRows(one).length, 2 * 2 * 2);
   assert.deepEqual(levelRows(two), levelRows(one));
@@ -56,20 +59,23 @@ const bad: [string, unknown, RegExp][] = [
   ['not an object', [1, 2], /must be a JSON object/],
 ];
 
-for (const [what, spec, message] of bad) {
-  test(`bad spec (${what}): one error line, exit 2, nothing written`, () => {
-    const dir = tmp();
-    const db = join(dir, 'out', 'x.db');
-    const r = lth(['run', specFile(dir, spec as object), '--db', db, '--backend', 'wasm']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, message);
-    assert.match(r.stderr, /^lth: error: /);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
-  });
-}
+// independent processes: these tests run side by side
+describe('bad specs', { concurrency: true }, () => {
+  for (const [what, spec, message] of bad) {
+    it(`bad spec (${what}): one error line, exit 2, nothing written`, async () => {
+      const dir = tmp();
+      const db = join(dir, 'out', 'x.db');
+      const r = await lthAsync(['run', specFile(dir, spec as object), '--db', db, '--backend', 'wasm']);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /^lth: error: /);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
+    });
+  }
+});
 
-test('bad flags and files: one error line, exit 2', () => {
+test('bad flags and files: one error line, exit 2', async () => {
   const dir = tmp();
   const cases: [string[], RegExp][] = [
     [['run', join(dir, 'missing.json')], /spec file .* not found/],
@@ -80,11 +86,12 @@ test('bad flags and files: one error line, exit 2', () => {
   ];
   writeFileSync(join(dir, 'broken.json'), '{"name": "x",');
   cases.push([['run', join(dir, 'broken.json')], /broken\.json: invalid JSON at line 1, column 14: /]);
-  for (const [args, msg] of cases) {
-    const r = lth(args);
+  const results = await Promise.all(cases.map(([args]) => lthAsync(args)));
+  cases.forEach(([args, msg], i) => {
+    const r = results[i]!;
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, msg);
-  }
+  });
   assert.deepEqual(readdirSync(dir).sort(), ['broken.json', 'spec.json']);
 });
 
@@ -106,19 +113,20 @@ test('a mistyped command and an invalid choice: one line each, naming what was t
   assert.match(m.stderr, /^lth: error: Invalid values: Argument: metric, Given: "nope", Choices: "es-accuracy", [^\n]+ \(see lth report --help\)\n$/);
 });
 
-test('a repeated one-value option is refused on one line, before any work; repeatable ones still repeat', () => {
+test('a repeated one-value option is refused on one line, before any work; repeatable ones still repeat', async () => {
   const dir = tmp();
   const a = join(dir, 'a.db');
   const b = join(dir, 'b.db');
-  for (const cmd of [['status'], ['ui'], ['run', 'experiments/quickstart.json']]) {
-    const r = lth([...cmd, '--db', a, '--db', b]);
-    assert.equal(r.status, 2, cmd[0]);
-    assert.equal(r.stderr, `lth: error: --db given 2 times (${a}, ${b}): it takes one value; give it once\n`, cmd[0]);
-  }
-  assert.equal(
-    lth(['plot', 'x', '-o', 'a.png', '--out=b.png']).stderr,
-    'lth: error: --out / -o given 2 times (a.png, b.png): it takes one value; give it once\n',
-  );
+  const cmds = [['status'], ['ui'], ['run', 'experiments/quickstart.json']];
+  const [plot, ...twice] = await Promise.all([
+    lthAsync(['plot', 'x', '-o', 'a.png', '--out=b.png']),
+    ...cmds.map((cmd) => lthAsync([...cmd, '--db', a, '--db', b])),
+  ]);
+  cmds.forEach((cmd, i) => {
+    assert.equal(twice[i]!.status, 2, cmd[0]);
+    assert.equal(twice[i]!.stderr, `lth: error: --db given 2 times (${a}, ${b}): it takes one value; give it once\n`, cmd[0]);
+  });
+  assert.equal(plot!.stderr, 'lth: error: --out / -o given 2 times (a.png, b.png): it takes one value; give it once\n');
   assert.deepEqual(readdirSync(dir), []); // nothing created
   // --set is declared repeatable; a path option is still normalized
   const spec = join(dir, 'spec.json');

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { exportExperiment, htmlReport, writeHtmlReport } from '../../src/reporting/index.js';
 import { UserError } from '../../src/util/errors.js';
 import { createDb, insertExperiment, lenetDbSuite } from '../helpers/fixture.js';
-import { lth } from '../helpers/common.js';
+import { lth, lthAsync } from '../helpers/common.js';
 import { countColor, decodePng } from '../helpers/png.js';
 
 /** Split CSV text into rows of fields (RFC 4180 quoting). */
@@ -122,7 +122,7 @@ describe('lth export and the HTML report', () => {
     assert.match(fs.readFileSync(existing, 'utf8'), /^[^\n]*iteration/);
   });
 
-  it('an output path of the wrong type, or a page name that is not .html: one line, no stack, nothing written', () => {
+  it('an output path of the wrong type, or a page name that is not .html: one line, no stack, nothing written', async () => {
     const file = path.join(fx.dir, 'a-file.csv');
     fs.writeFileSync(file, 'mine\n');
     const folder = path.join(fx.dir, 'a-folder.png');
@@ -133,18 +133,19 @@ describe('lth export and the HTML report', () => {
       [['report', 'lenet-mnist', '--db', fx.db, '--html', folder], /a-folder\.png: the page's file name must end in \.html/],
       [['report', 'lenet-mnist', '--db', fx.db, '--html', file], /a-file\.csv: the page's file name must end in \.html/],
     ];
-    for (const [args, want] of cases) {
-      const r = lth(args);
-      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, /^lth: error: [^\n]+\n$/, `${args.join(' ')}: one line, got ${r.stderr}`);
-      assert.match(r.stderr, want);
-    }
-    assert.equal(fs.readFileSync(file, 'utf8'), 'mine\n');
-    assert.deepEqual(fs.readdirSync(folder), []);
     const page = path.join(fx.dir, 'a-folder.html');
     fs.mkdirSync(page);
-    const r = lth(['report', 'lenet-mnist', '--db', fx.db, '--html', page]);
-    assert.equal(r.stderr, `lth: error: --html ${page} is a folder: give a file name ending in .html\n`);
+    // independent refusals: side by side
+    const [r, ...results] = await Promise.all([lthAsync(['report', 'lenet-mnist', '--db', fx.db, '--html', page]), ...cases.map(([args]) => lthAsync(args))]);
+    cases.forEach(([args, want], i) => {
+      const c = results[i]!;
+      assert.equal(c.status, 2, `${args.join(' ')}: ${c.stderr}`);
+      assert.match(c.stderr, /^lth: error: [^\n]+\n$/, `${args.join(' ')}: one line, got ${c.stderr}`);
+      assert.match(c.stderr, want);
+    });
+    assert.equal(fs.readFileSync(file, 'utf8'), 'mine\n');
+    assert.deepEqual(fs.readdirSync(folder), []);
+    assert.equal(r!.stderr, `lth: error: --html ${page} is a folder: give a file name ending in .html\n`);
   });
 
   it('lth export of an experiment with no finished levels says to run it and writes nothing', () => {
