@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
 import Database from 'better-sqlite3';
 import { exportExperiment, htmlReport, writeHtmlReport } from '../../src/reporting/index.js';
 import { UserError } from '../../src/util/errors.js';
@@ -48,25 +49,6 @@ function findChromium(): string | null {
     if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
   }
   return null;
-}
-
-function chromium(bin: string, dir: string, args: string[]) {
-  const profile = fs.mkdtempSync(path.join(dir, 'chromium-profile-'));
-  return spawnSync(
-    bin,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      `--user-data-dir=${profile}`,
-      ...args,
-    ],
-    { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-  );
 }
 
 describe('lth export and the HTML report', () => {
@@ -177,27 +159,25 @@ describe('lth export and the HTML report', () => {
     }
     const page = path.join(fx.dir, 'report.html');
     await writeHtmlReport(fx.db, 'lenet-mnist', page);
-    // a checker page loads the report in a frame and writes what the browser made of each figure
-    const check = path.join(fx.dir, 'check.html');
-    fs.writeFileSync(
-      check,
-      `<!doctype html><html><body><iframe id="f" src="report.html" style="width:1400px;height:3000px"></iframe>
-<script>
-document.getElementById('f').addEventListener('load', () => {
-  const d = document.getElementById('f').contentDocument;
-  const figs = [...d.querySelectorAll('img.figure')].map((i) => ({ complete: i.complete, w: i.naturalWidth, h: i.naturalHeight, shown: i.getBoundingClientRect().width }));
-  const pre = document.createElement('pre');
-  pre.id = 'result';
-  pre.textContent = 'RESULT' + JSON.stringify({ figs, tables: d.querySelectorAll('table').length, title: d.title });
-  document.body.appendChild(pre);
-});
-</script></body></html>`,
-    );
-    const dom = chromium(bin, fx.dir, ['--allow-file-access-from-files', '--virtual-time-budget=3000', '--dump-dom', `file://${check}`]);
-    assert.equal(dom.status, 0, `chromium failed: ${dom.stderr.slice(-500)}`);
-    const m = /RESULT(\{.*\})/.exec(dom.stdout.replace(/&quot;/g, '"'));
-    assert.ok(m, `the checker ran: ${dom.stdout.slice(0, 300)}`);
-    const res = JSON.parse(m[1]) as { figs: { complete: boolean; w: number; h: number; shown: number }[]; tables: number; title: string };
+    // one browser: what it made of each figure, then the pixels of the page
+    const browser = await chromium.launch({ executablePath: bin, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const shot = path.join(fx.dir, 'shot.png');
+    let res: { figs: { complete: boolean; w: number; h: number; shown: number }[]; tables: number; title: string };
+    try {
+      const tab = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+      await tab.goto(`file://${page}`, { waitUntil: 'load' });
+      res = await tab.evaluate(() => ({
+        figs: [...document.querySelectorAll('img.figure')].map((i) => {
+          const img = i as HTMLImageElement;
+          return { complete: img.complete, w: img.naturalWidth, h: img.naturalHeight, shown: img.getBoundingClientRect().width };
+        }),
+        tables: document.querySelectorAll('table').length,
+        title: document.title,
+      }));
+      await tab.screenshot({ path: shot });
+    } finally {
+      await browser.close();
+    }
     assert.equal(res.figs.length, 3);
     for (const f of res.figs) {
       assert.ok(f.complete && f.w > 300 && f.h > 200, `figure decoded by the browser: ${JSON.stringify(f)}`);
@@ -206,9 +186,6 @@ document.getElementById('f').addEventListener('load', () => {
     assert.ok(res.tables >= 3);
     assert.equal(res.title, 'lth report — lenet-mnist');
     // and the pixels: the first series' colour is painted in a screenshot of the page
-    const shot = path.join(fx.dir, 'shot.png');
-    const s = chromium(bin, fx.dir, ['--window-size=1400,1200', `--screenshot=${shot}`, `file://${page}`]);
-    assert.equal(s.status, 0, `chromium screenshot failed: ${s.stderr.slice(-500)}`);
     const img = decodePng(fs.readFileSync(shot));
     assert.ok(countColor(img, [0x4c, 0x78, 0xa8], 20) > 300, 'figure lines visible in the screenshot');
   });
