@@ -121,19 +121,20 @@ test('status: a run stopped in level 1 of 2 with branches is not complete; a fin
 
 // ---------------------------------------------------------------- bad databases (#10 item 6)
 
-test('--db on a text file: run and status give one line, and the file is untouched', () => {
+test('--db on a text file: run and status give one line, and the file is untouched', async () => {
   const dir = tmp();
   const db = join(dir, 'notes.txt');
   const text = 'these are my notes, not a database\n'.repeat(20);
   writeFileSync(db, text);
   const spec = specFile(dir, tinySpec());
-  assertOneLineError(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), /notes\.txt is not an SQLite database/);
-  assertOneLineError(lth(['status', '--db', db]), /not an SQLite database/);
+  const [run, status] = await Promise.all([lthAsync(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), lthAsync(['status', '--db', db])]);
+  assertOneLineError(run, /notes\.txt is not an SQLite database/);
+  assertOneLineError(status, /not an SQLite database/);
   assert.equal(readFileSync(db, 'utf8'), text);
   assert.deepEqual(readdirSync(dir).sort(), ['notes.txt', 'spec.json']);
 });
 
-test("--db on another program's SQLite file: lth refuses it and writes nothing into it", () => {
+test("--db on another program's SQLite file: lth refuses it and writes nothing into it", async () => {
   const dir = tmp();
   const db = join(dir, 'other.sqlite');
   const o = new Database(db);
@@ -141,8 +142,9 @@ test("--db on another program's SQLite file: lth refuses it and writes nothing i
   o.close();
   const before = createHash('sha256').update(readFileSync(db)).digest('hex');
   const spec = specFile(dir, tinySpec());
-  assertOneLineError(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), /another program's SQLite database \(tables: contacts\)/);
-  assertOneLineError(lth(['status', '--db', db]), /another program's SQLite database/);
+  const [run, status] = await Promise.all([lthAsync(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), lthAsync(['status', '--db', db])]);
+  assertOneLineError(run, /another program's SQLite database \(tables: contacts\)/);
+  assertOneLineError(status, /another program's SQLite database/);
   assert.equal(createHash('sha256').update(readFileSync(db)).digest('hex'), before);
   assert.equal(count(db, 'SELECT count(*) FROM sqlite_master'), 1);
   // an empty SQLite file is fine: lth makes it its own
@@ -167,7 +169,7 @@ function makeReadOnly(dir: string): (() => void) | null {
   return () => void execFileSync('chmod', ['-R', 'u+w', dir]);
 }
 
-test('a database in a read-only folder: status, report and query read it; run says so in one line', (t) => {
+test('a database in a read-only folder: status, report and query read it; run says so in one line', async (t) => {
   const dir = tmp();
   const data = join(dir, 'ro');
   mkdirSync(data);
@@ -175,16 +177,20 @@ test('a database in a read-only folder: status, report and query read it; run sa
   const undo = makeReadOnly(data);
   if (!undo) return t.skip('cannot make a read-only folder here');
   try {
-    const s = lth(['status', '--db', db]);
+    // four readers of one database at once
+    const [s, r, q, run] = await Promise.all([
+      lthAsync(['status', '--db', db]),
+      lthAsync(['report', 'tiny', '--db', db, '--format', 'csv']),
+      lthAsync(['query', 'SELECT count(*) AS n FROM levels', '--db', db, '--format', 'csv']),
+      lthAsync(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']),
+    ]);
     assert.equal(s.status, 0, s.stderr);
     assert.match(s.stdout, /tiny .*complete/);
-    const r = lth(['report', 'tiny', '--db', db, '--format', 'csv']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /rewind/);
-    const q = lth(['query', 'SELECT count(*) AS n FROM levels', '--db', db, '--format', 'csv']);
     assert.equal(q.status, 0, q.stderr);
     assert.match(q.stdout, /\b6\b/); // dense (under each of 2 chains) + 2 chains × 2 levels
-    assertOneLineError(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), /cannot write the database .*r\.db.*writable/);
+    assertOneLineError(run, /cannot write the database .*r\.db.*writable/);
   } finally {
     undo();
   }
@@ -354,8 +360,7 @@ test('lth rm: asks for --yes without a terminal; deletes one experiment’s rows
   const db = join(dir, 'rm.db');
   const a = specFile(dir, tinySpec({ name: 'a' }), 'a.json');
   const b = specFile(dir, tinySpec({ name: 'b', seed: 8 }), 'b.json');
-  // two experiments in one database, trained side by side
-  for (const r of await Promise.all([a, b].map((s) => lthAsync(['run', s, '--db', db, '--backend', 'wasm', '--quiet'])))) assert.equal(r.status, 0, r.stderr);
+  for (const s of [a, b]) assert.equal(lth(['run', s, '--db', db, '--backend', 'wasm', '--quiet']).status, 0);
   const weights = join(dir, 'rm.weights');
   const bFiles = filesUnder(join(weights, 'b'));
   assert.ok(filesUnder(join(weights, 'a')).length > 0 && bFiles.length > 0);
