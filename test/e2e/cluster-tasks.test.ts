@@ -123,12 +123,14 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   assert.match(readFileSync(join(out, 'submit.sh'), 'utf8'), /sbatch --parsable --dependency=afterok:"\$dense" chains\.sbatch/);
 
   writeFileSync(spec, JSON.stringify(clusterSpec({ seed: 99 })));
-  const other = lth(['plan', spec, '--out', out]);
+  const k8s = join(dir, 'k8s');
+  const [other, rk] = await Promise.all([
+    lthAsync(['plan', spec, '--out', out]),
+    lthAsync(['plan', spec, '--out', k8s, '--emit', 'k8s', '--max-parallel', '2', '--lth', 'lth']),
+  ]);
   assert.equal(other.status, 2);
   assert.match(other.stderr, /already holds a plan for another spec/);
 
-  const k8s = join(dir, 'k8s');
-  const rk = lth(['plan', spec, '--out', k8s, '--emit', 'k8s', '--max-parallel', '2', '--lth', 'lth']);
   assert.equal(rk.status, 0, rk.stderr);
   const job = JSON.parse(readFileSync(join(k8s, 'chains.job.json'), 'utf8'));
   assert.equal(job.spec.completionMode, 'Indexed');
