@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { slurmSplit, taskRuns } from '../../src/bench/cluster.js';
-import { lth, tmp } from '../helpers/common.js';
+import { lth, lthAsync, tmp } from '../helpers/common.js';
 
 /** `lth bench --quick` runs end to end and its table and JSON are well formed. No timing assertions. */
 test('lth bench --quick: table and JSON for step, eval, quickstart and memory', { timeout: 120_000 }, () => {
@@ -31,11 +31,10 @@ test('lth bench --quick: table and JSON for step, eval, quickstart and memory', 
   for (const m of rep.memory) assert.ok(Number.isInteger(m.numTensors) && m.rssMb > 0);
 });
 
-test('lth bench rejects unknown sections and models', () => {
-  const a = lth(['bench', '--only', 'steps']);
+test('lth bench rejects unknown sections and models', async () => {
+  const [a, b] = await Promise.all([lthAsync(['bench', '--only', 'steps']), lthAsync(['bench', '--only', 'step', '--models', 'resnet'])]);
   assert.equal(a.status, 2);
   assert.match(a.stderr, /unknown section "steps"/);
-  const b = lth(['bench', '--only', 'step', '--models', 'resnet']);
   assert.equal(b.status, 2);
   assert.match(b.stderr, /unknown model "resnet"/);
 });

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import { CLI, levelRows, lth, tinySpec, tmp } from '../helpers/common.js';
+import { CLI, levelRows, lth, lthAsync, tinySpec, tmp } from '../helpers/common.js';
 
 function specFile(dir: string, spec: object, name = 'spec.json'): string {
   const f = join(dir, name);
@@ -29,13 +29,16 @@ test('lth run end to end on synthetic data, then lth status', () => {
   assert.match(s.stdout, /tiny .*complete/);
 });
 
-test('--set overrides the spec; --workers 2 gives the same rows as one process', () => {
+test('--set overrides the spec; --workers 2 gives the same rows as one process', async () => {
   const dir = tmp();
   const spec = specFile(dir, tinySpec({ trials: 2 }));
   const one = join(dir, 'one.db');
   const two = join(dir, 'two.db');
-  assert.equal(lth(['run', spec, '--db', one, '--backend', 'wasm', '--quiet', '--set', 'pruning.levels=1']).status, 0);
-  const r = lth(['run', spec, '--db', two, '--backend', 'wasm', '--quiet', '--workers', '2', '--set', 'pruning.levels=1']);
+  const [o, r] = await Promise.all([
+    lthAsync(['run', spec, '--db', one, '--backend', 'wasm', '--quiet', '--set', 'pruning.levels=1']),
+    lthAsync(['run', spec, '--db', two, '--backend', 'wasm', '--quiet', '--workers', '2', '--set', 'pruning.levels=1']),
+  ]);
+  assert.equal(o.status, 0, o.stderr);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(levelRows(one).length, 2 * 2 * 2);
   assert.deepEqual(levelRows(two), levelRows(one));
@@ -56,20 +59,23 @@ const bad: [string, unknown, RegExp][] = [
   ['not an object', [1, 2], /must be a JSON object/],
 ];
 
-for (const [what, spec, message] of bad) {
-  test(`bad spec (${what}): one error line, exit 2, nothing written`, () => {
-    const dir = tmp();
-    const db = join(dir, 'out', 'x.db');
-    const r = lth(['run', specFile(dir, spec as object), '--db', db, '--backend', 'wasm']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, message);
-    assert.match(r.stderr, /^lth: error: /);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
-  });
-}
+// independent processes: these tests run side by side
+describe('bad specs', { concurrency: true }, () => {
+  for (const [what, spec, message] of bad) {
+    it(`bad spec (${what}): one error line, exit 2, nothing written`, async () => {
+      const dir = tmp();
+      const db = join(dir, 'out', 'x.db');
+      const r = await lthAsync(['run', specFile(dir, spec as object), '--db', db, '--backend', 'wasm']);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /^lth: error: /);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
+    });
+  }
+});
 
-test('bad flags and files: one error line, exit 2', () => {
+test('bad flags and files: one error line, exit 2', async () => {
   const dir = tmp();
   const cases: [string[], RegExp][] = [
     [['run', join(dir, 'missing.json')], /spec file .* not found/],
@@ -80,11 +86,12 @@ test('bad flags and files: one error line, exit 2', () => {
   ];
   writeFileSync(join(dir, 'broken.json'), '{"name": "x",');
   cases.push([['run', join(dir, 'broken.json')], /broken\.json: invalid JSON at line 1, column 14: /]);
-  for (const [args, msg] of cases) {
-    const r = lth(args);
+  const results = await Promise.all(cases.map(([args]) => lthAsync(args)));
+  cases.forEach(([args, msg], i) => {
+    const r = results[i]!;
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, msg);
-  }
+  });
   assert.deepEqual(readdirSync(dir).sort(), ['broken.json', 'spec.json']);
 });
 
@@ -106,19 +113,20 @@ test('a mistyped command and an invalid choice: one line each, naming what was t
   assert.match(m.stderr, /^lth: error: Invalid values: Argument: metric, Given: "nope", Choices: "es-accuracy", [^\n]+ \(see lth report --help\)\n$/);
 });
 
-test('a repeated one-value option is refused on one line, before any work; repeatable ones still repeat', () => {
+test('a repeated one-value option is refused on one line, before any work; repeatable ones still repeat', async () => {
   const dir = tmp();
   const a = join(dir, 'a.db');
   const b = join(dir, 'b.db');
-  for (const cmd of [['status'], ['ui'], ['run', 'experiments/quickstart.json']]) {
-    const r = lth([...cmd, '--db', a, '--db', b]);
-    assert.equal(r.status, 2, cmd[0]);
-    assert.equal(r.stderr, `lth: error: --db given 2 times (${a}, ${b}): it takes one value; give it once\n`, cmd[0]);
-  }
-  assert.equal(
-    lth(['plot', 'x', '-o', 'a.png', '--out=b.png']).stderr,
-    'lth: error: --out / -o given 2 times (a.png, b.png): it takes one value; give it once\n',
-  );
+  const cmds = [['status'], ['ui'], ['run', 'experiments/quickstart.json']];
+  const [plot, ...twice] = await Promise.all([
+    lthAsync(['plot', 'x', '-o', 'a.png', '--out=b.png']),
+    ...cmds.map((cmd) => lthAsync([...cmd, '--db', a, '--db', b])),
+  ]);
+  cmds.forEach((cmd, i) => {
+    assert.equal(twice[i]!.status, 2, cmd[0]);
+    assert.equal(twice[i]!.stderr, `lth: error: --db given 2 times (${a}, ${b}): it takes one value; give it once\n`, cmd[0]);
+  });
+  assert.equal(plot!.stderr, 'lth: error: --out / -o given 2 times (a.png, b.png): it takes one value; give it once\n');
   assert.deepEqual(readdirSync(dir), []); // nothing created
   // --set is declared repeatable; a path option is still normalized
   const spec = join(dir, 'spec.json');
@@ -203,21 +211,35 @@ function runAndKill(args: string[], when: (line: string) => boolean): Promise<vo
   });
 }
 
+/** The spec of the SIGKILL and SIGINT tests: 2 trials × 2 chains × 3 levels, 16 rows in the levels view. */
+const STOP_SPEC = tinySpec({ trials: 2, pruning: { levels: 3 }, training: { iterations: '150it', evalEvery: '50it', batchSize: 30 } });
+let uninterrupted: Promise<Record<string, unknown>[]> | undefined;
+/** The levels of STOP_SPEC run without interruption: run once, in the background, for both tests. */
+function reference(): Promise<Record<string, unknown>[]> {
+  uninterrupted ??= (async () => {
+    const dir = tmp();
+    const ref = join(dir, 'ref.db');
+    const r = await lthAsync(['run', specFile(dir, STOP_SPEC), '--db', ref, '--backend', 'wasm', '--quiet']);
+    assert.equal(r.status, 0, r.stderr);
+    return levelRows(ref);
+  })();
+  return uninterrupted;
+}
+
 test('SIGKILL in the middle of a level, then re-run: same rows as an uninterrupted run, none duplicated', async () => {
   const dir = tmp();
-  const spec = specFile(dir, tinySpec({ trials: 2, pruning: { levels: 3 }, training: { iterations: '150it', evalEvery: '50it', batchSize: 30 } }));
-  const ref = join(dir, 'ref.db');
-  assert.equal(lth(['run', spec, '--db', ref, '--backend', 'wasm', '--quiet']).status, 0);
+  const spec = specFile(dir, STOP_SPEC);
+  const ref = reference();
   const db = join(dir, 'killed.db');
   // Kill twice: once right after the dense level of trial 1 committed (its first chain level is in flight),
   // once after a later level; each time the next level is mid-training.
   await runAndKill(['run', spec, '--db', db, '--backend', 'wasm'], (l) => /dense t1 level 0/.test(l));
   const partial = levelRows(db).length;
-  assert.ok(partial > 0 && partial < levelRows(ref).length, `partial rows: ${partial}`);
+  assert.ok(partial > 0 && partial < (await ref).length, `partial rows: ${partial}`);
   await runAndKill(['run', spec, '--db', db, '--backend', 'wasm'], (l) => /level 2:/.test(l));
   const r = lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']);
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(levelRows(db), levelRows(ref));
+  assert.deepEqual(levelRows(db), await ref);
   const d = new Database(db, { readonly: true });
   const dup = d
     .prepare('SELECT count(*) n FROM (SELECT 1 FROM results GROUP BY experiment_id, strategy, branch, replicate, trial, level HAVING count(*) > 1)')
@@ -228,27 +250,22 @@ test('SIGKILL in the middle of a level, then re-run: same rows as an uninterrupt
 
 test('Ctrl-C (SIGINT) stops cleanly with exit 130; the next run completes the experiment', async () => {
   const dir = tmp();
-  const spec = specFile(dir, tinySpec({ pruning: { levels: 3 }, training: { iterations: '150it', evalEvery: '50it', batchSize: 30 } }));
+  const spec = specFile(dir, STOP_SPEC);
   const db = join(dir, 'int.db');
-  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', spec, '--db', db, '--backend', 'wasm'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    let sent = false;
-    createInterface({ input: child.stderr! }).on('line', (l) => {
+  let sent = false;
+  const { status, stdout } = await lthAsync(['run', spec, '--db', db, '--backend', 'wasm'], {
+    onLine: (l, child) => {
       if (!sent && /level 1:/.test(l)) {
         sent = true;
         child.kill('SIGINT');
       }
-    });
-    child.on('exit', (c) => resolve({ code: c, stdout: out }));
+    },
   });
-  assert.equal(code, 130);
+  assert.equal(status, 130);
   assert.match(stdout, /tiny: stopped; \d level\(s\) trained/);
+  // trial 0's dense level (under both chains) and its first chain level at least; not trial 0 whole
   const stored = levelRows(db).length;
   assert.ok(stored >= 3 && stored < 8, `stored ${stored}`);
   assert.equal(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']).status, 0);
-  const ref = join(dir, 'ref.db');
-  assert.equal(lth(['run', spec, '--db', ref, '--backend', 'wasm', '--quiet']).status, 0);
-  assert.deepEqual(levelRows(db), levelRows(ref));
+  assert.deepEqual(levelRows(db), await reference());
 });

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { resolveTask } from '../../src/cluster/task.js';
 import { arrayRanges, tasksOf } from '../../src/cluster/tasks.js';
 import { validateSpec } from '../../src/spec/index.js';
-import { CLI, levelRows, lth, tinySpec, tmp } from '../helpers/common.js';
+import { CLI, levelRows, lth, lthAsync, tinySpec, tmp } from '../helpers/common.js';
 
 /** The spec of the cluster tests: 2 trials × 2 strategies × 2 levels, one branch at level 1. */
 export function clusterSpec(over: Record<string, unknown> = {}) {
@@ -59,7 +58,7 @@ test('resolveTask: --task auto reads the index from Slurm, Kubernetes or AWS Bat
   assert.throws(() => resolveTask('chain:1', {}), /not auto, dense:I or chains:I/);
 });
 
-test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes nothing; another spec in the folder is refused', () => {
+test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes nothing; another spec in the folder is refused', async () => {
   const dir = tmp('lth-plan-');
   const spec = join(dir, 'spec.json');
   writeFileSync(spec, JSON.stringify(clusterSpec()));
@@ -68,17 +67,19 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--time "4h" is not HH:MM:SS/);
   assert.equal(existsSync(out), false, 'nothing written on bad input');
-  for (const [time, what] of [
+  const times = [
     ['25:99:00', 'minutes must be below 60 \\(got 99\\)'],
     ['0:61:00', 'minutes must be below 60 \\(got 61\\)'],
     ['01:00:60', 'seconds must be below 60 \\(got 60\\)'],
     ['2-24:00:00', 'hours after a day count must be below 24 \\(got 24\\)'],
-  ]) {
-    const r = lth(['plan', spec, '--out', out, '--time', time!]);
+  ];
+  const refused = await Promise.all(times.map(([time]) => lthAsync(['plan', spec, '--out', out, '--time', time!])));
+  times.forEach(([time, what], i) => {
+    const r = refused[i]!;
     assert.equal(r.status, 2, time);
     assert.match(r.stderr, new RegExp(`^lth: error: --time "${time}": ${what}, e\\.g\\. --time 04:30:00 or 1-02:00:00\\n$`));
-    assert.equal(existsSync(out), false, `nothing written for --time ${time}`);
-  }
+  });
+  assert.equal(existsSync(out), false, 'nothing written for any bad --time');
 
   const r = lth([
     'plan',
@@ -122,12 +123,14 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   assert.match(readFileSync(join(out, 'submit.sh'), 'utf8'), /sbatch --parsable --dependency=afterok:"\$dense" chains\.sbatch/);
 
   writeFileSync(spec, JSON.stringify(clusterSpec({ seed: 99 })));
-  const other = lth(['plan', spec, '--out', out]);
+  const k8s = join(dir, 'k8s');
+  const [other, rk] = await Promise.all([
+    lthAsync(['plan', spec, '--out', out]),
+    lthAsync(['plan', spec, '--out', k8s, '--emit', 'k8s', '--max-parallel', '2', '--lth', 'lth']),
+  ]);
   assert.equal(other.status, 2);
   assert.match(other.stderr, /already holds a plan for another spec/);
 
-  const k8s = join(dir, 'k8s');
-  const rk = lth(['plan', spec, '--out', k8s, '--emit', 'k8s', '--max-parallel', '2', '--lth', 'lth']);
   assert.equal(rk.status, 0, rk.stderr);
   const job = JSON.parse(readFileSync(join(k8s, 'chains.job.json'), 'utf8'));
   assert.equal(job.spec.completionMode, 'Indexed');
@@ -138,30 +141,17 @@ test('lth plan writes plan.json, two job arrays and submit.sh; bad input writes 
   assert.deepEqual(job.spec.podFailurePolicy.rules[0].onExitCodes.values, [75]);
 });
 
-/** Runs a CLI command; resolves on exit. `onStderr` sees the stderr so far and may signal the child. */
-function lthAsync(
-  args: string[],
-  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      onStderr?.(stderr, child);
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 test('tasks by hand: SIGTERM drops the level in flight and exits 75; a rerun resumes; status and merge; the same rows as one lth run', async () => {
   const dir = tmp('lth-tasks-');
   const spec = join(dir, 'spec.json');
   // one trial, levels long enough that SIGTERM lands inside level 2
   const original = JSON.stringify(clusterSpec({ trials: 1, training: { iterations: '200it', evalEvery: '50it', batchSize: 30 } }));
   writeFileSync(spec, original);
+  // the single-process run of the original spec to compare with, side by side with the tasks
+  const single = join(dir, 'single.db');
+  const singleSpec = join(dir, 'single.json');
+  writeFileSync(singleSpec, original);
+  const singleRun = lthAsync(['run', singleSpec, '--db', single, '--backend', 'cpu', '--quiet']);
   const out = join(dir, 'plan');
   assert.equal(lth(['plan', spec, '--out', out, '--backend', 'cpu']).status, 0);
   // plan.json holds a snapshot of the resolved spec: editing the file afterwards changes nothing
@@ -174,13 +164,15 @@ test('tasks by hand: SIGTERM drops the level in flight and exits 75; a rerun res
 
   assert.equal(lth(['run', '--plan', out, '--task', 'dense:0']).status, 0);
   let signalled = false;
-  const stopped = await lthAsync(['run', '--plan', out, '--task', 'chains:0'], (text, child) => {
-    if (!signalled && /rewind t0 level 2: started/.test(text)) {
-      signalled = true;
-      child.kill('SIGTERM');
-    }
+  const stopped = await lthAsync(['run', '--plan', out, '--task', 'chains:0'], {
+    onLine: (line, child) => {
+      if (!signalled && /rewind t0 level 2: started/.test(line)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    },
   });
-  assert.equal(stopped.code, 75, stopped.stderr);
+  assert.equal(stopped.status, 75, stopped.stderr);
   assert.match(stopped.stdout, /task chains:0: stopped before it finished/);
   const st = lth(['status', '--plan', out]);
   assert.equal(st.status, 0, st.stderr);
@@ -189,19 +181,17 @@ test('tasks by hand: SIGTERM drops the level in flight and exits 75; a rerun res
   assert.match(st.stdout, /chains:1\s*│?\s*missing/);
   assert.ok(st.stdout.includes(`sbatch --array=0-1 ${join(out, 'chains.sbatch')}`), st.stdout);
 
-  for (const task of ['chains:0', 'chains:1']) {
-    const r = lth(['run', '--plan', out, '--task', task]);
+  // the two chain tasks side by side, as a job array runs them
+  for (const r of await Promise.all(['chains:0', 'chains:1'].map((task) => lthAsync(['run', '--plan', out, '--task', task]))))
     assert.equal(r.status, 0, r.stderr);
-  }
   assert.match(lth(['status', '--plan', out]).stdout, /3 done, 0 partial, 0 missing/);
 
   const merged = join(dir, 'merged.db');
   const shards = ['dense-0', 'chains-0', 'chains-1'].map((s) => join(out, 'shards', `${s}.db`));
   const m = lth(['merge', ...shards, '--into', merged]);
   assert.equal(m.status, 0, m.stderr);
-  const single = join(dir, 'single.db');
-  writeFileSync(spec, original);
-  assert.equal(lth(['run', spec, '--db', single, '--backend', 'cpu', '--quiet']).status, 0);
+  const s = await singleRun;
+  assert.equal(s.status, 0, s.stderr);
   const rows = levelRows(merged);
   assert.equal(rows.length, 2 * 3 + 2, '2 strategies × 3 levels, and the branch under each');
   assert.deepEqual(rows, levelRows(single));

@@ -12,7 +12,7 @@ import { buildModel, type Graph, type Weights } from '../../src/models/index.js'
 import { specSchema } from '../../src/spec/index.js';
 import { unpackLevel } from '../../src/storage/levels.js';
 import { decode } from '../../src/storage/weights.js';
-import { CLI, levelRows, lth, tmp } from '../helpers/common.js';
+import { CLI, levelRows, lth, lthAsync, tmp } from '../helpers/common.js';
 
 /**
  * `lth run` on a tiny resnet-20 (width 4, synthetic 8×8×3 images, crop-flip on by the model's
@@ -116,6 +116,9 @@ test('lth run resnet-20 (width 4): the stored level’s test accuracy and logits
   assert.equal(r.status, 0, r.stderr);
   const rows = levelRows(ref);
   assert.equal(rows.length, 4);
+  // the same spec with two workers, in the background while the stored level is checked here
+  const two = join(dir, 'two.db');
+  const twoRun = lthAsync(['run', file, '--db', two, '--backend', 'wasm', '--quiet', '--workers', '2']);
 
   const db = new Database(ref, { readonly: true });
   const stored = JSON.parse((db.prepare('SELECT spec_json FROM experiments').get() as { spec_json: string }).spec_json);
@@ -147,14 +150,14 @@ test('lth run resnet-20 (width 4): the stored level’s test accuracy and logits
   assert.ok(gap < 1e-4, `float32 logits within 1e-4 of float64: ${gap}`);
   assert.equal(correct / data.test.n, row.a);
 
-  const two = join(dir, 'two.db');
-  assert.equal(lth(['run', file, '--db', two, '--backend', 'wasm', '--quiet', '--workers', '2']).status, 0);
-  assert.deepEqual(levelRows(two), rows, '--workers 2');
-
   const killed = join(dir, 'killed.db');
   await runAndKill(['run', file, '--db', killed, '--backend', 'wasm'], /dense t1 level 0/);
   const partial = levelRows(killed).length;
   assert.ok(partial > 0 && partial < 4, `partial rows: ${partial}`);
   assert.equal(lth(['run', file, '--db', killed, '--backend', 'wasm', '--quiet']).status, 0);
   assert.deepEqual(levelRows(killed), rows, 'after SIGKILL + resume');
+
+  const t = await twoRun;
+  assert.equal(t.status, 0, t.stderr);
+  assert.deepEqual(levelRows(two), rows, '--workers 2');
 });

@@ -3,11 +3,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
 import Database from 'better-sqlite3';
 import { exportExperiment, htmlReport, writeHtmlReport } from '../../src/reporting/index.js';
 import { UserError } from '../../src/util/errors.js';
 import { createDb, insertExperiment, lenetDbSuite } from '../helpers/fixture.js';
-import { lth } from '../helpers/common.js';
+import { lth, lthAsync } from '../helpers/common.js';
 import { countColor, decodePng } from '../helpers/png.js';
 
 /** Split CSV text into rows of fields (RFC 4180 quoting). */
@@ -48,25 +49,6 @@ function findChromium(): string | null {
     if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
   }
   return null;
-}
-
-function chromium(bin: string, dir: string, args: string[]) {
-  const profile = fs.mkdtempSync(path.join(dir, 'chromium-profile-'));
-  return spawnSync(
-    bin,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      `--user-data-dir=${profile}`,
-      ...args,
-    ],
-    { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
-  );
 }
 
 describe('lth export and the HTML report', () => {
@@ -122,7 +104,7 @@ describe('lth export and the HTML report', () => {
     assert.match(fs.readFileSync(existing, 'utf8'), /^[^\n]*iteration/);
   });
 
-  it('an output path of the wrong type, or a page name that is not .html: one line, no stack, nothing written', () => {
+  it('an output path of the wrong type, or a page name that is not .html: one line, no stack, nothing written', async () => {
     const file = path.join(fx.dir, 'a-file.csv');
     fs.writeFileSync(file, 'mine\n');
     const folder = path.join(fx.dir, 'a-folder.png');
@@ -133,18 +115,19 @@ describe('lth export and the HTML report', () => {
       [['report', 'lenet-mnist', '--db', fx.db, '--html', folder], /a-folder\.png: the page's file name must end in \.html/],
       [['report', 'lenet-mnist', '--db', fx.db, '--html', file], /a-file\.csv: the page's file name must end in \.html/],
     ];
-    for (const [args, want] of cases) {
-      const r = lth(args);
-      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, /^lth: error: [^\n]+\n$/, `${args.join(' ')}: one line, got ${r.stderr}`);
-      assert.match(r.stderr, want);
-    }
-    assert.equal(fs.readFileSync(file, 'utf8'), 'mine\n');
-    assert.deepEqual(fs.readdirSync(folder), []);
     const page = path.join(fx.dir, 'a-folder.html');
     fs.mkdirSync(page);
-    const r = lth(['report', 'lenet-mnist', '--db', fx.db, '--html', page]);
-    assert.equal(r.stderr, `lth: error: --html ${page} is a folder: give a file name ending in .html\n`);
+    // independent refusals: side by side
+    const [r, ...results] = await Promise.all([lthAsync(['report', 'lenet-mnist', '--db', fx.db, '--html', page]), ...cases.map(([args]) => lthAsync(args))]);
+    cases.forEach(([args, want], i) => {
+      const c = results[i]!;
+      assert.equal(c.status, 2, `${args.join(' ')}: ${c.stderr}`);
+      assert.match(c.stderr, /^lth: error: [^\n]+\n$/, `${args.join(' ')}: one line, got ${c.stderr}`);
+      assert.match(c.stderr, want);
+    });
+    assert.equal(fs.readFileSync(file, 'utf8'), 'mine\n');
+    assert.deepEqual(fs.readdirSync(folder), []);
+    assert.equal(r!.stderr, `lth: error: --html ${page} is a folder: give a file name ending in .html\n`);
   });
 
   it('lth export of an experiment with no finished levels says to run it and writes nothing', () => {
@@ -176,27 +159,25 @@ describe('lth export and the HTML report', () => {
     }
     const page = path.join(fx.dir, 'report.html');
     await writeHtmlReport(fx.db, 'lenet-mnist', page);
-    // a checker page loads the report in a frame and writes what the browser made of each figure
-    const check = path.join(fx.dir, 'check.html');
-    fs.writeFileSync(
-      check,
-      `<!doctype html><html><body><iframe id="f" src="report.html" style="width:1400px;height:3000px"></iframe>
-<script>
-document.getElementById('f').addEventListener('load', () => {
-  const d = document.getElementById('f').contentDocument;
-  const figs = [...d.querySelectorAll('img.figure')].map((i) => ({ complete: i.complete, w: i.naturalWidth, h: i.naturalHeight, shown: i.getBoundingClientRect().width }));
-  const pre = document.createElement('pre');
-  pre.id = 'result';
-  pre.textContent = 'RESULT' + JSON.stringify({ figs, tables: d.querySelectorAll('table').length, title: d.title });
-  document.body.appendChild(pre);
-});
-</script></body></html>`,
-    );
-    const dom = chromium(bin, fx.dir, ['--allow-file-access-from-files', '--virtual-time-budget=3000', '--dump-dom', `file://${check}`]);
-    assert.equal(dom.status, 0, `chromium failed: ${dom.stderr.slice(-500)}`);
-    const m = /RESULT(\{.*\})/.exec(dom.stdout.replace(/&quot;/g, '"'));
-    assert.ok(m, `the checker ran: ${dom.stdout.slice(0, 300)}`);
-    const res = JSON.parse(m[1]) as { figs: { complete: boolean; w: number; h: number; shown: number }[]; tables: number; title: string };
+    // one browser: what it made of each figure, then the pixels of the page
+    const browser = await chromium.launch({ executablePath: bin, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const shot = path.join(fx.dir, 'shot.png');
+    let res: { figs: { complete: boolean; w: number; h: number; shown: number }[]; tables: number; title: string };
+    try {
+      const tab = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+      await tab.goto(`file://${page}`, { waitUntil: 'load' });
+      res = await tab.evaluate(() => ({
+        figs: [...document.querySelectorAll('img.figure')].map((i) => {
+          const img = i as HTMLImageElement;
+          return { complete: img.complete, w: img.naturalWidth, h: img.naturalHeight, shown: img.getBoundingClientRect().width };
+        }),
+        tables: document.querySelectorAll('table').length,
+        title: document.title,
+      }));
+      await tab.screenshot({ path: shot });
+    } finally {
+      await browser.close();
+    }
     assert.equal(res.figs.length, 3);
     for (const f of res.figs) {
       assert.ok(f.complete && f.w > 300 && f.h > 200, `figure decoded by the browser: ${JSON.stringify(f)}`);
@@ -205,9 +186,6 @@ document.getElementById('f').addEventListener('load', () => {
     assert.ok(res.tables >= 3);
     assert.equal(res.title, 'lth report — lenet-mnist');
     // and the pixels: the first series' colour is painted in a screenshot of the page
-    const shot = path.join(fx.dir, 'shot.png');
-    const s = chromium(bin, fx.dir, ['--window-size=1400,1200', `--screenshot=${shot}`, `file://${page}`]);
-    assert.equal(s.status, 0, `chromium screenshot failed: ${s.stderr.slice(-500)}`);
     const img = decodePng(fs.readFileSync(shot));
     assert.ok(countColor(img, [0x4c, 0x78, 0xa8], 20) > 300, 'figure lines visible in the screenshot');
   });

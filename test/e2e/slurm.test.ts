@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { slurmSplit, taskRuns } from '../../src/bench/cluster.js';
 import { ensureSlurm, startLocalSlurm, type LocalSlurm } from '../../src/cluster/local.js';
-import { levelRows, lth, tinySpec, tmp } from '../helpers/common.js';
+import { levelRows, lth, lthAsync, tinySpec, tmp } from '../helpers/common.js';
 import { dump } from '../helpers/dump.js';
 
 /**
@@ -50,12 +50,16 @@ test(
       ),
     );
     const out = join(dir, 'plan');
-    const p = lth(['plan', spec, '--out', out, '--max-parallel', '2', '--backend', 'cpu']);
-    assert.equal(p.status, 0, p.stderr);
+    // the single-process run to compare with, side by side with the sweep (which mostly waits on Slurm)
+    const single = join(dir, 'single.db');
+    const singleRun = lthAsync(['run', spec, '--db', single, '--backend', 'cpu', '--quiet']);
 
     let cluster: LocalSlurm | null = null;
     try {
-      cluster = await startLocalSlurm({ cpus: 2 });
+      const started = startLocalSlurm({ cpus: 2 });
+      const p = await lthAsync(['plan', spec, '--out', out, '--max-parallel', '2', '--backend', 'cpu']);
+      cluster = await started;
+      assert.equal(p.status, 0, p.stderr);
       const c = cluster;
       const pids = { ...c.pids };
       const logs = () =>
@@ -132,17 +136,17 @@ test(
       assert.equal(shards.length, 6);
       const m1 = join(dir, 'm1.db');
       const m2 = join(dir, 'm2.db');
-      assert.equal(lth(['merge', ...shards, '--into', m1]).status, 0);
+      const reverse = lthAsync(['merge', ...[...shards].reverse(), '--into', m2]);
+      assert.equal((await lthAsync(['merge', ...shards, '--into', m1])).status, 0);
       const first = dump(m1);
       const again = lth(['merge', ...shards, '--into', m1]);
       assert.equal(again.status, 0, again.stderr);
       assert.match(again.stdout, /0 row\(s\) added/);
       assert.deepEqual(dump(m1), first, 'merging twice changes nothing');
-      assert.equal(lth(['merge', ...[...shards].reverse(), '--into', m2]).status, 0);
+      assert.equal((await reverse).status, 0);
       assert.deepEqual(dump(m2), first, 'the reverse order gives the same database');
 
-      const single = join(dir, 'single.db');
-      const s = lth(['run', spec, '--db', single, '--backend', 'cpu', '--quiet']);
+      const s = await singleRun;
       assert.equal(s.status, 0, s.stderr);
       const rows = levelRows(m1);
       // 2 trials × 2 strategies × (3 levels + the branch at level 1)

@@ -8,18 +8,13 @@ import { initBackend } from '../../src/backend/index.js';
 import { runExperiment } from '../../src/orchestration/index.js';
 import { validateSpec } from '../../src/spec/index.js';
 import { assertOneLineError, CLI, filesUnder, lth, tinySpec, tmp } from '../helpers/common.js';
+import { finishedTinyRun } from '../helpers/tiny-run.js';
 
 /**
  * Faults of storage that a user meets (issue #22 items 2, 3 and 6): a full disk under `lth merge`,
  * a merge killed mid-write, a corrupt θ0 in a finished experiment, and an extension refused
  * after the spec was checked.
  */
-
-function specFile(dir: string, spec: object): string {
-  const f = join(dir, 'spec.json');
-  writeFileSync(f, JSON.stringify(spec));
-  return f;
-}
 
 const one = <T>(db: string, sql: string): T => {
   const d = new Database(db, { readonly: true });
@@ -30,19 +25,10 @@ const one = <T>(db: string, sql: string): T => {
   }
 };
 
-/** A finished run of the tiny spec (1 trial, 2 chains, 2 levels: 5 rows). */
-function finishedRun(dir: string, name = 'src.db'): { db: string; spec: string } {
-  const spec = specFile(dir, tinySpec());
-  const db = join(dir, name);
-  const r = lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']);
-  assert.equal(r.status, 0, r.stderr);
-  return { db, spec };
-}
-
 test('lth merge onto a full disk (tmpfs): one line, no temporary or partial file, nothing committed; a later merge completes', (t) => {
   if (process.getuid?.() !== 0) return t.skip('mounting a tmpfs needs root');
   const dir = mkdtempSync('/tmp/storage-merge-full-');
-  const { db: src } = finishedRun(dir);
+  const { db: src } = finishedTinyRun(dir, 'src.db');
   const into = join(dir, 'into.db');
   const weights = join(dir, 'into.weights');
   mkdirSync(weights);
@@ -71,7 +57,7 @@ test('lth merge onto a full disk (tmpfs): one line, no temporary or partial file
 
 test('a merge killed (SIGKILL) while it writes a weight file leaves its temporary file; the next merge removes it and completes', () => {
   const dir = tmp('lth-merge-kill-');
-  const { db: src } = finishedRun(dir);
+  const { db: src } = finishedTinyRun(dir, 'src.db');
   const into = join(dir, 'into.db');
   // The merge kills itself at the first fsync of a weight file: its bytes are written, the rename is not done.
   const preload = join(dir, 'kill-at-fsync.cjs');
@@ -100,7 +86,7 @@ test('a merge killed (SIGKILL) while it writes a weight file leaves its temporar
 
 test('a corrupt θ0 in a finished experiment: lth run says so in one line; a refused extension leaves the stored spec unchanged', () => {
   const dir = tmp('lth-theta0-');
-  const { db, spec } = finishedRun(dir);
+  const { db, spec } = finishedTinyRun(dir, 'src.db');
   const storedSpec = one<string>(db, 'SELECT spec_json FROM experiments');
   const theta0 = join(dir, 'src.weights', 'tiny', 'trial-0', 'theta-0.bin');
   const bytes = readFileSync(theta0);

@@ -5,13 +5,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync as fsWriteSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { validateSpec } from '../../src/spec/index.js';
 import { planRun } from '../../src/orchestration/plan.js';
 import { Store } from '../../src/storage/db.js';
 import { writeArrays, type FileIo } from '../../src/storage/weights.js';
-import { assertOneLineError, CLI, filesUnder, levelRows, lth, tinySpec, tmp } from '../helpers/common.js';
+import { assertOneLineError, filesUnder, levelRows, lth, lthAsync, tinySpec, tmp } from '../helpers/common.js';
+import { finishedTinyRun } from '../helpers/tiny-run.js';
 
 function specFile(dir: string, spec: object, name = 'spec.json'): string {
   const f = join(dir, name);
@@ -81,8 +81,12 @@ test('plan: rows counted by hand for chains, branches with replicates, explicit 
   assert.equal(planRun(tp, [...stored, row('fine-tune', 2, 64)]).complete, true);
 });
 
-test('status: a run stopped in level 1 of 2 with branches is not complete; a finished targetPercent run is', () => {
+test('status: a run stopped in level 1 of 2 with branches is not complete; a finished targetPercent run is', async () => {
   const dir = tmp();
+  // targetPercent (checked below), trained side by side with the run with branches
+  const tdb = join(dir, 't.db');
+  const tspec = specFile(dir, tinySpec({ name: 'target', pruning: { levels: 10, targetPercent: 70 } }), 't.json');
+  const target = lthAsync(['run', tspec, '--db', tdb, '--backend', 'wasm', '--quiet']);
   const db = join(dir, 'p.db');
   const spec = specFile(dir, tinySpec({ branches: [{ kind: 'random-mask' }] }));
   assert.equal(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']).status, 0);
@@ -105,9 +109,7 @@ test('status: a run stopped in level 1 of 2 with branches is not complete; a fin
   assert.match(again.stdout, /4 level\(s\) trained/);
 
   // targetPercent: fc loses 20% and the output 10% per level, so the chain stops at the first level ≤ 70%
-  const tdb = join(dir, 't.db');
-  const tspec = specFile(dir, tinySpec({ name: 'target', pruning: { levels: 10, targetPercent: 70 } }), 't.json');
-  assert.equal(lth(['run', tspec, '--db', tdb, '--backend', 'wasm', '--quiet']).status, 0);
+  assert.equal((await target).status, 0);
   const rows = levelRows(tdb).filter((r) => r.strategy === 'rewind');
   const stop = rows.find((r) => (r.percent_remaining as number) <= 70)!;
   assert.ok(stop && (stop.level as number) < 10, 'the target stops the chain before level 10');
@@ -119,19 +121,20 @@ test('status: a run stopped in level 1 of 2 with branches is not complete; a fin
 
 // ---------------------------------------------------------------- bad databases (#10 item 6)
 
-test('--db on a text file: run and status give one line, and the file is untouched', () => {
+test('--db on a text file: run and status give one line, and the file is untouched', async () => {
   const dir = tmp();
   const db = join(dir, 'notes.txt');
   const text = 'these are my notes, not a database\n'.repeat(20);
   writeFileSync(db, text);
   const spec = specFile(dir, tinySpec());
-  assertOneLineError(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), /notes\.txt is not an SQLite database/);
-  assertOneLineError(lth(['status', '--db', db]), /not an SQLite database/);
+  const [run, status] = await Promise.all([lthAsync(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), lthAsync(['status', '--db', db])]);
+  assertOneLineError(run, /notes\.txt is not an SQLite database/);
+  assertOneLineError(status, /not an SQLite database/);
   assert.equal(readFileSync(db, 'utf8'), text);
   assert.deepEqual(readdirSync(dir).sort(), ['notes.txt', 'spec.json']);
 });
 
-test("--db on another program's SQLite file: lth refuses it and writes nothing into it", () => {
+test("--db on another program's SQLite file: lth refuses it and writes nothing into it", async () => {
   const dir = tmp();
   const db = join(dir, 'other.sqlite');
   const o = new Database(db);
@@ -139,8 +142,9 @@ test("--db on another program's SQLite file: lth refuses it and writes nothing i
   o.close();
   const before = createHash('sha256').update(readFileSync(db)).digest('hex');
   const spec = specFile(dir, tinySpec());
-  assertOneLineError(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), /another program's SQLite database \(tables: contacts\)/);
-  assertOneLineError(lth(['status', '--db', db]), /another program's SQLite database/);
+  const [run, status] = await Promise.all([lthAsync(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), lthAsync(['status', '--db', db])]);
+  assertOneLineError(run, /another program's SQLite database \(tables: contacts\)/);
+  assertOneLineError(status, /another program's SQLite database/);
   assert.equal(createHash('sha256').update(readFileSync(db)).digest('hex'), before);
   assert.equal(count(db, 'SELECT count(*) FROM sqlite_master'), 1);
   // an empty SQLite file is fine: lth makes it its own
@@ -165,26 +169,28 @@ function makeReadOnly(dir: string): (() => void) | null {
   return () => void execFileSync('chmod', ['-R', 'u+w', dir]);
 }
 
-test('a database in a read-only folder: status, report and query read it; run says so in one line', (t) => {
+test('a database in a read-only folder: status, report and query read it; run says so in one line', async (t) => {
   const dir = tmp();
   const data = join(dir, 'ro');
   mkdirSync(data);
-  const db = join(data, 'r.db');
-  const spec = specFile(dir, tinySpec());
-  assert.equal(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']).status, 0);
+  const { db, spec } = finishedTinyRun(data);
   const undo = makeReadOnly(data);
   if (!undo) return t.skip('cannot make a read-only folder here');
   try {
-    const s = lth(['status', '--db', db]);
+    // four readers of one database at once
+    const [s, r, q, run] = await Promise.all([
+      lthAsync(['status', '--db', db]),
+      lthAsync(['report', 'tiny', '--db', db, '--format', 'csv']),
+      lthAsync(['query', 'SELECT count(*) AS n FROM levels', '--db', db, '--format', 'csv']),
+      lthAsync(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']),
+    ]);
     assert.equal(s.status, 0, s.stderr);
     assert.match(s.stdout, /tiny .*complete/);
-    const r = lth(['report', 'tiny', '--db', db, '--format', 'csv']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /rewind/);
-    const q = lth(['query', 'SELECT count(*) AS n FROM levels', '--db', db, '--format', 'csv']);
     assert.equal(q.status, 0, q.stderr);
     assert.match(q.stdout, /\b6\b/); // dense (under each of 2 chains) + 2 chains × 2 levels
-    assertOneLineError(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']), /cannot write the database .*r\.db.*writable/);
+    assertOneLineError(run, /cannot write the database .*r\.db.*writable/);
   } finally {
     undo();
   }
@@ -256,9 +262,7 @@ test('a full weights folder (tmpfs): run fails in one line, leaves no truncated 
 
 test('stale *.tmp-<pid> files of dead writers are removed at the start of a run; a live writer’s are kept', () => {
   const dir = tmp();
-  const db = join(dir, 's.db');
-  const spec = specFile(dir, tinySpec());
-  assert.equal(lth(['run', spec, '--db', db, '--backend', 'wasm', '--quiet']).status, 0);
+  const { db, spec } = finishedTinyRun(dir, 's.db');
   const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited: its pid is gone
   const folder = join(dir, 's.weights', 'tiny', 'trial-0');
   const stale = [join(folder, `level-0.bin.tmp-${dead}`), join(folder, `theta-0.bin.tmp-${dead}@${hostname()}`)];
@@ -273,22 +277,6 @@ test('stale *.tmp-<pid> files of dead writers are removed at the start of a run;
 });
 
 // ---------------------------------------------------------------- concurrent runs (#10 item 6)
-
-/** Spawns the CLI; resolves with its exit code and output. `onLine` sees each stderr line. */
-function spawnLth(args: string[], onLine: (l: string, child: ReturnType<typeof spawn>) => void = () => {}, detached = false) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b) => (stdout += b));
-  createInterface({ input: child.stderr! }).on('line', (l) => {
-    stderr += l + '\n';
-    onLine(l, child);
-  });
-  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -308,15 +296,15 @@ test('a job locked by a live process is left to it; its lock goes stale when tha
     const ins = d.prepare('INSERT INTO locks(experiment_id, job, pid, host, heartbeat_at) VALUES (?, ?, ?, ?, ?)');
     for (const job of ['dense t0', 'rewind t0', 'fine-tune t0']) ins.run(id, job, holder.pid, hostname(), new Date().toISOString());
     d.close();
-    const run = spawnLth(['run', spec, '--db', db, '--backend', 'wasm']);
+    const run = lthAsync(['run', spec, '--db', db, '--backend', 'wasm']);
     // Trial 1 has no lock: it is trained while trial 0 waits for its holder.
     const trial1 = 1 + 2 * 2;
     for (let i = 0; i < 600 && count(db, 'SELECT count(*) FROM results WHERE trial = 1') < trial1; i++) await sleep(100);
     assert.equal(count(db, 'SELECT count(*) FROM results WHERE trial = 1'), trial1, 'trial 1 trained');
     assert.equal(count(db, 'SELECT count(*) FROM results WHERE trial = 0'), 0, 'nothing of the locked trial 0 trained');
     holder.kill('SIGKILL');
-    const r = await run.done;
-    assert.equal(r.code, 0, r.stderr);
+    const r = await run;
+    assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /10 level\(s\) trained/);
     assert.equal(count(db, 'SELECT count(*) FROM results'), 2 * trial1);
     assert.equal(count(db, 'SELECT count(*) FROM locks'), 0, 'locks are released');
@@ -330,9 +318,9 @@ test('two lth run of one spec on one database at once: every level is trained on
   const db = join(dir, 'c.db');
   const spec = specFile(dir, tinySpec({ trials: 2, pruning: { levels: 3 }, training: { iterations: '150it', evalEvery: '50it', batchSize: 30 } }));
   const args = ['run', spec, '--db', db, '--backend', 'wasm', '--quiet'];
-  const [a, b] = await Promise.all([spawnLth(args).done, spawnLth(args).done]);
-  assert.equal(a.code, 0, a.stderr);
-  assert.equal(b.code, 0, b.stderr);
+  const [a, b] = await Promise.all([lthAsync(args), lthAsync(args)]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
   const trained = [a, b].map((r) => Number(/(\d+) level\(s\) trained/.exec(r.stdout)![1]));
   const planned = 2 * (1 + 2 * 3);
   assert.equal(trained[0] + trained[1], planned, `trained ${trained.join(' + ')}`);
@@ -344,21 +332,19 @@ test('two lth run of one spec on one database at once: every level is trained on
 test('SIGTERM to the process group with --workers 2: exit 130, stored levels kept, the next run completes', async () => {
   const dir = tmp();
   const db = join(dir, 'term.db');
-  const spec = specFile(dir, tinySpec({ trials: 2, pruning: { levels: 4 }, training: { iterations: '300it', evalEvery: '100it', batchSize: 30 } }));
+  const spec = specFile(dir, tinySpec({ trials: 2, pruning: { levels: 4 }, training: { iterations: '100it', evalEvery: '50it', batchSize: 30 } }));
   let sent = false;
-  const run = spawnLth(
-    ['run', spec, '--db', db, '--backend', 'wasm', '--workers', '2'],
-    (l, child) => {
+  const r = await lthAsync(['run', spec, '--db', db, '--backend', 'wasm', '--workers', '2'], {
+    detached: true,
+    onLine: (l, child) => {
       if (!sent && / level \d+: /.test(l)) {
         sent = true;
         process.kill(-child.pid!, 'SIGTERM'); // as Slurm, systemd and Kubernetes do: the whole group
       }
     },
-    true,
-  );
-  const r = await run.done;
+  });
   assert.ok(sent, 'a level finished before the signal');
-  assert.equal(r.code, 130, r.stderr);
+  assert.equal(r.status, 130, r.stderr);
   assert.doesNotMatch(r.stderr, /internal error|exited unexpectedly|at .*\.js:\d+/);
   const kept = count(db, 'SELECT count(*) FROM results');
   assert.ok(kept >= 1 && kept < 2 * (1 + 2 * 4), `kept ${kept}`);
@@ -369,7 +355,7 @@ test('SIGTERM to the process group with --workers 2: exit 130, stored levels kep
 
 // ---------------------------------------------------------------- lth rm (#10 item 3)
 
-test('lth rm: asks for --yes without a terminal; deletes one experiment’s rows and only its weight files', () => {
+test('lth rm: asks for --yes without a terminal; deletes one experiment’s rows and only its weight files', async () => {
   const dir = tmp();
   const db = join(dir, 'rm.db');
   const a = specFile(dir, tinySpec({ name: 'a' }), 'a.json');
@@ -380,9 +366,10 @@ test('lth rm: asks for --yes without a terminal; deletes one experiment’s rows
   assert.ok(filesUnder(join(weights, 'a')).length > 0 && bFiles.length > 0);
   const bRows = levelRows(db).filter((r) => r.experiment === 'b');
 
-  assertOneLineError(lth(['rm', 'a', '--db', db]), /pass --yes to confirm/);
+  const [noYes, nope] = await Promise.all([lthAsync(['rm', 'a', '--db', db]), lthAsync(['rm', 'nope', '--db', db, '--yes'])]);
+  assertOneLineError(noYes, /pass --yes to confirm/);
   assert.equal(count(db, "SELECT count(*) FROM experiments WHERE name = 'a'"), 1, 'nothing deleted without --yes');
-  assertOneLineError(lth(['rm', 'nope', '--db', db, '--yes']), /no experiment "nope" .*experiments: a, b/);
+  assertOneLineError(nope, /no experiment "nope" .*experiments: a, b/);
 
   const r = lth(['rm', 'a', '--db', db, '--yes']);
   assert.equal(r.status, 0, r.stderr);
@@ -396,7 +383,8 @@ test('lth rm: asks for --yes without a terminal; deletes one experiment’s rows
   assert.deepEqual(filesUnder(join(weights, 'b')), bFiles);
   assert.deepEqual(levelRows(db), bRows);
   // b still resumes (nothing to do) and a runs again from scratch
-  assert.match(lth(['run', b, '--db', db, '--backend', 'wasm', '--quiet']).stdout, /b: done; 0 level\(s\) trained/);
-  assert.match(lth(['run', a, '--db', db, '--backend', 'wasm', '--quiet']).stdout, /a: done; 5 level\(s\) trained/);
+  const [againB, againA] = await Promise.all([b, a].map((s) => lthAsync(['run', s, '--db', db, '--backend', 'wasm', '--quiet'])));
+  assert.match(againB.stdout, /b: done; 0 level\(s\) trained/);
+  assert.match(againA.stdout, /a: done; 5 level\(s\) trained/);
   assert.ok(statSync(join(weights, 'a')).isDirectory());
 });

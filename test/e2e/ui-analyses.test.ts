@@ -8,23 +8,19 @@
  * e.g. docs/; otherwise to a temporary folder).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { STORED_VIEWS, STORED_VIEW_IDS } from '../../src/reporting/analyses.js';
 import { ANALYSIS_NAMES } from '../../src/analyses/registry.js';
 import { SCHEMA_SQL } from '../../src/storage/schema.js';
 import { QUERY_EXAMPLES } from '../../src/reporting/schema-info.js';
 import { runQuery } from '../../src/reporting/query.js';
-import { CLI, ROOT } from '../helpers/common.js';
+import { lthAsync as lth, ROOT } from '../helpers/common.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from '../helpers/fixture.js';
 import { decodePng } from '../helpers/png.js';
-import { type UiProcess, startServer, stopServer } from '../helpers/ui-server.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
+import { CHROMIUM, haveChromium, openPage, type UiProcess, startServer, statusOf, stopServer } from '../helpers/ui-server.js';
 
 // ---------- the constructed rows ----------
 
@@ -157,17 +153,6 @@ function buildDb(file: string): void {
 
 // ---------- helpers ----------
 
-function lth(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
-
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** The view's CSV as row objects. */
@@ -190,12 +175,9 @@ describe('analysis views', () => {
     db = path.join(dir, 'lth.db');
     shots = process.env.LTH_UI_SCREENSHOTS ? path.resolve(process.env.LTH_UI_SCREENSHOTS) : dir;
     buildDb(db);
-    server = await startServer(db);
-    if (haveChromium) {
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-      page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      page.setDefaultTimeout(120_000);
-    }
+    let opened: { browser: Browser; page: Page } | undefined;
+    [server, opened] = await Promise.all([startServer(db), haveChromium ? openPage() : undefined]);
+    ({ browser, page } = opened ?? {});
   });
   after(async () => {
     await browser?.close();
@@ -211,8 +193,8 @@ describe('analysis views', () => {
 
   it('lth report --view mask-updates: dropped and regrown per update, summed over layers, mean over trials', async () => {
     const r = await lth(['report', 'dyn', '--db', db, '--view', 'mask-updates', '--format', 'csv']);
-    assert.equal(r.code, 0, r.err);
-    const rows = csvRows(r.out);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = csvRows(r.stdout);
     assert.equal(rows.length, 2 * DYN_LEVELS * STEPS.length);
     for (const s of ['set', 'rigl'])
       for (let level = 1; level <= DYN_LEVELS; level++)
@@ -227,12 +209,20 @@ describe('analysis views', () => {
   });
 
   it('lth report --view units, early-bird, activations and compute give the constructed numbers', async () => {
-    const units = csvRows((await lth(['report', 'units-exp', '--db', db, '--view', 'units', '--format', 'csv'])).out);
+    const [unitsCsv, ebCsv, actCsv, compCsv] = await Promise.all(
+      [
+        ['units-exp', 'units'],
+        ['dyn', 'early-bird'],
+        ['dyn', 'activations'],
+        ['dyn', 'compute'],
+      ].map(([exp, view]) => lth(['report', exp!, '--db', db, '--view', view!, '--format', 'csv'])),
+    );
+    const units = csvRows(unitsCsv!.stdout);
     // level 0 (shared) under both chains, then levels 1..3 of each, two layers each
     assert.equal(units.length, 2 * (UNIT_LEVELS + 1) * 2);
     for (const u of units) assert.equal(Number(u['units alive']), alive(Number(u.of), Number(u.level)), JSON.stringify(u));
 
-    const eb = csvRows((await lth(['report', 'dyn', '--db', db, '--view', 'early-bird', '--format', 'csv'])).out);
+    const eb = csvRows(ebCsv!.stdout);
     assert.equal(eb.length, DYN_TRIALS * DYN_LEVELS * EB_ITERATIONS.length);
     for (const e of eb) {
       const i = EB_ITERATIONS.indexOf(Number(e.iteration));
@@ -240,44 +230,49 @@ describe('analysis views', () => {
       assert.equal(e.detection === 'mask taken here', Number(e.iteration) === detection(Number(e.trial), Number(e.level)), JSON.stringify(e));
     }
 
-    const act = csvRows((await lth(['report', 'dyn', '--db', db, '--view', 'activations', '--format', 'csv'])).out);
+    const act = csvRows(actCsv!.stdout);
     for (const a of act) assert.equal(a['ReLU outputs exactly 0 (%)'], (100 * zeros(Number(a.level), a.layer)).toFixed(2));
 
-    const comp = csvRows((await lth(['report', 'dyn', '--db', db, '--view', 'compute', '--format', 'csv'])).out);
+    const comp = csvRows(compCsv!.stdout);
     const rigl2 = comp.find((c) => c.strategy === 'rigl' && c.level === '2')!;
     assert.equal(Number(rigl2['training multiply-adds']), macs('rigl', 2));
     assert.equal(Number(rigl2['test acc at early stop (%)']), Number((100 * mean([0.88, 0.881])).toFixed(2)));
   });
 
   it('a view an experiment does not store: one line naming what stores it, exit 2; --view with --html is refused', async () => {
-    const r = await lth(['report', 'dyn', '--db', db, '--view', 'units']);
-    assert.equal(r.code, 2);
-    assert.equal(r.err.trim().split('\n').length, 1, r.err);
-    assert.match(r.err, /experiment "dyn" stores no units alive per layer \(table unit_counts\) — runs with pruning.granularity neuron or filter/);
-    const p = await lth(['plot', 'plain', '--db', db, '--kind', 'early-bird', '--out', path.join(dir, 'x.svg')]);
-    assert.equal(p.code, 2);
-    assert.match(p.err, /stores no early-bird mask distance/);
-    const h = await lth(['report', 'dyn', '--db', db, '--view', 'compute', '--html', path.join(dir, 'x.html')]);
-    assert.equal(h.code, 2);
-    assert.match(h.err, /--view prints one stored table: leave out --html/);
+    const [r, p, h] = await Promise.all([
+      lth(['report', 'dyn', '--db', db, '--view', 'units']),
+      lth(['plot', 'plain', '--db', db, '--kind', 'early-bird', '--out', path.join(dir, 'x.svg')]),
+      lth(['report', 'dyn', '--db', db, '--view', 'compute', '--html', path.join(dir, 'x.html')]),
+    ]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /experiment "dyn" stores no units alive per layer \(table unit_counts\) — runs with pruning.granularity neuron or filter/);
+    assert.equal(p.status, 2);
+    assert.match(p.stderr, /stores no early-bird mask distance/);
+    assert.equal(h.status, 2);
+    assert.match(h.stderr, /--view prints one stored table: leave out --html/);
   });
 
   it('lth plot draws every view offline, and --strategy keeps those series', async () => {
-    for (const [exp, kind] of [
+    const kinds = [
       ['units-exp', 'units'],
       ['dyn', 'mask-updates'],
       ['dyn', 'early-bird'],
       ['dyn', 'compute'],
       ['dyn', 'activations'],
-    ]) {
-      const out = path.join(dir, `${kind}.png`);
-      const r = await lth(['plot', exp, '--db', db, '--kind', kind, '--out', out]);
-      assert.equal(r.code, 0, r.err);
-      const png = decodePng(fs.readFileSync(out));
-      assert.ok(png.width > 500 && png.height > 300, `${kind}: ${png.width}×${png.height}`);
-    }
+    ];
     const svg = path.join(dir, 'rigl.svg');
-    assert.equal((await lth(['plot', 'dyn', '--db', db, '--kind', 'mask-updates', '-s', 'rigl', '--out', svg])).code, 0);
+    const [rigl, ...plots] = await Promise.all([
+      lth(['plot', 'dyn', '--db', db, '--kind', 'mask-updates', '-s', 'rigl', '--out', svg]),
+      ...kinds.map(([exp, kind]) => lth(['plot', exp!, '--db', db, '--kind', kind!, '--out', path.join(dir, `${kind}.png`)])),
+    ]);
+    kinds.forEach(([, kind], i) => {
+      assert.equal(plots[i]!.status, 0, plots[i]!.stderr);
+      const png = decodePng(fs.readFileSync(path.join(dir, `${kind}.png`)));
+      assert.ok(png.width > 500 && png.height > 300, `${kind}: ${png.width}×${png.height}`);
+    });
+    assert.equal(rigl!.status, 0, rigl!.stderr);
     const text = fs.readFileSync(svg, 'utf8');
     assert.ok(text.includes('>rigl<') && !text.includes('>set<'), 'only the rigl panel');
   });
@@ -285,7 +280,7 @@ describe('analysis views', () => {
   it('lth report --html adds a figure and table for every view the experiment stores', async () => {
     const file = path.join(dir, 'dyn.html');
     const r = await lth(['report', 'dyn', '--db', db, '--html', file]);
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.status, 0, r.stderr);
     const html = fs.readFileSync(file, 'utf8');
     const ids = [...html.matchAll(/<figure id="fig-([\w-]+)"><img class="figure"[^>]*src="data:image\/svg\+xml;base64,/g)].map((m) => m[1]);
     assert.deepEqual(ids, ['accuracy', 'early-stop', 'curves', 'mask-updates', 'early-bird', 'compute', 'activations']);
@@ -303,7 +298,7 @@ describe('analysis views', () => {
     );
     const plain = (await api('/api/experiments/plain/analyses')) as { views: { figure: unknown }[] };
     assert.equal(plain.views.filter((v) => v.figure).length, 0);
-    assert.equal((await fetch(new URL('/api/experiments/nope/analyses', server!.url))).status, 404);
+    assert.equal(await statusOf(new URL('/api/experiments/nope/analyses', server!.url)), 404);
   });
 
   it('the experiments list says what each experiment is', async () => {

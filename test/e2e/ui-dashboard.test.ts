@@ -11,18 +11,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { runQuery } from '../../src/reporting/query.js';
 import { QUERY_ROW_LIMIT, QUERY_TIME_LIMIT_MS, queryPage } from '../../src/ui/data.js';
 import { writeArrays } from '../../src/storage/weights.js';
 import { UserError } from '../../src/util/errors.js';
-import { CLI, ROOT } from '../helpers/common.js';
+import { CLI, lthAsync, ROOT } from '../helpers/common.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from '../helpers/fixture.js';
 import { decodePng } from '../helpers/png.js';
-import { type UiProcess, startServer, stopServer } from '../helpers/ui-server.js';
+import { CHROMIUM, haveChromium, openPage, type UiProcess, startServer, statusOf, stopServer } from '../helpers/ui-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
 const XSS = '<script>alert(1)</script>';
 
 // ---------- the constructed data ----------
@@ -149,16 +147,13 @@ describe('lth ui', () => {
     dir = tempDir('lth-ui-');
     db = path.join(dir, 'lth.db');
     buildDb(db);
-    server = await startServer(db);
-    if (haveChromium) {
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-      page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      page.on('dialog', (d) => {
-        dialogs.push(d.message());
-        void d.dismiss();
-      });
-      page.setDefaultTimeout(120_000);
-    }
+    let opened: { browser: Browser; page: Page } | undefined;
+    [server, opened] = await Promise.all([startServer(db), haveChromium ? openPage() : undefined]);
+    ({ browser, page } = opened ?? {});
+    page?.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
   });
   after(async () => {
     await browser?.close();
@@ -167,6 +162,7 @@ describe('lth ui', () => {
   });
 
   const get = (p: string, init?: RequestInit) => fetch(new URL(p, server!.url), init);
+  const status = (p: string) => statusOf(new URL(p, server!.url));
 
   it('binds to 127.0.0.1 by default, and warns when told to bind elsewhere', async () => {
     assert.match(server!.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -180,27 +176,22 @@ describe('lth ui', () => {
   });
 
   it('bad input: one error line naming the fix, exit 2, nothing served', async () => {
-    for (const [args, pattern] of [
+    const cases: [string[], RegExp][] = [
       [['--db', path.join(dir, 'missing.db')], /^lth: error: database not found: .*missing\.db — run `lth run SPEC` first, or pass --db PATH/],
       [['--db', db, '--port', '70000'], /^lth: error: --port must be a whole number from 0 to 65535 \(got 70000\)/],
-    ] as [string[], RegExp][]) {
-      const r = await new Promise<{ code: number | null; err: string; out: string }>((resolve) => {
-        const p = spawn(process.execPath, [CLI, 'ui', ...args], { cwd: ROOT });
-        let err = '';
-        let out = '';
-        p.stderr.on('data', (d) => (err += d));
-        p.stdout.on('data', (d) => (out += d));
-        p.on('exit', (code) => resolve({ code, err, out }));
-      });
-      assert.equal(r.code, 2, r.err);
-      assert.match(r.err, pattern);
-      assert.equal(r.err.trim().split('\n').length, 1, r.err);
-      assert.equal(r.out, '');
-    }
+    ];
+    const results = await Promise.all(cases.map(([args]) => lthAsync(['ui', ...args])));
+    cases.forEach(([, pattern], i) => {
+      const r = results[i]!;
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.equal(r.stdout, '');
+    });
   });
 
   it('serves only its own assets: traversal and unknown paths are 404, never a file', async () => {
-    assert.equal((await get('/assets/app.js')).status, 200);
+    assert.equal(await status('/assets/app.js'), 200);
     const secret = fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8');
     for (const p of [
       '/assets/../../package.json',
@@ -242,13 +233,13 @@ describe('lth ui', () => {
       ['/api/query', { method: 'GET' }, 404],
       ['/api/nothing', undefined, 404],
     ];
-    for (const [p, init, status] of cases) {
+    for (const [p, init, expected] of cases) {
       const r = await get(p, init);
-      assert.equal(r.status, status, `${init?.method ?? 'GET'} ${p.slice(0, 80)}`);
+      assert.equal(r.status, expected, `${init?.method ?? 'GET'} ${p.slice(0, 80)}`);
       const body = (await r.json()) as { error?: string };
       assert.equal(typeof body.error, 'string', p.slice(0, 80));
     }
-    assert.equal((await get('/api/experiments')).status, 200);
+    assert.equal(await status('/api/experiments'), 200);
   });
 
   it('curves of levels that do not exist: the error names the levels query parameter it got, not a CLI option', async () => {
@@ -321,8 +312,7 @@ describe('lth ui', () => {
     const t0 = Date.now();
     const runaway = post('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c');
     await new Promise((r) => setTimeout(r, 300));
-    const list = await get('/api/experiments');
-    assert.equal(list.status, 200, 'the server answers while the runaway statement runs');
+    assert.equal(await status('/api/experiments'), 200, 'the server answers while the runaway statement runs');
     assert.ok(Date.now() - t0 < QUERY_TIME_LIMIT_MS, 'the list was not held up by the statement');
     const r = await runaway;
     assert.equal(r.status, 400);
@@ -345,7 +335,7 @@ describe('lth ui', () => {
       '/api/experiments/anat/anatomy',
       '/api/experiments/cmp/curves?levels=0,2',
     ])
-      assert.equal((await get(p)).status, 200, p);
+      assert.equal(await status(p), 200, p);
     assert.deepEqual(files.map(sha), before);
   });
 
@@ -382,13 +372,8 @@ describe('lth ui', () => {
 
   it('lth plot --kind masks draws the anatomy offline', async () => {
     const out = path.join(dir, 'masks.png');
-    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-      const p = spawn(process.execPath, [CLI, 'plot', 'anat', '--db', db, '--kind', 'masks', '--out', out], { cwd: ROOT });
-      let err = '';
-      p.stderr.on('data', (d) => (err += d));
-      p.on('exit', (code) => resolve({ code, err }));
-    });
-    assert.equal(r.code, 0, r.err);
+    const r = await lthAsync(['plot', 'anat', '--db', db, '--kind', 'masks', '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
     const png = decodePng(fs.readFileSync(out));
     assert.ok(png.width > 600 && png.height > 600, `${png.width}×${png.height}`);
   });

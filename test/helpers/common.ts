@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import type { SpecInput } from '../../src/spec/index.js';
 
@@ -27,12 +28,36 @@ export function tinySpec(over: Partial<SpecInput> = {}): SpecInput {
   };
 }
 
+const lthEnv = () => ({ ...process.env, LTH_CACHE: join(tmpdir(), 'lth-test-cache') });
+
 export function lth(args: string[], opts: { cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], {
-    cwd: opts.cwd ?? ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, LTH_CACHE: join(tmpdir(), 'lth-test-cache') },
+  return spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: lthEnv() });
+}
+
+export interface LthResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * lth() without blocking: independent commands of one test run side by side (Promise.all), and
+ * `onLine` sees each stderr line with the child, to signal it at a chosen point.
+ */
+export function lthAsync(
+  args: string[],
+  opts: { cwd?: string; detached?: boolean; onLine?: (line: string, child: ChildProcess) => void } = {},
+): Promise<LthResult> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: lthEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  createInterface({ input: child.stderr }).on('line', (l) => {
+    stderr += l + '\n';
+    opts.onLine?.(l, child);
   });
+  return new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
 }
 
 /** The `levels` view without the columns that legitimately differ between runs. */
