@@ -28,6 +28,8 @@ export interface UiOptions {
   pollMs?: number;
   /** folder of the built front end (default: dist/ui beside this module) */
   assetsDir?: string;
+  /** how long one query-box statement may run before it is stopped, ms (default QUERY_TIME_LIMIT_MS) */
+  queryTimeLimitMs?: number;
 }
 
 export interface UiServer {
@@ -74,12 +76,18 @@ const CSP =
 const nameParam = { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 500 } }, required: ['name'] } as const;
 
 /** Build the Fastify app over an open read-only handle (no listening). */
-export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } = {}): FastifyInstance {
+export function buildApp(db: Db, opts: Pick<UiOptions, 'assetsDir' | 'pollMs' | 'queryTimeLimitMs'> = {}): FastifyInstance {
   const assets = loadAssets(opts.assetsDir ?? defaultAssetsDir());
   // unknown query parameters are an error (400), not silently dropped (Fastify's default)
   // Fastify and its dependencies load when a dashboard is built, not with every lth command
   const Fastify = createRequire(import.meta.url)('fastify') as typeof FastifyFactory;
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, routerOptions: { maxParamLength: 500 }, ajv: { customOptions: { removeAdditional: false } } });
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    bodyLimit: 256 * 1024,
+    routerOptions: { maxParamLength: 500 },
+    ajv: { customOptions: { removeAdditional: false } },
+  });
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('Content-Security-Policy', CSP);
@@ -190,7 +198,7 @@ export function buildApp(db: Db, opts: { assetsDir?: string; pollMs?: number } =
   app.post<{ Body: { sql: string } }>(
     '/api/query',
     { schema: { body: { type: 'object', properties: { sql: { type: 'string', maxLength: 100_000 } }, required: ['sql'], additionalProperties: false } } },
-    (req) => queryPage(db.name, req.body.sql),
+    (req) => queryPage(db.name, req.body.sql, opts.queryTimeLimitMs),
   );
 
   // ---------- live updates ----------
@@ -238,6 +246,9 @@ export async function startUi(opts: UiOptions): Promise<UiServer> {
   const port = opts.port ?? DEFAULT_PORT;
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UserError(`--port must be a whole number from 0 to 65535 (got ${port})`);
   const host = opts.host ?? DEFAULT_HOST;
+  const limit = opts.queryTimeLimitMs;
+  if (limit !== undefined && !(Number.isFinite(limit) && limit > 0))
+    throw new UserError(`--query-timeout must be a positive number of seconds (got ${limit / 1000})`);
   const db = openReadOnly(opts.db);
   let app: FastifyInstance;
   try {
