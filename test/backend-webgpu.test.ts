@@ -10,7 +10,7 @@ import { fromHeld } from '../src/models/layout.js';
 import { softmaxCrossEntropy } from '../src/models/ops.js';
 import { toTensors } from '../src/training/loop.js';
 import { makeRng } from '../src/util/rng.js';
-import { levelRows, lth, tinySpec, tmp } from './helpers/common.js';
+import { levelRows, lthAsync, tinySpec, tmp } from './helpers/common.js';
 
 /**
  * The webgpu backend (Dawn through the npm package `webgpu`) on this CPU-only machine: Dawn's
@@ -126,17 +126,20 @@ describe('webgpu backend (Dawn on llvmpipe)', { skip }, () => {
     });
   }
 
-  it('a short synthetic experiment gives the wasm run’s levels rows (accuracies within 1 pp)', () => {
+  it('a short synthetic experiment gives the wasm run’s levels rows (accuracies within 1 pp)', async () => {
     const dir = tmp();
     const spec = join(dir, 'tiny.json');
     writeFileSync(spec, JSON.stringify(tinySpec({ name: 'gpu-vs-wasm' })));
     const rows: Record<string, Record<string, unknown>[]> = {};
-    for (const be of ['wasm', 'webgpu']) {
-      const db = join(dir, `${be}.db`);
-      const r = lth(['run', spec, '--db', db, '--backend', be]);
-      assert.equal(r.status, 0, r.stderr);
-      rows[be] = levelRows(db);
-    }
+    // the two runs side by side: llvmpipe's threads and wasm's share the cores, neither waits for the other
+    await Promise.all(
+      ['wasm', 'webgpu'].map(async (be) => {
+        const db = join(dir, `${be}.db`);
+        const r = await lthAsync(['run', spec, '--db', db, '--backend', be]);
+        assert.equal(r.status, 0, r.stderr);
+        rows[be] = levelRows(db);
+      }),
+    );
     assert.equal(rows.webgpu.length, rows.wasm.length);
     assert.ok(rows.wasm.length >= 6, `only ${rows.wasm.length} rows`);
     for (const [i, w] of rows.wasm.entries()) {
