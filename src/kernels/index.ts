@@ -22,3 +22,5 @@ export {
 export { nativeConv2dGrads } from './native.js';
 // Sparse kernels of pruned dense layers (src/kernels/sparse.ts; registered on native).
 export { sampledMatMul, setSparseMask, sparseAdam, sparseLayoutOf, sparseMatMul, withAllWeightGradients } from './sparse.js';
+// BatchNorm and ReLU kernels of the deep nets (src/kernels/batchnorm.ts; registered on native).
+export { batchMoments, batchNormGrad, hasBatchNormKernels, hasReluGrad, reluGrad } from './batchnorm.js';

@@ -157,7 +157,8 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, opts: { r
  * tfjs's conv2dTranspose (Conv2DBackpropInput, on every backend) and the filter gradient one
  * forward convolution: dW[kh, kw, ci, co] = Σ_{n,y,x} xpad[n, y·s + kh, x·s + kw, ci]·dy[n, y, x, co],
  * i.e. xpad laid out [ci, H, W, n] convolved ('valid', dilation s) with dy laid out
- * [h', w', n, co], cropped to k×k.
+ * [h', w', n, co], cropped to k×k. On native both gradients are the native Conv2DBackpropInput /
+ * Conv2DBackpropFilter kernels (kernels.nativeConv2dGrads).
  */
 export function conv2dStrided(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D | undefined, strides: number, pad: 'same' | 'valid'): tf.Tensor4D {
   const k = f.shape[0];
@@ -181,8 +182,67 @@ export function conv2dStrided(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D | u
         const full = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', strides);
         return kernels.transpose(tf.slice(full, [0, 0, 0, 0], [ci, k, k, co]), [1, 2, 0, 3]);
       };
-      return [() => tf.conv2dTranspose(dy, sf as tf.Tensor4D, [sx.shape[0], h, w, ci], strides, pad), filterGrad, () => tf.sum(dy, [0, 1, 2])];
+      const biasGrad = () => tf.sum(dy, [0, 1, 2]);
+      const native = kernels.nativeConv2dGrads(sx as tf.Tensor4D, sf as tf.Tensor4D, dy, strides, pad);
+      if (native) return [...native, biasGrad];
+      return [() => tf.conv2dTranspose(dy, sf as tf.Tensor4D, [sx.shape[0], h, w, ci], strides, pad), filterGrad, biasGrad];
     },
+  );
+}
+
+/**
+ * BatchNorm in training mode over the last axis of x [..., c] (Ioffe & Szegedy 2015, Alg. 1):
+ * y = (x − μ)·γ/√(σ² + ε) + β with μ, σ² the batch's mean and biased variance per channel; γ, β
+ * [c]. Returns y and the moments (for the running statistics; they carry no gradient). The
+ * gradient w.r.t. x counts μ and σ² as functions of x (kernels.batchNormGrad), as tfjs's
+ * tf.moments + tf.batchNorm do. On native: one kernel each for the moments, the normalization
+ * and the gradient; elsewhere tf.moments and tf.batchNorm with their tfjs gradients.
+ */
+export function batchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  if (!kernels.hasBatchNormKernels()) {
+    const { mean, variance } = tf.moments(
+      x,
+      x.shape.slice(0, -1).map((_, i) => i),
+    );
+    return { y: tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  }
+  // the moments stay off the op's inputs: the op's own gradient already counts them
+  const [mean, variance] = kernels.batchMoments(x);
+  const y = lazyGradOp(
+    [x, gamma, beta],
+    (keep) => {
+      keep([mean, variance]);
+      return tf
+        .engine()
+        .runKernel('FusedBatchNorm', { x, mean, variance, scale: gamma, offset: beta }, {
+          varianceEpsilon: epsilon,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    },
+    (dy, [sx, sg, , sm, sv]) => {
+      // one kernel gives all three, in the backward pass's scope (see conv2d)
+      const [dx, dg, db] = kernels.batchNormGrad(dy, sx, sg as tf.Tensor1D, sm as tf.Tensor1D, sv as tf.Tensor1D, epsilon);
+      return [() => dx, () => dg, () => db];
+    },
+  );
+  return { y, mean, variance };
+}
+
+/** max(x, 0); on native its gradient is one pass (kernels.reluGrad), elsewhere tf.relu's own. */
+export function relu<T extends tf.Tensor>(x: T): T {
+  if (!kernels.hasReluGrad()) return tf.relu(x);
+  return lazyGradOp<T>(
+    [x],
+    (keep) => {
+      const y = tf.relu(x);
+      keep([y]);
+      return y;
+    },
+    (dy, [, y]) => [() => kernels.reluGrad(dy, y as T)],
   );
 }
 
