@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backendLabel, initBackend } from '../src/backend/index.js';
 import { loadNativeAddon } from '../src/backend/native.js';
 import * as kernels from '../src/kernels/index.js';
-import { batchNormTrain, relu, softmaxCrossEntropy } from '../src/models/ops.js';
+import { batchNormTrain, globalAvgPool, relu, softmaxCrossEntropy } from '../src/models/ops.js';
 import { buildModel, initialize, type Masks } from '../src/models/index.js';
 import { randomSplit } from '../src/bench/run.js';
 import { trainingSchema } from '../src/spec/index.js';
@@ -335,7 +335,7 @@ describe('native backend', { skip }, () => {
     close(new Float32Array(runs[0].buffer, runs[0].byteOffset, c), mean, 'mean of several blocks');
   });
 
-  it('ReLU with its one-pass gradient, and same-shape Add / AddN, match float64', () => {
+  it('ReLU with its one-pass gradient, same-shape Add / AddN, and global average pooling with its gradient match float64', () => {
     const x = rand(1000, 120);
     const dy = rand(1000, 121);
     const [y, g, sum2, sum3] = tf.tidy(() => {
@@ -362,6 +362,23 @@ describe('native backend', { skip }, () => {
       sum3,
       Array.from(x, (v, i) => 2 * v + dy[i]),
       'addN',
+    );
+    // global average pooling of [2, 5, 4, 3] and its gradient for L = Σ gap(x)·r
+    const [n, h, w, c] = [2, 5, 4, 3];
+    const px = rand(n * h * w * c, 122);
+    const r = rand(n * c, 123);
+    const [pooled, pg] = tf.tidy(() => {
+      const xt = tf.tensor4d(px, [n, h, w, c]);
+      const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(globalAvgPool(a as tf.Tensor4D), tf.tensor2d(r, [n, c]))))(xt);
+      return [globalAvgPool(xt), grad].map((t) => t.dataSync());
+    });
+    const poolRef = new Float64Array(n * c);
+    for (let i = 0; i < px.length; i++) poolRef[Math.floor(i / (h * w * c)) * c + (i % c)] += px[i] / (h * w);
+    close(pooled, poolRef, 'global average pool');
+    close(
+      pg,
+      Array.from(px, (_, i) => r[Math.floor(i / (h * w * c)) * c + (i % c)] / (h * w)),
+      'global average pool gradient',
     );
   });
 

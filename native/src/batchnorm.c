@@ -30,6 +30,22 @@ static void block_rows(const bn_job *j, int b, int64_t *r0, int64_t *r1) {
   *r1 = j->rows * (b + 1) / j->blocks;
 }
 
+/* acc[k] += Σ x[r, k] over rows [r0, r1) */
+static void sum_rows(const float *restrict x, double *restrict acc, int64_t r0, int64_t r1, int32_t c) {
+  for (int64_t r = r0; r < r1; r++)
+    for (int32_t k = 0; k < c; k++) acc[k] += (double)x[r * c + k];
+}
+
+/* acc[k] += Σ (x[r, k] − mean[k])² over rows [r0, r1) */
+static void sum_sq_rows(const float *restrict x, const float *restrict mean, double *restrict acc, int64_t r0, int64_t r1,
+                        int32_t c) {
+  for (int64_t r = r0; r < r1; r++)
+    for (int32_t k = 0; k < c; k++) {
+      const double d = (double)x[r * c + k] - (double)mean[k];
+      acc[k] += d * d;
+    }
+}
+
 /* acc[b] = Σ x over the block's rows (mean == NULL), or Σ (x − μ)² */
 static void sum_block(void *ctx, int b) {
   const bn_job *j = ctx;
@@ -37,17 +53,10 @@ static void sum_block(void *ctx, int b) {
   block_rows(j, b, &r0, &r1);
   double *acc = j->acc + (int64_t)b * j->c;
   for (int32_t k = 0; k < j->c; k++) acc[k] = 0.0;
-  for (int64_t r = r0; r < r1; r++) {
-    const float *x = j->x + r * j->c;
-    if (j->mean) {
-      for (int32_t k = 0; k < j->c; k++) {
-        const double d = (double)x[k] - (double)j->mean[k];
-        acc[k] += d * d;
-      }
-    } else {
-      for (int32_t k = 0; k < j->c; k++) acc[k] += (double)x[k];
-    }
-  }
+  if (j->mean)
+    sum_sq_rows(j->x, j->mean, acc, r0, r1, j->c);
+  else
+    sum_rows(j->x, acc, r0, r1, j->c);
 }
 
 /* Σ over blocks, in block order, divided by rows. */
@@ -73,15 +82,18 @@ int bn_moments(const float *x, float *mean, float *var, int64_t rows, int32_t c,
   return 0;
 }
 
+/* y = (x − mean)·k + beta over rows [r0, r1) */
+static void apply_rows(const float *restrict x, const float *restrict mean, const float *restrict k,
+                       const float *restrict beta, float *restrict y, int64_t r0, int64_t r1, int32_t c) {
+  for (int64_t r = r0; r < r1; r++)
+    for (int32_t i = 0; i < c; i++) y[r * c + i] = (x[r * c + i] - mean[i]) * k[i] + beta[i];
+}
+
 static void apply_block(void *ctx, int b) {
   const bn_job *j = ctx;
   int64_t r0, r1;
   block_rows(j, b, &r0, &r1);
-  for (int64_t r = r0; r < r1; r++) {
-    const float *x = j->x + r * j->c;
-    float *y = j->out + r * j->c;
-    for (int32_t k = 0; k < j->c; k++) y[k] = (x[k] - j->mean[k]) * j->k[k] + j->beta[k];
-  }
+  apply_rows(j->x, j->mean, j->k, j->beta, j->out, r0, r1, j->c);
 }
 
 int bn_apply(const float *x, const float *mean, const float *var, const float *gamma, const float *beta, float eps,
@@ -96,6 +108,17 @@ int bn_apply(const float *x, const float *mean, const float *var, const float *g
   return 0;
 }
 
+/* s[k] += Σ dy, s2[k] += Σ dy·(x − mean) over rows [r0, r1) */
+static void grad_sum_rows(const float *restrict dy, const float *restrict x, const float *restrict mean,
+                          double *restrict s, double *restrict s2, int64_t r0, int64_t r1, int32_t c) {
+  for (int64_t r = r0; r < r1; r++)
+    for (int32_t k = 0; k < c; k++) {
+      const double g = (double)dy[r * c + k];
+      s[k] += g;
+      s2[k] += g * ((double)x[r * c + k] - (double)mean[k]);
+    }
+}
+
 /* acc[b] = Σ dy, acc2[b] = Σ dy·(x − μ) over the block's rows */
 static void grad_sum_block(void *ctx, int b) {
   const bn_job *j = ctx;
@@ -103,24 +126,22 @@ static void grad_sum_block(void *ctx, int b) {
   block_rows(j, b, &r0, &r1);
   double *s = j->acc + (int64_t)b * j->c, *s2 = j->acc2 + (int64_t)b * j->c;
   for (int32_t k = 0; k < j->c; k++) s[k] = s2[k] = 0.0;
-  for (int64_t r = r0; r < r1; r++) {
-    const float *x = j->x + r * j->c, *dy = j->dy + r * j->c;
-    for (int32_t k = 0; k < j->c; k++) {
-      s[k] += (double)dy[k];
-      s2[k] += (double)dy[k] * ((double)x[k] - (double)j->mean[k]);
-    }
-  }
+  grad_sum_rows(j->dy, j->x, j->mean, s, s2, r0, r1, j->c);
+}
+
+/* dx = a·(dy − b − (x − mean)·cc) over rows [r0, r1) */
+static void grad_apply_rows(const float *restrict dy, const float *restrict x, const float *restrict mean,
+                            const float *restrict a, const float *restrict b, const float *restrict cc,
+                            float *restrict dx, int64_t r0, int64_t r1, int32_t c) {
+  for (int64_t r = r0; r < r1; r++)
+    for (int32_t k = 0; k < c; k++) dx[r * c + k] = a[k] * (dy[r * c + k] - b[k] - (x[r * c + k] - mean[k]) * cc[k]);
 }
 
 static void grad_apply_block(void *ctx, int b) {
   const bn_job *j = ctx;
   int64_t r0, r1;
   block_rows(j, b, &r0, &r1);
-  for (int64_t r = r0; r < r1; r++) {
-    const float *x = j->x + r * j->c, *dy = j->dy + r * j->c;
-    float *dx = j->out + r * j->c;
-    for (int32_t k = 0; k < j->c; k++) dx[k] = j->a[k] * (dy[k] - j->b[k] - (x[k] - j->mean[k]) * j->cc[k]);
-  }
+  grad_apply_rows(j->dy, j->x, j->mean, j->a, j->b, j->cc, j->out, r0, r1, j->c);
 }
 
 int bn_grad(const float *dy, const float *x, const float *gamma, const float *mean, const float *var, float eps,

@@ -169,3 +169,27 @@ void maxpool2(const float *x, float *out, int32_t n, int32_t h, int32_t w, int32
         }
       }
 }
+
+/* Global average pooling, NHWC: out[b, k] = Σ_p x[b, p, k] / hw over the hw positions p (float64 sums). */
+int global_avg_pool(const float *x, float *out, int32_t n, int32_t hw, int32_t c) {
+  double *acc = malloc(sizeof(double) * (size_t)(c > 0 ? c : 1));
+  if (!acc) return -1;
+  for (int64_t b = 0; b < n; b++) {
+    for (int32_t k = 0; k < c; k++) acc[k] = 0.0;
+    for (int64_t p = 0; p < hw; p++) {
+      const float *xp = x + (b * hw + p) * c;
+      for (int32_t k = 0; k < c; k++) acc[k] += (double)xp[k];
+    }
+    for (int32_t k = 0; k < c; k++) out[b * c + k] = (float)(acc[k] / (double)hw);
+  }
+  free(acc);
+  return 0;
+}
+
+/* Its gradient: dx[b, p, k] = dy[b, k] / hw. */
+void global_avg_pool_grad(const float *dy, float *dx, int32_t n, int32_t hw, int32_t c) {
+  const float inv = (float)(1.0 / (double)hw);
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t p = 0; p < hw; p++)
+      for (int32_t k = 0; k < c; k++) dx[(b * hw + p) * c + k] = dy[b * c + k] * inv;
+}

@@ -5,6 +5,8 @@
  */
 #include "eltwise.h"
 
+#include <immintrin.h>
+
 #include "parallel.h"
 
 #define MAX_BLOCKS 16
@@ -21,24 +23,41 @@ typedef struct {
 
 enum { OP_RELU, OP_RELU_GRAD, OP_ADD };
 
+static void relu_range(const float *restrict x, float *restrict out, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+/* dy·step(y), as tfjs's ReLU gradient (signed zeros included). Written with AVX intrinsics: as a
+ * plain loop gcc turns dy·1 / dy·0 into a branch per element, which mispredicts on ReLU masks. */
+static void relu_grad_range(const float *restrict dy, const float *restrict y, float *restrict out, int64_t i0,
+                            int64_t i1) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  int64_t i = i0;
+  for (; i + 8 <= i1; i += 8) {
+    const __m256 step = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(y + i), zero, _CMP_GT_OQ), one);
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), step));
+  }
+  for (; i < i1; i++) out[i] = dy[i] * (y[i] > 0.0f ? 1.0f : 0.0f);
+}
+
+static void add_range(const float *restrict a, const float *restrict b, float *restrict out, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; i++) out[i] = a[i] + b[i];
+}
+
+static void acc_range(float *restrict out, const float *restrict x, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; i++) out[i] += x[i];
+}
+
 static void elt_block(void *ctx, int b) {
   const elt_job *j = ctx;
   const int64_t i0 = j->n * b / j->blocks, i1 = j->n * (b + 1) / j->blocks;
-  float *out = j->out;
   if (j->op == OP_RELU) {
-    const float *x = j->x[0];
-    for (int64_t i = i0; i < i1; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    relu_range(j->x[0], j->out, i0, i1);
   } else if (j->op == OP_RELU_GRAD) {
-    /* dy·step(y), as tfjs's ReLU gradient (signed zeros included) */
-    const float *dy = j->x[0], *y = j->x[1];
-    for (int64_t i = i0; i < i1; i++) out[i] = dy[i] * (y[i] > 0.0f ? 1.0f : 0.0f);
+    relu_grad_range(j->x[0], j->x[1], j->out, i0, i1);
   } else {
-    const float *a = j->x[0], *c = j->x[1];
-    for (int64_t i = i0; i < i1; i++) out[i] = a[i] + c[i];
-    for (int t = 2; t < j->terms; t++) {
-      const float *x = j->x[t];
-      for (int64_t i = i0; i < i1; i++) out[i] += x[i];
-    }
+    add_range(j->x[0], j->x[1], j->out, i0, i1);
+    for (int t = 2; t < j->terms; t++) acc_range(j->out, j->x[t], i0, i1);
   }
 }
 

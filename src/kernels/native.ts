@@ -16,7 +16,7 @@ import {
   type MaskedAdamAttrs,
 } from './wasm.js';
 import { SAMPLED_MATMUL, SPARSE_ADAM, SPARSE_MATMUL, type SparseLayout } from './sparse.js';
-import { BATCH_MOMENTS, BATCH_NORM_GRAD, RELU_GRAD } from './batchnorm.js';
+import { BATCH_MOMENTS, BATCH_NORM_GRAD, GLOBAL_AVG_POOL, GLOBAL_AVG_POOL_GRAD, RELU_GRAD } from './deepnets.js';
 
 /**
  * Kernels of the 'native' backend: tfjs's cpu backend (tensors are plain Float32Arrays in JS
@@ -138,6 +138,10 @@ export interface NativeAddon {
   reluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, n: number, threads: number): void;
   /** out = xs[0] + xs[1] + … (2 to 16 arrays of n floats, summed in that order) */
   addN(xs: Float32Array[], out: Float32Array, n: number, threads: number): void;
+  /** out [n, c] = the mean of x [n, hw, c] over hw (float64 sums) */
+  globalAvgPool(x: Float32Array, out: Float32Array, n: number, hw: number, c: number): void;
+  /** dx [n, hw, c] = dy [n, c] / hw */
+  globalAvgPoolGrad(dy: Float32Array, dx: Float32Array, n: number, hw: number, c: number): void;
   /** isa: the instruction set the kernels are built for ("avx2"); blas/blasCore: OpenBLAS's build and the core type it runs. */
   info(): { isa: string; blas: string; blasCore: string };
 }
@@ -371,6 +375,22 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const { dy, y } = inputs as Record<string, tf.TensorInfo>;
       const [out, o] = output(be, dy.shape);
       addon.reluGrad(view(be, dy), view(be, y), o, o.length, threads);
+      return out;
+    },
+    [GLOBAL_AVG_POOL]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { x } = inputs as Record<string, tf.TensorInfo>;
+      const [n, h, w, c] = x.shape;
+      const [out, o] = output(be, [n, c]);
+      addon.globalAvgPool(view(be, x), o, n, h * w, c);
+      return out;
+    },
+    [GLOBAL_AVG_POOL_GRAD]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { dy } = inputs as Record<string, tf.TensorInfo>;
+      const shape = (attrs as { shape: number[] }).shape;
+      const [out, o] = output(be, shape);
+      addon.globalAvgPoolGrad(view(be, dy), o, shape[0], shape[1] * shape[2], shape[3]);
       return out;
     },
     AddN: (args) => addN(args.backend as CpuStorage, args.inputs as unknown as tf.TensorInfo[]) ?? cpuKernel('AddN', args),

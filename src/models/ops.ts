@@ -121,8 +121,9 @@ function conv3x3FilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
  * act(conv(x, f) + b): 3×3 'same' convolution, stride 1, x [n, h, w, in] (NHWC), f [3, 3, in,
  * out], b [out] → [n, h, w, out]; act = ReLU when `relu`, else identity. The forward is one
  * fused convolution (bias and ReLU inside the GEMM's output pass); the backward applies the
- * ReLU gradient and sums the bias gradient in one pass (kernels.actGradCols) and then runs the
- * input and filter gradients, each only if asked for. Throws for filters other than 3×3.
+ * ReLU gradient and sums the bias gradient in one pass (kernels.actGradCols; without ReLU, dz is
+ * dy and the sum runs only if the bias gradient is asked for) and then runs the input and filter
+ * gradients, each only if asked for. Throws for filters other than 3×3.
  */
 export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, opts: { relu: boolean } = { relu: false }): tf.Tensor4D {
   if (f.shape[0] !== 3 || f.shape[1] !== 3) {
@@ -141,10 +142,14 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, opts: { r
     (dy, [sx, sf, , sa]) => {
       // Shared by the three gradients, so computed here, in the backward pass's scope: the
       // engine runs each thunk in its own tidy, which would dispose a value cached by the first.
-      const [dz, db] = kernels.actGradCols(dy, sa as tf.Tensor4D, opts.relu);
+      // without ReLU, dz is dy itself and the bias gradient is only summed if asked for (a ResNet's
+      // convs have a constant zero bias: never)
+      const [dz, db]: [tf.Tensor4D, () => tf.Tensor1D] = opts.relu
+        ? ((g) => [g[0], () => g[1]])(kernels.actGradCols(dy, sa as tf.Tensor4D, true))
+        : [dy, () => kernels.actGradCols(dy, sa as tf.Tensor4D, false)[1]];
       const native = kernels.nativeConv2dGrads(sx as tf.Tensor4D, sf as tf.Tensor4D, dz);
-      if (native) return [...native, () => db];
-      return [() => tf.conv2d(dz, flipFilter(sf as tf.Tensor4D), 1, 'same'), () => conv3x3FilterGrad(sx as tf.Tensor4D, dz), () => db];
+      if (native) return [...native, db];
+      return [() => tf.conv2d(dz, flipFilter(sf as tf.Tensor4D), 1, 'same'), () => conv3x3FilterGrad(sx as tf.Tensor4D, dz), db];
     },
   );
 }
@@ -217,11 +222,9 @@ export function batchNormTrain(
     [x, gamma, beta],
     (keep) => {
       keep([mean, variance]);
-      return tf
-        .engine()
-        .runKernel('FusedBatchNorm', { x, mean, variance, scale: gamma, offset: beta }, {
-          varianceEpsilon: epsilon,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      return tf.engine().runKernel('FusedBatchNorm', { x, mean, variance, scale: gamma, offset: beta }, {
+        varianceEpsilon: epsilon,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
     },
     (dy, [sx, sg, , sm, sv]) => {
       // one kernel gives all three, in the backward pass's scope (see conv2d)
@@ -243,6 +246,16 @@ export function relu<T extends tf.Tensor>(x: T): T {
       return y;
     },
     (dy, [, y]) => [() => kernels.reluGrad(dy, y as T)],
+  );
+}
+
+/** The mean of x [n, h, w, c] over h and w → [n, c] (global average pooling); on native one kernel each way, elsewhere tf.mean. */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  if (!kernels.hasGlobalAvgPool()) return tf.mean(x, [1, 2]);
+  return lazyGradOp<tf.Tensor2D>(
+    [x],
+    () => kernels.globalAvgPool(x),
+    (dy) => [() => kernels.globalAvgPoolGrad(dy, x.shape)],
   );
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fusedOn } from './wasm.js';
 
 /**
- * Kernels of the deep nets' layers (BatchNorm, ReLU) that only the native backend registers
+ * Kernels of the deep nets' layers (BatchNorm, ReLU, global average pooling) that only the native backend registers
  * (src/kernels/native.ts; native/src/batchnorm.c, eltwise.c). Callers ask `hasBatchNormKernels()`
  * / `hasReluGrad()` and otherwise run tfjs's own ops, so wasm, cpu, webgpu and tensorflow keep
  * their numerics (docs/PERFORMANCE.md, "ResNet-20 on native").
@@ -11,6 +11,8 @@ import { fusedOn } from './wasm.js';
 export const BATCH_MOMENTS = 'LthBatchMoments';
 export const BATCH_NORM_GRAD = 'LthBatchNormGrad';
 export const RELU_GRAD = 'LthReluGrad';
+export const GLOBAL_AVG_POOL = 'LthGlobalAvgPool';
+export const GLOBAL_AVG_POOL_GRAD = 'LthGlobalAvgPoolGrad';
 
 /** Whether this backend has the batch-moments and BatchNorm-gradient kernels. */
 export const hasBatchNormKernels = (): boolean => fusedOn(BATCH_MOMENTS) && fusedOn(BATCH_NORM_GRAD);
@@ -49,4 +51,17 @@ export const hasReluGrad = (): boolean => fusedOn(RELU_GRAD);
 /** dy·step(y) for a ReLU's output y (tfjs's ReLU gradient, in one pass). */
 export function reluGrad<T extends tf.Tensor>(dy: T, y: T): T {
   return tf.engine().runKernel(RELU_GRAD, { dy, y }) as T;
+}
+
+/** Whether this backend has the global-average-pooling kernels. */
+export const hasGlobalAvgPool = (): boolean => fusedOn(GLOBAL_AVG_POOL) && fusedOn(GLOBAL_AVG_POOL_GRAD);
+
+/** The mean of x [n, h, w, c] over h and w → [n, c] (float64 sums). */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  return tf.engine().runKernel(GLOBAL_AVG_POOL, { x }) as tf.Tensor2D;
+}
+
+/** Its gradient w.r.t. x given dy [n, c]: dx [n, h, w, c] = dy / (h·w) at every position. */
+export function globalAvgPoolGrad(dy: tf.Tensor2D, shape: readonly number[]): tf.Tensor4D {
+  return tf.engine().runKernel(GLOBAL_AVG_POOL_GRAD, { dy }, { shape: [...shape] } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
