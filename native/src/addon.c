@@ -409,25 +409,19 @@ static napi_value js_add_n(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-/* globalAvgPool(x, out, n, hw, c): out [n, c] = the mean of x [n, hw, c] over hw */
+/* globalAvgPool(src, dst, n, hw, c, grad): grad 0: dst [n, c] = the mean of src [n, hw, c] over hw;
+ * grad 1: its gradient, dst [n, hw, c] = src [n, c] / hw */
 static napi_value js_global_avg_pool(napi_env env, napi_callback_info info) {
-  args_t a = get_args(env, info, 5);
-  const float *x = f32(&a, 0, 0);
-  float *out = f32(&a, 1, 0);
-  const int32_t n = I32(&a, 2), hw = I32(&a, 3), c = I32(&a, 4);
+  args_t a = get_args(env, info, 6);
+  const float *src = f32(&a, 0, 0);
+  float *dst = f32(&a, 1, 0);
+  const int32_t n = I32(&a, 2), hw = I32(&a, 3), c = I32(&a, 4), grad = I32(&a, 5);
   if (a.failed) return NULL;
-  return oom(env, global_avg_pool(x, out, n, hw, c), "lth_native: out of memory for average pooling");
-}
-
-/* globalAvgPoolGrad(dy, dx, n, hw, c): dx [n, hw, c] = dy [n, c] / hw */
-static napi_value js_global_avg_pool_grad(napi_env env, napi_callback_info info) {
-  args_t a = get_args(env, info, 5);
-  const float *dy = f32(&a, 0, 0);
-  float *dx = f32(&a, 1, 0);
-  const int32_t n = I32(&a, 2), hw = I32(&a, 3), c = I32(&a, 4);
-  if (a.failed) return NULL;
-  global_avg_pool_grad(dy, dx, n, hw, c);
-  return undef(env);
+  if (grad) {
+    global_avg_pool_grad(src, dst, n, hw, c);
+    return undef(env);
+  }
+  return oom(env, global_avg_pool(src, dst, n, hw, c), "lth_native: out of memory for average pooling");
 }
 
 /* info(): { isa, blas, blasCore } */
@@ -480,7 +474,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"reluGrad", js_relu_grad},
       {"addN", js_add_n},
       {"globalAvgPool", js_global_avg_pool},
-      {"globalAvgPoolGrad", js_global_avg_pool_grad},
       {"info", js_info},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -138,10 +138,8 @@ export interface NativeAddon {
   reluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, n: number, threads: number): void;
   /** out = xs[0] + xs[1] + … (2 to 16 arrays of n floats, summed in that order) */
   addN(xs: Float32Array[], out: Float32Array, n: number, threads: number): void;
-  /** out [n, c] = the mean of x [n, hw, c] over hw (float64 sums) */
-  globalAvgPool(x: Float32Array, out: Float32Array, n: number, hw: number, c: number): void;
-  /** dx [n, hw, c] = dy [n, c] / hw */
-  globalAvgPoolGrad(dy: Float32Array, dx: Float32Array, n: number, hw: number, c: number): void;
+  /** grad 0: dst [n, c] = the mean of src [n, hw, c] over hw (float64 sums); grad 1: its gradient, dst [n, hw, c] = src [n, c] / hw */
+  globalAvgPool(src: Float32Array, dst: Float32Array, n: number, hw: number, c: number, grad: number): void;
   /** isa: the instruction set the kernels are built for ("avx2"); blas/blasCore: OpenBLAS's build and the core type it runs. */
   info(): { isa: string; blas: string; blasCore: string };
 }
@@ -382,7 +380,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const { x } = inputs as Record<string, tf.TensorInfo>;
       const [n, h, w, c] = x.shape;
       const [out, o] = output(be, [n, c]);
-      addon.globalAvgPool(view(be, x), o, n, h * w, c);
+      addon.globalAvgPool(view(be, x), o, n, h * w, c, 0);
       return out;
     },
     [GLOBAL_AVG_POOL_GRAD]: ({ inputs, backend, attrs }) => {
@@ -390,7 +388,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const { dy } = inputs as Record<string, tf.TensorInfo>;
       const shape = (attrs as { shape: number[] }).shape;
       const [out, o] = output(be, shape);
-      addon.globalAvgPoolGrad(view(be, dy), o, shape[0], shape[1] * shape[2], shape[3]);
+      addon.globalAvgPool(view(be, dy), o, shape[0], shape[1] * shape[2], shape[3], 1);
       return out;
     },
     AddN: (args) => addN(args.backend as CpuStorage, args.inputs as unknown as tf.TensorInfo[]) ?? cpuKernel('AddN', args),
