@@ -46,9 +46,11 @@ interface EngineWithKernelFunc {
  */
 function lazyGradOp<T extends tf.Tensor>(
   inputs: tf.Tensor[],
-  /** may hand extra tensors to `keep`: they follow the inputs in `saved` */
+  /** may hand extra tensors to `keep`: they follow the inputs in `saved` (or are all of it, without saveInputs) */
   forward: (keep: (ts: tf.Tensor[]) => void) => T,
   backward: (dy: T, saved: tf.Tensor[]) => Thunk[],
+  /** false: the backward pass does not read the inputs, so the tape need not keep them alive */
+  saveInputs = true,
 ): T {
   const engine = tf.engine() as unknown as Partial<EngineWithKernelFunc>;
   if (typeof engine.runKernelFunc === 'function') {
@@ -58,7 +60,7 @@ function lazyGradOp<T extends tf.Tensor>(
       forwardFunc: (_backend, save) => {
         let extra: tf.Tensor[] = [];
         const out = forward((ts) => (extra = ts));
-        save([...inputs, ...extra]);
+        save(saveInputs ? [...inputs, ...extra] : extra);
         return out;
       },
       backwardsFunc: (dy, saved) => {
@@ -74,7 +76,7 @@ function lazyGradOp<T extends tf.Tensor>(
     const save = args[args.length - 1] as tf.GradSaveFunc;
     let extra: tf.Tensor[] = [];
     const value = forward((ts) => (extra = ts));
-    save([...(args.slice(0, -1) as tf.Tensor[]), ...extra]);
+    save(saveInputs ? [...(args.slice(0, -1) as tf.Tensor[]), ...extra] : extra);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => backward(dy as T, saved).map((g) => g()),
@@ -245,7 +247,9 @@ export function relu<T extends tf.Tensor>(x: T): T {
       keep([y]);
       return y;
     },
-    (dy, [, y]) => [() => kernels.reluGrad(dy, y as T)],
+    (dy, [y]) => [() => kernels.reluGrad(dy, y as T)],
+    // the gradient reads the output only: the input (a BatchNorm's or an add's output) can go
+    false,
   );
 }
 
