@@ -7,8 +7,11 @@
       "target_name": "lth_native",
       "sources": [
         "src/addon.c",
+        "src/batchnorm.c",
         "src/conv.c",
+        "src/eltwise.c",
         "src/gemm.c",
+        "src/parallel.c",
         "src/sparse.c",
         "../src/kernels/adam.c",
         "../src/kernels/dense.c",

@@ -5,7 +5,7 @@ import { tf } from '../src/util/tf.js';
 import { backendLabel, initBackend } from '../src/backend/index.js';
 import { loadNativeAddon } from '../src/backend/native.js';
 import * as kernels from '../src/kernels/index.js';
-import { softmaxCrossEntropy } from '../src/models/ops.js';
+import { batchNormTrain, globalAvgPool, relu, softmaxCrossEntropy } from '../src/models/ops.js';
 import { buildModel, initialize, type Masks } from '../src/models/index.js';
 import { randomSplit } from '../src/bench/run.js';
 import { trainingSchema } from '../src/spec/index.js';
@@ -257,6 +257,131 @@ describe('native backend', { skip }, () => {
     close(pool, poolRef, 'maxPool 2×2');
   });
 
+  it('BatchNorm in training mode (moments, normalization, gradient w.r.t. x, γ, β) matches float64 and finite differences', () => {
+    const [n, h, w, c] = [3, 5, 4, 6];
+    const rows = n * h * w;
+    const eps = 1e-3;
+    const x = rand(rows * c, 100).map((v, i) => v * (1 + (i % c)) + (i % c) / 2);
+    const gamma = rand(c, 101);
+    const beta = rand(c, 102);
+    const r = rand(rows * c, 103);
+    /** float64 forward: y = (x − μ)·γ/√(σ² + ε) + β, μ and σ² (biased) of xs per channel; and Σ y·r */
+    const forward = (xs: ArrayLike<number>, g: ArrayLike<number>, b: ArrayLike<number>) => {
+      const mean = new Float64Array(c);
+      const variance = new Float64Array(c);
+      for (let i = 0; i < xs.length; i++) mean[i % c] += xs[i] / rows;
+      for (let i = 0; i < xs.length; i++) variance[i % c] += (xs[i] - mean[i % c]) ** 2 / rows;
+      const y = Array.from(xs, (v, i) => ((v - mean[i % c]) * g[i % c]) / Math.sqrt(variance[i % c] + eps) + b[i % c]);
+      return { mean, variance, y, loss: y.reduce((s, v, i) => s + v * r[i], 0) };
+    };
+    const ref = forward(x, gamma, beta);
+    /** central differences of Σ y·r in float64, one coordinate of `of` at a time */
+    const numeric = (of: 'x' | 'g' | 'b'): number[] => {
+      const base = { x: Float64Array.from(x), g: Float64Array.from(gamma), b: Float64Array.from(beta) };
+      return Array.from(base[of], (v, i) => {
+        const at = (d: number) => {
+          const p = { ...base, [of]: Float64Array.from(base[of]) };
+          p[of][i] = v + d;
+          return forward(p.x, p.g, p.b).loss;
+        };
+        return (at(1e-6) - at(-1e-6)) / 2e-6;
+      });
+    };
+    assert.ok(kernels.hasBatchNormKernels(), 'the native backend has the BatchNorm kernels');
+    const got = tf.tidy(() => {
+      const xt = tf.tensor4d(x, [n, h, w, c]);
+      const [gt, bt] = [tf.tensor1d(gamma), tf.tensor1d(beta)];
+      const out = batchNormTrain(xt, gt, bt, eps);
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
+        tf.sum(tf.mul(batchNormTrain(a, b as tf.Tensor1D, d as tf.Tensor1D, eps).y, tf.tensor4d(r, [n, h, w, c]))),
+      )([xt, gt, bt]);
+      return [out.y, out.mean, out.variance, ...grads].map((t) => t.dataSync());
+    });
+    close(got[0], ref.y, 'y');
+    close(got[1], ref.mean, 'mean');
+    close(got[2], ref.variance, 'variance');
+    close(got[3], numeric('x'), 'dx', 1e-4);
+    close(got[4], numeric('g'), 'dγ', 1e-4);
+    close(got[5], numeric('b'), 'dβ', 1e-4);
+    // inference: tf.batchNorm on given statistics (the native FusedBatchNorm)
+    const runMean = rand(c, 104);
+    const runVar = rand(c, 105).map((v) => v * v + 0.1);
+    const inf = tf.tidy(() =>
+      tf.batchNorm(tf.tensor4d(x, [n, h, w, c]), tf.tensor1d(runMean), tf.tensor1d(runVar), tf.tensor1d(beta), tf.tensor1d(gamma), eps).dataSync(),
+    );
+    close(
+      inf,
+      Array.from(x, (v, i) => ((v - runMean[i % c]) * gamma[i % c]) / Math.sqrt(runVar[i % c] + eps) + beta[i % c]),
+      'inference batchNorm',
+    );
+  });
+
+  it('the batch moments and BatchNorm gradient give the same bits on 1, 2 and 3 threads (several row blocks)', () => {
+    assert.ok(load.ok);
+    const [rows, c] = [8 * 16 * 16 + 5, 64];
+    const x = rand(rows * c, 110);
+    const dy = rand(rows * c, 111);
+    const gamma = rand(c, 112);
+    const runs = [1, 2, 3].map((threads) => {
+      const [mean, variance] = [new Float32Array(c), new Float32Array(c)];
+      load.addon.bnMoments(x, mean, variance, rows, c, threads);
+      const [dx, dg, db] = [new Float32Array(rows * c), new Float32Array(c), new Float32Array(c)];
+      load.addon.bnGrad(dy, x, gamma, mean, variance, 1e-5, dx, dg, db, rows, c, threads);
+      return Buffer.concat([mean, variance, dx, dg, db].map((a) => Buffer.from(a.buffer)));
+    });
+    for (const b of runs.slice(1)) assert.ok(b.equals(runs[0]), 'bits differ between thread counts');
+    const mean = new Float64Array(c);
+    for (let i = 0; i < x.length; i++) mean[i % c] += x[i] / rows;
+    close(new Float32Array(runs[0].buffer, runs[0].byteOffset, c), mean, 'mean of several blocks');
+  });
+
+  it('ReLU with its one-pass gradient, same-shape Add / AddN, and global average pooling with its gradient match float64', () => {
+    const x = rand(1000, 120);
+    const dy = rand(1000, 121);
+    const [y, g, sum2, sum3] = tf.tidy(() => {
+      const xt = tf.tensor1d(x);
+      const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(relu(a), tf.tensor1d(dy))))(xt);
+      return [relu(xt), grad, tf.add(xt, tf.tensor1d(dy)), tf.addN([xt, tf.tensor1d(dy), xt])].map((t) => t.dataSync());
+    });
+    close(
+      y,
+      Array.from(x, (v) => Math.max(v, 0)),
+      'relu',
+    );
+    close(
+      g,
+      Array.from(dy, (v, i) => (x[i] > 0 ? v : 0)),
+      'relu gradient',
+    );
+    close(
+      sum2,
+      Array.from(x, (v, i) => v + dy[i]),
+      'add',
+    );
+    close(
+      sum3,
+      Array.from(x, (v, i) => 2 * v + dy[i]),
+      'addN',
+    );
+    // global average pooling of [2, 5, 4, 3] and its gradient for L = Σ gap(x)·r
+    const [n, h, w, c] = [2, 5, 4, 3];
+    const px = rand(n * h * w * c, 122);
+    const r = rand(n * c, 123);
+    const [pooled, pg] = tf.tidy(() => {
+      const xt = tf.tensor4d(px, [n, h, w, c]);
+      const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(globalAvgPool(a as tf.Tensor4D), tf.tensor2d(r, [n, c]))))(xt);
+      return [globalAvgPool(xt), grad].map((t) => t.dataSync());
+    });
+    const poolRef = new Float64Array(n * c);
+    for (let i = 0; i < px.length; i++) poolRef[Math.floor(i / (h * w * c)) * c + (i % c)] += px[i] / (h * w);
+    close(pooled, poolRef, 'global average pool');
+    close(
+      pg,
+      Array.from(px, (_, i) => r[Math.floor(i / (h * w * c)) * c + (i % c)] / (h * w)),
+      'global average pool gradient',
+    );
+  });
+
   it('softmax cross-entropy and its gradient match float64', () => {
     const [n, c] = [7, 10];
     const z = rand(n * c, 60).map((v) => v * 8);
@@ -320,10 +445,10 @@ describe('native backend', { skip }, () => {
    * into a difference of the order of the step itself, on any pair of backends; Adam's own
    * kernel is checked against float64 above.
    */
-  async function trainOn(backend: 'native' | 'wasm', modelName: string, shape: number[], steps: number, sgd = false) {
+  async function trainOn(backend: 'native' | 'wasm', modelName: string, shape: number[], steps: number, sgd = false, width: number | null = null) {
     await initBackend(backend);
     const batch = 8;
-    const model = buildModel(modelName, shape, 10);
+    const model = buildModel(modelName, shape, 10, width);
     const split = randomSplit(shape, batch * steps, 'train');
     const data = {
       name: 'r',
@@ -358,13 +483,16 @@ describe('native backend', { skip }, () => {
     return { params: model.params.map((p) => p.name), weights: res.weights };
   }
 
-  for (const [modelName, shape] of [
-    ['mlp-small', [28, 28, 1]],
-    ['conv-tiny', [12, 12, 3]],
+  for (const [modelName, shape, width] of [
+    ['mlp-small', [28, 28, 1], null],
+    ['conv-tiny', [12, 12, 3], null],
+    // BatchNorm (γ, β and the running statistics), strided and 1×1 convs, residual adds
+    ['resnet-20', [8, 8, 3], 2],
   ] as const) {
     it(`a training step (SGD) of ${modelName} on native agrees with wasm within 1e-5 relative`, async () => {
-      const wasm = await trainOn('wasm', modelName, [...shape], 1, true);
-      const nat = await trainOn('native', modelName, [...shape], 1, true);
+      const wasm = await trainOn('wasm', modelName, [...shape], 1, true, width);
+      const nat = await trainOn('native', modelName, [...shape], 1, true, width);
+      assert.ok(nat.params.some((p) => /moving_variance/.test(p)) === (modelName === 'resnet-20'));
       for (const p of nat.params) {
         const a = nat.weights[p];
         const b = wasm.weights[p];

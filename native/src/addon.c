@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchnorm.h"
 #include "conv.h"
+#include "eltwise.h"
 #include "gemm.h"
 #include "sparse.h"
 
@@ -318,6 +320,110 @@ static napi_value js_act_grad_cols(napi_env env, napi_callback_info info) {
 }
 
 
+static napi_value oom(napi_env env, int rc, const char *what) {
+  if (rc != 0) napi_throw_error(env, NULL, what);
+  return undef(env);
+}
+
+/* bnMoments(x, mean, var, rows, c, threads): per-channel batch mean and biased variance of x [rows, c] */
+static napi_value js_bn_moments(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 6);
+  const float *x = f32(&a, 0, 0);
+  float *mean = f32(&a, 1, 0), *var = f32(&a, 2, 0);
+  const int64_t rows = (int64_t)num(&a, 3);
+  const int32_t c = I32(&a, 4), threads = I32(&a, 5);
+  if (a.failed) return NULL;
+  return oom(env, bn_moments(x, mean, var, rows, c, threads), "lth_native: out of memory for batch moments");
+}
+
+/* bnApply(x, mean, var, gamma, beta, eps, out, rows, c, threads): out = (x − mean)·gamma/√(var + eps) + beta */
+static napi_value js_bn_apply(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 10);
+  const float *x = f32(&a, 0, 0), *mean = f32(&a, 1, 0), *var = f32(&a, 2, 0), *gamma = f32(&a, 3, 0),
+              *beta = f32(&a, 4, 0);
+  const float eps = (float)num(&a, 5);
+  float *out = f32(&a, 6, 0);
+  const int64_t rows = (int64_t)num(&a, 7);
+  const int32_t c = I32(&a, 8), threads = I32(&a, 9);
+  if (a.failed) return NULL;
+  return oom(env, bn_apply(x, mean, var, gamma, beta, eps, out, rows, c, threads), "lth_native: out of memory for batch norm");
+}
+
+/* bnGrad(dy, x, gamma, mean, var, eps, dx, dgamma, dbeta, rows, c, threads): the gradient of bnApply on the batch's own moments */
+static napi_value js_bn_grad(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 12);
+  const float *dy = f32(&a, 0, 0), *x = f32(&a, 1, 0), *gamma = f32(&a, 2, 0), *mean = f32(&a, 3, 0),
+              *var = f32(&a, 4, 0);
+  const float eps = (float)num(&a, 5);
+  float *dx = f32(&a, 6, 0), *dgamma = f32(&a, 7, 0), *dbeta = f32(&a, 8, 0);
+  const int64_t rows = (int64_t)num(&a, 9);
+  const int32_t c = I32(&a, 10), threads = I32(&a, 11);
+  if (a.failed) return NULL;
+  return oom(env, bn_grad(dy, x, gamma, mean, var, eps, dx, dgamma, dbeta, rows, c, threads),
+             "lth_native: out of memory for the batch norm gradient");
+}
+
+/* relu(x, out, n, threads) */
+static napi_value js_relu(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 4);
+  const float *x = f32(&a, 0, 0);
+  float *out = f32(&a, 1, 0);
+  const int64_t n = (int64_t)num(&a, 2);
+  const int32_t threads = I32(&a, 3);
+  if (a.failed) return NULL;
+  relu_fwd(x, out, n, threads);
+  return undef(env);
+}
+
+/* reluGrad(dy, y, dx, n, threads): dx = dy·step(y) */
+static napi_value js_relu_grad(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 5);
+  const float *dy = f32(&a, 0, 0), *y = f32(&a, 1, 0);
+  float *dx = f32(&a, 2, 0);
+  const int64_t n = (int64_t)num(&a, 3);
+  const int32_t threads = I32(&a, 4);
+  if (a.failed) return NULL;
+  relu_grad(dy, y, dx, n, threads);
+  return undef(env);
+}
+
+/* addN([x0, x1, …], out, n, threads): out = x0 + x1 + … (2 to 16 terms, in that order) */
+static napi_value js_add_n(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 4);
+  float *out = f32(&a, 1, 0);
+  const int64_t n = (int64_t)num(&a, 2);
+  const int32_t threads = I32(&a, 3);
+  uint32_t terms = 0;
+  if (!a.failed && napi_get_array_length(env, a.argv[0], &terms) != napi_ok) fail(&a, "lth_native: expected an array of Float32Arrays");
+  if (!a.failed && (terms < 2 || terms > 16)) fail(&a, "lth_native: addN takes 2 to 16 arrays");
+  const float *xs[16];
+  for (uint32_t t = 0; t < terms && !a.failed; t++) {
+    napi_value v;
+    napi_get_element(env, a.argv[0], t, &v);
+    args_t one = {env, 1, {v}, 0};
+    xs[t] = f32(&one, 0, 0);
+    if (one.failed) a.failed = 1;
+  }
+  if (a.failed) return NULL;
+  add_n(xs, (int)terms, out, n, threads);
+  return undef(env);
+}
+
+/* globalAvgPool(src, dst, n, hw, c, grad): grad 0: dst [n, c] = the mean of src [n, hw, c] over hw;
+ * grad 1: its gradient, dst [n, hw, c] = src [n, c] / hw */
+static napi_value js_global_avg_pool(napi_env env, napi_callback_info info) {
+  args_t a = get_args(env, info, 6);
+  const float *src = f32(&a, 0, 0);
+  float *dst = f32(&a, 1, 0);
+  const int32_t n = I32(&a, 2), hw = I32(&a, 3), c = I32(&a, 4), grad = I32(&a, 5);
+  if (a.failed) return NULL;
+  if (grad) {
+    global_avg_pool_grad(src, dst, n, hw, c);
+    return undef(env);
+  }
+  return oom(env, global_avg_pool(src, dst, n, hw, c), "lth_native: out of memory for average pooling");
+}
+
 /* info(): { isa, blas, blasCore } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
@@ -361,6 +467,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"biasAct", js_bias_act},
       {"biasActGrad", js_bias_act_grad},
       {"actGradCols", js_act_grad_cols},
+      {"bnMoments", js_bn_moments},
+      {"bnApply", js_bn_apply},
+      {"bnGrad", js_bn_grad},
+      {"relu", js_relu},
+      {"reluGrad", js_relu_grad},
+      {"addN", js_add_n},
+      {"globalAvgPool", js_global_avg_pool},
       {"info", js_info},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -10,6 +10,7 @@
 
 #include "conv.h"
 #include "gemm.h"
+#include "parallel.h"
 
 /* Images per chunk so that a chunk's column matrix holds about 2^20 floats (at least one image). */
 static int64_t chunk_images(const conv_shape *s) {
@@ -25,24 +26,31 @@ static int is_pointwise(const conv_shape *s) {
          s->ow == s->w;
 }
 
-/* cols [(img, oy, ox), (ky, kx, c)] for images [i0, i0 + cnt). */
-static void im2col(const conv_shape *s, const float *x, float *cols, int64_t i0, int64_t cnt) {
+/* cols [(oy, ox), (ky, kx, c)] of image i. A kernel row whose kw taps all fall inside the image
+ * (dilation 1) is one contiguous copy of kw·ci floats. */
+static void im2col_image(const conv_shape *s, const float *x, float *cols, int64_t i) {
   const int64_t K = (int64_t)s->kh * s->kw * s->ci;
-  for (int64_t i = 0; i < cnt; i++) {
-    const float *xi = x + (i0 + i) * (int64_t)s->h * s->w * s->ci;
-    for (int oy = 0; oy < s->oh; oy++) {
-      for (int ox = 0; ox < s->ow; ox++) {
-        float *row = cols + ((i * s->oh + oy) * (int64_t)s->ow + ox) * K;
-        for (int ky = 0; ky < s->kh; ky++) {
-          const int iy = oy * s->sh - s->pad_t + ky * s->dh;
+  const int64_t span = (int64_t)s->kw * s->ci;
+  const float *xi = x + i * (int64_t)s->h * s->w * s->ci;
+  for (int oy = 0; oy < s->oh; oy++) {
+    for (int ox = 0; ox < s->ow; ox++) {
+      float *row = cols + ((int64_t)oy * s->ow + ox) * K;
+      const int ix0 = ox * s->sw - s->pad_l;
+      const int inside = s->dw == 1 && ix0 >= 0 && ix0 + s->kw <= s->w;
+      for (int ky = 0; ky < s->kh; ky++) {
+        const int iy = oy * s->sh - s->pad_t + ky * s->dh;
+        float *dst = row + (int64_t)ky * span;
+        if (iy < 0 || iy >= s->h) {
+          memset(dst, 0, sizeof(float) * span);
+        } else if (inside) {
+          memcpy(dst, xi + ((int64_t)iy * s->w + ix0) * s->ci, sizeof(float) * span);
+        } else {
           for (int kx = 0; kx < s->kw; kx++) {
-            const int ix = ox * s->sw - s->pad_l + kx * s->dw;
-            float *dst = row + ((int64_t)ky * s->kw + kx) * s->ci;
-            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) {
-              memset(dst, 0, sizeof(float) * s->ci);
-            } else {
-              memcpy(dst, xi + ((int64_t)iy * s->w + ix) * s->ci, sizeof(float) * s->ci);
-            }
+            const int ix = ix0 + kx * s->dw;
+            if (ix < 0 || ix >= s->w)
+              memset(dst + (int64_t)kx * s->ci, 0, sizeof(float) * s->ci);
+            else
+              memcpy(dst + (int64_t)kx * s->ci, xi + ((int64_t)iy * s->w + ix) * s->ci, sizeof(float) * s->ci);
           }
         }
       }
@@ -50,28 +58,64 @@ static void im2col(const conv_shape *s, const float *x, float *cols, int64_t i0,
   }
 }
 
-/* dx[images i0..] += col2im(dcols). */
-static void col2im(const conv_shape *s, const float *dcols, float *dx, int64_t i0, int64_t cnt) {
+/* dst[t] += src[t] for t < n */
+static void add_to(float *restrict dst, const float *restrict src, int64_t n) {
+  for (int64_t t = 0; t < n; t++) dst[t] += src[t];
+}
+
+/* dx[image i] += col2im(dcols of image i); each dx element sums its taps in (oy, ox, ky, kx) order. */
+static void col2im_image(const conv_shape *s, const float *dcols, float *dx, int64_t i) {
   const int64_t K = (int64_t)s->kh * s->kw * s->ci;
-  for (int64_t i = 0; i < cnt; i++) {
-    float *xi = dx + (i0 + i) * (int64_t)s->h * s->w * s->ci;
-    for (int oy = 0; oy < s->oh; oy++) {
-      for (int ox = 0; ox < s->ow; ox++) {
-        const float *row = dcols + ((i * s->oh + oy) * (int64_t)s->ow + ox) * K;
-        for (int ky = 0; ky < s->kh; ky++) {
-          const int iy = oy * s->sh - s->pad_t + ky * s->dh;
-          if (iy < 0 || iy >= s->h) continue;
-          for (int kx = 0; kx < s->kw; kx++) {
-            const int ix = ox * s->sw - s->pad_l + kx * s->dw;
-            if (ix < 0 || ix >= s->w) continue;
-            const float *src = row + ((int64_t)ky * s->kw + kx) * s->ci;
-            float *dst = xi + ((int64_t)iy * s->w + ix) * s->ci;
-            for (int c = 0; c < s->ci; c++) dst[c] += src[c];
-          }
+  const int64_t span = (int64_t)s->kw * s->ci;
+  float *xi = dx + i * (int64_t)s->h * s->w * s->ci;
+  for (int oy = 0; oy < s->oh; oy++) {
+    for (int ox = 0; ox < s->ow; ox++) {
+      const float *row = dcols + ((int64_t)oy * s->ow + ox) * K;
+      const int ix0 = ox * s->sw - s->pad_l;
+      const int inside = s->dw == 1 && ix0 >= 0 && ix0 + s->kw <= s->w;
+      for (int ky = 0; ky < s->kh; ky++) {
+        const int iy = oy * s->sh - s->pad_t + ky * s->dh;
+        if (iy < 0 || iy >= s->h) continue;
+        if (inside) {
+          add_to(xi + ((int64_t)iy * s->w + ix0) * s->ci, row + (int64_t)ky * span, span);
+          continue;
+        }
+        for (int kx = 0; kx < s->kw; kx++) {
+          const int ix = ix0 + kx * s->dw;
+          if (ix < 0 || ix >= s->w) continue;
+          add_to(xi + ((int64_t)iy * s->w + ix) * s->ci, row + (int64_t)ky * span + (int64_t)kx * s->ci, s->ci);
         }
       }
     }
   }
+}
+
+/* im2col / col2im of images [i0, i0 + cnt) on the shape's threads, one image per block. */
+typedef struct {
+  const conv_shape *s;
+  const float *src;
+  float *dst;
+  int64_t i0;
+  int back; /* 0: im2col(x = src) into cols = dst; 1: col2im(dcols = src) into dx = dst */
+} layout_job;
+
+static void layout_block(void *ctx, int b) {
+  const layout_job *j = ctx;
+  const int64_t per = (int64_t)j->s->oh * j->s->ow * j->s->kh * j->s->kw * j->s->ci;
+  if (j->back)
+    col2im_image(j->s, j->src + b * per, j->dst, j->i0 + b);
+  else
+    im2col_image(j->s, j->src, j->dst + b * per, j->i0 + b);
+}
+
+static void im2col(const conv_shape *s, const float *x, float *cols, int64_t i0, int64_t cnt) {
+  layout_job j = {s, x, cols, i0, 0};
+  parallel_blocks(s->threads, (int)cnt, layout_block, &j);
+}
+
+static void col2im(const conv_shape *s, const float *dcols, float *dx, int64_t i0, int64_t cnt) {
+  layout_job j = {s, dcols, dx, i0, 1};
+  parallel_blocks(s->threads, (int)cnt, layout_block, &j);
 }
 
 /* out[r][c] = act(out[r][c] + bias[c]); act 1 = ReLU, 0 = identity; bias may be NULL. */
@@ -168,4 +212,28 @@ void maxpool2(const float *x, float *out, int32_t n, int32_t h, int32_t w, int32
           o[k] = m;
         }
       }
+}
+
+/* Global average pooling, NHWC: out[b, k] = Σ_p x[b, p, k] / hw over the hw positions p (float64 sums). */
+int global_avg_pool(const float *x, float *out, int32_t n, int32_t hw, int32_t c) {
+  double *acc = malloc(sizeof(double) * (size_t)(c > 0 ? c : 1));
+  if (!acc) return -1;
+  for (int64_t b = 0; b < n; b++) {
+    for (int32_t k = 0; k < c; k++) acc[k] = 0.0;
+    for (int64_t p = 0; p < hw; p++) {
+      const float *xp = x + (b * hw + p) * c;
+      for (int32_t k = 0; k < c; k++) acc[k] += (double)xp[k];
+    }
+    for (int32_t k = 0; k < c; k++) out[b * c + k] = (float)(acc[k] / (double)hw);
+  }
+  free(acc);
+  return 0;
+}
+
+/* Its gradient: dx[b, p, k] = dy[b, k] / hw. */
+void global_avg_pool_grad(const float *dy, float *dx, int32_t n, int32_t hw, int32_t c) {
+  const float inv = (float)(1.0 / (double)hw);
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t p = 0; p < hw; p++)
+      for (int32_t k = 0; k < c; k++) dx[(b * hw + p) * c + k] = dy[b * c + k] * inv;
 }

@@ -13,4 +13,6 @@ int conv2d_forward(const conv_shape *s, const float *x, const float *f, const fl
 int conv2d_backprop_input(const conv_shape *s, const float *dy, const float *f, float *dx);
 int conv2d_backprop_filter(const conv_shape *s, const float *x, const float *dy, float *df);
 void maxpool2(const float *x, float *out, int32_t n, int32_t h, int32_t w, int32_t c);
+int global_avg_pool(const float *x, float *out, int32_t n, int32_t hw, int32_t c);
+void global_avg_pool_grad(const float *dy, float *dx, int32_t n, int32_t hw, int32_t c);
 #endif

@@ -22,3 +22,5 @@ export {
 export { nativeConv2dGrads } from './native.js';
 // Sparse kernels of pruned dense layers (src/kernels/sparse.ts; registered on native).
 export { sampledMatMul, setSparseMask, sparseAdam, sparseLayoutOf, sparseMatMul, withAllWeightGradients } from './sparse.js';
+// BatchNorm, ReLU and average-pooling kernels of the deep nets (src/kernels/deepnets.ts; registered on native).
+export { batchMoments, batchNormGrad, globalAvgPool, globalAvgPoolGrad, hasBatchNormKernels, hasGlobalAvgPool, hasReluGrad, reluGrad } from './deepnets.js';

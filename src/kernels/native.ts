@@ -16,6 +16,7 @@ import {
   type MaskedAdamAttrs,
 } from './wasm.js';
 import { SAMPLED_MATMUL, SPARSE_ADAM, SPARSE_MATMUL, type SparseLayout } from './sparse.js';
+import { BATCH_MOMENTS, BATCH_NORM_GRAD, GLOBAL_AVG_POOL, GLOBAL_AVG_POOL_GRAD, RELU_GRAD } from './deepnets.js';
 
 /**
  * Kernels of the 'native' backend: tfjs's cpu backend (tensors are plain Float32Arrays in JS
@@ -102,6 +103,43 @@ export interface NativeAddon {
   biasAct(z: Float32Array, b: Float32Array, out: Float32Array, rows: number, cols: number, relu: number): void;
   biasActGrad(dy: Float32Array, a: Float32Array, dz: Float32Array, db: Float32Array, rows: number, cols: number, relu: number): void;
   actGradCols(dy: Float32Array, a: Float32Array, dz: Float32Array, db: Float32Array, rows: number, cols: number, relu: number): void;
+  /** mean [c] and biased variance [c] of x [rows, c] over its rows (float64 sums; native/src/batchnorm.c) */
+  bnMoments(x: Float32Array, mean: Float32Array, variance: Float32Array, rows: number, c: number, threads: number): void;
+  /** out = (x − mean)·gamma/√(variance + eps) + beta per channel of x [rows, c] */
+  bnApply(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    out: Float32Array,
+    rows: number,
+    c: number,
+    threads: number,
+  ): void;
+  /** dx, dgamma, dbeta of bnApply when mean and variance are x's own batch moments */
+  bnGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    eps: number,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    c: number,
+    threads: number,
+  ): void;
+  relu(x: Float32Array, out: Float32Array, n: number, threads: number): void;
+  /** dx = dy·step(y) */
+  reluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, n: number, threads: number): void;
+  /** out = xs[0] + xs[1] + … (2 to 16 arrays of n floats, summed in that order) */
+  addN(xs: Float32Array[], out: Float32Array, n: number, threads: number): void;
+  /** grad 0: dst [n, c] = the mean of src [n, hw, c] over hw (float64 sums); grad 1: its gradient, dst [n, hw, c] = src [n, c] / hw */
+  globalAvgPool(src: Float32Array, dst: Float32Array, n: number, hw: number, c: number, grad: number): void;
   /** isa: the instruction set the kernels are built for ("avx2"); blas/blasCore: OpenBLAS's build and the core type it runs. */
   info(): { isa: string; blas: string; blasCore: string };
 }
@@ -228,6 +266,20 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
     return out;
   }
 
+  /** Same-shape float32 sum of 2–16 tensors (AddN, Add without broadcasting); else null (use cpu). */
+  function addN(be: CpuStorage, ts: tf.TensorInfo[]): tf.TensorInfo | null {
+    const shape = ts[0].shape;
+    if (ts.length < 2 || ts.length > 16 || !ts.every((t) => t.dtype === 'float32' && t.shape.join() === shape.join())) return null;
+    const [out, o] = output(be, shape);
+    addon.addN(
+      ts.map((t) => view(be, t)),
+      o,
+      o.length,
+      threads,
+    );
+    return out;
+  }
+
   return {
     BatchMatMul: (args) => matMul(args) ?? cpuKernel('BatchMatMul', args),
     _FusedMatMul: (args) => {
@@ -276,6 +328,73 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const [out, o] = output(be, [n, ph, pw, c]);
       addon.maxpool2(view(be, x), o, n, h, w, c);
       return out;
+    },
+    [BATCH_MOMENTS]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { x } = inputs as Record<string, tf.TensorInfo>;
+      const c = x.shape[x.shape.length - 1];
+      const [mean, m] = output(be, [c]);
+      const [variance, v] = output(be, [c]);
+      addon.bnMoments(view(be, x), m, v, size(x.shape) / c, c, threads);
+      return [mean, variance];
+    },
+    FusedBatchNorm: (args) => {
+      const be = args.backend as CpuStorage;
+      const { x, mean, variance, scale, offset } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+      const c = x!.shape[x!.shape.length - 1];
+      const perChannel = [mean, variance, scale, offset].every((t) => t != null && t.dtype === 'float32' && size(t.shape) === c && t.shape.length === 1);
+      if (!perChannel || x!.dtype !== 'float32') return cpuKernel('FusedBatchNorm', args);
+      const [out, o] = output(be, x!.shape);
+      const eps = (args.attrs as unknown as tf.FusedBatchNormAttrs).varianceEpsilon;
+      addon.bnApply(view(be, x!), view(be, mean!), view(be, variance!), view(be, scale!), view(be, offset!), eps, o, size(x!.shape) / c, c, threads);
+      return out;
+    },
+    [BATCH_NORM_GRAD]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { dy, x, gamma, mean, variance } = inputs as Record<string, tf.TensorInfo>;
+      const c = x.shape[x.shape.length - 1];
+      const [dx, dxv] = output(be, x.shape);
+      const [dgamma, dg] = output(be, [c]);
+      const [dbeta, db] = output(be, [c]);
+      const eps = (attrs as { epsilon: number }).epsilon;
+      addon.bnGrad(view(be, dy), view(be, x), view(be, gamma), view(be, mean), view(be, variance), eps, dxv, dg, db, size(x.shape) / c, c, threads);
+      return [dx, dgamma, dbeta];
+    },
+    Relu: (args) => {
+      const be = args.backend as CpuStorage;
+      const { x } = args.inputs as Record<string, tf.TensorInfo>;
+      if (x.dtype !== 'float32') return cpuKernel('Relu', args);
+      const [out, o] = output(be, x.shape);
+      addon.relu(view(be, x), o, o.length, threads);
+      return out;
+    },
+    [RELU_GRAD]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { dy, y } = inputs as Record<string, tf.TensorInfo>;
+      const [out, o] = output(be, dy.shape);
+      addon.reluGrad(view(be, dy), view(be, y), o, o.length, threads);
+      return out;
+    },
+    [GLOBAL_AVG_POOL]: ({ inputs, backend }) => {
+      const be = backend as CpuStorage;
+      const { x } = inputs as Record<string, tf.TensorInfo>;
+      const [n, h, w, c] = x.shape;
+      const [out, o] = output(be, [n, c]);
+      addon.globalAvgPool(view(be, x), o, n, h * w, c, 0);
+      return out;
+    },
+    [GLOBAL_AVG_POOL_GRAD]: ({ inputs, backend, attrs }) => {
+      const be = backend as CpuStorage;
+      const { dy } = inputs as Record<string, tf.TensorInfo>;
+      const shape = (attrs as { shape: number[] }).shape;
+      const [out, o] = output(be, shape);
+      addon.globalAvgPool(view(be, dy), o, shape[0], shape[1] * shape[2], shape[3], 1);
+      return out;
+    },
+    AddN: (args) => addN(args.backend as CpuStorage, args.inputs as unknown as tf.TensorInfo[]) ?? cpuKernel('AddN', args),
+    Add: (args) => {
+      const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
+      return addN(args.backend as CpuStorage, [a, b]) ?? cpuKernel('Add', args);
     },
     [GEMM_SMALL]: ({ inputs, backend }) => {
       const be = backend as CpuStorage;
@@ -402,15 +521,22 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
 }
 
 /**
- * On the native backend, the input and filter gradients of a stride-1 'same' NHWC convolution
- * of x [n, h, w, ci] with f [kh, kw, ci, co], given dz [n, h, w, co], as two lazy thunks that
- * run the native Conv2DBackpropInput / Conv2DBackpropFilter kernels (one im2col GEMM each, no
- * flipped filter or transposes). Null on other backends or with LTH_FUSED=0: models/ops.ts then
- * uses its own gradients.
+ * On the native backend, the input and filter gradients of an NHWC convolution of x [n, h, w, ci]
+ * with f [kh, kw, ci, co] (stride `strides`, tfjs 'same' or 'valid' padding), given dz
+ * [n, h', w', co], as two lazy thunks that run the native Conv2DBackpropInput /
+ * Conv2DBackpropFilter kernels (one im2col GEMM each, no flipped filter, dilation or
+ * transposes). Null on other backends or with LTH_FUSED=0: models/ops.ts then uses its own
+ * gradients.
  */
-export function nativeConv2dGrads(x: tf.Tensor4D, f: tf.Tensor4D, dz: tf.Tensor4D): [() => tf.Tensor4D, () => tf.Tensor4D] | null {
+export function nativeConv2dGrads(
+  x: tf.Tensor4D,
+  f: tf.Tensor4D,
+  dz: tf.Tensor4D,
+  strides = 1,
+  pad: 'same' | 'valid' = 'same',
+): [() => tf.Tensor4D, () => tf.Tensor4D] | null {
   if (tf.getBackend() !== 'native' || process.env.LTH_FUSED === '0') return null;
-  const conv = { strides: 1, pad: 'same', dataFormat: 'NHWC' };
+  const conv = { strides, pad, dataFormat: 'NHWC' };
   return [
     () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter: f }, { ...conv, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
     () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...conv, filterShape: f.shape } as unknown as tf.NamedAttrMap) as tf.Tensor4D,

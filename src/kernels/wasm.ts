@@ -309,7 +309,7 @@ export function registerWasmKernels(): void {
   registered = true;
 }
 
-const fusedOn = (name: string): boolean => process.env.LTH_FUSED !== '0' && tf.getKernel(name, tf.getBackend()) != null;
+export const fusedOn = (name: string): boolean => process.env.LTH_FUSED !== '0' && tf.getKernel(name, tf.getBackend()) != null;
 
 /** Whether the current backend has the fused masked-Adam kernel (`LTH_FUSED=0` turns the
  *  fused kernels off, to compare with or to bisect against the plain tensor ops). */

@@ -190,6 +190,34 @@ export interface RunOptions {
   readonly setState?: (param: string, value: tf.Tensor) => void;
 }
 
+/**
+ * Frees each node's output as soon as its last consumer has run (call after a node has set its
+ * value): a deep net's pre-ReLU and pre-add tensors are then gone before the backward pass,
+ * a third of its activation memory. A tensor some gradient saved lives on in the tape's clone
+ * (tfjs shares the data), so this never frees what the backward pass reads; the tape itself only
+ * reads shapes of its inputs. Names that alias one tensor (a ReLU fused into its layer) count
+ * together; the graph input and the last node's output are never freed here.
+ */
+function releaser(g: Graph, uses: Map<string, GraphNode[]>, values: Map<string, Value>): (n: GraphNode) => void {
+  const pending = new Map<tf.Tensor, number>();
+  const last = g.nodes[g.nodes.length - 1].name;
+  const add = (name: string) => {
+    const t = values.get(name)!.t;
+    pending.set(t, (pending.get(t) ?? 0) + (name === last ? Infinity : (uses.get(name) ?? []).length));
+  };
+  add(INPUT);
+  pending.set(values.get(INPUT)!.t, Infinity);
+  return (n) => {
+    add(n.name);
+    for (const i of n.inputs) {
+      const t = values.get(i)!.t;
+      const left = pending.get(t)! - 1;
+      pending.set(t, left);
+      if (left === 0) t.dispose();
+    }
+  };
+}
+
 const toRow = (v: Value): Value => (v.col ? { t: transpose(v.t as tf.Tensor2D), col: false } : v);
 
 /**
@@ -201,9 +229,12 @@ export function runGraph(g: Graph, w: Readonly<Record<string, tf.Tensor>>, x: tf
   const values = new Map<string, Value>([[INPUT, { t: tf.reshape(x, [x.shape[0], ...g.inputShape]), col: false }]]);
   const uses = consumerMap(g);
   const fused = o.mode.fuse ? fusedRelus(g, uses) : new Set<string>();
+  // the taps pass hands its ReLU outputs to the caller: nothing is freed there
+  const release = o.tap ? () => {} : releaser(g, uses, values);
   for (const n of g.nodes) {
     if (fused.has(n.name)) {
       values.set(n.name, values.get(n.inputs[0])!);
+      release(n);
       continue;
     }
     const inputs = n.inputs.map((i) => (n.def.columns ? values.get(i)! : toRow(values.get(i)!)));
@@ -221,6 +252,7 @@ export function runGraph(g: Graph, w: Readonly<Record<string, tf.Tensor>>, x: tf
     });
     if (o.tap && n.kind === 'relu') v = { t: o.tap(n, v.t), col: v.col };
     values.set(n.name, v);
+    release(n);
   }
   return toRow(values.get(g.nodes[g.nodes.length - 1].name)!).t as tf.Tensor2D;
 }

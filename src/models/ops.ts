@@ -46,9 +46,11 @@ interface EngineWithKernelFunc {
  */
 function lazyGradOp<T extends tf.Tensor>(
   inputs: tf.Tensor[],
-  /** may hand extra tensors to `keep`: they follow the inputs in `saved` */
+  /** may hand extra tensors to `keep`: they follow the inputs in `saved` (or are all of it, without saveInputs) */
   forward: (keep: (ts: tf.Tensor[]) => void) => T,
   backward: (dy: T, saved: tf.Tensor[]) => Thunk[],
+  /** false: the backward pass does not read the inputs, so the tape need not keep them alive */
+  saveInputs = true,
 ): T {
   const engine = tf.engine() as unknown as Partial<EngineWithKernelFunc>;
   if (typeof engine.runKernelFunc === 'function') {
@@ -58,7 +60,7 @@ function lazyGradOp<T extends tf.Tensor>(
       forwardFunc: (_backend, save) => {
         let extra: tf.Tensor[] = [];
         const out = forward((ts) => (extra = ts));
-        save([...inputs, ...extra]);
+        save(saveInputs ? [...inputs, ...extra] : extra);
         return out;
       },
       backwardsFunc: (dy, saved) => {
@@ -74,7 +76,7 @@ function lazyGradOp<T extends tf.Tensor>(
     const save = args[args.length - 1] as tf.GradSaveFunc;
     let extra: tf.Tensor[] = [];
     const value = forward((ts) => (extra = ts));
-    save([...(args.slice(0, -1) as tf.Tensor[]), ...extra]);
+    save(saveInputs ? [...(args.slice(0, -1) as tf.Tensor[]), ...extra] : extra);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => backward(dy as T, saved).map((g) => g()),
@@ -121,8 +123,9 @@ function conv3x3FilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
  * act(conv(x, f) + b): 3×3 'same' convolution, stride 1, x [n, h, w, in] (NHWC), f [3, 3, in,
  * out], b [out] → [n, h, w, out]; act = ReLU when `relu`, else identity. The forward is one
  * fused convolution (bias and ReLU inside the GEMM's output pass); the backward applies the
- * ReLU gradient and sums the bias gradient in one pass (kernels.actGradCols) and then runs the
- * input and filter gradients, each only if asked for. Throws for filters other than 3×3.
+ * ReLU gradient and sums the bias gradient in one pass (kernels.actGradCols; without ReLU, dz is
+ * dy and the sum runs only if the bias gradient is asked for) and then runs the input and filter
+ * gradients, each only if asked for. Throws for filters other than 3×3.
  */
 export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, opts: { relu: boolean } = { relu: false }): tf.Tensor4D {
   if (f.shape[0] !== 3 || f.shape[1] !== 3) {
@@ -141,10 +144,14 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, opts: { r
     (dy, [sx, sf, , sa]) => {
       // Shared by the three gradients, so computed here, in the backward pass's scope: the
       // engine runs each thunk in its own tidy, which would dispose a value cached by the first.
-      const [dz, db] = kernels.actGradCols(dy, sa as tf.Tensor4D, opts.relu);
+      // without ReLU, dz is dy itself and the bias gradient is only summed if asked for (a ResNet's
+      // convs have a constant zero bias: never)
+      const [dz, db]: [tf.Tensor4D, () => tf.Tensor1D] = opts.relu
+        ? ((g) => [g[0], () => g[1]])(kernels.actGradCols(dy, sa as tf.Tensor4D, true))
+        : [dy, () => kernels.actGradCols(dy, sa as tf.Tensor4D, false)[1]];
       const native = kernels.nativeConv2dGrads(sx as tf.Tensor4D, sf as tf.Tensor4D, dz);
-      if (native) return [...native, () => db];
-      return [() => tf.conv2d(dz, flipFilter(sf as tf.Tensor4D), 1, 'same'), () => conv3x3FilterGrad(sx as tf.Tensor4D, dz), () => db];
+      if (native) return [...native, db];
+      return [() => tf.conv2d(dz, flipFilter(sf as tf.Tensor4D), 1, 'same'), () => conv3x3FilterGrad(sx as tf.Tensor4D, dz), db];
     },
   );
 }
@@ -157,7 +164,8 @@ export function conv2d(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D, opts: { r
  * tfjs's conv2dTranspose (Conv2DBackpropInput, on every backend) and the filter gradient one
  * forward convolution: dW[kh, kw, ci, co] = Σ_{n,y,x} xpad[n, y·s + kh, x·s + kw, ci]·dy[n, y, x, co],
  * i.e. xpad laid out [ci, H, W, n] convolved ('valid', dilation s) with dy laid out
- * [h', w', n, co], cropped to k×k.
+ * [h', w', n, co], cropped to k×k. On native both gradients are the native Conv2DBackpropInput /
+ * Conv2DBackpropFilter kernels (kernels.nativeConv2dGrads).
  */
 export function conv2dStrided(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D | undefined, strides: number, pad: 'same' | 'valid'): tf.Tensor4D {
   const k = f.shape[0];
@@ -181,8 +189,77 @@ export function conv2dStrided(x: tf.Tensor4D, f: tf.Tensor4D, b: tf.Tensor1D | u
         const full = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', strides);
         return kernels.transpose(tf.slice(full, [0, 0, 0, 0], [ci, k, k, co]), [1, 2, 0, 3]);
       };
-      return [() => tf.conv2dTranspose(dy, sf as tf.Tensor4D, [sx.shape[0], h, w, ci], strides, pad), filterGrad, () => tf.sum(dy, [0, 1, 2])];
+      const biasGrad = () => tf.sum(dy, [0, 1, 2]);
+      const native = kernels.nativeConv2dGrads(sx as tf.Tensor4D, sf as tf.Tensor4D, dy, strides, pad);
+      if (native) return [...native, biasGrad];
+      return [() => tf.conv2dTranspose(dy, sf as tf.Tensor4D, [sx.shape[0], h, w, ci], strides, pad), filterGrad, biasGrad];
     },
+  );
+}
+
+/**
+ * BatchNorm in training mode over the last axis of x [..., c] (Ioffe & Szegedy 2015, Alg. 1):
+ * y = (x − μ)·γ/√(σ² + ε) + β with μ, σ² the batch's mean and biased variance per channel; γ, β
+ * [c]. Returns y and the moments (for the running statistics; they carry no gradient). The
+ * gradient w.r.t. x counts μ and σ² as functions of x (kernels.batchNormGrad), as tfjs's
+ * tf.moments + tf.batchNorm do. On native: one kernel each for the moments, the normalization
+ * and the gradient; elsewhere tf.moments and tf.batchNorm with their tfjs gradients.
+ */
+export function batchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  if (!kernels.hasBatchNormKernels()) {
+    const { mean, variance } = tf.moments(
+      x,
+      x.shape.slice(0, -1).map((_, i) => i),
+    );
+    return { y: tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  }
+  // the moments stay off the op's inputs: the op's own gradient already counts them
+  const [mean, variance] = kernels.batchMoments(x);
+  const y = lazyGradOp(
+    [x, gamma, beta],
+    (keep) => {
+      keep([mean, variance]);
+      return tf.engine().runKernel('FusedBatchNorm', { x, mean, variance, scale: gamma, offset: beta }, {
+        varianceEpsilon: epsilon,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    },
+    (dy, [sx, sg, , sm, sv]) => {
+      // one kernel gives all three, in the backward pass's scope (see conv2d)
+      const [dx, dg, db] = kernels.batchNormGrad(dy, sx, sg as tf.Tensor1D, sm as tf.Tensor1D, sv as tf.Tensor1D, epsilon);
+      return [() => dx, () => dg, () => db];
+    },
+  );
+  return { y, mean, variance };
+}
+
+/** max(x, 0); on native its gradient is one pass (kernels.reluGrad), elsewhere tf.relu's own. */
+export function relu<T extends tf.Tensor>(x: T): T {
+  if (!kernels.hasReluGrad()) return tf.relu(x);
+  return lazyGradOp<T>(
+    [x],
+    (keep) => {
+      const y = tf.relu(x);
+      keep([y]);
+      return y;
+    },
+    (dy, [y]) => [() => kernels.reluGrad(dy, y as T)],
+    // the gradient reads the output only: the input (a BatchNorm's or an add's output) can go
+    false,
+  );
+}
+
+/** The mean of x [n, h, w, c] over h and w → [n, c] (global average pooling); on native one kernel each way, elsewhere tf.mean. */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  if (!kernels.hasGlobalAvgPool()) return tf.mean(x, [1, 2]);
+  return lazyGradOp<tf.Tensor2D>(
+    [x],
+    () => kernels.globalAvgPool(x),
+    (dy) => [() => kernels.globalAvgPoolGrad(dy, x.shape)],
   );
 }
 

@@ -1,4 +1,5 @@
 import { tf } from '../../util/tf.js';
+import * as ops from '../ops.js';
 import type { ParamSpec } from '../types.js';
 import type { LayerDef, Node } from './types.js';
 
@@ -48,14 +49,13 @@ export const batchNormalizationDef: LayerDef<BatchNormConfig> = {
     const eps = cfg.epsilon ?? EPSILON;
     const [gamma, beta] = [param('gamma'), param('beta')] as tf.Tensor1D[];
     if (!mode.training) return { t: tf.batchNorm(x.t, param('moving_mean'), param('moving_variance'), beta, gamma, eps), col: false };
-    const axes = x.t.shape.slice(0, -1).map((_, i) => i);
-    const { mean, variance } = tf.moments(x.t, axes);
+    const { y, mean, variance } = ops.batchNormTrain(x.t, gamma, beta, eps);
     const m = cfg.momentum ?? MOMENTUM;
     const count = x.t.size / x.t.shape[x.t.shape.length - 1];
     const unbiased = count > 1 ? count / (count - 1) : 1;
     setState('moving_mean', tf.add(tf.mul(param('moving_mean'), m), tf.mul(mean, 1 - m)));
     setState('moving_variance', tf.add(tf.mul(param('moving_variance'), m), tf.mul(variance, (1 - m) * unbiased)));
-    return { t: tf.batchNorm(x.t, mean, variance, beta, gamma, eps), col: false };
+    return { t: y, col: false };
   },
   units: 'keep',
   // filter pruning masks γ and β of a pruned channel: y = 0·x̂ + 0 = 0 in training and inference mode

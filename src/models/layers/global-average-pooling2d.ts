@@ -1,4 +1,5 @@
 import { tf } from '../../util/tf.js';
+import * as ops from '../ops.js';
 import { need, type LayerDef, type Node } from './types.js';
 
 /** Global average pooling (tfjs-layers / Keras `globalAveragePooling2d`): [n, h, w, c] → [n, c], the mean over positions (He et al. 2016's ResNet head). */
@@ -12,7 +13,7 @@ export const globalAveragePooling2dDef: LayerDef<object> = {
     need(x.length === 3, `globalAveragePooling2d needs [h, w, c] input, got [${x.join(', ')}]`);
     return [x[2]];
   },
-  forward: ({ inputs: [x] }) => ({ t: tf.mean(x.t, [1, 2]), col: false }),
+  forward: ({ inputs: [x] }) => ({ t: ops.globalAvgPool(x.t as tf.Tensor4D), col: false }),
   units: 'keep',
   toLayers: ({ name, tfl }) => ({ layer: tfl.layers.globalAveragePooling2d({ name }), weights: [] }),
 };
