@@ -33,6 +33,7 @@ export declare namespace tf {
   type BatchMatMulAttrs = Core.BatchMatMulAttrs;
   type Conv2DBackpropFilterAttrs = Core.Conv2DBackpropFilterAttrs;
   type Conv2DBackpropInputAttrs = Core.Conv2DBackpropInputAttrs;
+  type FusedBatchNormAttrs = Core.FusedBatchNormAttrs;
   type FusedConv2DAttrs = Core.FusedConv2DAttrs;
   type MaxPoolAttrs = Core.MaxPoolAttrs;
   // eslint-disable-next-line @typescript-eslint/no-namespace -- types only, as tfjs-core's own
