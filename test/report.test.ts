@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { openReadOnly, report, summarizeExperiment } from '../src/reporting/index.js';
+import { openReadOnly, report, summarize, summarizeExperiment, type LevelRow } from '../src/reporting/index.js';
+import { metricTable } from '../src/reporting/format.js';
+import { pointData } from '../src/reporting/plot.js';
 import { UserError } from '../src/util/errors.js';
 import { lenetDbSuite, createDb, insertExperiment, lenetFixture } from './helpers/fixture.js';
 
@@ -138,5 +140,45 @@ describe('lth report', () => {
       () => report(junk, 'x'),
       (e: Error) => e instanceof UserError && /lth database/.test(e.message),
     );
+  });
+});
+
+describe('chains at different sparsities on one level (a transferred ticket starts at its source’s)', () => {
+  const row = (strategy: string, level: number, pct: number, acc: number): LevelRow => ({
+    experiment: 'x',
+    spec_hash: 'h',
+    strategy,
+    branch: null,
+    replicate: 0,
+    trial: 0,
+    level,
+    percent_remaining: pct,
+    early_stop_iteration: 100,
+    early_stop_val_loss: 0.5,
+    early_stop_val_accuracy: acc,
+    early_stop_test_accuracy: acc,
+    final_test_accuracy: acc,
+    iterations: 200,
+    wall_seconds: 1,
+    backend: 'wasm',
+    mask_hash: `${strategy}${level}`,
+    result_id: level,
+    total_iterations: null,
+    total_multiply_adds: null,
+    detection_iteration: null,
+    seed: 1,
+  });
+  const rows = [row('', 0, 100, 0.8), row('rewind', 1, 80, 0.82), row('ticket', 1, 64.0625, 0.84)];
+
+  it('the plot puts each chain at its own % remaining; the table shows the range, not a mean no chain has', () => {
+    const s = { experiment: 'x', specHash: 'h', ...summarize(rows, ['es-accuracy']) };
+    const level1 = pointData(s, 'es-accuracy', 'none').filter((d) => d.level === 1);
+    assert.deepEqual(level1.map((d) => [d.series, d.percent]).sort(), [
+      ['rewind', 80],
+      ['ticket', 64.0625],
+    ]);
+    const table = metricTable(s, s.metrics[0]);
+    assert.equal(table.rows[1][1], '64.1–80.0');
+    assert.equal(table.rows[0][1], '100.0');
   });
 });

@@ -164,6 +164,8 @@ export interface LevelSummary {
   level: number;
   /** mean % of weights remaining over the chain rows of this level */
   percentRemaining: number;
+  /** series key → its own mean % remaining at this level (chains can differ: a transferred ticket starts at its source's) */
+  seriesPercent: Record<string, number>;
   /** level 0: the dense network */
   dense: boolean;
   /** series key → metric id → statistics over trials (absent where no trial has a value) */
@@ -270,9 +272,11 @@ export function summarize(rows: LevelRow[], metricIds: string[] = DEFAULT_METRIC
     const percentRemaining = pctRows.reduce((a, r) => a + r.percent_remaining, 0) / pctRows.length;
     const cells: LevelSummary['cells'] = {};
     const lastIteration: Record<string, number> = {};
+    const seriesPercent: Record<string, number> = {};
     for (const s of series) {
       const rs = grouped.get(s.key)?.get(level);
       if (!rs) continue;
+      seriesPercent[s.key] = rs.reduce((a, r) => a + r.percent_remaining, 0) / rs.length;
       const ends = rs.map((r) => r.last_iteration).filter((x): x is number => typeof x === 'number');
       if (ends.length) lastIteration[s.key] = Math.max(...ends);
       const cell: Record<string, Stat> = {};
@@ -285,7 +289,7 @@ export function summarize(rows: LevelRow[], metricIds: string[] = DEFAULT_METRIC
       }
       cells[s.key] = cell;
     }
-    return { level, percentRemaining, dense: level === 0, cells, ...(Object.keys(lastIteration).length ? { lastIteration } : {}) };
+    return { level, percentRemaining, seriesPercent, dense: level === 0, cells, ...(Object.keys(lastIteration).length ? { lastIteration } : {}) };
   });
   return { metrics, series, levels, trials };
 }

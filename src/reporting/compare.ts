@@ -27,6 +27,9 @@ export interface CompareOptions {
 export interface LevelComparison {
   level: number;
   percentRemaining: number;
+  /** each side's own mean % remaining (they differ when one chain is a transferred ticket) */
+  percentA: number;
+  percentB: number;
   /** trials present in both series (paired by chain seed) */
   n: number;
   /** trials of A or B without a partner (left out) */
@@ -125,6 +128,7 @@ export function compareRows(rows: LevelRow[], experiment: string, a: string, b: 
     const rb = levelsB.get(level) ?? [];
     const all = [...ra, ...rb];
     const percentRemaining = all.reduce((s, r) => s + r.percent_remaining, 0) / Math.max(1, all.length);
+    const meanPercent = (rs: typeof ra) => rs.reduce((s, r) => s + r.percent_remaining, 0) / Math.max(1, rs.length);
     const va = new Map([...perTrial(ra, metric)].map(([t, v]) => [pairKey(t, v.seed), v.value]));
     const vb = new Map([...perTrial(rb, metric)].map(([t, v]) => [pairKey(t, v.seed), v.value]));
     const pairs: Pair[] = [...va.keys()].filter((k) => vb.has(k)).map((k) => ({ a: va.get(k)!, b: vb.get(k)! }));
@@ -145,6 +149,8 @@ export function compareRows(rows: LevelRow[], experiment: string, a: string, b: 
     return {
       level,
       percentRemaining,
+      percentA: meanPercent(ra),
+      percentB: meanPercent(rb),
       n: pairs.length,
       unpaired,
       meanA: mean(pairs.map((p) => p.a)),
@@ -228,7 +234,10 @@ export function comparisonTable(c: Comparison, machine = false): Tabular {
         ]
       : [
           l.level === 0 ? '0 (dense)' : String(l.level),
-          formatPercent(l.percentRemaining),
+          // a level of each chain at its own sparsity: both, not their mean
+          formatPercent(l.percentA) === formatPercent(l.percentB)
+            ? formatPercent(l.percentRemaining)
+            : `${formatPercent(l.percentA)} vs ${formatPercent(l.percentB)}`,
           l.unpaired ? `${l.n} (+${l.unpaired} unpaired)` : String(l.n),
           show(l.meanA),
           show(l.meanB),

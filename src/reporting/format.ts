@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { UserError } from '../util/index.js';
-import type { MetricDef, Stat, Summary, Unit } from './aggregate.js';
+import type { LevelSummary, MetricDef, Stat, Summary, Unit } from './aggregate.js';
 
 export const FORMATS = ['table', 'csv', 'json', 'markdown'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -134,12 +134,23 @@ function levelLabel(level: number, dense: boolean): string {
   return dense ? `${level} (dense)` : String(level);
 }
 
+/**
+ * A level's "% remaining" cell: one number when every series stands at it, else the range of the
+ * series' own values (a transferred ticket starts at its source's sparsity), so no row shows a
+ * mean that no chain has.
+ */
+function percentCell(l: LevelSummary): string {
+  const ps = Object.values(l.seriesPercent);
+  const [lo, hi] = [Math.min(...ps), Math.max(...ps)];
+  return ps.length && formatPercent(lo) !== formatPercent(hi) ? `${formatPercent(lo)}–${formatPercent(hi)}` : formatPercent(l.percentRemaining);
+}
+
 /** One metric as display strings: one row per level, one column per series (markdown, HTML). */
 export function metricTable(s: Summary, m: MetricDef): Tabular {
   const columns = ['Level', '% remaining', ...s.series.map((se) => se.key)];
   const rows = s.levels.map((l) => [
     levelLabel(l.level, l.dense),
-    formatPercent(l.percentRemaining),
+    percentCell(l),
     ...s.series.map((se) => formatStat(m.unit, l.cells[se.key]?.[m.id], s.trials)),
   ]);
   return { columns, rows, caption: [m.label] };
@@ -150,7 +161,7 @@ export function stackedTable(s: Summary): Tabular {
   const columns = ['Level', '% remaining', 'metric', ...s.series.map((se) => se.key)];
   const rows = s.levels.map((l) => [
     levelLabel(l.level, l.dense),
-    formatPercent(l.percentRemaining),
+    percentCell(l),
     s.metrics.map((m) => m.short).join('\n'),
     ...s.series.map((se) => (l.cells[se.key] ? s.metrics.map((m) => formatStat(m.unit, l.cells[se.key][m.id], s.trials) || '–').join('\n') : '')),
   ]);

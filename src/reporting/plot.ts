@@ -71,7 +71,7 @@ export function pointData(s: Summary, metricId: string, errorBars: ErrorBars, se
         errorBars === 'minmax' ? [st.min, st.max] : errorBars === 'std' && st.std !== null ? [st.mean - st.std, st.mean + st.std] : [st.mean, st.mean];
       // ±1 std can reach past what an early-stop step can be: draw it within [0, the end of training]
       if (m.column === 'early_stop_iteration') [lo, hi] = [Math.max(0, lo), Math.min(hi, l.lastIteration?.[se.key] ?? Infinity)];
-      out.push({ series: se.key, level: l.level, percent: l.percentRemaining, mean: d(st.mean), low: d(lo), high: d(hi), n: st.n });
+      out.push({ series: se.key, level: l.level, percent: l.seriesPercent[se.key] ?? l.percentRemaining, mean: d(st.mean), low: d(lo), high: d(hi), n: st.n });
     }
   }
   return out;
