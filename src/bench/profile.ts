@@ -13,11 +13,10 @@ import { tf } from '../util/tf.js';
 import Table from 'cli-table3';
 import os from 'node:os';
 import { initBackend, wasmThreadsInUse, type BackendName } from '../backend/index.js';
-import { inputShapeFor, randomSplit } from './run.js';
-import { buildModel, initialize, type Masks } from '../models/index.js';
+import { benchMasks, inputShapeFor, randomDataset } from './run.js';
+import { buildModel, initialize } from '../models/index.js';
 import { trainingSchema } from '../spec/index.js';
 import { train, resolveSchedule } from '../training/index.js';
-import { makeRng } from '../util/index.js';
 
 /** Options of `lth bench --only profile` (src/cli/commands/bench.ts). */
 export interface ProfileArgs {
@@ -39,27 +38,15 @@ export async function profileStep(args: ProfileArgs): Promise<void> {
   await initBackend(be);
   const shape = args.input ?? inputShapeFor(modelName);
   const model = buildModel(modelName, shape, 10);
-  const split = randomSplit(shape, batch * 8, 'train');
-  const data = {
-    name: 'r',
-    inputShape: shape,
-    numClasses: 10,
-    train: split,
-    val: randomSplit(shape, batch, 'v'),
-    test: randomSplit(shape, batch, 'v'),
-    source: 'r',
-  };
-  const rng = makeRng('m');
-  const masks: Masks = {};
-  for (const p of model.params)
-    if (p.kind !== 'none') masks[p.name] = Uint8Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => (rng.uniform() < 0.8 ? 1 : 0));
+  const data = randomDataset(shape, batch * 8, batch);
+  const masks = benchMasks(model);
   const init = initialize(model, 'glorot-normal', 'p');
   const run = (n: number, onStep?: (done: number, total: number) => void) =>
     train({
       callbacks: onStep ? { onStep } : undefined,
       model,
       data,
-      plan: resolveSchedule(trainingSchema.parse({ batchSize: batch, iterations: `${n}it`, evalEvery: `${n + 1}it` }), split.n),
+      plan: resolveSchedule(trainingSchema.parse({ batchSize: batch, iterations: `${n}it`, evalEvery: `${n + 1}it` }), data.train.n),
       schedule: { kind: 'replay', from: 0 },
       init,
       masks,

@@ -143,14 +143,14 @@ export function randomSplit(inputShape: readonly number[], n: number, seed: stri
   return { x, y, n };
 }
 
-function randomDataset(model: string, nTrain: number, nEval: number): Dataset {
-  const inputShape = inputShapeFor(model);
+/** A random data set for timing: `nTrain` training examples, `nEval` for validation (also the test split). */
+export function randomDataset(inputShape: readonly number[], nTrain: number, nEval: number): Dataset {
   const val = randomSplit(inputShape, nEval, 'val');
   return { name: 'bench-random', inputShape, numClasses: 10, train: randomSplit(inputShape, nTrain, 'train'), val, test: val, source: 'random' };
 }
 
 /** A level-1-like mask: 80% of every prunable tensor kept. */
-function benchMasks(model: Model): Masks {
+export function benchMasks(model: Model): Masks {
   const rng = makeRng('bench', 'mask');
   const masks: Masks = {};
   for (const p of model.params)
@@ -246,7 +246,7 @@ async function benchKernelsSections(o: BenchOptions, report: BenchReport): Promi
       if (o.only.includes('step')) {
         o.log(`step: ${label} ${m}`);
         try {
-          const data = randomDataset(m, o.batch * (o.quick ? 4 : 20), o.batch);
+          const data = randomDataset(inputShapeFor(m), o.batch * (o.quick ? 4 : 20), o.batch);
           const ts = await stepTimes(model, data, o);
           report.step.push({
             backend: label,

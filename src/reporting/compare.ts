@@ -127,8 +127,8 @@ export function compareRows(rows: LevelRow[], experiment: string, a: string, b: 
     const ra = levelsA.get(level) ?? [];
     const rb = levelsB.get(level) ?? [];
     const all = [...ra, ...rb];
-    const percentRemaining = all.reduce((s, r) => s + r.percent_remaining, 0) / Math.max(1, all.length);
     const meanPercent = (rs: typeof ra) => rs.reduce((s, r) => s + r.percent_remaining, 0) / Math.max(1, rs.length);
+    const percentRemaining = meanPercent(all);
     const va = new Map([...perTrial(ra, metric)].map(([t, v]) => [pairKey(t, v.seed), v.value]));
     const vb = new Map([...perTrial(rb, metric)].map(([t, v]) => [pairKey(t, v.seed), v.value]));
     const pairs: Pair[] = [...va.keys()].filter((k) => vb.has(k)).map((k) => ({ a: va.get(k)!, b: vb.get(k)! }));

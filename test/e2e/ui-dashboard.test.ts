@@ -16,7 +16,7 @@ import { runQuery } from '../../src/reporting/query.js';
 import { QUERY_ROW_LIMIT, queryPage } from '../../src/ui/data.js';
 import { writeArrays } from '../../src/storage/weights.js';
 import { UserError } from '../../src/util/errors.js';
-import { CLI, lthAsync, ROOT } from '../helpers/common.js';
+import { CLI, lthAsync, ROOT, tinySpec } from '../helpers/common.js';
 import { createDb, insertExperiment, lenetFixture, tempDir } from '../helpers/fixture.js';
 import { decodePng } from '../helpers/png.js';
 import { CHROMIUM, haveChromium, openPage, type UiProcess, startServer, statusOf, stopServer } from '../helpers/ui-server.js';
@@ -475,16 +475,16 @@ describe('lth ui', () => {
         const spec = path.join(dir, 'live.json');
         fs.writeFileSync(
           spec,
-          JSON.stringify({
-            name: 'live',
-            trials: 1,
-            seed: 3,
-            data: { dataset: 'synthetic', validation: 200, synthetic: { train: 600, test: 200, features: 784, classes: 3 } },
-            model: { name: 'lenet-300-100' },
-            training: { iterations: '60it', evalEvery: '20it', batchSize: 30 },
-            pruning: { levels: 3 },
-            strategies: ['rewind', 'random-reinit'],
-          }),
+          JSON.stringify(
+            tinySpec({
+              name: 'live',
+              seed: 3,
+              data: { dataset: 'synthetic', validation: 200, synthetic: { train: 600, test: 200, features: 784, classes: 3 } },
+              model: { name: 'lenet-300-100' },
+              pruning: { levels: 3 },
+              strategies: ['rewind', 'random-reinit'],
+            }),
+          ),
         );
         const run = spawn(process.execPath, [CLI, 'run', spec, '--db', db, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
         let runErr = '';
