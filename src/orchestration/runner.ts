@@ -275,12 +275,19 @@ async function runInWorkers(ctx: Context, loaded: LoadedSpec, opts: RunOptions, 
 /**
  * Environment of a worker process. N workers × all-cores wasm thread pools oversubscribe the
  * machine, and XNNPACK's pool spin-waits for descheduled threads (docs/PERFORMANCE.md: LeNet
- * 2-3x slower with 2 threads per worker on 2 cores). So each worker gets cores/N threads (at
- * least 1) unless the user chose LTH_WASM_THREADS.
+ * 2-3x slower with 2 threads per worker on 2 cores); the native backend's GEMM threads likewise.
+ * So each worker gets cores/N threads (at least 1) of each, unless the user chose
+ * LTH_WASM_THREADS or LTH_NATIVE_THREADS. Native rows do not depend on the thread count
+ * (test/native.test.ts), so this changes speed only.
  */
 export function workerEnv(workers: number, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): NodeJS.ProcessEnv {
-  if (env.LTH_WASM_THREADS != null && env.LTH_WASM_THREADS !== '') return env;
-  return { ...env, LTH_WASM_THREADS: String(Math.max(1, Math.floor(cores / workers))) };
+  const share = String(Math.max(1, Math.floor(cores / workers)));
+  const chosen = (name: string) => env[name] != null && env[name] !== '';
+  return {
+    ...env,
+    ...(chosen('LTH_WASM_THREADS') ? {} : { LTH_WASM_THREADS: share }),
+    ...(chosen('LTH_NATIVE_THREADS') ? {} : { LTH_NATIVE_THREADS: share }),
+  };
 }
 
 /**
