@@ -60,6 +60,29 @@ test('progress: plain lines, not bars, when stdout is not a terminal; on stdout 
   assert.equal(progressReporter(false, { stdout: stream(true), stderr: stream(true) }).mode, 'bars');
 });
 
+test('bars: a line written above them (stopping:, a warning) shows before they stop, every bar drawn again below it (no stale bar); a second stop draws nothing', async () => {
+  const out = stream(true);
+  const err = stream(true);
+  const p = progressReporter(false, { stdout: out, stderr: err });
+  assert.equal(p.mode, 'bars');
+  for (const e of events.slice(0, 3)) p.onProgress(e);
+  // the bars drawn once (cli-progress redraws every 100 ms)
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match(err.text.join(''), / levels +\|/);
+  p.write('stopping: the level in flight is discarded');
+  p.stop();
+  const drawn = err.text.join('');
+  assert.deepEqual(out.text, []);
+  const at = drawn.lastIndexOf('stopping: the level in flight is discarded');
+  assert.ok(at >= 0, 'the line is written, though no redraw came between it and the stop');
+  const below = drawn.slice(at);
+  assert.match(below, / levels +\|/, 'the overall bar is drawn again below the line, not left where the line now is');
+  assert.match(below, / rewind t0 L1 +\|.* 30\/60 it/);
+  const n = err.text.length;
+  p.stop();
+  assert.equal(err.text.length, n, 'stopped once: a second stop (run.ts stops in finally too) draws no second copy of the bars');
+});
+
 // `script` (util-linux) runs the command on a pseudo-terminal: stderr is a terminal, stdout the log file
 const noScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0 ? false : 'no `script` (util-linux) to give lth a terminal';
 

@@ -130,6 +130,10 @@ describe('lth report', () => {
       (e: Error) => e instanceof UserError && e.message.includes('lenet-mnist, small') && !e.message.includes('\n'),
     );
     assert.throws(
+      () => report(fx.db, 'lenet_mnst'),
+      /^UserError: unknown experiment "lenet_mnst" — experiments in this database: .*: did you mean "lenet-mnist"\?$/,
+    );
+    assert.throws(
       () => report(path.join(fx.dir, 'missing.db'), 'x'),
       (e: Error) => e instanceof UserError && /database not found/.test(e.message) && /--db/.test(e.message),
     );

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySets, parseStep, validateSpec } from '../src/spec/index.js';
+import { DATASET_NAMES } from '../src/data/index.js';
+import { MODEL_NAMES } from '../src/models/index.js';
+import { resetNames } from '../src/resets/index.js';
+import { applySets, parseStep, PRUNING_CRITERIA, validateSpec } from '../src/spec/index.js';
+import { closest } from '../src/util/index.js';
 
 test('steps read as iterations or epochs', () => {
   assert.deepEqual(parseStep('2000it'), { value: 2000, unit: 'it' });
@@ -38,7 +42,7 @@ test('a resolved spec re-validates to itself (stored specs can be re-run)', () =
 });
 
 test('mistakes are one clear message naming the field', () => {
-  assert.throws(() => validateSpec({ name: 'x', trainig: {} }, 's.json'), /invalid spec s.json: \(top level\): unknown field "trainig"/);
+  assert.throws(() => validateSpec({ name: 'x', trainig: {} }, 's.json'), /^UserError: invalid spec s.json: trainig: unknown field: did you mean training\? /);
   assert.throws(() => validateSpec({ name: 'x', training: { batchSize: '60' } }, 's'), /training.batchSize: /);
   assert.throws(() => validateSpec({ name: 'x', training: { iterations: '10 epochs' } }, 's'), /training.iterations: step "10 epochs" is not of the form/);
   assert.throws(() => validateSpec({}, 's'), /name: /);
@@ -97,5 +101,77 @@ test('a name that is not one of a list says which one was probably meant', () =>
   assert.throws(
     () => validateSpec({ name: 'x', model: { name: 'transformer' } }, 's'),
     (e: Error) => /is not one of "lenet-300-100"/.test(e.message) && !e.message.includes('did you mean'),
+  );
+});
+
+test('far typos of a name are pointed at it too, where one name fits: punctuation and case ignored, a prefix, an abbreviation', () => {
+  const meant = (list: readonly string[], typed: Record<string, string | undefined>) =>
+    assert.deepEqual(Object.fromEntries(Object.keys(typed).map((t) => [t, closest(t, list)])), typed);
+  meant(MODEL_NAMES, {
+    lenet300: 'lenet-300-100',
+    'LeNet-300-100': 'lenet-300-100',
+    resnet20: 'resnet-20',
+    ResNet_110: 'resnet-110',
+    vgg19: 'vgg-19',
+    vgg16bn: 'vgg-16',
+    mlp: 'mlp-small',
+    // as near to several (vgg-11, vgg-16, vgg-19; resnet-20, resnet-56): none
+    'vgg-18': undefined,
+    resnet50: undefined,
+    lenet5: undefined,
+    alexnet: undefined,
+  });
+  meant(DATASET_NAMES, { fashion_mnist: 'fashion-mnist', fmnist: 'fashion-mnist', FashionMNIST: 'fashion-mnist', 'cifar-10': 'cifar10', imagenet: undefined });
+  meant(resetNames(), { rewnd: 'rewind', lr_rewind: 'lr-rewind', finetune: 'fine-tune' });
+  meant(PRUNING_CRITERIA, { 'large-final': 'large_final', snp: 'snip' });
+  // two letters swapped are one edit; a short name far from all is close to none
+  meant(['name', 'init', 'width'], { nmae: 'name', widht: 'width', nope: undefined });
+  // the spec's messages
+  assert.throws(
+    () => validateSpec({ name: 'x', model: { name: 'lenet300' } }, 's'),
+    /model\.name: "lenet300" is not one of .*: did you mean "lenet-300-100"\?$/,
+  );
+  assert.throws(
+    () => validateSpec({ name: 'x', data: { dataset: 'fmnist' } }, 's'),
+    /data\.dataset: "fmnist" is not one of .*: did you mean "fashion-mnist"\?/,
+  );
+});
+
+test('an unknown field is refused in one line naming its path, and the field it probably meant', () => {
+  const refused = (raw: Record<string, unknown>, msg: string) =>
+    assert.throws(
+      () => validateSpec({ name: 'x', ...raw }, 's'),
+      (e: Error) => {
+        assert.equal(e.message, `invalid spec s: ${msg}`);
+        return true;
+      },
+    );
+  refused({ trainning: { iterations: '10it' } }, 'trainning: unknown field: did you mean training? (lth spec lists every field)');
+  refused({ training: { iteratons: '10it' } }, 'training.iteratons: unknown field: did you mean training.iterations? (lth spec lists every field)');
+  refused({ training: { batch_size: 10 } }, 'training.batch_size: unknown field: did you mean training.batchSize? (lth spec lists every field)');
+  // inside a union, the variant written: sgd's fields, the file model's, the chain object's
+  refused(
+    { training: { optimizer: { name: 'sgd', momentun: 0.9 } } },
+    'training.optimizer.momentun: unknown field: did you mean training.optimizer.momentum? (lth spec lists every field)',
+  );
+  refused({ model: { file: 'a.json', wieghts: 'pretrained' } }, 'model.wieghts: unknown field: did you mean model.weights? (lth spec lists every field)');
+  refused(
+    { strategies: [{ reset: 'rewind', ticket: { experiment: 'a', chain: 'rewind', level: 1, tiral: 1 } }] },
+    'strategies.0.ticket.tiral: unknown field: did you mean strategies.0.ticket.trial? (lth spec lists every field)',
+  );
+  refused({ branches: [{ kind: 'instability', pionts: 3 }] }, 'branches.0.pionts: unknown field: did you mean branches.0.points? (lth spec lists every field)');
+  // the field it meant is there too
+  refused(
+    { training: { iterations: '10it', iteratons: '20it' } },
+    'training.iteratons: unknown field: did you mean training.iterations? (it is given too: remove training.iteratons)',
+  );
+  // nothing close: the section's fields; the other unknown fields by path
+  refused(
+    { pruning: { sample: { foo: 1 } }, bar: 1, trainng: {} },
+    "pruning.sample.foo: unknown field (pruning.sample's fields: size, seed; lth spec explains them) (also: bar; trainng)",
+  );
+  refused(
+    { xyzzy: 1 },
+    'xyzzy: unknown field (the fields of a spec: name, description, seed, trials, recipe, data, model, training, pruning, strategies, branches; lth spec explains them)',
   );
 });

@@ -1,17 +1,17 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../src/data/index.js';
 import { buildSpecModel, type Weights } from '../src/models/index.js';
-import { runExperiment, trialSeed } from '../src/orchestration/index.js';
+import { runExperiment, trialSeed, type ProgressEvent } from '../src/orchestration/index.js';
 import { resolveSchedule, train } from '../src/training/index.js';
 import { checkSpec } from '../src/spec/check.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { Store } from '../src/storage/db.js';
 import { keys } from '../src/storage/levels.js';
 import { UserError } from '../src/util/index.js';
-import { tinySpec, tmp } from './helpers/common.js';
+import { lth, tinySpec, tmp } from './helpers/common.js';
 
 /**
  * Ticket transfer (issue 25 item 2; docs/DESIGN.md#ticket-transfer): a chain of one experiment
@@ -136,6 +136,10 @@ test('refused in one line before any work: shapes that disagree, a missing sourc
     /^strategies\.0\.ticket\.experiment: no experiment "nope" in .*\(experiments: src, dst, same\)/,
   );
   await refused(
+    run(target({ name: 'x7' }, { experiment: 'scr' })),
+    /^strategies\.0\.ticket\.experiment: no experiment "scr" in .*: did you mean "src"\? \(or run it first, or set strategies\.0\.ticket\.db/,
+  );
+  await refused(
     run(target({ name: 'x2' }, { chain: 'fine-tune' })),
     /^strategies\.0\.ticket\.chain: experiment "src" has no stored level of chain "fine-tune" in trial 0 \(chains: /,
   );
@@ -177,4 +181,54 @@ test("identity: another source level is a changed chain, refused on resume; movi
   copyFileSync(db, other);
   const r = await runExperiment(validateSpec(target({}, { db: other }), 't'), { db, backend: 'cpu' });
   assert.equal(r.levelsTrained, 0);
+});
+
+test('a chain that starts from a ticket says so in one progress line, when its level 1 starts (not again on resume; lth run prints it, --quiet does not)', async () => {
+  const spec = { ...target({ strategies: ['rewind', ...(target().strategies ?? [])] }), name: 'told' };
+  const logs = async () => {
+    const events: ProgressEvent[] = [];
+    await runExperiment(validateSpec(spec, 't'), { db, backend: 'cpu', onProgress: (e) => events.push(e) });
+    return events.flatMap((e) => (e.type === 'log' ? [e.message] : e.type === 'level-start' ? [`start ${e.job} ${e.level}`] : []));
+  };
+  const store = new Store(db, { readonly: true });
+  const p = store.percentRemaining(store.experiments().find((e) => e.name === 'src')!.id, 'rewind', 0, 2)!;
+  store.close();
+  assert.ok(p > 30 && p < 90, `the source's level 2 (${p}% remaining)`);
+  const first = await logs();
+  const line = `transfer t0: starts from the ticket of src chain rewind level 2 (${p.toFixed(1)}% remaining, db ${db}; output layer from this trial's θ0: other classes)`;
+  assert.deepEqual(
+    first.filter((l) => !l.startsWith('start ')),
+    [line],
+    'one line, for the chain with a ticket only (not for its rewind chain)',
+  );
+  assert.equal(first.indexOf(line) + 1, first.indexOf('start transfer t0 1'), 'right before its level 1 trains');
+  assert.deepEqual(await logs(), [], 'resumed with nothing to do: no line');
+  // the CLI, progress as lines (stderr is not a terminal here), and --quiet
+  const dir2 = tmp('lth-ticket-cli-');
+  const file = join(dir2, 'told.json');
+  writeFileSync(file, JSON.stringify({ ...spec, name: 'told-cli' }));
+  const r = lth(['run', file, '--db', db, '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('transfer t0: starts from the ticket of src chain rewind level 2 ('));
+  assert.ok(at > 0 && lines[at + 1].startsWith('transfer t0 level 1: '), r.stderr);
+  writeFileSync(file, JSON.stringify({ ...spec, name: 'told-quiet' }));
+  const q = lth(['run', file, '--db', db, '--backend', 'wasm', '--quiet']);
+  assert.equal(q.status, 0, q.stderr);
+  assert.doesNotMatch(q.stderr + q.stdout, /starts from the ticket/);
+});
+
+test('ticket level 0 is refused in one line: a ticket is a pruned level, level 0 the dense network', () => {
+  for (const level of [0, -1])
+    assert.throws(
+      () => validateSpec(target({}, { level }), 't'),
+      (e: Error) => {
+        assert.ok(e instanceof UserError);
+        assert.equal(
+          e.message,
+          "invalid spec t: strategies.0.ticket.level: a ticket is a pruned level of the source (level ≥ 1); level 0 is its dense network: give level 1 or higher, or leave out ticket to start from this trial's θ0",
+        );
+        return true;
+      },
+    );
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UserError, fileErrorLine } from '../util/index.js';
+import { didYouMean, UserError, fileErrorLine } from '../util/index.js';
 import { commandLoaders, commandsFor } from './commands/index.js';
 
 /** The `lth` command line. Every command is a thin layer over the library in src/. */
@@ -59,10 +59,15 @@ function refuseRepeated(parsed: Record<string, unknown>, options: ParsedOptions,
 function oneLine(msg: string, argv: string[]): string {
   const m = /^Did you mean (\S+)\?$/.exec(msg.trim());
   if (m) return `unknown command "${argv.find((a) => !a.startsWith('-')) ?? ''}": did you mean "lth ${m[1]}"?`;
-  return msg
+  const line = msg
     .trim()
     .replace(/:?\s*\n\s*/g, ': ')
     .replace(/\s+/g, ' ');
+  // a value not among an option's choices (--backend wsam): the one probably meant
+  const choice = /Given: "([^"]*)", Choices: ((?:"[^"]*"(?:, )?)+)$/.exec(line);
+  if (!choice) return line;
+  const choices = [...choice[2].matchAll(/"([^"]*)"/g)].map((c) => c[1]);
+  return line + didYouMean(choice[1], choices);
 }
 
 const names = new Set(Object.keys(commandLoaders));

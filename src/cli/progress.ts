@@ -49,12 +49,23 @@ export function progressReporter(
       stop: () => {},
     };
   }
+  // forceRedraw: a line logged above the bars moves them down a line, and a bar left undrawn because
+  // its text is unchanged would leave the line there as it was (a stale bar under "stopping:")
   const multi = new cliProgress.MultiBar(
-    { format: ' {label} |{bar}| {value}/{total} {unit} | {eta_formatted}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, etaBuffer: 50 },
+    {
+      format: ' {label} |{bar}| {value}/{total} {unit} | {eta_formatted}',
+      forceRedraw: true,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      etaBuffer: 50,
+      stream: streams.stderr as NodeJS.WriteStream,
+    },
     cliProgress.Presets.shades_classic,
   );
   let overall: cliProgress.SingleBar | null = null;
   const jobs = new Map<string, cliProgress.SingleBar>();
+  let stopped = false;
   return {
     mode: 'bars',
     write: (l) => multi.log(l + '\n'),
@@ -76,6 +87,12 @@ export function progressReporter(
         overall?.increment();
       } else if (e.type === 'log') multi.log(e.message + '\n');
     },
-    stop: () => multi.stop(),
+    // (once: a second stop redraws the bars below the summary; the update first writes lines logged since the last redraw)
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      multi.update();
+      multi.stop();
+    },
   };
 }

@@ -156,6 +156,7 @@ export async function runChain(ctx: Context, chain: Chain, trial: number): Promi
     const prev = ctx.store.loadLevel(ctx.experimentId, oneShot ? keys.level0(trial) : keys.chainLevel(trial, chain.name, level - 1));
     // prune → reset → mask-0 → train → record (level 1 of a chain with a start source takes its mask from there)
     const given = level === 1 ? inputs.first : null;
+    if (given) ctx.emit({ type: 'log', message: `${job}: starts from ${chain.start!.summary}` });
     const masks =
       given?.masks ??
       (await pruning.pruneLevel({

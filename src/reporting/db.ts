@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../storage/index.js';
-import { UserError } from '../util/index.js';
+import { didYouMean, UserError } from '../util/index.js';
 
 export type Db = Database.Database;
 
@@ -44,5 +44,5 @@ export function requireExperiment(db: Db, name: string): void {
   if (found) return;
   const names = listExperiments(db);
   const known = names.length ? `experiments in this database: ${names.join(', ')}` : 'this database has no experiments yet — run `lth run SPEC` first';
-  throw new UserError(`unknown experiment "${name}" — ${known}`);
+  throw new UserError(`unknown experiment "${name}" — ${known}${didYouMean(name, names)}`);
 }

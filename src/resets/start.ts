@@ -35,6 +35,8 @@ export interface ChainStart {
 export interface OpenedStart {
   /** the chain field as resolved, with what pins the source filled in (e.g. its mask hash): it enters the stored spec */
   readonly resolved: unknown;
+  /** what the chain starts from, for the progress line printed when it does, e.g. "the ticket of src chain rewind level 2 (26.2% remaining, db lth.db)" */
+  readonly summary: string;
   /**
    * The start for a trial. `own` is this experiment's θ0 of the trial: a layer the source cannot
    * give (an output layer with other classes) starts from it.

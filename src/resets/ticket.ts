@@ -3,7 +3,7 @@ import { datasetMeta } from '../data/index.js';
 import { buildSpecModel, isPrunable, paramGroup, type Masks, type Model, type ModelSpec, type Weights } from '../models/index.js';
 import type { DataSpec, TicketSpec } from '../spec/schema.js';
 import { keys, Store } from '../storage/index.js';
-import { UserError } from '../util/index.js';
+import { closest, UserError } from '../util/index.js';
 import type { ChainStart, StartDef, StartEnv } from './start.js';
 
 /**
@@ -27,10 +27,17 @@ export const TICKET: StartDef<TicketSpec> = {
     try {
       const all = store.experiments();
       const exp = all.find((e) => e.name === t.experiment);
-      if (!exp)
-        throw new UserError(
-          `${at}.experiment: no experiment "${t.experiment}" in ${path}${all.length ? ` (experiments: ${all.map((e) => e.name).join(', ')})` : ''}: run it first, or set ${at}.db to the database that holds it`,
+      if (!exp) {
+        const near = closest(
+          t.experiment,
+          all.map((e) => e.name),
         );
+        throw new UserError(
+          near !== undefined
+            ? `${at}.experiment: no experiment "${t.experiment}" in ${path}: did you mean "${near}"? (or run it first, or set ${at}.db to the database that holds it)`
+            : `${at}.experiment: no experiment "${t.experiment}" in ${path}${all.length ? ` (experiments: ${all.map((e) => e.name).join(', ')})` : ''}: run it first, or set ${at}.db to the database that holds it`,
+        );
+      }
       const maskHash = store.maskHashOf(exp.id, t.chain, t.trial, t.level);
       if (maskHash === null) {
         const levels = store.doneLevels(exp.id, t.chain, t.trial);
@@ -52,7 +59,11 @@ export const TICKET: StartDef<TicketSpec> = {
         );
       const fresh = freshParams(sourceModel(exp.specJson, at), env, t);
       const resolved: TicketSpec = { ...t, maskHash };
-      return { resolved, load: (own) => load(path, resolved, k, fresh, env.model, own, at) };
+      const percent = store.percentRemaining(exp.id, t.chain, t.trial, t.level);
+      const summary =
+        `the ticket of ${t.experiment} chain ${t.chain} level ${t.level}${t.trial ? ` trial ${t.trial}` : ''} ` +
+        `(${percent === null ? '' : `${percent.toFixed(1)}% remaining, `}db ${path}${fresh.size ? "; output layer from this trial's θ0: other classes" : ''})`;
+      return { resolved, summary, load: (own) => load(path, resolved, k, fresh, env.model, own, at) };
     } finally {
       store.close();
     }

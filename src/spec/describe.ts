@@ -167,3 +167,41 @@ export function describeSpec(): FieldDoc[] {
   walk(specSchema as unknown as Schema, '', out);
   return out;
 }
+
+/**
+ * The fields the spec allows in the object at `path` (zod issue path: keys and array indices),
+ * given `value`, the object written there: a union's variant is the one its discriminator's
+ * value chooses (data.dataset, optimizer.name, …), or, untagged (model, a chain), the one that
+ * knows the most of the fields written. Empty when `path` leads to no object.
+ */
+export function fieldsAt(path: readonly PropertyKey[], value: unknown): string[] {
+  const at = (o: unknown, k: PropertyKey): unknown => (isObj(o) || Array.isArray(o) ? (o as Record<PropertyKey, unknown>)[k] : undefined);
+  // the input at each depth, so a union deeper down is told by what was written there
+  const values = [value];
+  for (const k of path) values.push(at(values[values.length - 1], k));
+  const objectOf = (s: Schema, depth: number): Schema | undefined => {
+    const d = s._zod.def;
+    if (['default', 'prefault', 'optional', 'nullable', 'readonly', 'nonoptional', 'catch'].includes(d.type)) return objectOf(d.innerType!, depth);
+    if (d.type === 'pipe') return objectOf(d.in!, depth);
+    if (d.type === 'union') {
+      const here = values[depth];
+      const forms = d.options!.map((o) => objectOf(o, depth)).filter((o): o is Schema => o !== undefined);
+      const known = (o: Schema) => (isObj(here) ? Object.keys(here).filter((k) => k in o._zod.def.shape!).length : 0);
+      const chosen = d.discriminator
+        ? forms.find((o) => o._zod.def.shape![d.discriminator!]?.safeParse(at(here, d.discriminator!)).success)
+        : forms.reduce<Schema | undefined>((a, b) => (a === undefined || known(b) > known(a) ? b : a), undefined);
+      return chosen && objectOf(chosen, depth);
+    }
+    if (d.type === 'object' || d.type === 'array') return s;
+    return undefined;
+  };
+  let s: Schema | undefined = specSchema as unknown as Schema;
+  for (let depth = 0; s; depth++) {
+    s = objectOf(s, depth);
+    if (!s) return [];
+    const d = s._zod.def;
+    if (depth === path.length) return d.type === 'object' ? Object.keys(d.shape!) : [];
+    s = d.type === 'object' ? d.shape![String(path[depth])] : d.element;
+  }
+  return [];
+}

@@ -3,7 +3,8 @@ import { parseTree, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { withDigest } from '../data/index.js';
 import { modelDigest, modelField, modelLabel } from '../models/index.js';
-import { UserError, canonicalJson, didYouMean } from '../util/index.js';
+import { UserError, canonicalJson, closest, didYouMean } from '../util/index.js';
+import { fieldsAt } from './describe.js';
 import { identityOf } from './identity.js';
 import { applyRecipe } from './recipe.js';
 import { MODEL_FORMS, specSchema, type Spec } from './schema.js';
@@ -97,7 +98,10 @@ function modelIssue(raw: unknown): z.core.$ZodIssue | undefined {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) return undefined;
   const form = (Object.keys(MODEL_FORMS) as (keyof typeof MODEL_FORMS)[]).find((k) => k in m);
   const r = form ? MODEL_FORMS[form].safeParse(m) : undefined;
-  return r && !r.success ? ({ ...r.error.issues[0], path: ['model', ...r.error.issues[0].path] } as z.core.$ZodIssue) : undefined;
+  if (!r || r.success) return undefined;
+  const i = r.error.issues[0];
+  // (one unknown field at a time, as validateSpec names them)
+  return { ...i, ...(i.code === 'unrecognized_keys' ? { keys: i.keys.slice(0, 1) } : {}), path: ['model', ...i.path] } as z.core.$ZodIssue;
 }
 
 /** The value at a zod issue's path in the raw spec; undefined where there is none. */
@@ -106,8 +110,20 @@ const valueAt = (raw: unknown, path: readonly PropertyKey[]): unknown =>
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const where = issue.path.length ? issue.path.join('.') : '(top level)';
-  if (issue.code === 'unrecognized_keys')
-    return `${where}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling; see 'lth spec')`;
+  // (one key per issue: validateSpec splits them)
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0];
+    const field = (k: string) => [...issue.path, k].join('.');
+    const known = fieldsAt(issue.path, raw);
+    const near = closest(key, known);
+    if (near !== undefined) {
+      const written = valueAt(raw, issue.path);
+      const both = written !== null && typeof written === 'object' && near in written;
+      return `${field(key)}: unknown field: did you mean ${field(near)}? (${both ? `it is given too: remove ${field(key)}` : 'lth spec lists every field'})`;
+    }
+    const section = issue.path.length ? `${where}'s fields` : 'the fields of a spec';
+    return `${field(key)}: unknown field (${known.length ? `${section}: ${known.join(', ')}; ` : ''}lth spec explains them)`;
+  }
   // A section chosen by a name ("optimizer": {"name": "sgd", …}) needs that name whenever it is written at all.
   const u = issue as { discriminator?: unknown; options?: unknown[] };
   // (a schema may give its own message instead, e.g. strategies[].during: src/spec/schema.ts)
@@ -137,9 +153,11 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
 export function validateSpec(raw: unknown, source: string, sets: string[] = []): LoadedSpec {
   const r = specSchema.safeParse(applyRecipe(raw));
   if (!r.success) {
-    const first = (r.error.issues[0].path[0] === 'model' ? modelIssue(raw) : undefined) ?? r.error.issues.map(throughUnion)[0];
+    // one issue per unknown field, so each is named by its path
+    const issues = r.error.issues.flatMap((i): z.core.$ZodIssue[] => (i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ ...i, keys: [k] })) : [i]));
+    const first = (issues[0].path[0] === 'model' ? modelIssue(raw) : undefined) ?? throughUnion(issues[0]);
     // name the other problems too, so one fix-and-rerun does not reveal them one at a time
-    const rest = r.error.issues.slice(1).map((i) => [...i.path, ...(i.code === 'unrecognized_keys' ? [i.keys.join(', ')] : [])].join('.') || '(top level)');
+    const rest = issues.slice(1).map((i) => [...i.path, ...(i.code === 'unrecognized_keys' ? i.keys : [])].join('.') || '(top level)');
     const more = rest.length ? ` (also: ${rest.slice(0, 5).join('; ')}${rest.length > 5 ? `; ${rest.length - 5} more` : ''})` : '';
     const path = [...first.path, ...(first.code === 'unrecognized_keys' ? [first.keys[0]] : [])].join('.');
     // the --set that wrote this field, or else one that wrote into its section (it may have created it)

@@ -303,7 +303,14 @@ export const duringSchema = z.discriminatedUnion(
 export const ticketSchema = z.strictObject({
   experiment: z.string().min(1).describe("the source experiment's name"),
   chain: z.string().min(1).describe('the source chain\'s name (its `strategy` column, e.g. "rewind")'),
-  level: z.number().int().min(1).describe("the source level whose mask, θ0 (or θ_k with rewind@k) the chain's level 1 starts from"),
+  level: z
+    .number()
+    .int()
+    .min(1, {
+      error:
+        "a ticket is a pruned level of the source (level ≥ 1); level 0 is its dense network: give level 1 or higher, or leave out ticket to start from this trial's θ0",
+    })
+    .describe("the source level whose mask, θ0 (or θ_k with rewind@k) the chain's level 1 starts from"),
   trial: z.number().int().nonnegative().default(0).describe('the source trial; every trial of this experiment starts from this one ticket'),
   db: z
     .string()

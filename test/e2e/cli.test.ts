@@ -45,7 +45,7 @@ test('--set overrides the spec; --workers 2 gives the same rows as one process',
 });
 
 const bad: [string, unknown, RegExp][] = [
-  ['unknown field', { ...tinySpec(), trainig: {} }, /unknown field "trainig"/],
+  ['unknown field', { ...tinySpec(), trainig: {} }, /trainig: unknown field: did you mean training\?/],
   ['wrong type', { ...tinySpec(), trials: 'two' }, /trials: /],
   ['bad step', tinySpec({ training: { iterations: '10 epochs' } }), /training.iterations: step "10 epochs"/],
   ['unknown strategy', tinySpec({ strategies: ['rewind', 'rewnd'] }), /unknown strategy "rewnd"/],
@@ -110,7 +110,13 @@ test('a mistyped command and an invalid choice: one line each, naming what was t
   assert.equal(r.stderr, 'lth: error: unknown command "runn": did you mean "lth run"? (see lth --help)\n');
   const m = lth(['report', 'x', '--metric', 'nope']);
   assert.equal(m.status, 2);
-  assert.match(m.stderr, /^lth: error: Invalid values: Argument: metric, Given: "nope", Choices: "es-accuracy", [^\n]+ \(see lth report --help\)\n$/);
+  assert.match(m.stderr, /^lth: error: Invalid values: Argument: metric, Given: "nope", Choices: "es-accuracy", [^\n]+"reinit" \(see lth report --help\)\n$/);
+  // a choice near one: the one it probably was
+  const b = lth(['run', 'x.json', '--backend', 'wsam']);
+  assert.equal(
+    b.stderr,
+    'lth: error: Invalid values: Argument: backend, Given: "wsam", Choices: "auto", "tensorflow", "webgpu", "native", "wasm", "cpu": did you mean "wasm"? (see lth run --help)\n',
+  );
 });
 
 test('a repeated one-value option is refused on one line, before any work; repeatable ones still repeat', async () => {

@@ -59,7 +59,10 @@ export const run: CommandModule<object, Args> = {
     const onSigint = () => {
       if (stop) process.exit(130); // a second Ctrl-C: leave now (stored levels are complete either way)
       stop = true;
-      process.stderr.write('\nstopping: the level in flight is discarded, stored levels are kept (Ctrl-C again to quit at once)\n');
+      const msg = 'stopping: the level in flight is discarded, stored levels are kept (Ctrl-C again to quit at once)';
+      // above the bars: written into them, it leaves a stale copy of them behind
+      if (progress.mode === 'bars') progress.write(msg);
+      else process.stderr.write(`\n${msg}\n`);
     };
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
