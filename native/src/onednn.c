@@ -265,6 +265,11 @@ static int run(int op, const conv_shape *s, const float *in, const float *dy, co
    * writes past the scratchpad it books when ci is not a multiple of 8: found by a sweep with a
    * canary after the scratchpad (docs/PERFORMANCE.md, "oneDNN convolutions"); im2col instead. */
   if (op == OP_BWD_WEIGHTS && s->kh == 1 && s->kw == 1 && (s->sh > 1 || s->sw > 1) && s->ci % 8 != 0) return 1;
+  /* Where im2col + OpenBLAS is faster (measured per call, docs/PERFORMANCE.md "oneDNN
+   * convolutions"): the input gradient into fewer than 16 channels (oneDNN blocks them by 8),
+   * and the filter gradient of wide layers (64×64 at 28×28: 46 ms against oneDNN's 51 ms). */
+  if (op == OP_BWD_DATA && s->ci < 16) return 1;
+  if (op == OP_BWD_WEIGHTS && s->ci >= 32 && s->co >= 64) return 1;
   omp_set_num_threads(1);
   calls++;
   const int nb = (s->n + CHUNKS - 1) / CHUNKS;

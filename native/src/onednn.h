@@ -5,10 +5,10 @@
 /*
  * 2-D convolutions on oneDNN's direct AVX2 kernels (jit:avx2, jit_1x1:avx2), NHWC activations
  * and tfjs's HWIO filters read and written in place (docs/PERFORMANCE.md, "oneDNN
- * convolutions"). Each returns 0 when oneDNN did the work, 1 when oneDNN has no direct AVX2
- * kernel for the shape (dilation, or an implementation other than jit) and the caller must use
- * the im2col path, -1 on out of memory or a oneDNN error. Which of 0 and 1 depends on the shape
- * only. The batch is cut into chunks fixed by the shape; s->threads only decides who runs which
+ * convolutions"). Each returns 0 when oneDNN did the work, 1 when the caller must use the
+ * im2col path (oneDNN has no direct AVX2 kernel for the shape, e.g. dilation, or im2col is the
+ * faster or the safer one there: see run() in onednn.c), -1 on out of memory or a oneDNN
+ * error. Which of 0 and 1 depends on the shape only. The batch is cut into chunks fixed by the shape; s->threads only decides who runs which
  * chunk, and oneDNN itself always runs single-threaded, so the bits do not depend on it.
  */
 int onednn_conv_forward(const conv_shape *s, const float *x, const float *f, const float *bias, float *out, int relu);
