@@ -23,12 +23,9 @@ void masked_adam_at(const int32_t *idx, int32_t nnz, const float *w, const float
                     float b1, float c1, float b2, float c2, float a, float eps);
 void transpose3(const float *in, float *out, int32_t e0, int32_t e1, int32_t e2, int32_t s0, int32_t s1, int32_t s2);
 void im2col3x3(const float *in, float *out, int32_t planes, int32_t h, int32_t w);
-void maxpool2_grad(const float *x, const float *dy, float *dx, int32_t n, int32_t h, int32_t w, int32_t c);
 void column_sums(const float *m, double *acc, float *out, int32_t rows, int32_t cols);
 void bias_act(const float *z, const float *b, float *out, int32_t rows, int32_t cols, int32_t relu);
 void bias_act_grad(const float *dy, const float *a, float *dz, float *db, int32_t rows, int32_t cols, int32_t relu);
-void act_grad_cols(const float *dy, const float *a, float *dz, double *acc, float *db, int32_t rows, int32_t cols,
-                   int32_t relu);
 
 #define MAX_ARGS 16
 typedef struct {
@@ -292,7 +289,7 @@ static napi_value js_maxpool2_grad(napi_env env, napi_callback_info info) {
   float *dx = f32(&a, 2, 0);
   int32_t n = I32(&a, 3), h = I32(&a, 4), w = I32(&a, 5), c = I32(&a, 6);
   if (a.failed) return NULL;
-  maxpool2_grad(x, dy, dx, n, h, w, c);
+  maxpool2_grad_avx(x, dy, dx, n, h, w, c);
   return undef(env);
 }
 
@@ -337,7 +334,7 @@ static napi_value js_act_grad_cols(napi_env env, napi_callback_info info) {
   if (a.failed) return NULL;
   double *acc = malloc(sizeof(double) * (cols > 0 ? cols : 1));
   if (!acc) return conv_result(env, -1);
-  act_grad_cols(dy, act, dz, acc, db, rows, cols, relu);
+  act_grad_cols_avx(dy, act, dz, acc, db, rows, cols, relu);
   free(acc);
   return undef(env);
 }
