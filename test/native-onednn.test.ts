@@ -274,6 +274,61 @@ describe('native convolutions on oneDNN', { skip }, () => {
   });
 });
 
+describe('vectorized gradients beside the convolutions', { skip }, () => {
+  it("the ReLU + bias gradient (LthActGradCols) and the 2×2 max-pool gradient give the scalar kernels' bits", () => {
+    assert.ok(load.ok);
+    const a = load.addon;
+    // values on a 1/8 grid: many ties in the pooling windows, and exact zeros of both signs
+    const grid = (n: number, seed: number) => rand(n, seed).map((v) => Math.round(v * 8) / 8);
+    for (const [rows, cols] of [
+      [47, 64],
+      [13, 13],
+      [9, 3],
+    ]) {
+      const dy = grid(rows * cols, 1);
+      const act = grid(rows * cols, 2);
+      for (const relu of [0, 1]) {
+        const dz = new Float32Array(rows * cols);
+        const db = new Float32Array(cols);
+        a.actGradCols(dy, act, dz, db, rows, cols, relu);
+        // src/kernels/dense.c act_grad_cols: dz = dy·step(a) in float32, db = Σ rows in float64, rounded once
+        const wantDz = new Float32Array(rows * cols);
+        const acc = new Float64Array(cols);
+        for (let r = 0; r < rows; r++)
+          for (let c = 0; c < cols; c++) {
+            const i = r * cols + c;
+            wantDz[i] = relu ? dy[i] * (act[i] > 0 ? 1 : 0) : dy[i];
+            acc[c] += wantDz[i];
+          }
+        assert.ok(bits(dz).equals(bits(wantDz)), `dz ${rows}×${cols} relu=${relu}`);
+        assert.ok(bits(db).equals(bits(Float32Array.from(acc))), `db ${rows}×${cols} relu=${relu}`);
+      }
+    }
+    for (const [n, h, w, c] of [
+      [3, 8, 6, 16],
+      [2, 7, 9, 13],
+      [2, 4, 4, 3],
+    ]) {
+      const x = grid(n * h * w * c, 3);
+      const dy = grid(n * (h >> 1) * (w >> 1) * c, 4);
+      const dx = new Float32Array(x.length).fill(Number.NaN);
+      a.maxpool2Grad(x, dy, dx, n, h, w, c);
+      // src/kernels/layout.c maxpool2_grad: the window's first maximum in the order (0,0), (0,1), (1,0), (1,1) gets dy
+      const want = new Float32Array(x.length);
+      for (let b = 0; b < n; b++)
+        for (let i = 0; i < h >> 1; i++)
+          for (let j = 0; j < w >> 1; j++)
+            for (let k = 0; k < c; k++) {
+              const at = [0, 1, w, w + 1].map((d) => ((b * h + 2 * i) * w + 2 * j + d) * c + k);
+              let best = at[0];
+              for (const p of at.slice(1)) if (x[p] > x[best]) best = p;
+              want[best] = dy[((b * (h >> 1) + i) * (w >> 1) + j) * c + k];
+            }
+      assert.ok(bits(dx).equals(bits(want)), `max-pool gradient ${n}×${h}×${w}×${c}`);
+    }
+  });
+});
+
 describe('native addon load failures', () => {
   it('name the missing library and the package that installs it', () => {
     const dnnl = loadFailure('libdnnl.so.2: cannot open shared object file: No such file or directory');
