@@ -76,9 +76,10 @@ describe('native backend', { skip }, () => {
     assert.equal(await initBackend('native'), 'native');
   });
 
-  it('is labelled with its instruction set and pins OpenBLAS to it', () => {
-    assert.equal(backendLabel(), 'native:avx2');
+  it('is labelled with its instruction set and oneDNN, and pins OpenBLAS and oneDNN to it', () => {
+    assert.match(backendLabel(), /^native:avx2\+onednn-\d+\.\d+\.\d+$/);
     if (load.ok) assert.match(load.addon.info().blasCore, /haswell/i);
+    if (load.ok) assert.equal(load.addon.info().onednnIsa, 'avx2');
   });
 
   it('a GEMM gives the same bits on 1, 2, 3 and 5 threads (rows do not depend on the cores)', () => {

@@ -13,6 +13,7 @@
 #include "conv.h"
 #include "eltwise.h"
 #include "gemm.h"
+#include "onednn.h"
 #include "sparse.h"
 
 /* The C sources in src/kernels, the sources of the wasm kernels, compiled natively. */
@@ -22,12 +23,9 @@ void masked_adam_at(const int32_t *idx, int32_t nnz, const float *w, const float
                     float b1, float c1, float b2, float c2, float a, float eps);
 void transpose3(const float *in, float *out, int32_t e0, int32_t e1, int32_t e2, int32_t s0, int32_t s1, int32_t s2);
 void im2col3x3(const float *in, float *out, int32_t planes, int32_t h, int32_t w);
-void maxpool2_grad(const float *x, const float *dy, float *dx, int32_t n, int32_t h, int32_t w, int32_t c);
 void column_sums(const float *m, double *acc, float *out, int32_t rows, int32_t cols);
 void bias_act(const float *z, const float *b, float *out, int32_t rows, int32_t cols, int32_t relu);
 void bias_act_grad(const float *dy, const float *a, float *dz, float *db, int32_t rows, int32_t cols, int32_t relu);
-void act_grad_cols(const float *dy, const float *a, float *dz, double *acc, float *db, int32_t rows, int32_t cols,
-                   int32_t relu);
 
 #define MAX_ARGS 16
 typedef struct {
@@ -119,12 +117,18 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-/* Conv geometry and threads from a JS array of 16 numbers (conv_shape's field order). */
+/* Conv geometry, threads and the oneDNN switch from a JS array of 16 or 17 numbers (conv_shape's
+ * field order; without the 17th, im2col only). */
 static conv_shape shape_arg(args_t *a, size_t i) {
   conv_shape s = {0};
   int32_t *f = (int32_t *)&s;
+  uint32_t len = 0;
   if (a->failed) return s;
-  for (uint32_t j = 0; j < 16; j++) {
+  if (napi_get_array_length(a->env, a->argv[i], &len) != napi_ok || len < 16 || len > 17) {
+    fail(a, "lth_native: bad conv shape");
+    return s;
+  }
+  for (uint32_t j = 0; j < len; j++) {
     napi_value v;
     double d = 0;
     if (napi_get_element(a->env, a->argv[i], j, &v) != napi_ok || napi_get_value_double(a->env, v, &d) != napi_ok) {
@@ -141,7 +145,20 @@ static napi_value conv_result(napi_env env, int rc) {
   return undef(env);
 }
 
-/* conv2dForward(x, filter, bias|null, out, shape, relu) */
+/* The result of a convolution that may run on oneDNN: 1 when oneDNN ran it, 0 when im2col did. */
+static napi_value engine_result(napi_env env, int onednn_rc, int im2col_rc) {
+  if (onednn_rc < 0) {
+    napi_throw_error(env, NULL, "lth_native: oneDNN failed on the convolution (out of memory?)");
+    return NULL;
+  }
+  if (onednn_rc == 1 && im2col_rc != 0) return conv_result(env, im2col_rc);
+  napi_value v;
+  napi_get_boolean(env, onednn_rc == 0, &v);
+  return v;
+}
+
+/* conv2dForward(x, filter, bias|null, out, shape, relu) → true when oneDNN ran it (shape[16] = 1 and
+ * oneDNN has a direct kernel for the shape), false when im2col did */
 static napi_value js_conv_fwd(napi_env env, napi_callback_info info) {
   args_t a = get_args(env, info, 6);
   const float *x = f32(&a, 0, 0), *f = f32(&a, 1, 0), *b = f32(&a, 2, 1);
@@ -149,27 +166,30 @@ static napi_value js_conv_fwd(napi_env env, napi_callback_info info) {
   conv_shape s = shape_arg(&a, 4);
   int32_t relu = I32(&a, 5);
   if (a.failed) return NULL;
-  return conv_result(env, conv2d_forward(&s, x, f, b, out, relu));
+  const int o = s.onednn ? onednn_conv_forward(&s, x, f, b, out, relu) : 1;
+  return engine_result(env, o, o == 1 ? conv2d_forward(&s, x, f, b, out, relu) : 0);
 }
 
-/* conv2dBackpropInput(dy, filter, dx, shape) */
+/* conv2dBackpropInput(dy, filter, dx, shape) → true when oneDNN ran it */
 static napi_value js_conv_bwd_input(napi_env env, napi_callback_info info) {
   args_t a = get_args(env, info, 4);
   const float *dy = f32(&a, 0, 0), *f = f32(&a, 1, 0);
   float *dx = f32(&a, 2, 0);
   conv_shape s = shape_arg(&a, 3);
   if (a.failed) return NULL;
-  return conv_result(env, conv2d_backprop_input(&s, dy, f, dx));
+  const int o = s.onednn ? onednn_conv_backprop_input(&s, dy, f, dx) : 1;
+  return engine_result(env, o, o == 1 ? conv2d_backprop_input(&s, dy, f, dx) : 0);
 }
 
-/* conv2dBackpropFilter(x, dy, dfilter, shape) */
+/* conv2dBackpropFilter(x, dy, dfilter, shape) → true when oneDNN ran it */
 static napi_value js_conv_bwd_filter(napi_env env, napi_callback_info info) {
   args_t a = get_args(env, info, 4);
   const float *x = f32(&a, 0, 0), *dy = f32(&a, 1, 0);
   float *df = f32(&a, 2, 0);
   conv_shape s = shape_arg(&a, 3);
   if (a.failed) return NULL;
-  return conv_result(env, conv2d_backprop_filter(&s, x, dy, df));
+  const int o = s.onednn ? onednn_conv_backprop_filter(&s, x, dy, df) : 1;
+  return engine_result(env, o, o == 1 ? conv2d_backprop_filter(&s, x, dy, df) : 0);
 }
 
 /* maskedAdam(w, g, mask|null, m, v, fixed|null, out, n, b1, c1, b2, c2, a, eps): src/kernels/adam.c */
@@ -269,7 +289,7 @@ static napi_value js_maxpool2_grad(napi_env env, napi_callback_info info) {
   float *dx = f32(&a, 2, 0);
   int32_t n = I32(&a, 3), h = I32(&a, 4), w = I32(&a, 5), c = I32(&a, 6);
   if (a.failed) return NULL;
-  maxpool2_grad(x, dy, dx, n, h, w, c);
+  maxpool2_grad_avx(x, dy, dx, n, h, w, c);
   return undef(env);
 }
 
@@ -314,7 +334,7 @@ static napi_value js_act_grad_cols(napi_env env, napi_callback_info info) {
   if (a.failed) return NULL;
   double *acc = malloc(sizeof(double) * (cols > 0 ? cols : 1));
   if (!acc) return conv_result(env, -1);
-  act_grad_cols(dy, act, dz, acc, db, rows, cols, relu);
+  act_grad_cols_avx(dy, act, dz, acc, db, rows, cols, relu);
   free(acc);
   return undef(env);
 }
@@ -424,7 +444,7 @@ static napi_value js_global_avg_pool(napi_env env, napi_callback_info info) {
   return oom(env, global_avg_pool(src, dst, n, hw, c), "lth_native: out of memory for average pooling");
 }
 
-/* info(): { isa, blas, blasCore } */
+/* info(): { isa, blas, blasCore, onednn, onednnIsa } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o, v;
@@ -435,6 +455,10 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "blas", v);
   napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, o, "blasCore", v);
+  napi_create_string_utf8(env, onednn_version(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "onednn", v);
+  napi_create_string_utf8(env, onednn_isa(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "onednnIsa", v);
   return o;
 }
 
@@ -447,6 +471,11 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   /* Threads are lth's (gemm.c): OpenBLAS itself runs single-threaded in each. */
   openblas_set_num_threads(1);
+  /* oneDNN: pinned to AVX2 before its first primitive, single-threaded (onednn.c) */
+  if (onednn_init() != 0) {
+    napi_throw_error(env, NULL, "oneDNN could not be pinned to AVX2 (was a primitive made before lth's addon loaded?)");
+    return NULL;
+  }
   struct {
     const char *name;
     napi_callback fn;

@@ -6,6 +6,7 @@
 typedef struct {
   int32_t n, h, w, ci, kh, kw, co, oh, ow, sh, sw, dh, dw, pad_t, pad_l;
   int32_t threads; /* for gemm_rows */
+  int32_t onednn;  /* 1: oneDNN's direct kernels where it has them (onednn.h); 0: im2col only */
 } conv_shape;
 
 void bias_act_rows(float *out, const float *bias, int64_t rows, int32_t cols, int32_t relu);

@@ -160,7 +160,7 @@ async function nativeRow(): Promise<DoctorRow> {
   if (problem == null && addon.ok) {
     const i = addon.addon.info();
     const n = nativeThreads();
-    row.device = `CPU (${i.isa}; OpenBLAS ${i.blasCore}, ${n} thread${n === 1 ? '' : 's'})`;
+    row.device = `CPU (${i.isa}; OpenBLAS ${i.blasCore}, oneDNN ${i.onednn} on ${i.onednnIsa}, ${n} thread${n === 1 ? '' : 's'})`;
   } else if (!addon.ok) {
     row.problem = addon.problem;
     row.fix = addon.fix;

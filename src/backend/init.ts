@@ -168,7 +168,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
 /**
  * The backend in use as `levels.backend` records it: the backend's name, and for webgpu the
  * device, e.g. "webgpu:NVIDIA H200" or "webgpu:llvmpipe (software)", for native the
- * instruction set its kernels run, e.g. "native:avx2".
+ * instruction set its kernels run and its oneDNN, e.g. "native:avx2+onednn-2.6.3".
  */
 export function backendLabel(): string {
   const name = tf.getBackend();

@@ -13,13 +13,16 @@ const { MathBackendCPU } = require('@tensorflow/tfjs-backend-cpu') as typeof Bac
 /**
  * The 'native' backend: tfjs's cpu backend with lth's native kernels (src/kernels/native.ts)
  * from the optional N-API addon in native/ (built by node-gyp when `npm ci` installs the
- * `lth-native` optional dependency; needs libopenblas-dev and a C compiler, which
- * `bash scripts/setup` installs).
+ * `lth-native` optional dependency; needs libopenblas-dev, libdnnl-dev (oneDNN) and a C
+ * compiler, which `bash scripts/setup` installs).
  *
  * Rows must not depend on the machine: the addon's own kernels are compiled for AVX2 + FMA
- * (it refuses to load on a CPU without them), and OpenBLAS, which picks its kernels per CPU at
- * load time, is pinned to its Haswell (AVX2) kernels with OPENBLAS_CORETYPE before it loads.
- * `levels.backend` records "native:avx2".
+ * (it refuses to load on a CPU without them); OpenBLAS, which picks its kernels per CPU at
+ * load time, is pinned to its Haswell (AVX2) kernels with OPENBLAS_CORETYPE before it loads;
+ * oneDNN, which runs the convolutions, is pinned to AVX2 by the addon before its first
+ * primitive and runs single-threaded on batch chunks fixed by the shape
+ * (docs/PERFORMANCE.md, "oneDNN convolutions"). `levels.backend` records
+ * "native:avx2+onednn-2.6.3".
  */
 
 /** The addon binary: LTH_NATIVE_ADDON, else native/build/Release in this checkout. */
@@ -49,7 +52,7 @@ export function loadNativeAddon(): NativeLoad {
     return {
       ok: false,
       problem: `the addon is not built (no ${path})`,
-      fix: 'bash scripts/setup (installs libopenblas-dev and builds native/ with node-gyp), or: apt-get install libopenblas-dev g++ make && (cd native && npm run install)',
+      fix: 'bash scripts/setup (installs libopenblas-dev and libdnnl-dev and builds native/ with node-gyp), or: apt-get install libopenblas-dev libdnnl-dev g++ make && (cd native && npm run install)',
     };
   }
   // Must be set before libopenblas is loaded (with the addon): it reads the variable once.
@@ -57,10 +60,23 @@ export function loadNativeAddon(): NativeLoad {
   try {
     return { ok: true, addon: require(path) as NativeAddon };
   } catch (e) {
-    const msg = String(e instanceof Error ? e.message : e).split('\n')[0];
-    const fix = /libopenblas/.test(msg) ? 'apt-get install libopenblas0 (or bash scripts/setup)' : 'rebuild it: bash scripts/setup';
-    return { ok: false, problem: `the addon failed to load: ${msg}`, fix };
+    return { ok: false, ...loadFailure(String(e instanceof Error ? e.message : e)) };
   }
+}
+
+/**
+ * The one-line problem and fix for an error of loading the built addon: a missing OpenBLAS or
+ * oneDNN shared library (e.g. "libdnnl.so.2: cannot open shared object file") names the
+ * package to install; anything else asks for a rebuild.
+ */
+export function loadFailure(message: string): { problem: string; fix: string } {
+  const msg = message.split('\n')[0];
+  const fix = /libopenblas/.test(msg)
+    ? 'apt-get install libopenblas0 (or bash scripts/setup)'
+    : /libdnnl/.test(msg)
+      ? 'apt-get install libdnnl2 (oneDNN; or bash scripts/setup)'
+      : 'rebuild it: bash scripts/setup';
+  return { problem: `the addon failed to load: ${msg}`, fix };
 }
 
 /** Threads of the native GEMMs: LTH_NATIVE_THREADS, else the number of cores. */
@@ -75,9 +91,17 @@ export function registerNative(addon: NativeAddon): void {
   registerNativeKernels('native', addon, nativeThreads());
 }
 
-/** `levels.backend` for native: "native:" and the instruction set its kernels run, e.g. "native:avx2". */
+/**
+ * `levels.backend` for native: "native:", the instruction set its kernels run, and the oneDNN
+ * that runs its convolutions, e.g. "native:avx2+onednn-2.6.3". A database resumed with other
+ * kernels (the im2col convolutions before oneDNN were "native:avx2", another oneDNN version
+ * may sum differently) shows another backend.
+ */
 export function nativeLabel(addon: NativeAddon): string {
   const i = addon.info();
+  // oneDNN is pinned to avx2 (native/src/onednn.c); were it not, the label says what it ran
+  const dnn = i.onednnIsa === i.isa ? `onednn-${i.onednn}` : `onednn-${i.onednn}-${i.onednnIsa}`;
   // a user's own OPENBLAS_CORETYPE overrides the pin: then the label says which kernels ran
-  return i.blasCore.toLowerCase() === BLAS_CORE.toLowerCase() ? `native:${i.isa}` : `native:${i.isa}+openblas-${i.blasCore.toLowerCase()}`;
+  const blas = i.blasCore.toLowerCase() === BLAS_CORE.toLowerCase() ? '' : `+openblas-${i.blasCore.toLowerCase()}`;
+  return `native:${i.isa}+${dnn}${blas}`;
 }

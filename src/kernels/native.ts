@@ -46,9 +46,14 @@ export interface NativeAddon {
     relu: number,
     threads: number,
   ): void;
-  conv2dForward(x: Float32Array, f: Float32Array, bias: Float32Array | null, out: Float32Array, shape: number[], relu: number): void;
-  conv2dBackpropInput(dy: Float32Array, f: Float32Array, dx: Float32Array, shape: number[]): void;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, shape: number[]): void;
+  /**
+   * Convolutions, NHWC activations, HWIO filters (shape: convShape's 17 numbers). With shape[16] = 1
+   * they run on oneDNN's direct AVX2 kernels where oneDNN has one for the shape (a function of the
+   * shape only; native/src/onednn.h), else on im2col + OpenBLAS. They return whether oneDNN ran.
+   */
+  conv2dForward(x: Float32Array, f: Float32Array, bias: Float32Array | null, out: Float32Array, shape: number[], relu: number): boolean;
+  conv2dBackpropInput(dy: Float32Array, f: Float32Array, dx: Float32Array, shape: number[]): boolean;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, shape: number[]): boolean;
   maskedAdam(
     w: Float32Array,
     g: Float32Array,
@@ -140,8 +145,12 @@ export interface NativeAddon {
   addN(xs: Float32Array[], out: Float32Array, n: number, threads: number): void;
   /** grad 0: dst [n, c] = the mean of src [n, hw, c] over hw (float64 sums); grad 1: its gradient, dst [n, hw, c] = src [n, c] / hw */
   globalAvgPool(src: Float32Array, dst: Float32Array, n: number, hw: number, c: number, grad: number): void;
-  /** isa: the instruction set the kernels are built for ("avx2"); blas/blasCore: OpenBLAS's build and the core type it runs. */
-  info(): { isa: string; blas: string; blasCore: string };
+  /**
+   * isa: the instruction set the kernels are built for ("avx2"); blas/blasCore: OpenBLAS's build and
+   * the core type it runs; onednn: oneDNN's version ("2.6.3"); onednnIsa: the instruction set
+   * oneDNN's kernels are pinned to ("avx2").
+   */
+  info(): { isa: string; blas: string; blasCore: string; onednn: string; onednnIsa: string };
 }
 
 /** The tfjs cpu backend's tensor storage (MathBackendCPU), as these kernels use it. */
@@ -174,7 +183,11 @@ function cpuKernel(name: string, args: KernelArgs): tf.TensorInfo | tf.TensorInf
   return k.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
 }
 
-/** The 16 numbers of native/src/conv.h's conv_shape, from tfjs's Conv2DInfo, and the thread count. */
+/**
+ * The 17 numbers of native/src/conv.h's conv_shape, from tfjs's Conv2DInfo: the geometry, the
+ * thread count, and 1 = use oneDNN's direct kernels where it has them (always: which kernel runs
+ * is decided in native/src/onednn.c from the shape alone, so the same spec gives the same bits).
+ */
 function convShape(c: tf.backend_util.Conv2DInfo, threads: number): number[] {
   return [
     c.batchSize,
@@ -193,6 +206,7 @@ function convShape(c: tf.backend_util.Conv2DInfo, threads: number): number[] {
     c.padInfo.top,
     c.padInfo.left,
     threads,
+    1,
   ];
 }
 
