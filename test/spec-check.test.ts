@@ -317,3 +317,14 @@ test('a folder given as the spec or the database, and several unknown fields: on
   assert.match(r.stderr, /(foo|training\.bar): unknown field.*\(also: (foo|training\.bar)\)/);
   assert.equal(existsSync(join(dir, 'x.db')), false, 'nothing written');
 });
+
+test('milestones at or past the end of training are named in a warning (the LR would never step there)', () => {
+  const steps = { iterations: '60it', evalEvery: '20it', batchSize: 30 } as const;
+  const late = check({ training: { ...steps, schedule: { kind: 'step', milestones: ['30it', '60it', '90it'] } } }).warnings;
+  assert.equal(late.length, 1);
+  assert.match(
+    late[0],
+    /^training\.schedule\.milestones: 60it, 90it are at or past the end of training \(training\.iterations = 60it\).*--set training\.schedule\.milestones/,
+  );
+  assert.deepEqual(check({ training: { ...steps, schedule: { kind: 'step', milestones: ['30it', '59it'] } } }).warnings, []);
+});

@@ -163,7 +163,7 @@ test('an unknown field is refused in one line naming its path, and the field it 
   // the field it meant is there too
   refused(
     { training: { iterations: '10it', iteratons: '20it' } },
-    'training.iteratons: unknown field: did you mean training.iterations? (it is given too: remove training.iteratons)',
+    'training.iteratons: unknown field: did you mean training.iterations? (the spec already sets training.iterations: remove training.iteratons)',
   );
   // nothing close: the section's fields; the other unknown fields by path
   refused(

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { backendLabel } from '../backend/index.js';
 import { checkResume, loadSpec, validateSpec, type LoadedSpec } from '../spec/index.js';
 import { DEFAULT_DB, Store } from '../storage/index.js';
 import { Interrupted, UserError } from '../util/index.js';
@@ -139,7 +140,7 @@ export async function runExperiment(spec: string | LoadedSpec, opts: RunOptions 
   };
   let interrupted = false;
   const plan = currentPlan(ctx);
-  emit({ type: 'plan', experiment: ctx.spec.name, backend: ctx.backend, totalLevels: plan.total, doneLevels: plan.done });
+  emit({ type: 'plan', experiment: ctx.spec.name, backend: backendLabel(), totalLevels: plan.total, doneLevels: plan.done });
   for (const w of ctx.warnings) emit({ type: 'log', message: `warning: ${w}` });
   try {
     // A writer of this host killed mid-write (SIGKILL) leaves a temporary file; its process is gone now.

@@ -119,7 +119,15 @@ function check(spec: Spec): CheckedSpec {
   checkDuring(spec, plan);
   checkTickets(spec, strategies);
   const twins = twinPairs(spec, strategies, plan);
-  return { meta, model, plan, strategies, tasks, twins, warnings: [...sampleWarnings(spec, trainN), ...unitWarnings(spec, model), ...twins.map(twinWarning)] };
+  return {
+    meta,
+    model,
+    plan,
+    strategies,
+    tasks,
+    twins,
+    warnings: [...scheduleWarnings(plan), ...sampleWarnings(spec, trainN), ...unitWarnings(spec, model), ...twins.map(twinWarning)],
+  };
 }
 
 /** Chain names are unique, and every branch names existing chains and levels and has a label of its own.
@@ -263,6 +271,18 @@ function checkTickets(spec: Spec, strategies: readonly Reset[]): void {
  * `needs.sample`) or a data-driven unit criterion reads at most the whole split. Both samples are
  * capped at the split's size, alike, and each cap is reported as a warning before any work.
  */
+/**
+ * Milestones at or past the end of training never step the LR (e.g. a preset's schedule after
+ * `--set training.iterations` was shortened): then fine-tuning and LR rewinding train alike.
+ */
+export function scheduleWarnings(plan: TrainingSchedule): string[] {
+  const late = plan.milestones.filter((m) => m >= plan.iterations);
+  if (!late.length) return [];
+  return [
+    `training.schedule.milestones: ${late.map((m) => `${m}it`).join(', ')} ${late.length === 1 ? 'is' : 'are'} at or past the end of training (training.iterations = ${plan.iterations}it), so the LR never steps there: lower the milestones with training.iterations (e.g. --set training.schedule.milestones='["${Math.floor(plan.iterations / 2)}it"]')`,
+  ];
+}
+
 function sampleWarnings(spec: Spec, trainN: number): string[] {
   const p = spec.pruning;
   if (p.levels === 0) return [];

@@ -119,7 +119,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     if (near !== undefined) {
       const written = valueAt(raw, issue.path);
       const both = written !== null && typeof written === 'object' && near in written;
-      return `${field(key)}: unknown field: did you mean ${field(near)}? (${both ? `it is given too: remove ${field(key)}` : 'lth spec lists every field'})`;
+      return `${field(key)}: unknown field: did you mean ${field(near)}? (${both ? `the spec already sets ${field(near)}: remove ${field(key)}` : 'lth spec lists every field'})`;
     }
     const section = issue.path.length ? `${where}'s fields` : 'the fields of a spec';
     return `${field(key)}: unknown field (${known.length ? `${section}: ${known.join(', ')}; ` : ''}lth spec explains them)`;
