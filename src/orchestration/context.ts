@@ -10,7 +10,13 @@ import { deriveSeed } from '../util/index.js';
 
 /** What a run reports while it works; the CLI turns these into progress bars or log lines. */
 export type ProgressEvent =
-  | { type: 'plan'; experiment: string; /** as levels.backend records it, e.g. native:avx2+onednn-2.6.3 */ backend: string; totalLevels: number; doneLevels: number }
+  | {
+      type: 'plan';
+      experiment: string;
+      /** as levels.backend records it, e.g. native:avx2+onednn-2.6.3 */ backend: string;
+      totalLevels: number;
+      doneLevels: number;
+    }
   | { type: 'level-start'; job: string; level: number; steps: number }
   | { type: 'step'; job: string; done: number; total: number }
   | {
