@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadFailure, loadNativeAddon } from '../src/backend/native.js';
 import { rand } from './helpers/numbers.js';
+import { convTaps, outGeo as sharedOutGeo, type ConvGeo } from './helpers/conv-reference.js';
 
 /**
  * The native addon's convolutions on oneDNN (native/src/onednn.c): forward (with and without
@@ -33,14 +34,9 @@ interface Geo {
   onednn: [boolean, boolean, boolean];
 }
 
-/** Output size and top/left padding as TensorFlow defines 'same' and 'valid'. */
-function outGeo(g: Geo) {
-  const oh = g.pad === 'same' ? Math.ceil(g.h / g.s) : Math.ceil((g.h - g.k + 1) / g.s);
-  const ow = g.pad === 'same' ? Math.ceil(g.w / g.s) : Math.ceil((g.w - g.k + 1) / g.s);
-  const pt = g.pad === 'same' ? Math.floor(Math.max((oh - 1) * g.s + g.k - g.h, 0) / 2) : 0;
-  const pl = g.pad === 'same' ? Math.floor(Math.max((ow - 1) * g.s + g.k - g.w, 0) / 2) : 0;
-  return { oh, ow, pt, pl };
-}
+/** The shared geometry, with the square kernel as kh = kw = k. */
+const square = (g: Geo): ConvGeo => ({ ...g, kh: g.k, kw: g.k });
+const outGeo = (g: Geo) => sharedOutGeo(square(g));
 
 /** The addon's 17-number shape (native/src/conv.h) with oneDNN allowed. */
 function shapeOf(g: Geo, threads: number): number[] {
@@ -55,34 +51,21 @@ function shapeOf(g: Geo, threads: number): number[] {
  * against).
  */
 function reference(g: Geo, x: Float32Array, f: Float32Array, r: Float32Array) {
-  const { oh, ow, pt, pl } = outGeo(g);
+  const { oh, ow } = outGeo(g);
   const z = new Float64Array(g.n * oh * ow * g.co);
   const zAbs = new Float64Array(z.length);
   const dx = new Float64Array(x.length);
   const dxAbs = new Float64Array(x.length);
   const df = new Float64Array(f.length);
   const dfAbs = new Float64Array(f.length);
-  for (let b = 0; b < g.n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++)
-        for (let ky = 0; ky < g.k; ky++)
-          for (let kx = 0; kx < g.k; kx++) {
-            const iy = oy * g.s + ky - pt;
-            const ix = ox * g.s + kx - pl;
-            if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-            for (let c = 0; c < g.ci; c++)
-              for (let o = 0; o < g.co; o++) {
-                const xi = ((b * g.h + iy) * g.w + ix) * g.ci + c;
-                const fi = ((ky * g.k + kx) * g.ci + c) * g.co + o;
-                const oi = ((b * oh + oy) * ow + ox) * g.co + o;
-                z[oi] += x[xi] * f[fi];
-                zAbs[oi] += Math.abs(x[xi] * f[fi]);
-                dx[xi] += f[fi] * r[oi];
-                dxAbs[xi] += Math.abs(f[fi] * r[oi]);
-                df[fi] += x[xi] * r[oi];
-                dfAbs[fi] += Math.abs(x[xi] * r[oi]);
-              }
-          }
+  convTaps(square(g), (xi, fi, oi) => {
+    z[oi] += x[xi] * f[fi];
+    zAbs[oi] += Math.abs(x[xi] * f[fi]);
+    dx[xi] += f[fi] * r[oi];
+    dxAbs[xi] += Math.abs(f[fi] * r[oi]);
+    df[fi] += x[xi] * r[oi];
+    dfAbs[fi] += Math.abs(x[xi] * r[oi]);
+  });
   return { z, zAbs, dx, dxAbs, df, dfAbs };
 }
 
