@@ -14,10 +14,10 @@
         "src/gemm.c",
         "src/onednn.c",
         "src/parallel.c",
-        "src/sparse.c",
         "../src/kernels/adam.c",
         "../src/kernels/dense.c",
-        "../src/kernels/layout.c"
+        "../src/kernels/layout.c",
+        "../src/kernels/sparse.c"
       ],
       "include_dirs": ["/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/include/openblas"],
       "libraries": ["-lopenblas", "-ldnnl", "-lgomp", "-lpthread"],

@@ -14,7 +14,6 @@
 #include "eltwise.h"
 #include "gemm.h"
 #include "onednn.h"
-#include "sparse.h"
 
 /* The C sources in src/kernels, the sources of the wasm kernels, compiled natively. */
 void masked_adam(const float *w, const float *g, const float *mask, float *m, float *v, const float *fixed, float *out,
@@ -26,6 +25,12 @@ void im2col3x3(const float *in, float *out, int32_t planes, int32_t h, int32_t w
 void column_sums(const float *m, double *acc, float *out, int32_t rows, int32_t cols);
 void bias_act(const float *z, const float *b, float *out, int32_t rows, int32_t cols, int32_t relu);
 void bias_act_grad(const float *dy, const float *a, float *dz, float *db, int32_t rows, int32_t cols, int32_t relu);
+void sparse_rows_matmul(const float *wt, const int32_t *row_ptr, const int32_t *col_idx, const float *xt, float *zt,
+                        int32_t rows, int32_t cols, int32_t n);
+void sparse_cols_matmul_t(const float *wt, const int32_t *col_ptr, const int32_t *row_idx, const float *dz, float *dxt,
+                          int32_t rows, int32_t cols, int32_t n);
+void sampled_matmul(const int32_t *row_ptr, const int32_t *col_idx, const float *dz, const float *xt, float *dwt,
+                    int32_t rows, int32_t cols, int32_t n);
 
 #define MAX_ARGS 16
 typedef struct {

@@ -52,9 +52,9 @@ __attribute__((export_name("masked_adam"))) void masked_adam(
 /*
  * The same update at the kept entries idx[0 … nnz) only (ascending flat indices; no mask, no
  * frozen values); out is not written elsewhere. Bit for bit masked_adam's values there: g·1 = g.
- * For sparse dense layers on the native backend (native/src/addon.c; not exported to wasm).
+ * For sparse dense layers (src/kernels/sparse.ts), on wasm (wasm.ts) and native (native/src/addon.c).
  */
-void masked_adam_at(const int32_t *restrict idx, int32_t nnz, const f32 *restrict w, const f32 *restrict g,
+__attribute__((export_name("masked_adam_at"))) void masked_adam_at(const int32_t *restrict idx, int32_t nnz, const f32 *restrict w, const f32 *restrict g,
                     f32 *restrict m, f32 *restrict v, f32 *restrict out, f32 b1, f32 c1, f32 b2, f32 c2, f32 a,
                     f32 eps) {
   for (int32_t j = 0; j < nnz; j++) {

@@ -20,7 +20,7 @@ export {
 } from './wasm.js';
 // The native backend's kernels (src/kernels/native.ts); backend/native.ts registers them.
 export { nativeConv2dGrads } from './native.js';
-// Sparse kernels of pruned dense layers (src/kernels/sparse.ts; registered on native).
+// Sparse kernels of pruned dense layers (src/kernels/sparse.ts, sparse.c; registered on native and wasm).
 export { sampledMatMul, setSparseMask, sparseAdam, sparseLayoutOf, sparseMatMul, withAllWeightGradients } from './sparse.js';
 // BatchNorm, ReLU and average-pooling kernels of the deep nets (src/kernels/deepnets.ts; registered on native).
 export { batchMoments, batchNormGrad, globalAvgPool, globalAvgPoolGrad, hasBatchNormKernels, hasGlobalAvgPool, hasReluGrad, reluGrad } from './deepnets.js';

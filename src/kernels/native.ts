@@ -70,7 +70,7 @@ export interface NativeAddon {
     a: number,
     eps: number,
   ): void;
-  /** out = Wt·x (x [cols, n] → [rows, n]; ptr/idx: the CSR lists) or, transposed = 1, Wtᵀ·x (x [rows, n] → [cols, n]; the CSC lists), Wt at the kept entries (native/src/sparse.c) */
+  /** out = Wt·x (x [cols, n] → [rows, n]; ptr/idx: the CSR lists) or, transposed = 1, Wtᵀ·x (x [rows, n] → [cols, n]; the CSC lists), Wt at the kept entries (src/kernels/sparse.c) */
   sparseMatMul(
     wt: Float32Array,
     ptr: Int32Array,

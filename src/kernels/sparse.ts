@@ -7,19 +7,24 @@ import type { MaskedAdamAttrs } from './wasm.js';
  * (models/ops.ts denseT), whose mask keeps fewer than SPARSE_DENSITY of its entries gets a
  * `SparseLayout` (CSR index arrays of the kept entries, built once per mask: per level, and
  * again when SET, RigL or gradual pruning change the mask). While it has one, on a backend
- * that registers these kernels (native), the layer's forward pass, input gradient, weight
+ * that registers these kernels (native and wasm, both from src/kernels/sparse.c), the layer's forward pass, input gradient, weight
  * gradient (kept entries only, zero elsewhere) and masked-Adam step touch only kept entries.
- * The switch is a pure function of the mask, so the same spec gives the same bits on every
- * machine running that backend; elsewhere the dense path runs.
+ * The switch is a pure function of the mask, and the kernels sum in the order of the layout's
+ * lists with plain float32 operations, so the same spec gives the same bits on every machine,
+ * and the sparse layers the same bits on native and wasm; elsewhere (webgpu, tensorflow, or
+ * `LTH_SPARSE=0`) the dense path runs.
  */
 
 /**
- * Below this fraction of kept entries a dense layer's kernel runs sparse: the crossover of the
- * native kernels on LeNet-300-100's fc1 (300×784, batch 60), where forward + weight gradient +
- * Adam cost the same sparse and dense (docs/PERFORMANCE.md, "Sparse dense layers": 0.80 ms
- * against 0.85 ms at 15%, 1.06 against 0.85 at 20%).
+ * Below this fraction of kept entries a dense layer's kernel runs sparse, per backend: where
+ * forward + input gradient + weight gradient + Adam of LeNet-300-100's fc1 (300×784, batch 60)
+ * cost the same sparse and dense (docs/PERFORMANCE.md, "Sparse dense layers"). Native's dense
+ * GEMMs (OpenBLAS, AVX2) are fast, so the sparse loops pay only below 15% (0.80 ms against
+ * 0.85 ms at 15%, 1.06 against 0.85 at 20%); wasm's dense products (XNNPACK, 128-bit SIMD) are
+ * slower, and there the step is as fast sparse as dense at about 26% (1.05–1.08× at 26.2%,
+ * 0.71–0.91× at 32.8%, fastest steps, 2 threads). A function of the mask and the backend only.
  */
-export const SPARSE_DENSITY = 0.15;
+export const SPARSE_DENSITY: Readonly<Record<string, number>> = { native: 0.15, wasm: 0.25 };
 
 export const SPARSE_MATMUL = 'LthSparseMatMul';
 export const SAMPLED_MATMUL = 'LthSampledMatMul';
@@ -43,12 +48,12 @@ export interface SparseLayout {
 
 /**
  * The sparse layout of a mask [rows, cols] (row-major, nonzero = kept), or null when it keeps
- * SPARSE_DENSITY or more of its entries (the dense kernels are faster there).
+ * `density` (a backend's SPARSE_DENSITY) or more of its entries: the dense kernels are faster there.
  */
-export function sparseLayout(mask: ArrayLike<number>, rows: number, cols: number): SparseLayout | null {
+export function sparseLayout(mask: ArrayLike<number>, rows: number, cols: number, density: number): SparseLayout | null {
   let nnz = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) nnz++;
-  if (nnz >= SPARSE_DENSITY * rows * cols) return null;
+  if (nnz >= density * rows * cols) return null;
   const rowPtr = new Int32Array(rows + 1);
   const colIdx = new Int32Array(nnz);
   const colPtr = new Int32Array(cols + 1);
@@ -71,18 +76,27 @@ export function sparseLayout(mask: ArrayLike<number>, rows: number, cols: number
   return { rows, cols, rowPtr, colIdx, colPtr, rowIdx, kept };
 }
 
-/** Whether the current backend runs the sparse kernels (native; `LTH_FUSED=0` turns them off with the other fused kernels). */
-const hasSparseKernels = (): boolean => process.env.LTH_FUSED !== '0' && tf.getKernel(SPARSE_MATMUL, tf.getBackend()) != null;
+/** Whether the current backend runs the sparse kernels (native, wasm). `LTH_SPARSE=0` turns off
+ *  only these (to time or compare the dense path), `LTH_FUSED=0` these with the other fused kernels. */
+const hasSparseKernels = (): boolean =>
+  process.env.LTH_FUSED !== '0' &&
+  process.env.LTH_SPARSE !== '0' &&
+  SPARSE_DENSITY[tf.getBackend()] != null &&
+  tf.getKernel(SPARSE_MATMUL, tf.getBackend()) != null;
 
 const layouts = new WeakMap<tf.Tensor, SparseLayout>();
 
 /**
  * Attaches the sparse layout of `mask` (held layout [units, in], 0/1) to the dense kernel
- * variable `w`, or detaches it (mask null, or one at SPARSE_DENSITY or above). Call whenever the
- * mask changes. Only for kernels whose pruned entries are zero (no frozen mask-0 values).
+ * variable `w`, or detaches it (mask null, or one at the backend's SPARSE_DENSITY or above).
+ * Call whenever the mask changes. Only for kernels whose pruned entries are zero (no frozen
+ * mask-0 values).
  */
 export function setSparseMask(w: tf.Tensor, mask: tf.Tensor | null): void {
-  const layout = mask && mask.rank === 2 && hasSparseKernels() ? sparseLayout(mask.dataSync(), ...(mask.shape as [number, number])) : null;
+  const density = SPARSE_DENSITY[tf.getBackend()];
+  let layout: SparseLayout | null = null;
+  if (mask && mask.rank === 2 && density !== undefined && hasSparseKernels())
+    layout = sparseLayout(mask.dataSync(), ...(mask.shape as [number, number]), density);
   if (layout) layouts.set(w, layout);
   else layouts.delete(w);
 }

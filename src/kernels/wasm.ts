@@ -1,5 +1,6 @@
 import { tf } from '../util/tf.js';
 import { kernelsSharedWasm, kernelsWasm } from './binaries.js';
+import { SAMPLED_MATMUL, SPARSE_ADAM, SPARSE_MATMUL, type SparseLayout } from './sparse.js';
 
 /**
  * Fused kernels for the wasm backend, written in C (src/kernels/*.c), compiled to wasm SIMD
@@ -54,6 +55,24 @@ interface Exports {
   bias_act_grad(dy: number, a: number, dz: number, db: number, rows: number, cols: number, relu: number): void;
   act_grad_cols(dy: number, a: number, dz: number, acc: number, db: number, rows: number, cols: number, relu: number): void;
   gemm_small(a: number, b: number, c: number, m: number, k: number, n: number): void;
+  masked_adam_at(
+    idx: number,
+    nnz: number,
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    out: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    a: number,
+    eps: number,
+  ): void;
+  sparse_rows_matmul(wt: number, rowPtr: number, colIdx: number, xt: number, zt: number, rows: number, cols: number, n: number): void;
+  sparse_cols_matmul_t(wt: number, colPtr: number, rowIdx: number, dz: number, dxt: number, rows: number, cols: number, n: number): void;
+  sampled_matmul(rowPtr: number, colIdx: number, dz: number, xt: number, dwt: number, rows: number, cols: number, n: number): void;
 }
 
 interface Bound {
@@ -105,6 +124,65 @@ function maskedAdamWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
     1 - beta2,
     a,
     epsilon,
+  );
+  return out;
+}
+
+/**
+ * Runs f with copies of the index lists `lists` on the tfjs heap (their byte offsets), freed
+ * after. A sparse layout's lists live in JS memory (src/kernels/sparse.ts); copying them costs
+ * 4 bytes per kept entry and list, small against the kernel's n multiply-adds per kept entry.
+ */
+function withHeapLists<T>(k: Bound, lists: Int32Array[], f: (...ptrs: number[]) => T): T {
+  const held = lists.map((l) => {
+    const t = k.be.makeOutput([Math.max(1, l.length)], 'int32');
+    new Int32Array(k.memory.buffer, k.ptr(t), l.length).set(l);
+    return t;
+  });
+  try {
+    return f(...held.map((t) => k.ptr(t)));
+  } finally {
+    for (const t of held) k.be.disposeData(t.dataId);
+  }
+}
+
+/** Wt·xT or Wtᵀ·dz at the kept entries (src/kernels/sparse.c; attrs from sparse.ts sparseMatMul). */
+function sparseMatMulWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { wt, x } = inputs as Record<string, tf.TensorInfo>;
+  const { layout, transposed } = attrs as unknown as { layout: SparseLayout; transposed: boolean };
+  const n = x.shape[1];
+  const out = k.be.makeOutput([transposed ? layout.cols : layout.rows, n], 'float32');
+  const run = transposed ? k.fns.sparse_cols_matmul_t : k.fns.sparse_rows_matmul;
+  const lists = transposed ? [layout.colPtr, layout.rowIdx] : [layout.rowPtr, layout.colIdx];
+  withHeapLists(k, lists, (ptr, idx) => run(k.ptr(wt), ptr, idx, k.ptr(x), k.ptr(out), layout.rows, layout.cols, n));
+  return out;
+}
+
+/** dz·xTᵀ at the kept entries, zero elsewhere (src/kernels/sparse.c). */
+function sampledMatMulWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { dz, xT } = inputs as Record<string, tf.TensorInfo>;
+  const { layout } = attrs as unknown as { layout: SparseLayout };
+  const out = k.be.makeOutput([layout.rows, layout.cols], 'float32');
+  new Float32Array(k.memory.buffer, k.ptr(out), layout.rows * layout.cols).fill(0);
+  withHeapLists(k, [layout.rowPtr, layout.colIdx], (ptr, idx) =>
+    k.fns.sampled_matmul(ptr, idx, k.ptr(dz), k.ptr(xT), k.ptr(out), layout.rows, layout.cols, dz.shape[1]),
+  );
+  return out;
+}
+
+/** The masked Adam step at the kept entries only (adam.c masked_adam_at); pruned entries are copied from w. */
+function sparseAdamWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const k = bind(backend);
+  const { w, g, m, v } = inputs as Record<string, tf.TensorInfo>;
+  const { beta1, beta2, a, epsilon, layout } = attrs as unknown as MaskedAdamAttrs & { layout: SparseLayout };
+  const out = k.be.makeOutput(w.shape, 'float32');
+  const n = size(w.shape);
+  new Float32Array(k.memory.buffer, k.ptr(out), n).set(new Float32Array(k.memory.buffer, k.ptr(w), n));
+  // m and v are the optimizer's own variables: updated in place, as by MASKED_ADAM
+  withHeapLists(k, [layout.kept], (kept) =>
+    k.fns.masked_adam_at(kept, layout.kept.length, k.ptr(w), k.ptr(g), k.ptr(m), k.ptr(v), k.ptr(out), beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon),
   );
   return out;
 }
@@ -303,6 +381,9 @@ export function registerWasmKernels(): void {
     [BIAS_ACT_GRAD, biasActGradWasm],
     [GEMM_SMALL, gemmSmallWasm],
     [ACT_GRAD_COLS, actGradColsWasm],
+    [SPARSE_MATMUL, sparseMatMulWasm],
+    [SAMPLED_MATMUL, sampledMatMulWasm],
+    [SPARSE_ADAM, sparseAdamWasm],
   ];
   for (const [kernelName, f] of table) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: f as tf.KernelFunc });
   registerTransposeGradient();
