@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { tf } from '../src/util/tf.js';
 import Database from 'better-sqlite3';
 import { initBackend } from '../src/backend/index.js';
-import { measureSpeed, speedChains } from '../src/bench/sparsity.js';
+import { measureSpeed, speedChains, speedFigureData } from '../src/bench/sparsity.js';
 import { runExperiment } from '../src/orchestration/index.js';
 import { validateSpec, type SpecInput } from '../src/spec/index.js';
 import { Store, keys } from '../src/storage/index.js';
@@ -72,6 +72,9 @@ test('speed: a neuron-pruned chain exports smaller networks level by level; para
   for (const x of r.rows) {
     assert.ok(Number.isFinite(x.examplesPerSecond) && x.examplesPerSecond > 0, `level ${x.level}: ${x.examplesPerSecond} examples/s`);
     assert.ok(Number.isFinite(x.forwardExamplesPerSecond) && x.forwardExamplesPerSecond > 0);
+    // training: lth's step at the spec's batch size, its examples/s consistent with its ms
+    assert.ok(Number.isFinite(x.trainMs) && x.trainMs > 0, `level ${x.level}: train ${x.trainMs} ms`);
+    assert.ok(Math.abs(x.trainExamplesPerSecond - r.trainBatch / (x.trainMs / 1000)) < 1e-6 * x.trainExamplesPerSecond);
     assert.equal(x.granularity, 'neuron');
     const alive = aliveFromMasks(db, 'tiny', x.level);
     // dense layers' kernels and biases: 16·u1 + u1 + u1·u2 + u2 + u2·3 + 3
@@ -94,7 +97,13 @@ test('speed: a neuron-pruned chain exports smaller networks level by level; para
     assert.ok(r.rows[i].percentRemaining < r.rows[i - 1].percentRemaining);
   }
   assert.equal(r.rows[0].speedup, 1);
+  assert.equal(r.rows[0].trainSpeedup, 1);
   assert.equal(r.rows[0].percentRemaining, 100);
+  assert.equal(r.trainBatch, validateSpec(neuronSpec(), 't').spec.training.batchSize);
+  // the figure: one point per level and timed call (predict, forward, train)
+  const fig = speedFigureData(r);
+  assert.deepEqual([...new Set(fig.map((d) => d.call))], ['predict', 'forward', 'train']);
+  assert.equal(fig.length, 3 * r.rows.length);
 });
 
 test('speed: weight-pruned levels export full-size dense kernels (same parameter count) while % remaining falls', async () => {

@@ -7,19 +7,26 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { backendLabel } from '../backend/index.js';
 import { datasetMeta } from '../data/registry.js';
 import { exportModel, storedExperiment } from '../export/model.js';
+import { buildSpecModel, type Masks, type Model, type Weights } from '../models/index.js';
+import { trainingSchema } from '../spec/index.js';
+import { keys } from '../storage/index.js';
+import { resolveSchedule, train } from '../training/index.js';
+import { randomDataset } from './run.js';
 import type { Granularity } from '../pruning/units.js';
 import type { SpeedDatum } from '../reporting/plot.js';
 import type { Store } from '../storage/db.js';
 import { UserError, makeRng } from '../util/index.js';
 
 /**
- * Inference speed against sparsity (issue 13 item 6): every stored level of a chain is exported
- * with `exportModel` (src/export/model.ts) into a temporary folder, loaded back with plain
- * `tf.loadLayersModel`, and timed on one fixed batch. What this measures is the exported
- * network, not lth's training path: neuron/filter levels are physically smaller networks;
- * weight levels are full-size dense kernels holding zeros (w ⊙ m), so without a sparse kernel
- * their speed cannot change with sparsity — tfjs (cpu, wasm, webgpu) has no sparse matmul
- * (docs/PERFORMANCE.md, "Speed against sparsity").
+ * Speed against sparsity (issue 13 item 6, issue 26 item 3), inference and training. Inference:
+ * every stored level of a chain is exported with `exportModel` (src/export/model.ts) into a
+ * temporary folder, loaded back with plain `tf.loadLayersModel`, and timed on one fixed batch:
+ * the network a user would deploy (neuron/filter levels are physically smaller networks; weight
+ * levels are full-size dense kernels holding zeros, w ⊙ m, and tfjs has no sparse matmul).
+ * Training: lth's own training step (`train()`, src/training/loop.ts) of the level's masks and
+ * weights at the spec's batch size and optimizer, on random examples of the data's shape: what
+ * retraining that level costs, where pruned dense layers run lth's sparse kernels below their
+ * backend's density switch (src/kernels/sparse.ts). docs/PERFORMANCE.md, "Speed against sparsity".
  */
 
 /** One chain to measure: an experiment's chain (reset strategy) in one trial. */
@@ -36,6 +43,8 @@ export interface SpeedOptions {
   warmup?: number;
   /** timed calls of each kind per level (median reported); default 9 */
   repeats?: number;
+  /** timed training steps per level and round (after one untimed step); default 4, or 1 for image data */
+  trainSteps?: number;
   log?: (msg: string) => void;
 }
 
@@ -63,6 +72,11 @@ export interface SpeedRow {
   forwardMs: number;
   forwardExamplesPerSecond: number;
   forwardSpeedup: number;
+  /** median wall ms of one lth training step (`train()`) of this level at `trainBatch` examples */
+  trainMs: number;
+  /** trainBatch / median seconds per training step */
+  trainExamplesPerSecond: number;
+  trainSpeedup: number;
 }
 
 export interface SpeedResult {
@@ -71,6 +85,10 @@ export interface SpeedResult {
   batch: number;
   warmup: number;
   repeats: number;
+  /** examples per training step: the spec's training.batchSize (of the first chain's experiment) */
+  trainBatch: number;
+  /** timed training steps per level and round */
+  trainSteps: number;
   /** os.loadavg() when the timing ended: the numbers are only as good as the machine was idle */
   loadavg: number[];
   rows: SpeedRow[];
@@ -132,6 +150,45 @@ async function timeCall(m: tfl.LayersModel, x: tf.Tensor, call: 'predict' | 'for
   }
 }
 
+/** Runs n + 1 training steps of one level and returns the wall ms of the last n. */
+type TrainStep = (n: number) => Promise<number[]>;
+
+/**
+ * One level's training step as `lth run` trains it (`train()`: masks applied, sparse kernels
+ * where the backend has them), at the spec's batch size and optimizer, from the level's stored
+ * weights, on random examples of the data's shape (the data's values do not change the cost).
+ * Each call trains n + 1 steps and times the last n (the first pays train()'s set-up: the
+ * variables, the optimizer state, the sparse layouts); a step's time is the gap between the
+ * loop's progress callbacks, which fire after each update.
+ */
+function trainingStep(
+  model: Model,
+  inputShape: readonly number[],
+  numClasses: number,
+  training: { batchSize: number; optimizer: unknown },
+  level: { weights: Weights; masks: Masks },
+): TrainStep {
+  const batchSize = training.batchSize;
+  const data = { ...randomDataset(inputShape, 2 * batchSize, batchSize), numClasses };
+  return async (n) => {
+    const stamps: number[] = [];
+    await train({
+      model,
+      data,
+      plan: resolveSchedule(
+        trainingSchema.parse({ batchSize, optimizer: training.optimizer, iterations: `${n + 1}it`, evalEvery: `${n + 2}it` }),
+        data.train.n,
+      ),
+      schedule: { kind: 'replay', from: 0 },
+      init: level.weights,
+      masks: level.masks,
+      orderKey: ['speed'],
+      callbacks: { onStep: () => stamps.push(performance.now()) },
+    });
+    return stamps.slice(1).map((t, i) => t - stamps[i]);
+  };
+}
+
 /**
  * Examples/s of every stored level (0 and the chain's levels) of each chain, on the backend in
  * use (call initBackend first). All levels are loaded first; then each is warmed up, and the
@@ -147,16 +204,36 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
   const batch = opts.batch ?? (images ? 100 : 1000);
   const warmup = opts.warmup ?? 2;
   const repeats = opts.repeats ?? 9;
+  const trainSteps = opts.trainSteps ?? (images ? 1 : 4);
   for (const [k, v, min] of [
     ['batch', batch, 1],
     ['warmup', warmup, 0],
     ['repeats', repeats, 1],
+    ['trainSteps', trainSteps, 1],
   ] as const)
     if (!Number.isInteger(v) || v < min) throw new UserError(`speed: ${k} must be a whole number ≥ ${min} (got ${v})`);
   const log = opts.log ?? (() => {});
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'lth-speed-'));
-  type Timed = 'ms' | 'examplesPerSecond' | 'speedup' | 'forwardMs' | 'forwardExamplesPerSecond' | 'forwardSpeedup';
-  const models: { row: Omit<SpeedRow, Timed>; model: tfl.LayersModel; x: tf.Tensor; predict: number[]; forward: number[] }[] = [];
+  type Timed =
+    | 'ms'
+    | 'examplesPerSecond'
+    | 'speedup'
+    | 'forwardMs'
+    | 'forwardExamplesPerSecond'
+    | 'forwardSpeedup'
+    | 'trainMs'
+    | 'trainExamplesPerSecond'
+    | 'trainSpeedup';
+  const models: {
+    row: Omit<SpeedRow, Timed>;
+    model: tfl.LayersModel;
+    x: tf.Tensor;
+    predict: number[];
+    forward: number[];
+    trainStep: TrainStep;
+    trained: number[];
+  }[] = [];
+  let trainBatch = 0;
   const inputs = new Map<string, tf.Tensor>();
   try {
     for (const c of chains) {
@@ -176,6 +253,9 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
       }
       const levels = [0, ...store.doneLevels(id, c.strategy, c.trial).filter((l) => l > 0)];
       const granularity = spec.pruning.granularity;
+      const meta = datasetMeta(spec.data);
+      const lthModel = buildSpecModel(spec.model, meta.inputShape, meta.numClasses);
+      trainBatch ||= spec.training.batchSize;
       for (const level of levels) {
         const dir = path.join(tmp, `${models.length}`);
         log(`speed: export ${c.experiment} ${c.strategy} trial ${c.trial} level ${level}`);
@@ -197,10 +277,14 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
           x: inputs.get(key)!,
           predict: [],
           forward: [],
+          trainStep: trainingStep(lthModel, meta.inputShape, meta.numClasses, spec.training, store.loadLevel(id, keys.chainLevel(c.trial, c.strategy, level))),
+          trained: [],
         });
       }
     }
-    log(`speed: ${models.length} levels on ${backendLabel()}, ${warmup} warm-up + ${repeats} timed predict and forward calls of ${batch} examples each`);
+    log(
+      `speed: ${models.length} levels on ${backendLabel()}, ${warmup} warm-up + ${repeats} timed predict and forward calls of ${batch} examples each, and ${repeats} × ${trainSteps} timed training steps`,
+    );
     for (const m of models)
       for (let i = 0; i < warmup; i++) {
         await timeCall(m.model, m.x, 'predict');
@@ -210,12 +294,14 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
       for (const m of models) {
         m.predict.push(await timeCall(m.model, m.x, 'predict'));
         m.forward.push(await timeCall(m.model, m.x, 'forward'));
+        m.trained.push(...(await m.trainStep(trainSteps)));
       }
       log(`speed: timed round ${r + 1} of ${repeats} done`);
     }
     const rows: SpeedRow[] = models.map((m) => {
       const ms = median(m.predict);
       const forwardMs = median(m.forward);
+      const trainMs = median(m.trained);
       return {
         ...m.row,
         ms,
@@ -224,14 +310,18 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
         forwardMs,
         forwardExamplesPerSecond: batch / (forwardMs / 1000),
         forwardSpeedup: NaN,
+        trainMs,
+        trainExamplesPerSecond: trainBatch / (trainMs / 1000),
+        trainSpeedup: NaN,
       };
     });
     for (const r of rows) {
       const dense = rows.find((d) => d.experiment === r.experiment && d.strategy === r.strategy && d.trial === r.trial && d.level === 0)!;
       r.speedup = r.examplesPerSecond / dense.examplesPerSecond;
       r.forwardSpeedup = r.forwardExamplesPerSecond / dense.forwardExamplesPerSecond;
+      r.trainSpeedup = r.trainExamplesPerSecond / dense.trainExamplesPerSecond;
     }
-    return { backend: backendLabel(), batch, warmup, repeats, loadavg: os.loadavg(), rows };
+    return { backend: backendLabel(), batch, warmup, repeats, trainBatch, trainSteps, loadavg: os.loadavg(), rows };
   } finally {
     for (const m of models) m.model.dispose();
     tf.dispose([...inputs.values()]);
@@ -242,7 +332,7 @@ export async function measureSpeed(store: Store, chains: ChainRef[], opts: Speed
 /** The result as a plain-text table, one row per level, with the machine's load average. */
 export function formatSpeed(r: SpeedResult): string {
   const t = new Table({
-    head: ['chain (granularity)', 'level', '% remaining', 'units', 'params', 'predict ex/s', 'vs dense', 'forward ex/s', 'vs dense'],
+    head: ['chain (granularity)', 'level', '% remaining', 'units', 'params', 'predict ex/s', 'vs dense', 'forward ex/s', 'vs dense', 'train ex/s', 'vs dense'],
     style: { head: [], border: [] },
   });
   for (const x of r.rows)
@@ -258,10 +348,13 @@ export function formatSpeed(r: SpeedResult): string {
       `${x.speedup.toFixed(2)}×`,
       x.forwardExamplesPerSecond.toFixed(0),
       `${x.forwardSpeedup.toFixed(2)}×`,
+      x.trainExamplesPerSecond.toFixed(0),
+      `${x.trainSpeedup.toFixed(2)}×`,
     ]);
   return (
-    `inference speed on ${r.backend}: calls of ${r.batch} examples, median of ${r.repeats} after ${r.warmup} warm-up, levels timed round-robin; ` +
-    `predict = model.predict (copies its input per call), forward = model.apply (the layers alone); load average ${r.loadavg
+    `speed on ${r.backend}: inference calls of ${r.batch} examples, median of ${r.repeats} after ${r.warmup} warm-up, levels timed round-robin; ` +
+    `predict = model.predict (copies its input per call), forward = model.apply (the layers alone); ` +
+    `train = lth's training step of the level (batch ${r.trainBatch}, median of ${r.repeats} × ${r.trainSteps} steps); load average ${r.loadavg
       .map((v) => v.toFixed(2))
       .join(' ')}\n${t.toString()}`
   );
@@ -279,9 +372,10 @@ export function speedFigureData(r: SpeedResult): SpeedDatum[] {
       examplesPerSecond: x.forwardExamplesPerSecond,
       speedup: x.forwardSpeedup,
     },
+    { series: x.series, call: 'train', level: x.level, percent: x.percentRemaining, examplesPerSecond: x.trainExamplesPerSecond, speedup: x.trainSpeedup },
   ]);
 }
 
 /** The figure's subtitle: where and how it was measured. */
 export const speedSubtitle = (r: SpeedResult): string =>
-  `${r.backend}, ${r.batch} examples per call, median of ${r.repeats}, load ${r.loadavg[0].toFixed(1)}; weight levels are dense kernels holding zeros`;
+  `${r.backend}; inference ${r.batch} examples per call, training batch ${r.trainBatch}; median of ${r.repeats}, load ${r.loadavg[0].toFixed(1)}`;

@@ -237,7 +237,7 @@ export function curvesSpec(s: Summary, data: CurveDatum[], levelsFrom = '--level
 export interface SpeedDatum {
   /** legend label, e.g. "rewind (neuron)" */
   series: string;
-  /** which call was timed: "predict" or "forward" (the layers alone) */
+  /** which call was timed: "predict", "forward" (the layers alone) or "train" (lth's training step) */
   call: string;
   level: number;
   percent: number;
@@ -246,14 +246,17 @@ export interface SpeedDatum {
 }
 
 /**
- * Inference throughput (examples/s) of the exported network vs % weights remaining, reversed
- * log x axis as the accuracy figure; one line per series (strategy and granularity).
+ * Speed of each level relative to the dense level (examples/s over level 0's: inference of the
+ * exported network and lth's training step) vs % weights remaining, reversed log x axis as the
+ * accuracy figure; one colour per series (strategy and granularity), one dash per timed call.
+ * Relative, so that inference (10⁴–10⁶ examples/s) and training (10²–10⁴) share one axis; the
+ * tooltip gives examples/s.
  * @param subtitle what was measured where, e.g. "wasm, predict of 1000 examples, median of 7"
  */
 export function speedSpec(data: SpeedDatum[], title: string, subtitle: string): VlSpec {
   if (!data.length) throw new UserError('nothing to plot: no level was measured');
   const x = percentAxis(data.map((d) => d.percent));
-  const y = { field: 'examplesPerSecond', type: 'quantitative' as const, title: 'Inference throughput (examples/s)', scale: { zero: true } };
+  const y = { field: 'speedup', type: 'quantitative' as const, title: 'Speed-up over the dense level (× its examples/s)', scale: { zero: true } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config: CONFIG,

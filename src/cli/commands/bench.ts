@@ -33,7 +33,8 @@ const SOLO_SECTIONS = ['kernels', 'profile'];
 
 export const bench: CommandModule<object, Args> = {
   command: 'bench',
-  describe: 'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory, Slurm overhead, inference speed vs sparsity',
+  describe:
+    'measure training-step time, evaluation throughput, whole runs, --workers scaling, memory, Slurm overhead, inference and training speed vs sparsity',
   builder: (y) =>
     y
       .option('models', {
@@ -157,7 +158,7 @@ export const bench: CommandModule<object, Args> = {
     }
     if (a.out && report.sparsity) {
       const { speedFigureData, speedSubtitle } = await import('../../bench/sparsity.js');
-      const title = a.experiment ? `Inference speed vs sparsity: ${a.experiment}` : 'Inference speed vs sparsity: LeNet-300-100, weight vs neuron pruning';
+      const title = a.experiment ? `Speed vs sparsity: ${a.experiment}` : 'Speed vs sparsity: LeNet-300-100, weight vs neuron pruning';
       const p = await plotSpeed(speedFigureData(report.sparsity), a.out, title, speedSubtitle(report.sparsity));
       process.stdout.write(`wrote ${p.file}\n`);
     }

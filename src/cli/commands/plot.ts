@@ -19,7 +19,7 @@ interface Args {
 export const command: CommandModule<object, Args> = {
   command: 'plot <experiment>',
   describe:
-    "The papers' figures: accuracy or early-stop iteration vs % weights remaining, learning curves; inference speed of the exported levels (SVG or PNG)",
+    "The papers' figures: accuracy or early-stop iteration vs % weights remaining, learning curves; inference and training speed of each level (SVG or PNG)",
   builder: (y) =>
     y
       .positional('experiment', { type: 'string', demandOption: true, describe: "the experiment's spec name" })
@@ -29,7 +29,7 @@ export const command: CommandModule<object, Args> = {
         alias: 'k',
         choices: PLOT_KINDS as string[],
         default: 'accuracy',
-        describe: `accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; instability: error barrier vs rewind point k and vs % remaining (instability branches); noise, reinit: accuracy under input noise / per-layer resets (after lth analyze); all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap); speed: inference examples/s of each exported level vs % remaining, measured now on --backend (also prints the table); ${STORED_VIEWS.map((a) => `${a.id}: ${a.title.toLowerCase()} (table ${a.tables.join(' and ')}; lth report --view ${a.id} prints it)`).join('; ')}`,
+        describe: `accuracy: test accuracy at early stop vs % remaining; early-stop: early-stop iteration vs % remaining; curves: test accuracy vs iteration; instability: error barrier vs rewind point k and vs % remaining (instability branches); noise, reinit: accuracy under input noise / per-layer resets (after lth analyze); all: accuracy, early-stop and curves together; masks: ticket anatomy from the stored masks (per-layer sparsity, LeNet input heat maps, Jaccard overlap); speed: inference (exported network) and training (lth's step) speed of each level over the dense level's vs % remaining, measured now on --backend (also prints the table); ${STORED_VIEWS.map((a) => `${a.id}: ${a.title.toLowerCase()} (table ${a.tables.join(' and ')}; lth report --view ${a.id} prints it)`).join('; ')}`,
       })
       .option('error-bars', {
         choices: ERROR_BARS as unknown as string[],
@@ -93,7 +93,7 @@ async function plotSpeedCommand(argv: Args): Promise<void> {
     const chains = speedChains(store, argv.experiment, parseStringList(argv.strategy), argv.trial ?? 0);
     const r = await measureSpeed(store, chains, { log: (m) => process.stderr.write(`${m}\n`) });
     process.stdout.write(formatSpeed(r) + '\n');
-    const p = await plotSpeed(speedFigureData(r), argv.out, `Inference speed vs sparsity: ${argv.experiment}`, speedSubtitle(r), argv.width);
+    const p = await plotSpeed(speedFigureData(r), argv.out, `Speed vs sparsity: ${argv.experiment}`, speedSubtitle(r), argv.width);
     process.stderr.write(`wrote ${p.file} (speed, ${p.width}×${p.height}${p.format === 'png' ? ' px' : ''})\n`);
   } finally {
     store.close();
