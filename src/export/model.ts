@@ -10,6 +10,7 @@ import { aliveUnits, unitLayers, type Granularity } from '../pruning/units.js';
 import { specSchema, type Spec } from '../spec/schema.js';
 import type { Store } from '../storage/db.js';
 import { keys } from '../storage/levels.js';
+import { noExperiment } from '../storage/no-experiment.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -55,9 +56,7 @@ export function storedExperiment(store: Store, experiment: string): { id: number
   const info = store.experiments().find((e) => e.name === experiment);
   if (!info) {
     const names = store.experiments().map((e) => e.name);
-    throw new UserError(
-      `no experiment "${experiment}" in ${store.path}${names.length ? ` (experiments: ${names.join(', ')})` : ': it has no experiments yet — run `lth run SPEC` first'}`,
-    );
+    throw new UserError(noExperiment(experiment, names, store.path));
   }
   const spec = specSchema.parse(JSON.parse(info.specJson));
   // a model file or module is read again: it must still be what the experiment ran
