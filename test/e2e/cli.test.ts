@@ -49,6 +49,12 @@ const bad: [string, unknown, RegExp][] = [
   ['unknown field', { ...tinySpec(), trainig: {} }, /trainig: unknown field: did you mean training\?/],
   ['wrong type', { ...tinySpec(), trials: 'two' }, /trials: /],
   ['bad step', tinySpec({ training: { iterations: '10 epochs' } }), /training.iterations: step "10 epochs"/],
+  // a bare number could be meant as iterations or as epochs: refused, naming both forms
+  [
+    'step without its unit',
+    tinySpec({ training: { iterations: 20 } }),
+    /training\.iterations: 20 has no unit: write "20it" \(iterations\) or "20ep" \(epochs\)$/m,
+  ],
   ['unknown strategy', tinySpec({ strategies: ['rewind', 'rewnd'] }), /unknown strategy "rewnd"/],
   ['rewind point after the end', tinySpec({ strategies: ['rewind@999it'] }), /rewind point 999 must be before the end/],
   [
@@ -74,6 +80,14 @@ describe('bad specs', { concurrency: true }, () => {
       assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
     });
   }
+});
+
+test('--set training.iterations=20 (no unit): one line naming the --set, the field and both forms, exit 2, no database', () => {
+  const dir = tmp();
+  const db = join(dir, 'x.db');
+  const r = lth(['run', specFile(dir, tinySpec()), '--db', db, '--set', 'training.iterations=20']);
+  assertOneLineError(r, /^lth: error: --set training\.iterations=20: training\.iterations: 20 has no unit: write "20it" \(iterations\) or "20ep" \(epochs\)$/);
+  assert.deepEqual(readdirSync(dir), ['spec.json'], 'nothing written');
 });
 
 test('bad flags and files: one error line, exit 2', async () => {
