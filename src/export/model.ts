@@ -12,6 +12,7 @@ import type { Store } from '../storage/db.js';
 import { keys } from '../storage/levels.js';
 import { noExperiment } from '../storage/no-experiment.js';
 import { UserError } from '../util/errors.js';
+import { didYouMean } from '../util/closest.js';
 
 /**
  * A stored level as a TensorFlow.js LayersModel (model.json + weights.bin) that plain
@@ -156,7 +157,9 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
   if (ref.level > 0 && chains.length === 0)
     throw new UserError(`experiment "${experiment}" has no finished pruned levels yet — run \`lth run\` on its spec, or check \`lth status\``);
   if (ref.level > 0 && !chains.includes(ref.strategy))
-    throw new UserError(`experiment "${experiment}" has no chain "${ref.strategy}" (chains: ${chains.join(', ')}): pass --strategy with one of them`);
+    throw new UserError(
+      `experiment "${experiment}" has no chain "${ref.strategy}"${didYouMean(ref.strategy, chains)} (chains: ${chains.join(', ')}): pass --strategy with one of them`,
+    );
   if (!Number.isInteger(ref.level) || ref.level < 0) throw new UserError(`--level must be a whole number ≥ 0 (0 = dense), got ${ref.level}`);
   if (!Number.isInteger(ref.trial) || ref.trial < 0) throw new UserError(`--trial must be a whole number ≥ 0, got ${ref.trial}`);
   const trials = [...new Set(store.storedRows(id).map((r) => r.trial))].sort((a, b) => a - b);

@@ -139,6 +139,16 @@ test('every command that takes an experiment name refuses a misspelt one alike: 
   });
   // no name near: the list, and what to do
   assertOneLineError(lth(['report', 'zzz', '--db', db]), /no experiment "zzz" in \S+ \(experiments: lenet-mnist, small\): run it first with `lth run SPEC`$/);
+  // a misspelt strategy of an experiment that exists: the one meant too
+  const strategies: [string[], RegExp][] = [
+    [['compare', 'lenet-mnist', 'rewnd', 'fine-tune'], /has no strategy "rewnd": did you mean "rewind"\? — choose from: /],
+    [
+      ['plot', 'lenet-mnist', '--strategy', 'fine-tuen', '--out', join(out, 'x.svg')],
+      /has no strategy "fine-tuen": did you mean "fine-tune"\? — choose from: /,
+    ],
+    [['plot', 'lenet-mnist', '--kind', 'masks', '--strategy', 'rewnd', '--out', join(out, 'x.svg')], /has no strategy "rewnd": did you mean "rewind"\?/],
+  ];
+  for (const [args, msg] of strategies) assertOneLineError(lth([...args, '--db', db]), msg);
   assert.equal(existsSync(out), false, 'nothing written');
 });
 
