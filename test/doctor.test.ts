@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { checkLibraries, CUDA_NEEDED, type DoctorReport } from '../src/backend/doctor.js';
+import { checkLibraries, CUDA_NEEDED, DOCTOR_WIDTH, formatDoctor, type DoctorReport } from '../src/backend/doctor.js';
+import { toTerminal } from '../src/reporting/format.js';
 import { EGL_PACKAGES, noAdapterAdvice } from '../src/backend/webgpu.js';
 import { CLI, lth } from './helpers/common.js';
 
@@ -51,12 +52,73 @@ describe('lth doctor', () => {
     assert.ok(rep.auto === expected, `auto = ${rep.auto}`);
   });
 
-  it('prints a table with the library check and auto’s choice', () => {
+  it('prints a table with the library check and auto’s choice, within 100 columns', () => {
     const r = lth(['doctor']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /│ backend\s+│ loads/);
     assert.match(r.stdout, /libcudart\.so\.11\.0 → /);
     assert.match(r.stdout, /auto picks: (tensorflow|native|wasm)/);
+    for (const line of r.stdout.split('\n')) assert.ok(line.length <= DOCTOR_WIDTH, `${line.length} columns: ${line}`);
+  });
+
+  it('the text fits 100 columns and keeps every piece: device and package wrapped in the table, each problem and fix below it', () => {
+    const long = (w: string, n: number) => Array.from({ length: n }, (_, i) => `${w}${i}`).join(' ');
+    const rep: DoctorReport = {
+      rows: [
+        {
+          backend: 'tensorflow',
+          package: '@tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node (not installed)',
+          loads: false,
+          device: null,
+          problem: long('problem', 30),
+          fix: `online: npm install @tensorflow/tfjs-node-gpu@4.22.0 ${long('fix', 25)} ${'x'.repeat(130)}`,
+          warning: null,
+          libraries: [{ needed: 'libcudart.so.11.0', found: null, others: ['libcudart.so.12', 'libcudart.so.13'] }],
+        },
+        { backend: 'native', package: 'native/ (lth-native addon)', loads: true, device: long('device', 12), problem: null, fix: null, warning: null },
+        {
+          backend: 'webgpu',
+          package: long('package', 10),
+          loads: true,
+          device: 'webgpu:llvmpipe (software)',
+          problem: 'a software adapter',
+          fix: null,
+          warning: null,
+        },
+      ],
+      auto: 'native',
+      warnings: [long('warning', 30)],
+    };
+    const text = formatDoctor(rep, (c, rows) => toTerminal(c, rows));
+    const lines = text.split('\n');
+    for (const line of lines) assert.ok(line.length <= DOCTOR_WIDTH, `${line.length} columns: ${line}`);
+    // the table's cells, each row's lines joined: the device and package as given
+    const rows: string[][] = [];
+    let cells: string[][] = [];
+    for (const line of lines) {
+      if (line.startsWith('│')) cells.push(line.split('│').slice(1, -1));
+      else if (cells.length && /^[├└]/.test(line)) {
+        rows.push(
+          cells[0]!.map((_, i) =>
+            cells
+              .map((l) => l[i]!.trim())
+              .filter(Boolean)
+              .join(' '),
+          ),
+        );
+        cells = [];
+      }
+    }
+    assert.deepEqual(rows, [['backend', 'loads', 'device', 'package'], ...rep.rows.map((x) => [x.backend, x.loads ? 'yes' : 'NO', x.device ?? '', x.package])]);
+    // below the table: each problem and its fix, whole once the wrapped lines are joined
+    const below = text.slice(text.indexOf('problems → fixes:')).replace(/\s+/g, ' ');
+    assert.ok(below.includes(`tensorflow: ${rep.rows[0]!.problem} → fix: ${rep.rows[0]!.fix!.replace('x'.repeat(130), '')}`), below);
+    assert.ok(below.replace(/ /g, '').includes('x'.repeat(130)), 'a word longer than a line is cut, not dropped');
+    assert.ok(below.includes('webgpu: a software adapter'));
+    // the warning above everything and again at the end, where it is seen last
+    assert.ok(text.replace(/\s+/g, ' ').startsWith(`!!! WARNING: ${rep.warnings[0]} ┌`));
+    assert.match(text, /libcudart\.so\.11\.0 → not found \(present: libcudart\.so\.12, libcudart\.so\.13\)/);
+    assert.ok(text.replace(/\s+/g, ' ').endsWith(`auto picks: native !!! WARNING: ${rep.warnings[0]} `));
   });
 
   it('no WebGPU adapter: the advice names the EGL/GLES packages missing, or those found and the EGL platform that failed', () => {

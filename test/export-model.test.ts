@@ -118,7 +118,7 @@ test('export-model from a database with no experiments: says to run one first, n
   createDb(db).close();
   const r = lth(['export-model', 'tiny', '--strategy', 'rewind', '--level', '1', '--out', join(tmp(), 'x'), '--db', db]);
   assert.equal(r.status, 2, r.stderr);
-  assert.equal(r.stderr, `lth: error: no experiment "tiny" in ${db}: it has no experiments yet — run \`lth run SPEC\` first\n`);
+  assert.equal(r.stderr, `lth: error: no experiment "tiny" in ${db}: it has no experiments yet — run it first with \`lth run SPEC\`\n`);
 });
 
 test('export-model of a pruned level before any pruned level is stored: says to run the experiment, no empty chain list', async () => {

@@ -131,7 +131,7 @@ describe('lth report', () => {
     );
     assert.throws(
       () => report(fx.db, 'lenet_mnst'),
-      /^UserError: unknown experiment "lenet_mnst" — experiments in this database: .*: did you mean "lenet-mnist"\?$/,
+      /^UserError: no experiment "lenet_mnst" in \S+: did you mean "lenet-mnist"\? \(experiments: .*lenet-mnist.*\)$/,
     );
     assert.throws(
       () => report(path.join(fx.dir, 'missing.db'), 'x'),

@@ -13,6 +13,28 @@ test('steps read as iterations or epochs', () => {
   assert.throws(() => parseStep('40 epochs'), /not of the form "2000it" or "40ep"/);
 });
 
+test('a step field refuses a number without its unit (20 iterations or 20 epochs?), naming the field and both forms; 0 needs none', () => {
+  const refused = (iterations: unknown, message: string) =>
+    assert.throws(
+      () => validateSpec({ name: 'x', training: { iterations } }, 's.json'),
+      (e: Error) => e.message === `invalid spec s.json: training.iterations: ${message}`,
+    );
+  refused(20, '20 has no unit: write "20it" (iterations) or "20ep" (epochs)');
+  refused('20', '"20" has no unit: write "20it" (iterations) or "20ep" (epochs)');
+  refused(2.5, '2.5 has no unit: write "2.5ep" (epochs; iterations are whole)');
+  // every step field, not only training.iterations
+  assert.throws(() => validateSpec({ name: 'x', training: { evalEvery: 10 } }, 's.json'), /training\.evalEvery: 10 has no unit/);
+  assert.throws(
+    () => validateSpec({ name: 'x', strategies: [{ reset: 'rewind', during: { kind: 'dynamic', regrow: 'random', every: 50 } }] }, 's.json'),
+    /strategies\.0\.during\.every: 50 has no unit/,
+  );
+  const steps = (training: object) => validateSpec({ name: 'x', training }, 's.json').spec.training;
+  assert.deepEqual(steps({ iterations: '20it', warmup: 0 }).iterations, { value: 20, unit: 'it' });
+  assert.deepEqual(steps({ warmup: 0 }).warmup, { value: 0, unit: 'it' }, '0 is 0 in either unit');
+  assert.deepEqual(steps({ iterations: '2ep' }).iterations, { value: 2, unit: 'ep' });
+  assert.deepEqual(steps({ iterations: { value: 20, unit: 'it' } }).iterations, { value: 20, unit: 'it' }, 'the resolved form, as stored, still reads');
+});
+
 test('defaults are Frankle & Carbin LeNet-300-100 on MNIST', () => {
   const { spec } = validateSpec({ name: 'd' }, 'test');
   assert.equal(spec.data.dataset, 'mnist');

@@ -133,11 +133,11 @@ test('refused in one line before any work: shapes that disagree, a missing sourc
   );
   await refused(
     run(target({ name: 'x1' }, { experiment: 'nope' })),
-    /^strategies\.0\.ticket\.experiment: no experiment "nope" in .*\(experiments: src, dst, same\)/,
+    /^strategies\.0\.ticket\.experiment: no experiment "nope" in \S+ \(experiments: src, dst, same\): run it first, or set strategies\.0\.ticket\.db to the database that holds it$/,
   );
   await refused(
     run(target({ name: 'x7' }, { experiment: 'scr' })),
-    /^strategies\.0\.ticket\.experiment: no experiment "scr" in .*: did you mean "src"\? \(or run it first, or set strategies\.0\.ticket\.db/,
+    /^strategies\.0\.ticket\.experiment: no experiment "scr" in \S+: did you mean "src"\? \(experiments: src, dst, same\)$/,
   );
   await refused(
     run(target({ name: 'x2' }, { chain: 'fine-tune' })),

@@ -4,7 +4,7 @@ import type { DataOptions, Split } from '../data/index.js';
 import { initializerOf, type Weights } from '../models/index.js';
 import { resolveRun, trialSeed } from '../orchestration/index.js';
 import { validateSpec } from '../spec/index.js';
-import { keys, Store } from '../storage/index.js';
+import { keys, noExperiment, Store } from '../storage/index.js';
 import { evaluate, toTensors } from '../training/index.js';
 import { UserError } from '../util/index.js';
 import { ANALYSES, type AnalysisName } from './registry.js';
@@ -87,7 +87,11 @@ function storedSpec(db: string, experiment: string): string {
     const exp = all.find((e) => e.name === experiment);
     if (!exp)
       throw new UserError(
-        `no experiment "${experiment}" in ${db}${all.length ? ` (experiments: ${all.map((e) => e.name).join(', ')})` : ''}: run it first with lth run SPEC`,
+        noExperiment(
+          experiment,
+          all.map((e) => e.name),
+          db,
+        ),
       );
     return exp.specJson;
   } finally {

@@ -280,19 +280,72 @@ export async function runDoctor(opts: { verbose?: boolean } = {}): Promise<Docto
   return { rows, auto, warnings };
 }
 
-/** The report as a terminal table with the warnings above and below it. */
+/** How wide `lth doctor`'s text is at most (a terminal of 100 columns shows it unwrapped). */
+export const DOCTOR_WIDTH = 100;
+
+/**
+ * `text` broken at spaces into lines of at most `width` characters (a word longer than that
+ * is cut); the lines after the first start with `indent`, which counts towards the width.
+ */
+function wrapText(text: string, width: number, indent = ''): string[] {
+  const lines: string[] = [];
+  const lead = /^\s*/.exec(text)![0];
+  let line = lead;
+  for (let word of text.split(/\s+/).filter(Boolean)) {
+    const room = width - (lines.length ? indent.length : 0);
+    if (line.trim() && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = '';
+    }
+    for (let r = width - (lines.length ? indent.length : 0) - line.length; word.length > r; r = width - indent.length) {
+      lines.push(line + word.slice(0, r));
+      line = '';
+      word = word.slice(r);
+    }
+    line = line.trim() ? `${line} ${word}` : line + word;
+  }
+  if (line || !lines.length) lines.push(line);
+  return lines.map((l, i) => (i ? indent + l : l));
+}
+
+/**
+ * The report as text of at most DOCTOR_WIDTH columns: the warnings above and below; a table of
+ * backend, loads, device and package (device and package wrapped within their columns); then,
+ * for each backend with a problem, the problem and its fix, wrapped under its name.
+ */
 export function formatDoctor(r: DoctorReport, toTable: (columns: string[], rows: (string | null)[][]) => string): string {
-  const loud = r.warnings.map((w) => `!!! WARNING: ${w}`).join('\n');
+  const loud = r.warnings.map((w) => wrapText(`!!! WARNING: ${w}`, DOCTOR_WIDTH, '    ').join('\n')).join('\n');
+  // cell text widths 10 + 5 + 33 + 38, plus a space either side and a border per column, plus one: 99
+  const cell = (text: string, width: number) => wrapText(text, width, '  ').join('\n');
   const table = toTable(
-    ['backend', 'loads', 'device', 'package', 'problem → fix'],
-    r.rows.map((x) => [x.backend, x.loads ? 'yes' : 'NO', x.device ?? '', x.package, x.problem ? `${x.problem}${x.fix ? `\n→ ${x.fix}` : ''}` : '']),
+    ['backend', 'loads', 'device', 'package'],
+    r.rows.map((x) => [x.backend, x.loads ? 'yes' : 'NO', cell(x.device ?? '', 33), cell(x.package, 38)]),
   );
+  const problems = r.rows
+    .filter((x) => x.problem)
+    .flatMap((x) => [
+      ...wrapText(`${x.backend}: ${x.problem}`, DOCTOR_WIDTH, '    '),
+      ...(x.fix ? wrapText(`  → fix: ${x.fix}`, DOCTOR_WIDTH, '         ') : []),
+    ]);
   const tfRow = r.rows.find((x) => x.backend === 'tensorflow');
   const libs = tfRow?.libraries?.length
     ? 'CUDA/cuDNN for @tensorflow/tfjs-node-gpu (needed → found):\n' +
-      tfRow.libraries.map((l) => `  ${l.needed} → ${l.found ?? `not found${l.others.length ? ` (present: ${l.others.join(', ')})` : ''}`}`).join('\n') +
+      tfRow.libraries
+        .map((l) =>
+          wrapText(`  ${l.needed} → ${l.found ?? `not found${l.others.length ? ` (present: ${l.others.join(', ')})` : ''}`}`, DOCTOR_WIDTH, '      ').join(
+            '\n',
+          ),
+        )
+        .join('\n') +
       '\n'
     : '';
-  const parts = [loud, table.trimEnd(), libs.trimEnd(), `auto picks: ${r.auto ?? 'nothing loads'}`, loud].filter(Boolean);
+  const parts = [
+    loud,
+    table.trimEnd(),
+    problems.length ? `problems → fixes:\n${problems.join('\n')}` : '',
+    libs.trimEnd(),
+    `auto picks: ${r.auto ?? 'nothing loads'}`,
+    loud,
+  ].filter(Boolean);
   return parts.join('\n') + '\n';
 }

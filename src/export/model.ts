@@ -10,7 +10,9 @@ import { aliveUnits, unitLayers, type Granularity } from '../pruning/units.js';
 import { specSchema, type Spec } from '../spec/schema.js';
 import type { Store } from '../storage/db.js';
 import { keys } from '../storage/levels.js';
+import { noExperiment } from '../storage/no-experiment.js';
 import { UserError } from '../util/errors.js';
+import { didYouMean } from '../util/closest.js';
 
 /**
  * A stored level as a TensorFlow.js LayersModel (model.json + weights.bin) that plain
@@ -55,9 +57,7 @@ export function storedExperiment(store: Store, experiment: string): { id: number
   const info = store.experiments().find((e) => e.name === experiment);
   if (!info) {
     const names = store.experiments().map((e) => e.name);
-    throw new UserError(
-      `no experiment "${experiment}" in ${store.path}${names.length ? ` (experiments: ${names.join(', ')})` : ': it has no experiments yet — run `lth run SPEC` first'}`,
-    );
+    throw new UserError(noExperiment(experiment, names, store.path));
   }
   const spec = specSchema.parse(JSON.parse(info.specJson));
   // a model file or module is read again: it must still be what the experiment ran
@@ -157,7 +157,9 @@ export async function exportModel(store: Store, experiment: string, ref: LevelRe
   if (ref.level > 0 && chains.length === 0)
     throw new UserError(`experiment "${experiment}" has no finished pruned levels yet — run \`lth run\` on its spec, or check \`lth status\``);
   if (ref.level > 0 && !chains.includes(ref.strategy))
-    throw new UserError(`experiment "${experiment}" has no chain "${ref.strategy}" (chains: ${chains.join(', ')}): pass --strategy with one of them`);
+    throw new UserError(
+      `experiment "${experiment}" has no chain "${ref.strategy}"${didYouMean(ref.strategy, chains)} (chains: ${chains.join(', ')}): pass --strategy with one of them`,
+    );
   if (!Number.isInteger(ref.level) || ref.level < 0) throw new UserError(`--level must be a whole number ≥ 0 (0 = dense), got ${ref.level}`);
   if (!Number.isInteger(ref.trial) || ref.trial < 0) throw new UserError(`--trial must be a whole number ≥ 0, got ${ref.trial}`);
   const trials = [...new Set(store.storedRows(id).map((r) => r.trial))].sort((a, b) => a - b);

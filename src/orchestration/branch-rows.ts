@@ -5,7 +5,7 @@ import { evaluateWeights, reestimateState, trainSupermask } from '../training/in
 import { Interrupted, makeRng } from '../util/index.js';
 import type { ChainInputs } from './chain.js';
 import { trialSeed, type Chain, type Context } from './context.js';
-import { dataOrder, keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
+import { dataOrder, evalEvent, keys, packLevel, record, trainLevel, type Artifact } from './levels.js';
 import { branchApplies } from './plan.js';
 import { fixedMaskMacs, maskCost, plus } from './compute.js';
 
@@ -93,7 +93,11 @@ async function runBranch(ctx: Context, chain: Chain, trial: number, inputs: Chai
         scoreInit: work.scoreInit,
         orderKey: dataOrder(ctx, trial, level),
         sampleKey: ['supermask', seed, who, level, task.label, task.replicate],
-        callbacks: { onStep: (done, total) => ctx.emit({ type: 'step', job, done, total }), shouldStop: ctx.shouldStop },
+        callbacks: {
+          onStep: (done, total) => ctx.emit({ type: 'step', job, done, total }),
+          onEval: (p) => ctx.emit(evalEvent(job, p)),
+          shouldStop: ctx.shouldStop,
+        },
       });
       const artifact: Artifact = packLevel({}, res.sampled);
       for (const [k, v] of Object.entries(res.scores)) artifact[`s/${k}`] = v;

@@ -19,6 +19,8 @@ export type ProgressEvent =
     }
   | { type: 'level-start'; job: string; level: number; steps: number }
   | { type: 'step'; job: string; done: number; total: number }
+  /** an evaluation during a level (every training.evalEvery): the curve point as stored */
+  | { type: 'eval'; job: string; iteration: number; trainLoss: number | null; testLoss: number; testAccuracy: number }
   | {
       type: 'level-done';
       job: string;

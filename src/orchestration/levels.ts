@@ -3,9 +3,9 @@ import type { Masks, Weights } from '../models/index.js';
 import { activationSparsity } from '../models/activations.js';
 import { maskHash, sparsity } from '../pruning/index.js';
 import { unitCounts } from '../pruning/index.js';
-import { train, type LevelSchedule, type StepCallback, type TrainResult } from '../training/index.js';
+import { train, type CurvePoint, type LevelSchedule, type StepCallback, type TrainResult } from '../training/index.js';
 import type { LevelRecord } from '../storage/index.js';
-import { trialSeed, type Context } from './context.js';
+import { trialSeed, type Context, type ProgressEvent } from './context.js';
 
 /** How a finished level is trained and stored: shared by chains and branches. The file layout
  *  and level packing are storage's (src/storage/levels.ts), re-exported here for callers. */
@@ -48,10 +48,21 @@ export async function trainLevel(
     stepCallbacks: args.stepCallbacks,
     callbacks: {
       onStep: (done, total) => ctx.emit({ type: 'step', job, done, total }),
+      onEval: (p) => ctx.emit(evalEvent(job, p)),
       shouldStop: ctx.shouldStop,
     },
   });
 }
+
+/** The progress event of an evaluation of `job` (the CLI shows its loss and accuracy while the level trains). */
+export const evalEvent = (job: string, p: CurvePoint): ProgressEvent => ({
+  type: 'eval',
+  job,
+  iteration: p.iteration,
+  trainLoss: p.trainLoss,
+  testLoss: p.testLoss,
+  testAccuracy: p.testAccuracy,
+});
 
 export const dataOrder = (ctx: Context, trial: number, level: number): (string | number)[] => ['data', trialSeed(ctx.spec, trial), level];
 

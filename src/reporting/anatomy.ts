@@ -6,6 +6,7 @@
  * `lth plot --kind masks`; the figures are Vega-Lite specs like the rest of src/reporting.
  */
 import { UserError } from '../util/errors.js';
+import { didYouMean } from '../util/closest.js';
 import { chainOrder } from './aggregate.js';
 import { type Db, requireExperiment } from './db.js';
 import { INDEPENDENT_LINES, distinctLayers, distinctLines, subtitleWithOverlaps } from './encodings.js';
@@ -123,7 +124,8 @@ export function anatomy(db: Db, experiment: string, opts: AnatomyOptions = {}): 
   const trials = [...new Set(rows.map((r) => r.trial))].sort((a, b) => a - b);
   const levels = [...new Set(rows.map((r) => r.level))].sort((a, b) => a - b);
   const strategy = opts.strategy ?? strategies[0];
-  if (!strategies.includes(strategy)) throw new UserError(`experiment "${experiment}" has no strategy "${strategy}" — choose from: ${strategies.join(', ')}`);
+  if (!strategies.includes(strategy))
+    throw new UserError(`experiment "${experiment}" has no strategy "${strategy}"${didYouMean(strategy, strategies)} — choose from: ${strategies.join(', ')}`);
   const trial = opts.trial ?? trials[0];
   if (!trials.includes(trial)) throw new UserError(`experiment "${experiment}" has no trial ${trial} — trials stored: ${trials.join(', ')}`);
   // deepest level every chain of the trial reached: there the strategies are comparable

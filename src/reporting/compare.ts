@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type jstatTypes from 'jstat';
-import { UserError, makeRng } from '../util/index.js';
+import { didYouMean, UserError, makeRng } from '../util/index.js';
 import { type LevelRow, type MetricDef, groupRows, loadLevels, metricDef, perTrial, seriesOf } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { type Format, type Tabular, checkFormat, formatPercent, formatValue, renderTabular, toDisplay } from './format.js';
@@ -104,7 +104,9 @@ function resolveSeries(rows: LevelRow[], key: string, experiment: string): strin
   const keys = seriesOf(rows).map((s) => s.key);
   if (keys.includes(key)) return key;
   if (!keys.length) throw new UserError(`experiment "${experiment}" has no finished levels yet — run \`lth run\` on its spec, or check \`lth status\``);
-  throw new UserError(`experiment "${experiment}" has no strategy "${key}" — choose from: ${keys.join(', ')} (a branch is written strategy:branch)`);
+  throw new UserError(
+    `experiment "${experiment}" has no strategy "${key}"${didYouMean(key, keys)} — choose from: ${keys.join(', ')} (a branch is written strategy:branch)`,
+  );
 }
 
 /** Paired comparison of two series of an experiment, level by level, from `levels` rows. */

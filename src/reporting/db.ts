@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { openDatabase } from '../storage/index.js';
-import { didYouMean, UserError } from '../util/index.js';
+import { noExperiment, openDatabase } from '../storage/index.js';
+import { UserError } from '../util/index.js';
 
 export type Db = Database.Database;
 
@@ -42,7 +42,5 @@ export function listExperiments(db: Db): string[] {
 export function requireExperiment(db: Db, name: string): void {
   const found = db.prepare('SELECT 1 FROM experiments WHERE name = ?').get(name);
   if (found) return;
-  const names = listExperiments(db);
-  const known = names.length ? `experiments in this database: ${names.join(', ')}` : 'this database has no experiments yet — run `lth run SPEC` first';
-  throw new UserError(`unknown experiment "${name}" — ${known}${didYouMean(name, names)}`);
+  throw new UserError(noExperiment(name, listExperiments(db), db.name));
 }

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Resvg from '@resvg/resvg-js';
 import type { TopLevelSpec } from 'vega-lite';
-import { UserError } from '../util/index.js';
+import { didYouMean, UserError } from '../util/index.js';
 import { type Summary, seriesKey, summarizeExperiment } from './aggregate.js';
 import { type Db, withDb } from './db.js';
 import { formatPercent, toDisplay } from './format.js';
@@ -315,7 +315,14 @@ export function figureSpec(db: Db, experiment: string, opts: PlotOptions = {}): 
     const unknown = opts.series.filter((x) => !s.series.some((se) => se.key === x));
     if (unknown.length)
       throw new UserError(
-        `experiment "${experiment}" has no strategy ${unknown.map((u) => `"${u}"`).join(', ')} — choose from: ${s.series.map((x) => x.key).join(', ')}`,
+        `experiment "${experiment}" has no strategy ${unknown.map((u) => `"${u}"`).join(', ')}${
+          unknown.length === 1
+            ? didYouMean(
+                unknown[0]!,
+                s.series.map((x) => x.key),
+              )
+            : ''
+        } — choose from: ${s.series.map((x) => x.key).join(', ')}`,
       );
   }
   const curves = () => {

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { datasetMeta } from '../data/index.js';
 import { buildSpecModel, isPrunable, paramGroup, type Masks, type Model, type ModelSpec, type Weights } from '../models/index.js';
 import type { DataSpec, TicketSpec } from '../spec/schema.js';
-import { keys, Store } from '../storage/index.js';
-import { closest, UserError } from '../util/index.js';
+import { keys, noExperiment, Store } from '../storage/index.js';
+import { UserError } from '../util/index.js';
 import type { ChainStart, StartDef, StartEnv } from './start.js';
 
 /**
@@ -28,15 +28,8 @@ export const TICKET: StartDef<TicketSpec> = {
       const all = store.experiments();
       const exp = all.find((e) => e.name === t.experiment);
       if (!exp) {
-        const near = closest(
-          t.experiment,
-          all.map((e) => e.name),
-        );
-        throw new UserError(
-          near !== undefined
-            ? `${at}.experiment: no experiment "${t.experiment}" in ${path}: did you mean "${near}"? (or run it first, or set ${at}.db to the database that holds it)`
-            : `${at}.experiment: no experiment "${t.experiment}" in ${path}${all.length ? ` (experiments: ${all.map((e) => e.name).join(', ')})` : ''}: run it first, or set ${at}.db to the database that holds it`,
-        );
+        const names = all.map((e) => e.name);
+        throw new UserError(`${at}.experiment: ${noExperiment(t.experiment, names, path, `run it first, or set ${at}.db to the database that holds it`)}`);
       }
       const maskHash = store.maskHashOf(exp.id, t.chain, t.trial, t.level);
       if (maskHash === null) {

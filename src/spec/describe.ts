@@ -37,7 +37,7 @@ const isStep = (s: Schema): boolean => {
 
 function typeName(s: Schema): string {
   const d = s._zod.def;
-  if (isStep(s)) return 'step ("2000it", "40ep" or a number of iterations)';
+  if (isStep(s)) return 'step ("2000it" or "40ep"; a number needs its unit, but 0)';
   switch (d.type) {
     case 'default':
     case 'prefault':

@@ -1,4 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseTree, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { withDigest } from '../data/index.js';
@@ -222,7 +224,7 @@ export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new UserError(`spec file ${path} not found: give the path of a JSON spec, e.g. experiments/quickstart.json`);
+    throw new UserError(specNotFound(path));
   }
   // A byte-order mark (some Windows editors write one) is not JSON, but it is not a mistake either.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -235,4 +237,45 @@ export function loadSpec(path: string, sets: string[] = []): LoadedSpec {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`spec ${path} must be a JSON object with at least a "name"`);
   return validateSpec(applySets(raw as Record<string, unknown>, sets), path, sets);
+}
+
+/** The presets shipped with lth (experiments/ of the package). */
+const PRESETS_DIR = fileURLToPath(new URL('../../../experiments/', import.meta.url));
+
+/** The names of the .json files in `dir` without the extension; none when it cannot be read. */
+const jsonNames = (dir: string): string[] => {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort();
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * The one line for a spec path that is no file: the spec probably meant (src/util/closest.ts),
+ * first among the .json files next to where the path points, then among lth's presets
+ * (`lth run quickstart`, `lth run experiments/frankle-carbin-lenett.json`), named by a path
+ * that works from here.
+ */
+function specNotFound(path: string): string {
+  const name = basename(path).replace(/\.json$/, '');
+  // (relative when that is shorter: experiments/quickstart.json from the repository)
+  const shown = (dir: string, n: string) => {
+    const p = join(dir, `${n}.json`);
+    const r = relative(process.cwd(), p);
+    return r.startsWith('..') ? p : r;
+  };
+  let near: string | undefined;
+  for (const dir of [dirname(path), PRESETS_DIR]) {
+    const n = closest(name, jsonNames(dir));
+    if (n !== undefined) {
+      near = shown(dir, n);
+      break;
+    }
+  }
+  const presets = `presets: ${shown(PRESETS_DIR, '*')}`;
+  return `spec file ${path} not found: ${near !== undefined ? `did you mean ${near}? (${presets})` : `give the path of a JSON spec (${presets})`}`;
 }

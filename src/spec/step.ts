@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /** A training length or point in training, as OpenLTH writes it: "2000it" or "40ep".
- *  A bare number means iterations. Epochs resolve to iterations once the data size is known. */
+ *  parseStep reads a bare number as iterations (a strategy's @k: rewind@500); a spec's step
+ *  fields refuse one (stepSchema). Epochs resolve to iterations once the data size is known. */
 export interface Step {
   readonly value: number;
   readonly unit: 'it' | 'ep';
@@ -26,12 +27,29 @@ export function stepToIterations(s: Step, itersPerEpoch: number): number {
   return s.unit === 'it' ? s.value : Math.round(s.value * itersPerEpoch);
 }
 
-/** The spec's schema of a step: "2000it", "40ep", a bare number of iterations, or {value, unit}.
- *  Here rather than in schema.ts so registries (e.g. src/pruning's during-training pruners) can
- *  declare step fields without importing the whole schema. */
+/**
+ * A spec's step written without its unit (`20`, `"20"`): the one line that refuses it, naming
+ * both forms, since 20 iterations and 20 epochs differ by the size of an epoch (undefined: it
+ * has a unit, or is 0, the same in either).
+ */
+export function unitless(v: string | number): string | undefined {
+  const m = typeof v === 'number' ? String(v) : /^\s*(\d+(?:\.\d+)?)\s*$/.exec(v)?.[1];
+  if (m === undefined || Number(m) === 0) return undefined;
+  const forms = Number.isInteger(Number(m)) ? `"${m}it" (iterations) or "${m}ep" (epochs)` : `"${m}ep" (epochs; iterations are whole)`;
+  return `${JSON.stringify(v)} has no unit: write ${forms}`;
+}
+
+/** The spec's schema of a step: "2000it", "40ep", or {value, unit}; a number without its unit
+ *  is refused (unitless), except 0. Here rather than in schema.ts so registries (e.g.
+ *  src/pruning's during-training pruners) can declare step fields without importing the whole schema. */
 export const stepSchema = z
-  .union([z.string(), z.number().int().nonnegative(), z.strictObject({ value: z.number().nonnegative(), unit: z.enum(['it', 'ep']) })])
+  .union([z.string(), z.number().nonnegative(), z.strictObject({ value: z.number().nonnegative(), unit: z.enum(['it', 'ep']) })])
   .transform((v, ctx) => {
+    const bare = typeof v === 'object' ? undefined : unitless(v);
+    if (bare !== undefined) {
+      ctx.addIssue({ code: 'custom', message: bare });
+      return z.NEVER;
+    }
     try {
       return typeof v === 'object' ? parseStep(`${v.value}${v.unit}`) : parseStep(v);
     } catch (e) {

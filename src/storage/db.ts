@@ -14,6 +14,7 @@ import {
   type PendingExtension,
 } from './commits.js';
 import { Locks } from './locks.js';
+import { noExperiment } from './no-experiment.js';
 import { closeDatabase, openDatabase, type LthDatabase, type StoreOptions } from './open.js';
 import { Queries } from './queries.js';
 import type { LevelRecord, ResumeVerdict } from './records.js';
@@ -204,7 +205,7 @@ export class Store extends Queries {
     const row = this.db.prepare('SELECT id FROM experiments WHERE name = ?').get(name) as { id: number } | undefined;
     if (!row) {
       const names = this.experiments().map((e) => e.name);
-      throw new UserError(`no experiment "${name}" in ${this.path}${names.length ? ` (experiments: ${names.join(', ')})` : ' (it has no experiments)'}`);
+      throw new UserError(noExperiment(name, names, this.path));
     }
     const id = row.id;
     const live = this.#locks.live(id);

@@ -98,7 +98,7 @@ export function buildApp(db: Db, opts: Pick<UiOptions, 'assetsDir' | 'pollMs' | 
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     if (err instanceof UserError || err.name === 'UserError') {
-      const status = /^unknown experiment|has no (strategy|trial|level)/.test(err.message) ? 404 : 400;
+      const status = /^no experiment|has no (strategy|trial|level)/.test(err.message) ? 404 : 400;
       return reply.code(status).send({ error: err.message });
     }
     const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

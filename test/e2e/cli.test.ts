@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import { CLI, levelRows, lth, lthAsync, tinySpec, tmp } from '../helpers/common.js';
+import { assertOneLineError, CLI, levelRows, lth, lthAsync, tinySpec, tmp } from '../helpers/common.js';
+import { buildLenetDb } from '../helpers/fixture.js';
 
 function specFile(dir: string, spec: object, name = 'spec.json'): string {
   const f = join(dir, name);
@@ -48,6 +49,12 @@ const bad: [string, unknown, RegExp][] = [
   ['unknown field', { ...tinySpec(), trainig: {} }, /trainig: unknown field: did you mean training\?/],
   ['wrong type', { ...tinySpec(), trials: 'two' }, /trials: /],
   ['bad step', tinySpec({ training: { iterations: '10 epochs' } }), /training.iterations: step "10 epochs"/],
+  // a bare number could be meant as iterations or as epochs: refused, naming both forms
+  [
+    'step without its unit',
+    tinySpec({ training: { iterations: 20 } }),
+    /training\.iterations: 20 has no unit: write "20it" \(iterations\) or "20ep" \(epochs\)$/m,
+  ],
   ['unknown strategy', tinySpec({ strategies: ['rewind', 'rewnd'] }), /unknown strategy "rewnd"/],
   ['rewind point after the end', tinySpec({ strategies: ['rewind@999it'] }), /rewind point 999 must be before the end/],
   [
@@ -75,6 +82,14 @@ describe('bad specs', { concurrency: true }, () => {
   }
 });
 
+test('--set training.iterations=20 (no unit): one line naming the --set, the field and both forms, exit 2, no database', () => {
+  const dir = tmp();
+  const db = join(dir, 'x.db');
+  const r = lth(['run', specFile(dir, tinySpec()), '--db', db, '--set', 'training.iterations=20']);
+  assertOneLineError(r, /^lth: error: --set training\.iterations=20: training\.iterations: 20 has no unit: write "20it" \(iterations\) or "20ep" \(epochs\)$/);
+  assert.deepEqual(readdirSync(dir), ['spec.json'], 'nothing written');
+});
+
 test('bad flags and files: one error line, exit 2', async () => {
   const dir = tmp();
   const cases: [string[], RegExp][] = [
@@ -82,6 +97,10 @@ test('bad flags and files: one error line, exit 2', async () => {
     [['run', specFile(dir, tinySpec()), '--workers', '0'], /--workers 0 must be/],
     [['run', specFile(dir, tinySpec()), '--backend', 'gpu'], /Invalid values/],
     [['rnu'], /unknown command "rnu": did you mean "lth run"\?/],
+    // a misspelt spec: the file next to it, or the preset, it probably names
+    [['run', join(dir, 'spce.json')], /spec file .*spce\.json not found: did you mean .*spec\.json\? \(presets: experiments\/\*\.json\)$/m],
+    [['run', 'frankle-carbin-lenett'], /spec file frankle-carbin-lenett not found: did you mean experiments\/frankle-carbin-lenet\.json\?/],
+    [['spec', 'quickstart'], /spec file quickstart not found: did you mean experiments\/quickstart\.json\?/],
     [['status', '--db', join(dir, 'none.db')], /database not found/],
   ];
   writeFileSync(join(dir, 'broken.json'), '{"name": "x",');
@@ -93,6 +112,44 @@ test('bad flags and files: one error line, exit 2', async () => {
     assert.match(r.stderr, msg);
   });
   assert.deepEqual(readdirSync(dir).sort(), ['broken.json', 'spec.json']);
+});
+
+test('every command that takes an experiment name refuses a misspelt one alike: one line, the name meant, the names there are, exit 2', async () => {
+  const dir = tmp();
+  const db = join(dir, 'lth.db');
+  buildLenetDb(db);
+  const out = join(dir, 'out');
+  const commands = [
+    ['report', 'lenet_mnst'],
+    ['plot', 'lenet_mnst', '--out', join(out, 'x.svg')],
+    ['compare', 'lenet_mnst', 'rewind', 'random-reinit'],
+    ['export', 'lenet_mnst', '--out', join(out, 'csv')],
+    ['export-model', 'lenet_mnst', '--strategy', 'rewind', '--level', '1', '--out', out],
+    ['analyze', 'noise', 'lenet_mnst'],
+    ['rm', 'lenet_mnst', '--yes'],
+  ];
+  const results = await Promise.all(commands.map((c) => lthAsync([...c, '--db', db])));
+  commands.forEach((c, i) => {
+    assert.equal(
+      results[i]!.stderr,
+      `lth: error: no experiment "lenet_mnst" in ${db}: did you mean "lenet-mnist"? (experiments: lenet-mnist, small)\n`,
+      c.join(' '),
+    );
+    assert.equal(results[i]!.status, 2, c.join(' '));
+  });
+  // no name near: the list, and what to do
+  assertOneLineError(lth(['report', 'zzz', '--db', db]), /no experiment "zzz" in \S+ \(experiments: lenet-mnist, small\): run it first with `lth run SPEC`$/);
+  // a misspelt strategy of an experiment that exists: the one meant too
+  const strategies: [string[], RegExp][] = [
+    [['compare', 'lenet-mnist', 'rewnd', 'fine-tune'], /has no strategy "rewnd": did you mean "rewind"\? — choose from: /],
+    [
+      ['plot', 'lenet-mnist', '--strategy', 'fine-tuen', '--out', join(out, 'x.svg')],
+      /has no strategy "fine-tuen": did you mean "fine-tune"\? — choose from: /,
+    ],
+    [['plot', 'lenet-mnist', '--kind', 'masks', '--strategy', 'rewnd', '--out', join(out, 'x.svg')], /has no strategy "rewnd": did you mean "rewind"\?/],
+  ];
+  for (const [args, msg] of strategies) assertOneLineError(lth([...args, '--db', db]), msg);
+  assert.equal(existsSync(out), false, 'nothing written');
 });
 
 test('an unknown option is named once, as typed, with the command help to see', () => {

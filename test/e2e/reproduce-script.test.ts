@@ -41,10 +41,20 @@ test('scripts/reproduce runs a preset-shaped spec, writes report, figure and com
   assert.deepEqual(levelRows(db), rows);
 });
 
-test('scripts/reproduce refuses an unknown preset with the list of presets', () => {
+test('scripts/reproduce refuses an unknown preset in one line: the nearest preset, then the list (with --quick: those with a -quick variant)', () => {
   const r = reproduce(['no-such-preset']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /no preset experiments\/no-such-preset\.json .*zhou-supermask/);
+  assert.match(r.stderr, /^reproduce: no preset "no-such-preset" \(experiments\/no-such-preset\.json not found\) \(presets: .*zhou-supermask\)\n$/);
+  const typo = reproduce(['frankle-carbin-lenett']);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /^reproduce: no preset "frankle-carbin-lenett" \([^)]*\): did you mean "frankle-carbin-lenet"\? \(presets: [^\n]*\)\n$/);
+  const quick = reproduce(['zhou-supermsk', '--quick']);
+  assert.equal(quick.status, 2);
+  assert.match(
+    quick.stderr,
+    /^reproduce: no preset "zhou-supermsk" \(experiments\/zhou-supermsk-quick\.json not found\): did you mean "zhou-supermask"\? \(presets with --quick: /,
+  );
+  assert.doesNotMatch(quick.stderr, /quickstart|-quick /, 'with --quick, the names that take it, without the suffix');
 });
 
 test('scripts/reproduce: an option without its value is one line, exit 2', () => {

@@ -12,7 +12,7 @@ export const doctor: CommandModule<object, Args> = {
     y
       .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
       .option('verbose', { type: 'boolean', default: false, describe: "also show Dawn's and Mesa's own messages (Vulkan, EGL) on stderr" })
-      .example('$0 doctor', 'a table: backend, loads, device, package, problem → fix')
+      .example('$0 doctor', 'a table (backend, loads, device, package) within 100 columns, each problem and its fix below it')
       .example('$0 doctor --json', 'the same as JSON (with the CUDA/cuDNN library check)'),
   handler: async (a) => {
     const { runDoctor, formatDoctor } = await import('../../backend/index.js');

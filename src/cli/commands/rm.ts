@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { CommandModule } from 'yargs';
-import { Store } from '../../storage/index.js';
+import { noExperiment, Store } from '../../storage/index.js';
 import { UserError } from '../../util/index.js';
 import { dbOption } from './common.js';
 
@@ -19,7 +19,7 @@ export const rm: CommandModule<object, { name: string; db: string; yes: boolean 
     try {
       const names = ro.experiments().map((e) => e.name);
       if (!names.includes(a.name)) {
-        throw new UserError(`no experiment "${a.name}" in ${a.db}${names.length ? ` (experiments: ${names.join(', ')})` : ' (it has no experiments)'}`);
+        throw new UserError(noExperiment(a.name, names, a.db));
       }
     } finally {
       ro.close();
