@@ -3,9 +3,9 @@
  *
  * Why: the tfjs cpu backend gives every kernel output a new Float32Array and drops it on
  * dispose, leaving it to V8's garbage collector. A ResNet-20 step at batch 128 allocates about
- * 1.2 GB of them (8 MB activations); V8 counts ArrayBuffer memory as external and starts a full
- * mark-compact whenever ~64 MB more of it is held, so it marked the whole JS heap every ~100 ms
- * (10+ times a step), on its 4 worker threads: on a 2-core machine that took the second core
+ * 1 GB of them (2–8 MB activations); V8 counts ArrayBuffer memory as external and starts a full
+ * mark-compact whenever some tens of MB more of it are held, so it marked the whole JS heap every
+ * ~100 ms (~16 times a step), on its 4 worker threads: on a 2-core machine that took the second core
  * from lth's second native thread (docs/PERFORMANCE.md, "Two threads on native"). Reusing the
  * arrays of disposed outputs removes nearly all of those allocations, their zero-filling and
  * page faults, and the collections.
