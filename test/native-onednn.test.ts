@@ -127,7 +127,7 @@ describe('native convolutions on oneDNN', { skip }, () => {
         [false, 1],
       ] as const) {
         const runs = [1, 2, 3].map((t) => {
-          const out = new Float32Array(ny);
+          const out = new Float32Array(ny).fill(Number.NaN); // every entry must be written (the native backend recycles output arrays)
           assert.equal(a.conv2dForward(x, f, withBias ? bias : null, out, shapeOf(g, t), relu), g.onednn[0], `${label}: forward engine`);
           return out;
         });
@@ -180,12 +180,12 @@ describe('native convolutions on oneDNN', { skip }, () => {
         const call = (shape: number[], out: Float32Array) =>
           op === 0 ? a.conv2dForward(x, f, null, out, shape, 0) : op === 1 ? a.conv2dBackpropInput(r, f, out, shape) : a.conv2dBackpropFilter(x, r, out, shape);
         const runs = [1, 2, 3].map((t) => {
-          const out = new Float32Array(len);
+          const out = new Float32Array(len).fill(Number.NaN);
           assert.equal(call(shapeOf(g, t), out), g.onednn[op], `shape ${gi} op ${op}: engine`);
           return out;
         });
         for (const o of runs.slice(1)) assert.ok(bits(o).equals(bits(runs[0])), `shape ${gi} op ${op}: bits differ between thread counts`);
-        const base = new Float32Array(len);
+        const base = new Float32Array(len).fill(Number.NaN);
         assert.equal(call(im2col, base), false);
         let scale = 0;
         for (const v of base) scale = Math.max(scale, Math.abs(v));

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { registerNativeKernels, type NativeAddon } from '../kernels/native.js';
+import { BufferPool } from './buffer-pool.js';
 
 const require = createRequire(import.meta.url);
 // required, not imported: see src/util/tf.ts (no export-name lexing of a 0.5 MB CommonJS file per process)
@@ -85,9 +86,55 @@ export function nativeThreads(): number {
   return Number.isInteger(n) && n > 0 ? n : Math.max(1, os.availableParallelism());
 }
 
+/** The most bytes of disposed kernel outputs the native backend keeps for reuse: LTH_NATIVE_POOL_MB, else 1024 MB. */
+export function nativePoolBytes(): number {
+  const mb = Number(process.env.LTH_NATIVE_POOL_MB);
+  return (Number.isFinite(mb) && mb >= 0 && process.env.LTH_NATIVE_POOL_MB !== '' ? mb : 1024) * 2 ** 20;
+}
+
+/**
+ * The cpu backend, with the native kernels' outputs in recycled arrays (./buffer-pool.ts says
+ * why and when an array is recycled): every new data entry is adopted by the pool, every array
+ * read out escapes it, every deleted entry releases its array.
+ */
+type Values = Parameters<BackendCpu.MathBackendCPU['write']>[0];
+type DataId = ReturnType<BackendCpu.MathBackendCPU['write']>;
+
+export class NativeBackend extends MathBackendCPU {
+  readonly pool = new BufferPool(nativePoolBytes());
+
+  override write(values: Values, shape: number[], dtype: tf.DataType): DataId {
+    this.pool.adopt(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: Values, shape: number[], dtype: tf.DataType, refCount: number): void {
+    this.pool.adopt(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): Values {
+    const v = super.readSync(dataId);
+    this.pool.escape(v);
+    return v;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const done = super.disposeData(dataId, force);
+    if (values !== undefined && !this.data.has(dataId)) this.pool.release(values);
+    return done;
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    super.dispose();
+  }
+}
+
 /** Registers the 'native' backend around a loaded addon (idempotent). */
 export function registerNative(addon: NativeAddon): void {
-  if (tf.findBackendFactory('native') == null) tf.registerBackend('native', () => new MathBackendCPU(), 0);
+  if (tf.findBackendFactory('native') == null) tf.registerBackend('native', () => new NativeBackend(), 0);
   registerNativeKernels('native', addon, nativeThreads());
 }
 

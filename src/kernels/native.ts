@@ -157,6 +157,8 @@ export interface NativeAddon {
 interface CpuStorage {
   data: { get(id: object): { values?: unknown } | undefined };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
+  /** the native backend's recycled output arrays (src/backend/native.ts NativeBackend) */
+  pool?: { take(n: number, zero: boolean): Float32Array };
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -169,8 +171,13 @@ function view(be: CpuStorage, t: tf.TensorInfo): Float32Array {
   return v;
 }
 
-function output(be: CpuStorage, shape: number[]): [tf.TensorInfo, Float32Array] {
-  const values = new Float32Array(size(shape));
+/**
+ * A new float32 output of `shape`. On the native backend its array may be a recycled one
+ * (src/backend/buffer-pool.ts): `full` says the kernel writes every entry, so old values may
+ * stay; otherwise it is zeroed, as a new array is.
+ */
+function output(be: CpuStorage, shape: number[], full = false): [tf.TensorInfo, Float32Array] {
+  const values = be.pool ? be.pool.take(size(shape), !full) : new Float32Array(size(shape));
   return [be.makeTensorInfo(shape, 'float32', values), values];
 }
 
@@ -235,7 +242,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
     const outBatch = (ba >= bb ? a : b).shape.slice(0, -2);
     if (ba !== bb && a.shape.length !== b.shape.length && Math.min(ba, bb) !== 1) return null;
     if (bias && size(bias.shape) !== n) return null;
-    const [out, o] = output(be, [...outBatch, m, n]);
+    const [out, o] = output(be, [...outBatch, m, n], k > 0);
     addon.gemm(
       view(be, a),
       view(be, b),
@@ -275,7 +282,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       at.pad,
       at.dimRoundingMode,
     );
-    const [out, o] = output(be, info.outShape);
+    const [out, o] = output(be, info.outShape, true);
     addon.conv2dForward(view(be, x!), view(be, filter!), bias ? view(be, bias) : null, o, convShape(info, threads), act === 'relu' ? 1 : 0);
     return out;
   }
@@ -284,7 +291,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
   function addN(be: CpuStorage, ts: tf.TensorInfo[]): tf.TensorInfo | null {
     const shape = ts[0].shape;
     if (ts.length < 2 || ts.length > 16 || !ts.every((t) => t.dtype === 'float32' && t.shape.join() === shape.join())) return null;
-    const [out, o] = output(be, shape);
+    const [out, o] = output(be, shape, true);
     addon.addN(
       ts.map((t) => view(be, t)),
       o,
@@ -317,7 +324,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
         at.pad,
         at.dimRoundingMode,
       );
-      const [out, o] = output(be, at.inputShape);
+      const [out, o] = output(be, at.inputShape, true);
       addon.conv2dBackpropInput(view(be, dy), view(be, filter), o, convShape(info, threads));
       return out;
     },
@@ -327,7 +334,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const at = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
       if (at.dataFormat === 'NCHW' || !allFloat(x, dy)) return cpuKernel('Conv2DBackpropFilter', args);
       const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], at.filterShape, at.strides, 1, at.pad, at.dimRoundingMode);
-      const [out, o] = output(be, at.filterShape);
+      const [out, o] = output(be, at.filterShape, true);
       addon.conv2dBackpropFilter(view(be, x), view(be, dy), o, convShape(info, threads));
       return out;
     },
@@ -339,7 +346,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       if (x.dtype !== 'float32' || x.shape.length !== 4 || !two(at.filterSize) || !two(at.strides) || at.pad !== 'valid') return cpuKernel('MaxPool', args);
       const [n, h, w, c] = x.shape;
       const [ph, pw] = [Math.floor(h / 2), Math.floor(w / 2)];
-      const [out, o] = output(be, [n, ph, pw, c]);
+      const [out, o] = output(be, [n, ph, pw, c], true);
       addon.maxpool2(view(be, x), o, n, h, w, c);
       return out;
     },
@@ -347,8 +354,8 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { x } = inputs as Record<string, tf.TensorInfo>;
       const c = x.shape[x.shape.length - 1];
-      const [mean, m] = output(be, [c]);
-      const [variance, v] = output(be, [c]);
+      const [mean, m] = output(be, [c], true);
+      const [variance, v] = output(be, [c], true);
       addon.bnMoments(view(be, x), m, v, size(x.shape) / c, c, threads);
       return [mean, variance];
     },
@@ -358,7 +365,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const c = x!.shape[x!.shape.length - 1];
       const perChannel = [mean, variance, scale, offset].every((t) => t != null && t.dtype === 'float32' && size(t.shape) === c && t.shape.length === 1);
       if (!perChannel || x!.dtype !== 'float32') return cpuKernel('FusedBatchNorm', args);
-      const [out, o] = output(be, x!.shape);
+      const [out, o] = output(be, x!.shape, true);
       const eps = (args.attrs as unknown as tf.FusedBatchNormAttrs).varianceEpsilon;
       addon.bnApply(view(be, x!), view(be, mean!), view(be, variance!), view(be, scale!), view(be, offset!), eps, o, size(x!.shape) / c, c, threads);
       return out;
@@ -367,9 +374,9 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { dy, x, gamma, mean, variance } = inputs as Record<string, tf.TensorInfo>;
       const c = x.shape[x.shape.length - 1];
-      const [dx, dxv] = output(be, x.shape);
-      const [dgamma, dg] = output(be, [c]);
-      const [dbeta, db] = output(be, [c]);
+      const [dx, dxv] = output(be, x.shape, true);
+      const [dgamma, dg] = output(be, [c], true);
+      const [dbeta, db] = output(be, [c], true);
       const eps = (attrs as { epsilon: number }).epsilon;
       addon.bnGrad(view(be, dy), view(be, x), view(be, gamma), view(be, mean), view(be, variance), eps, dxv, dg, db, size(x.shape) / c, c, threads);
       return [dx, dgamma, dbeta];
@@ -378,14 +385,14 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = args.backend as CpuStorage;
       const { x } = args.inputs as Record<string, tf.TensorInfo>;
       if (x.dtype !== 'float32') return cpuKernel('Relu', args);
-      const [out, o] = output(be, x.shape);
+      const [out, o] = output(be, x.shape, true);
       addon.relu(view(be, x), o, o.length, threads);
       return out;
     },
     [RELU_GRAD]: ({ inputs, backend }) => {
       const be = backend as CpuStorage;
       const { dy, y } = inputs as Record<string, tf.TensorInfo>;
-      const [out, o] = output(be, dy.shape);
+      const [out, o] = output(be, dy.shape, true);
       addon.reluGrad(view(be, dy), view(be, y), o, o.length, threads);
       return out;
     },
@@ -393,7 +400,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { x } = inputs as Record<string, tf.TensorInfo>;
       const [n, h, w, c] = x.shape;
-      const [out, o] = output(be, [n, c]);
+      const [out, o] = output(be, [n, c], true);
       addon.globalAvgPool(view(be, x), o, n, h * w, c, 0);
       return out;
     },
@@ -401,7 +408,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { dy } = inputs as Record<string, tf.TensorInfo>;
       const shape = (attrs as { shape: number[] }).shape;
-      const [out, o] = output(be, shape);
+      const [out, o] = output(be, shape, true);
       addon.globalAvgPool(view(be, dy), o, shape[0], shape[1] * shape[2], shape[3], 1);
       return out;
     },
@@ -415,7 +422,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const { a, b } = inputs as Record<string, tf.TensorInfo>;
       const [m, k] = a.shape;
       const n = b.shape[1];
-      const [out, o] = output(be, [m, n]);
+      const [out, o] = output(be, [m, n], k > 0);
       addon.gemm(view(be, a), view(be, b), o, 1, m, n, k, 0, 0, 0, 0, null, 0, threads);
       return out;
     },
@@ -423,7 +430,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { w, g, m, v, mask, fixed } = inputs as Record<string, tf.TensorInfo>;
       const { beta1, beta2, a, epsilon } = attrs as unknown as MaskedAdamAttrs;
-      const [out, o] = output(be, w.shape);
+      const [out, o] = output(be, w.shape, true);
       // m and v are the optimizer's own variables: updated in place, as on wasm.
       const ms = view(be, m);
       const vs = view(be, v);
@@ -437,7 +444,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const { wt, x } = inputs as Record<string, tf.TensorInfo>;
       const { layout, transposed } = attrs as unknown as { layout: SparseLayout; transposed: boolean };
       const n = x.shape[1];
-      const [out, o] = output(be, [transposed ? layout.cols : layout.rows, n]);
+      const [out, o] = output(be, [transposed ? layout.cols : layout.rows, n], true);
       const [ptr, idx] = transposed ? [layout.colPtr, layout.rowIdx] : [layout.rowPtr, layout.colIdx];
       addon.sparseMatMul(view(be, wt), ptr, idx, view(be, x), o, layout.rows, layout.cols, n, transposed ? 1 : 0);
       return out;
@@ -454,7 +461,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { w, g, m, v } = inputs as Record<string, tf.TensorInfo>;
       const { beta1, beta2, a, epsilon, layout } = attrs as unknown as MaskedAdamAttrs & { layout: SparseLayout };
-      const [out, o] = output(be, w.shape);
+      const [out, o] = output(be, w.shape, true);
       // m and v are updated in place, as by MASKED_ADAM
       addon.sparseAdam(view(be, w), view(be, g), view(be, m), view(be, v), o, size(w.shape), layout.kept, beta1, 1 - beta1, beta2, 1 - beta2, a, epsilon);
       return out;
@@ -466,6 +473,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const [out, o] = output(
         be,
         perm.map((p) => x.shape[p]),
+        true,
       );
       const mg = mergeAxes(x.shape, perm)!;
       addon.transpose3(view(be, x), o, mg.extents[0], mg.extents[1], mg.extents[2], mg.strides[0], mg.strides[1], mg.strides[2]);
@@ -475,7 +483,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { x } = inputs as Record<string, tf.TensorInfo>;
       const [c, n, h, w] = x.shape;
-      const [out, o] = output(be, [9, c, n, h, w]);
+      const [out, o] = output(be, [9, c, n, h, w], true);
       addon.im2col3x3(view(be, x), o, c * n, h, w);
       return out;
     },
@@ -483,7 +491,7 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { x, dy } = inputs as Record<string, tf.TensorInfo>;
       const [n, h, w, c] = x.shape;
-      const [out, o] = output(be, x.shape);
+      const [out, o] = output(be, x.shape, true);
       addon.maxpool2Grad(view(be, x), view(be, dy), o, n, h, w, c);
       return out;
     },
@@ -491,22 +499,22 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const be = backend as CpuStorage;
       const { m } = inputs as Record<string, tf.TensorInfo>;
       const [rows, cols] = m.shape;
-      const [out, o] = output(be, [cols]);
+      const [out, o] = output(be, [cols], true);
       addon.columnSums(view(be, m), o, rows, cols);
       return out;
     },
     [BIAS_ACT]: ({ inputs, backend, attrs }) => {
       const be = backend as CpuStorage;
       const { z, b } = inputs as Record<string, tf.TensorInfo>;
-      const [out, o] = output(be, z.shape);
+      const [out, o] = output(be, z.shape, true);
       addon.biasAct(view(be, z), view(be, b), o, z.shape[0], z.shape[1], (attrs as { relu: boolean }).relu ? 1 : 0);
       return out;
     },
     [BIAS_ACT_GRAD]: ({ inputs, backend, attrs }) => {
       const be = backend as CpuStorage;
       const { dy, a } = inputs as Record<string, tf.TensorInfo>;
-      const [dz, dzv] = output(be, dy.shape);
-      const [db, dbv] = output(be, [dy.shape[0]]);
+      const [dz, dzv] = output(be, dy.shape, true);
+      const [db, dbv] = output(be, [dy.shape[0]], true);
       addon.biasActGrad(view(be, dy), view(be, a), dzv, dbv, dy.shape[0], dy.shape[1], (attrs as { relu: boolean }).relu ? 1 : 0);
       return [dz, db];
     },
@@ -515,8 +523,8 @@ function nativeKernels(addon: NativeAddon, threads: number): Record<string, (arg
       const { dy, a } = inputs as Record<string, tf.TensorInfo>;
       const cols = dy.shape[dy.shape.length - 1];
       const rows = size(dy.shape) / cols;
-      const [dz, dzv] = output(be, dy.shape);
-      const [db, dbv] = output(be, [cols]);
+      const [dz, dzv] = output(be, dy.shape, true);
+      const [db, dbv] = output(be, [cols], true);
       addon.actGradCols(view(be, dy), view(be, a), dzv, dbv, rows, cols, (attrs as { relu: boolean }).relu ? 1 : 0);
       return [dz, db];
     },
