@@ -21,6 +21,6 @@ export {
 } from './graph.js';
 export * as layers from './layers/index.js';
 export { initialize, initStd, type InitName } from './init.js';
-export { fromHeld, heldShape, toHeld } from './layout.js';
+export { fromHeld, heldIndices, heldShape, toHeld, transposeValues } from './layout.js';
 export { storedLayout } from './layout.js';
 export { conv2d, denseT, maxPool, softmaxCrossEntropy } from './ops.js';

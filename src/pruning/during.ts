@@ -1,10 +1,11 @@
 import type { Masks, Model, Weights } from '../models/types.js';
 import type { Step } from '../spec/step.js';
-import type { StepCallback, TrainControl } from '../training/loop.js';
+import type { MaskMove, StepCallback, TrainControl } from '../training/loop.js';
 import type { Rng } from '../util/rng.js';
 import { keptCounts, scheduleMultiplyAdds, stepMultiplyAdds } from './compute.js';
 import { fullMasks, keepTop, prunePools, remainingAfter, type PrunePool } from './masker.js';
 import type { DuringLevel, DuringOutcome } from './pruner.js';
+import { markLowest } from './select.js';
 
 /**
  * Pruning during training (docs/PAPERS.md#when-to-prune), as training-loop callbacks that
@@ -151,11 +152,18 @@ export function gradualPruning(o: {
 /**
  * Dynamic sparse training at fixed per-layer counts: every `every` steps before `end`, in each
  * layer of the pools, k = round(f(t) · kept) weights with the smallest |w| are dropped and k
- * weights that were pruned before the update are regrown — at random (SET) or where |∂L/∂w|
- * of the step's batch is largest (RigL). Regrown weights start at 0 with their optimizer state
- * reset (Evci et al. 2020 §3); dropped ones are zeroed with their state by setMasks. The
- * weights just dropped are not candidates for regrowth in the same update, so an update moves
- * exactly k connections (k is capped at the layer's pruned count).
+ * weights that were pruned before the update are regrown — at random (SET, Mocanu et al. 2018)
+ * or where |∂L/∂w| of the step's batch is largest (RigL, Evci et al. 2020). Regrown weights
+ * start at 0 with their optimizer state reset (Evci et al. 2020 §3); dropped ones are zeroed
+ * with their state. The weights just dropped are not candidates for regrowth in the same
+ * update, so an update moves exactly k connections (k is capped at the layer's pruned count).
+ * Ties at either threshold are broken at random from `rng` (./select.ts markLowest); SET's
+ * grow scores are one uniform draw per entry of the layer, pruned or not, in index order.
+ *
+ * An update selects over the layer's kept entries (drop) and pruned entries (grow) only, and
+ * moves the chosen entries in place (TrainControl.moveMasks): its cost is a few passes over
+ * each layer's entries in JS, not tensor-wide passes (docs/PERFORMANCE.md, "SET, RigL and the
+ * quick preset").
  */
 export function dynamicSparsity(o: {
   pools: readonly PrunePool[];
@@ -175,37 +183,65 @@ export function dynamicSparsity(o: {
     at: (s, r) => s > r.from && s < Math.min(o.end, r.to) && (s - r.from) % o.every === 0,
     async run(s, trainee) {
       const control = need(trainee.control);
-      const w = await control.readWeights();
-      const g = o.regrow === 'gradient' ? await control.gradients(s) : null;
+      const w = await control.readWeights(names);
+      const g = o.regrow === 'gradient' ? await control.gradients(s, names) : null;
       const f = cosineDropFraction(o.dropFraction, s, o.end);
-      const next: Masks = {};
-      const grown: Masks = {};
-      const zeroed: Weights = {};
+      const next: Masks = { ...masks };
+      const moves: Record<string, MaskMove> = {};
       for (const n of names) {
         const m = masks[n];
-        const kept = count(m);
-        const k = Math.min(Math.round(f * kept), m.length - kept);
-        // Drop: keep the kept − k largest |w| among the kept.
-        const after = Uint8Array.from(m);
-        keepTop({ [n]: after }, [n], absOf(w, [n]), kept - k, o.rng);
-        // Grow: the k best of the weights pruned before this update.
-        const cand = m.map((v) => 1 - v);
-        const score = g ? g[n].map(Math.abs) : Float32Array.from(m, () => o.rng.uniform());
-        keepTop({ [n]: cand }, [n], { [n]: score }, k, o.rng);
-        const nm = after.map((v, i) => v | cand[i]);
+        const { kept, pruned } = keptAndPruned(m);
+        const k = Math.min(Math.round(f * kept.length), pruned.length);
+        // Drop: the k smallest |w| among the kept.
+        const wn = w[n];
+        const dropScore = new Float32Array(kept.length);
+        for (let j = 0; j < kept.length; j++) dropScore[j] = Math.abs(wn[kept[j]]);
+        const drop = markLowest(dropScore, k, o.rng);
+        // Grow: the k best of the weights pruned before this update (all but the
+        // pruned.length − k lowest scores).
+        const growScore = new Float32Array(pruned.length);
+        if (g) {
+          const gn = g[n];
+          for (let j = 0; j < pruned.length; j++) growScore[j] = Math.abs(gn[pruned[j]]);
+        } else {
+          const u = o.rng.uniforms(m.length);
+          for (let j = 0; j < pruned.length; j++) growScore[j] = u[pruned[j]];
+        }
+        const stay = markLowest(growScore, pruned.length - k, o.rng);
+        const mv = { dropped: pick(kept, drop, 1), grown: pick(pruned, stay, 0) };
+        const nm = Uint8Array.from(m);
+        for (const i of mv.dropped) nm[i] = 0;
+        for (const i of mv.grown) nm[i] = 1;
         next[n] = nm;
-        grown[n] = cand;
-        zeroed[n] = w[n].map((v, i) => (cand[i] ? 0 : v));
-        churn.push({ step: s, layer: n, dropped: k, regrown: k, remaining: count(nm) });
+        moves[n] = mv;
+        churn.push({ step: s, layer: n, dropped: mv.dropped.length, regrown: mv.grown.length, remaining: kept.length - mv.dropped.length + mv.grown.length });
       }
-      control.setMasks(next);
-      control.resetOptimizerState(grown);
-      // Regrown weights start at exactly 0 (they held 0 while pruned; written anyway, so no
-      // stale value can come back).
-      control.writeWeights(zeroed);
+      control.moveMasks(moves);
       masks = next;
     },
   };
+}
+
+/** The flat indices of a mask's kept and pruned entries, ascending. */
+function keptAndPruned(m: Uint8Array): { kept: Int32Array; pruned: Int32Array } {
+  let nk = 0;
+  for (let i = 0; i < m.length; i++) nk += m[i] ? 1 : 0;
+  const kept = new Int32Array(nk);
+  const pruned = new Int32Array(m.length - nk);
+  for (let i = 0, a = 0, b = 0; i < m.length; i++) {
+    if (m[i]) kept[a++] = i;
+    else pruned[b++] = i;
+  }
+  return { kept, pruned };
+}
+
+/** The entries of `from` whose flag is `want`. */
+function pick(from: Int32Array, flags: Uint8Array, want: 0 | 1): Int32Array {
+  let n = 0;
+  for (let j = 0; j < flags.length; j++) n += flags[j] === want ? 1 : 0;
+  const out = new Int32Array(n);
+  for (let j = 0, o = 0; j < flags.length; j++) if (flags[j] === want) out[o++] = from[j];
+  return out;
 }
 
 function need(c: TrainControl | undefined): TrainControl {

@@ -1,6 +1,7 @@
 import { type Masks, type Model, type Weights, isPrunable } from '../models/index.js';
 import type { Criterion, PruningSpec } from '../spec/index.js';
 import { sha256, permutation, type Rng } from '../util/index.js';
+import { markLowest } from './select.js';
 import { CRITERIA } from './registry.js';
 import { erkCounts } from './erk.js';
 import { pruneUnits, type UnitCriterionName, type UnitStats } from './units.js';
@@ -37,27 +38,14 @@ interface Pool {
 }
 
 /**
- * Removes the `count` lowest-scoring weights of the pool. Finds the threshold with a native
- * numeric sort, removes everything below it, and breaks ties at the threshold at random
- * (a permutation drawn from the trial's rng), so equal scores never favour low indices.
+ * Removes the `count` lowest-scoring weights of the pool (./select.ts markLowest: the threshold
+ * by selection, not a sort; ties at the threshold broken by a permutation drawn from the trial's
+ * rng, so equal scores never favour low indices).
  */
 function removeLowest(pool: Pool, count: number, names: string[], out: Masks, rng: Rng): void {
   if (count <= 0) return;
-  const sorted = Float32Array.from(pool.scores).sort();
-  const threshold = sorted[count - 1];
-  let below = 0;
-  while (below < count && sorted[below] < threshold) below++;
-  const tied: number[] = [];
-  for (let i = 0; i < pool.scores.length; i++) {
-    const s = pool.scores[i];
-    if (s < threshold) out[names[pool.layer[i]]][pool.index[i]] = 0;
-    else if (s === threshold) tied.push(i);
-  }
-  const perm = permutation(tied.length, rng);
-  for (let j = 0; j < count - below; j++) {
-    const i = tied[perm[j]];
-    out[names[pool.layer[i]]][pool.index[i]] = 0;
-  }
+  const low = markLowest(pool.scores, count, rng);
+  for (let i = 0; i < low.length; i++) if (low[i]) out[names[pool.layer[i]]][pool.index[i]] = 0;
 }
 
 function pool(parts: { layer: number; alive: Uint8Array; scores: Float32Array }[]): Pool {

@@ -11,6 +11,7 @@ export {
   type StepCallback,
   type Trainee,
   type TrainControl,
+  type MaskMove,
 } from './loop.js';
 export { resolveSchedule, type TrainingSchedule } from './schedule.js';
 export { trainSupermask } from './supermask.js';

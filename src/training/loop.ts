@@ -1,7 +1,20 @@
 import { tf } from '../util/tf.js';
 import { cropFlip, type Dataset, type Split } from '../data/index.js';
 import { setSparseMask, withAllWeightGradients } from '../kernels/index.js';
-import { type Masks, type Model, type ParamSpec, type Weights, fromHeld, isTrained, paramGroup, toHeld, softmaxCrossEntropy } from '../models/index.js';
+import {
+  type Masks,
+  type Model,
+  type ParamSpec,
+  type Weights,
+  fromHeld,
+  heldIndices,
+  heldShape,
+  isTrained,
+  paramGroup,
+  toHeld,
+  transposeValues,
+  softmaxCrossEntropy,
+} from '../models/index.js';
 import { makeRng, permutation } from '../util/index.js';
 import { standardCallbacks } from './callbacks.js';
 import type { CurvePoint } from './evaluate.js';
@@ -56,8 +69,8 @@ export interface TrainCallbacks {
  * correction is not restarted by a mask change, as in RigL).
  */
 export interface TrainControl {
-  /** the current weights */
-  readWeights(): Promise<Weights>;
+  /** the current weights; with `names`, of those tensors only */
+  readWeights(names?: readonly string[]): Promise<Weights>;
   /** the current masks of the prunable tensors (1 = kept) */
   readMasks(): Promise<Masks>;
   /** Overwrites the named tensors; the masks still apply (pruned entries keep their value:
@@ -72,10 +85,30 @@ export interface TrainControl {
   /** Zeroes the optimizer state (Adam's moments, SGD's momentum) where `entries` is 1, so a
    *  regrown weight does not inherit a stale momentum. */
   resetOptimizerState(entries: Partial<Masks>): void;
+  /**
+   * A mask update that moves entries (SET, Mocanu et al. 2018; RigL, Evci et al. 2020): per named
+   * prunable tensor, `dropped` (flat stored-layout indices of kept entries) become pruned, taking
+   * their pruned value (w·0, or the frozen mask-0 value), and `grown` (of pruned entries) become
+   * kept at value 0; the optimizer state of both is zeroed. The same masks, weights and state as
+   * setMasks(next) + resetOptimizerState(grown) + writeWeights(current weights, grown at 0), at a
+   * cost of a copy of the tensor and its state rather than tensor passes and layout changes.
+   * Throws for a tensor without a mask, an index out of range, a dropped entry that is not kept
+   * or a grown one that is.
+   */
+  moveMasks(moves: Readonly<Record<string, MaskMove>>): void;
   /** ∂L/∂w of the mini-batch of step `step` at the current weights, for every entry, pruned
    *  ones included (the gradient with respect to the value the weight holds: RigL's grow
-   *  score, Evci et al. 2020 §3). Stored layout; does not change the weights or the optimizer. */
-  gradients(step: number): Promise<Weights>;
+   *  score, Evci et al. 2020 §3). Stored layout; does not change the weights or the optimizer.
+   *  With `names`, of those tensors only (all are computed; only these are read back). */
+  gradients(step: number, names?: readonly string[]): Promise<Weights>;
+}
+
+/** The entries one mask update moves in one tensor (TrainControl.moveMasks): flat stored-layout indices. */
+export interface MaskMove {
+  /** [k] kept entries that become pruned */
+  readonly dropped: Int32Array;
+  /** [k'] pruned entries that become kept, at value 0 with fresh optimizer state */
+  readonly grown: Int32Array;
 }
 
 /** What the loop trains: a step function and the views that callbacks read. */
@@ -163,10 +196,10 @@ export interface TrainArgs {
   evalBatch?: number;
 }
 
-/** Tensors in held layout → weights in stored layout. */
-export async function readWeights(model: Model, vars: Record<string, tf.Tensor>): Promise<Weights> {
+/** Tensors in held layout → weights in stored layout (of the `names` params only, when given). */
+export async function readWeights(model: Model, vars: Record<string, tf.Tensor>, names?: readonly string[]): Promise<Weights> {
   const out: Weights = {};
-  for (const p of model.params) out[p.name] = await fromHeld(p, vars[p.name]);
+  for (const p of model.params) if (!names || names.includes(p.name)) out[p.name] = await fromHeld(p, vars[p.name]);
   return out;
 }
 
@@ -327,8 +360,9 @@ class WeightTrainee implements Trainee {
     return { weights: this.vars, release: () => {} };
   }
 
-  readWeights(): Promise<Weights> {
-    return readWeights(this.model, this.vars);
+  readWeights(names?: readonly string[]): Promise<Weights> {
+    if (names) for (const n of names) this.param(n);
+    return readWeights(this.model, this.vars, names);
   }
 
   private param(name: string) {
@@ -350,9 +384,54 @@ class WeightTrainee implements Trainee {
     return f ? tf.add(tf.mul(w, m), f) : tf.mul(w, m);
   }
 
+  /** TrainControl.moveMasks for one tensor: in held layout, at the moved entries only. */
+  private moveMask(name: string, mv: MaskMove): void {
+    const p = this.param(name);
+    if (!this.maskT[name]) throw new Error(`'${name}' has no mask (it is never pruned): set masks of prunable tensors only`);
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    for (const list of [mv.dropped, mv.grown])
+      for (let j = 0; j < list.length; j++) if (!(list[j] >= 0 && list[j] < n)) throw new Error(`'${name}' has ${n} entries: cannot move entry ${list[j]}`);
+    const dropped = heldIndices(p, mv.dropped);
+    const grown = heldIndices(p, mv.grown);
+    const mask = (this.maskT[name].dataSync() as Float32Array).slice();
+    for (const i of dropped) if (mask[i] !== 1) throw new Error(`'${name}': entry ${i} (held layout) is dropped but not kept`);
+    for (const i of grown) if (mask[i] !== 0) throw new Error(`'${name}': entry ${i} (held layout) is grown but not pruned`);
+    for (const i of dropped) mask[i] = 0;
+    for (const i of grown) mask[i] = 1;
+    if (this.frozenT[name]) {
+      // Pruned entries hold frozen values: the general path (tensor passes), the same result.
+      const [r, c] = heldShape(p);
+      const stored = (v: Float32Array) => (p.layout === 'transposed' ? transposeValues(v, r, c) : v.slice());
+      const w = stored(this.vars[name].dataSync() as Float32Array);
+      const grownMask = new Uint8Array(n);
+      for (const i of mv.grown) {
+        grownMask[i] = 1;
+        w[i] = 0;
+      }
+      this.control.setMasks({ [name]: Uint8Array.from(stored(mask)) });
+      this.control.resetOptimizerState({ [name]: grownMask });
+      this.control.writeWeights({ [name]: w });
+      return;
+    }
+    const held = heldShape(p);
+    const old = this.maskT[name];
+    this.maskT[name] = tf.tensor(mask, held, 'float32');
+    old.dispose();
+    // What setMasks and writeWeights leave: w·0 at dropped entries (a zero of w's sign), 0 at grown ones.
+    const w = (this.vars[name].dataSync() as Float32Array).slice();
+    for (const i of dropped) w[i] *= 0;
+    for (const i of grown) w[i] = 0;
+    tf.tidy(() => this.vars[name].assign(tf.tensor(w, held, 'float32')));
+    const both = new Int32Array(dropped.length + grown.length);
+    both.set(dropped);
+    both.set(grown, dropped.length);
+    this.opt.resetStateAt(name, both);
+    this.sparsify(name);
+  }
+
   private makeControl(): TrainControl {
     return {
-      readWeights: () => this.readWeights(),
+      readWeights: (names) => this.readWeights(names),
       readMasks: async () => {
         const out: Masks = {};
         for (const p of this.model.params) if (this.maskT[p.name]) out[p.name] = Uint8Array.from(await fromHeld(p, this.maskT[p.name]));
@@ -391,16 +470,20 @@ class WeightTrainee implements Trainee {
           this.sparsify(name);
         }
       },
-      gradients: async (step) => {
+      gradients: async (step, names) => {
+        if (names) for (const n of names) this.param(n);
         // a gradient only: the model state does not move
         const { x, y, value, grads, state } = withAllWeightGradients(() => this.lossAndGrads(step));
         try {
           const out: Weights = {};
-          for (const p of this.trained) out[p.name] = await fromHeld(p, grads[this.vars[p.name].name]);
+          for (const p of this.trained) if (!names || names.includes(p.name)) out[p.name] = await fromHeld(p, grads[this.vars[p.name].name]);
           return out;
         } finally {
           tf.dispose([x, y, value, ...Object.values(grads), ...Object.values(state)]);
         }
+      },
+      moveMasks: (moves) => {
+        for (const [name, mv] of Object.entries(moves)) this.moveMask(name, mv);
       },
       resetOptimizerState: (entries) => {
         for (const [name, v] of Object.entries(entries)) {

@@ -14,6 +14,10 @@ export interface MaskedOptimizer {
   /** Zeroes the state (Adam's m and v, SGD's momentum) of tensor `name` where `where` (held
    *  layout, 0/1) is 1; the step count t is kept. For mask updates during training (RigL). */
   resetState(name: string, where: tf.Tensor): void;
+  /** resetState at a list of entries: `at` holds flat indices in held layout. The same state as
+   *  resetState with a 0/1 tensor that is 1 there, touching only those entries in JS (a mask
+   *  update of SET or RigL moves a few percent of a layer's entries). */
+  resetStateAt(name: string, at: Int32Array): void;
   dispose(): void;
 }
 
@@ -85,6 +89,15 @@ export function makeOptimizer(spec: TrainingSpec['optimizer'], target: Optimizer
         const hit = tf.cast(where, 'bool');
         for (const s of [state1, state2]) if (s) s[name].assign(tf.where(hit, tf.zerosLike(s[name]), s[name]));
       });
+    },
+    resetStateAt(name, at) {
+      if (!target.vars[name]) throw new Error(`no optimizer state for '${name}': name a trained tensor`);
+      for (const s of [state1, state2]) {
+        if (!s) continue;
+        const v = (s[name].dataSync() as Float32Array).slice();
+        for (let j = 0; j < at.length; j++) v[at[j]] = 0;
+        tf.tidy(() => s[name].assign(tf.tensor(v, s[name].shape, 'float32')));
+      }
     },
     dispose() {
       for (const s of [state1, state2]) if (s) for (const v of Object.values(s)) v.dispose();
