@@ -1,7 +1,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/util/tf.js';
-import { initBackend } from '../src/backend/index.js';
+import { backendLabel, initBackend } from '../src/backend/index.js';
 import { loadNativeAddon } from '../src/backend/native.js';
 import * as kernels from '../src/kernels/index.js';
 import { SPARSE_DENSITY, sparseLayout } from '../src/kernels/sparse.js';
@@ -216,6 +216,22 @@ for (const backend of ['native', 'wasm'] as const)
       });
     }
   });
+
+describe('levels.backend names the kernel switches that change bits', () => {
+  it('LTH_SPARSE=0 adds +sparse-off, LTH_FUSED=0 +fused-off, neither adds nothing', async () => {
+    await initBackend('wasm');
+    assert.equal(backendLabel(), 'wasm');
+    assert.equal(await dense(async () => backendLabel()), 'wasm+sparse-off');
+    const before = process.env.LTH_FUSED;
+    process.env.LTH_FUSED = '0';
+    try {
+      assert.equal(backendLabel(), 'wasm+fused-off');
+    } finally {
+      if (before === undefined) delete process.env.LTH_FUSED;
+      else process.env.LTH_FUSED = before;
+    }
+  });
+});
 
 describe('sparse kernels give the same bits on native and wasm', { skip: noNative }, () => {
   it('forward pass, input gradient, kept-entry weight gradient and Adam step of a 300×784 layer at 5% kept, batch 60', async () => {

@@ -171,6 +171,10 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
  * instruction set its kernels run and its oneDNN, e.g. "native:avx2+onednn-2.6.3".
  */
 export function backendLabel(): string {
+  return baseLabel() + kernelSwitches();
+}
+
+function baseLabel(): string {
   const name = tf.getBackend();
   if (name === 'native') {
     const load = loadNativeAddon();
@@ -178,4 +182,12 @@ export function backendLabel(): string {
   }
   const a = webgpuAdapter();
   return name === 'webgpu' && a ? webgpuLabel(a) : name;
+}
+
+/** The kernel switches that change a row's bits (`LTH_FUSED=0`: tfjs ops instead of lth's
+ *  kernels; `LTH_SPARSE=0`: pruned dense layers on dense kernels), so that `levels.backend`
+ *  tells such rows apart: "+fused-off", "+sparse-off"; empty by default. */
+function kernelSwitches(): string {
+  if (process.env.LTH_FUSED === '0') return '+fused-off';
+  return process.env.LTH_SPARSE === '0' ? '+sparse-off' : '';
 }

@@ -101,6 +101,12 @@ function unknownAsTyped(msg: string, argv: string[]): string {
   return typed.size === 1 ? `unknown ${kind} ${list}` : `unknown ${kind}s ${list}`;
 }
 
+// A reader that stops early (`lth query … | head`) closes the pipe: stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
 main(hideBin(process.argv)).catch((e: unknown) => {
   const err = e as Error;
   const fileLine = fileErrorLine(e);

@@ -45,7 +45,8 @@ export const bench: CommandModule<object, Args> = {
       .option('backends', {
         type: 'string',
         array: true,
-        describe: 'backends to measure, in order; whole runs use the first that loads (default wasm,cpu,tensorflow; webgpu on request)',
+        describe:
+          'backends to measure, in order; whole runs use the first that loads (default native,wasm,cpu,tensorflow, as `auto` picks them; webgpu on request)',
       })
       .option('steps', { type: 'number', default: 30, describe: 'timed training steps per model (median reported)' })
       .option('warmup', { type: 'number', default: 3, describe: 'untimed steps first' })
@@ -81,10 +82,10 @@ export const bench: CommandModule<object, Args> = {
     for (const s of only) if (!known.includes(s)) throw new UserError(`--only: unknown section "${s}" (use ${known.join(', ')})`);
     const solo = only.find((s) => SOLO_SECTIONS.includes(s));
     if (solo && only.length > 1) throw new UserError(`--only ${solo} runs alone: drop ${only.filter((s) => s !== solo).join(', ')}`);
-    const backends = (parseStringList(a.backends) ?? ['wasm', 'cpu', 'tensorflow']) as BackendName[];
+    const backends = (parseStringList(a.backends) ?? ['native', 'wasm', 'cpu', 'tensorflow']) as BackendName[];
     for (const b of backends)
       if (!(BACKENDS as readonly string[]).includes(b) || b === ('auto' as string))
-        throw new UserError(`--backends: unknown backend "${b}" (use wasm, cpu, tensorflow, webgpu)`);
+        throw new UserError(`--backends: unknown backend "${b}" (use native, wasm, cpu, tensorflow, webgpu)`);
     for (const [k, v] of [
       ['steps', a.steps],
       ['batch', a.batch],

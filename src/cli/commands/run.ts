@@ -78,7 +78,7 @@ export const run: CommandModule<object, Args> = {
       progress.stop();
       const what = r.interrupted ? 'stopped' : 'done';
       process.stdout.write(
-        `${r.experiment}: ${what}; ${r.levelsTrained} level(s) trained in ${r.seconds.toFixed(1)} s on ${r.backend}; results in ${r.db} (lth report ${r.experiment})\n`,
+        `${r.experiment}: ${what}; ${r.levelsTrained} level(s) trained in ${r.seconds.toFixed(1)} s on ${r.backend}; results in ${r.db} (lth report ${r.experiment} --db ${r.db})\n`,
       );
       if (r.interrupted) process.exitCode = 130;
     } finally {
