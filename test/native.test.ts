@@ -1,6 +1,11 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tinySpec } from './helpers/common.js';
 import { tf } from '../src/util/tf.js';
 import { backendLabel, initBackend } from '../src/backend/index.js';
 import { loadNativeAddon } from '../src/backend/native.js';
@@ -495,6 +500,24 @@ describe('native backend hidden', () => {
     const lines = r.stderr.split('\n').filter((l) => /native/.test(l));
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], /native backend is unavailable \(LTH_NATIVE=0 hides it; fix: unset LTH_NATIVE\); using wasm/);
+  });
+
+  it("the CLI prints that warning as one lth line, without Node's prefix and --trace-warnings hint", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lth-hidden-'));
+    try {
+      const spec = join(dir, 'tiny.json');
+      writeFileSync(spec, JSON.stringify(tinySpec({ pruning: { levels: 1 }, strategies: ['rewind'] })));
+      const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+      const r = spawnSync(process.execPath, [cli, 'run', spec, '--db', join(dir, 't.db'), '--quiet'], {
+        env: { ...process.env, LTH_NATIVE: '0' },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stderr.split('\n').filter((l) => /native|warning/i.test(l));
+      assert.deepEqual(lines, ['lth: warning: the native backend is unavailable (LTH_NATIVE=0 hides it; fix: unset LTH_NATIVE); using wasm'], r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--backend native then fails with the reason', () => {

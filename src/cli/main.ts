@@ -101,6 +101,10 @@ function unknownAsTyped(msg: string, argv: string[]): string {
   return typed.size === 1 ? `unknown ${kind} ${list}` : `unknown ${kind}s ${list}`;
 }
 
+// Warnings (the native backend unavailable, the threaded wasm backend not loading) are one lth
+// line each, without Node's "(node:PID) Warning:" prefix and its --trace-warnings hint.
+process.removeAllListeners('warning');
+process.on('warning', (w) => process.stderr.write(`lth: warning: ${w.message}\n`));
 // A reader that stops early (`lth query … | head`) closes the pipe: stop quietly, as Unix tools do.
 for (const stream of [process.stdout, process.stderr])
   stream.on('error', (e: NodeJS.ErrnoException) => {
