@@ -81,23 +81,15 @@ function arc4Doubles(st: { i: number; j: number; S: number[] }, out: Float64Arra
     let lo = 0;
     let t: number;
     let u: number;
-    for (let c = 0; c < 3; c++) {
+    for (let c = 0; c < 6; c++) {
       i = (i + 1) & 255;
       t = s[i];
       j = (j + t) & 255;
       u = s[j];
       s[i] = u;
       s[j] = t;
-      hi = (hi << 8) | s[(u + t) & 255];
-    }
-    for (let c = 0; c < 3; c++) {
-      i = (i + 1) & 255;
-      t = s[i];
-      j = (j + t) & 255;
-      u = s[j];
-      s[i] = u;
-      s[j] = t;
-      lo = (lo << 8) | s[(u + t) & 255];
+      if (c < 3) hi = (hi << 8) | s[(u + t) & 255];
+      else lo = (lo << 8) | s[(u + t) & 255];
     }
     let n = hi * 16777216 + lo;
     let d = 281474976710656; // 2^48
